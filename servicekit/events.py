@@ -1,0 +1,47 @@
+"""Integration events: one definition of each, shared by publisher and consumers.
+
+An event is a plain dict: the envelope (event_id, event_type, occurred_at,
+schema_version, tenant_id) plus the fields its spec names. Consumers ignore
+fields they do not know; a breaking change gets a new event name.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+ENVELOPE = ("event_id", "event_type", "occurred_at", "schema_version", "tenant_id")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    source: str          # publishing service, e.g. "identity" (exchange "identity.events")
+    name: str            # past-tense snake_case, e.g. "member_joined"
+    fields: tuple[str, ...]
+    schema_version: int = 1
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.source}.events"
+
+    def build(self, tenant_id: str | None, occurred_at: datetime | None = None, **fields) -> dict:
+        missing = [name for name in self.fields if name not in fields]
+        unknown = [name for name in fields if name not in self.fields]
+        if missing or unknown:
+            raise ValueError(f"{self.name}: missing {missing}, unknown {unknown}")
+        return {
+            "event_id": uuid.uuid4().hex,
+            "event_type": self.name,
+            "occurred_at": iso(occurred_at or utc_now()),
+            "schema_version": self.schema_version,
+            "tenant_id": tenant_id,
+            **fields,
+        }

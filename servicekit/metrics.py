@@ -1,0 +1,65 @@
+"""Prometheus metrics every service process serves on METRICS_PORT.
+
+``Metrics`` is a nameko dependency: add ``metrics = Metrics()`` to a service and
+each entrypoint call is timed by operation and outcome without further code.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from nameko.extensions import DependencyProvider
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from servicekit.config import env
+from servicekit.errors import ServiceError
+
+RPC_SECONDS = Histogram("service_rpc_seconds", "Time to answer an RPC or handle an event, by operation and outcome",
+                        ["service", "operation", "outcome"],
+                        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120))
+EVENTS_PUBLISHED = Counter("events_published_total", "Events published to the broker with a confirm",
+                           ["service", "event_type"])
+EVENTS_CONSUMED = Counter("events_consumed_total", "Events received, by outcome (handled, duplicate, failed)",
+                          ["service", "event_type", "outcome"])
+OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox entries not yet published", ["service"])
+OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_age_seconds", "Age of the oldest unpublished outbox entry", ["service"])
+
+_server_lock = threading.Lock()
+_server_started = False
+
+
+def serve_metrics(port: int | None = None) -> None:
+    """Start the /metrics HTTP endpoint once per process (METRICS_PORT; 0 or unset: none)."""
+    global _server_started
+    port = port if port is not None else int(env("METRICS_PORT", "0"))
+    with _server_lock:
+        if port and not _server_started:
+            start_http_server(port, addr=env("METRICS_HOST", "127.0.0.1"))
+            _server_started = True
+
+
+def outcome_of(exc: BaseException | None) -> str:
+    if exc is None:
+        return "ok"
+    if isinstance(exc, ServiceError):
+        return exc.kind.lower()
+    return "error"
+
+
+class Metrics(DependencyProvider):
+    def __init__(self):
+        self._started: dict = {}
+
+    def setup(self):
+        serve_metrics()
+
+    def worker_setup(self, worker_ctx):
+        self._started[worker_ctx] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        started = self._started.pop(worker_ctx, None)
+        if started is None:
+            return
+        outcome = outcome_of(exc_info[1] if exc_info else None)
+        RPC_SECONDS.labels(self.container.service_name, worker_ctx.entrypoint.method_name,
+                           outcome).observe(time.perf_counter() - started)

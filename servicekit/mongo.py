@@ -1,0 +1,78 @@
+"""The MongoDB dependency: one client per process, one database per service.
+
+A service's store subclasses ``Store`` (intention-named methods over its
+collections) and its service class declares ``store = MongoStore(MyStore)``.
+Collections and indexes are created at start-up: transactions fail on collections
+that do not exist yet, and nx-27017 only plans with single-field indexes.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+import pymongo
+from nameko.extensions import DependencyProvider
+
+from servicekit.config import database_name, mongo_uri
+
+_clients: dict[str, pymongo.MongoClient] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_client(uri: str | None = None) -> pymongo.MongoClient:
+    uri = uri or mongo_uri()
+    with _clients_lock:
+        if uri not in _clients:
+            _clients[uri] = pymongo.MongoClient(uri, tz_aware=True, connect=False,
+                                                serverSelectionTimeoutMS=10000)
+        return _clients[uri]
+
+
+class Store:
+    """Base of every service store: the database, its collections and transactions."""
+
+    collections: dict[str, list] = {}   # name -> list of single-field index specs ("field" or ("field", {"unique": True}))
+
+    def __init__(self, db: pymongo.database.Database):
+        self.db = db
+        self.client = db.client
+
+    def ensure_schema(self) -> None:
+        existing = set(self.db.list_collection_names())
+        for name, indexes in self.all_collections().items():
+            if name not in existing:
+                self.db.create_collection(name)
+            for spec in indexes:
+                field, options = (spec, {}) if isinstance(spec, str) else spec
+                self.db[name].create_index(field, **options)
+
+    @classmethod
+    def all_collections(cls) -> dict[str, list]:
+        from servicekit.outbox import OUTBOX_COLLECTIONS
+        from servicekit.consuming import CONSUMER_COLLECTIONS
+        return {**OUTBOX_COLLECTIONS, **CONSUMER_COLLECTIONS, **cls.collections}
+
+    @contextmanager
+    def transaction(self):
+        """A session in a transaction: every write given ``session=`` commits or none does."""
+        with self.client.start_session() as session:
+            with session.start_transaction():
+                yield session
+
+
+def open_store(store_class: type[Store], service_name: str, uri: str | None = None) -> Store:
+    store = store_class(shared_client(uri)[database_name(service_name)])
+    store.ensure_schema()
+    return store
+
+
+class MongoStore(DependencyProvider):
+    def __init__(self, store_class: type[Store]):
+        self.store_class = store_class
+        self.store: Store | None = None
+
+    def setup(self):
+        self.store = open_store(self.store_class, self.container.service_name)
+
+    def get_dependency(self, worker_ctx):
+        return self.store

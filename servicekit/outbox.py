@@ -1,0 +1,205 @@
+"""Transactional outbox: events are stored with the state change, then relayed.
+
+Writers call ``add_events(db, events, session)`` inside the same transaction as the
+change. ``OutboxRelay`` (a nameko dependency every publishing service declares)
+runs one green thread per process; a lease in the database makes one process per
+service the relay at a time. It publishes each pending entry to the source's topic
+exchange with publisher confirms, persistent, and only then marks it sent, so a
+crash republishes at worst: consumers are idempotent on event_id.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import time
+import uuid
+from datetime import timedelta
+
+import eventlet
+from kombu import Connection, Exchange
+from nameko.extensions import DependencyProvider
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from servicekit.config import amqp_uri, database_name, env
+from servicekit.events import utc_now
+from servicekit.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
+from servicekit.mongo import shared_client
+from servicekit.topology import declare_topology
+
+log = logging.getLogger(__name__)
+
+OUTBOX_COLLECTIONS = {"outbox": ["status", "created_at"], "outbox_lease": []}
+PENDING, SENT = "pending", "sent"
+LEASE_SECONDS = 10
+BATCH = 500
+KEEP_SENT = timedelta(days=7)
+
+
+def outbox_entry(event: dict) -> dict:
+    source = event.get("_source") or event["event_type"].split(".")[0]
+    payload = {key: value for key, value in event.items() if key != "_source"}
+    return {"_id": event["event_id"], "exchange": f"{source}.events", "routing_key": event["event_type"],
+            "payload": payload, "status": PENDING, "created_at": utc_now(), "attempts": 0}
+
+
+def add_events(db, events: list[dict], source: str, session=None) -> None:
+    """Store events to publish from ``source`` as part of the caller's transaction."""
+    if not events:
+        return
+    entries = [{**outbox_entry({**event, "_source": source})} for event in events]
+    if len(entries) == 1:
+        db.outbox.insert_one(entries[0], session=session)
+    else:
+        db.outbox.insert_many(entries, ordered=True, session=session)
+
+
+class Relay:
+    """Publishes pending outbox entries of one service database. Usable without nameko."""
+
+    def __init__(self, service_name: str, db=None, uri: str | None = None):
+        self.service_name = service_name
+        self.db = db if db is not None else shared_client()[database_name(service_name)]
+        self.uri = uri or amqp_uri()
+        self.holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self._connection: Connection | None = None
+        self._exchanges: dict[str, Exchange] = {}
+        self._last_purge = 0.0
+        self._ensure_lease_document()
+
+    def _ensure_lease_document(self) -> None:
+        try:
+            self.db.outbox_lease.insert_one({"_id": "relay", "holder": None, "expires_at": utc_now()})
+        except DuplicateKeyError:
+            pass
+
+    def hold_lease(self) -> bool:
+        now = utc_now()
+        taken = self.db.outbox_lease.find_one_and_update(
+            {"_id": "relay", "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
+            {"$set": {"holder": self.holder, "expires_at": now + timedelta(seconds=LEASE_SECONDS)}},
+            return_document=ReturnDocument.AFTER)
+        return taken is not None
+
+    def release_lease(self) -> None:
+        self.db.outbox_lease.update_one({"_id": "relay", "holder": self.holder},
+                                        {"$set": {"holder": None, "expires_at": utc_now()}})
+
+    def _producer_connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = Connection(self.uri, transport_options={"confirm_publish": True})
+            self._connection.ensure_connection(max_retries=3)
+            declare_topology(self._connection)
+        return self._connection
+
+    def _exchange(self, name: str) -> Exchange:
+        if name not in self._exchanges:
+            self._exchanges[name] = Exchange(name, type="topic", durable=True, delivery_mode=2)
+            self._exchanges[name].declare(channel=self._producer_connection().default_channel)
+        return self._exchanges[name]
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.release()
+            except Exception:  # noqa: BLE001  the connection is being thrown away
+                pass
+        self._connection = None
+        self._exchanges.clear()
+
+    def publish_pending(self) -> int:
+        """Publish one batch; return how many entries were published."""
+        entries = list(self.db.outbox.find({"status": PENDING}).sort("created_at", 1).limit(BATCH))
+        self._report_backlog(entries)
+        if not entries:
+            return 0
+        published = []
+        try:
+            producer = self._producer_connection().Producer(serializer="json")
+            for entry in entries:
+                producer.publish(entry["payload"], exchange=self._exchange(entry["exchange"]),
+                                 routing_key=entry["routing_key"], delivery_mode=2,
+                                 declare=[], retry=False)
+                published.append(entry["_id"])
+                EVENTS_PUBLISHED.labels(self.service_name, entry["routing_key"]).inc()
+        except Exception:
+            log.exception("outbox relay of %s: publish failed, will retry", self.service_name)
+            self._drop_connection()
+        if published:
+            self.db.outbox.update_many({"_id": {"$in": published}},
+                                       {"$set": {"status": SENT, "sent_at": utc_now()}})
+        return len(published)
+
+    def _report_backlog(self, batch: list[dict]) -> None:
+        if len(batch) < BATCH:
+            backlog = len(batch)
+        else:
+            backlog = len(list(self.db.outbox.find({"status": PENDING}, {"_id": 1}).limit(100_000)))
+        OUTBOX_BACKLOG.labels(self.service_name).set(backlog)
+        oldest = batch[0]["created_at"] if batch else None
+        OUTBOX_OLDEST_AGE.labels(self.service_name).set(
+            (utc_now() - oldest).total_seconds() if oldest else 0)
+
+    def purge_sent(self) -> None:
+        if time.monotonic() - self._last_purge < 3600:
+            return
+        self._last_purge = time.monotonic()
+        self.db.outbox.delete_many({"status": SENT, "created_at": {"$lt": utc_now() - KEEP_SENT}})
+
+    def run_once(self) -> int:
+        if not self.hold_lease():
+            return 0
+        published = self.publish_pending()
+        self.purge_sent()
+        return published
+
+    def close(self) -> None:
+        self._drop_connection()
+        try:
+            self.release_lease()
+        except PyMongoError:
+            pass
+
+
+class OutboxRelay(DependencyProvider):
+    """Declare ``relay = OutboxRelay()`` on a publishing service; workers may call ``self.relay.wake()``."""
+
+    def __init__(self):
+        self._wake = None
+        self._running = False
+        self.relay: Relay | None = None
+
+    def start(self):
+        self.relay = Relay(self.container.service_name, uri=self.container.config.get("AMQP_URI"))
+        self._wake = eventlet.event.Event()
+        self._running = True
+        self.container.spawn_managed_thread(self._loop, identifier="outbox_relay")
+
+    def stop(self):
+        self._running = False
+        self.wake()
+
+    def kill(self):
+        self._running = False
+
+    def wake(self):
+        if self._wake is not None and not self._wake.ready():
+            self._wake.send()
+
+    def _loop(self):
+        poll = float(env("OUTBOX_POLL_SECONDS", "0.2"))
+        while self._running:
+            try:
+                published = self.relay.run_once()
+            except Exception:
+                log.exception("outbox relay loop error")
+                published = 0
+            if published:
+                continue
+            with eventlet.Timeout(poll, False):
+                self._wake.wait()
+            self._wake = eventlet.event.Event()
+        self.relay.close()
+
+    def get_dependency(self, worker_ctx):
+        return self

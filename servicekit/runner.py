@@ -1,0 +1,46 @@
+"""Run one nameko service: ``python -m servicekit.runner services.identity.service:IdentityService``.
+
+Configuration comes from the environment (servicekit.config); no YAML file.
+"""
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()  # noqa: E402  must precede every other import
+
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from servicekit.config import nameko_config  # noqa: E402
+
+
+def load(target: str):
+    module_name, _, class_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m servicekit.runner package.module:ServiceClass", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runner = ServiceRunner(nameko_config())
+    runner.add_service(load(argv[0]))
+    stopping = eventlet.event.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.ready() or stopping.send())
+    signal.signal(signal.SIGINT, lambda *_: stopping.ready() or stopping.send())
+    runner.start()
+    logging.info("started %s", argv[0])
+    runner_thread = eventlet.spawn(runner.wait)
+    stopping.wait()
+    runner.stop()
+    runner_thread.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

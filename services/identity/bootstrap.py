@@ -1,0 +1,45 @@
+"""Start-up duties of the identity service: the installation operator and interrupted imports."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from nameko.extensions import DependencyProvider
+from pymongo.errors import DuplicateKeyError
+
+from servicekit.config import database_name, env
+from servicekit.events import utc_now
+from servicekit.mongo import open_store
+from servicekit.scope import ROLE_OPERATOR
+
+from services.identity import passwords
+from services.identity.store import IdentityStore
+
+log = logging.getLogger(__name__)
+OPERATOR_USERNAME = "operator"
+
+
+def ensure_operator(store: IdentityStore, password: str | None) -> bool:
+    """Create the installation operator account once, from OPERATOR_PASSWORD; True if created."""
+    if not password or store.account_by_login(f":{OPERATOR_USERNAME}"):
+        return False
+    try:
+        store.db.accounts.insert_one({
+            "_id": f"acc_{uuid.uuid4().hex}", "tenant_id": None, "username": OPERATOR_USERNAME,
+            "login_key": f":{OPERATOR_USERNAME}", "password_hash": passwords.hash_password(password),
+            "roles": [{"role": ROLE_OPERATOR, "org_id": None}], "member_id": None, "failed_logins": 0,
+            "lock_count": 0, "locked_until": None, "created_at": utc_now()})
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+class Bootstrap(DependencyProvider):
+    def setup(self):
+        store = open_store(IdentityStore, self.container.service_name)
+        if ensure_operator(store, env("OPERATOR_PASSWORD")):
+            log.info("created the installation operator account %r", OPERATOR_USERNAME)
+        rolled_back = store.roll_back_unfinished_imports()
+        if rolled_back:
+            log.warning("rolled back %d import(s) interrupted before they finished", rolled_back)
+        log.info("identity store ready in database %s", database_name(self.container.service_name))

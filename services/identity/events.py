@@ -1,0 +1,29 @@
+"""Events the identity service publishes (exchange ``identity.events``): the one definition."""
+from servicekit.events import EventSpec
+
+SOURCE = "identity"
+
+
+def _spec(name: str, *fields: str) -> EventSpec:
+    return EventSpec(SOURCE, name, fields)
+
+
+TENANT_CREATED = _spec("tenant_created", "code", "name", "root_org_id")
+ORGANISATION_CREATED = _spec("organisation_created", "org_id", "parent_id", "name", "kind", "category", "field",
+                             "path_ids")
+ORGANISATION_UPDATED = _spec("organisation_updated", "org_id", "name", "category", "field")
+ORGANISATION_MOVED = _spec("organisation_moved", "org_id", "old_parent_id", "new_parent_id", "path_ids")
+ORGANISATION_DISSOLVED = _spec("organisation_dissolved", "org_id", "parent_id")
+ORGANISATIONS_IMPORTED = _spec("organisations_imported", "import_id", "parent_id", "orgs")
+MEMBER_JOINED = _spec("member_joined", "member_id", "branch_id", "path_ids", "status", "mobile")
+MEMBERS_IMPORTED = _spec("members_imported", "import_id", "members")
+MEMBER_UPDATED = _spec("member_updated", "member_id", "changes")
+MEMBER_STATUS_CHANGED = _spec("member_status_changed", "member_id", "branch_id", "old_status", "new_status", "on")
+MEMBER_REMOVED = _spec("member_removed", "member_id", "branch_id")
+TRANSFER_REQUESTED = _spec("transfer_requested", "transfer_id", "member_id", "from_branch_id", "to_branch_id")
+TRANSFER_REJECTED = _spec("transfer_rejected", "transfer_id", "member_id", "reason")
+MEMBER_TRANSFERRED = _spec("member_transferred", "transfer_id", "member_id", "from_branch_id", "to_branch_id",
+                           "path_ids")
+ACCOUNT_CREATED = _spec("account_created", "account_id", "username", "roles", "member_id")
+
+ALL = [value for value in dict(globals()).values() if isinstance(value, EventSpec)]
