@@ -45,3 +45,13 @@ class EventSpec:
             "tenant_id": tenant_id,
             **fields,
         }
+
+
+def stamp(moment: datetime | None = None) -> str:
+    """A stored timestamp: ISO-8601 UTC text, which sorts and compares the same in MongoDB and nx-27017
+    (nx-27017 turns a datetime written by ``$set`` into text, so datetimes would mix two types)."""
+    return iso(moment or utc_now())
+
+
+def parse_stamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)

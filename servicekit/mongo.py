@@ -11,6 +11,7 @@ import threading
 from contextlib import contextmanager
 
 import pymongo
+from pymongo.errors import CollectionInvalid
 from nameko.extensions import DependencyProvider
 
 from servicekit.config import database_name, mongo_uri
@@ -41,7 +42,10 @@ class Store:
         existing = set(self.db.list_collection_names())
         for name, indexes in self.all_collections().items():
             if name not in existing:
-                self.db.create_collection(name)
+                try:
+                    self.db.create_collection(name)
+                except CollectionInvalid:
+                    pass  # another process or dependency created it first
             for spec in indexes:
                 field, options = (spec, {}) if isinstance(spec, str) else spec
                 self.db[name].create_index(field, **options)

@@ -22,7 +22,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from servicekit.config import amqp_uri, database_name, env
-from servicekit.events import utc_now
+from servicekit.events import parse_stamp, stamp, utc_now
 from servicekit.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from servicekit.mongo import shared_client
 from servicekit.topology import declare_topology
@@ -40,7 +40,7 @@ def outbox_entry(event: dict) -> dict:
     source = event.get("_source") or event["event_type"].split(".")[0]
     payload = {key: value for key, value in event.items() if key != "_source"}
     return {"_id": event["event_id"], "exchange": f"{source}.events", "routing_key": event["event_type"],
-            "payload": payload, "status": PENDING, "created_at": utc_now(), "attempts": 0}
+            "payload": payload, "status": PENDING, "created_at": stamp(), "attempts": 0}
 
 
 def add_events(db, events: list[dict], source: str, session=None) -> None:
@@ -69,21 +69,21 @@ class Relay:
 
     def _ensure_lease_document(self) -> None:
         try:
-            self.db.outbox_lease.insert_one({"_id": "relay", "holder": None, "expires_at": utc_now()})
+            self.db.outbox_lease.insert_one({"_id": "relay", "holder": None, "expires_at": stamp()})
         except DuplicateKeyError:
             pass
 
     def hold_lease(self) -> bool:
         now = utc_now()
         taken = self.db.outbox_lease.find_one_and_update(
-            {"_id": "relay", "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
-            {"$set": {"holder": self.holder, "expires_at": now + timedelta(seconds=LEASE_SECONDS)}},
+            {"_id": "relay", "$or": [{"holder": self.holder}, {"expires_at": {"$lt": stamp(now)}}]},
+            {"$set": {"holder": self.holder, "expires_at": stamp(now + timedelta(seconds=LEASE_SECONDS))}},
             return_document=ReturnDocument.AFTER)
         return taken is not None
 
     def release_lease(self) -> None:
         self.db.outbox_lease.update_one({"_id": "relay", "holder": self.holder},
-                                        {"$set": {"holder": None, "expires_at": utc_now()}})
+                                        {"$set": {"holder": None, "expires_at": stamp()}})
 
     def _producer_connection(self) -> Connection:
         if self._connection is None:
@@ -127,7 +127,7 @@ class Relay:
             self._drop_connection()
         if published:
             self.db.outbox.update_many({"_id": {"$in": published}},
-                                       {"$set": {"status": SENT, "sent_at": utc_now()}})
+                                       {"$set": {"status": SENT, "sent_at": stamp()}})
         return len(published)
 
     def _report_backlog(self, batch: list[dict]) -> None:
@@ -138,13 +138,13 @@ class Relay:
         OUTBOX_BACKLOG.labels(self.service_name).set(backlog)
         oldest = batch[0]["created_at"] if batch else None
         OUTBOX_OLDEST_AGE.labels(self.service_name).set(
-            (utc_now() - oldest).total_seconds() if oldest else 0)
+            (utc_now() - parse_stamp(oldest)).total_seconds() if oldest else 0)
 
     def purge_sent(self) -> None:
         if time.monotonic() - self._last_purge < 3600:
             return
         self._last_purge = time.monotonic()
-        self.db.outbox.delete_many({"status": SENT, "created_at": {"$lt": utc_now() - KEEP_SENT}})
+        self.db.outbox.delete_many({"status": SENT, "created_at": {"$lt": stamp(utc_now() - KEEP_SENT)}})
 
     def run_once(self) -> int:
         if not self.hold_lease():

@@ -8,7 +8,7 @@ from nameko.extensions import DependencyProvider
 from pymongo.errors import DuplicateKeyError
 
 from servicekit.config import database_name, env
-from servicekit.events import utc_now
+from servicekit.events import stamp
 from servicekit.mongo import open_store
 from servicekit.scope import ROLE_OPERATOR
 
@@ -28,7 +28,7 @@ def ensure_operator(store: IdentityStore, password: str | None) -> bool:
             "_id": f"acc_{uuid.uuid4().hex}", "tenant_id": None, "username": OPERATOR_USERNAME,
             "login_key": f":{OPERATOR_USERNAME}", "password_hash": passwords.hash_password(password),
             "roles": [{"role": ROLE_OPERATOR, "org_id": None}], "member_id": None, "failed_logins": 0,
-            "lock_count": 0, "locked_until": None, "created_at": utc_now()})
+            "lock_count": 0, "locked_until": None, "created_at": stamp()})
     except DuplicateKeyError:
         return False
     return True

@@ -12,7 +12,7 @@ import uuid
 from datetime import date
 
 from servicekit.errors import InvalidArgument
-from servicekit.events import utc_now
+from servicekit.events import stamp
 from servicekit.scope import CallerScope
 
 from services.identity import events
@@ -75,7 +75,7 @@ def import_orgs(store: IdentityStore, caller: CallerScope, parent: dict, fmt, co
         documents.append(doc)
     if problems:
         raise reject(problems)
-    now = utc_now()
+    now = stamp()
     for doc in documents:
         doc["created_at"] = doc["updated_at"] = now
     store.begin_import(import_id, caller.tenant_id, "orgs", caller.account_id, len(documents))

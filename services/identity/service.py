@@ -15,7 +15,7 @@ from nameko.rpc import rpc
 
 from servicekit.config import env
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, TooManyRequests, Unauthenticated
-from servicekit.events import utc_now
+from servicekit.events import parse_stamp, stamp, utc_now
 from servicekit.fieldcrypt import FieldCipher
 from servicekit.metrics import Metrics
 from servicekit.mongo import MongoStore
@@ -74,8 +74,9 @@ class IdentityService:
             tenant_id = tenant["_id"]
         account = self.store.account_by_login(f"{tenant_id or ''}:{username}")
         now = utc_now()
-        if account and account.get("locked_until") and account["locked_until"] > now:
-            seconds = int((account["locked_until"] - now).total_seconds()) + 1
+        locked_until = account and account.get("locked_until") and parse_stamp(account["locked_until"])
+        if locked_until and locked_until > now:
+            seconds = int((locked_until - now).total_seconds()) + 1
             raise TooManyRequests(f"登录失败次数过多，请 {seconds} 秒后再试", code="ACCOUNT_LOCKED",
                                   details=[{"retry_after_seconds": seconds}])
         matches, new_hash = passwords.verify_password(account and account.get("password_hash"), password)
@@ -83,7 +84,7 @@ class IdentityService:
             if account:
                 failed, locks, until = passwords.after_failure(account.get("failed_logins", 0),
                                                                account.get("lock_count", 0), now)
-                self.store.record_login_failure(account["_id"], until, locks, failed)
+                self.store.record_login_failure(account["_id"], until and stamp(until), locks, failed)
             raise Unauthenticated("用户名或密码错误", code="LOGIN_FAILED")
         self.store.record_login_success(account["_id"], new_hash)
         scope = self._scope_of(account)
@@ -108,7 +109,7 @@ class IdentityService:
         passwords.check_strength(admin_password)
         if self.store.tenant_by_code(code):
             raise Conflict("租户代码已存在", code="TENANT_EXISTS", field="code")
-        now = utc_now()
+        now = stamp()
         tenant = {"_id": new_id("ten"), "code": code, "name": name, "created_at": now,
                   "settings": {"transfer_deadline_days": int(env("TRANSFER_DEADLINE_DAYS", "30"))}}
         root = {"_id": new_id("org"), "tenant_id": tenant["_id"], "name": name, "kind": "city", "category": "",
@@ -197,7 +198,7 @@ class IdentityService:
             org.get("category", "") if category is None else text(category, "category", required=False),
             org.get("field", "") if field is None else text(field, "field", required=False))
         changes = {key: merged[key] for key in ("name", "category", "field")}
-        changes["updated_at"] = utc_now()
+        changes["updated_at"] = stamp()
         self.store.commit(
             lambda session: self.store.db.orgs.update_one({"_id": org["_id"]}, {"$set": changes}, session=session),
             [events.ORGANISATION_UPDATED.build(org["tenant_id"], org_id=org["_id"], name=changes["name"],
@@ -244,8 +245,11 @@ class IdentityService:
         branch = self._branch_for_members(caller, branch_id, "branch_id")
         if status_dates is not None and not isinstance(status_dates, dict):
             raise InvalidArgument("status_dates 必须是对象", code="INVALID_TYPE", field="status_dates")
-        row = {"name": name, "gender": gender, "birth_date": birth_date, "id_number": id_number, "phone": phone,
-               "education": education, "status": status, "enrolment": enrolment, "mobile": mobile,
+        strings = {"name": name, "gender": gender, "birth_date": birth_date, "id_number": id_number,
+                   "phone": phone, "education": education, "status": status, "enrolment": enrolment}
+        for field_name, value in strings.items():
+            text(value, field_name, required=False)
+        row = {**strings, "mobile": boolean(mobile, "mobile"),
                **{f"{key}_on" if key != "applicant" else "applied_on": value
                   for key, value in (status_dates or {}).items()}}
         normalized, problems = member_rules.member_problems(row, date.today())
@@ -276,10 +280,12 @@ class IdentityService:
         requested = {key: value for key, value in
                      {"name": name, "phone": phone, "education": education, "enrolment": enrolment,
                       "mobile": mobile}.items() if value is not None}
+        for field_name, value in requested.items():
+            boolean(value, field_name) if field_name == "mobile" else text(value, field_name, required=False)
         changes = member_rules.validate_member_update(requested)
         if not changes:
             return member_view(member)
-        stored = {**changes, "updated_at": utc_now()}
+        stored = {**changes, "updated_at": stamp()}
         self.store.commit(
             lambda session: self.store.db.members.update_one({"_id": member["_id"]}, {"$set": stored},
                                                              session=session),
@@ -336,7 +342,7 @@ class IdentityService:
         on_date = member_rules.parse_date(on, "on")
         dates = {key: date.fromisoformat(value) for key, value in member.get("status_dates", {}).items()}
         lifecycle.check_advance(member["status"], dates, target, on_date, date.today())
-        changes = {"status": target, f"status_dates.{target}": on_date.isoformat(), "updated_at": utc_now()}
+        changes = {"status": target, f"status_dates.{target}": on_date.isoformat(), "updated_at": stamp()}
         self.store.commit(
             lambda session: self.store.db.members.update_one({"_id": member["_id"], "status": member["status"]},
                                                              {"$set": changes}, session=session),
@@ -391,14 +397,15 @@ class IdentityService:
         if self.store.pending_transfer_of(member["_id"]):
             raise Conflict("该党员已有未办结的转接", code="TRANSFER_PENDING", field="member_id")
         source = self.store.org(member["branch_id"])
-        now = utc_now()
+        moment = utc_now()
+        now = stamp(moment)
         deadline = self.store.tenant(caller.tenant_id)["settings"]["transfer_deadline_days"]
         transfer = {"_id": new_id("trf"), "tenant_id": caller.tenant_id, "member_id": member["_id"],
                     "member_name": member["name"], "from_branch_id": source["_id"], "from_branch_name": source["name"],
                     "from_path_ids": path_of(source), "to_branch_id": target["_id"],
                     "to_branch_name": target["name"], "to_path_ids": path_of(target), "state": "pending",
                     "reason": text(reason, "reason", required=False, max_length=500), "requested_at": now,
-                    "requested_by": caller.account_id, "due_at": now + timedelta(days=deadline)}
+                    "requested_by": caller.account_id, "due_at": stamp(moment + timedelta(days=deadline))}
         self.store.commit(lambda session: self.store.db.transfers.insert_one(transfer, session=session), [
             events.TRANSFER_REQUESTED.build(caller.tenant_id, transfer_id=transfer["_id"], member_id=member["_id"],
                                             from_branch_id=source["_id"], to_branch_id=target["_id"])])
@@ -424,7 +431,7 @@ class IdentityService:
         target = self.store.org(transfer["to_branch_id"])
         if target is None:
             raise Conflict("接收党支部已撤销", code="BRANCH_GONE", field="transfer_id")
-        now = utc_now()
+        now = stamp()
         new_path = path_of(target)
 
         def writes(session):
@@ -453,7 +460,7 @@ class IdentityService:
         caller = self._tenant_caller(scope)
         transfer = self._receiving_transfer(caller, transfer_id)
         reason = text(reason, "reason", max_length=500)
-        now = utc_now()
+        now = stamp()
 
         def writes(session):
             if self.store.decide_transfer(session, transfer["_id"], {
@@ -472,7 +479,7 @@ class IdentityService:
         side = self._choice(side, ("outgoing", "incoming"), "side")
         state = self._choice(state, ("pending", "overdue", "done"), "state")
         skip, limit = page_window(page_size, page_token)
-        now = utc_now()
+        now = stamp()
         query = {"tenant_id": caller.tenant_id,
                  ("from_path_ids" if side == "outgoing" else "to_path_ids"): org["_id"]}
         if state == "done":
@@ -544,12 +551,12 @@ class IdentityService:
         return {"_id": new_id("acc"), "tenant_id": tenant_id, "username": username,
                 "login_key": f"{tenant_id or ''}:{username}", "password_hash": passwords.hash_password(password),
                 "roles": roles, "member_id": member_id, "failed_logins": 0, "lock_count": 0,
-                "locked_until": None, "created_at": utc_now()}
+                "locked_until": None, "created_at": stamp()}
 
     def _new_org(self, tenant_id: str, parent: dict, fields: dict, org_id: str | None = None,
                  import_id: str | None = None) -> dict:
         org_id = org_id or new_id("org")
-        now = utc_now()
+        now = stamp()
         org = {"_id": org_id, "tenant_id": tenant_id, "name": fields["name"], "kind": fields["kind"],
                "category": fields.get("category", ""), "field": fields.get("field", ""),
                "parent_id": parent["_id"], "level": parent["level"] + 1,
@@ -567,7 +574,7 @@ class IdentityService:
                          cipher: FieldCipher | None = None) -> dict:
         cipher = cipher or self.secrets.cipher
         number = normalized["id_number"]
-        now = utc_now()
+        now = stamp()
         member = {"_id": new_id("mem"), "tenant_id": tenant_id, "branch_id": branch["_id"],
                   **ancestor_fields(path_of(branch)), "name": normalized["name"], "gender": normalized["gender"],
                   "birth_date": normalized["birth_date"].isoformat(),

@@ -11,7 +11,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from servicekit.errors import Conflict
-from servicekit.events import utc_now
+from servicekit.events import stamp
 from servicekit.mongo import Store
 from servicekit.outbox import add_events
 
@@ -99,7 +99,7 @@ class IdentityStore(Store):
         if old_level == new_level:
             prefix = ancestor_fields(new_path_ids)
             prefix = {name: prefix[name] for name in LEVEL_FIELDS[:new_level + 1]}
-            prefix["updated_at"] = utc_now()
+            prefix["updated_at"] = stamp()
             self.db.orgs.update_one({"_id": org["_id"]}, {"$set": {"parent_id": new_path_ids[-2]}}, session=session)
             for collection in (self.db.orgs, self.db.members):
                 collection.update_many(subtree_filter(org), {"$set": prefix}, session=session)
@@ -108,7 +108,7 @@ class IdentityStore(Store):
             updates = []
             for doc in collection.find(subtree_filter(org), session=session):
                 path_ids = new_path_ids + path_of(doc)[old_level + 1:]
-                update = {**ancestor_fields(path_ids), "updated_at": utc_now()}
+                update = {**ancestor_fields(path_ids), "updated_at": stamp()}
                 if collection is self.db.orgs:
                     update["level"] = len(path_ids) - 1
                     update["parent_id"] = path_ids[-2]
@@ -144,7 +144,7 @@ class IdentityStore(Store):
             "failed_logins": failed, "locked_until": locked_until, "lock_count": lock_count}})
 
     def record_login_success(self, account_id: str, new_hash: str | None) -> None:
-        changes = {"failed_logins": 0, "locked_until": None, "last_login_at": utc_now()}
+        changes = {"failed_logins": 0, "locked_until": None, "last_login_at": stamp()}
         if new_hash:
             changes["password_hash"] = new_hash
         self.db.accounts.update_one({"_id": account_id}, {"$set": changes})
@@ -167,7 +167,7 @@ class IdentityStore(Store):
     # --- imports ---------------------------------------------------------------
     def begin_import(self, import_id: str, tenant_id: str, kind: str, by: str, rows: int) -> None:
         self.db.imports.insert_one({"_id": import_id, "tenant_id": tenant_id, "kind": kind, "by": by,
-                                    "rows": rows, "status": "writing", "started_at": utc_now()})
+                                    "rows": rows, "status": "writing", "started_at": stamp()})
 
     def roll_back_unfinished_imports(self) -> int:
         """Remove what an import interrupted by a crash had written: all of it or nothing stays."""
@@ -197,6 +197,6 @@ class IdentityStore(Store):
             raise
 
         def finish(session):
-            self.db.imports.update_one({"_id": import_id}, {"$set": {"status": "done", "finished_at": utc_now()}},
+            self.db.imports.update_one({"_id": import_id}, {"$set": {"status": "done", "finished_at": stamp()}},
                                        session=session)
         self.commit(finish, events)

@@ -44,7 +44,7 @@ def account_view(account: dict) -> dict:
             "member_id": account.get("member_id") or ""}
 
 
-def transfer_view(transfer: dict, now: datetime) -> dict:
+def transfer_view(transfer: dict, now: str) -> dict:
     return {
         "id": transfer["_id"], "tenant_id": transfer["tenant_id"], "member_id": transfer["member_id"],
         "member_name": transfer["member_name"], "from_branch_id": transfer["from_branch_id"],
