@@ -34,6 +34,7 @@ PENDING, SENT = "pending", "sent"
 LEASE_SECONDS = 10
 BATCH = 500
 KEEP_SENT = timedelta(days=7)
+EPOCH = "1970-01-01T00:00:00.000Z"
 
 
 def outbox_entry(event: dict) -> dict:
@@ -69,21 +70,23 @@ class Relay:
 
     def _ensure_lease_document(self) -> None:
         try:
-            self.db.outbox_lease.insert_one({"_id": "relay", "holder": None, "expires_at": stamp()})
+            self.db.outbox_lease.insert_one({"_id": "relay", "holder": None, "expires_at": EPOCH})
         except DuplicateKeyError:
             pass
 
     def hold_lease(self) -> bool:
+        """Renew our lease, or take it over once it has expired (two plain filters: nx-27017 mis-answers $or)."""
         now = utc_now()
-        taken = self.db.outbox_lease.find_one_and_update(
-            {"_id": "relay", "$or": [{"holder": self.holder}, {"expires_at": {"$lt": stamp(now)}}]},
-            {"$set": {"holder": self.holder, "expires_at": stamp(now + timedelta(seconds=LEASE_SECONDS))}},
-            return_document=ReturnDocument.AFTER)
-        return taken is not None
+        renewed = {"$set": {"holder": self.holder, "expires_at": stamp(now + timedelta(seconds=LEASE_SECONDS))}}
+        for condition in ({"holder": self.holder}, {"expires_at": {"$lt": stamp(now)}}):
+            if self.db.outbox_lease.find_one_and_update({"_id": "relay", **condition}, renewed,
+                                                        return_document=ReturnDocument.AFTER) is not None:
+                return True
+        return False
 
     def release_lease(self) -> None:
         self.db.outbox_lease.update_one({"_id": "relay", "holder": self.holder},
-                                        {"$set": {"holder": None, "expires_at": stamp()}})
+                                        {"$set": {"holder": None, "expires_at": EPOCH}})
 
     def _producer_connection(self) -> Connection:
         if self._connection is None:

@@ -1,0 +1,84 @@
+"""The shared wiring against the real store and broker: idempotent consumption, outbox relay, metrics."""
+import time
+import urllib.request
+
+import pytest
+from kombu import Connection, Exchange, Queue
+
+from servicekit.consuming import handle_once
+from servicekit.events import EventSpec
+from servicekit.mongo import Store, open_store
+from servicekit.outbox import Relay, add_events
+from servicekit.topology import declare_topology, event_queue
+
+pytestmark = pytest.mark.integration
+SAMPLE = EventSpec("wiringtest", "thing_happened", ("thing_id",))
+
+
+class TallyStore(Store):
+    collections = {"tallies": []}
+
+
+def test_an_event_handled_twice_changes_state_once(mongo_uri):
+    store = open_store(TallyStore, "wiring_tally")
+    event = SAMPLE.build("tenant-a", thing_id="t1")
+
+    def effect(session):
+        store.db.tallies.update_one({"_id": "t1"}, {"$inc": {"count": 1}}, upsert=True, session=session)
+    assert handle_once(store, "wiring", "tally", event, effect) is True
+    assert handle_once(store, "wiring", "tally", event, effect) is False
+    assert store.db.tallies.find_one({"_id": "t1"})["count"] == 1
+
+
+def test_a_failing_effect_leaves_no_trace_and_can_be_retried(mongo_uri):
+    store = open_store(TallyStore, "wiring_tally")
+    event = SAMPLE.build("tenant-a", thing_id="t2")
+
+    def failing(session):
+        store.db.tallies.insert_one({"_id": "t2", "count": 1}, session=session)
+        raise RuntimeError("handler crashed")
+    with pytest.raises(RuntimeError):
+        handle_once(store, "wiring", "tally", event, failing)
+    assert store.db.tallies.find_one({"_id": "t2"}) is None
+    assert handle_once(store, "wiring", "tally", event,
+                       lambda s: store.db.tallies.insert_one({"_id": "t2", "count": 1}, session=s)) is True
+
+
+def test_the_relay_publishes_each_pending_entry_with_confirms_and_marks_it_sent(mongo_uri, bus_uri):
+    store = open_store(TallyStore, "wiring_relay")
+    subscription = ("wiringtest", "thing_happened", "watcher", "on_thing")
+    with Connection(bus_uri) as connection:
+        declare_topology(connection, [subscription])
+        queue = event_queue(*subscription)(connection.default_channel)
+        queue.purge()
+        events = [SAMPLE.build("tenant-a", thing_id=f"r{i}") for i in range(5)]
+        with store.transaction() as session:
+            add_events(store.db, events, "wiringtest", session=session)
+        relay = Relay("wiring_relay", db=store.db, uri=bus_uri)
+        assert relay.run_once() == 5
+        assert relay.run_once() == 0
+        relay.close()
+        got = []
+        deadline = time.monotonic() + 5
+        while len(got) < 5 and time.monotonic() < deadline:
+            message = queue.get(no_ack=True)
+            if message is not None:
+                got.append(message.payload["thing_id"])
+        assert sorted(got) == [f"r{i}" for i in range(5)]
+        assert store.db.outbox.find_one({"status": "pending"}) is None
+
+
+def test_only_one_relay_holds_the_lease_at_a_time(mongo_uri, bus_uri):
+    store = open_store(TallyStore, "wiring_lease")
+    first, second = Relay("wiring_lease", db=store.db, uri=bus_uri), Relay("wiring_lease", db=store.db, uri=bus_uri)
+    assert first.hold_lease() is True
+    assert second.hold_lease() is False
+    first.release_lease()
+    assert second.hold_lease() is True
+
+
+def test_the_service_serves_prometheus_metrics_by_operation_and_outcome(identity_service, city):
+    body = urllib.request.urlopen(f"http://127.0.0.1:{identity_service.metrics_port}/metrics", timeout=5).read()
+    text = body.decode()
+    assert 'service_rpc_seconds_count{operation="create_org",outcome="ok",service="identity"}' in text
+    assert "outbox_backlog" in text and "events_published_total" in text
