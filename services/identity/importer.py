@@ -42,10 +42,16 @@ def format_of(value) -> str:
     return value
 
 
+MAX_REPORTED_PROBLEMS = 1000
+
+
 def reject(problems: list[dict]) -> InvalidArgument:
-    lines = sorted({problem["line"] for problem in problems})
-    return InvalidArgument(f"导入文件有 {len(lines)} 行存在错误，未导入任何数据", code="IMPORT_REJECTED",
-                           field="content", details=sorted(problems, key=lambda p: (p["line"], p["field"])))
+    """Every bad line is counted; the first 1,000 problems are listed (a whole bad file would be millions)."""
+    lines = {problem["line"] for problem in problems}
+    listed = sorted(problems, key=lambda p: (p["line"], p["field"]))[:MAX_REPORTED_PROBLEMS]
+    more = f"，仅列出前 {MAX_REPORTED_PROBLEMS} 个问题（共 {len(problems)} 个）" if len(problems) > len(listed) else ""
+    return InvalidArgument(f"导入文件有 {len(lines)} 行存在错误，未导入任何数据{more}", code="IMPORT_REJECTED",
+                           field="content", details=listed)
 
 
 def _chunks(items: list, size: int = EVENT_CHUNK):
@@ -54,7 +60,7 @@ def _chunks(items: list, size: int = EVENT_CHUNK):
 
 
 def import_orgs(store: IdentityStore, caller: CallerScope, parent: dict, fmt, content) -> dict:
-    rows = importing.read_table(format_of(fmt), decode_content(content))
+    rows = importing.read_table(format_of(fmt), decode_content(content), importing.ORG_REQUIRED_COLUMNS)
     valid, problems = importing.validate_org_rows(rows, parent["kind"])
     import_id = f"imp_{uuid.uuid4().hex}"
     docs_by_ref: dict[str, dict] = {}
@@ -110,7 +116,7 @@ class BranchResolver:
 
 def import_members(store: IdentityStore, cipher, caller: CallerScope, root: dict, fmt, content,
                    member_document) -> dict:
-    rows = importing.read_table(format_of(fmt), decode_content(content))
+    rows = importing.read_table(format_of(fmt), decode_content(content), importing.MEMBER_REQUIRED_COLUMNS)
     resolver = BranchResolver(store, root)
     valid, problems = importing.validate_member_rows(rows, resolver, date.today())
     import_id = f"imp_{uuid.uuid4().hex}"

@@ -40,8 +40,8 @@ def new_unique_id_number(birth: date) -> str:
     """A valid ID number not used before in this test session (birth date varied to stay unique)."""
     while True:
         sequence = next(_sequence)
-        day = date.fromordinal(birth.toordinal() + sequence // 999)
-        number = make_id_number("610702", day, sequence % 999 + 1, "male")
+        day = date.fromordinal(birth.toordinal() + sequence // 499)
+        number = make_id_number("610702", day, sequence % 499 + 1, "male")
         if number not in _used_numbers:
             _used_numbers.add(number)
             return number
