@@ -1,0 +1,54 @@
+"""The platform's processes on one machine: what `bin/run` starts, in this order.
+
+A row whose modules do not exist yet is skipped with a notice, so a service joins the
+platform by being written. Services expose Prometheus metrics on METRICS_PORT and are
+ready when that port answers; the gateway serves /metrics and /healthz on its HTTP port.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    argv: tuple[str, ...]             # after `python`
+    metrics_port: int
+    needs: tuple[str, ...]            # modules that must exist for the row to run
+    env: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()     # extra variables only this process receives
+    ready_path: str = "/metrics"      # GET http://127.0.0.1:<metrics_port><ready_path> → 200
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    @property
+    def ready_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}{self.ready_path}"
+
+    @property
+    def ports(self) -> set[int]:
+        return {self.metrics_port} | {int(value) for key, value in self.env.items() if key.endswith("_PORT")}
+
+
+def service(name: str, class_name: str, metrics_port: int, secrets: tuple[str, ...] = ()) -> Process:
+    module = f"services.{name}.service"
+    return Process(name, ("-m", "servicekit.runner", f"{module}:{class_name}"), metrics_port,
+                   needs=("servicekit.runner", module), env={"METRICS_PORT": str(metrics_port)}, secrets=secrets)
+
+
+GATEWAY_HTTP_PORT = 8080
+GATEWAY_GRPC_PORT = 50051
+
+PROCESSES = (
+    service("identity", "IdentityService", 9101, secrets=("OPERATOR_PASSWORD",)),
+    service("attendance", "AttendanceService", 9102),
+    service("scoring", "ScoringService", 9103),
+    service("content", "ContentService", 9104),
+    service("volunteer", "VolunteerService", 9105),
+    Process("gateway", ("-m", "gateway"), GATEWAY_HTTP_PORT, needs=("gateway.__main__",),
+            env={"GATEWAY_HTTP_PORT": str(GATEWAY_HTTP_PORT), "GATEWAY_GRPC_PORT": str(GATEWAY_GRPC_PORT),
+                 "GATEWAY_RPC_TIMEOUT": "300"},
+            ready_path="/healthz"),
+)

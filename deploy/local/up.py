@@ -1,0 +1,254 @@
+"""The whole platform on one machine, on its embedded defaults: `bin/run` (python -m deploy.local.up).
+
+Everything lives under var/ (gitignored): keys, the embedded store, logs, demo logins.
+Ctrl-C or SIGTERM stops every child; the data stays and the next start reuses it.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from deploy.local.processes import GATEWAY_GRPC_PORT, GATEWAY_HTTP_PORT, PROCESSES, Process
+from servicekit.config import amqp_uri
+from servicekit.embedded_mongo import EmbeddedMongo, EmbeddedMongoError, log_tail
+from servicekit.keys import ensure_keys, ensure_operator_password
+
+ROOT = Path(__file__).resolve().parents[2]
+VAR = ROOT / "var"
+LOGS = VAR / "log"
+DEMO_FLAG = VAR / "demo-seeded"
+DEMO_LOGINS = VAR / "demo-logins.txt"
+READY_TIMEOUT_SECONDS = 60
+STOP_GRACE_SECONDS = 10
+
+
+class PlatformError(RuntimeError):
+    pass
+
+
+class StopRequested(Exception):
+    pass
+
+
+@dataclass
+class Child:
+    spec: Process
+    popen: subprocess.Popen
+    log_path: Path
+
+
+class Platform:
+    def __init__(self):
+        self.children: list[Child] = []
+        self.mongo: EmbeddedMongo | None = None
+        self.skipped: list[tuple[str, str]] = []
+
+    def start(self, secrets: dict[str, str]) -> dict[str, str]:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, PYTHONUNBUFFERED="1", DB_PREFIX=os.environ.get("DB_PREFIX", "pb"),
+                   AMQP_URI=amqp_uri(), **ensure_keys(VAR / "keys"))
+        check_broker(env["AMQP_URI"])
+        runnable = []
+        for spec in PROCESSES:
+            missing = missing_module(spec)
+            if missing:
+                self.skipped.append((spec.name, missing))
+                print(f"跳过 {spec.name} (skipped): 模块 {missing} 尚不存在 (module not written yet)")
+            else:
+                runnable.append(spec)
+        check_ports_free(runnable)
+        if not os.environ.get("MONGO_URI"):
+            self.mongo = EmbeddedMongo(VAR / "mongo", log_path=LOGS / "mongo.log").start()
+        env["MONGO_URI"] = os.environ.get("MONGO_URI") or self.mongo.uri
+        for spec in runnable:
+            self.children.append(spawn(spec, env, secrets))
+        for child in self.children:
+            self.wait_ready(child)
+        return env
+
+    def wait_ready(self, child: Child) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not http_ok(child.spec.ready_url):
+            self.check_alive()
+            if time.monotonic() > deadline:
+                raise PlatformError(f"{child.spec.name} 未在 {READY_TIMEOUT_SECONDS} 秒内就绪 (not ready: "
+                                    f"{child.spec.ready_url})\n{log_tail(child.log_path)}")
+            time.sleep(0.3)
+
+    def check_alive(self) -> None:
+        for child in self.children:
+            code = child.popen.poll()
+            if code is not None:
+                raise PlatformError(f"{child.spec.name} 意外退出 (exited unexpectedly, code {code}); "
+                                    f"{child.log_path} 末尾 (log tail):\n{log_tail(child.log_path)}")
+
+    def running(self, name: str) -> bool:
+        return any(child.spec.name == name for child in self.children)
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            signal_group(child.popen, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in reversed(self.children):
+            try:
+                child.popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"{child.spec.name} 未响应 SIGTERM，强制结束 (SIGKILL)")
+                signal_group(child.popen, signal.SIGKILL)
+                child.popen.wait()
+        self.children.clear()
+        if self.mongo:
+            self.mongo.stop()
+
+
+def missing_module(spec: Process) -> str | None:
+    for module in spec.needs:
+        try:
+            found = importlib.util.find_spec(module)
+        except ModuleNotFoundError:
+            found = None
+        if found is None:
+            return module
+    return None
+
+
+def check_broker(uri: str) -> None:
+    parts = urlsplit(uri)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), timeout=3).close()
+    except OSError as error:
+        raise PlatformError(f"RabbitMQ 无应答 (not answering) at {parts.hostname}:{parts.port or 5672}: {error}. "
+                            "bin/run 会先运行 bin/setup 启动它 (bin/setup starts it), 或设置 AMQP_URI.") from None
+
+
+def check_ports_free(specs: list[Process]) -> None:
+    for spec in specs:
+        for port in sorted(spec.ports):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    raise PlatformError(f"端口 {port} 已被占用 (port in use, needed by {spec.name}): "
+                                        "是否已有一个 bin/run 在运行? (is another bin/run running?)")
+
+
+def spawn(spec: Process, env: dict[str, str], secrets: dict[str, str]) -> Child:
+    log_path = LOGS / f"{spec.name}.log"
+    with open(log_path, "ab") as log:
+        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} start {spec.name}\n".encode())
+        log.flush()
+        popen = subprocess.Popen(
+            [sys.executable, *spec.argv], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env={**env, **spec.env, **{name: secrets[name] for name in spec.secrets}}, start_new_session=True)
+    return Child(spec, popen, log_path)
+
+
+def signal_group(popen: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(popen.pid, signum)  # each child leads its own session: this reaches its helpers too
+    except ProcessLookupError:
+        pass
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def seed_demo(platform: Platform, operator_password: str) -> None:
+    if DEMO_FLAG.exists():
+        return
+    if not (platform.running("gateway") and platform.running("identity")):
+        print("演示数据未导入 (demo city not seeded): 需要 gateway 和 identity (needs both running)")
+        return
+    from deploy.local import demo_city
+
+    print("正在导入演示城市 汉中市 (seeding the demo city)…", flush=True)
+    started = time.monotonic()
+    try:
+        logins = demo_city.seed(f"http://127.0.0.1:{GATEWAY_HTTP_PORT}", operator_password=operator_password)
+    except Exception as error:  # noqa: BLE001 - the platform stays up; the person sees why
+        print(f"演示数据导入失败 (demo seeding failed): {error}\n"
+              "平台继续运行 (the platform keeps running); 修复后删除 var/mongo 重新启动即可重试.", file=sys.stderr)
+        return
+    rows = ["tenant\tusername\tpassword\trole\torg"]
+    rows += ["\t".join(str(login[key]) for key in ("tenant", "username", "password", "role", "org")) for login in logins]
+    DEMO_LOGINS.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    DEMO_LOGINS.chmod(0o600)
+    DEMO_FLAG.write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
+    print(f"演示数据已导入 (seeded) in {time.monotonic() - started:.0f} s")
+
+
+def print_summary(platform: Platform, env: dict[str, str], operator_password: str) -> None:
+    lines = ["", "智慧党建平台已在本机启动 (platform running)" if platform.children
+             else "尚无可运行的服务, 只启动了存储 (no service written yet; only the store runs)"]
+    if platform.running("gateway"):
+        base = f"http://127.0.0.1:{GATEWAY_HTTP_PORT}"
+        lines += [f"  网关 HTTP (gateway HTTP API):  {base}",
+                  f"  接口文档 (OpenAPI docs):       {base}/docs",
+                  f"  网关 gRPC (gateway gRPC):      127.0.0.1:{GATEWAY_GRPC_PORT}"]
+    lines.append("  监控指标 (Prometheus metrics):")
+    lines += [f"    {child.spec.name:<11} {child.spec.metrics_url}" for child in platform.children]
+    lines += [f"  存储 (MONGO_URI): {env['MONGO_URI']}   数据库前缀 (DB_PREFIX): {env['DB_PREFIX']}",
+              f"  日志 (logs): {LOGS}/<进程>.log",
+              f"  运维账号 (operator login): tenant_code \"\", username operator, password {operator_password}"]
+    if DEMO_LOGINS.exists():
+        lines.append(f"  演示账号 (demo logins, {DEMO_LOGINS.relative_to(ROOT)}):")
+        for row in DEMO_LOGINS.read_text(encoding="utf-8").splitlines():
+            tenant, username, password, role, org = (row.split("\t") + [""] * 5)[:5]
+            lines.append(f"    {tenant:<9} {username:<15} {password:<17} {role:<17} {org}")
+    lines += [f"  停止 (stop): 按 Ctrl-C, 或 kill -TERM {os.getpid()}; 数据保留在 var/, 下次启动继续使用 "
+              "(data stays in var/ for the next start)", ""]
+    print("\n".join(lines), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bin/run", description="Run the whole platform on this machine.")
+    parser.add_argument("--no-demo", action="store_true", help="do not seed the demo city")
+    parser.add_argument("--foreground-seconds", type=float, metavar="N", help="stop by itself after N seconds")
+    args = parser.parse_args(argv)
+
+    def request_stop(signum, frame):
+        raise StopRequested
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    platform, exit_code = Platform(), 0
+    try:
+        operator_password = ensure_operator_password(VAR / "keys")
+        env = platform.start({"OPERATOR_PASSWORD": operator_password})
+        if not args.no_demo:
+            seed_demo(platform, operator_password)
+        print_summary(platform, env, operator_password)
+        deadline = time.monotonic() + args.foreground_seconds if args.foreground_seconds else None
+        while deadline is None or time.monotonic() < deadline:
+            platform.check_alive()
+            time.sleep(0.5)
+    except StopRequested:
+        pass
+    except (PlatformError, EmbeddedMongoError) as error:
+        print(f"\n错误 (error): {error}", file=sys.stderr)
+        exit_code = 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print("正在停止 (stopping)…", flush=True)
+        platform.stop()
+        print("已停止 (stopped); 数据保留在 var/ (data kept)", flush=True)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

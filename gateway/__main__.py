@@ -1,0 +1,50 @@
+"""``python -m gateway``: serve gRPC and HTTP in one plain-threads process (no eventlet patching).
+
+Environment: TOKEN_PUBLIC_KEY_PATH (required), AMQP_URI, GATEWAY_HOST (127.0.0.1),
+GATEWAY_HTTP_PORT (8080), GATEWAY_GRPC_PORT (50051), GATEWAY_HTTP_THREADS (16),
+GATEWAY_GRPC_WORKERS (16), GATEWAY_RPC_TIMEOUT (30 s), GATEWAY_MAX_BODY_BYTES
+(64 MiB), LOG_LEVEL (INFO). Stops cleanly on SIGTERM or SIGINT.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+from gateway import build_protos
+from servicekit.config import env
+
+log = logging.getLogger("gateway")
+
+
+def main() -> int:
+    logging.basicConfig(stream=sys.stderr, level=env("LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    build_protos.build()
+
+    from gateway.backend import NamekoBackend
+    from gateway.dispatch import Dispatcher
+    from gateway.server import GatewayServer
+    from servicekit.tokens import TokenVerifier
+
+    backend = NamekoBackend()
+    server = GatewayServer(Dispatcher(backend, TokenVerifier()), host=env("GATEWAY_HOST", "127.0.0.1"),
+                           http_port=int(env("GATEWAY_HTTP_PORT", "8080")),
+                           grpc_port=int(env("GATEWAY_GRPC_PORT", "50051")),
+                           http_threads=int(env("GATEWAY_HTTP_THREADS", "16")),
+                           grpc_workers=int(env("GATEWAY_GRPC_WORKERS", "16")))
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    server.start()
+    stopping.wait()
+    log.info("gateway stopping")
+    server.stop()
+    backend.close()
+    log.info("gateway stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The core both protocols share: token → scope → guards → service call → response.
+
+``backend.call(service, method, **kwargs)`` is injected: ``gateway.backend`` in the
+process, a fake in tests. The request's fields become the keyword arguments: every
+plain field is sent (its zero value meaning "not given"), an ``optional`` field only
+when set; the caller's scope goes as ``scope``. No business rules live here.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from gateway.operations import Operation
+from servicekit.errors import InvalidArgument, Unauthenticated
+from servicekit.scope import CallerScope
+from servicekit.tokens import TokenVerifier
+
+MAX_PAGE_SIZE = 500
+
+
+class Backend(Protocol):
+    def call(self, service: str, method: str, **kwargs): ...
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` value; None when absent."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("expected 'Authorization: Bearer <token>'", code="TOKEN_MISSING")
+    return token.strip()
+
+
+def request_kwargs(request: Message) -> dict:
+    return json_format.MessageToDict(request, preserving_proto_field_name=True,
+                                     always_print_fields_with_no_presence=True)
+
+
+def response_message(operation: Operation, result) -> Message:
+    return json_format.ParseDict(result or {}, operation.response(), ignore_unknown_fields=True)
+
+
+class Dispatcher:
+    def __init__(self, backend: Backend, verifier: TokenVerifier, max_page_size: int = MAX_PAGE_SIZE):
+        self.backend = backend
+        self.verifier = verifier
+        self.max_page_size = max_page_size
+
+    def authenticate(self, operation: Operation, token: str | None) -> dict | None:
+        """The caller's scope dict, or None for an operation open to anyone."""
+        if not operation.auth:
+            return None
+        if not token:
+            raise Unauthenticated("this operation needs a bearer token", code="TOKEN_MISSING")
+        return CallerScope.from_dict(self.verifier.verify(token)).to_dict()
+
+    def invoke(self, operation: Operation, request: Message, scope: dict | None) -> Message:
+        kwargs = request_kwargs(request)
+        self._check_page_size(kwargs)
+        if operation.auth:
+            kwargs["scope"] = scope
+        result = self.backend.call(operation.service, operation.method, **kwargs)
+        return response_message(operation, result)
+
+    def call(self, operation: Operation, request: Message, token: str | None) -> Message:
+        return self.invoke(operation, request, self.authenticate(operation, token))
+
+    def _check_page_size(self, kwargs: dict) -> None:
+        if "page_size" not in kwargs:
+            return
+        page_size = kwargs["page_size"]
+        if page_size > self.max_page_size:
+            raise InvalidArgument(f"page_size may be at most {self.max_page_size}",
+                                  code="PAGE_SIZE_TOO_LARGE", field="page_size")
+        if page_size < 0:
+            raise InvalidArgument("page_size may not be negative", code="PAGE_SIZE_INVALID", field="page_size")
+        if page_size == 0:
+            del kwargs["page_size"]

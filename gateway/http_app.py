@@ -1,0 +1,244 @@
+"""The HTTP/JSON side: a werkzeug WSGI app generated from the operation table.
+
+Strict JSON in (an object, known fields, right types), JSON out with every field
+shown. Path parameters, and for GET the query string, bind into the request message;
+imports take the raw file as the body.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import BaseConverter, Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from gateway import metrics
+from gateway.dispatch import Dispatcher, bearer_token
+from gateway.docs_page import render_docs
+from gateway.errors import ErrorReply, GatewayError, describe
+from gateway.openapi import build_openapi
+from gateway.operations import OPERATIONS, UPLOAD_MEDIA_TYPES, Operation
+from servicekit.config import env
+
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+JSON_TYPE = "application/json; charset=utf-8"
+UNKNOWN_FIELD = re.compile(r'has no field named "([^"]+)" at "([^"]+)"')
+FAILED_FIELD = re.compile(r"Failed to parse (\w+) field")
+AT_PATH = re.compile(r" at ([\w.\[\]]+?)\.?$")
+INTEGER_TYPES = {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT32,
+                 FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SINT64,
+                 FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED32,
+                 FieldDescriptor.TYPE_SFIXED64}
+NUMBER_TYPES = {FieldDescriptor.TYPE_FLOAT, FieldDescriptor.TYPE_DOUBLE}
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def max_body_bytes() -> int:
+    return int(env("GATEWAY_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY_BYTES)))
+
+
+class SegmentConverter(BaseConverter):
+    """One path segment up to a ':' (so /orgs/{org_id}:move binds org_id without ':move')."""
+    regex = r"[^/:]+"
+
+
+def werkzeug_rule(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", r"<segment:\1>", path)
+
+
+def invalid(code: str, message: str, field: str | None = None) -> GatewayError:
+    return GatewayError("INVALID_ARGUMENT", code, message, field)
+
+
+def message_to_json(message: Message) -> dict:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                     always_print_fields_with_no_presence=True)
+
+
+def json_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), status=status, headers=headers, content_type=JSON_TYPE)
+
+
+def error_response(reply: ErrorReply, headers: dict | None = None) -> Response:
+    headers = dict(headers or {})
+    if reply.kind == "UNAUTHENTICATED":
+        headers["WWW-Authenticate"] = "Bearer"
+    return json_response(reply.http_body(), reply.http_status, headers)
+
+
+def parse_error(error: json_format.ParseError) -> GatewayError:
+    """Turn a ParseDict complaint into UNKNOWN_FIELD / INVALID_TYPE naming the field at fault."""
+    text = str(error)
+    unknown = UNKNOWN_FIELD.search(text)
+    if unknown:
+        name, at = unknown.groups()
+        field = ".".join(at.split(".")[1:] + [name])
+        return invalid("UNKNOWN_FIELD", f"unknown field {field!r}", field)
+    at = AT_PATH.search(text)
+    field = ".".join(at.group(1).split(".")[1:]) if at else ".".join(FAILED_FIELD.findall(text))
+    return invalid("INVALID_TYPE", f"field {field!r} has the wrong type" if field else "a field has the wrong type",
+                   field or None)
+
+
+def query_value(field: FieldDescriptor, raw: str):
+    if field.type in INTEGER_TYPES:
+        return int(raw)
+    if field.type in NUMBER_TYPES:
+        return float(raw)
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        return BOOLEANS[raw.lower()]
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        raise ValueError("messages cannot be given in the query string")
+    return raw
+
+
+class GatewayApp:
+    def __init__(self, dispatcher: Dispatcher, operations: tuple[Operation, ...] = OPERATIONS,
+                 max_body: int | None = None):
+        self.dispatcher = dispatcher
+        self.operations = {op.rpc: op for op in operations}
+        self.max_body = max_body if max_body is not None else max_body_bytes()
+        self.url_map = Map([Rule(werkzeug_rule(op.path), methods=[op.http_method], endpoint=op.rpc)
+                            for op in operations] + [
+            Rule("/openapi.json", methods=["GET"], endpoint="openapi"),
+            Rule("/docs", methods=["GET"], endpoint="docs"),
+            Rule("/healthz", methods=["GET"], endpoint="healthz"),
+            Rule("/metrics", methods=["GET"], endpoint="metrics"),
+        ], converters={"segment": SegmentConverter}, merge_slashes=False)
+        self.openapi = json.dumps(build_openapi(operations), ensure_ascii=False, indent=1)
+        self.docs = render_docs(operations)
+
+    def __call__(self, environ, start_response):
+        return self.handle(Request(environ))(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, path_args = adapter.match()
+        except NotFound:
+            return self._unrouted(ErrorReply("NOT_FOUND", "ROUTE_NOT_FOUND", f"no route for {request.path}"))
+        except MethodNotAllowed as exc:
+            reply = ErrorReply("METHOD_NOT_ALLOWED", "METHOD_NOT_ALLOWED",
+                               f"{request.method} is not allowed on {request.path}")
+            return self._unrouted(reply, {"Allow": ", ".join(sorted(exc.valid_methods or []))})
+        if endpoint in self.operations:
+            return self.serve(self.operations[endpoint], request, path_args)
+        return getattr(self, f"serve_{endpoint}")()
+
+    def serve(self, operation: Operation, request: Request, path_args: dict) -> Response:
+        with metrics.track("http", operation.rpc) as outcome:
+            try:
+                scope = self.dispatcher.authenticate(operation, bearer_token(request.headers.get("Authorization")))
+                message = self.bind(operation, request, path_args)
+                return json_response(message_to_json(self.dispatcher.invoke(operation, message, scope)))
+            except Exception as exc:
+                reply = describe(exc)
+                outcome.value = reply.kind
+                return error_response(reply)
+
+    def bind(self, operation: Operation, request: Request, path_args: dict) -> Message:
+        if operation.upload:
+            return self._bind_upload(operation, request, path_args)
+        values = self._query_fields(operation, request) if operation.http_method == "GET" else self._body(request)
+        if operation.http_method != "GET" and request.args:
+            name = next(iter(request.args))
+            raise invalid("UNKNOWN_FIELD", f"query parameter {name!r} is not accepted here; send it in the body", name)
+        for name, value in path_args.items():
+            if name in values and values[name] != value:
+                raise invalid("PATH_BODY_MISMATCH", f"{name} differs between the path and the body", name)
+            values[name] = value
+        return self._parse(operation, values)
+
+    @staticmethod
+    def _parse(operation: Operation, values: dict) -> Message:
+        try:
+            return json_format.ParseDict(values, operation.request(), ignore_unknown_fields=False)
+        except json_format.ParseError as exc:
+            raise parse_error(exc) from None
+
+    def _read_body(self, request: Request) -> bytes:
+        if request.content_length is not None and request.content_length > self.max_body:
+            raise self._too_large()
+        data = request.stream.read(self.max_body + 1)
+        if len(data) > self.max_body:
+            raise self._too_large()
+        return data
+
+    def _too_large(self) -> GatewayError:
+        return GatewayError("PAYLOAD_TOO_LARGE", "BODY_TOO_LARGE", f"the body may be at most {self.max_body} bytes")
+
+    def _body(self, request: Request) -> dict:
+        data = self._read_body(request)
+        if not data.strip():
+            return {}
+        if request.mimetype and request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+            raise GatewayError("UNSUPPORTED_MEDIA_TYPE", "UNSUPPORTED_MEDIA_TYPE",
+                               f"send application/json, not {request.mimetype}")
+        try:
+            body = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError):
+            raise invalid("MALFORMED_JSON", "the body is not valid UTF-8 JSON") from None
+        if not isinstance(body, dict):
+            raise invalid("BODY_NOT_OBJECT", "the body must be a JSON object")
+        return body
+
+    def _query_fields(self, operation: Operation, request: Request) -> dict:
+        fields = operation.request.DESCRIPTOR.fields_by_name
+        values: dict = {}
+        for name in request.args:
+            raw_values = request.args.getlist(name)
+            field = fields.get(name)
+            if field is None or name in operation.path_params:
+                raise invalid("UNKNOWN_FIELD", f"unknown query parameter {name!r}", name)
+            if len(raw_values) > 1 and not field.is_repeated:
+                raise invalid("REPEATED_PARAMETER", f"query parameter {name!r} given more than once", name)
+            try:
+                converted = [query_value(field, raw) for raw in raw_values]
+            except (ValueError, KeyError):
+                raise invalid("INVALID_TYPE", f"query parameter {name!r} has the wrong type", name) from None
+            values[name] = converted if field.is_repeated else converted[0]
+        return values
+
+    def _bind_upload(self, operation: Operation, request: Request, path_args: dict) -> Message:
+        upload = operation.upload
+        extra = [name for name in request.args if name != upload.format_field]
+        if extra:
+            raise invalid("UNKNOWN_FIELD", f"unknown query parameter {extra[0]!r}", extra[0])
+        formats = set(UPLOAD_MEDIA_TYPES.values())
+        file_format = request.args.get(upload.format_field) or UPLOAD_MEDIA_TYPES.get(request.mimetype)
+        if file_format not in formats:
+            accepted = f"{' or '.join(UPLOAD_MEDIA_TYPES)} (or ?format={'|'.join(sorted(formats))})"
+            raise GatewayError("UNSUPPORTED_MEDIA_TYPE", "UNSUPPORTED_MEDIA_TYPE", f"send the file as {accepted}",
+                               upload.format_field)
+        message = self._parse(operation, dict(path_args))
+        setattr(message, upload.format_field, file_format)
+        setattr(message, upload.content_field, self._read_body(request))
+        return message
+
+    @staticmethod
+    def _unrouted(reply: ErrorReply, headers: dict | None = None) -> Response:
+        metrics.REQUESTS.labels("http", metrics.UNROUTED, reply.kind).inc()
+        return error_response(reply, headers)
+
+    def serve_openapi(self) -> Response:
+        return Response(self.openapi, content_type=JSON_TYPE)
+
+    def serve_docs(self) -> Response:
+        return Response(self.docs, content_type="text/html; charset=utf-8")
+
+    @staticmethod
+    def serve_healthz() -> Response:
+        return json_response({"status": "ok"})
+
+    @staticmethod
+    def serve_metrics() -> Response:
+        return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")

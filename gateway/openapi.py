@@ -1,0 +1,158 @@
+"""The OpenAPI 3.1 document, generated from the operation table and the proto descriptors."""
+from __future__ import annotations
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from gateway import descriptions
+from gateway.descriptions import comment, is_map, is_optional
+from gateway.operations import UPLOAD_MEDIA_TYPES, Operation
+from protos.partybuilding.v1 import common_pb2
+
+API_PACKAGE = "partybuilding.v1."
+WELL_KNOWN = {
+    "google.protobuf.Struct": {"type": "object"},
+    "google.protobuf.Value": {},
+    "google.protobuf.ListValue": {"type": "array"},
+    "google.protobuf.Empty": {"type": "object"},
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+}
+SCALARS = {
+    FieldDescriptor.TYPE_STRING: {"type": "string"},
+    FieldDescriptor.TYPE_BYTES: {"type": "string", "contentEncoding": "base64"},
+    FieldDescriptor.TYPE_BOOL: {"type": "boolean"},
+    FieldDescriptor.TYPE_FLOAT: {"type": "number", "format": "float"},
+    FieldDescriptor.TYPE_DOUBLE: {"type": "number", "format": "double"},
+    FieldDescriptor.TYPE_INT32: {"type": "integer", "format": "int32"},
+    FieldDescriptor.TYPE_SINT32: {"type": "integer", "format": "int32"},
+    FieldDescriptor.TYPE_SFIXED32: {"type": "integer", "format": "int32"},
+    FieldDescriptor.TYPE_UINT32: {"type": "integer", "format": "uint32", "minimum": 0},
+    FieldDescriptor.TYPE_FIXED32: {"type": "integer", "format": "uint32", "minimum": 0},
+    # 64-bit integers travel as JSON strings in proto3 JSON.
+    FieldDescriptor.TYPE_INT64: {"type": ["string", "integer"], "format": "int64"},
+    FieldDescriptor.TYPE_SINT64: {"type": ["string", "integer"], "format": "int64"},
+    FieldDescriptor.TYPE_SFIXED64: {"type": ["string", "integer"], "format": "int64"},
+    FieldDescriptor.TYPE_UINT64: {"type": ["string", "integer"], "format": "uint64"},
+    FieldDescriptor.TYPE_FIXED64: {"type": ["string", "integer"], "format": "uint64"},
+}
+ERROR_BODY = "ErrorBody"
+ERROR_STATUSES = {"400": "Invalid request (bad JSON, unknown field, wrong type, rule broken)",
+                  "401": "No valid bearer token", "403": "Not allowed for this caller",
+                  "404": "Not found, or outside the caller's tenant or subtree",
+                  "409": "Conflicts with the current state", "429": "Too many requests",
+                  "500": "Internal error", "503": "Service unavailable", "504": "The service did not answer in time"}
+
+
+def schema_name(message: Descriptor) -> str:
+    return message.full_name.removeprefix(API_PACKAGE)
+
+
+class SchemaBuilder:
+    def __init__(self):
+        self.schemas: dict[str, dict] = {}
+
+    def ref(self, message: Descriptor) -> dict:
+        if message.full_name in WELL_KNOWN:
+            return dict(WELL_KNOWN[message.full_name])
+        name = schema_name(message)
+        if name not in self.schemas:
+            self.schemas[name] = {}
+            self.schemas[name] = self.message_schema(message)
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def message_schema(self, message: Descriptor) -> dict:
+        schema = {"type": "object", "properties": {name: self.field_schema(field)
+                                                   for name, field in message.fields_by_name.items()},
+                  "additionalProperties": False}
+        if comment(message.full_name):
+            schema["description"] = comment(message.full_name)
+        return schema
+
+    def field_schema(self, field: FieldDescriptor, with_description: bool = True) -> dict:
+        if is_map(field):
+            schema = {"type": "object",
+                      "additionalProperties": self.value_schema(field.message_type.fields_by_name["value"])}
+        elif field.is_repeated:
+            schema = {"type": "array", "items": self.value_schema(field)}
+        else:
+            schema = self.value_schema(field)
+        description = comment(field.full_name) if with_description else ""
+        if is_optional(field):
+            description = f"{description} Optional: omit (or null) to leave it unset.".strip()
+        if description:
+            schema = {**schema, "description": description} if "$ref" not in schema else \
+                {"allOf": [schema], "description": description}
+        return schema
+
+    def value_schema(self, field: FieldDescriptor) -> dict:
+        if field.message_type is not None:
+            return self.ref(field.message_type)
+        if field.enum_type is not None:
+            return {"type": "string", "enum": [value.name for value in field.enum_type.values]}
+        schema = dict(SCALARS[field.type])
+        allowed = descriptions.choices(field)
+        if allowed is not None:
+            schema["enum"] = allowed
+        return schema
+
+
+def build_openapi(operations: tuple[Operation, ...]) -> dict:
+    builder = SchemaBuilder()
+    error_ref = builder.ref(common_pb2.Error.DESCRIPTOR)
+    builder.schemas[ERROR_BODY] = {"type": "object", "required": ["error"], "properties": {"error": error_ref},
+                                   "additionalProperties": False,
+                                   "description": "Every error answer: {\"error\": Error}."}
+    paths: dict[str, dict] = {}
+    for op in operations:
+        paths.setdefault(op.path, {})[op.http_method.lower()] = operation_object(builder, op)
+    apis = dict.fromkeys(op.api for op in operations)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Smart party-building (智慧党建) API", "version": "v1",
+                 "description": "HTTP/JSON face of the platform's gRPC API: the same operations and messages "
+                                "(protos/partybuilding/v1). Field names are snake_case; every field is shown "
+                                "in answers. Errors answer {\"error\": {code, message, field, details}}."},
+        "tags": [{"name": api.removeprefix(API_PACKAGE), "description": comment(api)} for api in apis],
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(builder.schemas.items())),
+            "responses": {"Error": {"description": "An error",
+                                    "content": {"application/json": {
+                                        "schema": {"$ref": f"#/components/schemas/{ERROR_BODY}"}}}}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                           "description": "The access_token from POST /v1/auth/login"}},
+        },
+    }
+
+
+def operation_object(builder: SchemaBuilder, op: Operation) -> dict:
+    fields = op.request.DESCRIPTOR.fields_by_name
+    parameters = [{"name": name, "in": "path", "required": True,
+                   "schema": builder.field_schema(fields[name], with_description=False),
+                   "description": comment(fields[name].full_name)} for name in op.path_params]
+    body = None
+    if op.upload:
+        parameters.append({"name": op.upload.format_field, "in": "query", "required": False,
+                           "schema": {"type": "string", "enum": sorted(set(UPLOAD_MEDIA_TYPES.values()))},
+                           "description": "The file's format when the Content-Type does not say it"})
+        body = {"required": True, "description": "The file itself",
+                "content": {media: {"schema": {"type": "string", "format": "binary"}}
+                            for media in UPLOAD_MEDIA_TYPES}}
+    elif op.http_method == "GET":
+        parameters += [{"name": name, "in": "query", "required": False,
+                        "schema": builder.field_schema(field, with_description=False),
+                        "description": comment(field.full_name)}
+                       for name, field in fields.items() if name not in op.path_params]
+    else:
+        body = {"required": False, "content": {"application/json": {"schema": builder.ref(op.request.DESCRIPTOR)}}}
+    responses = {"200": {"description": comment(op.response.DESCRIPTOR.full_name) or "OK",
+                         "content": {"application/json": {"schema": builder.ref(op.response.DESCRIPTOR)}}}}
+    responses.update({status: {"$ref": "#/components/responses/Error", "description": text}
+                      for status, text in ERROR_STATUSES.items() if op.auth or status != "401"})
+    operation = {"operationId": op.rpc, "summary": op.summary,
+                 "description": comment(f"{op.api}.{op.rpc}") or op.summary,
+                 "tags": [op.api.removeprefix(API_PACKAGE)],
+                 "security": [{"bearer": []}] if op.auth else [],
+                 "parameters": parameters, "responses": responses}
+    if body:
+        operation["requestBody"] = body
+    return operation

@@ -1,0 +1,39 @@
+"""End-to-end tier: the identity service and the gateway as real processes; tests speak HTTP and gRPC."""
+from __future__ import annotations
+
+import os
+import urllib.request
+
+import pytest
+
+from gateway.client import GrpcClient, HttpClient
+from tests.integration.conftest import bus_uri, identity_service, operator_scope, rpc  # noqa: F401  shared fixtures
+from tests.support.processes import ChildProcess, free_port
+
+
+@pytest.fixture(scope="session")
+def gateway_process(identity_service, bus_uri, tmp_path_factory):  # noqa: F811
+    http_port, grpc_port = free_port(), free_port()
+    child = ChildProcess("gateway", ["-m", "gateway"],
+                         {"AMQP_URI": bus_uri, "GATEWAY_HTTP_PORT": str(http_port),
+                          "GATEWAY_GRPC_PORT": str(grpc_port)}, tmp_path_factory.mktemp("gateway-logs"))
+    child.wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=2))
+    child.http_url, child.grpc_target = f"http://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}"
+    yield child
+    child.stop()
+
+
+@pytest.fixture
+def http(gateway_process):
+    return HttpClient(gateway_process.http_url)
+
+
+@pytest.fixture
+def grpc_client(gateway_process):
+    with GrpcClient(gateway_process.grpc_target) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def operator_password():
+    return os.environ["OPERATOR_PASSWORD"]

@@ -1,0 +1,51 @@
+import socket
+
+import pymongo
+import pytest
+
+from servicekit.config import database_name
+from servicekit.embedded_mongo import EmbeddedMongo, EmbeddedMongoError
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_session_store_accepts_a_write_and_a_read(mongo_uri):
+    with pymongo.MongoClient(mongo_uri) as client:
+        items = client[database_name("smoke")]["items"]
+        items.insert_one({"_id": "first", "name": "汉中"})
+
+        assert items.find_one({"_id": "first"})["name"] == "汉中"
+
+
+def test_data_survives_a_restart_on_the_same_data_dir(tmp_path):
+    with EmbeddedMongo(tmp_path / "data") as mongo, pymongo.MongoClient(mongo.uri) as client:
+        client.pb_smoke.items.insert_one({"_id": "kept", "n": 1})
+        first_process = mongo.process
+
+    assert first_process.poll() is not None
+    with EmbeddedMongo(tmp_path / "data") as mongo, pymongo.MongoClient(mongo.uri) as client:
+        assert client.pb_smoke.items.find_one({"_id": "kept"})["n"] == 1
+    assert (tmp_path / "data.nx-27017.log").exists()
+
+
+def test_a_temporary_store_is_removed_on_stop():
+    mongo = EmbeddedMongo().start()
+    temp_dir = mongo.log_path.parent
+
+    mongo.stop()
+
+    assert not temp_dir.exists()
+
+
+def test_a_server_that_cannot_start_reports_its_log(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(EmbeddedMongoError, match="exited with code"):
+            EmbeddedMongo(tmp_path / "data", port=taken.getsockname()[1]).start()
+
+
+def test_two_servers_refuse_to_share_a_data_dir(tmp_path):
+    with EmbeddedMongo(tmp_path / "data"):
+        with pytest.raises(EmbeddedMongoError, match="already serving"):
+            EmbeddedMongo(tmp_path / "data").start()
