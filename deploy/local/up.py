@@ -52,7 +52,6 @@ class Platform:
     def __init__(self):
         self.children: list[Child] = []
         self.mongo: EmbeddedMongo | None = None
-        self.skipped: list[tuple[str, str]] = []
 
     def start(self, secrets: dict[str, str]) -> dict[str, str]:
         LOGS.mkdir(parents=True, exist_ok=True)
@@ -63,14 +62,13 @@ class Platform:
         for spec in PROCESSES:
             missing = missing_module(spec)
             if missing:
-                self.skipped.append((spec.name, missing))
                 print(f"跳过 {spec.name} (skipped): 模块 {missing} 尚不存在 (module not written yet)")
             else:
                 runnable.append(spec)
         check_ports_free(runnable)
-        if not os.environ.get("MONGO_URI"):
+        if not env.get("MONGO_URI"):
             self.mongo = EmbeddedMongo(VAR / "mongo", log_path=LOGS / "mongo.log").start()
-        env["MONGO_URI"] = os.environ.get("MONGO_URI") or self.mongo.uri
+            env["MONGO_URI"] = self.mongo.uri
         for spec in runnable:
             self.children.append(spawn(spec, env, secrets))
         for child in self.children:
@@ -87,6 +85,9 @@ class Platform:
             time.sleep(0.3)
 
     def check_alive(self) -> None:
+        if self.mongo and self.mongo.process.poll() is not None:
+            raise PlatformError(f"nx-27017 意外退出 (store exited unexpectedly); {self.mongo.log_path}:\n"
+                                f"{log_tail(self.mongo.log_path)}")
         for child in self.children:
             code = child.popen.poll()
             if code is not None:
