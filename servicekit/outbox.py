@@ -66,6 +66,7 @@ class Relay:
         self._connection: Connection | None = None
         self._exchanges: dict[str, Exchange] = {}
         self._last_purge = 0.0
+        self.holds_lease = False
         self._ensure_lease_document()
 
     def _ensure_lease_document(self) -> None:
@@ -128,6 +129,7 @@ class Relay:
         except Exception:
             log.exception("outbox relay of %s: publish failed, will retry", self.service_name)
             self._drop_connection()
+        log.debug("outbox relay of %s published %d of %d", self.service_name, len(published), len(entries))
         if published:
             self.db.outbox.update_many({"_id": {"$in": published}},
                                        {"$set": {"status": SENT, "sent_at": stamp()}})
@@ -150,7 +152,8 @@ class Relay:
         self.db.outbox.delete_many({"status": SENT, "created_at": {"$lt": stamp(utc_now() - KEEP_SENT)}})
 
     def run_once(self) -> int:
-        if not self.hold_lease():
+        self.holds_lease = self.hold_lease()
+        if not self.holds_lease:
             return 0
         published = self.publish_pending()
         self.purge_sent()
@@ -197,6 +200,8 @@ class OutboxRelay(DependencyProvider):
             except Exception:
                 log.exception("outbox relay loop error")
                 published = 0
+            if not self.relay.holds_lease:
+                log.debug("outbox relay of %s: another process holds the lease", self.relay.service_name)
             if published:
                 continue
             with eventlet.Timeout(poll, False):

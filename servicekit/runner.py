@@ -10,6 +10,7 @@ eventlet.monkey_patch()  # noqa: E402  must precede every other import
 
 import importlib  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
@@ -27,7 +28,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m servicekit.runner package.module:ServiceClass", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runner = ServiceRunner(nameko_config())
     runner.add_service(load(argv[0]))
     stopping = eventlet.event.Event()

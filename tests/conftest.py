@@ -18,6 +18,7 @@ from servicekit.config import amqp_uri as configured_amqp_uri
 from servicekit.config import nameko_config
 from servicekit.embedded_mongo import EmbeddedMongo
 from servicekit.keys import ensure_keys, new_password
+from tests.support.service_fixtures import bus_uri, identity_service, operator_scope, rpc  # noqa: F401
 
 
 @pytest.fixture(scope="session", autouse=True)

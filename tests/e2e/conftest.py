@@ -7,12 +7,11 @@ import urllib.request
 import pytest
 
 from gateway.client import GrpcClient, HttpClient
-from tests.integration.conftest import bus_uri, identity_service, operator_scope, rpc  # noqa: F401  shared fixtures
 from tests.support.processes import ChildProcess, free_port
 
 
 @pytest.fixture(scope="session")
-def gateway_process(identity_service, bus_uri, tmp_path_factory):  # noqa: F811
+def gateway_process(identity_service, bus_uri, tmp_path_factory):
     http_port, grpc_port = free_port(), free_port()
     child = ChildProcess("gateway", ["-m", "gateway"],
                          {"AMQP_URI": bus_uri, "GATEWAY_HTTP_PORT": str(http_port),

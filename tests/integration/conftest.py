@@ -1,53 +1,9 @@
 """Integration tier: the identity service as a real process on the real broker and store."""
 from __future__ import annotations
 
-import os
-
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
 
-from servicekit.config import nameko_config
-from tests.support.broker import TestVhost
-from tests.support.identity import City, scope_of
-from tests.support.processes import ChildProcess, free_port
-
-
-@pytest.fixture(scope="session")
-def bus_uri(amqp_uri):
-    with TestVhost() as uri:
-        yield uri
-
-
-@pytest.fixture(scope="session")
-def rpc(bus_uri, mongo_uri):
-    proxy = ClusterRpcProxy({**nameko_config(), "AMQP_URI": bus_uri}, timeout=60)
-    yield proxy.start()
-    proxy.stop()
-
-
-@pytest.fixture(scope="session")
-def identity_service(bus_uri, mongo_uri, tmp_path_factory, rpc):
-    metrics_port = free_port()
-    child = ChildProcess("identity", ["-m", "servicekit.runner", "services.identity.service:IdentityService"],
-                         {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri, "METRICS_PORT": str(metrics_port),
-                          "PASSWORD_HASH_PROFILE": "fast", "OUTBOX_POLL_SECONDS": "0.05"},
-                         tmp_path_factory.mktemp("logs"))
-
-    def answers():
-        rpc.identity.login(tenant_code="", username="operator", password=os.environ["OPERATOR_PASSWORD"])
-        return True
-    try:
-        child.wait_until(answers)
-        child.metrics_port = metrics_port
-        yield child
-    finally:
-        child.stop()
-
-
-@pytest.fixture(scope="session")
-def operator_scope(identity_service, rpc):
-    return scope_of(rpc.identity.login(tenant_code="", username="operator",
-                                       password=os.environ["OPERATOR_PASSWORD"]))
+from tests.support.identity import City
 
 
 @pytest.fixture
