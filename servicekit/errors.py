@@ -32,12 +32,6 @@ class ServiceError(Exception):
             body["details"] = self.details
         return body
 
-    @classmethod
-    def from_json(cls, text: str) -> "ServiceError":
-        body = json.loads(text)
-        error_class = ERROR_CLASSES.get(body.get("kind"), ServiceError)
-        return error_class(body.get("message", ""), body.get("code"), body.get("field"), body.get("details"))
-
 
 def _register(error_class):
     """Let nameko rebuild the error on the caller's side from its JSON args."""

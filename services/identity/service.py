@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
@@ -21,7 +21,7 @@ from servicekit.metrics import Metrics
 from servicekit.mongo import MongoStore
 from servicekit.outbox import OutboxRelay
 from servicekit.paging import page_of, page_window
-from servicekit.scope import ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_OPERATOR, ROLE_ORG_ADMIN, CallerScope
+from servicekit.scope import ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_ORG_ADMIN, CallerScope
 from servicekit.tokens import TokenSigner
 
 from services.identity import access, events, passwords

@@ -3,7 +3,7 @@ import time
 import urllib.request
 
 import pytest
-from kombu import Connection, Exchange, Queue
+from kombu import Connection
 
 from servicekit.consuming import handle_once
 from servicekit.events import EventSpec
