@@ -1,0 +1,54 @@
+"""Events the attendance service publishes (exchange ``attendance.events``): the one definition.
+
+Every payload also carries the envelope (event_id, event_type, occurred_at,
+schema_version, tenant_id). Times are ISO-8601 UTC text. ``org_path`` is the
+branch's ancestor ids, the tenant root first and the branch itself last.
+"""
+from servicekit.events import EventSpec
+
+SOURCE = "attendance"
+
+
+def _spec(name: str, *fields: str) -> EventSpec:
+    return EventSpec(SOURCE, name, fields)
+
+
+# One per branch when a superior issues the month's theme (一键下发).
+ACTIVITY_ISSUED = _spec("activity_issued", "activity_id", "theme_id", "branch_id", "branch_name", "org_path",
+                        "field", "category", "month", "title", "due_from", "due_to", "issued_by")
+PLAN_SUBMITTED = _spec("plan_submitted", "activity_id", "branch_id", "month", "date", "start_at", "end_at",
+                       "outside_due_window", "submitted_by")
+# decision: "approved" or "rejected" (then reason is given).
+PLAN_REVIEWED = _spec("plan_reviewed", "activity_id", "branch_id", "month", "decision", "reason", "reviewed_by")
+# The approved plan opens as an activity (sign-in opens later, at checkin_opens_at).
+ACTIVITY_OPENED = _spec("activity_opened", "activity_id", "branch_id", "month", "start_at", "end_at",
+                        "checkin_opens_at", "checkout_closes_at")
+# The roster is frozen when sign-in opens: the branch's members at that moment.
+ROSTER_FROZEN = _spec("roster_frozen", "activity_id", "branch_id", "month", "roster_size", "on_site_expected",
+                      "mobile_count", "member_ids", "mobile_member_ids")
+# A counted scan. flags: e.g. ["MOCK_LOCATION", "SHARED_DEVICE", "IMPOSSIBLE_SPEED"]; backfilled when an
+# admin entered it after closing.
+CHECKIN_RECORDED = _spec("checkin_recorded", "activity_id", "branch_id", "member_id", "record_id", "at",
+                         "distance_m", "flags", "seq", "hash", "backfilled")
+CHECKOUT_RECORDED = _spec("checkout_recorded", "activity_id", "branch_id", "member_id", "record_id", "at",
+                          "distance_m", "flags", "seq", "hash", "backfilled")
+SCAN_FLAGGED = _spec("scan_flagged", "activity_id", "branch_id", "member_id", "record_id", "direction", "flags")
+# decision: "approved" or "refused".
+LEAVE_DECIDED = _spec("leave_decided", "activity_id", "branch_id", "member_id", "leave_id", "decision",
+                      "decided_by")
+# totals: roster, on_site_expected, present, incomplete, excused, absent, mobile, mobile_liked,
+# reflections, photos, text_chars. statuses: member_id -> present|incomplete|excused|absent|mobile.
+ACTIVITY_CLOSED = _spec("activity_closed", "activity_id", "branch_id", "month", "org_path", "closed_at",
+                        "totals", "statuses", "chain_head")
+REFLECTION_POSTED = _spec("reflection_posted", "activity_id", "branch_id", "member_id", "reflection_id",
+                          "length", "backfilled")
+ACTIVITY_LIKED = _spec("activity_liked", "activity_id", "branch_id", "member_id", "mobile")
+# kind: "photo" or "text" (the secretary's written record); size in bytes (photo) or characters (text).
+UPLOAD_ADDED = _spec("upload_added", "activity_id", "branch_id", "upload_id", "kind", "size", "content_hash",
+                     "backfilled")
+RECTIFICATION_OPENED = _spec("rectification_opened", "activity_id", "branch_id", "rectification_id", "due_on",
+                             "opened_by")
+RECTIFICATION_CLOSED = _spec("rectification_closed", "activity_id", "branch_id", "rectification_id",
+                             "closed_by")
+
+ALL = [value for value in dict(globals()).values() if isinstance(value, EventSpec)]
