@@ -135,7 +135,13 @@ IDENTITY = api_operations(identity_pb2.DESCRIPTOR.services_by_name["IdentityApi"
         summary="Import members from a CSV or XLSX file", upload=FILE_UPLOAD),
 ])
 
-OPERATIONS: tuple[Operation, ...] = (*IDENTITY,)
+# ATTENDANCE: the attendance service's block (replaced by its api_operations block).
+ATTENDANCE: tuple[Operation, ...] = ()
+
+# SCORING: the scoring service's block (replaced by its api_operations block).
+SCORING: tuple[Operation, ...] = ()
+
+OPERATIONS: tuple[Operation, ...] = (*IDENTITY, *ATTENDANCE, *SCORING)
 
 
 def index(operations: tuple[Operation, ...]) -> dict[str, Operation]:
