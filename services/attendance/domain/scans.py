@@ -1,0 +1,233 @@
+"""The judgement of one sign-in or sign-out scan: pure, given what is already stored.
+
+The phone reports a location fix (``parse_fix``); the server decides (``judge``) by its own
+clock, never the phone's: no late sign-in, no early sign-out, nothing beyond the geofence
+(不能超时签到，也不能提前签退；超出范围即无法签到或签退). Suspicious but possible scans are
+accepted and flagged for the secretary and the superior rather than refused:
+
+* ``MOCK_LOCATION``: the phone says the location comes from a mock provider;
+* ``SHARED_DEVICE``: another member already scanned with the same device in this activity;
+* ``IMPOSSIBLE_SPEED``: the member would have moved faster than ~300 km/h since the last fix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from servicekit.errors import InvalidArgument
+
+from .geo import check_coordinates, distance_m, finite_number
+from .qrtoken import CHECKIN, CHECKOUT, TOKEN_MESSAGES
+
+MAX_ACCURACY_M = 100
+MAX_ACCURACY_VALUE_M = 100000
+MAX_FIX_AGE_SECONDS = 120
+MAX_FIX_AHEAD_SECONDS = 30
+IMPOSSIBLE_SPEED_MPS = 85
+IMPOSSIBLE_SPEED_MIN_DISTANCE_M = 500
+MAX_DEVICE_ID_CHARS = 128
+MAX_TIMESTAMP_CHARS = 64
+
+ACCEPTED = "ACCEPTED"
+REPEAT = "REPEAT"
+FLAG_MOCK_LOCATION = "MOCK_LOCATION"
+FLAG_SHARED_DEVICE = "SHARED_DEVICE"
+FLAG_IMPOSSIBLE_SPEED = "IMPOSSIBLE_SPEED"
+
+# Messages for the member, by rejection code. Format every one with ``radius=`` (metres);
+# only the fence message uses it. The token codes of ``qrtoken`` are included for one lookup.
+REJECTION_MESSAGES: dict[str, str] = {
+    "ACTIVITY_NOT_OPEN": "活动尚未开放签到",
+    "ACTIVITY_CLOSED": "活动已结束，无法签到/签退",
+    "NOT_ON_ROSTER": "您不在本次活动的参加人员名单中",
+    "ON_LEAVE": "您已请假获批，无需签到",
+    "CHECKIN_NOT_OPEN": "签到尚未开始，活动开始前 30 分钟开放签到",
+    "CHECKIN_LATE": "签到时间已过，不能超时签到",
+    "CHECKIN_REQUIRED": "您尚未签到，无法签退",
+    "CHECKOUT_EARLY": "活动尚未结束，不能提前签退",
+    "CHECKOUT_CLOSED": "签退时间已过，无法签退",
+    "ACCURACY_TOO_POOR": f"定位精度不足（误差超过 {MAX_ACCURACY_M} 米），请到开阔处重新定位后再扫码",
+    "OUTSIDE_FENCE": "不在活动地点 {radius} 米范围内，无法签到/签退",
+    **TOKEN_MESSAGES,
+}
+
+
+@dataclass(frozen=True)
+class Fix:
+    lat: float
+    lng: float
+    accuracy_m: float
+    mock_location: bool
+    device_id: str
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
+class ActivityRules:
+    activity_id: str
+    status: str  # "open", "closed" or another state where scans are not taken
+    venue_lat: float
+    venue_lng: float
+    radius_m: int
+    checkin_opens_at: datetime
+    checkin_closes_at: datetime
+    end_at: datetime
+    checkout_closes_at: datetime
+    roster: frozenset[str]  # member ids on the frozen roster
+    on_leave: frozenset[str]  # member ids with approved leave
+
+
+@dataclass(frozen=True)
+class Prior:
+    """What is already stored about the member and the device."""
+    same_direction: dict | None  # the member's existing record for this direction (a repeat)
+    checkin: dict | None  # the member's check-in record, for a sign-out: keys "lat", "lng", "at"
+    device_members: frozenset[str]  # members who used this device in this activity
+    last_fix: tuple[datetime, float, float] | None  # the member's previous fix: (time, lat, lng)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    accepted: bool
+    code: str
+    distance_m: float | None
+    flags: tuple[str, ...]
+    repeat: bool = False
+
+
+def rejection_message(code: str, radius_m: int) -> str:
+    """The member-facing message of a rejection code."""
+    return REJECTION_MESSAGES.get(code, "无法签到/签退").format(radius=radius_m)
+
+
+def _fix_error(message: str, code: str, field: str) -> InvalidArgument:
+    return InvalidArgument(message, code=code, field=field)
+
+
+def _taken_at(value: object, now: datetime) -> datetime:
+    moment = None
+    if isinstance(value, str) and len(value) <= MAX_TIMESTAMP_CHARS:
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            moment = None
+    if moment is None or moment.tzinfo is None or moment.utcoffset() is None:
+        raise _fix_error("定位时间格式无效，应为带时区的 ISO-8601 时间", "FIX_TIME_INVALID", "taken_at")
+    moment = moment.astimezone(timezone.utc)
+    age = (now - moment).total_seconds()
+    if age > MAX_FIX_AGE_SECONDS or -age > MAX_FIX_AHEAD_SECONDS:
+        raise _fix_error("定位时间与服务器时间相差过大，请重新定位后再扫码", "FIX_TIME_INVALID", "taken_at")
+    return moment
+
+
+def parse_fix(raw: dict, now: datetime) -> Fix:
+    """Validate the location fix the phone sent with a scan.
+
+    Keys: lat, lng, accuracy_m (metres), mock_location (bool, default False), device_id
+    (1..128 characters) and taken_at (ISO-8601 with a timezone, within 120 s before and
+    30 s after the server's ``now``).
+    """
+    if not isinstance(raw, dict):
+        raise _fix_error("缺少定位信息", "FIX_MISSING_FIELD", "fix")
+    for key in ("lat", "lng", "accuracy_m", "device_id", "taken_at"):
+        if raw.get(key) is None:
+            raise _fix_error(f"定位信息缺少字段：{key}", "FIX_MISSING_FIELD", key)
+    lat, lng = check_coordinates(raw["lat"], raw["lng"])
+    accuracy = finite_number(raw["accuracy_m"])
+    if accuracy is None or not 0 < accuracy <= MAX_ACCURACY_VALUE_M:
+        raise _fix_error("定位精度数值无效", "ACCURACY_INVALID", "accuracy_m")
+    mock = raw.get("mock_location", False)
+    if mock is None:
+        mock = False
+    if not isinstance(mock, bool):
+        raise _fix_error("模拟定位标记应为 true 或 false", "MOCK_LOCATION_INVALID", "mock_location")
+    device_id = raw["device_id"]
+    if not isinstance(device_id, str) or not 1 <= len(device_id.strip()) <= MAX_DEVICE_ID_CHARS:
+        raise _fix_error(f"设备标识无效（1 到 {MAX_DEVICE_ID_CHARS} 个字符）", "DEVICE_ID_INVALID", "device_id")
+    return Fix(lat=lat, lng=lng, accuracy_m=accuracy, mock_location=mock, device_id=device_id.strip(),
+               taken_at=_taken_at(raw["taken_at"], now))
+
+
+def _rejected(code: str, distance: float | None = None) -> Verdict:
+    return Verdict(accepted=False, code=code, distance_m=distance, flags=())
+
+
+def _window_problem(rules: ActivityRules, direction: str, now: datetime, prior: Prior) -> str | None:
+    if direction == CHECKIN:
+        if now < rules.checkin_opens_at:
+            return "CHECKIN_NOT_OPEN"
+        if now > rules.checkin_closes_at:
+            return "CHECKIN_LATE"
+        return None
+    if prior.checkin is None:
+        return "CHECKIN_REQUIRED"
+    if now < rules.end_at:
+        return "CHECKOUT_EARLY"
+    if now > rules.checkout_closes_at:
+        return "CHECKOUT_CLOSED"
+    return None
+
+
+def _as_moment(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _too_fast(fix: Fix, then: datetime | None, lat: object, lng: object) -> bool:
+    lat, lng = finite_number(lat), finite_number(lng)
+    if then is None or then.tzinfo is None or lat is None or lng is None:
+        return False
+    metres = distance_m(lat, lng, fix.lat, fix.lng)
+    seconds = max(abs((fix.taken_at - then).total_seconds()), 1.0)
+    return metres > IMPOSSIBLE_SPEED_MIN_DISTANCE_M and metres / seconds > IMPOSSIBLE_SPEED_MPS
+
+
+def _flags(member_id: str, direction: str, fix: Fix, prior: Prior) -> tuple[str, ...]:
+    flags = []
+    if fix.mock_location:
+        flags.append(FLAG_MOCK_LOCATION)
+    if set(prior.device_members) - {member_id}:
+        flags.append(FLAG_SHARED_DEVICE)
+    references = []
+    if prior.last_fix is not None:
+        references.append(prior.last_fix)
+    if direction == CHECKOUT and prior.checkin is not None:
+        checkin = prior.checkin
+        references.append((_as_moment(checkin.get("at")), checkin.get("lat"), checkin.get("lng")))
+    if any(_too_fast(fix, then, lat, lng) for then, lat, lng in references):
+        flags.append(FLAG_IMPOSSIBLE_SPEED)
+    return tuple(flags)
+
+
+def judge(rules: ActivityRules, member_id: str, direction: str, fix: Fix, now: datetime,
+          prior: Prior) -> Verdict:
+    """Accept or reject one scan. ``now`` is the server's time; ``direction`` is "in" or "out".
+
+    Checked in order: a repeat (accepted again, nothing new recorded), the activity's state,
+    the roster, approved leave, the time window, the fix's accuracy, the geofence.
+    """
+    if direction not in (CHECKIN, CHECKOUT):
+        raise ValueError(f"unknown direction: {direction!r}")
+    if prior.same_direction is not None:
+        return Verdict(accepted=True, code=REPEAT, distance_m=None, flags=(), repeat=True)
+    if rules.status != "open":
+        return _rejected("ACTIVITY_CLOSED" if rules.status == "closed" else "ACTIVITY_NOT_OPEN")
+    if member_id not in rules.roster:
+        return _rejected("NOT_ON_ROSTER")
+    if member_id in rules.on_leave:
+        return _rejected("ON_LEAVE")
+    problem = _window_problem(rules, direction, now, prior)
+    if problem:
+        return _rejected(problem)
+    if fix.accuracy_m > MAX_ACCURACY_M:
+        return _rejected("ACCURACY_TOO_POOR")
+    distance = distance_m(rules.venue_lat, rules.venue_lng, fix.lat, fix.lng)
+    if distance > rules.radius_m:
+        return _rejected("OUTSIDE_FENCE", distance)
+    return Verdict(accepted=True, code=ACCEPTED, distance_m=distance, flags=_flags(member_id, direction, fix, prior))

@@ -1,0 +1,168 @@
+"""Attendance statistics (考勤统计) over activity summaries, and their export to XLSX.
+
+An activity summary is {activity_id, branch_id, branch_name, month, status, totals, statuses}:
+``totals`` as ``closing.totals`` (None until the activity is closed) and ``statuses``
+member_id -> present|incomplete|excused|absent|mobile ({} until closed).
+
+The attendance rate is present / expected, where expected counts the members who had to
+come and were not excused: present + incomplete + absent. This equals
+``on_site_expected - excused`` except when a mobile member signed in (then counted present,
+though not expected on site) or took leave (then counted excused, though never expected
+on site); counting statuses keeps the rate within 0..1 in those cases.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+
+from .closing import ABSENT, EXCUSED, INCOMPLETE, MOBILE, PRESENT, STATUSES
+
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+FIGURES = ("roster", "on_site_expected", PRESENT, INCOMPLETE, EXCUSED, ABSENT, MOBILE)
+RATE_FIELDS = {"attendance_rate"}
+
+STAT_HEADERS = {
+    "activity_id": "活动编号",
+    "branch_id": "支部编号",
+    "branch_name": "支部名称",
+    "month": "月份",
+    "status": "活动状态",
+    "member_id": "党员编号",
+    "activities": "活动次数",
+    "closed": "已结束活动数",
+    "roster": "应参加人数",
+    "on_site_expected": "应到现场人数",
+    "present": "出席",
+    "incomplete": "未签退",
+    "excused": "请假",
+    "absent": "缺勤",
+    "mobile": "流动党员（线上参与）",
+    "mobile_liked": "流动党员点赞数",
+    "reflections": "心得体会数",
+    "photos": "照片数",
+    "text_chars": "文字记录字数",
+    "attendance_rate": "出勤率",
+}
+
+
+def rate(numerator: float, denominator: float) -> float | None:
+    """numerator / denominator rounded to 4 places; None when the denominator is 0."""
+    if not denominator:
+        return None
+    return round(numerator / denominator, 4)
+
+
+def _attendance_rate(figures: dict) -> float | None:
+    return rate(figures[PRESENT], figures[PRESENT] + figures[INCOMPLETE] + figures[ABSENT])
+
+
+def by_activity(activities: list[dict]) -> list[dict]:
+    """One row per activity, in the given order; figures are None until it is closed."""
+    rows = []
+    for activity in activities:
+        totals = activity.get("totals")
+        row = {key: activity.get(key) for key in ("activity_id", "branch_id", "branch_name", "month", "status")}
+        if totals:
+            row.update({figure: totals.get(figure, 0) for figure in FIGURES})
+            row["attendance_rate"] = _attendance_rate(row)
+        else:
+            row.update({figure: None for figure in FIGURES})
+            row["attendance_rate"] = None
+        rows.append(row)
+    return rows
+
+
+def by_branch(activities: list[dict]) -> list[dict]:
+    """One row per branch (in order of first appearance) summing its closed activities."""
+    branches: dict[str, dict] = {}
+    for activity in activities:
+        branch_id = activity.get("branch_id")
+        row = branches.setdefault(branch_id, {
+            "branch_id": branch_id, "branch_name": activity.get("branch_name"), "activities": 0, "closed": 0,
+            **{figure: 0 for figure in FIGURES},
+        })
+        row["activities"] += 1
+        totals = activity.get("totals")
+        if totals:
+            row["closed"] += 1
+            for figure in FIGURES:
+                row[figure] += totals.get(figure, 0)
+    for row in branches.values():
+        row["attendance_rate"] = _attendance_rate(row)
+    return list(branches.values())
+
+
+def _member_row(member_id: str) -> dict:
+    return {"member_id": member_id, "activities": 0, **{status: 0 for status in STATUSES}}
+
+
+def by_member(activities: list[dict], member_id: str | None = None) -> list[dict]:
+    """One row per member (sorted by id) counting their statuses over closed activities.
+
+    With ``member_id``, only that member's row, with zeros when they took part in none.
+    """
+    members: dict[str, dict] = {}
+    if member_id is not None:
+        members[member_id] = _member_row(member_id)
+    for activity in activities:
+        for someone, status in (activity.get("statuses") or {}).items():
+            if member_id is not None and someone != member_id:
+                continue
+            row = members.setdefault(someone, _member_row(someone))
+            row["activities"] += 1
+            if status in STATUSES:
+                row[status] += 1
+    rows = [members[key] for key in sorted(members)]
+    for row in rows:
+        row["attendance_rate"] = _attendance_rate(row)
+    return rows
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    title = re.sub(r"[\[\]:*?/\\]", "_", str(name)).strip("'")[:31] or "Sheet"
+    candidate, number = title, 2
+    while candidate.lower() in used:
+        suffix = f" ({number})"
+        candidate, number = title[:31 - len(suffix)] + suffix, number + 1
+    used.add(candidate.lower())
+    return candidate
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, datetime):
+        # Excel has no time zones: aware times are written as the tenant's local time.
+        return value.astimezone(LOCAL_ZONE).replace(tzinfo=None) if value.tzinfo else value
+    if value is None or isinstance(value, (bool, int, float, str, date)):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def to_xlsx(sheets: dict[str, list[dict]], headers: dict[str, str]) -> bytes:
+    """An XLSX workbook, one sheet per key, with a header row of ``headers[field]`` (the field
+    name when not given). Numbers stay numbers; rates are shown as percentages."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    used: set[str] = set()
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(_sheet_title(name, used))
+        fields: list[str] = []
+        for row in rows:
+            fields += [field for field in row if field not in fields]
+        if fields:
+            sheet.append([headers.get(field, field) for field in fields])
+        for row in rows:
+            sheet.append([_cell(row.get(field)) for field in fields])
+        for index, field in enumerate(fields, start=1):
+            if field in RATE_FIELDS:
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                    cell.number_format = "0.00%"
+    if not workbook.worksheets:
+        workbook.create_sheet("统计")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
