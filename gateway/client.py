@@ -20,9 +20,7 @@ import urllib.request
 import grpc
 from google.protobuf import json_format
 
-from gateway.operations import BY_RPC, UPLOAD_MEDIA_TYPES, Operation
-
-MEDIA_TYPE_OF_FORMAT = {file_format: media for media, file_format in UPLOAD_MEDIA_TYPES.items()}
+from gateway.operations import BY_RPC, Operation
 
 
 class ApiError(Exception):
@@ -51,8 +49,9 @@ class HttpClient:
             path = path.replace("{" + name + "}", urllib.parse.quote(str(fields.pop(name)), safe=""))
         if op.upload:
             file_format = fields.pop(op.upload.format_field)
-            return self.request(op.http_method, path, data=fields.pop(op.upload.content_field),
-                                content_type=MEDIA_TYPE_OF_FORMAT[file_format], token=token)
+            media_of_format = {value: media for media, value in op.upload.media_types}
+            return self.request(op.http_method, path, data=fields.pop(op.upload.content_field), query=fields or None,
+                                content_type=media_of_format[file_format], token=token)
         if op.http_method == "GET":
             return self.request("GET", path, query=fields, token=token)
         return self.request(op.http_method, path, body=fields, token=token)

@@ -6,7 +6,7 @@ from html import escape
 from google.protobuf.descriptor import Descriptor
 
 from gateway.descriptions import choices, comment, is_optional, type_name
-from gateway.operations import UPLOAD_MEDIA_TYPES, Operation
+from gateway.operations import Operation
 from protos.partybuilding.v1 import common_pb2
 
 EMPTY = '""'
@@ -63,7 +63,7 @@ def _operation(op: Operation) -> str:
     upload = ""
     if op.upload:
         upload = ("<p>Send the file itself as the body with Content-Type "
-                  + " or ".join(f"<code>{escape(media)}</code>" for media in UPLOAD_MEDIA_TYPES) + ".</p>")
+                  + " or ".join(f"<code>{escape(media)}</code>" for media in op.upload.media_map) + ".</p>")
     return (f'<section class="op" id="{escape(op.rpc)}"><h3><span class="method {escape(op.http_method)}">'
             f'{escape(op.http_method)}</span><span class="path">{escape(op.path)}</span></h3>'
             f"<p><b>{escape(op.summary)}</b> {escape(comment(f'{op.api}.{op.rpc}'))}</p>"

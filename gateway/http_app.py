@@ -22,7 +22,7 @@ from gateway.dispatch import Dispatcher, bearer_token
 from gateway.docs_page import render_docs
 from gateway.errors import ErrorReply, GatewayError, describe
 from gateway.openapi import build_openapi
-from gateway.operations import OPERATIONS, UPLOAD_MEDIA_TYPES, Operation
+from gateway.operations import OPERATIONS, Operation
 from servicekit.config import env
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -206,16 +206,18 @@ class GatewayApp:
 
     def _bind_upload(self, operation: Operation, request: Request, path_args: dict) -> Message:
         upload = operation.upload
-        extra = [name for name in request.args if name != upload.format_field]
+        extra = [name for name in request.args if name not in (upload.format_field, *upload.query_fields)]
         if extra:
             raise invalid("UNKNOWN_FIELD", f"unknown query parameter {extra[0]!r}", extra[0])
-        formats = set(UPLOAD_MEDIA_TYPES.values())
-        file_format = request.args.get(upload.format_field) or UPLOAD_MEDIA_TYPES.get(request.mimetype)
+        media = upload.media_map
+        formats = set(media.values())
+        file_format = request.args.get(upload.format_field) or media.get(request.mimetype)
         if file_format not in formats:
-            accepted = f"{' or '.join(UPLOAD_MEDIA_TYPES)} (or ?format={'|'.join(sorted(formats))})"
+            accepted = f"{' or '.join(media)} (or ?{upload.format_field}={'|'.join(sorted(formats))})"
             raise GatewayError("UNSUPPORTED_MEDIA_TYPE", "UNSUPPORTED_MEDIA_TYPE", f"send the file as {accepted}",
                                upload.format_field)
-        message = self._parse(operation, dict(path_args))
+        values = {name: request.args[name] for name in upload.query_fields if name in request.args}
+        message = self._parse(operation, {**values, **path_args})
         setattr(message, upload.format_field, file_format)
         setattr(message, upload.content_field, self._read_body(request))
         return message

@@ -5,7 +5,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from gateway import descriptions
 from gateway.descriptions import comment, is_map, is_optional
-from gateway.operations import UPLOAD_MEDIA_TYPES, Operation
+from gateway.operations import Operation
 from protos.partybuilding.v1 import common_pb2
 
 API_PACKAGE = "partybuilding.v1."
@@ -132,11 +132,14 @@ def operation_object(builder: SchemaBuilder, op: Operation) -> dict:
     body = None
     if op.upload:
         parameters.append({"name": op.upload.format_field, "in": "query", "required": False,
-                           "schema": {"type": "string", "enum": sorted(set(UPLOAD_MEDIA_TYPES.values()))},
+                           "schema": {"type": "string", "enum": sorted(set(op.upload.media_map.values()))},
                            "description": "The file's format when the Content-Type does not say it"})
+        parameters += [{"name": name, "in": "query", "required": False,
+                        "schema": builder.field_schema(fields[name], with_description=False),
+                        "description": comment(fields[name].full_name)} for name in op.upload.query_fields]
         body = {"required": True, "description": "The file itself",
                 "content": {media: {"schema": {"type": "string", "format": "binary"}}
-                            for media in UPLOAD_MEDIA_TYPES}}
+                            for media in op.upload.media_map}}
     elif op.http_method == "GET":
         parameters += [{"name": name, "in": "query", "required": False,
                         "schema": builder.field_schema(field, with_description=False),

@@ -14,7 +14,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
-from protos.partybuilding.v1 import identity_pb2
+from protos.partybuilding.v1 import attendance_pb2, identity_pb2
 
 PATH_PARAM = re.compile(r"\{(\w+)\}")
 UPLOAD_MEDIA_TYPES = {
@@ -25,12 +25,24 @@ UPLOAD_MEDIA_TYPES = {
 
 @dataclass(frozen=True)
 class Upload:
-    """The HTTP body is a raw file: it fills content_field, its type fills format_field."""
+    """The HTTP body is a raw file: it fills content_field, its type fills format_field.
+
+    ``media_types`` maps each accepted Content-Type to the value format_field gets;
+    ``query_fields`` are other request fields that may come as query parameters.
+    """
     content_field: str = "content"
     format_field: str = "format"
+    media_types: tuple[tuple[str, str], ...] = tuple(UPLOAD_MEDIA_TYPES.items())
+    query_fields: tuple[str, ...] = ()
+
+    @property
+    def media_map(self) -> dict[str, str]:
+        return dict(self.media_types)
 
 
 FILE_UPLOAD = Upload()
+PHOTO_MEDIA_TYPES = {"image/jpeg": "image/jpeg", "image/png": "image/png", "image/webp": "image/webp"}
+PHOTO_UPLOAD = Upload("content", "content_type", tuple(PHOTO_MEDIA_TYPES.items()), ("backfill_reason",))
 PUBLIC = False
 
 
@@ -43,6 +55,7 @@ class Row:
     auth: bool = True
     summary: str = ""
     upload: Upload | None = None
+    batch_method: str = ""         # nameko method taking many requests at once (see gateway.batching)
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,7 @@ class Operation:
     auth: bool
     summary: str
     upload: Upload | None = None
+    batch_method: str = ""
 
     @property
     def grpc_path(self) -> str:
@@ -83,7 +97,8 @@ def api_operations(api: ServiceDescriptor, service: str, rows: list[Row]) -> tup
             if name not in request.DESCRIPTOR.fields_by_name:
                 raise ValueError(f"{row.rpc}: path parameter {name} is not a field of {request.DESCRIPTOR.name}")
         operations.append(Operation(row.rpc, api.full_name, request, response, row.http_method, row.path,
-                                    service, row.method, row.auth, row.summary, row.upload))
+                                    service, row.method, row.auth, row.summary, row.upload,
+                                    row.batch_method))
     return tuple(operations)
 
 
@@ -135,8 +150,59 @@ IDENTITY = api_operations(identity_pb2.DESCRIPTOR.services_by_name["IdentityApi"
         summary="Import members from a CSV or XLSX file", upload=FILE_UPLOAD),
 ])
 
-# ATTENDANCE: the attendance service's block (replaced by its api_operations block).
-ATTENDANCE: tuple[Operation, ...] = ()
+ATTENDANCE = api_operations(attendance_pb2.DESCRIPTOR.services_by_name["AttendanceApi"], "attendance", [
+    #   rpc                  HTTP      path                                              nameko method
+    Row("IssueTheme",         "POST",   "/v1/themes",                                     "issue_theme",
+        summary="Issue the month's theme to every branch of a subtree (一键下发)"),
+    Row("ListThemes",         "GET",    "/v1/orgs/{org_id}/themes",                       "list_themes",
+        summary="List the themes issued in a subtree"),
+    Row("ListActivities",     "GET",    "/v1/orgs/{org_id}/activities",                   "list_activities",
+        summary="List the themed-day activities of a subtree"),
+    Row("GetActivity",        "GET",    "/v1/activities/{activity_id}",                   "get_activity",
+        summary="Read one activity"),
+    Row("SubmitPlan",         "POST",   "/v1/activities/{activity_id}:submit-plan",       "submit_plan",
+        summary="Fill in and submit the branch's plan"),
+    Row("ReviewPlan",         "POST",   "/v1/activities/{activity_id}:review",            "review_plan",
+        summary="Approve or reject a submitted plan"),
+    Row("GetQrCode",          "GET",    "/v1/activities/{activity_id}/qr/{direction}",    "get_qr_code",
+        summary="The sign-in or sign-out QR code (printable or rotating)"),
+    Row("RecordScan",         "POST",   "/v1/scans",                                      "record_scan",
+        summary="Sign in or out by scanning a QR code", batch_method="record_scans"),
+    Row("ListScans",          "GET",    "/v1/activities/{activity_id}/scans",             "list_scans",
+        summary="List the counted scans of an activity"),
+    Row("RequestLeave",       "POST",   "/v1/activities/{activity_id}/leaves",            "request_leave",
+        summary="Ask for leave before the activity starts"),
+    Row("DecideLeave",        "POST",   "/v1/leaves/{leave_id}:decide",                   "decide_leave",
+        summary="Approve or refuse a leave request"),
+    Row("ListLeaves",         "GET",    "/v1/activities/{activity_id}/leaves",            "list_leaves",
+        summary="List the leave requests of an activity"),
+    Row("PostReflection",     "POST",   "/v1/activities/{activity_id}/reflections",       "post_reflection",
+        summary="Post a reflection after signing out"),
+    Row("ListReflections",    "GET",    "/v1/activities/{activity_id}/reflections",       "list_reflections",
+        summary="List the reflections of an activity"),
+    Row("LikeActivity",       "POST",   "/v1/activities/{activity_id}:like",              "like_activity",
+        summary="A mobile member likes the activity"),
+    Row("AddPhoto",           "POST",   "/v1/activities/{activity_id}/photos",            "add_photo",
+        summary="Upload a photo of the activity", upload=PHOTO_UPLOAD),
+    Row("AddTextRecord",      "POST",   "/v1/activities/{activity_id}/text-records",      "add_text_record",
+        summary="Add the written record of the activity"),
+    Row("ListUploads",        "GET",    "/v1/activities/{activity_id}/uploads",           "list_uploads",
+        summary="List the photos and written records of an activity"),
+    Row("BackfillScan",       "POST",   "/v1/activities/{activity_id}:backfill-scan",     "backfill_scan",
+        summary="Enter a scan after closing, marked back-filled"),
+    Row("OpenRectification",  "POST",   "/v1/activities/{activity_id}/rectifications",    "open_rectification",
+        summary="Open a rectification item"),
+    Row("CloseRectification", "POST",   "/v1/rectifications/{rectification_id}:close",    "close_rectification",
+        summary="Close a rectification item"),
+    Row("ListRectifications", "GET",    "/v1/orgs/{org_id}/rectifications",               "list_rectifications",
+        summary="List the rectification items of a subtree"),
+    Row("VerifyChain",        "GET",    "/v1/activities/{activity_id}/chain",             "verify_chain",
+        summary="Verify the activity's hash chain"),
+    Row("GetStatistics",      "GET",    "/v1/orgs/{org_id}/attendance-statistics",        "get_statistics",
+        summary="Attendance statistics of a subtree"),
+    Row("ExportStatistics",   "GET",    "/v1/orgs/{org_id}/attendance-statistics.xlsx",   "export_statistics",
+        summary="Attendance statistics as an XLSX workbook"),
+])
 
 # SCORING: the scoring service's block (replaced by its api_operations block).
 SCORING: tuple[Operation, ...] = ()

@@ -91,5 +91,20 @@ class TooManyRequests(ServiceError):
     default_code = "TOO_MANY_REQUESTS"
 
 
+@_register
+class Rejected(ServiceError):
+    """Well-formed but refused by a domain rule that the caller cannot fix by retrying now
+    (outside the fence, late sign-in...): 422 / FAILED_PRECONDITION."""
+    kind = "REJECTED"
+    default_code = "REJECTED"
+
+
 ERROR_CLASSES = {cls.kind: cls for cls in
-                 (InvalidArgument, Unauthenticated, PermissionDenied, NotFound, Conflict, TooManyRequests)}
+                 (InvalidArgument, Unauthenticated, PermissionDenied, NotFound, Conflict, TooManyRequests,
+                  Rejected)}
+
+
+def error_from_dict(body: dict) -> ServiceError:
+    """Rebuild an error sent as data (e.g. one item's error in a batch answer)."""
+    error_class = ERROR_CLASSES.get(body.get("kind"), ServiceError)
+    return error_class(body.get("message", ""), body.get("code"), body.get("field"), body.get("details"))

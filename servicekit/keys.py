@@ -12,13 +12,15 @@ FIELD_KEY_BYTES = 32
 
 
 def ensure_keys(directory: Path) -> dict[str, str]:
-    """The token key pair and the field-encryption master key; returns their env variables."""
+    """The token key pair, the field-encryption and QR-signing master keys; returns their env variables."""
     directory = _private_dir(directory)
     private_path, public_path = generate_keypair(directory)
     field_key = _ensure_secret_file(directory / "field_key.bin", lambda: secrets.token_bytes(FIELD_KEY_BYTES))
     if len(field_key.read_bytes()) != FIELD_KEY_BYTES:
         raise ValueError(f"{field_key} must hold exactly {FIELD_KEY_BYTES} bytes")
+    qr_key = _ensure_secret_file(directory / "qr_key.bin", lambda: secrets.token_bytes(FIELD_KEY_BYTES))
     return {
+        "QR_SIGNING_KEY_PATH": str(qr_key),
         "TOKEN_PRIVATE_KEY_PATH": str(private_path),
         "TOKEN_PUBLIC_KEY_PATH": str(public_path),
         "FIELD_ENCRYPTION_KEY_PATH": str(field_key),

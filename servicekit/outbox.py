@@ -44,9 +44,26 @@ def outbox_entry(event: dict) -> dict:
             "payload": payload, "status": PENDING, "created_at": stamp(), "attempts": 0}
 
 
-def add_events(db, events: list[dict], source: str, session=None) -> None:
-    """Store events to publish from ``source`` as part of the caller's transaction."""
+def bundle_entry(events: list[dict], source: str) -> dict:
+    """One outbox entry carrying many events: one insert for a whole batch of changes."""
+    messages = [{"exchange": f"{source}.events", "routing_key": event["event_type"], "payload": event}
+                for event in events]
+    return {"_id": uuid.uuid4().hex, "bundle": messages, "status": PENDING, "created_at": stamp(), "attempts": 0}
+
+
+def entry_messages(entry: dict) -> list[dict]:
+    """The (exchange, routing_key, payload) messages of an entry, single or bundled."""
+    return entry.get("bundle") or [entry]
+
+
+def add_events(db, events: list[dict], source: str, session=None, bundle: bool = False) -> None:
+    """Store events to publish from ``source`` as part of the caller's transaction.
+
+    ``bundle=True`` stores them as one entry (published in order, marked sent together)."""
     if not events:
+        return
+    if bundle:
+        db.outbox.insert_one(bundle_entry(events, source), session=session)
         return
     entries = [{**outbox_entry({**event, "_source": source})} for event in events]
     if len(entries) == 1:
@@ -121,11 +138,12 @@ class Relay:
         try:
             producer = self._producer_connection().Producer(serializer="json")
             for entry in entries:
-                producer.publish(entry["payload"], exchange=self._exchange(entry["exchange"]),
-                                 routing_key=entry["routing_key"], delivery_mode=2,
-                                 declare=[], retry=False)
+                for message in entry_messages(entry):
+                    producer.publish(message["payload"], exchange=self._exchange(message["exchange"]),
+                                     routing_key=message["routing_key"], delivery_mode=2,
+                                     declare=[], retry=False)
+                    EVENTS_PUBLISHED.labels(self.service_name, message["routing_key"]).inc()
                 published.append(entry["_id"])
-                EVENTS_PUBLISHED.labels(self.service_name, entry["routing_key"]).inc()
         except Exception:
             log.exception("outbox relay of %s: publish failed, will retry", self.service_name)
             self._drop_connection()

@@ -509,6 +509,30 @@ class IdentityService:
         return result
 
     # --------------------------------------------------------------- helpers
+    # ------------------------------------------ internal: other services only
+    # Not in the gateway's operation table, so unreachable from outside the cluster.
+    @rpc
+    def branches_under(self, scope, org_id=""):
+        """Every branch (党支部) in an organisation admin's subtree, with its path, field and category."""
+        caller = self._tenant_caller(scope)
+        root = access.managed_org(caller, self._org(org_id), own_branch_id=self._own_branch(caller))
+        branches = self.store.subtree(root, {"kind": "branch"})
+        names = {org_id: doc["name"] for org_id, doc in
+                 self.store.orgs_by_ids({i for b in branches for i in path_of(b)[:-1]}).items()}
+        return {"branches": [{"org_id": b["_id"], "name": b["name"], "path_ids": path_of(b),
+                              "path_names": [names.get(i, "") for i in path_of(b)[:-1]] + [b["name"]],
+                              "field": b.get("field", ""), "category": b.get("category", ""),
+                              "level": b["level"]} for b in branches]}
+
+    @rpc
+    def branch_rosters(self, tenant_id="", branch_ids=()):
+        """The party members (probationary and full) of each branch now: the roster of a themed day."""
+        rosters: dict[str, list[dict]] = {branch_id: [] for branch_id in branch_ids}
+        for member in self.store.party_members_of(tenant_id, list(branch_ids)):
+            rosters[member["branch_id"]].append({"member_id": member["_id"], "name": member["name"],
+                                                 "mobile": bool(member.get("mobile"))})
+        return rosters
+
     def _tenant_caller(self, scope) -> CallerScope:
         caller = CallerScope.from_dict(scope)
         caller.require_tenant()

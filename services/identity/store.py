@@ -7,8 +7,13 @@ indexes, so neither is used.
 """
 from __future__ import annotations
 
+import queue
+import threading
+import time
+from typing import Callable, Iterable
+
 from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from servicekit.errors import Conflict
 from servicekit.events import stamp
@@ -124,6 +129,15 @@ class IdentityStore(Store):
         cursor = self.db.members.find({**subtree_filter(org), **query}).sort("_id", 1)
         return list(cursor.skip(skip).limit(limit))
 
+    def party_members_of(self, tenant_id: str, branch_ids: list[str], chunk: int = 500):
+        """Probationary and full members of these branches (the statuses that make a party member)."""
+        projection = {"_id": 1, "branch_id": 1, "name": 1, "mobile": 1, "status": 1, "tenant_id": 1}
+        for start in range(0, len(branch_ids), chunk):
+            query = {"branch_id": {"$in": branch_ids[start:start + chunk]}}
+            for member in self.db.members.find(query, projection):
+                if member.get("tenant_id") == tenant_id and member.get("status") in ("probationary", "full"):
+                    yield member
+
     def existing_id_indexes(self, index_values: list[str]) -> set[str]:
         found = set()
         for start in range(0, len(index_values), 1000):
@@ -170,28 +184,55 @@ class IdentityStore(Store):
                                     "rows": rows, "status": "writing", "started_at": stamp()})
 
     def roll_back_unfinished_imports(self) -> int:
-        """Remove what an import interrupted by a crash had written: all of it or nothing stays."""
+        """Remove what an import interrupted by a crash had written: all of it or nothing stays.
+
+        An import writes each batch in a transaction of its own session; if the process died with one
+        open, nx-27017 keeps that transaction open on the database's connection (it does not abort on
+        disconnect), so the session is ended first: that aborts it."""
         rolled_back = 0
         for record in self.db.imports.find({"status": "writing"}):
+            if record.get("session_id"):
+                self.end_session(record["session_id"])
             collection = self.db.orgs if record["kind"] == "orgs" else self.db.members
             collection.delete_many({"import_id": record["_id"]})
             self.db.imports.update_one({"_id": record["_id"]}, {"$set": {"status": "rolled_back"}})
             rolled_back += 1
         return rolled_back
 
-    def write_import(self, import_id: str, collection_name: str, documents: list[dict], events: list[dict],
-                     batch: int = 2000) -> None:
+    def end_session(self, session_id: dict) -> None:
+        try:
+            self.client.admin.command({"endSessions": [session_id]})
+        except PyMongoError:
+            pass  # an unknown or already ended session: nothing is open
+
+    def write_import(self, import_id: str, collection_name: str, batches: Iterable[list[dict]],
+                     events: list[dict] | Callable[[], list[dict]]) -> None:
+        """Insert ``batches`` (a list of documents is cut into batches), then mark the import done and store
+        its events in one transaction; on any failure remove everything the import wrote.
+
+        Each batch is one transaction (nx-27017 commits every statement otherwise: a commit per document
+        is what made imports slow) and is inserted by a writer thread while the caller prepares the next
+        batch (``batches`` may be a generator). ``events`` may be a callable, called once all batches are
+        written."""
+        if isinstance(batches, list) and (not batches or isinstance(batches[0], dict)):
+            batches = [batches[start:start + WRITE_BATCH] for start in range(0, len(batches), WRITE_BATCH)]
         collection = self.db[collection_name]
         try:
-            for start in range(0, len(documents), batch):
-                collection.insert_many(documents[start:start + batch], ordered=False)
+            with self.client.start_session() as session:
+                self.db.imports.update_one({"_id": import_id}, {"$set": {"session_id": session.session_id}})
+                writer = _BatchWriter(lambda batch: _insert_batch(collection, batch, session))
+                try:
+                    for batch in batches:
+                        writer.put(batch)
+                finally:
+                    writer.close()
         except (DuplicateKeyError, BulkWriteError) as error:
             collection.delete_many({"import_id": import_id})
             if not is_duplicate(error):
                 raise
             self.db.imports.update_one({"_id": import_id}, {"$set": {"status": "rolled_back"}})
             raise Conflict("导入的数据与已有记录重复，未导入任何数据", code="IMPORT_CONFLICT") from error
-        except Exception:
+        except BaseException:
             collection.delete_many({"import_id": import_id})
             self.db.imports.update_one({"_id": import_id}, {"$set": {"status": "rolled_back"}})
             raise
@@ -199,4 +240,48 @@ class IdentityStore(Store):
         def finish(session):
             self.db.imports.update_one({"_id": import_id}, {"$set": {"status": "done", "finished_at": stamp()}},
                                        session=session)
-        self.commit(finish, events)
+        self.commit(finish, events() if callable(events) else events)
+
+
+WRITE_BATCH = 2000
+
+
+def _insert_batch(collection, batch: list[dict], session) -> None:
+    with session.start_transaction():
+        collection.insert_many(batch, ordered=False, session=session)
+
+
+class _BatchWriter:
+    """Runs ``write(batch)`` for each batch put, in order, on a thread of its own (a green thread under
+    eventlet), at most ``depth`` batches ahead of the caller. ``close()`` waits for the last one and
+    raises the first error; ``put()`` raises it as soon as it is known."""
+
+    def __init__(self, write: Callable[[list[dict]], None], depth: int = 2):
+        self._write = write
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self._error is None:
+                try:
+                    self._write(batch)
+                except BaseException as error:  # reported to the caller by put() / close()
+                    self._error = error
+
+    def put(self, batch: list[dict]) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(batch)
+        time.sleep(0)  # under eventlet: let the writer send what is queued
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error

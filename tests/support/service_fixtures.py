@@ -53,3 +53,24 @@ def identity_service(bus_uri, mongo_uri, tmp_path_factory, rpc):
 def operator_scope(identity_service, rpc):
     return scope_of(rpc.identity.login(tenant_code="", username="operator",
                                        password=os.environ["OPERATOR_PASSWORD"]))
+
+
+@pytest.fixture(scope="session")
+def attendance_service(bus_uri, mongo_uri, tmp_path_factory, rpc, identity_service):
+    """The attendance service as a real process, its clock controllable (ATTENDANCE_CLOCK_CONTROL=1)."""
+    metrics_port = free_port()
+    child = ChildProcess("attendance", ["-m", "servicekit.runner", "services.attendance.service:AttendanceService"],
+                         {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri, "METRICS_PORT": str(metrics_port),
+                          "OUTBOX_POLL_SECONDS": "0.05", "ATTENDANCE_CLOCK_CONTROL": "1",
+                          "LOG_LEVEL": os.environ.get("TEST_SERVICE_LOG_LEVEL", "INFO")},
+                         tmp_path_factory.mktemp("logs"))
+
+    def answers():
+        rpc.attendance.set_clock_offset(seconds=0)
+        return True
+    try:
+        child.wait_until(answers)
+        child.metrics_port = metrics_port
+        yield child
+    finally:
+        child.stop()

@@ -14,7 +14,8 @@ def mode(path) -> int:
 def test_creates_the_token_key_pair_and_field_key_with_private_modes(tmp_path):
     paths = ensure_keys(tmp_path / "keys")
 
-    assert set(paths) == {"TOKEN_PRIVATE_KEY_PATH", "TOKEN_PUBLIC_KEY_PATH", "FIELD_ENCRYPTION_KEY_PATH"}
+    assert set(paths) == {"TOKEN_PRIVATE_KEY_PATH", "TOKEN_PUBLIC_KEY_PATH", "FIELD_ENCRYPTION_KEY_PATH",
+                          "QR_SIGNING_KEY_PATH"}
     files = {name: Path(value) for name, value in paths.items()}
     assert all(path.is_file() and path.is_absolute() for path in files.values())
     assert len(files["FIELD_ENCRYPTION_KEY_PATH"].read_bytes()) == 32

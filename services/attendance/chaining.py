@@ -1,0 +1,90 @@
+"""Appending to an activity's hash chain, and the service clock.
+
+Every record of an activity (scans, reflections, likes, photos, written records) is a
+link: ``seq`` 1, 2, 3..., the previous link's hash and its own hash over its content
+(``domain.chain``). One process appends under a lock and keeps each activity's head in
+memory; the ``chain_key`` (``<activity>:<seq>``) is unique, so a second process racing
+for the same position fails its transaction instead of forking the chain, and retries
+from the stored head.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+import eventlet.semaphore
+
+from servicekit.config import env
+from servicekit.errors import PermissionDenied
+from servicekit.events import utc_now
+
+from services.attendance.domain import chain
+
+
+class ChainWriter:
+    def __init__(self, store):
+        self.store = store
+        self.lock = eventlet.semaphore.Semaphore()
+        self._heads: dict[str, tuple[int, str]] = {}
+
+    def head(self, activity_id: str) -> tuple[int, str]:
+        if activity_id not in self._heads:
+            self._heads[activity_id] = self.store.chain_head(activity_id) or (0, chain.GENESIS)
+        return self._heads[activity_id]
+
+    def links(self, entries: list[tuple[dict, dict]]) -> list[dict]:
+        """Chain ``(document, content)`` pairs in order: each document gets seq, prev_hash, hash, content.
+
+        Call with ``self.lock`` held, then ``confirm`` after the write commits or ``forget`` if it failed."""
+        for document, content in entries:
+            activity_id = document["activity_id"]
+            seq, prev_hash = self.head(activity_id)
+            linked = chain.link(prev_hash, seq + 1, content)
+            document.update(seq=linked["seq"], prev_hash=linked["prev_hash"], hash=linked["hash"],
+                            content=content, chain_key=f"{activity_id}:{linked['seq']}")
+            self._heads[activity_id] = (linked["seq"], linked["hash"])
+        return [document for document, _ in entries]
+
+    def forget(self, activity_ids) -> None:
+        """Drop cached heads (after a failed write): the next append reloads them from the store."""
+        for activity_id in set(activity_ids):
+            self._heads.pop(activity_id, None)
+
+    def append(self, entries: list[tuple[dict, dict]], write) -> list[dict]:
+        """Chain the entries and run ``write(documents)`` (which must commit them), all under the lock."""
+        with self.lock:
+            documents = self.links(entries)
+            try:
+                write(documents)
+            except Exception:
+                self.forget(doc["activity_id"] for doc in documents)
+                raise
+            return documents
+
+
+class Clock:
+    """The service's time. With ATTENDANCE_CLOCK_CONTROL=1 (tests, benchmarks) an offset stored in
+    the database shifts it for every process of the service, so a themed day can be driven
+    from sign-in to closing without waiting; otherwise it is the real time."""
+
+    REFRESH_SECONDS = 0.5
+
+    def __init__(self, store):
+        self.store = store
+        self.controllable = env("ATTENDANCE_CLOCK_CONTROL", "0") == "1"
+        self._offset = 0.0
+        self._loaded = 0.0
+
+    def now(self) -> datetime:
+        if not self.controllable:
+            return utc_now()
+        if time.monotonic() - self._loaded > self.REFRESH_SECONDS:
+            self._offset = self.store.clock_offset()
+            self._loaded = time.monotonic()
+        return utc_now() + timedelta(seconds=self._offset)
+
+    def set_offset(self, seconds: float) -> None:
+        if not self.controllable:
+            raise PermissionDenied("the clock is not controllable here", code="CLOCK_CONTROL_DISABLED")
+        self.store.set_clock_offset(seconds)
+        self._offset, self._loaded = float(seconds), time.monotonic()

@@ -1,0 +1,258 @@
+"""The scan desk: judges and stores a batch of sign-in/sign-out scans in one pass.
+
+The gateway gathers the scans that arrive within a few milliseconds into one call, so a
+batch of up to a few hundred scans costs two reads (existing records, device users), one
+transaction (their records + one bundled outbox entry) and no per-scan round trip. Each
+scan still gets its own final answer: a counted record (or, for a repeat, the first one)
+or a rejection with its code. Rejected scans are stored nowhere.
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from servicekit.errors import InvalidArgument, Rejected, ServiceError
+from servicekit.events import parse_stamp, stamp
+from servicekit.scope import CallerScope
+
+from services.attendance import events
+from services.attendance.access import require_member
+from services.attendance.chaining import ChainWriter, Clock
+from services.attendance.domain import qrtoken, scans
+from services.attendance.store import is_duplicate
+from services.attendance.views import scan_view
+
+TOKEN_FOREIGN_MESSAGE = "该二维码不属于您可参加的活动"
+ACTIVITY_TTL_SECONDS = 10.0
+LAST_FIX_CAPACITY = 500_000
+MAX_BATCH = 1000
+
+
+def record_id(activity_id: str, direction: str, member_id: str) -> str:
+    return f"{activity_id}:{direction}:{member_id}"
+
+
+def rules_of(activity: dict) -> scans.ActivityRules:
+    plan = activity.get("plan") or {}
+    roster = activity.get("roster") or {}
+    status = {"approved": "open" if activity.get("roster_frozen_at") else "approved"}.get(
+        activity["status"], activity["status"])
+    return scans.ActivityRules(
+        activity_id=activity["_id"], status=status,
+        venue_lat=plan["venue"]["lat"], venue_lng=plan["venue"]["lng"], radius_m=activity["radius_m"],
+        checkin_opens_at=parse_stamp(plan["checkin_opens_at"]), checkin_closes_at=parse_stamp(plan["checkin_closes_at"]),
+        end_at=parse_stamp(plan["end_at"]), checkout_closes_at=parse_stamp(plan["checkout_closes_at"]),
+        roster=frozenset(roster), on_leave=frozenset(activity.get("on_leave") or {}))
+
+
+@dataclass
+class Pending:
+    """One scan of the batch on its way through the desk."""
+    index: int
+    member_id: str
+    tenant_id: str
+    token: qrtoken.ParsedToken
+    fix: scans.Fix
+    activity: dict | None = None
+    rules: scans.ActivityRules | None = None
+
+
+class ActivityCache:
+    """Activities as scans need them. Once the roster is frozen nothing a scan depends on changes
+    except closing, which the time rules already enforce, so a few seconds' staleness is safe."""
+
+    def __init__(self, store, ttl: float = ACTIVITY_TTL_SECONDS):
+        self.store, self.ttl = store, ttl
+        self._items: dict[str, tuple[float, dict, scans.ActivityRules | None]] = {}
+
+    def get_many(self, activity_ids) -> dict[str, tuple[dict, scans.ActivityRules | None]]:
+        now = time.monotonic()
+        wanted = set(activity_ids)
+        stale = {a for a in wanted if a not in self._items or now - self._items[a][0] > self.ttl}
+        if stale:
+            for activity_id, doc in self.store.activities_by_ids(stale).items():
+                rules = rules_of(doc) if doc.get("plan") and doc["status"] in ("approved", "closed") else None
+                self._items[activity_id] = (now if doc.get("roster_frozen_at") else now - self.ttl + 1.0, doc, rules)
+        return {a: self._items[a][1:] for a in wanted if a in self._items}
+
+    def forget(self, activity_id: str) -> None:
+        self._items.pop(activity_id, None)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+class LastFixes:
+    """Each member's last fix seen by this process (bounded), for the impossible-speed flag."""
+
+    def __init__(self, capacity: int = LAST_FIX_CAPACITY):
+        self.capacity = capacity
+        self._fixes: OrderedDict[str, tuple] = OrderedDict()
+
+    def get(self, member_id: str):
+        return self._fixes.get(member_id)
+
+    def put(self, member_id: str, fix: scans.Fix) -> None:
+        self._fixes[member_id] = (fix.taken_at, fix.lat, fix.lng)
+        self._fixes.move_to_end(member_id)
+        if len(self._fixes) > self.capacity:
+            self._fixes.popitem(last=False)
+
+
+class ScanDesk:
+    def __init__(self, store, chain: ChainWriter, clock: Clock, tenant_key):
+        self.store, self.chain, self.clock = store, chain, clock
+        self.tenant_key = tenant_key          # tenant_id -> HMAC key
+        self.activities = ActivityCache(store)
+        self.last_fixes = LastFixes()
+
+    def record(self, items: list[dict]) -> list[dict]:
+        """Answers in order: ``{"result": ScanResult}`` or ``{"error": error body}`` per item."""
+        if not isinstance(items, list) or len(items) > MAX_BATCH:
+            raise InvalidArgument(f"a batch holds 1-{MAX_BATCH} scans", code="BATCH_INVALID")
+        answers: list[dict | None] = [None] * len(items)
+        now = self.clock.now()
+        pending = []
+        for index, item in enumerate(items):
+            try:
+                pending.append(self._parse(index, item, now))
+            except ServiceError as error:
+                answers[index] = {"error": error.to_dict()}
+        self._attach_activities(pending, answers)
+        pending = [p for p in pending if answers[p.index] is None]
+        for attempt in range(3):
+            try:
+                with self.chain.lock:
+                    self._judge_and_store(pending, answers, now)
+                break
+            except (DuplicateKeyError, BulkWriteError) as error:
+                # another process stored a record or chain position first: reload and judge again
+                if not is_duplicate(error) or attempt == 2:
+                    raise
+                self.chain.forget(p.activity["_id"] for p in pending)
+                for p in pending:
+                    answers[p.index] = None
+        return answers
+
+    # --- steps --------------------------------------------------------------------
+    def _parse(self, index: int, item: dict, now) -> Pending:
+        if not isinstance(item, dict):
+            raise InvalidArgument("malformed scan", code="SCAN_INVALID")
+        caller = CallerScope.from_dict(item.get("scope"))
+        member_id = require_member(caller)
+        tenant_id = caller.require_tenant()
+        token_text = item.get("token")
+        if not isinstance(token_text, str) or not token_text:
+            raise InvalidArgument("缺少二维码内容", code="TOKEN_MISSING", field="token")
+        try:
+            token = qrtoken.parse(token_text)
+        except qrtoken.TokenRejected as rejected:
+            raise Rejected(rejected.message, code=rejected.code, field="token") from None
+        fix = scans.parse_fix(item.get("fix"), now)
+        return Pending(index, member_id, tenant_id, token, fix)
+
+    def _attach_activities(self, pending: list[Pending], answers: list) -> None:
+        found = self.activities.get_many({p.token.activity_id for p in pending})
+        for p in pending:
+            activity, rules = found.get(p.token.activity_id, (None, None))
+            if activity is None or activity["tenant_id"] != p.tenant_id:
+                answers[p.index] = {"error": Rejected(TOKEN_FOREIGN_MESSAGE, code="TOKEN_FOREIGN",
+                                                      field="token").to_dict()}
+                continue
+            try:
+                qrtoken.verify(self.tenant_key(p.tenant_id), p.token, self.clock.now())
+            except qrtoken.TokenRejected as rejected:
+                answers[p.index] = {"error": Rejected(rejected.message, code=rejected.code,
+                                                      field="token").to_dict()}
+                continue
+            if rules is None:
+                answers[p.index] = {"error": Rejected(scans.rejection_message("ACTIVITY_NOT_OPEN", 0),
+                                                      code="ACTIVITY_NOT_OPEN").to_dict()}
+                continue
+            p.activity, p.rules = activity, rules
+
+    def _judge_and_store(self, pending: list[Pending], answers: list, now) -> None:
+        ids = {record_id(p.activity["_id"], d, p.member_id) for p in pending for d in qrtoken.DIRECTIONS}
+        stored = self.store.records_by_ids(ids) if ids else {}
+        device_users = self.store.device_users({self._device_key(p) for p in pending}) if pending else {}
+        new_records, outbox = [], []
+        for p in pending:
+            activity_id, direction = p.activity["_id"], p.token.direction
+            prior = scans.Prior(
+                same_direction=stored.get(record_id(activity_id, direction, p.member_id)),
+                checkin=self._checkin_prior(stored.get(record_id(activity_id, qrtoken.CHECKIN, p.member_id))),
+                device_members=frozenset(device_users.get(self._device_key(p), ())),
+                last_fix=self.last_fixes.get(p.member_id))
+            verdict = scans.judge(p.rules, p.member_id, direction, p.fix, now, prior)
+            self.last_fixes.put(p.member_id, p.fix)
+            if verdict.repeat:
+                answers[p.index] = {"result": {"record": scan_view(prior.same_direction), "repeat": True,
+                                               "message": "已记录，无需重复扫码"}}
+                continue
+            if not verdict.accepted:
+                answers[p.index] = {"error": Rejected(scans.rejection_message(verdict.code, p.rules.radius_m),
+                                                      code=verdict.code).to_dict()}
+                continue
+            document, content = self._record(p, verdict, now)
+            stored[document["_id"]] = document          # a second scan in this batch is a repeat
+            device_users.setdefault(document["device_key"], set()).add(p.member_id)
+            new_records.append((p, document, content, verdict))
+        if not new_records:
+            return
+        documents = self.chain.links([(document, content) for _, document, content, _ in new_records])
+        for p, document, _, verdict in new_records:
+            outbox += self._events(p, document, verdict)
+
+        def write(session):
+            self.store.db.records.insert_many(documents, ordered=True, session=session)
+        try:
+            self.store.commit(write, outbox, bundle=True)
+        except Exception:
+            self.chain.forget(doc["activity_id"] for doc in documents)
+            raise
+        for p, document, _, verdict in new_records:
+            message = "签到成功" if p.token.direction == qrtoken.CHECKIN else "签退成功"
+            answers[p.index] = {"result": {"record": scan_view(document), "repeat": False, "message": message}}
+
+    # --- pieces -------------------------------------------------------------------
+    @staticmethod
+    def _device_key(p: Pending) -> str:
+        return f"{p.token.activity_id}:{p.fix.device_id}"
+
+    @staticmethod
+    def _checkin_prior(record: dict | None) -> dict | None:
+        if record is None:
+            return None
+        content = record["content"]
+        return {"lat": content["lat"], "lng": content["lng"], "at": parse_stamp(content["taken_at"])}
+
+    def _record(self, p: Pending, verdict: scans.Verdict, now) -> tuple[dict, dict]:
+        activity_id, direction = p.activity["_id"], p.token.direction
+        content = {"kind": "checkin" if direction == qrtoken.CHECKIN else "checkout",
+                   "activity_id": activity_id, "member_id": p.member_id, "direction": direction, "at": stamp(now),
+                   "lat": p.fix.lat, "lng": p.fix.lng, "accuracy_m": p.fix.accuracy_m,
+                   "mock_location": p.fix.mock_location, "device_id": p.fix.device_id,
+                   "taken_at": stamp(p.fix.taken_at), "distance_m": round(verdict.distance_m or 0.0, 1),
+                   "flags": list(verdict.flags), "backfilled": None}
+        document = {"_id": record_id(activity_id, direction, p.member_id), "activity_id": activity_id,
+                    "tenant_id": p.tenant_id, "kind": content["kind"], "member_id": p.member_id,
+                    "device_key": self._device_key(p), "flags": list(verdict.flags), "at": content["at"]}
+        return document, content
+
+    @staticmethod
+    def _events(p: Pending, document: dict, verdict: scans.Verdict) -> list[dict]:
+        activity = p.activity
+        spec = events.CHECKIN_RECORDED if p.token.direction == qrtoken.CHECKIN else events.CHECKOUT_RECORDED
+        built = [spec.build(activity["tenant_id"], activity_id=activity["_id"], branch_id=activity["branch_id"],
+                            member_id=p.member_id, record_id=document["_id"], at=document["at"],
+                            distance_m=document["content"]["distance_m"], flags=list(verdict.flags),
+                            seq=document["seq"], hash=document["hash"], backfilled=False)]
+        if verdict.flags:
+            built.append(events.SCAN_FLAGGED.build(activity["tenant_id"], activity_id=activity["_id"],
+                                                   branch_id=activity["branch_id"], member_id=p.member_id,
+                                                   record_id=document["_id"], direction=p.token.direction,
+                                                   flags=list(verdict.flags)))
+        return built

@@ -1,0 +1,159 @@
+"""Attendance storage: themes, activities (plan + roster + results), chained records, leaves,
+photos, rectifications and the test clock.
+
+``records`` holds every entry of an activity's hash chain (scans, reflections, likes,
+photos, written records) under natural ids, so a repeat can never be stored twice:
+``<activity>:in:<member>``, ``<activity>:out:<member>``, ``<activity>:reflection:<member>``...
+Subtrees are found through the ancestor fields ``a0``..``a5`` copied from the branch's path
+(single-field indexes only: nx-27017 plans with nothing else).
+"""
+from __future__ import annotations
+
+from pymongo import ReturnDocument
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from servicekit.errors import Conflict
+from servicekit.mongo import Store
+from servicekit.outbox import add_events
+
+from services.attendance.events import SOURCE
+
+MAX_DEPTH = 6
+LEVEL_FIELDS = [f"a{level}" for level in range(MAX_DEPTH)]
+
+
+def ancestor_fields(path_ids: list[str]) -> dict:
+    fields = {name: None for name in LEVEL_FIELDS}
+    fields.update({f"a{level}": org_id for level, org_id in enumerate(path_ids)})
+    return fields
+
+
+def subtree_filter(path_ids: list[str]) -> dict:
+    """Everything below (and at) the node whose path is ``path_ids``."""
+    return {f"a{len(path_ids) - 1}": path_ids[-1]}
+
+
+def is_duplicate(error: Exception) -> bool:
+    if isinstance(error, DuplicateKeyError):
+        return True
+    if isinstance(error, BulkWriteError):
+        return any(item.get("code") == 11000 for item in error.details.get("writeErrors", []))
+    text = str(error).lower()
+    return "duplicate key" in text or "unique constraint" in text
+
+
+class AttendanceStore(Store):
+    collections = {
+        "themes": ["tenant_id", "org_id"],
+        "activities": [("branch_month", {"unique": True}), "theme_id", "branch_id", "month", "status",
+                       "checkin_opens_at", "checkout_closes_at", *LEVEL_FIELDS],
+        "records": ["activity_id", ("chain_key", {"unique": True}), "device_key", "member_id"],
+        "leaves": [("leave_key", {"unique": True}), "activity_id"],
+        "photos": [],
+        "rectifications": ["activity_id", "state", *LEVEL_FIELDS],
+        "clock": [],
+    }
+
+    # --- writing with events -------------------------------------------------
+    def commit(self, writes, events: list[dict], bundle: bool = False) -> None:
+        """Run ``writes(session)`` and store ``events`` in the outbox, all in one transaction."""
+        with self.transaction() as session:
+            writes(session)
+            add_events(self.db, events, SOURCE, session=session, bundle=bundle)
+
+    def commit_or_conflict(self, writes, events: list[dict], code: str, message: str) -> None:
+        try:
+            self.commit(writes, events)
+        except (DuplicateKeyError, BulkWriteError) as error:
+            if is_duplicate(error):
+                raise Conflict(message, code=code) from error
+            raise
+
+    # --- themes and activities -----------------------------------------------
+    def theme(self, theme_id: str) -> dict | None:
+        return self.db.themes.find_one({"_id": theme_id})
+
+    def themes_of(self, tenant_id: str, org_ids: list[str], skip: int, limit: int) -> list[dict]:
+        cursor = self.db.themes.find({"tenant_id": tenant_id, "org_id": {"$in": org_ids}})
+        return list(cursor.sort("issued_at", -1).skip(skip).limit(limit))
+
+    def activity(self, activity_id: str) -> dict | None:
+        return self.db.activities.find_one({"_id": activity_id})
+
+    def activities_by_ids(self, activity_ids) -> dict[str, dict]:
+        return {doc["_id"]: doc for doc in self.db.activities.find({"_id": {"$in": list(activity_ids)}})}
+
+    def existing_branch_months(self, keys: list[str]) -> set[str]:
+        found = set()
+        for start in range(0, len(keys), 500):
+            cursor = self.db.activities.find({"branch_month": {"$in": keys[start:start + 500]}}, {"branch_month": 1})
+            found.update(doc["branch_month"] for doc in cursor)
+        return found
+
+    def activities_in(self, path_ids: list[str], query: dict, skip: int = 0, limit: int = 0,
+                      projection: dict | None = None) -> list[dict]:
+        cursor = self.db.activities.find({**subtree_filter(path_ids), **query}, projection)
+        return list(cursor.sort([("month", -1), ("_id", 1)]).skip(skip).limit(limit))
+
+    def update_activity(self, activity_id: str, expected: dict, changes: dict, session=None) -> dict | None:
+        """Apply ``changes`` if the activity still matches ``expected``; the updated document or None."""
+        return self.db.activities.find_one_and_update({"_id": activity_id, **expected}, changes,
+                                                      return_document=ReturnDocument.AFTER, session=session)
+
+    def due_for_roster(self, now_text: str, limit: int = 500) -> list[dict]:
+        query = {"checkin_opens_at": {"$lte": now_text}, "status": "approved", "roster_frozen_at": None}
+        return list(self.db.activities.find(query).limit(limit))
+
+    def due_for_closing(self, now_text: str, limit: int = 500) -> list[dict]:
+        query = {"checkout_closes_at": {"$lte": now_text}, "status": "approved"}
+        return list(self.db.activities.find(query).limit(limit))
+
+    # --- chained records -------------------------------------------------------
+    def records_by_ids(self, record_ids) -> dict[str, dict]:
+        return {doc["_id"]: doc for doc in self.db.records.find({"_id": {"$in": list(record_ids)}})}
+
+    def records_of(self, activity_id: str, kinds: tuple[str, ...] = (), projection: dict | None = None) -> list[dict]:
+        query = {"activity_id": activity_id}
+        docs = self.db.records.find(query, projection)
+        found = [doc for doc in docs if not kinds or doc.get("kind") in kinds]
+        return sorted(found, key=lambda doc: doc.get("seq", 0))
+
+    def records_of_many(self, activity_ids: list[str], projection: dict | None = None) -> list[dict]:
+        found = []
+        for start in range(0, len(activity_ids), 200):
+            found += list(self.db.records.find({"activity_id": {"$in": activity_ids[start:start + 200]}}, projection))
+        return found
+
+    def device_users(self, device_keys) -> dict[str, set[str]]:
+        users: dict[str, set[str]] = {}
+        for doc in self.db.records.find({"device_key": {"$in": list(device_keys)}}, {"device_key": 1, "member_id": 1}):
+            users.setdefault(doc["device_key"], set()).add(doc["member_id"])
+        return users
+
+    def chain_head(self, activity_id: str) -> tuple[int, str] | None:
+        last = list(self.db.records.find({"activity_id": activity_id}, {"seq": 1, "hash": 1})
+                    .sort("seq", -1).limit(1))
+        return (last[0]["seq"], last[0]["hash"]) if last else None
+
+    # --- leaves -----------------------------------------------------------------
+    def leave(self, leave_id: str) -> dict | None:
+        return self.db.leaves.find_one({"_id": leave_id})
+
+    def leaves_of(self, activity_id: str) -> list[dict]:
+        return sorted(self.db.leaves.find({"activity_id": activity_id}), key=lambda doc: doc["requested_at"])
+
+    # --- rectifications -----------------------------------------------------------
+    def rectification(self, rectification_id: str) -> dict | None:
+        return self.db.rectifications.find_one({"_id": rectification_id})
+
+    def rectifications_in(self, path_ids: list[str], query: dict, skip: int, limit: int) -> list[dict]:
+        cursor = self.db.rectifications.find({**subtree_filter(path_ids), **query})
+        return list(cursor.sort([("due_on", 1), ("_id", 1)]).skip(skip).limit(limit))
+
+    # --- the test clock ---------------------------------------------------------
+    def clock_offset(self) -> float:
+        doc = self.db.clock.find_one({"_id": "offset"})
+        return float(doc["seconds"]) if doc else 0.0
+
+    def set_clock_offset(self, seconds: float) -> None:
+        self.db.clock.update_one({"_id": "offset"}, {"$set": {"seconds": float(seconds)}}, upsert=True)
