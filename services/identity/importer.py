@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 import uuid
 from datetime import date
 
@@ -17,9 +18,10 @@ from servicekit.scope import CallerScope
 
 from services.identity import events
 from services.identity.domain import importing, tree
-from services.identity.store import IdentityStore, path_of
+from services.identity.store import WRITE_BATCH, IdentityStore, path_of
 
 EVENT_CHUNK = 1000
+YIELD_EVERY = 250
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
@@ -116,23 +118,42 @@ class BranchResolver:
 
 def import_members(store: IdentityStore, cipher, caller: CallerScope, root: dict, fmt, content,
                    member_document) -> dict:
+    """Every row is validated and checked against the members already stored before anything is written;
+    the documents (with the encrypted ID number) are then made batch by batch while the previous batch
+    is being written."""
     rows = importing.read_table(format_of(fmt), decode_content(content), importing.MEMBER_REQUIRED_COLUMNS)
     resolver = BranchResolver(store, root)
     valid, problems = importing.validate_member_rows(rows, resolver, date.today())
-    import_id = f"imp_{uuid.uuid4().hex}"
-    documents = [member_document(caller.tenant_id, resolver.branches[row["branch_id"]], row, import_id, cipher)
-                 for row in valid]
-    existing = store.existing_id_indexes([doc["id_number_index"] for doc in documents])
+    del rows
+    tenant_id = caller.tenant_id
+    index_values = [cipher.blind_index(tenant_id, row["id_number"]) for row in valid]
+    existing = store.existing_id_indexes(index_values)
     if existing:
         problems.extend({"line": row["line"], "field": "id_number", "reason": "MEMBER_EXISTS",
                          "message": "该身份证号已登记"}
-                        for row, doc in zip(valid, documents) if doc["id_number_index"] in existing)
+                        for row, value in zip(valid, index_values) if value in existing)
     if problems:
         raise reject(problems)
-    store.begin_import(import_id, caller.tenant_id, "members", caller.account_id, len(documents))
-    summaries = [{"member_id": d["_id"], "branch_id": d["branch_id"], "status": d["status"], "mobile": d["mobile"]}
-                 for d in documents]
-    store.write_import(import_id, "members", documents, [
-        events.MEMBERS_IMPORTED.build(caller.tenant_id, import_id=import_id, members=chunk)
-        for chunk in _chunks(summaries)])
-    return {"imported": len(documents), "import_id": import_id}
+    del index_values
+    import_id = f"imp_{uuid.uuid4().hex}"
+    store.begin_import(import_id, tenant_id, "members", caller.account_id, len(valid))
+    summaries: list[dict] = []
+
+    def batches():
+        for rows_of_batch in _chunks(valid, WRITE_BATCH):
+            documents = []
+            for count, row in enumerate(rows_of_batch, start=1):
+                doc = member_document(tenant_id, resolver.branches[row["branch_id"]], row, import_id, cipher)
+                documents.append(doc)
+                summaries.append({"member_id": doc["_id"], "branch_id": doc["branch_id"], "status": doc["status"],
+                                  "mobile": doc["mobile"]})
+                if count % YIELD_EVERY == 0:
+                    time.sleep(0)  # under eventlet: let the writer collect its answer and send the next batch
+            yield documents
+
+    def member_events():
+        return [events.MEMBERS_IMPORTED.build(tenant_id, import_id=import_id, members=chunk)
+                for chunk in _chunks(summaries)]
+
+    store.write_import(import_id, "members", batches(), member_events)
+    return {"imported": len(valid), "import_id": import_id}
