@@ -19,6 +19,8 @@ from servicekit.config import nameko_config
 from servicekit.embedded_mongo import EmbeddedMongo
 from servicekit.keys import ensure_keys, new_password
 from tests.support.service_fixtures import bus_uri, identity_service, operator_scope, rpc  # noqa: F401
+from tests.support.service_fixtures import scoring_service  # noqa: F401
+from tests.support.service_fixtures import attendance_service  # noqa: F401
 
 
 @pytest.fixture(scope="session", autouse=True)

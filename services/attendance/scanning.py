@@ -178,7 +178,7 @@ class ScanDesk:
         ids = {record_id(p.activity["_id"], d, p.member_id) for p in pending for d in qrtoken.DIRECTIONS}
         stored = self.store.records_by_ids(ids) if ids else {}
         device_users = self.store.device_users({self._device_key(p) for p in pending}) if pending else {}
-        new_records, outbox = [], []
+        new_records, outbox, batch_repeats = [], [], []
         for p in pending:
             activity_id, direction = p.activity["_id"], p.token.direction
             prior = scans.Prior(
@@ -189,8 +189,10 @@ class ScanDesk:
             verdict = scans.judge(p.rules, p.member_id, direction, p.fix, now, prior)
             self.last_fixes.put(p.member_id, p.fix)
             if verdict.repeat:
-                answers[p.index] = {"result": {"record": scan_view(prior.same_direction), "repeat": True,
-                                               "message": "已记录，无需重复扫码"}}
+                if "seq" in prior.same_direction:
+                    answers[p.index] = self._repeat_answer(prior.same_direction)
+                else:                                    # counted earlier in this very batch
+                    batch_repeats.append((p.index, prior.same_direction))
                 continue
             if not verdict.accepted:
                 answers[p.index] = {"error": Rejected(scans.rejection_message(verdict.code, p.rules.radius_m),
@@ -216,6 +218,12 @@ class ScanDesk:
         for p, document, _, verdict in new_records:
             message = "签到成功" if p.token.direction == qrtoken.CHECKIN else "签退成功"
             answers[p.index] = {"result": {"record": scan_view(document), "repeat": False, "message": message}}
+        for index, document in batch_repeats:
+            answers[index] = self._repeat_answer(document)
+
+    @staticmethod
+    def _repeat_answer(record: dict) -> dict:
+        return {"result": {"record": scan_view(record), "repeat": True, "message": "已记录，无需重复扫码"}}
 
     # --- pieces -------------------------------------------------------------------
     @staticmethod
@@ -239,7 +247,8 @@ class ScanDesk:
                    "flags": list(verdict.flags), "backfilled": None}
         document = {"_id": record_id(activity_id, direction, p.member_id), "activity_id": activity_id,
                     "tenant_id": p.tenant_id, "kind": content["kind"], "member_id": p.member_id,
-                    "device_key": self._device_key(p), "flags": list(verdict.flags), "at": content["at"]}
+                    "device_key": self._device_key(p), "flags": list(verdict.flags), "at": content["at"],
+                    "content": content}
         return document, content
 
     @staticmethod

@@ -75,10 +75,10 @@ def month_argument(value, field: str, default: str) -> str:
     return value
 
 
-class Secrets(DependencyProvider):
+class QrKeys:
     """The QR-signing master key, loaded once per process; per-tenant keys derived from it."""
 
-    def setup(self):
+    def __init__(self):
         self.master = Path(env("QR_SIGNING_KEY_PATH", required=True)).read_bytes()
         self._keys: dict[str, bytes] = {}
 
@@ -87,21 +87,16 @@ class Secrets(DependencyProvider):
             self._keys[tenant_id] = qrtoken.tenant_key(self.master, tenant_id)
         return self._keys[tenant_id]
 
-    def get_dependency(self, worker_ctx):
-        return self
-
 
 class Desk(DependencyProvider):
-    """The process's chain writer, clock and scan desk (their caches live as long as the process)."""
-
-    def __init__(self, secrets: Secrets):
-        self.secrets = secrets
+    """The process's QR keys, chain writer, clock and scan desk (their caches live as long as the process)."""
 
     def setup(self):
         store = open_store(AttendanceStore, self.container.service_name)
+        self.keys = QrKeys()
         self.chain = ChainWriter(store)
         self.clock = Clock(store)
-        self.scans = ScanDesk(store, self.chain, self.clock, self.secrets.tenant_key)
+        self.scans = ScanDesk(store, self.chain, self.clock, self.keys.tenant_key)
 
     def get_dependency(self, worker_ctx):
         return self
@@ -112,10 +107,9 @@ class AttendanceService:
 
     store: AttendanceStore = MongoStore(AttendanceStore)
     relay = OutboxRelay()
-    secrets = Secrets()
     metrics = Metrics()
     identity = RpcProxy("identity")
-    desk = Desk(secrets)
+    desk = Desk()
 
     # ------------------------------------------------------------ themes
     @rpc
@@ -293,7 +287,7 @@ class AttendanceService:
         mode = choice(mode or "print", ("print", "rotating"), "mode")
         if activity["status"] != "approved":
             raise Conflict("活动计划审核通过后才能生成签到二维码", code="ACTIVITY_NOT_APPROVED")
-        key = self.secrets.tenant_key(activity["tenant_id"])
+        key = self.desk.keys.tenant_key(activity["tenant_id"])
         if mode == "print":
             token, valid_until, step_seconds = qrtoken.issue(key, activity_id, direction, None), "", 0
         else:
