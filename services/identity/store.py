@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Callable, Iterable
 
+from bson.binary import UUID_SUBTYPE, Binary
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
@@ -199,9 +200,10 @@ class IdentityStore(Store):
             rolled_back += 1
         return rolled_back
 
-    def end_session(self, session_id: dict) -> None:
+    def end_session(self, session_id: str) -> None:
+        """End the server session whose id (a UUID) is given in hex, aborting its open transaction."""
         try:
-            self.client.admin.command({"endSessions": [session_id]})
+            self.client.admin.command({"endSessions": [{"id": Binary(bytes.fromhex(session_id), UUID_SUBTYPE)}]})
         except PyMongoError:
             pass  # an unknown or already ended session: nothing is open
 
@@ -219,7 +221,8 @@ class IdentityStore(Store):
         collection = self.db[collection_name]
         try:
             with self.client.start_session() as session:
-                self.db.imports.update_one({"_id": import_id}, {"$set": {"session_id": session.session_id}})
+                self.db.imports.update_one({"_id": import_id},
+                                           {"$set": {"session_id": bytes(session.session_id["id"]).hex()}})
                 writer = _BatchWriter(lambda batch: _insert_batch(collection, batch, session))
                 try:
                     for batch in batches:
