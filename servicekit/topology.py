@@ -15,6 +15,17 @@ DELIVERY_LIMIT = 5
 # (source service, event type, consuming service, handler method)
 SUBSCRIPTIONS: list[tuple[str, str, str, str]] = []
 
+# scoring: two batched consumers (servicekit.batch_consuming), "score" and "points".
+_SCORING_SCORE_EVENTS = ("activity_issued", "plan_submitted", "plan_reviewed", "activity_opened", "roster_frozen",
+                         "checkin_recorded", "checkout_recorded", "scan_flagged", "leave_decided", "activity_closed",
+                         "reflection_posted", "activity_liked", "upload_added", "rectification_opened",
+                         "rectification_closed")
+_SCORING_POINTS_EVENTS = ("roster_frozen", "checkout_recorded", "reflection_posted", "activity_closed",
+                          "activity_issued")
+SUBSCRIPTIONS += [("attendance", name, "scoring", "score") for name in _SCORING_SCORE_EVENTS]
+SUBSCRIPTIONS += [("attendance", name, "scoring", "points") for name in _SCORING_POINTS_EVENTS]
+SUBSCRIPTIONS += [("identity", "tenant_created", "scoring", "points")]
+
 
 def queue_arguments() -> dict:
     return {"x-queue-type": "quorum", "x-delivery-limit": DELIVERY_LIMIT,

@@ -74,3 +74,26 @@ def attendance_service(bus_uri, mongo_uri, tmp_path_factory, rpc, identity_servi
         yield child
     finally:
         child.stop()
+
+
+@pytest.fixture(scope="session")
+def scoring_service(bus_uri, mongo_uri, tmp_path_factory, rpc):
+    metrics_port = free_port()
+    child = ChildProcess("scoring", ["-m", "servicekit.runner", "services.scoring.service:ScoringService"],
+                         {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri, "METRICS_PORT": str(metrics_port),
+                          "LOG_LEVEL": os.environ.get("TEST_SERVICE_LOG_LEVEL", "INFO")},
+                         tmp_path_factory.mktemp("scoring-logs"))
+
+    def answers():
+        from servicekit.errors import Unauthenticated
+        try:
+            rpc.scoring.get_points_rules(scope={})
+        except Unauthenticated:
+            return True
+        return False
+    try:
+        child.wait_until(answers)
+        child.metrics_port = metrics_port
+        yield child
+    finally:
+        child.stop()

@@ -1,0 +1,62 @@
+"""Who may see and change what in scoring: pure rules over a CallerScope and stored documents.
+
+Outside the caller's tenant or subtree answers not found; visible but not allowed is forbidden.
+"""
+from __future__ import annotations
+
+from servicekit.errors import NotFound, PermissionDenied
+from servicekit.scope import CallerScope
+
+from services.scoring.store import path_of
+
+
+def _same_tenant(scope: CallerScope, doc: dict | None) -> bool:
+    return bool(doc) and bool(scope.tenant_id) and doc.get("tenant_id") == scope.tenant_id
+
+
+def subtree_level(scope: CallerScope, org_id: str, sample: dict | None) -> int:
+    """The depth of org_id in the tree, if the caller manages it (sample: any activity below org_id)."""
+    if not _same_tenant(scope, sample):
+        raise NotFound("组织不存在或不在您的管辖范围内", code="ORG_NOT_FOUND", field="org_id")
+    path = path_of(sample)
+    level = path.index(org_id)
+    if scope.manages_path(path[:level + 1]):
+        return level
+    if org_id == scope.branch_id:
+        raise PermissionDenied("党员只能查看本支部的得分", code="NOT_ORG_MANAGER", field="org_id")
+    raise NotFound("组织不存在或不在您的管辖范围内", code="ORG_NOT_FOUND", field="org_id")
+
+
+def readable_activity(scope: CallerScope, activity: dict | None) -> dict:
+    if _same_tenant(scope, activity) and (scope.manages_path(path_of(activity))
+                                          or activity.get("branch_id") == scope.branch_id):
+        return activity
+    raise NotFound("主题党日不存在或不在您的管辖范围内", code="ACTIVITY_NOT_FOUND", field="activity_id")
+
+
+def rateable_activity(scope: CallerScope, activity: dict | None) -> dict:
+    """A superior rates: an organisation admin of a strict ancestor of the branch."""
+    activity = readable_activity(scope, activity)
+    if not any(org_id in scope.admin_org_ids for org_id in path_of(activity)[:-1]):
+        raise PermissionDenied("只有上级党组织可以评分", code="NOT_SUPERIOR", field="activity_id")
+    return activity
+
+
+def readable_member(scope: CallerScope, member: dict | None, member_id: str) -> dict:
+    if member_id and member_id == scope.member_id and scope.tenant_id:
+        return member or {"_id": member_id, "tenant_id": scope.tenant_id}
+    if _same_tenant(scope, member) and scope.manages_path(path_of(member)):
+        return member
+    raise NotFound("党员不存在或不在您的管辖范围内", code="MEMBER_NOT_FOUND", field="member_id")
+
+
+def managed_member(scope: CallerScope, member: dict | None, member_id: str) -> dict:
+    member = readable_member(scope, member, member_id)
+    if not (member.get("a0") and scope.manages_path(path_of(member))):
+        raise PermissionDenied("您无权为该党员记分", code="NOT_MEMBER_MANAGER", field="member_id")
+    return member
+
+
+def city_admin(scope: CallerScope, tenant: dict | None) -> None:
+    if not tenant or tenant.get("root_org_id") not in scope.admin_org_ids:
+        raise PermissionDenied("只有市级管理员可以修改积分规则", code="NOT_CITY_ADMIN")

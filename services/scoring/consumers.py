@@ -1,0 +1,125 @@
+"""The scoring service's batch appliers: branch scores from attendance events, member points.
+
+``ScoreApplier`` writes every batch's facts in one transaction (with the processed event ids),
+then recomputes the touched activities' scores. ``PointsApplier`` turns attendance into ledger
+entries. They consume separate queues so a backlog of points never delays scores.
+"""
+from __future__ import annotations
+
+from pymongo import UpdateOne
+
+from servicekit.batch_consuming import apply_once
+from servicekit.mongo import open_store
+
+from services.scoring import ledger
+from services.scoring.facts_updates import SCORE_EVENTS, updates_for
+from services.scoring.store import ScoringStore, ancestor_fields
+
+def ensure_documents(collection, ids: list[str], stub: dict, session) -> None:
+    """Insert the documents that do not exist yet: nx-27017 stores a dotted ``$min``/``$max``/``$inc`` path
+    of an upsert that inserts as a literal key, so updates only ever modify existing documents."""
+    existing = {doc["_id"] for doc in collection.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)}
+    missing = [{"_id": doc_id, **stub} for doc_id in ids if doc_id not in existing]
+    if missing:
+        collection.insert_many(missing, ordered=True, session=session)
+
+
+POINTS_EVENTS = ("roster_frozen", "checkout_recorded", "reflection_posted", "activity_closed", "activity_issued")
+SCORE_SUBSCRIPTIONS = [("attendance", name) for name in SCORE_EVENTS]
+POINTS_SUBSCRIPTIONS = [("attendance", name) for name in POINTS_EVENTS] + [("identity", "tenant_created")]
+
+
+class ScoreApplier:
+    consumer = "score"
+
+    def __init__(self, store: ScoringStore):
+        self.store = store
+
+    @classmethod
+    def for_container(cls, container) -> "ScoreApplier":
+        return cls(open_store(ScoringStore, container.service_name))
+
+    def apply(self, events: list[dict]) -> list[dict]:
+        def effect(session, fresh):
+            updates = updates_for(fresh)
+            ensure_documents(self.store.db.activities, list(updates), {"rev": 0, "stages": {}}, session)
+            for activity_id, update in updates.items():
+                self.store.db.activities.update_one({"_id": activity_id}, update, session=session)
+        fresh, duplicates = apply_once(self.store, self.consumer, events, effect)
+        touched = {event["activity_id"] for event in fresh + duplicates if event.get("activity_id")}
+        return self.store.recompute(touched) if touched else []
+
+
+class PointsApplier:
+    consumer = "points"
+
+    def __init__(self, store: ScoringStore):
+        self.store = store
+
+    @classmethod
+    def for_container(cls, container) -> "PointsApplier":
+        return cls(open_store(ScoringStore, container.service_name))
+
+    def apply(self, events: list[dict]) -> None:
+        apply_once(self.store, self.consumer, events, self._effect)
+
+    def _effect(self, session, events: list[dict]) -> None:
+        db = self.store.db
+        activity_ids = {event["activity_id"] for event in events if event.get("activity_id")}
+        paths = {doc["_id"]: doc for doc in db.activities.find({"_id": {"$in": list(activity_ids)}},
+                                                                {f"a{n}": 1 for n in range(6)} | {"branch_id": 1},
+                                                                session=session)} if activity_ids else {}
+        for event in events:
+            if event["event_type"] == "tenant_created":
+                db.tenants.update_one({"_id": event["tenant_id"]}, {"$set": {"root_org_id": event["root_org_id"]}},
+                                      upsert=True, session=session)
+            elif event["event_type"] == "activity_issued" and event.get("org_path"):
+                db.tenants.update_one({"_id": event["tenant_id"]}, {"$setOnInsert": {
+                    "root_org_id": event["org_path"][0]}}, upsert=True, session=session)
+                db.members.update_many({"branch_id": event["branch_id"]},
+                                       {"$set": ancestor_fields(event["org_path"])}, session=session)
+            elif event["event_type"] == "roster_frozen":
+                path = paths.get(event["activity_id"]) or {}
+                fields = {f"a{n}": path.get(f"a{n}") for n in range(6)} if path.get("a0") else {}
+                writes = [UpdateOne({"_id": member_id}, {"$set": {
+                    "tenant_id": event["tenant_id"], "branch_id": event["branch_id"], **fields}}, upsert=True)
+                    for member_id in event.get("member_ids") or []]
+                if writes:
+                    db.members.bulk_write(writes, ordered=False, session=session)
+        candidates, rules_by_tenant = [], {}
+        for event in events:
+            candidates.extend(self._awards(event, rules_by_tenant))
+        ledger.write_entries(self.store, session, candidates, rules_by_tenant)
+
+    def _awards(self, event: dict, rules_by_tenant: dict) -> list[dict]:
+        kind, tenant_id = event["event_type"], event.get("tenant_id")
+        if kind not in ("checkout_recorded", "reflection_posted", "activity_closed") or not tenant_id:
+            return []
+        table = rules_by_tenant.setdefault(tenant_id, ledger.rules_of(self.store, tenant_id))
+        source = {"kind": "event", "event_id": event["event_id"], "event_type": kind}
+        at = event.get("at") or event["occurred_at"]
+        if kind == "checkout_recorded":
+            points = ledger.rule_points(table, "attendance")
+            return [] if not points else [ledger.entry(
+                f"{event['activity_id']}:{event['member_id']}:attendance", tenant_id, event["member_id"],
+                "attendance", points, "参加主题党日", source, at)]
+        if kind == "reflection_posted":
+            points = ledger.rule_points(table, "reflection")
+            return [] if not points else [ledger.entry(
+                f"{event['activity_id']}:{event['member_id']}:reflection", tenant_id, event["member_id"],
+                "reflection", points, "发表心得体会", source, at)]
+        points = ledger.rule_points(table, "absence")
+        if not points:
+            return []
+        at = event.get("closed_at") or at
+        return [ledger.entry(f"{event['activity_id']}:{member_id}:absence", tenant_id, member_id, "absence", points,
+                             "主题党日缺勤", source, at)
+                for member_id, status in sorted((event.get("statuses") or {}).items()) if status == "absent"]
+
+
+def declared_in_topology() -> bool:
+    """The consumers' rows are the ones servicekit.topology declares up front."""
+    from servicekit.topology import SUBSCRIPTIONS
+    rows = {(source, event, "scoring", consumer) for consumer, subscriptions in
+            (("score", SCORE_SUBSCRIPTIONS), ("points", POINTS_SUBSCRIPTIONS)) for source, event in subscriptions}
+    return rows <= set(SUBSCRIPTIONS)

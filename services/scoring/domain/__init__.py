@@ -1,0 +1,1 @@
+"""Pure scoring rules: no pymongo, nameko or grpc imports."""

@@ -1,0 +1,121 @@
+"""Attendance events turned into updates of the activity documents (order-independent, idempotent per event).
+
+Sets are dicts keyed by member, upload or record id; stage times use ``$min`` so the
+earliest wins whatever order the queues deliver in; every update bumps ``rev``.
+"""
+from __future__ import annotations
+
+from services.scoring.store import ancestor_fields
+
+SCORE_EVENTS = ("activity_issued", "plan_submitted", "plan_reviewed", "activity_opened", "roster_frozen",
+                "checkin_recorded", "checkout_recorded", "scan_flagged", "leave_decided", "activity_closed",
+                "reflection_posted", "activity_liked", "upload_added", "rectification_opened",
+                "rectification_closed")
+
+
+class Update:
+    """Operators gathered for one document; the same path merged the way its operator means."""
+
+    def __init__(self):
+        self.ops: dict[str, dict] = {}
+
+    def put(self, operator: str, path: str, value) -> None:
+        fields = self.ops.setdefault(operator, {})
+        if operator == "$min" and path in fields:
+            value = min(fields[path], value)
+        elif operator == "$max" and path in fields:
+            value = max(fields[path], value)
+        elif operator == "$inc" and path in fields:
+            value = fields[path] + value
+        fields[path] = value
+
+    def document(self) -> dict:
+        return self.ops
+
+
+def _at(event: dict) -> str:
+    return event.get("at") or event.get("occurred_at") or ""
+
+
+def _flags(update: Update, event: dict) -> None:
+    if event.get("flags"):
+        update.put("$set", f"flagged.{event['record_id']}", 1)
+    if event.get("backfilled"):
+        update.put("$set", f"backfilled.{event.get('record_id') or event.get('upload_id') or event['event_id']}", 1)
+
+
+def apply_event(update: Update, event: dict) -> None:
+    kind = event["event_type"]
+    update.put("$set", "tenant_id", event.get("tenant_id"))
+    update.put("$set", "branch_id", event["branch_id"])
+    update.put("$inc", "rev", 1)
+    if event.get("month"):
+        update.put("$set", "month", event["month"])
+        update.put("$set", "month_key", f"{event.get('tenant_id')}:{event['month']}")
+    if kind == "activity_issued":
+        for name in ("branch_name", "field", "category", "title", "due_from", "due_to", "theme_id"):
+            update.put("$set", name, event.get(name) or "")
+        for name, value in ancestor_fields(event.get("org_path")).items():
+            update.put("$set", name, value)
+        update.put("$set", "level", len(event.get("org_path") or []) - 1)
+        update.put("$min", "stages.issued", event["occurred_at"])
+    elif kind == "plan_submitted":
+        update.put("$min", "stages.submitted", event["occurred_at"])
+        update.put("$max", "outside_due_window", bool(event.get("outside_due_window")))
+        update.put("$set", "plan", {"date": event.get("date"), "start_at": event.get("start_at"),
+                                    "end_at": event.get("end_at")})
+    elif kind == "plan_reviewed":
+        if event.get("decision") == "approved":
+            update.put("$min", "stages.approved", event["occurred_at"])
+        else:
+            update.put("$inc", "rejections", 1)
+            update.put("$set", "last_rejection", event.get("reason") or "")
+    elif kind == "activity_opened":
+        update.put("$min", "stages.approved", event["occurred_at"])
+        update.put("$set", "start_at", event.get("start_at"))
+        update.put("$set", "end_at", event.get("end_at"))
+    elif kind == "roster_frozen":
+        update.put("$set", "roster", {member: 1 for member in event.get("member_ids") or []})
+        update.put("$set", "mobile", {member: 1 for member in event.get("mobile_member_ids") or []})
+        update.put("$set", "roster_known", True)
+        update.put("$min", "stages.held", event["occurred_at"])
+    elif kind in ("checkin_recorded", "checkout_recorded"):
+        update.put("$min", f"{'in' if kind == 'checkin_recorded' else 'out'}.{event['member_id']}", _at(event))
+        update.put("$min", "stages.held", event["occurred_at"])
+        _flags(update, event)
+    elif kind == "scan_flagged":
+        update.put("$set", f"flagged.{event['record_id']}", 1)
+    elif kind == "leave_decided":
+        if event.get("decision") == "approved":
+            update.put("$set", f"exc.{event['member_id']}", 1)
+    elif kind == "activity_closed":
+        update.put("$set", "statuses", event.get("statuses") or {})
+        update.put("$set", "totals", event.get("totals") or {})
+        update.put("$set", "closed_at", event.get("closed_at"))
+        for name, value in ancestor_fields(event.get("org_path")).items():
+            update.put("$set", name, value)
+        update.put("$min", "stages.closed", event.get("closed_at") or event["occurred_at"])
+    elif kind == "reflection_posted":
+        update.put("$max", f"refl.{event['member_id']}", int(event.get("length") or 0))
+    elif kind == "activity_liked":
+        update.put("$set", f"liked.{event['member_id']}", bool(event.get("mobile")))
+    elif kind == "upload_added":
+        if event.get("kind") == "photo":
+            update.put("$set", f"photos.{event['upload_id']}", event.get("content_hash") or "")
+        else:
+            update.put("$set", f"texts.{event['upload_id']}", int(event.get("size") or 0))
+        if event.get("backfilled"):
+            update.put("$set", f"backfilled.{event['upload_id']}", 1)
+    elif kind == "rectification_opened":
+        update.put("$set", f"rect_opened.{event['rectification_id']}", event.get("due_on") or "")
+    elif kind == "rectification_closed":
+        update.put("$set", f"rect_closed.{event['rectification_id']}", 1)
+
+
+def updates_for(events: list[dict]) -> dict[str, dict]:
+    """activity_id -> one update document gathering every event of the batch about it."""
+    updates: dict[str, Update] = {}
+    for event in events:
+        if event.get("event_type") in SCORE_EVENTS and event.get("activity_id"):
+            apply_event(updates.setdefault(event["activity_id"], Update()), event)
+    return {activity_id: update.document() for activity_id, update in updates.items()}

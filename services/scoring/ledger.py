@@ -1,0 +1,83 @@
+"""Writing member points: ledger entries and balances, caps applied, one transaction per batch.
+
+An entry's ``_id`` is derived from what produced it (``<activity>:<member>:attendance``, a
+deduction's request id...), so the same cause never pays twice. Entries are never edited:
+a correction is a new entry with the opposite points that names the entry it corrects.
+"""
+from __future__ import annotations
+
+from pymongo import UpdateOne
+
+from servicekit.events import stamp
+
+from services.scoring.domain import points as rules
+from services.scoring.domain.periods import cycle_of
+from services.scoring.store import LEVEL_FIELDS, ScoringStore
+
+
+def rules_of(store: ScoringStore, tenant_id: str) -> dict:
+    tenant = store.tenant(tenant_id) or {}
+    return tenant.get("rules") or rules.default_rules()
+
+
+def entry(entry_id: str, tenant_id: str, member_id: str, category: str, points: float, reason: str,
+          source: dict, at: str) -> dict:
+    return {"_id": entry_id, "tenant_id": tenant_id, "member_id": member_id, "category": category,
+            "requested_points": points, "points": points, "reason": reason, "source": source, "at": at,
+            "day": at[:10]}
+
+
+def write_entries(store: ScoringStore, session, candidates: list[dict], rules_by_tenant: dict | None = None) -> list[dict]:
+    """Cap, then insert the entries not written before and add them to the balances. Returns those written."""
+    if not candidates:
+        return []
+    ids = [candidate["_id"] for candidate in candidates]
+    existing = {doc["_id"] for doc in store.db.ledger.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)}
+    rules_by_tenant = rules_by_tenant if rules_by_tenant is not None else {}
+    members = {doc["_id"]: doc for doc in store.db.members.find(
+        {"_id": {"$in": list({c["member_id"] for c in candidates})}}, session=session)}
+    balances: dict[str, dict] = {}
+    fresh, seen = [], set()
+    for candidate in candidates:
+        if candidate["_id"] in existing or candidate["_id"] in seen:
+            continue
+        seen.add(candidate["_id"])
+        tenant_id = candidate["tenant_id"]
+        table = rules_by_tenant.setdefault(tenant_id, rules_of(store, tenant_id))
+        cycle = cycle_of(candidate["day"], table["cycle"])
+        key = f"{candidate['member_id']}:{cycle}"
+        if key not in balances:
+            balances[key] = store.db.balances.find_one({"_id": key}, session=session) or {}
+        balance = balances[key]
+        rule = rules.rule_for(table, candidate["category"]) or {}
+        daily = (balance.get("by_day") or {}).get(candidate["day"], {}).get(candidate["category"], 0)
+        in_cycle = (balance.get("by_category") or {}).get(candidate["category"], 0)
+        points = candidate["points"] if candidate.get("uncapped") else \
+            rules.capped(candidate["points"], daily, in_cycle, rule)
+        written = {**{k: v for k, v in candidate.items() if k != "uncapped"}, "points": points, "cycle": cycle}
+        balance.setdefault("by_day", {}).setdefault(candidate["day"], {})
+        balance["by_day"][candidate["day"]][candidate["category"]] = daily + points
+        balance.setdefault("by_category", {})[candidate["category"]] = in_cycle + points
+        fresh.append(written)
+    if not fresh:
+        return []
+    store.db.ledger.insert_many(fresh, ordered=True, session=session)
+    updates = []
+    for written in fresh:
+        member = members.get(written["member_id"]) or {}
+        path = {name: member.get(name) for name in LEVEL_FIELDS if member.get(name)}
+        updates.append(UpdateOne({"_id": f"{written['member_id']}:{written['cycle']}"}, {
+            "$inc": {"total": written["points"], f"by_category.{written['category']}": written["points"],
+                     f"by_day.{written['day']}.{written['category']}": written["points"]},
+            "$set": {"tenant_id": written["tenant_id"], "member_id": written["member_id"], "cycle": written["cycle"],
+                     "cycle_key": f"{written['tenant_id']}:{written['cycle']}",
+                     "branch_id": member.get("branch_id"), "updated_at": stamp(), **path}}))
+    from services.scoring.consumers import ensure_documents
+    ensure_documents(store.db.balances, list({update._filter["_id"] for update in updates}), {"total": 0}, session)
+    store.db.balances.bulk_write(updates, ordered=True, session=session)
+    return fresh
+
+
+def rule_points(table: dict, category: str, quantity: float = 1) -> float | None:
+    rule = rules.rule_for(table, category)
+    return None if rule is None else rule["points"] * quantity

@@ -1,0 +1,99 @@
+"""Ranking tables served from memory: one per period, loaded once, then refreshed incrementally.
+
+Reading 9,000 score rows from nx-27017 takes ~0.6 s, far over the 50 ms a ranking may take,
+so each process keeps the rows of the periods it has been asked about and, at most once a
+second, a background green thread reads only the rows changed since its last read (the
+single-field index on ``changed_at``). Rankings therefore lag the stored scores by about a second.
+"""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import eventlet
+from nameko.extensions import DependencyProvider
+
+from servicekit.events import parse_stamp, stamp, utc_now
+from servicekit.mongo import open_store
+
+REFRESH_SECONDS = 1.0
+OVERLAP = timedelta(seconds=3)
+ROW_FIELDS = ("branch_id", "name", "field", "category", "activity_id", "final", "tenant_id", "period", "stages",
+              *(f"a{n}" for n in range(6)))
+
+
+def ranking_row(doc: dict) -> dict | None:
+    row = {name: doc.get(name) for name in ROW_FIELDS}
+    row["id"] = doc["branch_id"]
+    row["name"] = row["name"] or ""
+    period = doc.get("period") or ""
+    if "-" not in period or "Q" in period:
+        months = doc.get("months") or {}
+        if not months:
+            return None
+        row["score"] = round(sum(months.values()) / len(months), 2)
+        row["months"] = len(months)
+        row["final"] = True
+    else:
+        row["score"] = doc.get("score", 0.0)
+    return row
+
+
+class RankingCache:
+    def __init__(self, store, refresh_seconds: float = REFRESH_SECONDS):
+        self.store = store
+        self.refresh_seconds = refresh_seconds
+        self.tables: dict[str, dict[str, dict]] = {}
+        self.watermark: str | None = None
+        self.checked = 0.0
+        self.refreshing = False
+
+    def rows(self, period_key: str) -> list[dict]:
+        if period_key not in self.tables:
+            started = stamp()
+            table = {}
+            for doc in self.store.score_rows(period_key):
+                row = ranking_row(doc)
+                if row:
+                    table[row["id"]] = row
+            self.tables[period_key] = table
+            if self.watermark is None:
+                self.watermark, self.checked = started, time.monotonic()
+        elif time.monotonic() - self.checked > self.refresh_seconds and not self.refreshing:
+            self.refreshing = True
+            self.checked = time.monotonic()
+            eventlet.spawn_n(self._refresh)
+        return list(self.tables[period_key].values())
+
+    def refresh_now(self) -> None:
+        self.refreshing = True
+        self._refresh()
+
+    def _refresh(self) -> None:
+        try:
+            started = stamp()
+            since = stamp(parse_stamp(self.watermark) - OVERLAP) if self.watermark else stamp(utc_now() - OVERLAP)
+            for doc in self.store.score_rows_changed_since(since):
+                table = self.tables.get(doc.get("period_key"))
+                if table is None:
+                    continue
+                row = ranking_row(doc)
+                if row:
+                    table[row["id"]] = row
+                else:
+                    table.pop(doc["branch_id"], None)
+            self.watermark = started
+        finally:
+            self.refreshing = False
+            self.checked = time.monotonic()
+
+
+class RankingsProvider(DependencyProvider):
+    """One RankingCache per process, shared by its workers."""
+
+    def setup(self):
+        from services.scoring.store import ScoringStore
+        self.cache = RankingCache(open_store(ScoringStore, self.container.service_name))
+
+    def get_dependency(self, worker_ctx):
+        return self.cache

@@ -1,0 +1,415 @@
+"""Scoring service (nameko ``scoring``): branch scores, rankings, supervision outputs, member points.
+
+Scores are learned from attendance events by two batched consumers (servicekit.batch_consuming);
+entry points read, rate, reconcile and manage points. The RPC contract is docs/scoring-rpc.md.
+"""
+from __future__ import annotations
+
+import base64
+import random
+import uuid
+from datetime import date
+
+from nameko.rpc import RpcProxy, rpc
+
+from servicekit.batch_consuming import BatchEventConsumer
+from servicekit.errors import InvalidArgument, NotFound
+from servicekit.events import stamp
+from servicekit.metrics import Metrics
+from servicekit.mongo import MongoStore
+from servicekit.paging import page_of, page_window
+from servicekit.scope import CallerScope
+
+from services.scoring import access, ledger, reports
+from services.scoring.arguments import choice, integer, text
+from services.scoring.consumers import POINTS_SUBSCRIPTIONS, SCORE_SUBSCRIPTIONS, PointsApplier, ScoreApplier
+from services.scoring.domain import points as points_rules
+from services.scoring.domain import score as score_rules
+from services.scoring.domain import supervision
+from services.scoring.domain.periods import MONTH, QUARTER, YEAR, cycle_of, month_range, parse_month, parse_period
+from services.scoring.domain.progress import STAGES, progress
+from services.scoring.domain.ranking import chart, competition_ranks, with_changes
+from services.scoring.rankings import RankingsProvider
+from services.scoring.store import ScoringStore, path_of
+from services.scoring.views import entry_view, score_view
+
+GROUPS = ("", "field", "category")
+REPORT_KINDS = {"supervision": MONTH, "bulletin": QUARTER, "assessment": YEAR}
+SPOT_CHECK_MAX = 50
+
+
+class ScoringService:
+    name = "scoring"
+
+    store: ScoringStore = MongoStore(ScoringStore)
+    rankings = RankingsProvider()
+    metrics = Metrics()
+    attendance = RpcProxy("attendance")
+    score_events = BatchEventConsumer("score", SCORE_SUBSCRIPTIONS, ScoreApplier.for_container,
+                                      max_batch=1000, max_wait_ms=100)
+    points_events = BatchEventConsumer("points", POINTS_SUBSCRIPTIONS, PointsApplier.for_container,
+                                       max_batch=1000, max_wait_ms=200)
+
+    # ------------------------------------------------------------------ scores
+    @rpc
+    def get_branch_score(self, scope, activity_id="", branch_id="", month=""):
+        caller = self._caller(scope)
+        return score_view(access.readable_activity(caller, self._activity(caller, activity_id, branch_id, month)))
+
+    @rpc
+    def rate_activity(self, scope, activity_id="", rating=None, comment=""):
+        caller = self._caller(scope)
+        activity = access.rateable_activity(caller, self._activity(caller, activity_id, "", ""))
+        value = score_rules.check_rating(rating)
+        self.store.set_rating(activity["_id"], value, text(comment, "comment", required=False, max_length=500),
+                              caller.account_id)
+        [scored] = self.store.recompute([activity["_id"]]) or [self.store.activity(activity["_id"])]
+        return score_view(scored)
+
+    def _activity(self, caller: CallerScope, activity_id, branch_id, month) -> dict | None:
+        activity_id = text(activity_id, "activity_id", required=False)
+        if activity_id:
+            return self.store.activity(activity_id)
+        branch_id = text(branch_id, "branch_id", required=False) or caller.branch_id or ""
+        if not branch_id:
+            raise InvalidArgument("需要 activity_id，或 branch_id 和 month", code="REQUIRED", field="activity_id")
+        month = parse_month(month)
+        return next((doc for doc in self.store.activities_of_branch(branch_id) if doc.get("month") == month), None)
+
+    # ---------------------------------------------------------------- rankings
+    @rpc
+    def get_ranking(self, scope, org_id="", period="", field="", category="", page_size=0, page_token=""):
+        caller = self._caller(scope)
+        level, org_id = self._subtree(caller, org_id)
+        wanted = parse_period(period)
+        skip, limit = page_window(page_size, page_token)
+        field, category = text(field, "field", required=False), text(category, "category", required=False)
+        current = self._ranked(caller.tenant_id, wanted.key, level, org_id, field, category)
+        previous = self._ranked(caller.tenant_id, wanted.previous().key, level, org_id, field, category)
+        ranked = with_changes(current, previous)
+        page, token = page_of(ranked[skip:skip + limit + 1], skip, limit)
+        if wanted.kind == MONTH:
+            details = {doc["_id"]: doc for doc in self.store.activities_by_ids(
+                [row["activity_id"] for row in page if row.get("activity_id")])}
+        else:
+            details = {}
+        rows = [self._ranking_view(row, details.get(row.get("activity_id"))) for row in page]
+        return {"period": wanted.key, "previous_period": wanted.previous().key, "total": len(ranked),
+                "rows": rows, "chart": chart(rows, "branch_name", "score"), "next_page_token": token}
+
+    def _ranked(self, tenant_id, period_key, level, org_id, field="", category="") -> list[dict]:
+        rows = [row for row in self.rankings.rows(f"{tenant_id}:{period_key}")
+                if row.get(f"a{level}") == org_id and (not field or row.get("field") == field)
+                and (not category or row.get("category") == category)]
+        return competition_ranks(rows)
+
+    @staticmethod
+    def _ranking_view(row: dict, activity: dict | None) -> dict:
+        view = {"rank": row["rank"], "previous_rank": row.get("previous_rank", 0),
+                "rank_change": row.get("rank_change", 0), "branch_id": row["id"], "branch_name": row["name"],
+                "field": row.get("field") or "", "category": row.get("category") or "", "score": row["score"],
+                "final": bool(row.get("final")), "activity_id": row.get("activity_id") or "",
+                "months": row.get("months", 1 if row.get("activity_id") else 0)}
+        if activity:
+            view["breakdown"] = activity.get("breakdown") or {}
+            view["counts"] = activity.get("counts") or {}
+            view["rating_pending"] = activity.get("rating") is None
+        return view
+
+    def _subtree(self, caller: CallerScope, org_id) -> tuple[int, str]:
+        org_id = text(org_id, "org_id")
+        return access.subtree_level(caller, org_id, self.store.any_activity_under(org_id)), org_id
+
+    # ---------------------------------------------------------- progress, trend
+    @rpc
+    def get_progress(self, scope, org_id="", period="", group_by=""):
+        caller = self._caller(scope)
+        level, org_id = self._subtree(caller, org_id)
+        wanted = parse_period(period)
+        group_by = choice(group_by, "group_by", GROUPS)
+        rows = [row for month in wanted.months for row in self.rankings.rows(f"{caller.tenant_id}:{month}")
+                if row.get(f"a{level}") == org_id]
+        groups = progress([{**row, "stages": row.get("stages") or {}} for row in rows], group_by)
+        return {"period": wanted.key, "stages": list(STAGES), "groups": [
+            {"group": group["group"], "branches": group["branches"],
+             "stages": [{"stage": stage, "count": group["counts"][stage], "share": group["shares"][stage]}
+                        for stage in STAGES]} for group in groups]}
+
+    @rpc
+    def get_trend(self, scope, branch_id="", month_from="", month_to=""):
+        caller = self._caller(scope)
+        branch_id = text(branch_id, "branch_id")
+        months = month_range(month_from, month_to)
+        docs = {doc.get("month"): doc for doc in self.store.activities_of_branch(branch_id)}
+        sample = next(iter(docs.values()), None)
+        if sample is None:
+            raise NotFound("组织不存在或不在您的管辖范围内", code="ORG_NOT_FOUND", field="branch_id")
+        access.readable_activity(caller, sample)
+        points = [{"month": month, "score": docs[month].get("score", 0.0), "final": bool(docs[month].get("final")),
+                   "held": month in docs} if month in docs else
+                  {"month": month, "score": 0.0, "final": False, "held": False} for month in months]
+        return {"branch_id": branch_id, "branch_name": sample.get("branch_name", ""), "points": points,
+                "chart": {"labels": months, "values": [point["score"] for point in points]}}
+
+    @rpc
+    def compare_orgs(self, scope, org_ids=None, period=""):
+        caller = self._caller(scope)
+        if not isinstance(org_ids, list) or not org_ids or len(org_ids) > 50:
+            raise InvalidArgument("org_ids 必须是 1 到 50 个组织", code="ORG_IDS_INVALID", field="org_ids")
+        wanted = parse_period(period)
+        items = []
+        for org_id in org_ids:
+            level, org_id = self._subtree(caller, org_id)
+            rows = [row for row in self.rankings.rows(f"{caller.tenant_id}:{wanted.key}")
+                    if row.get(f"a{level}") == org_id]
+            sample = self.store.any_activity_under(org_id)
+            name = sample.get("branch_name", "") if sample and path_of(sample)[-1] == org_id else ""
+            scores = [row["score"] for row in rows]
+            items.append({"org_id": org_id, "name": name, "branches": len(rows),
+                          "average": round(sum(scores) / len(scores), 2) if scores else 0.0,
+                          "best": max(scores, default=0.0), "worst": min(scores, default=0.0)})
+        return {"period": wanted.key, "items": items,
+                "chart": {"labels": [item["name"] or item["org_id"] for item in items],
+                          "values": [item["average"] for item in items]}}
+
+    @rpc
+    def spot_check(self, scope, org_id="", month="", sample_size=0, seed=0):
+        caller = self._caller(scope)
+        level, org_id = self._subtree(caller, org_id)
+        month = parse_month(month)
+        size = integer(sample_size, "sample_size", 1, SPOT_CHECK_MAX, default=5)
+        seed = integer(seed, "seed", 0, 2**31, default=0)
+        rows = sorted((row for row in self.rankings.rows(f"{caller.tenant_id}:{month}")
+                       if row.get(f"a{level}") == org_id), key=lambda row: row["id"])
+        chosen = (random.Random(seed) if seed else random.SystemRandom()).sample(rows, min(size, len(rows)))
+        docs = {doc["_id"]: doc for doc in self.store.activities_by_ids([row["activity_id"] for row in chosen])}
+        return {"month": month, "population": len(rows), "items": [
+            self._evidence(docs[row["activity_id"]]) for row in chosen if row["activity_id"] in docs]}
+
+    @staticmethod
+    def _evidence(doc: dict) -> dict:
+        statuses = doc.get("statuses") or {}
+        tally: dict[str, int] = {}
+        for status in statuses.values():
+            tally[status] = tally.get(status, 0) + 1
+        return {"score": score_view(doc), "plan": {k: v or "" for k, v in (doc.get("plan") or {}).items()},
+                "title": doc.get("title", ""), "status_counts": tally, "photos": len(doc.get("photos") or {}),
+                "text_chars": sum((doc.get("texts") or {}).values()), "flagged_records": sorted(doc.get("flagged") or {}),
+                "backfilled": len(doc.get("backfilled") or {}), "rejections": doc.get("rejections", 0),
+                "rectifications_open": sorted(set(doc.get("rect_opened") or {}) - set(doc.get("rect_closed") or {}))}
+
+    # ------------------------------------------------------------- supervision
+    @rpc
+    def supervision_list(self, scope, org_id="", month="", today=""):
+        caller = self._caller(scope)
+        level, org_id = self._subtree(caller, org_id)
+        month = parse_month(month)
+        return {"month": month, "items": self._supervision(caller, level, org_id, month, today)}
+
+    def _supervision(self, caller, level, org_id, month, today="") -> list[dict]:
+        today = text(today, "today", required=False) or date.today().isoformat()
+        month_over = today[:7] > month
+        rows = [row for row in self.rankings.rows(f"{caller.tenant_id}:{month}") if row.get(f"a{level}") == org_id]
+        docs = self.store.activities_by_ids([row["activity_id"] for row in rows])
+        items = []
+        for doc in docs:
+            view = score_view(doc)
+            reasons = supervision.supervision_reasons({**view, "stages": doc.get("stages") or {}}, month_over)
+            if reasons:
+                items.append({"activity_id": doc["_id"], "branch_id": view["branch_id"],
+                              "branch_name": view["branch_name"], "field": view["field"], "score": view["score"],
+                              "final": view["final"], "reasons": reasons, "flags": view["counts"].get("flags", 0)})
+        return sorted(items, key=lambda item: (item["score"], item["branch_name"]))
+
+    @rpc
+    def quarterly_bulletin(self, scope, org_id="", quarter=""):
+        caller = self._caller(scope)
+        level, org_id = self._subtree(caller, org_id)
+        wanted = self._period_of_kind(quarter, QUARTER, "quarter")
+        ranked = self._ranked_with_changes(caller, wanted, level, org_id)
+        report = supervision.bulletin(ranked)
+        return {"quarter": wanted.key, "branches": report["branches"], "average": report["average"],
+                "best": [self._ranking_view(row, None) for row in report["best"]],
+                "weakest": [self._ranking_view(row, None) for row in report["weakest"]]}
+
+    @rpc
+    def annual_assessment(self, scope, org_id="", year="", page_size=0, page_token=""):
+        caller = self._caller(scope)
+        level, org_id = self._subtree(caller, org_id)
+        wanted = self._period_of_kind(year, YEAR, "year")
+        skip, limit = page_window(page_size, page_token)
+        ranked = self._ranked_with_changes(caller, wanted, level, org_id)
+        page, token = page_of(ranked[skip:skip + limit + 1], skip, limit)
+        return {"year": wanted.key, "total": len(ranked), "next_page_token": token,
+                "rows": [{**self._ranking_view(row, None), "grade": supervision.grade(row["score"])} for row in page]}
+
+    def _ranked_with_changes(self, caller, wanted, level, org_id) -> list[dict]:
+        return with_changes(self._ranked(caller.tenant_id, wanted.key, level, org_id),
+                            self._ranked(caller.tenant_id, wanted.previous().key, level, org_id))
+
+    @staticmethod
+    def _period_of_kind(value, kind: str, field: str):
+        wanted = parse_period(value, field)
+        if wanted.kind != kind:
+            raise InvalidArgument(f"{field} 的时段类型不对", code="PERIOD_KIND_MISMATCH", field=field)
+        return wanted
+
+    @rpc
+    def export_report(self, scope, org_id="", kind="", period="", today=""):
+        caller = self._caller(scope)
+        level, org_id = self._subtree(caller, org_id)
+        kind = text(kind, "kind")
+        if kind not in REPORT_KINDS:
+            raise InvalidArgument("kind 只能是 supervision、bulletin 或 assessment", code="REPORT_KIND_INVALID",
+                                  field="kind")
+        wanted = self._period_of_kind(period, REPORT_KINDS[kind], "period")
+        if kind == "supervision":
+            content = reports.supervision_xlsx(wanted.key, self._supervision(caller, level, org_id, wanted.key, today))
+            filename = f"督查清单-{wanted.key}.xlsx"
+        else:
+            ranked = self._ranked_with_changes(caller, wanted, level, org_id)
+            ranked = [{**row, "grade": supervision.grade(row["score"])} for row in ranked]
+            if kind == "bulletin":
+                content = reports.bulletin_xlsx(wanted.key, supervision.bulletin(ranked), ranked)
+                filename = f"季度通报-{wanted.key}.xlsx"
+            else:
+                content = reports.assessment_xlsx(wanted.key, ranked)
+                filename = f"年度考核-{wanted.key}.xlsx"
+        return {"filename": filename, "media_type": reports.XLSX, "content": base64.b64encode(content).decode()}
+
+    # --------------------------------------------------------------- reconcile
+    @rpc
+    def reconcile(self, scope, org_id="", period=""):
+        caller = self._caller(scope)
+        level, org_id = self._subtree(caller, org_id)
+        wanted = parse_period(period)
+        records, token = [], ""
+        while True:
+            page = self.attendance.activity_facts(scope=caller.to_dict(), org_id=org_id, month_from=wanted.months[0],
+                                                  month_to=wanted.months[-1], page_token=token, page_size=500)
+            records.extend(page["items"])
+            token = page.get("next_page_token") or ""
+            if not token:
+                break
+        stored = {doc["_id"]: doc for month in wanted.months
+                  for doc in self.store.activities_of_month(caller.tenant_id, month) if doc.get(f"a{level}") == org_id}
+        found = []
+        for record in records:
+            doc = stored.pop(record["activity_id"], None)
+            if doc is None:
+                found.append({"activity_id": record["activity_id"], "branch_id": record.get("branch_id", ""),
+                              "field": "activity", "live": "", "recomputed": "MISSING_HERE"})
+                continue
+            recomputed = score_rules.score(score_rules.facts_from_record(record, doc.get("rating")))
+            found.extend({"activity_id": doc["_id"], "branch_id": doc.get("branch_id", ""), **difference}
+                         for difference in score_rules.differences(doc, recomputed))
+        for doc in stored.values():
+            found.append({"activity_id": doc["_id"], "branch_id": doc.get("branch_id", ""), "field": "activity",
+                          "live": "present", "recomputed": "MISSING_AT_SOURCE"})
+        return {"period": wanted.key, "checked": len(records), "differences": found}
+
+    # ------------------------------------------------------------------ points
+    @rpc
+    def get_points_rules(self, scope):
+        caller = self._caller(scope)
+        return ledger.rules_of(self.store, caller.tenant_id)
+
+    @rpc
+    def set_points_rules(self, scope, rules=None):
+        caller = self._caller(scope)
+        access.city_admin(caller, self.store.tenant(caller.tenant_id))
+        table = points_rules.validate_rules(rules)
+        self.store.save_rules(caller.tenant_id, table, caller.account_id)
+        return table
+
+    @rpc
+    def get_ledger(self, scope, member_id="", cycle=""):
+        caller = self._caller(scope)
+        member_id = text(member_id, "member_id", required=False) or caller.member_id or ""
+        if not member_id:
+            raise InvalidArgument("member_id 不能为空", code="REQUIRED", field="member_id")
+        access.readable_member(caller, self.store.member(member_id), member_id)
+        cycle = self._cycle(caller, cycle)
+        balance = self.store.balance(member_id, cycle) or {}
+        table = ledger.rules_of(self.store, caller.tenant_id)
+        total = round(balance.get("total", 0), 2)
+        return {"member_id": member_id, "cycle": cycle, "total": total,
+                "by_category": {k: round(v, 2) for k, v in (balance.get("by_category") or {}).items()},
+                "threshold": table["threshold"], "below_threshold": total < table["threshold"],
+                "entries": [entry_view(entry) for entry in self.store.ledger_of(member_id, cycle)]}
+
+    def _cycle(self, caller, cycle) -> str:
+        cycle = text(cycle, "cycle", required=False)
+        table = ledger.rules_of(self.store, caller.tenant_id)
+        if not cycle:
+            return cycle_of(date.today().isoformat(), table["cycle"])
+        valid = (len(cycle) == 4 and cycle.isdigit()) or (
+            len(cycle) == 9 and cycle[4] == "-" and cycle[:4].isdigit() and cycle[5:].isdigit()
+            and int(cycle[5:]) == int(cycle[:4]) + 1)
+        if not valid:
+            raise InvalidArgument("cycle 格式应为 YYYY 或 YYYY-YYYY", code="CYCLE_INVALID", field="cycle")
+        return cycle
+
+    @rpc
+    def add_deduction(self, scope, member_id="", code="", reason="", request_id=""):
+        caller = self._caller(scope)
+        member_id = text(member_id, "member_id")
+        access.managed_member(caller, self.store.member(member_id), member_id)
+        reason = text(reason, "reason", max_length=500)
+        table = ledger.rules_of(self.store, caller.tenant_id)
+        item = next((item for item in table["negative_list"] if item["code"] == text(code, "code")), None)
+        if item is None:
+            raise InvalidArgument("负面清单中没有该项", code="NEGATIVE_ITEM_UNKNOWN", field="code")
+        entry_id = f"deduction:{text(request_id, 'request_id', required=False) or uuid.uuid4().hex}"
+        candidate = {**ledger.entry(entry_id, caller.tenant_id, member_id, "negative", item["points"],
+                                    f"{item['name']}：{reason}", {"kind": "person", "account_id": caller.account_id},
+                                    stamp()), "uncapped": True}
+        return entry_view(self._write_entry(candidate))
+
+    @rpc
+    def correct_entry(self, scope, entry_id="", reason=""):
+        caller = self._caller(scope)
+        original = self.store.ledger_entry(text(entry_id, "entry_id"))
+        if original is None or original["tenant_id"] != caller.tenant_id:
+            raise NotFound("积分记录不存在", code="ENTRY_NOT_FOUND", field="entry_id")
+        access.managed_member(caller, self.store.member(original["member_id"]), original["member_id"])
+        if original.get("corrects"):
+            raise InvalidArgument("更正记录不能再次更正", code="ENTRY_IS_CORRECTION", field="entry_id")
+        candidate = {**ledger.entry(f"correction:{original['_id']}", caller.tenant_id, original["member_id"],
+                                    original["category"], -original["points"],
+                                    f"更正：{text(reason, 'reason', max_length=500)}",
+                                    {"kind": "person", "account_id": caller.account_id}, stamp()),
+                     "uncapped": True, "corrects": original["_id"]}
+        candidate["day"] = original["day"]
+        return entry_view(self._write_entry(candidate))
+
+    def _write_entry(self, candidate: dict) -> dict:
+        with self.store.transaction() as session:
+            written = ledger.write_entries(self.store, session, [candidate])
+        if not written:
+            from servicekit.errors import Conflict
+            raise Conflict("该记录已存在", code="ALREADY_EXISTS")
+        return written[0]
+
+    @rpc
+    def list_talk_candidates(self, scope, org_id="", cycle="", page_size=0, page_token=""):
+        caller = self._caller(scope)
+        level, org_id = self._subtree(caller, org_id)
+        cycle = self._cycle(caller, cycle)
+        skip, limit = page_window(page_size, page_token)
+        table = ledger.rules_of(self.store, caller.tenant_id)
+        balances = self.store.balances_of_cycle(caller.tenant_id, cycle)
+        rows = [{"member_id": member["_id"], "branch_id": member.get("branch_id", ""),
+                 "total": round((balances.get(member["_id"]) or {}).get("total", 0), 2)}
+                for member in self.store.members_under(org_id, level)]
+        listed = points_rules.below_threshold(rows, table["threshold"])
+        page, token = page_of(listed[skip:skip + limit + 1], skip, limit)
+        return {"cycle": cycle, "threshold": table["threshold"], "total": len(listed), "members": page,
+                "next_page_token": token}
+
+    # ---------------------------------------------------------------- helpers
+    @staticmethod
+    def _caller(scope) -> CallerScope:
+        caller = CallerScope.from_dict(scope)
+        caller.require_tenant()
+        return caller

@@ -1,0 +1,173 @@
+"""Scoring storage: what the service learned from events, and the scores it computed.
+
+- ``activities``: one document per branch's themed day, holding the facts seen in events as
+  dicts keyed by member, upload or record id (sets without arrays: nx-27017 mis-answers
+  multikey indexes), the stage times, the rating, ``rev`` (bumped by every write of facts) and
+  the computed score with its breakdown.
+- ``scores``: one row per branch and period (month, quarter, year) for rankings, keyed by
+  ``period_key`` = "<tenant>:<period>", with ``changed_at`` for incremental ranking caches.
+- ``members``, ``ledger``, ``balances``, ``tenants``: the member points side.
+Every query uses one single-field index (nx-27017 ignores compound ones).
+"""
+from __future__ import annotations
+
+from pymongo import UpdateOne
+
+from servicekit.events import stamp
+from servicekit.mongo import Store
+
+from services.scoring.domain import score as score_rules
+from services.scoring.domain.periods import enclosing
+from services.scoring.domain.progress import stage_of
+
+MAX_DEPTH = 6
+LEVEL_FIELDS = [f"a{level}" for level in range(MAX_DEPTH)]
+
+
+def ancestor_fields(path_ids) -> dict:
+    fields = {name: None for name in LEVEL_FIELDS}
+    fields.update({f"a{level}": org_id for level, org_id in enumerate(list(path_ids or [])[:MAX_DEPTH])})
+    return fields
+
+
+def path_of(doc: dict) -> list[str]:
+    return [doc[name] for name in LEVEL_FIELDS if doc.get(name)]
+
+
+def facts_of(doc: dict) -> score_rules.Facts:
+    """The counts behind an activity document's score (closed: attendance's final statuses)."""
+    liked = {member for member, mobile in (doc.get("liked") or {}).items()}
+    reflected = set(doc.get("refl") or {})
+    photos = len(doc.get("photos") or {})
+    text_chars = sum((doc.get("texts") or {}).values())
+    flags = len(doc.get("flagged") or {})
+    rating = doc.get("rating")
+    if doc.get("statuses"):
+        return score_rules.facts_from_statuses(doc["statuses"], liked, reflected, photos, text_chars, flags, rating)
+    return score_rules.facts_from_live(
+        set(doc.get("roster") or {}), set(doc.get("mobile") or {}), set(doc.get("in") or {}),
+        set(doc.get("out") or {}), set(doc.get("exc") or {}), liked, reflected, photos, text_chars, flags, rating,
+        roster_known=bool(doc.get("roster_known")))
+
+
+def closed_late(doc: dict) -> bool:
+    closed, due_to = (doc.get("stages") or {}).get("closed"), doc.get("due_to")
+    return bool(closed and due_to and closed[:10] > due_to[:10])
+
+
+class ScoringStore(Store):
+    collections = {
+        "activities": ["month_key", "branch_id", *LEVEL_FIELDS],
+        "scores": ["period_key", "changed_at", "branch_id"],
+        "tenants": [],
+        "members": ["branch_id", *LEVEL_FIELDS],
+        "ledger": ["member_id"],
+        "balances": ["member_id", "cycle_key"],
+    }
+
+    # --- activities and scores -------------------------------------------------
+    def activity(self, activity_id: str) -> dict | None:
+        return self.db.activities.find_one({"_id": activity_id})
+
+    def activities_by_ids(self, ids) -> list[dict]:
+        ids = list(ids)
+        found = []
+        for start in range(0, len(ids), 1000):
+            found.extend(self.db.activities.find({"_id": {"$in": ids[start:start + 1000]}}))
+        return found
+
+    def activities_of_month(self, tenant_id: str, month: str, projection: dict | None = None) -> list[dict]:
+        return list(self.db.activities.find({"month_key": f"{tenant_id}:{month}"}, projection))
+
+    def activities_of_branch(self, branch_id: str) -> list[dict]:
+        return list(self.db.activities.find({"branch_id": branch_id}))
+
+    def any_activity_under(self, org_id: str) -> dict | None:
+        """A themed day of a branch in the subtree of org_id, to learn where org_id sits in the tree."""
+        for field in LEVEL_FIELDS:
+            doc = self.db.activities.find_one({field: org_id}, {name: 1 for name in LEVEL_FIELDS} | {"tenant_id": 1})
+            if doc:
+                return doc
+        return None
+
+    def set_rating(self, activity_id: str, rating: int, comment: str, by: str) -> None:
+        self.db.activities.update_one({"_id": activity_id}, {
+            "$set": {"rating": rating, "rating_comment": comment, "rating_by": by, "rating_at": stamp()},
+            "$inc": {"rev": 1}})
+
+    def recompute(self, activity_ids) -> list[dict]:
+        """Compute the score of each activity from its stored facts and write it with its ranking rows.
+
+        A write is guarded by the ``rev`` read: if another process changed the facts meanwhile, its own
+        recompute writes the newer score. Returns the activities whose score was written."""
+        docs = self.activities_by_ids(set(activity_ids))
+        activity_updates, score_updates, written = [], [], []
+        now = stamp()
+        for doc in docs:
+            result = score_rules.score(facts_of(doc))
+            final = bool((doc.get("stages") or {}).get("closed"))
+            changes = {"score": result["score"], "breakdown": result["breakdown"], "rates": result["rates"],
+                       "counts": result["counts"], "rating_pending": result["rating_pending"], "final": final,
+                       "stage": stage_of(doc.get("stages") or {}), "closed_late": closed_late(doc),
+                       "scored_at": now}
+            activity_updates.append(UpdateOne({"_id": doc["_id"], "rev": doc.get("rev", 0)}, {"$set": changes}))
+            written.append({**doc, **changes})
+            if not doc.get("month") or not doc.get("tenant_id"):
+                continue
+            row = {"tenant_id": doc["tenant_id"], "branch_id": doc["branch_id"], "name": doc.get("branch_name", ""),
+                   **{name: doc.get(name) for name in LEVEL_FIELDS}, "field": doc.get("field", ""),
+                   "category": doc.get("category", ""), "changed_at": now}
+            score_updates.append(UpdateOne({"_id": f"{doc['branch_id']}:{doc['month']}"}, {"$set": {
+                **row, "period": doc["month"], "period_key": f"{doc['tenant_id']}:{doc['month']}",
+                "activity_id": doc["_id"], "score": result["score"], "final": final,
+                "stages": doc.get("stages") or {}}}, upsert=True))
+            for period in enclosing(doc["month"]):
+                months_field = f"months.{doc['month']}"
+                if final:
+                    change = {"$set": {**row, "period": period, "period_key": f"{doc['tenant_id']}:{period}",
+                                       months_field: result["score"]}}
+                else:
+                    change = {"$set": {**row, "period": period, "period_key": f"{doc['tenant_id']}:{period}"},
+                              "$unset": {months_field: ""}}
+                score_updates.append(UpdateOne({"_id": f"{doc['branch_id']}:{period}"}, change, upsert=True))
+        if activity_updates:
+            self.db.activities.bulk_write(activity_updates, ordered=False)
+        if score_updates:
+            self.db.scores.bulk_write(score_updates, ordered=False)
+        return written
+
+    def score_rows(self, period_key: str) -> list[dict]:
+        return list(self.db.scores.find({"period_key": period_key}))
+
+    def score_rows_changed_since(self, since: str) -> list[dict]:
+        return list(self.db.scores.find({"changed_at": {"$gte": since}}))
+
+    # --- tenants and points ------------------------------------------------------
+    def tenant(self, tenant_id: str) -> dict | None:
+        return self.db.tenants.find_one({"_id": tenant_id})
+
+    def remember_tenant(self, tenant_id: str, root_org_id: str) -> None:
+        self.db.tenants.update_one({"_id": tenant_id}, {"$set": {"root_org_id": root_org_id}}, upsert=True)
+
+    def save_rules(self, tenant_id: str, rules: dict, by: str) -> None:
+        self.db.tenants.update_one({"_id": tenant_id}, {"$set": {"rules": rules, "rules_by": by,
+                                                                 "rules_at": stamp()}}, upsert=True)
+
+    def member(self, member_id: str) -> dict | None:
+        return self.db.members.find_one({"_id": member_id})
+
+    def members_under(self, org_id: str, level: int) -> list[dict]:
+        return list(self.db.members.find({f"a{level}": org_id}))
+
+    def ledger_of(self, member_id: str, cycle: str) -> list[dict]:
+        entries = [entry for entry in self.db.ledger.find({"member_id": member_id}) if entry["cycle"] == cycle]
+        return sorted(entries, key=lambda entry: (entry["at"], entry["_id"]))
+
+    def ledger_entry(self, entry_id: str) -> dict | None:
+        return self.db.ledger.find_one({"_id": entry_id})
+
+    def balances_of_cycle(self, tenant_id: str, cycle: str) -> dict[str, dict]:
+        return {doc["member_id"]: doc for doc in self.db.balances.find({"cycle_key": f"{tenant_id}:{cycle}"})}
+
+    def balance(self, member_id: str, cycle: str) -> dict | None:
+        return self.db.balances.find_one({"_id": f"{member_id}:{cycle}"})

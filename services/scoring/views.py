@@ -1,0 +1,31 @@
+"""Stored documents turned into the API's dicts (keys = the proto field names)."""
+from __future__ import annotations
+
+from services.scoring.domain.progress import stage_of
+from services.scoring.store import path_of
+
+
+def score_view(doc: dict) -> dict:
+    stages = doc.get("stages") or {}
+    rectifications = set(doc.get("rect_opened") or {}) - set(doc.get("rect_closed") or {})
+    return {
+        "activity_id": doc["_id"], "branch_id": doc.get("branch_id", ""), "branch_name": doc.get("branch_name", ""),
+        "month": doc.get("month", ""), "field": doc.get("field", ""), "category": doc.get("category", ""),
+        "path_ids": path_of(doc), "score": doc.get("score", 0.0), "final": bool(doc.get("final")),
+        "stage": stage_of(stages), "stages": {k: v for k, v in stages.items() if v},
+        "breakdown": doc.get("breakdown") or {}, "rates": doc.get("rates") or {}, "counts": doc.get("counts") or {},
+        "rating": doc.get("rating") if doc.get("rating") is not None else -1,
+        "rating_pending": doc.get("rating") is None, "rating_comment": doc.get("rating_comment", ""),
+        "outside_due_window": bool(doc.get("outside_due_window")), "closed_late": bool(doc.get("closed_late")),
+        "open_rectifications": len(rectifications), "scored_at": doc.get("scored_at", ""),
+    }
+
+
+def entry_view(entry: dict) -> dict:
+    source = entry.get("source") or {}
+    return {"id": entry["_id"], "member_id": entry["member_id"], "cycle": entry.get("cycle", ""),
+            "category": entry["category"], "points": entry["points"],
+            "requested_points": entry.get("requested_points", entry["points"]), "reason": entry.get("reason", ""),
+            "source_kind": source.get("kind", ""), "source_event_id": source.get("event_id", ""),
+            "source_account_id": source.get("account_id", ""), "corrects": entry.get("corrects", ""),
+            "at": entry.get("at", "")}
