@@ -16,7 +16,7 @@ import grpc  # noqa: E402
 import jwt  # noqa: E402
 from werkzeug.test import Client  # noqa: E402
 
-from gateway.client import GrpcClient, MEDIA_TYPE_OF_FORMAT  # noqa: E402
+from gateway.client import GrpcClient  # noqa: E402
 from gateway.dispatch import Dispatcher  # noqa: E402
 from gateway.grpc_server import GrpcGateway  # noqa: E402
 from gateway.http_app import GatewayApp  # noqa: E402
@@ -140,9 +140,9 @@ def http_call(http: Client, op: Operation, request: dict, token: str | None = No
         path = path.replace("{" + name + "}", urllib.parse.quote(fields.pop(name), safe=""))
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if op.upload:
-        media = MEDIA_TYPE_OF_FORMAT[fields.pop(op.upload.format_field)]
+        media = {value: media for media, value in op.upload.media_types}[fields.pop(op.upload.format_field)]
         return http.open(path, method=op.http_method, data=fields.pop(op.upload.content_field),
-                         content_type=media, headers=headers)
+                         query_string=fields or None, content_type=media, headers=headers)
     if op.http_method == "GET":
         query = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in fields.items()}
         return http.open(path, method="GET", query_string=query, headers=headers)

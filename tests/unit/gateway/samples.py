@@ -88,3 +88,97 @@ RESULTS = {
 
 def request_for(rpc: str) -> dict:
     return copy.deepcopy(REQUESTS[rpc])
+
+
+# --- attendance (docs/attendance-rpc.md) ---------------------------------------------
+PLAN = {"date": "2026-12-05", "start_at": "2026-12-05T02:00:00.000Z", "end_at": "2026-12-05T03:30:00.000Z",
+        "venue": {"name": "党员活动室", "lat": 33.07, "lng": 107.02}, "optional_actions": ["参观"],
+        "grace_minutes": 10, "checkout_window_minutes": 60, "checkin_opens_at": "2026-12-05T01:30:00.000Z",
+        "checkin_closes_at": "2026-12-05T02:10:00.000Z", "checkout_closes_at": "2026-12-05T04:30:00.000Z",
+        "outside_due_window": False}
+ACTIVITY = {"id": "act-1", "tenant_id": "tenant-xa", "theme_id": "thm-1", "branch_id": "org-branch-1",
+            "branch_name": "第一党支部", "month": "2026-12", "title": "学习党章", "required_actions": ["pay_dues"],
+            "due_from": "2026-12-01", "due_to": "2026-12-20", "status": "approved", "plan": PLAN, "review": {},
+            "radius_m": 300, "roster_frozen": False, "roster_size": 0, "on_site_expected": 0, "mobile_count": 0,
+            "totals": {}, "closed_at": ""}
+THEME = {"id": "thm-1", "tenant_id": "tenant-xa", "org_id": "org-city", "month": "2026-12", "title": "学习党章",
+         "required_actions": ["pay_dues"], "due_from": "2026-12-01", "due_to": "2026-12-20", "radius_m": 300,
+         "branch_count": 2, "issued_by": "acc-admin", "issued_at": "2026-11-22T08:00:00.000Z"}
+SCAN = {"id": "act-1:in:mem-1", "activity_id": "act-1", "member_id": "mem-1", "direction": "in",
+        "at": "2026-12-05T01:50:00.000Z", "distance_m": 12.5, "flags": [], "seq": 1, "hash": "ab" * 32,
+        "backfilled": False, "backfilled_by": "", "backfill_reason": ""}
+LEAVE = {"id": "lv-1", "activity_id": "act-1", "member_id": "mem-1", "member_name": "张三", "reason": "出差",
+         "state": "pending", "decision_note": "", "decided_by": "", "decided_at": "",
+         "requested_at": "2026-11-22T08:00:00.000Z"}
+UPLOAD = {"id": "upl-1", "activity_id": "act-1", "kind": "photo", "added_by": "acc-sec", "content_type": "image/png",
+          "size": 10, "content_hash": "cd" * 32, "text": "", "added_at": "2026-12-05T03:00:00.000Z",
+          "backfilled": False, "backfill_reason": ""}
+REFLECTION = {"id": "act-1:reflection:mem-1", "activity_id": "act-1", "member_id": "mem-1", "member_name": "张三",
+              "text": "深受教育", "posted_at": "2026-12-05T03:40:00.000Z", "backfilled": False}
+RECTIFICATION = {"id": "rec-1", "activity_id": "act-1", "branch_id": "org-branch-1", "title": "补充记录",
+                 "due_on": "2026-12-31", "state": "open", "overdue": False, "opened_by": "acc-admin",
+                 "opened_at": "2026-12-06T00:00:00.000Z", "closed_by": "", "closed_at": "", "closing_note": ""}
+PNG_FILE = b"\x89PNG\r\n\x1a\n0000"
+
+REQUESTS.update({
+    "IssueTheme": {"org_id": "org-city", "month": "2026-12", "title": "学习党章", "due_from": "2026-12-01",
+                   "due_to": "2026-12-20", "required_actions": ["pay_dues"], "radius_m": 300},
+    "ListThemes": {"org_id": "org-city"},
+    "ListActivities": {"org_id": "org-city", "month": "2026-12", "status": "approved"},
+    "GetActivity": {"activity_id": "act-1"},
+    "SubmitPlan": {"activity_id": "act-1", "date": "2026-12-05", "start_time": "10:00", "end_time": "11:30",
+                   "venue_name": "党员活动室", "venue_lat": 33.07, "venue_lng": 107.02, "optional_actions": ["参观"],
+                   "grace_minutes": 10},
+    "ReviewPlan": {"activity_id": "act-1", "decision": "approved", "radius_m": 500},
+    "GetQrCode": {"activity_id": "act-1", "direction": "in", "mode": "rotating"},
+    "RecordScan": {"token": "v1.act-1.in.p.sig", "fix": {"lat": 33.07, "lng": 107.02, "accuracy_m": 10.0,
+                                                          "mock_location": False, "device_id": "d1",
+                                                          "taken_at": "2026-12-05T01:50:00Z"}},
+    "ListScans": {"activity_id": "act-1", "flagged_only": True},
+    "RequestLeave": {"activity_id": "act-1", "reason": "出差"},
+    "DecideLeave": {"leave_id": "lv-1", "decision": "approved"},
+    "ListLeaves": {"activity_id": "act-1"},
+    "PostReflection": {"activity_id": "act-1", "text": "深受教育"},
+    "ListReflections": {"activity_id": "act-1"},
+    "LikeActivity": {"activity_id": "act-1"},
+    "AddPhoto": {"activity_id": "act-1", "content_type": "image/png", "content": PNG_FILE},
+    "AddTextRecord": {"activity_id": "act-1", "text": "会议记录"},
+    "ListUploads": {"activity_id": "act-1"},
+    "BackfillScan": {"activity_id": "act-1", "member_id": "mem-1", "direction": "in", "reason": "手机没电"},
+    "OpenRectification": {"activity_id": "act-1", "title": "补充记录", "due_on": "2026-12-31"},
+    "CloseRectification": {"rectification_id": "rec-1", "note": "已补充"},
+    "ListRectifications": {"org_id": "org-city", "state": "open"},
+    "VerifyChain": {"activity_id": "act-1"},
+    "GetStatistics": {"org_id": "org-city", "month_from": "2026-12", "by": "branch"},
+    "ExportStatistics": {"org_id": "org-city", "month_from": "2026-12"},
+})
+
+RESULTS.update({
+    "issue_theme": {"theme": THEME, "activities_created": 2},
+    "list_themes": {"themes": [THEME], "next_page_token": ""},
+    "list_activities": {"activities": [ACTIVITY], "next_page_token": ""},
+    "get_activity": ACTIVITY,
+    "submit_plan": {**ACTIVITY, "status": "submitted"},
+    "review_plan": ACTIVITY,
+    "get_qr_code": {"token": "v1.act-1.in.1.sig", "valid_until": "2026-12-05T01:51:00.000Z", "step_seconds": 30,
+                    "png": "iVBORw0KGgo=", "svg": "<svg/>"},
+    "record_scan": {"record": SCAN, "repeat": False, "message": "签到成功"},
+    "list_scans": {"scans": [SCAN], "next_page_token": ""},
+    "request_leave": LEAVE,
+    "decide_leave": {**LEAVE, "state": "approved"},
+    "list_leaves": {"leaves": [LEAVE]},
+    "post_reflection": REFLECTION,
+    "list_reflections": {"reflections": [REFLECTION], "next_page_token": ""},
+    "like_activity": {"activity_id": "act-1", "likes": 1, "repeat": False},
+    "add_photo": UPLOAD,
+    "add_text_record": {**UPLOAD, "kind": "text", "content_type": "text/plain", "text": "会议记录"},
+    "list_uploads": {"uploads": [UPLOAD]},
+    "backfill_scan": {**SCAN, "backfilled": True, "backfilled_by": "acc-admin", "backfill_reason": "手机没电"},
+    "open_rectification": RECTIFICATION,
+    "close_rectification": {**RECTIFICATION, "state": "closed"},
+    "list_rectifications": {"rectifications": [RECTIFICATION], "next_page_token": ""},
+    "verify_chain": {"ok": True, "checked": 3, "head_seq": 3, "head_hash": "ef" * 32, "sealed": True,
+                     "problems": []},
+    "get_statistics": {"by": "branch", "rows": [{"branch_id": "org-branch-1", "present": 3}]},
+    "export_statistics": {"filename": "考勤统计.xlsx", "content_type": "application/xlsx", "content": "UEsDBA=="},
+})

@@ -39,7 +39,7 @@ def test_every_operation_is_reachable_over_http(rpc, http, backend, token):
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json() == expected_answer(op)
     [call] = backend.calls
-    assert (call.service, call.method) == ("identity", op.method)
+    assert (call.service, call.method) == (op.service, op.method)
 
 
 @pytest.mark.parametrize("rpc", RPCS)
@@ -47,7 +47,7 @@ def test_every_operation_is_reachable_over_grpc(rpc, grpc_client, backend, token
     op = BY_RPC[rpc]
     assert grpc_client.call(rpc, request_for(rpc), token) == expected_answer(op)
     [call] = backend.calls
-    assert (call.service, call.method) == ("identity", op.method)
+    assert (call.service, call.method) == (op.service, op.method)
 
 
 @pytest.mark.parametrize("rpc", RPCS)
