@@ -1,9 +1,11 @@
 """``python -m gateway``: serve gRPC and HTTP in one plain-threads process (no eventlet patching).
 
 Environment: TOKEN_PUBLIC_KEY_PATH (required), AMQP_URI, GATEWAY_HOST (127.0.0.1),
-GATEWAY_HTTP_PORT (8080), GATEWAY_GRPC_PORT (50051), GATEWAY_HTTP_THREADS (16),
-GATEWAY_GRPC_WORKERS (16), GATEWAY_RPC_TIMEOUT (30 s), GATEWAY_MAX_BODY_BYTES
-(64 MiB), LOG_LEVEL (INFO). Stops cleanly on SIGTERM or SIGINT.
+GATEWAY_HTTP_PORT (8080), GATEWAY_GRPC_PORT (50051), GATEWAY_HTTP_THREADS (32),
+GATEWAY_GRPC_WORKERS (128), GATEWAY_RPC_TIMEOUT (30 s), GATEWAY_MAX_BODY_BYTES
+(64 MiB), LOG_LEVEL (INFO); scan micro-batching: GATEWAY_SCAN_BATCH (on|off),
+GATEWAY_BATCH_MAX (256), GATEWAY_BATCH_WAIT_MS (4), GATEWAY_BATCH_SENDERS (2).
+Stops cleanly on SIGTERM or SIGINT.
 """
 from __future__ import annotations
 
@@ -24,16 +26,19 @@ def main() -> int:
     build_protos.build()
 
     from gateway.backend import NamekoBackend
+    from gateway.batching import Batcher
     from gateway.dispatch import Dispatcher
     from gateway.server import GatewayServer
     from servicekit.tokens import TokenVerifier
 
     backend = NamekoBackend()
-    server = GatewayServer(Dispatcher(backend, TokenVerifier()), host=env("GATEWAY_HOST", "127.0.0.1"),
+    batcher = Batcher.from_env(backend)
+    server = GatewayServer(Dispatcher(backend, TokenVerifier(), batcher=batcher),
+                           host=env("GATEWAY_HOST", "127.0.0.1"),
                            http_port=int(env("GATEWAY_HTTP_PORT", "8080")),
                            grpc_port=int(env("GATEWAY_GRPC_PORT", "50051")),
-                           http_threads=int(env("GATEWAY_HTTP_THREADS", "16")),
-                           grpc_workers=int(env("GATEWAY_GRPC_WORKERS", "16")))
+                           http_threads=int(env("GATEWAY_HTTP_THREADS", "32")),
+                           grpc_workers=int(env("GATEWAY_GRPC_WORKERS", "128")))
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
@@ -41,6 +46,8 @@ def main() -> int:
     stopping.wait()
     log.info("gateway stopping")
     server.stop()
+    if batcher is not None:
+        batcher.close()
     backend.close()
     log.info("gateway stopped")
     return 0

@@ -44,10 +44,12 @@ def response_message(operation: Operation, result) -> Message:
 
 
 class Dispatcher:
-    def __init__(self, backend: Backend, verifier: TokenVerifier, max_page_size: int = MAX_PAGE_SIZE):
+    def __init__(self, backend: Backend, verifier: TokenVerifier, max_page_size: int = MAX_PAGE_SIZE,
+                 batcher=None):
         self.backend = backend
         self.verifier = verifier
         self.max_page_size = max_page_size
+        self.batcher = batcher          # gateway.batching.Batcher, or None for one RPC per request
 
     def authenticate(self, operation: Operation, token: str | None) -> dict | None:
         """The caller's scope dict, or None for an operation open to anyone."""
@@ -62,7 +64,10 @@ class Dispatcher:
         self._check_page_size(kwargs)
         if operation.auth:
             kwargs["scope"] = scope
-        result = self.backend.call(operation.service, operation.method, **kwargs)
+        if operation.batch_method and self.batcher is not None:
+            result = self.batcher.call(operation.service, operation.batch_method, kwargs)
+        else:
+            result = self.backend.call(operation.service, operation.method, **kwargs)
         return response_message(operation, result)
 
     def call(self, operation: Operation, request: Message, token: str | None) -> Message:
