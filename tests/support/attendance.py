@@ -43,6 +43,8 @@ class ThemedDay:
         self.members = [city.add_member(self.branch, f"党员{index}") for index in range(members)]
         self.mobile_members = [city.add_member(self.branch, f"流动党员{index}", mobile=True) for index in range(mobile)]
         tag = f"{county}{branch}{id(self) % 100000}"
+        self.usernames = [f"m{tag}-{i}" for i in range(members)] + [f"mm{tag}-{i}" for i in range(mobile)]
+        self.usernames.append(f"sec{tag}")
         self.member_scopes = [city.member_login(m, f"m{tag}-{i}") for i, m in enumerate(self.members)]
         self.mobile_scopes = [city.member_login(m, f"mm{tag}-{i}") for i, m in enumerate(self.mobile_members)]
         city.rpc.identity.create_account(scope=city.admin, username=f"sec{tag}", password="Passw0rd!demo",
