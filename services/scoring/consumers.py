@@ -13,7 +13,7 @@ from servicekit.mongo import open_store
 
 from services.scoring import ledger
 from services.scoring.facts_updates import SCORE_EVENTS, updates_for
-from services.scoring.store import ScoringStore, ancestor_fields
+from services.scoring.store import ScoringStore, ancestor_fields, path_of
 
 def ensure_documents(collection, ids: list[str], stub: dict, session) -> None:
     """Insert the documents that do not exist yet: nx-27017 stores a dotted ``$min``/``$max``/``$inc`` path
@@ -69,6 +69,10 @@ class PointsApplier:
         paths = {doc["_id"]: doc for doc in db.activities.find({"_id": {"$in": list(activity_ids)}},
                                                                 {f"a{n}": 1 for n in range(6)} | {"branch_id": 1},
                                                                 session=session)} if activity_ids else {}
+        branch_paths = {doc["branch_id"]: ancestor_fields(path_of(doc)) for doc in paths.values()
+                        if doc.get("a0") and doc.get("branch_id")}
+        branch_paths.update({event["branch_id"]: ancestor_fields(event["org_path"]) for event in events
+                             if event["event_type"] in ("activity_issued", "activity_closed") and event.get("org_path")})
         for event in events:
             if event["event_type"] == "tenant_created":
                 db.tenants.update_one({"_id": event["tenant_id"]}, {"$set": {"root_org_id": event["root_org_id"]}},
@@ -76,16 +80,16 @@ class PointsApplier:
             elif event["event_type"] == "activity_issued" and event.get("org_path"):
                 db.tenants.update_one({"_id": event["tenant_id"]}, {"$setOnInsert": {
                     "root_org_id": event["org_path"][0]}}, upsert=True, session=session)
-                db.members.update_many({"branch_id": event["branch_id"]},
-                                       {"$set": ancestor_fields(event["org_path"])}, session=session)
-            elif event["event_type"] == "roster_frozen":
-                path = paths.get(event["activity_id"]) or {}
-                fields = {f"a{n}": path.get(f"a{n}") for n in range(6)} if path.get("a0") else {}
+        for event in events:
+            if event["event_type"] == "roster_frozen":
+                fields = branch_paths.get(event["branch_id"], {})
                 writes = [UpdateOne({"_id": member_id}, {"$set": {
                     "tenant_id": event["tenant_id"], "branch_id": event["branch_id"], **fields}}, upsert=True)
                     for member_id in event.get("member_ids") or []]
                 if writes:
                     db.members.bulk_write(writes, ordered=False, session=session)
+        for branch_id, fields in branch_paths.items():
+            db.members.update_many({"branch_id": branch_id}, {"$set": fields}, session=session)
         candidates, rules_by_tenant = [], {}
         for event in events:
             candidates.extend(self._awards(event, rules_by_tenant))

@@ -11,6 +11,9 @@ Every query uses one single-field index (nx-27017 ignores compound ones).
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 from pymongo import UpdateOne
 
 from servicekit.events import stamp
@@ -55,6 +58,9 @@ def closed_late(doc: dict) -> bool:
     return bool(closed and due_to and closed[:10] > due_to[:10])
 
 
+_TRANSACTIONS = threading.Lock()
+
+
 class ScoringStore(Store):
     collections = {
         "activities": ["month_key", "branch_id", *LEVEL_FIELDS],
@@ -64,6 +70,14 @@ class ScoringStore(Store):
         "ledger": ["member_id"],
         "balances": ["member_id", "cycle_key"],
     }
+
+    @contextmanager
+    def transaction(self):
+        """One transaction at a time per process: nx-27017 loses a savepoint when two interleave
+        ("no such savepoint"), and the two consumers and the RPC workers share this process."""
+        with _TRANSACTIONS:
+            with super().transaction() as session:
+                yield session
 
     # --- activities and scores -------------------------------------------------
     def activity(self, activity_id: str) -> dict | None:
