@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from protos.partybuilding.v1 import attendance_pb2, identity_pb2
+from protos.partybuilding.v1 import scoring_pb2
 
 PATH_PARAM = re.compile(r"\{(\w+)\}")
 UPLOAD_MEDIA_TYPES = {
@@ -204,8 +205,45 @@ ATTENDANCE = api_operations(attendance_pb2.DESCRIPTOR.services_by_name["Attendan
         summary="Attendance statistics as an XLSX workbook"),
 ])
 
-# SCORING: the scoring service's block (replaced by its api_operations block).
-SCORING: tuple[Operation, ...] = ()
+SCORING = api_operations(scoring_pb2.DESCRIPTOR.services_by_name["ScoringApi"], "scoring", [
+    #   rpc                   HTTP      path                                          nameko method
+    Row("GetBranchScore",     "GET",    "/v1/scores",                                 "get_branch_score",
+        summary="A branch's themed-day score with its breakdown and raw counts"),
+    Row("RateActivity",       "POST",   "/v1/scores/{activity_id}:rate",              "rate_activity",
+        summary="A superior organisation rates a branch's themed day (0-100)"),
+    Row("GetRanking",         "GET",    "/v1/orgs/{org_id}/ranking",                  "get_ranking",
+        summary="Rank the branches of a subtree for a month, quarter or year"),
+    Row("GetProgress",        "GET",    "/v1/orgs/{org_id}/progress",                 "get_progress",
+        summary="Progress of the themed day by stage, overall or by field or category"),
+    Row("GetTrend",           "GET",    "/v1/branches/{branch_id}/trend",             "get_trend",
+        summary="A branch's monthly scores over a range of months"),
+    Row("CompareOrgs",        "POST",   "/v1/scores:compare",                         "compare_orgs",
+        summary="Compare the branch scores of several organisations"),
+    Row("SpotCheck",          "POST",   "/v1/orgs/{org_id}/spot-checks",              "spot_check",
+        summary="A random sample of branches with their evidence"),
+    Row("SupervisionList",    "GET",    "/v1/orgs/{org_id}/supervision",              "supervision_list",
+        summary="The month's supervision list"),
+    Row("QuarterlyBulletin",  "GET",    "/v1/orgs/{org_id}/bulletin",                 "quarterly_bulletin",
+        summary="The quarter's bulletin: best and weakest branches"),
+    Row("AnnualAssessment",   "GET",    "/v1/orgs/{org_id}/assessment",               "annual_assessment",
+        summary="The year's assessment with grades"),
+    Row("ExportReport",       "GET",    "/v1/orgs/{org_id}/reports/{kind}",           "export_report",
+        summary="A supervision list, bulletin or assessment as XLSX"),
+    Row("Reconcile",          "POST",   "/v1/orgs/{org_id}/reconcile",                "reconcile",
+        summary="Recompute a period's scores from attendance records and list differences"),
+    Row("GetPointsRules",     "GET",    "/v1/points/rules",                           "get_points_rules",
+        summary="The tenant's member points rules"),
+    Row("SetPointsRules",     "PUT",    "/v1/points/rules",                           "set_points_rules",
+        summary="Replace the tenant's member points rules (city admin)"),
+    Row("GetLedger",          "GET",    "/v1/points/ledger",                          "get_ledger",
+        summary="A member's points ledger of a cycle"),
+    Row("AddDeduction",       "POST",   "/v1/members/{member_id}/deductions",         "add_deduction",
+        summary="Deduct points for an item of the negative list"),
+    Row("CorrectEntry",       "POST",   "/v1/points/corrections",                     "correct_entry",
+        summary="Correct a ledger entry by an opposite entry"),
+    Row("ListTalkCandidates", "GET",    "/v1/orgs/{org_id}/talk-candidates",          "list_talk_candidates",
+        summary="Members below the points threshold"),
+])
 
 OPERATIONS: tuple[Operation, ...] = (*IDENTITY, *ATTENDANCE, *SCORING)
 

@@ -182,3 +182,9 @@ RESULTS.update({
     "get_statistics": {"by": "branch", "rows": [{"branch_id": "org-branch-1", "present": 3}]},
     "export_statistics": {"filename": "考勤统计.xlsx", "content_type": "application/xlsx", "content": "UEsDBA=="},
 })
+
+# --- scoring (docs/scoring-rpc.md) -----------------------------------------------------
+from tests.unit.gateway.scoring_samples import SCORING_REQUESTS, SCORING_RESULTS  # noqa: E402
+
+REQUESTS.update(SCORING_REQUESTS)
+RESULTS.update(SCORING_RESULTS)
