@@ -18,7 +18,7 @@ import openpyxl
 
 from servicekit.errors import InvalidArgument
 
-from . import members, tree
+from . import members, tree, xlsx_reader
 from .problems import Problem
 
 MAX_ROWS = 300_000
@@ -143,6 +143,21 @@ def _csv_lines(content: bytes) -> Iterator[list[str]]:
 
 
 def _xlsx_lines(content: bytes) -> Iterator[list[str]]:
+    try:
+        rows = xlsx_reader.sheet_rows(content)
+    except xlsx_reader.Unsupported:
+        yield from _openpyxl_lines(content)
+        return
+    try:
+        for values in rows:
+            yield [_cell_text(value) for value in values]
+    except Exception as error:
+        if isinstance(error, InvalidArgument):
+            raise
+        raise _unreadable("读取 XLSX 文件内容时出错，请确认文件未损坏") from None
+
+
+def _openpyxl_lines(content: bytes) -> Iterator[list[str]]:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:
