@@ -27,8 +27,8 @@ def test_issue_plan_review_scan_close_and_verify_through_the_gateway(themed, htt
     day = themed
     admin = login(http, day, "county1")
     issued = admin.call("IssueTheme", {"org_id": day.city.counties[0]["id"], "month": day.month,
-                                       "title": "学习党章 重温誓词", "due_from": day.day.replace(day=1).isoformat(),
-                                       "due_to": day.day.replace(day=28).isoformat()})
+                                       "title": "学习党章 重温誓词", "due_from": day.day.isoformat(),
+                                       "due_to": day.day.isoformat()})
     assert issued["activities_created"] == 2
     from gateway.client import HttpClient
     secretary = HttpClient(http.base_url)

@@ -55,8 +55,8 @@ class ThemedDay:
     def issue(self, **overrides) -> dict:
         fields = {"org_id": self.city.counties[0]["id"] if self.county_admin is self.city.county_admins[0]
                   else self.city.counties[1]["id"], "month": self.month, "title": "学习党章 重温誓词",
-                  "due_from": self.day.replace(day=1).isoformat(),
-                  "due_to": (self.day.replace(day=1) + timedelta(days=27)).isoformat()}
+                  "due_from": (self.day - timedelta(days=2)).isoformat(),
+                  "due_to": (self.day + timedelta(days=2)).isoformat()}
         fields.update(overrides)
         issued = self.rpc.attendance.issue_theme(scope=self.county_admin, **fields)
         listed = self.rpc.attendance.list_activities(scope=self.secretary, org_id=self.branch["id"],

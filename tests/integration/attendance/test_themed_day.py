@@ -1,6 +1,8 @@
 """A themed party day from issue to closing, on the real broker and store."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, Rejected
@@ -51,7 +53,8 @@ def test_plan_review_rejects_with_a_reason_then_approves(rpc, city, attendance_s
     rejected = rpc.attendance.review_plan(scope=themed.county_admin, activity_id=themed.activity["id"],
                                           decision="rejected", reason="缺少自选动作说明")
     assert rejected["status"] == "planning" and rejected["review"]["reason"] == "缺少自选动作说明"
-    themed.submit(date=themed.day.replace(day=28).isoformat() if themed.day.day < 28 else themed.day.isoformat())
+    outside = themed.submit(date=(themed.day + timedelta(days=5)).isoformat())
+    assert outside["plan"]["outside_due_window"] is True            # flagged for the reviewer, not refused
     approved = themed.approve(radius_m=500)
     assert approved["status"] == "approved" and approved["radius_m"] == 500
 
