@@ -3,18 +3,21 @@
 Writers call ``add_events(db, events, session)`` inside the same transaction as the
 change. ``OutboxRelay`` (a nameko dependency every publishing service declares)
 runs one green thread per process; a lease in the database makes one process per
-service the relay at a time. It publishes each pending entry to the source's topic
-exchange with publisher confirms, persistent, and only then marks it sent, so a
-crash republishes at worst: consumers are idempotent on event_id.
+service the relay at a time. It publishes a batch of pending entries to the source's
+topic exchanges, persistent, with pipelined publisher confirms (publish all, then wait
+once for the acks), and marks sent only what the broker confirmed, so a crash
+republishes at worst: consumers are idempotent on event_id.
 """
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
 import uuid
 from datetime import timedelta
 
+import amqp
 import eventlet
 from kombu import Connection, Exchange
 from nameko.extensions import DependencyProvider
@@ -33,6 +36,7 @@ OUTBOX_COLLECTIONS = {"outbox": ["status", "created_at"], "outbox_lease": []}
 PENDING, SENT = "pending", "sent"
 LEASE_SECONDS = 10
 BATCH = 500
+CONFIRM_TIMEOUT_SECONDS = 10.0
 KEEP_SENT = timedelta(days=7)
 EPOCH = "1970-01-01T00:00:00.000Z"
 
@@ -106,18 +110,35 @@ class Relay:
         self.db.outbox_lease.update_one({"_id": "relay", "holder": self.holder},
                                         {"$set": {"holder": None, "expires_at": EPOCH}})
 
-    def _producer_connection(self) -> Connection:
+    def _channel(self):
+        """A channel in confirm mode: publish a whole batch, then wait once for the broker's acks."""
         if self._connection is None:
-            self._connection = Connection(self.uri, transport_options={"confirm_publish": True})
+            self._connection = Connection(self.uri)
             self._connection.ensure_connection(max_retries=3)
             declare_topology(self._connection)
-        return self._connection
+            channel = self._connection.default_channel
+            channel.confirm_select()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            self._next_tag, self._unconfirmed, self._nacked = 1, set(), False
+        return self._connection.default_channel
 
-    def _exchange(self, name: str) -> Exchange:
+    def _on_ack(self, delivery_tag, multiple):
+        if multiple:
+            self._unconfirmed = {tag for tag in self._unconfirmed if tag > delivery_tag}
+        else:
+            self._unconfirmed.discard(delivery_tag)
+
+    def _on_nack(self, delivery_tag, multiple):
+        self._nacked = True
+        self._on_ack(delivery_tag, multiple)
+
+    def _exchange(self, name: str) -> str:
         if name not in self._exchanges:
-            self._exchanges[name] = Exchange(name, type="topic", durable=True, delivery_mode=2)
-            self._exchanges[name].declare(channel=self._producer_connection().default_channel)
-        return self._exchanges[name]
+            exchange = Exchange(name, type="topic", durable=True, delivery_mode=2)
+            exchange.declare(channel=self._channel())
+            self._exchanges[name] = exchange
+        return name
 
     def _drop_connection(self) -> None:
         if self._connection is not None:
@@ -129,24 +150,41 @@ class Relay:
         self._exchanges.clear()
 
     def publish_pending(self) -> int:
-        """Publish one batch; return how many entries were published."""
+        """Publish one batch with pipelined publisher confirms; mark sent only what the broker confirmed."""
         entries = list(self.db.outbox.find({"status": PENDING}).sort("created_at", 1).limit(BATCH))
         self._report_backlog(entries)
         if not entries:
             return 0
         published = []
         try:
-            producer = self._producer_connection().Producer(serializer="json")
+            channel = self._channel()
+            last_tag_of = {}
             for entry in entries:
                 for message in entry_messages(entry):
-                    producer.publish(message["payload"], exchange=self._exchange(message["exchange"]),
-                                     routing_key=message["routing_key"], delivery_mode=2,
-                                     declare=[], retry=False)
-                    EVENTS_PUBLISHED.labels(self.service_name, message["routing_key"]).inc()
-                published.append(entry["_id"])
+                    body = json.dumps(message["payload"], ensure_ascii=False).encode()
+                    channel.basic_publish(amqp.Message(body, content_type="application/json",
+                                                       content_encoding="utf-8", delivery_mode=2),
+                                          exchange=self._exchange(message["exchange"]),
+                                          routing_key=message["routing_key"])
+                    self._unconfirmed.add(self._next_tag)
+                    self._next_tag += 1
+                last_tag_of[entry["_id"]] = self._next_tag - 1
+            deadline = time.monotonic() + CONFIRM_TIMEOUT_SECONDS
+            while self._unconfirmed and time.monotonic() < deadline:
+                self._connection.drain_events(timeout=max(0.01, deadline - time.monotonic()))
+            if self._nacked:
+                raise RuntimeError("the broker refused (nacked) a message")
+            oldest_unconfirmed = min(self._unconfirmed, default=self._next_tag)
+            published = [entry_id for entry_id, tag in last_tag_of.items() if tag < oldest_unconfirmed]
+            if self._unconfirmed:
+                raise TimeoutError(f"{len(self._unconfirmed)} messages not confirmed in time")
         except Exception:
             log.exception("outbox relay of %s: publish failed, will retry", self.service_name)
             self._drop_connection()
+        for entry in entries:
+            if entry["_id"] in published:
+                for message in entry_messages(entry):
+                    EVENTS_PUBLISHED.labels(self.service_name, message["routing_key"]).inc()
         log.debug("outbox relay of %s published %d of %d", self.service_name, len(published), len(entries))
         if published:
             self.db.outbox.update_many({"_id": {"$in": published}},
