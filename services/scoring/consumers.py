@@ -13,16 +13,7 @@ from servicekit.mongo import open_store
 
 from services.scoring import ledger
 from services.scoring.facts_updates import SCORE_EVENTS, updates_for
-from services.scoring.store import ScoringStore, ancestor_fields, path_of
-
-def ensure_documents(collection, ids: list[str], stub: dict, session) -> None:
-    """Insert the documents that do not exist yet: nx-27017 stores a dotted ``$min``/``$max``/``$inc`` path
-    of an upsert that inserts as a literal key, so updates only ever modify existing documents."""
-    existing = {doc["_id"] for doc in collection.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)}
-    missing = [{"_id": doc_id, **stub} for doc_id in ids if doc_id not in existing]
-    if missing:
-        collection.insert_many(missing, ordered=True, session=session)
-
+from services.scoring.store import ScoringStore, ancestor_fields, ensure_documents, path_of
 
 POINTS_EVENTS = ("roster_frozen", "checkout_recorded", "reflection_posted", "activity_closed", "activity_issued")
 SCORE_SUBSCRIPTIONS = [("attendance", name) for name in SCORE_EVENTS]
@@ -43,8 +34,9 @@ class ScoreApplier:
         def effect(session, fresh):
             updates = updates_for(fresh)
             ensure_documents(self.store.db.activities, list(updates), {"rev": 0, "stages": {}}, session)
-            for activity_id, update in updates.items():
-                self.store.db.activities.update_one({"_id": activity_id}, update, session=session)
+            self.store.db.activities.bulk_write([UpdateOne({"_id": activity_id}, update)
+                                                 for activity_id, update in updates.items()],
+                                                ordered=False, session=session)
         fresh, duplicates = apply_once(self.store, self.consumer, events, effect)
         touched = {event["activity_id"] for event in fresh + duplicates if event.get("activity_id")}
         return self.store.recompute(touched) if touched else []

@@ -12,7 +12,7 @@ from servicekit.events import stamp
 
 from services.scoring.domain import points as rules
 from services.scoring.domain.periods import cycle_of
-from services.scoring.store import LEVEL_FIELDS, ScoringStore
+from services.scoring.store import LEVEL_FIELDS, ScoringStore, ensure_documents
 
 
 def rules_of(store: ScoringStore, tenant_id: str) -> dict:
@@ -72,7 +72,6 @@ def write_entries(store: ScoringStore, session, candidates: list[dict], rules_by
             "$set": {"tenant_id": written["tenant_id"], "member_id": written["member_id"], "cycle": written["cycle"],
                      "cycle_key": f"{written['tenant_id']}:{written['cycle']}",
                      "branch_id": member.get("branch_id"), "updated_at": stamp(), **path}}))
-    from services.scoring.consumers import ensure_documents
     ensure_documents(store.db.balances, list({update._filter["_id"] for update in updates}), {"total": 0}, session)
     store.db.balances.bulk_write(updates, ordered=True, session=session)
     return fresh

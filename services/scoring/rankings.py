@@ -47,6 +47,8 @@ class RankingCache:
         self.watermark: str | None = None
         self.checked = 0.0
         self.refreshing = False
+        self.versions: dict[str, int] = {}
+        self.memo: dict[tuple, tuple[int, object]] = {}
 
     def rows(self, period_key: str) -> list[dict]:
         if period_key not in self.tables:
@@ -57,6 +59,7 @@ class RankingCache:
                 if row:
                     table[row["id"]] = row
             self.tables[period_key] = table
+            self.versions[period_key] = self.versions.get(period_key, 0) + 1
             if self.watermark is None:
                 self.watermark, self.checked = started, time.monotonic()
         elif time.monotonic() - self.checked > self.refresh_seconds and not self.refreshing:
@@ -64,6 +67,21 @@ class RankingCache:
             self.checked = time.monotonic()
             eventlet.spawn_n(self._refresh)
         return list(self.tables[period_key].values())
+
+    def derived(self, period_keys: tuple[str, ...], key: tuple, compute):
+        """``compute()`` memoised until one of the periods' tables changes (rankings are asked far more
+        often than the scores behind them change)."""
+        for period_key in period_keys:
+            self.rows(period_key)
+        version = tuple(self.versions.get(period_key, 0) for period_key in period_keys)
+        cached = self.memo.get(key)
+        if cached and cached[0] == version:
+            return cached[1]
+        value = compute()
+        if len(self.memo) > 2000:
+            self.memo.clear()
+        self.memo[key] = (version, value)
+        return value
 
     def refresh_now(self) -> None:
         self.refreshing = True
@@ -82,6 +100,7 @@ class RankingCache:
                     table[row["id"]] = row
                 else:
                     table.pop(doc["branch_id"], None)
+                self.versions[doc["period_key"]] = self.versions.get(doc["period_key"], 0) + 1
             self.watermark = started
         finally:
             self.refreshing = False

@@ -84,9 +84,7 @@ class ScoringService:
         wanted = parse_period(period)
         skip, limit = page_window(page_size, page_token)
         field, category = text(field, "field", required=False), text(category, "category", required=False)
-        current = self._ranked(caller.tenant_id, wanted.key, level, org_id, field, category)
-        previous = self._ranked(caller.tenant_id, wanted.previous().key, level, org_id, field, category)
-        ranked = with_changes(current, previous)
+        ranked = self._ranked_with_changes(caller, wanted, level, org_id, field, category)
         page, token = page_of(ranked[skip:skip + limit + 1], skip, limit)
         if wanted.kind == MONTH:
             details = {doc["_id"]: doc for doc in self.store.activities_by_ids(
@@ -243,9 +241,11 @@ class ScoringService:
         return {"year": wanted.key, "total": len(ranked), "next_page_token": token,
                 "rows": [{**self._ranking_view(row, None), "grade": supervision.grade(row["score"])} for row in page]}
 
-    def _ranked_with_changes(self, caller, wanted, level, org_id) -> list[dict]:
-        return with_changes(self._ranked(caller.tenant_id, wanted.key, level, org_id),
-                            self._ranked(caller.tenant_id, wanted.previous().key, level, org_id))
+    def _ranked_with_changes(self, caller, wanted, level, org_id, field="", category="") -> list[dict]:
+        keys = (f"{caller.tenant_id}:{wanted.key}", f"{caller.tenant_id}:{wanted.previous().key}")
+        return self.rankings.derived(keys, (*keys, level, org_id, field, category), lambda: with_changes(
+            self._ranked(caller.tenant_id, wanted.key, level, org_id, field, category),
+            self._ranked(caller.tenant_id, wanted.previous().key, level, org_id, field, category)))
 
     @staticmethod
     def _period_of_kind(value, kind: str, field: str):

@@ -58,6 +58,15 @@ def closed_late(doc: dict) -> bool:
     return bool(closed and due_to and closed[:10] > due_to[:10])
 
 
+def ensure_documents(collection, ids: list[str], stub: dict, session) -> None:
+    """Insert the documents that do not exist yet: nx-27017 stores a dotted ``$min``/``$max``/``$inc`` path
+    of an upsert that inserts as a literal key, so updates only ever modify existing documents."""
+    existing = {doc["_id"] for doc in collection.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)}
+    missing = [{"_id": doc_id, **stub} for doc_id in ids if doc_id not in existing]
+    if missing:
+        collection.insert_many(missing, ordered=True, session=session)
+
+
 _TRANSACTIONS = threading.Lock()
 
 
@@ -135,15 +144,12 @@ class ScoringStore(Store):
                 **row, "period": doc["month"], "period_key": f"{doc['tenant_id']}:{doc['month']}",
                 "activity_id": doc["_id"], "score": result["score"], "final": final,
                 "stages": doc.get("stages") or {}}}, upsert=True))
+            if not final or (doc.get("final") and doc.get("score") == result["score"]):
+                continue  # quarters and years count final scores only, and this one is already counted
             for period in enclosing(doc["month"]):
-                months_field = f"months.{doc['month']}"
-                if final:
-                    change = {"$set": {**row, "period": period, "period_key": f"{doc['tenant_id']}:{period}",
-                                       months_field: result["score"]}}
-                else:
-                    change = {"$set": {**row, "period": period, "period_key": f"{doc['tenant_id']}:{period}"},
-                              "$unset": {months_field: ""}}
-                score_updates.append(UpdateOne({"_id": f"{doc['branch_id']}:{period}"}, change, upsert=True))
+                score_updates.append(UpdateOne({"_id": f"{doc['branch_id']}:{period}"}, {"$set": {
+                    **row, "period": period, "period_key": f"{doc['tenant_id']}:{period}",
+                    f"months.{doc['month']}": result["score"]}}, upsert=True))
         if activity_updates:
             self.db.activities.bulk_write(activity_updates, ordered=False)
         if score_updates:
