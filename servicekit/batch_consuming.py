@@ -142,6 +142,8 @@ class BatchEventConsumer(DependencyProvider):
             with Consumer(channel, queues=queues, callbacks=[self._received], accept=["json"], no_ack=False):
                 deadline = None
                 while self._running:
+                    if self._pending and deadline is None:
+                        deadline = time.monotonic() + self.max_wait
                     timeout = 1.0 if not self._pending else max(0.0, deadline - time.monotonic())
                     try:
                         connection.drain_events(timeout=timeout)

@@ -18,6 +18,9 @@ from servicekit.config import database_name, mongo_uri
 
 _clients: dict[str, pymongo.MongoClient] = {}
 _clients_lock = threading.Lock()
+# One transaction at a time per process: nx-27017 loses a savepoint when two interleave ("no such
+# savepoint"). Under nameko the runner monkey-patches threading first, so this lock is green.
+_transactions_lock = threading.Lock()
 
 
 def shared_client(uri: str | None = None) -> pymongo.MongoClient:
@@ -58,10 +61,13 @@ class Store:
 
     @contextmanager
     def transaction(self):
-        """A session in a transaction: every write given ``session=`` commits or none does."""
-        with self.client.start_session() as session:
-            with session.start_transaction():
-                yield session
+        """A session in a transaction: every write given ``session=`` commits or none does.
+
+        Transactions of one process run one at a time (see ``_transactions_lock``)."""
+        with _transactions_lock:
+            with self.client.start_session() as session:
+                with session.start_transaction():
+                    yield session
 
 
 def open_store(store_class: type[Store], service_name: str, uri: str | None = None) -> Store:
