@@ -60,11 +60,16 @@ class Store:
         return {**OUTBOX_COLLECTIONS, **CONSUMER_COLLECTIONS, **cls.collections}
 
     @contextmanager
-    def transaction(self):
+    def transaction(self, session=None):
         """A session in a transaction: every write given ``session=`` commits or none does.
 
-        Transactions of one process run one at a time (see ``_transactions_lock``)."""
+        Transactions of one process run one at a time (see ``_transactions_lock``). ``session``: a
+        session of the caller's to run the transaction in (one whose id it has recorded), else a new one."""
         with _transactions_lock:
+            if session is not None:
+                with session.start_transaction():
+                    yield session
+                return
             with self.client.start_session() as session:
                 with session.start_transaction():
                     yield session

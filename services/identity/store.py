@@ -223,7 +223,7 @@ class IdentityStore(Store):
             with self.client.start_session() as session:
                 self.db.imports.update_one({"_id": import_id},
                                            {"$set": {"session_id": bytes(session.session_id["id"]).hex()}})
-                writer = _BatchWriter(lambda batch: _insert_batch(collection, batch, session))
+                writer = _BatchWriter(lambda batch: self._insert_batch(collection, batch, session))
                 try:
                     for batch in batches:
                         writer.put(batch)
@@ -245,13 +245,12 @@ class IdentityStore(Store):
                                        session=session)
         self.commit(finish, events() if callable(events) else events)
 
+    def _insert_batch(self, collection, batch: list[dict], session) -> None:
+        with self.transaction(session):
+            collection.insert_many(batch, ordered=False, session=session)
+
 
 WRITE_BATCH = 2000
-
-
-def _insert_batch(collection, batch: list[dict], session) -> None:
-    with session.start_transaction():
-        collection.insert_many(batch, ordered=False, session=session)
 
 
 class _BatchWriter:
