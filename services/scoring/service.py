@@ -330,13 +330,19 @@ class ScoringService:
             raise InvalidArgument("member_id 不能为空", code="REQUIRED", field="member_id")
         access.readable_member(caller, self.store.member(member_id), member_id)
         cycle = self._cycle(caller, cycle)
-        balance = self.store.balance(member_id, cycle) or {}
         table = ledger.rules_of(self.store, caller.tenant_id)
-        total = round(balance.get("total", 0), 2)
+        # Total and categories are summed from the very entries returned, not read from the balance
+        # document: a balance read separately can be older than the entries (a points batch committing
+        # between the two reads; nx-27017 even shows a transaction's entries before its balance update).
+        entries = self.store.ledger_of(member_id, cycle)
+        by_category: dict[str, float] = {}
+        for entry in entries:
+            by_category[entry["category"]] = by_category.get(entry["category"], 0) + entry["points"]
+        total = round(sum(by_category.values()), 2)
         return {"member_id": member_id, "cycle": cycle, "total": total,
-                "by_category": {k: round(v, 2) for k, v in (balance.get("by_category") or {}).items()},
+                "by_category": {k: round(v, 2) for k, v in by_category.items()},
                 "threshold": table["threshold"], "below_threshold": total < table["threshold"],
-                "entries": [entry_view(entry) for entry in self.store.ledger_of(member_id, cycle)]}
+                "entries": [entry_view(entry) for entry in entries]}
 
     def _cycle(self, caller, cycle) -> str:
         cycle = text(cycle, "cycle", required=False)
