@@ -1,10 +1,13 @@
 import base64
 import io
 
+import pymongo
 import pytest
 from openpyxl import load_workbook
 
+from servicekit.config import database_name
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
+from tests.support.attendance import ThemedDay as AttendanceDay
 from tests.support.scoring import ThemedDay, wait_for
 
 pytestmark = pytest.mark.integration
@@ -135,25 +138,40 @@ def test_points_rules_are_validated_and_only_the_city_admin_edits_them(rpc, city
     assert refused.value.code == "RULES_INVALID" and len(refused.value.details) >= 2
 
 
-def test_reconcile_reports_no_difference_then_the_one_it_finds(rpc, city, publisher, fake_attendance):
-    days = [held(city, publisher, city.branches[0][0], 4), held(city, publisher, city.branches[1][0], 2)]
-    ranking_when(rpc, city.admin, city.root["id"], MONTH, 2)
-    records = []
-    for day in days:
-        attending = 4 if day is days[0] else 2
-        records.append({
-            "activity_id": day.activity_id, "branch_id": day.branch["id"], "branch_name": day.branch["name"],
-            "org_path": day.branch["path_ids"], "field": "rural", "category": "", "month": MONTH, "status": "closed",
-            "outside_due_window": False, "roster_size": 4, "on_site_expected": 4, "mobile_count": 0,
-            "checked_in": day.members[:attending], "checked_out": day.members[:attending], "excused": [],
-            "liked": [], "reflection_members": day.members[:attending], "photos": 1, "text_chars": 300, "flags": 0,
-            "statuses": {m: "present" if i < attending else "absent" for i, m in enumerate(day.members)},
-            "totals": {}, "closed_at": f"{MONTH}-15T04:00:00.000Z"})
-    fake_attendance.write(records)
-    answer = wait_for(lambda: rpc.scoring.reconcile(scope=city.admin, org_id=city.root["id"], period=MONTH))
+def test_reconcile_reports_no_difference_then_the_one_it_finds(rpc, city, attendance_service, mongo_uri):
+    """A themed day run by the real attendance service: its outbox relay brings the events to scoring, and
+    reconcile recomputes from attendance's own records (activity_facts) and agrees; a score changed behind
+    scoring's back is the one difference reported."""
+    day = AttendanceDay(rpc, city).prepared()                   # issued to county 0: its two branches
+    try:
+        present, incomplete = day.member_scopes[0], day.member_scopes[1]
+        day.at("start_at", -5)
+        day.scan(present, "in")
+        day.scan(incomplete, "in")
+        day.at("end_at", 1)
+        day.scan(present, "out")
+        day.at("checkout_closes_at", 1)                         # closes the day
+    finally:
+        rpc.attendance.set_clock_offset(seconds=0)
+    held_id = day.activity["id"]
+    closed = rpc.attendance.get_activity(scope=day.secretary, activity_id=held_id)
+    assert closed["status"] == "closed"
+
+    def scored():
+        try:
+            held = rpc.scoring.get_branch_score(scope=city.admin, activity_id=held_id)
+            rpc.scoring.get_branch_score(scope=city.admin, branch_id=city.branches[0][1]["id"], month=day.month)
+        except NotFound:
+            return None
+        return held if held["final"] and held["counts"].get("present") == 1 else None
+    final = wait_for(scored)
+    answer = rpc.scoring.reconcile(scope=city.admin, org_id=city.root["id"], period=day.month)
     assert answer["checked"] == 2 and answer["differences"] == []
-    records[1]["photos"] = 3
-    fake_attendance.write(records)
-    answer = rpc.scoring.reconcile(scope=city.admin, org_id=city.root["id"], period=MONTH)
-    assert {d["field"] for d in answer["differences"]} == {"score", "counts.photos"}
-    assert {d["activity_id"] for d in answer["differences"]} == {days[1].activity_id}
+
+    with pymongo.MongoClient(mongo_uri) as client:
+        changed = round(final["score"] + 12.5, 2)
+        client[database_name("scoring")].activities.update_one({"_id": held_id}, {"$set": {"score": changed}})
+    answer = rpc.scoring.reconcile(scope=city.admin, org_id=city.root["id"], period=day.month)
+    assert answer["checked"] == 2
+    assert answer["differences"] == [{"activity_id": held_id, "branch_id": day.branch["id"], "field": "score",
+                                      "live": str(changed), "recomputed": str(final["score"])}]
