@@ -16,6 +16,8 @@ from nameko.extensions import DependencyProvider
 from servicekit.events import parse_stamp, stamp, utc_now
 from servicekit.mongo import open_store
 
+from services.scoring.domain.periods import MONTH, parse_period
+
 REFRESH_SECONDS = 1.0
 OVERLAP = timedelta(seconds=3)
 ROW_FIELDS = ("branch_id", "name", "field", "category", "activity_id", "final", "tenant_id", "period", "stages",
@@ -49,8 +51,13 @@ class RankingCache:
         self.refreshing = False
         self.versions: dict[str, int] = {}
         self.memo: dict[tuple, tuple[int, object]] = {}
+        self.aggregates: dict[str, tuple[tuple, dict]] = {}
 
     def rows(self, period_key: str) -> list[dict]:
+        tenant_id, _, period = period_key.rpartition(":")
+        wanted = parse_period(period)
+        if wanted.kind != MONTH:
+            return self._aggregate(tenant_id, period_key, wanted.months)
         if period_key not in self.tables:
             started = stamp()
             table = {}
@@ -67,6 +74,30 @@ class RankingCache:
             self.checked = time.monotonic()
             eventlet.spawn_n(self._refresh)
         return list(self.tables[period_key].values())
+
+    def _aggregate(self, tenant_id: str, period_key: str, months: list[str]) -> list[dict]:
+        """A quarter's or a year's table: each branch's mean of its final month scores, computed from the month
+        tables (closing a day writes its month row only) and kept until one of those tables changes."""
+        month_keys = [f"{tenant_id}:{month}" for month in months]
+        month_rows = {key: self.rows(key) for key in month_keys}
+        version = tuple(self.versions.get(key, 0) for key in month_keys)
+        cached = self.aggregates.get(period_key)
+        if cached and cached[0] == version:
+            return list(cached[1].values())
+        table: dict[str, dict] = {}
+        for key in month_keys:                                    # later months name the branch
+            for row in month_rows[key]:
+                if not row.get("final"):
+                    continue
+                scores = {**(table.get(row["id"]) or {}).get("_scores", {}), row["period"]: row["score"]}
+                table[row["id"]] = {**row, "_scores": scores}
+        for row in table.values():
+            scores = row.pop("_scores")
+            row.update(period=period_key.rpartition(":")[2], activity_id=None, stages=None, final=True,
+                       score=round(sum(scores.values()) / len(scores), 2), months=len(scores))
+        self.aggregates[period_key] = (version, table)
+        self.versions[period_key] = self.versions.get(period_key, 0) + 1
+        return list(table.values())
 
     def derived(self, period_keys: tuple[str, ...], key: tuple, compute):
         """``compute()`` memoised until one of the periods' tables changes (rankings are asked far more

@@ -4,7 +4,7 @@
   dicts keyed by member, upload or record id (sets without arrays: nx-27017 mis-answers
   multikey indexes), the stage times, the rating, ``rev`` (bumped by every write of facts) and
   the computed score with its breakdown.
-- ``scores``: one row per branch and period (month, quarter, year) for rankings, keyed by
+- ``scores``: one row per branch and month for rankings (quarters and years are derived in memory), keyed by
   ``period_key`` = "<tenant>:<period>", with ``changed_at`` for incremental ranking caches.
 - ``members``, ``ledger``, ``balances``, ``tenants``: the member points side.
 Every query uses one single-field index (nx-27017 ignores compound ones).
@@ -20,7 +20,6 @@ from servicekit.events import stamp
 from servicekit.mongo import Store
 
 from services.scoring.domain import score as score_rules
-from services.scoring.domain.periods import enclosing
 from services.scoring.domain.progress import stage_of
 
 MAX_DEPTH = 6
@@ -144,12 +143,7 @@ class ScoringStore(Store):
                 **row, "period": doc["month"], "period_key": f"{doc['tenant_id']}:{doc['month']}",
                 "activity_id": doc["_id"], "score": result["score"], "final": final,
                 "stages": doc.get("stages") or {}}}, upsert=True))
-            if not final or (doc.get("final") and doc.get("score") == result["score"]):
-                continue  # quarters and years count final scores only, and this one is already counted
-            for period in enclosing(doc["month"]):
-                score_updates.append(UpdateOne({"_id": f"{doc['branch_id']}:{period}"}, {"$set": {
-                    **row, "period": period, "period_key": f"{doc['tenant_id']}:{period}",
-                    f"months.{doc['month']}": result["score"]}}, upsert=True))
+            # quarters and years are derived from the month rows in memory (rankings.RankingCache)
         if activity_updates:
             self.db.activities.bulk_write(activity_updates, ordered=False)
         if score_updates:
