@@ -76,6 +76,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 # Plans, reviews and leaves one at a time: concurrent transactions on nx-27017 interleave their
 # SQLite savepoints on one connection ("no such savepoint", INTERNAL) — see the report's notes.
 SETUP_CONCURRENCY = 1
+CLOCK_STEP_SECONDS = 20.0
 
 
 # ----------------------------------------------------------------------------- the city
@@ -348,6 +349,7 @@ class Bench:
         self.watch = Watch()
         self.cpu_by_phase: dict[str, dict[str, float]] = {}
         self.server_side: dict[str, dict] = {}
+        self.clock_steps: dict[str, int] = {}
         self.load_usage: dict[str, list[dict]] = defaultdict(list)
         self.notes: list[str] = []
         self.rng = random.Random(args.seed)
@@ -366,7 +368,7 @@ class Bench:
                                      {**common, "METRICS_PORT": str(self.attendance_metrics),
                                       "ATTENDANCE_CLOCK_CONTROL": "1"})
         self.scoring = None
-        if (REPO / "services/scoring/service.py").exists():
+        if (REPO / "services/scoring/service.py").exists() and not self.args.without_scoring:
             self.scoring = self.child("scoring", ["-m", "servicekit.runner", "services.scoring.service:ScoringService"],
                                       {**common, "METRICS_PORT": str(free_port())})
         self.gateways = {}
@@ -576,13 +578,16 @@ class Bench:
         for scan in scans:
             by_proc[scan.member.index % procs].append(self.item(scan, times[scan.scan_id]))
         start_at = time.time() + 1.5 + 0.3 * procs
+        offset_file = self.work / f"{label}.offset"
+        offset_file.write_text(repr(offset))
         runs = []
         for n, items in enumerate(by_proc):
             work_path, answer_path = self.work / f"{label}-{n}.work", self.work / f"{label}-{n}.answers"
             with open(work_path, "wb") as file:
                 pickle.dump({"target": target, "offset": offset, "concurrency": max(1, self.args.concurrency // procs),
                              "deadline": deadline, "channels": self.args.channels, "items": items,
-                             "start_at": start_at}, file, protocol=pickle.HIGHEST_PROTOCOL)
+                             "start_at": start_at, "offset_file": str(offset_file)}, file,
+                            protocol=pickle.HIGHEST_PROTOCOL)
             process = subprocess.Popen([sys.executable, "-m", "bench.themed_day_load", str(work_path),
                                         str(answer_path)], cwd=REPO)
             self.watch.add(f"load-{n}", process.pid)
@@ -599,8 +604,19 @@ class Bench:
                   scrape(gateway_url, "gateway_request_seconds_count", "RecordScan"),
                   scrape(gateway_url, "gateway_request_seconds_sum", "RecordScan")]
         wall = time.perf_counter()
-        for process, _ in runs:
-            process.wait()
+        # keep the service clock where the phase put it: on a slow run, step it back by 20 s every
+        # 20 s (a fix may be 30 s ahead of the server's clock, so the load processes, which re-read
+        # the offset file every 0.25 s, stay valid across a step)
+        kept_at, steps = time.monotonic(), 0
+        while any(process.poll() is None for process, _ in runs):
+            time.sleep(0.2)
+            if time.monotonic() - kept_at >= CLOCK_STEP_SECONDS:
+                kept_at = time.monotonic()
+                offset -= CLOCK_STEP_SECONDS
+                offset_file.write_text(repr(offset))
+                self.rpc.attendance.set_clock_offset(seconds=offset)
+                steps += 1
+        self.clock_steps[label] = steps
         wall = time.perf_counter() - wall
         cpu_after = self.watch.cpu()
         after = [scrape(metrics_url, "service_rpc_seconds_count", method),
@@ -891,6 +907,9 @@ class Bench:
               f"{rec['duplicates_answered'] + len(rec['broken_chains'])} -> "
               f"{'MET' if not rec['duplicates_answered'] and not rec['broken_chains'] else 'MISSED'}")
         print(f"\n-- scoring --\n  {self.scoring_note}")
+        if any(self.clock_steps.values()):
+            print(f"note: the service clock was held in each phase's window by steps of {CLOCK_STEP_SECONDS:.0f}s "
+                  f"({dict(self.clock_steps)} steps)")
         for note in self.notes:
             print(f"note: {note}")
         print(f"logs: {self.work}")
@@ -898,7 +917,8 @@ class Bench:
     def scoring_available(self) -> bool:
         doc = REPO / "docs/scoring-rpc.md"
         if not self.scoring:
-            self.scoring_note = "services/scoring/service.py absent: not started"
+            self.scoring_note = ("not started (--without-scoring)" if self.args.without_scoring
+                                 else "services/scoring/service.py absent: not started")
             return False
         text = doc.read_text() if doc.exists() else ""
         if "get_branch_score" not in text or "get_ranking" not in text:
@@ -994,6 +1014,8 @@ def main() -> None:
     parser.add_argument("--peak-rate", type=float, default=4000.0, help="offered scans/s in the busiest minute")
     parser.add_argument("--gateway-workers", type=int, default=0, help="GATEWAY_GRPC_WORKERS (0: the gateway's default)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--without-scoring", action="store_true",
+                        help="do not start scoring (its event consumers share the store: the scan path alone)")
     args = parser.parse_args()
     bench = Bench(args)
     os.environ.update(ensure_keys(bench.work / "keys"), DB_PREFIX="bench" + secrets.token_hex(3),

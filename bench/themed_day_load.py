@@ -28,8 +28,26 @@ from gateway.operations import BY_RPC
 from protos.partybuilding.v1 import attendance_pb2
 
 
-def stamp_now(offset: float) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=offset)).isoformat(timespec="milliseconds")
+class Offset:
+    """The service clock's offset: fixed, or re-read from ``offset_file`` (the bench keeps the service
+    clock inside the phase's window on a slow run by stepping it back, and writes the new offset there)."""
+
+    def __init__(self, seconds: float, path: str | None):
+        self.seconds, self.path, self._read_at = seconds, path, 0.0
+
+    def now(self) -> float:
+        if self.path and time.monotonic() - self._read_at > 0.25:
+            self._read_at = time.monotonic()
+            try:
+                with open(self.path) as file:
+                    self.seconds = float(file.read().strip())
+            except (OSError, ValueError):
+                pass
+        return self.seconds
+
+
+def stamp_now(offset: "Offset") -> str:
+    return (datetime.now(timezone.utc) + timedelta(seconds=offset.now())).isoformat(timespec="milliseconds")
 
 
 async def run(work: dict) -> dict:
@@ -38,7 +56,7 @@ async def run(work: dict) -> dict:
                 for _ in range(work.get("channels", 2))]
     stubs = [ch.unary_unary(op.grpc_path, request_serializer=attendance_pb2.RecordScanRequest.SerializeToString,
                             response_deserializer=attendance_pb2.ScanResult.FromString) for ch in channels]
-    offset, timeout = work["offset"], work.get("timeout", 60.0)
+    offset, timeout = Offset(work["offset"], work.get("offset_file")), work.get("timeout", 60.0)
     deadline = work.get("deadline")
     semaphore = asyncio.Semaphore(work["concurrency"])
     answers: list[tuple] = []
