@@ -57,14 +57,19 @@ class PointsApplier:
 
     def _effect(self, session, events: list[dict]) -> None:
         db = self.store.db
-        activity_ids = {event["activity_id"] for event in events if event.get("activity_id")}
-        paths = {doc["_id"]: doc for doc in db.activities.find({"_id": {"$in": list(activity_ids)}},
-                                                                {f"a{n}": 1 for n in range(6)} | {"branch_id": 1},
-                                                                session=session)} if activity_ids else {}
-        branch_paths = {doc["branch_id"]: ancestor_fields(path_of(doc)) for doc in paths.values()
-                        if doc.get("a0") and doc.get("branch_id")}
+        # Paths come with activity_issued/activity_closed; roster_frozen members need their branch's path.
+        issued_paths = {event["branch_id"]: ancestor_fields(event["org_path"]) for event in events
+                        if event["event_type"] == "activity_issued" and event.get("org_path")}
+        branch_paths = dict(issued_paths)
         branch_paths.update({event["branch_id"]: ancestor_fields(event["org_path"]) for event in events
-                             if event["event_type"] in ("activity_issued", "activity_closed") and event.get("org_path")})
+                             if event["event_type"] == "activity_closed" and event.get("org_path")})
+        roster_activities = {event["activity_id"] for event in events
+                             if event["event_type"] == "roster_frozen" and event["branch_id"] not in branch_paths}
+        if roster_activities:
+            for doc in db.activities.find({"_id": {"$in": list(roster_activities)}},
+                                          {f"a{n}": 1 for n in range(6)} | {"branch_id": 1}, session=session):
+                if doc.get("a0") and doc.get("branch_id"):
+                    branch_paths.setdefault(doc["branch_id"], ancestor_fields(path_of(doc)))
         for event in events:
             if event["event_type"] == "tenant_created":
                 db.tenants.update_one({"_id": event["tenant_id"]}, {"$set": {"root_org_id": event["root_org_id"]}},
@@ -80,7 +85,7 @@ class PointsApplier:
                     for member_id in event.get("member_ids") or []]
                 if writes:
                     db.members.bulk_write(writes, ordered=False, session=session)
-        for branch_id, fields in branch_paths.items():
+        for branch_id, fields in issued_paths.items():   # a branch moved since last month: its members follow
             db.members.update_many({"branch_id": branch_id}, {"$set": fields}, session=session)
         candidates, rules_by_tenant = [], {}
         for event in events:
