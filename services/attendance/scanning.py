@@ -178,6 +178,7 @@ class ScanDesk:
         ids = {record_id(p.activity["_id"], d, p.member_id) for p in pending for d in qrtoken.DIRECTIONS}
         stored = self.store.records_by_ids(ids) if ids else {}
         device_users = self.store.device_users({self._device_key(p) for p in pending}) if pending else {}
+        known_devices = {key: set(members) for key, members in device_users.items()}
         new_records, outbox, batch_repeats = [], [], []
         for p in pending:
             activity_id, direction = p.activity["_id"], p.token.direction
@@ -208,8 +209,11 @@ class ScanDesk:
         for p, document, _, verdict in new_records:
             outbox += self._events(p, document, verdict)
 
+        device_writes = self._device_writes(new_records, device_users, known_devices)
+
         def write(session):
             self.store.db.records.insert_many(documents, ordered=True, session=session)
+            device_writes(session)
         try:
             self.store.commit(write, outbox, bundle=True)
         except Exception:
@@ -224,6 +228,20 @@ class ScanDesk:
     @staticmethod
     def _repeat_answer(record: dict) -> dict:
         return {"result": {"record": scan_view(record), "repeat": True, "message": "已记录，无需重复扫码"}}
+
+    def _device_writes(self, new_records, device_users: dict, known_devices: dict):
+        """Record who used each device: new devices inserted, shared ones updated (rare)."""
+        keys = {document["device_key"] for _, document, _, _ in new_records}
+        fresh = [{"_id": key, "members": sorted(device_users[key])} for key in keys if key not in known_devices]
+        changed = {key: sorted(device_users[key]) for key in keys
+                   if key in known_devices and set(device_users[key]) != known_devices[key]}
+
+        def write(session):
+            if fresh:
+                self.store.db.devices.insert_many(fresh, ordered=True, session=session)
+            for key, members in changed.items():
+                self.store.db.devices.update_one({"_id": key}, {"$set": {"members": members}}, session=session)
+        return write
 
     # --- pieces -------------------------------------------------------------------
     @staticmethod

@@ -48,6 +48,11 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
+def activity_id_of(branch_id: str, month: str) -> str:
+    """A branch holds one themed day a month: the id says which, so issuing twice cannot duplicate it."""
+    return f"act_{branch_id}_{month}"
+
+
 def text_argument(value, field: str, max_chars: int = MAX_REASON_CHARS, required: bool = True) -> str:
     if value is None:
         value = ""
@@ -97,6 +102,7 @@ class Desk(DependencyProvider):
         self.chain = ChainWriter(store)
         self.clock = Clock(store)
         self.scans = ScanDesk(store, self.chain, self.clock, self.keys.tenant_key)
+        self.schedule = sweeps.Schedule(store)
 
     def get_dependency(self, worker_ctx):
         return self
@@ -124,8 +130,8 @@ class AttendanceService:
         branches = self.identity.branches_under(scope=scope, org_id=org_id)["branches"]
         if not branches:
             raise Conflict("该组织下没有党支部", code="NO_BRANCHES", field="org_id")
-        taken = self.store.existing_branch_months([f"{b['org_id']}:{theme_fields['month']}" for b in branches])
-        branches = [b for b in branches if f"{b['org_id']}:{theme_fields['month']}" not in taken]
+        taken = self.store.existing_ids([activity_id_of(b["org_id"], theme_fields["month"]) for b in branches])
+        branches = [b for b in branches if activity_id_of(b["org_id"], theme_fields["month"]) not in taken]
         if not branches:
             raise Conflict("这些支部本月的主题党日已下发", code="THEME_ALREADY_ISSUED", field="month")
         now = stamp(self.desk.clock.now())
@@ -152,7 +158,8 @@ class AttendanceService:
 
     @staticmethod
     def _new_activity(theme: dict, branch: dict, now: str) -> dict:
-        return {"_id": new_id("act"), "tenant_id": theme["tenant_id"], "theme_id": theme["_id"],
+        return {"_id": activity_id_of(branch["org_id"], theme["month"]), "tenant_id": theme["tenant_id"],
+                "theme_id": theme["_id"],
                 "month": theme["month"], "title": theme["title"], "required_actions": theme["required_actions"],
                 "due_from": theme["due_from"], "due_to": theme["due_to"], "branch_id": branch["org_id"],
                 "branch_name": branch["name"], "org_path": branch["path_ids"], **ancestor_fields(branch["path_ids"]),
@@ -160,7 +167,8 @@ class AttendanceService:
                 "branch_month": f"{branch['org_id']}:{theme['month']}", "status": "planning",
                 "radius_m": theme["radius_m"], "plan": None, "review": None, "checkin_opens_at": None,
                 "checkout_closes_at": None, "roster": None, "roster_frozen_at": None, "on_leave": {},
-                "statuses": {}, "totals": None, "chain_head": None, "closed_at": None, "issued_at": now,
+                "statuses": {}, "totals": None, "chain_head": None, "closed_at": None, "liked": {},
+                "counts": {"reflections": 0, "photos": 0, "text_chars": 0}, "issued_at": now,
                 "updated_at": now}
 
     @rpc
@@ -263,16 +271,22 @@ class AttendanceService:
                                               start_at=plan["start_at"], end_at=plan["end_at"],
                                               checkin_opens_at=plan["checkin_opens_at"],
                                               checkout_closes_at=plan["checkout_closes_at"])
-        return activity_view(self._change(activity, {"status": "submitted"}, changes, [reviewed, opened]))
+        approved = self._change(activity, {"status": "submitted"}, changes, [reviewed, opened],
+                                lambda session: self.store.schedule(session, activity, plan))
+        self.desk.schedule.mark_changed()
+        return activity_view(approved)
 
-    def _change(self, activity: dict, expected: dict, changes: dict, outbox: list[dict]) -> dict:
-        """Apply a conditional change and its events in one transaction; Conflict if it changed meanwhile."""
+    def _change(self, activity: dict, expected: dict, changes: dict, outbox: list[dict], also=None) -> dict:
+        """Apply a conditional change (and ``also(session)``) with its events in one transaction;
+        Conflict if the activity changed meanwhile."""
         result = {}
 
         def writes(session):
             result["doc"] = self.store.update_activity(activity["_id"], expected, changes, session=session)
             if result["doc"] is None:
                 raise Conflict("活动状态已变化，请刷新后重试", code="ACTIVITY_CHANGED")
+            if also:
+                also(session)
         self.store.commit(writes, outbox)
         self.relay.wake()
         self.desk.scans.activities.forget(activity["_id"])
@@ -423,6 +437,7 @@ class AttendanceService:
         document = {"_id": f"{activity_id}:reflection:{caller.member_id}", "activity_id": activity_id,
                     "tenant_id": activity["tenant_id"], "kind": "reflection", "member_id": caller.member_id,
                     "size": len(text), "at": now}
+        content["_writes"] = self._counting(activity_id, {"$inc": {"counts.reflections": 1}})
         stored = self._append(activity, document, content, lambda doc: [events.REFLECTION_POSTED.build(
             activity["tenant_id"], activity_id=activity_id, branch_id=activity["branch_id"],
             member_id=caller.member_id, reflection_id=doc["_id"], length=len(text), backfilled=False)],
@@ -453,6 +468,7 @@ class AttendanceService:
                        "at": now}
             document = {"_id": f"{activity_id}:like:{caller.member_id}", "activity_id": activity_id,
                         "tenant_id": activity["tenant_id"], "kind": "like", "member_id": caller.member_id, "at": now}
+            content["_writes"] = self._counting(activity_id, {"$set": {f"liked.{caller.member_id}": mobile}})
             try:
                 self._append(activity, document, content, lambda doc: [events.ACTIVITY_LIKED.build(
                     activity["tenant_id"], activity_id=activity_id, branch_id=activity["branch_id"],
@@ -461,6 +477,10 @@ class AttendanceService:
                 existing = True
         likes = len(self.store.records_of(activity_id, ("like",), {"kind": 1, "seq": 1}))
         return {"activity_id": activity_id, "likes": likes, "repeat": bool(existing)}
+
+    def _counting(self, activity_id: str, change: dict):
+        """A write keeping the activity's own counters (likes, reflections, uploads) with the record."""
+        return lambda session: self.store.db.activities.update_one({"_id": activity_id}, change, session=session)
 
     def _append(self, activity: dict, document: dict, content: dict, make_events, code: str, message: str) -> dict:
         """Append one record to the activity's chain with its events; Conflict(code) if it exists."""
@@ -496,6 +516,7 @@ class AttendanceService:
             self.store.db.photos.insert_one({"_id": upload_id, "activity_id": activity_id, "content": data,
                                              "content_type": content_type, "content_hash": content_hash},
                                             session=session)
+            self._counting(activity_id, {"$inc": {"counts.photos": 1}})(session)
         return self._add_upload(activity, record, store_blob)
 
     @rpc
@@ -508,7 +529,8 @@ class AttendanceService:
         record = {"kind": "text", "activity_id": activity_id, "upload_id": new_id("upl"),
                   "added_by": caller.account_id, "content_type": "text/plain", "size": len(text),
                   "content_hash": uploads.content_hash_text(text), "text": text, "at": now, "backfilled": backfilled}
-        return self._add_upload(activity, record, None)
+        counting = self._counting(activity_id, {"$inc": {"counts.text_chars": len(text)}})
+        return self._add_upload(activity, record, counting)
 
     def _add_upload(self, activity: dict, content: dict, extra_writes) -> dict:
         document = {"_id": f"{activity['_id']}:upload:{content['upload_id']}", "activity_id": activity["_id"],
@@ -564,9 +586,9 @@ class AttendanceService:
         spec = events.CHECKIN_RECORDED if direction == "in" else events.CHECKOUT_RECORDED
 
         def reseal(session):
-            records = self.store.records_of(activity_id, (), sweeps.RESULT_PROJECTION) + [
-                {**document, "seq": document["seq"], "hash": document["hash"]}]
-            statuses, totals, head = sweeps.activity_result(activity, records)
+            scans = self.store.records_of(activity_id, ("checkin", "checkout")) + [document]
+            head = {"seq": document["seq"], "hash": document["hash"]}
+            statuses, totals = sweeps.activity_result(activity, scans, head)
             self.store.db.activities.update_one({"_id": activity_id}, {"$set": {
                 "statuses": statuses, "totals": totals, "chain_head": head, "updated_at": now}}, session=session)
         stored = self._append(activity, document, {**content, "_writes": reseal}, lambda doc: [spec.build(
@@ -709,7 +731,7 @@ class AttendanceService:
         found, token = page_of(self.store.activities_in(org["path_ids"], {"month": {"$gte": first, "$lte": last}},
                                                         skip, limit + 1), skip, limit)
         records: dict[str, list[dict]] = {a["_id"]: [] for a in found}
-        for record in self.store.records_of_many(list(records), {**sweeps.RESULT_PROJECTION, "flags": 1}):
+        for record in self.store.records_of_many(list(records)):
             records[record["activity_id"]].append(record)
         return {"items": [self._facts(a, records[a["_id"]]) for a in found], "next_page_token": token}
 
@@ -744,6 +766,7 @@ class AttendanceService:
     @rpc
     def run_sweeps(self):
         """Freeze due rosters and close due activities now (the timer does it every second)."""
+        self.desk.schedule.mark_changed()
         return self._sweep()
 
     # ------------------------------------------------------------------ timer
@@ -756,8 +779,8 @@ class AttendanceService:
 
     def _sweep(self) -> dict:
         now = self.desk.clock.now()
-        frozen = sweeps.freeze_due_rosters(self.store, self.identity, now)
-        closed = sweeps.close_due_activities(self.store, self.desk.chain, now)
+        frozen = sweeps.freeze_due_rosters(self.store, self.identity, self.desk.schedule, now)
+        closed = sweeps.close_due_activities(self.store, self.desk.chain, self.desk.schedule, now)
         if frozen or closed:
             self.desk.scans.activities.clear()
             self.relay.wake()

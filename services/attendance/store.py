@@ -47,7 +47,9 @@ class AttendanceStore(Store):
         "themes": ["tenant_id", "org_id"],
         "activities": [("branch_month", {"unique": True}), "theme_id", "branch_id", "month", "status",
                        "checkin_opens_at", "checkout_closes_at", *LEVEL_FIELDS],
-        "records": ["activity_id", ("chain_key", {"unique": True}), "device_key", "member_id"],
+        "records": ["activity_id", ("chain_key", {"unique": True}), "member_id"],
+        "devices": [],          # _id "<activity>:<device>" -> the first member who scanned with it
+        "schedule": ["kind"],   # _id "<kind>:<activity>": roster freezes and closings still to do
         "leaves": [("leave_key", {"unique": True}), "activity_id"],
         "photos": [],
         "rectifications": ["activity_id", "state", *LEVEL_FIELDS],
@@ -83,11 +85,11 @@ class AttendanceStore(Store):
     def activities_by_ids(self, activity_ids) -> dict[str, dict]:
         return {doc["_id"]: doc for doc in self.db.activities.find({"_id": {"$in": list(activity_ids)}})}
 
-    def existing_branch_months(self, keys: list[str]) -> set[str]:
+    def existing_ids(self, activity_ids: list[str]) -> set[str]:
         found = set()
-        for start in range(0, len(keys), 500):
-            cursor = self.db.activities.find({"branch_month": {"$in": keys[start:start + 500]}}, {"branch_month": 1})
-            found.update(doc["branch_month"] for doc in cursor)
+        for start in range(0, len(activity_ids), 1000):
+            cursor = self.db.activities.find({"_id": {"$in": activity_ids[start:start + 1000]}}, {"_id": 1})
+            found.update(doc["_id"] for doc in cursor)
         return found
 
     def activities_in(self, path_ids: list[str], query: dict, skip: int = 0, limit: int = 0,
@@ -100,13 +102,19 @@ class AttendanceStore(Store):
         return self.db.activities.find_one_and_update({"_id": activity_id, **expected}, changes,
                                                       return_document=ReturnDocument.AFTER, session=session)
 
-    def due_for_roster(self, now_text: str, limit: int = 500) -> list[dict]:
-        query = {"checkin_opens_at": {"$lte": now_text}, "status": "approved", "roster_frozen_at": None}
-        return list(self.db.activities.find(query).limit(limit))
+    # --- the schedule of roster freezes and closings ---------------------------
+    def schedule_entries(self) -> list[dict]:
+        return list(self.db.schedule.find({}, {"kind": 1, "activity_id": 1, "due_at": 1}))
 
-    def due_for_closing(self, now_text: str, limit: int = 500) -> list[dict]:
-        query = {"checkout_closes_at": {"$lte": now_text}, "status": "approved"}
-        return list(self.db.activities.find(query).limit(limit))
+    def schedule(self, session, activity: dict, plan: dict) -> None:
+        entries = [{"_id": f"{kind}:{activity['_id']}", "kind": kind, "activity_id": activity["_id"], "due_at": due}
+                   for kind, due in (("freeze", plan["checkin_opens_at"]), ("close", plan["checkout_closes_at"]))]
+        self.db.schedule.insert_many(entries, session=session)
+
+    def unschedule(self, session, kind: str, activity_ids: list[str]) -> None:
+        for start in range(0, len(activity_ids), 1000):
+            ids = [f"{kind}:{activity_id}" for activity_id in activity_ids[start:start + 1000]]
+            self.db.schedule.delete_many({"_id": {"$in": ids}}, session=session)
 
     # --- chained records -------------------------------------------------------
     def records_by_ids(self, record_ids) -> dict[str, dict]:
@@ -119,16 +127,16 @@ class AttendanceStore(Store):
         return sorted(found, key=lambda doc: doc.get("seq", 0))
 
     def records_of_many(self, activity_ids: list[str], projection: dict | None = None) -> list[dict]:
+        """Every record of these activities: one indexed equality query each (an ``$in`` on a
+        secondary index scans the whole collection on nx-27017)."""
         found = []
-        for start in range(0, len(activity_ids), 200):
-            found += list(self.db.records.find({"activity_id": {"$in": activity_ids[start:start + 200]}}, projection))
+        for activity_id in activity_ids:
+            found += list(self.db.records.find({"activity_id": activity_id}, projection))
         return found
 
     def device_users(self, device_keys) -> dict[str, set[str]]:
-        users: dict[str, set[str]] = {}
-        for doc in self.db.records.find({"device_key": {"$in": list(device_keys)}}, {"device_key": 1, "member_id": 1}):
-            users.setdefault(doc["device_key"], set()).add(doc["member_id"])
-        return users
+        """Who used each device in its activity (looked up by _id: nx-27017 scans for $in on other fields)."""
+        return {doc["_id"]: set(doc["members"]) for doc in self.db.devices.find({"_id": {"$in": list(device_keys)}})}
 
     def chain_head(self, activity_id: str) -> tuple[int, str] | None:
         last = list(self.db.records.find({"activity_id": activity_id}, {"seq": 1, "hash": 1})

@@ -1,91 +1,131 @@
 """Work the clock triggers: freezing rosters when sign-in opens, closing activities when
-the sign-out window ends. Both run every second in every instance and are idempotent: each
-activity changes state with a conditional update, and only the instance whose update
-matched publishes the event.
+the sign-out window ends.
+
+Approving a plan schedules both (collection ``schedule``, written in the approval's
+transaction). Each process keeps the schedule in memory (``Schedule``), re-read every few
+seconds, so the once-a-second tick costs nothing until something is due; the due
+activities are then read by id. Every instance may sweep: each activity changes state with
+a conditional update, and only the instance whose update matched publishes the event.
 """
 from __future__ import annotations
 
 import logging
+import time
 
-from servicekit.events import stamp
+from servicekit.events import parse_stamp, stamp
 
 from services.attendance import events
 from services.attendance.domain import closing
+from services.attendance.scanning import record_id
 
 log = logging.getLogger(__name__)
 CHUNK = 500
+REFRESH_SECONDS = 5.0
 
 
-def freeze_due_rosters(store, identity, now) -> int:
+class Schedule:
+    """The due times of pending roster freezes and closings, cached in memory."""
+
+    def __init__(self, store, refresh_seconds: float = REFRESH_SECONDS):
+        self.store, self.refresh_seconds = store, refresh_seconds
+        self._entries: list[tuple[str, str, str]] = []     # (due_at, kind, activity_id), sorted
+        self._loaded = float("-inf")
+
+    def mark_changed(self) -> None:
+        self._loaded = float("-inf")
+
+    def due(self, kind: str, now) -> list[str]:
+        if time.monotonic() - self._loaded > self.refresh_seconds:
+            self._entries = sorted((e["due_at"], e["kind"], e["activity_id"]) for e in self.store.schedule_entries())
+            self._loaded = time.monotonic()
+        now_text = stamp(now)
+        return [activity_id for due_at, entry_kind, activity_id in self._entries
+                if entry_kind == kind and due_at <= now_text][:CHUNK]
+
+    def done(self, kind: str, activity_ids) -> None:
+        finished = set(activity_ids)
+        self._entries = [e for e in self._entries if not (e[1] == kind and e[2] in finished)]
+
+
+def freeze_due_rosters(store, identity, schedule: Schedule, now) -> int:
     """Freeze the roster of every approved activity whose sign-in has opened: the branch's
     party members at that moment (its mobile members included, flagged)."""
-    due = store.due_for_roster(stamp(now), CHUNK)
-    if not due:
+    due_ids = schedule.due("freeze", now)
+    if not due_ids:
         return 0
+    activities = [a for a in store.activities_by_ids(due_ids).values()
+                  if a["status"] == "approved" and not a.get("roster_frozen_at")]
     by_tenant: dict[str, list[dict]] = {}
-    for activity in due:
+    for activity in activities:
         by_tenant.setdefault(activity["tenant_id"], []).append(activity)
-    frozen = 0
-    for tenant_id, activities in by_tenant.items():
-        rosters = identity.branch_rosters(tenant_id=tenant_id,
-                                          branch_ids=sorted({a["branch_id"] for a in activities}))
-        outbox = []
+    rosters: dict[str, list[dict]] = {}
+    for tenant_id, group in by_tenant.items():
+        rosters.update(identity.branch_rosters(tenant_id=tenant_id, branch_ids=sorted({a["branch_id"] for a in group})))
+    outbox, frozen = [], 0
 
-        def writes(session):
-            nonlocal frozen
-            for activity in activities:
-                members = rosters.get(activity["branch_id"], [])
-                roster = {m["member_id"]: {"name": m["name"], "mobile": bool(m["mobile"])} for m in members}
-                updated = store.update_activity(activity["_id"], {"status": "approved", "roster_frozen_at": None},
-                                                {"$set": {"roster": roster, "roster_frozen_at": stamp(now)}},
-                                                session=session)
-                if updated is None:
-                    continue
-                frozen += 1
-                mobile = sorted(m for m, entry in roster.items() if entry["mobile"])
-                outbox.append(events.ROSTER_FROZEN.build(
-                    tenant_id, activity_id=activity["_id"], branch_id=activity["branch_id"],
-                    month=activity["month"], roster_size=len(roster), on_site_expected=len(roster) - len(mobile),
-                    mobile_count=len(mobile), member_ids=sorted(roster), mobile_member_ids=mobile))
-        store.commit(writes, outbox, bundle=True)
+    def writes(session):
+        nonlocal frozen
+        for activity in activities:
+            members = rosters.get(activity["branch_id"], [])
+            roster = {m["member_id"]: {"name": m["name"], "mobile": bool(m["mobile"])} for m in members}
+            updated = store.update_activity(activity["_id"], {"status": "approved", "roster_frozen_at": None},
+                                            {"$set": {"roster": roster, "roster_frozen_at": stamp(now)}},
+                                            session=session)
+            if updated is None:
+                continue
+            frozen += 1
+            mobile = sorted(m for m, entry in roster.items() if entry["mobile"])
+            outbox.append(events.ROSTER_FROZEN.build(
+                activity["tenant_id"], activity_id=activity["_id"], branch_id=activity["branch_id"],
+                month=activity["month"], roster_size=len(roster), on_site_expected=len(roster) - len(mobile),
+                mobile_count=len(mobile), member_ids=sorted(roster), mobile_member_ids=mobile))
+        store.unschedule(session, "freeze", due_ids)
+    store.commit(writes, outbox, bundle=True)
+    schedule.done("freeze", due_ids)
     return frozen
 
 
-def activity_result(activity: dict, records: list[dict]) -> tuple[dict, dict, dict | None]:
-    """(statuses, totals, chain head) of an activity from its chained records."""
+def activity_result(activity: dict, scans: list[dict], head: dict | None) -> tuple[dict, dict]:
+    """(statuses, totals) of an activity from its scan records and its counters."""
     roster = {member_id: bool(entry.get("mobile")) for member_id, entry in (activity.get("roster") or {}).items()}
-    checked_in = {r["member_id"] for r in records if r.get("kind") == "checkin"}
-    checked_out = {r["member_id"] for r in records if r.get("kind") == "checkout"}
-    reflections = sum(1 for r in records if r.get("kind") == "reflection")
-    photos = sum(1 for r in records if r.get("kind") == "photo")
-    text_chars = sum(r.get("size", 0) for r in records if r.get("kind") == "text")
-    liked = {r["member_id"] for r in records if r.get("kind") == "like"}
+    checked_in = {r["member_id"] for r in scans if r.get("kind") == "checkin"}
+    checked_out = {r["member_id"] for r in scans if r.get("kind") == "checkout"}
+    counts = activity.get("counts") or {}
     statuses = closing.final_statuses(roster, set(activity.get("on_leave") or {}), checked_in, checked_out)
-    totals = closing.totals(statuses, roster, liked, reflections, photos, text_chars)
-    last = max(records, key=lambda r: r["seq"], default=None)
-    head = {"seq": last["seq"], "hash": last["hash"]} if last else None
-    return statuses, totals, head
+    totals = closing.totals(statuses, roster, set(activity.get("liked") or {}), counts.get("reflections", 0),
+                            counts.get("photos", 0), counts.get("text_chars", 0))
+    return statuses, totals
 
 
-RESULT_PROJECTION = {"activity_id": 1, "kind": 1, "member_id": 1, "seq": 1, "hash": 1, "size": 1}
+def scan_records(store, activities: list[dict]) -> dict[str, list[dict]]:
+    """The sign-in and sign-out records of the activities' roster members, read by id."""
+    ids = [record_id(a["_id"], direction, member_id) for a in activities
+           for member_id in (a.get("roster") or {}) for direction in ("in", "out")]
+    found: dict[str, list[dict]] = {a["_id"]: [] for a in activities}
+    for start in range(0, len(ids), 2000):
+        for record in store.records_by_ids(ids[start:start + 2000]).values():
+            found[record["activity_id"]].append(record)
+    return found
 
 
-def close_due_activities(store, chain, now) -> int:
+def close_due_activities(store, chain, schedule: Schedule, now) -> int:
     """Close every approved activity whose sign-out window has ended: final statuses, totals,
     the sealed chain head and an activity_closed event each."""
-    due = store.due_for_closing(stamp(now), CHUNK)
-    if not due:
+    due_ids = schedule.due("close", now)
+    if not due_ids:
         return 0
-    records_by_activity: dict[str, list[dict]] = {a["_id"]: [] for a in due}
+    activities = [a for a in store.activities_by_ids(due_ids).values()
+                  if a["status"] == "approved" and parse_stamp(a["checkout_closes_at"]) <= now]
+    outbox, closed = [], 0
     with chain.lock:  # no record is appended while heads are sealed
-        for record in store.records_of_many(list(records_by_activity), RESULT_PROJECTION):
-            records_by_activity[record["activity_id"]].append(record)
-        outbox, closed = [], 0
+        records = scan_records(store, activities)
 
         def writes(session):
             nonlocal closed
-            for activity in due:
-                statuses, totals, head = activity_result(activity, records_by_activity[activity["_id"]])
+            for activity in activities:
+                seq, head_hash = chain.head(activity["_id"])
+                head = {"seq": seq, "hash": head_hash} if seq else None
+                statuses, totals = activity_result(activity, records[activity["_id"]], head)
                 updated = store.update_activity(
                     activity["_id"], {"status": "approved"},
                     {"$set": {"status": "closed", "statuses": statuses, "totals": totals, "chain_head": head,
@@ -97,5 +137,14 @@ def close_due_activities(store, chain, now) -> int:
                     activity["tenant_id"], activity_id=activity["_id"], branch_id=activity["branch_id"],
                     month=activity["month"], org_path=activity["org_path"], closed_at=stamp(now), totals=totals,
                     statuses=statuses, chain_head=head))
+            store.unschedule(session, "close", [a["_id"] for a in activities] +
+                             [i for i in due_ids if i not in {a["_id"] for a in activities}
+                              and not _still_open(store, i)])
         store.commit(writes, outbox, bundle=True)
+    schedule.done("close", due_ids)
     return closed
+
+
+def _still_open(store, activity_id: str) -> bool:
+    activity = store.activity(activity_id)
+    return bool(activity and activity["status"] == "approved")
