@@ -29,11 +29,11 @@ def main() -> int:
     from gateway.batching import Batcher
     from gateway.dispatch import Dispatcher
     from gateway.server import GatewayServer
-    from servicekit.tokens import TokenVerifier
+    from servicekit.tokens import CachingTokenVerifier
 
     backend = NamekoBackend()
     batcher = Batcher.from_env(backend)
-    server = GatewayServer(Dispatcher(backend, TokenVerifier(), batcher=batcher),
+    server = GatewayServer(Dispatcher(backend, CachingTokenVerifier(), batcher=batcher),
                            host=env("GATEWAY_HOST", "127.0.0.1"),
                            http_port=int(env("GATEWAY_HTTP_PORT", "8080")),
                            grpc_port=int(env("GATEWAY_GRPC_PORT", "50051")),

@@ -5,7 +5,9 @@ key only, so nothing but identity can mint a token.
 """
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 import uuid
 from pathlib import Path
 
@@ -71,3 +73,27 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise Unauthenticated("token invalid", code="TOKEN_INVALID") from None
         return {key: claims.get(key) for key in CLAIMS}
+
+
+class CachingTokenVerifier(TokenVerifier):
+    """Remembers tokens it verified until they expire (a member's sign-out reuses its sign-in's
+    token), bounded to ``capacity`` entries; a cached answer is re-checked against the clock."""
+
+    def __init__(self, public_pem: bytes | None = None, capacity: int = 100_000):
+        super().__init__(public_pem)
+        self.capacity = capacity
+        self._cache: OrderedDict[str, tuple[int, dict]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def verify(self, token: str) -> dict:
+        with self._lock:
+            cached = self._cache.get(token)
+        if cached is not None and cached[0] > time.time():
+            return dict(cached[1])
+        scope = super().verify(token)
+        expires = jwt.decode(token, options={"verify_signature": False}).get("exp", 0)
+        with self._lock:
+            self._cache[token] = (expires, scope)
+            while len(self._cache) > self.capacity:
+                self._cache.popitem(last=False)
+        return dict(scope)

@@ -1,0 +1,48 @@
+"""The gateway's caching token verifier: a verified token is remembered until it expires, never longer."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from servicekit.errors import Unauthenticated
+from servicekit.tokens import CachingTokenVerifier, TokenSigner
+
+SCOPE = {"account_id": "acc-1", "tenant_id": "t-1", "roles": [{"role": "member", "org_id": None}],
+         "member_id": "mem-1", "branch_id": "org-b"}
+
+
+def test_a_verified_token_is_answered_from_the_cache_with_the_same_scope(platform_env):
+    signer, verifier = TokenSigner(), CachingTokenVerifier()
+    token = signer.issue(SCOPE)
+    first = verifier.verify(token)
+    first["member_id"] = "changed by the caller"
+    assert verifier.verify(token)["member_id"] == "mem-1"     # callers get copies
+    assert len(verifier._cache) == 1
+
+
+def test_a_forged_token_is_never_cached_nor_accepted(platform_env):
+    verifier = CachingTokenVerifier()
+    token = TokenSigner().issue(SCOPE)
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(forged)
+    assert verifier._cache == {}
+
+
+def test_an_expired_token_is_refused_even_when_cached(platform_env):
+    verifier = CachingTokenVerifier()
+    token = TokenSigner(lifetime_seconds=1).issue(SCOPE)
+    verifier.verify(token)
+    time.sleep(2.1)
+    with pytest.raises(Unauthenticated) as expired:
+        verifier.verify(token)
+    assert expired.value.code == "TOKEN_EXPIRED"
+
+
+def test_the_cache_is_bounded(platform_env):
+    signer, verifier = TokenSigner(), CachingTokenVerifier(capacity=3)
+    for number in range(5):
+        verifier.verify(signer.issue({**SCOPE, "account_id": f"acc-{number}"}))
+    assert len(verifier._cache) == 3
