@@ -1,8 +1,9 @@
 """The scan desk: judges and stores a batch of sign-in/sign-out scans in one pass.
 
 The gateway gathers the scans that arrive within a few milliseconds into one call, so a
-batch of up to a few hundred scans costs two reads (existing records, device users), one
-transaction (their records + one bundled outbox entry) and no per-scan round trip. Each
+batch of up to a few hundred scans costs one read (the members' existing records; who used
+each device is kept in memory per activity), one transaction (their records + one bundled
+outbox entry) and no per-scan round trip. Each
 scan still gets its own final answer: a counted record (or, for a repeat, the first one)
 or a rejection with its code. Rejected scans are stored nowhere.
 """
@@ -102,11 +103,42 @@ class LastFixes:
             self._fixes.popitem(last=False)
 
 
+class DeviceBook:
+    """Which members used each device, per activity, kept in memory: loaded from the activity's
+    records the first time a scan needs it (one indexed equality read), then updated with what
+    this process stores, and re-read after ``ttl`` seconds to see other instances' scans."""
+
+    def __init__(self, store, ttl: float = 60.0):
+        self.store, self.ttl = store, ttl
+        self._books: dict[str, tuple[float, dict[str, set[str]]]] = {}
+
+    def users(self, activity_ids) -> dict[str, dict[str, set[str]]]:
+        now = time.monotonic()
+        for activity_id in set(activity_ids):
+            if activity_id not in self._books or now - self._books[activity_id][0] > self.ttl:
+                book: dict[str, set[str]] = {}
+                for record in self.store.records_of(activity_id, ("checkin", "checkout"),
+                                                    {"kind": 1, "seq": 1, "device_key": 1, "member_id": 1}):
+                    if record.get("device_key"):
+                        book.setdefault(record["device_key"], set()).add(record["member_id"])
+                self._books[activity_id] = (now, book)
+        return {activity_id: self._books[activity_id][1] for activity_id in set(activity_ids)}
+
+    def forget(self, activity_ids) -> None:
+        for activity_id in set(activity_ids):
+            self._books.pop(activity_id, None)
+
+    def note(self, activity_id: str, device_key: str, member_id: str) -> None:
+        if activity_id in self._books:
+            self._books[activity_id][1].setdefault(device_key, set()).add(member_id)
+
+
 class ScanDesk:
     def __init__(self, store, chain: ChainWriter, clock: Clock, tenant_key):
         self.store, self.chain, self.clock = store, chain, clock
         self.tenant_key = tenant_key          # tenant_id -> HMAC key
         self.activities = ActivityCache(store)
+        self.devices = DeviceBook(store)
         self.last_fixes = LastFixes()
 
     def record(self, items: list[dict]) -> list[dict]:
@@ -177,15 +209,14 @@ class ScanDesk:
     def _judge_and_store(self, pending: list[Pending], answers: list, now) -> None:
         ids = {record_id(p.activity["_id"], d, p.member_id) for p in pending for d in qrtoken.DIRECTIONS}
         stored = self.store.records_by_ids(ids) if ids else {}
-        device_users = self.store.device_users({self._device_key(p) for p in pending}) if pending else {}
-        known_devices = {key: set(members) for key, members in device_users.items()}
+        books = self.devices.users({p.activity["_id"] for p in pending})
         new_records, outbox, batch_repeats = [], [], []
         for p in pending:
             activity_id, direction = p.activity["_id"], p.token.direction
             prior = scans.Prior(
                 same_direction=stored.get(record_id(activity_id, direction, p.member_id)),
                 checkin=self._checkin_prior(stored.get(record_id(activity_id, qrtoken.CHECKIN, p.member_id))),
-                device_members=frozenset(device_users.get(self._device_key(p), ())),
+                device_members=frozenset(books[activity_id].get(self._device_key(p), ())),
                 last_fix=self.last_fixes.get(p.member_id))
             verdict = scans.judge(p.rules, p.member_id, direction, p.fix, now, prior)
             self.last_fixes.put(p.member_id, p.fix)
@@ -201,7 +232,7 @@ class ScanDesk:
                 continue
             document, content = self._record(p, verdict, now)
             stored[document["_id"]] = document          # a second scan in this batch is a repeat
-            device_users.setdefault(document["device_key"], set()).add(p.member_id)
+            self.devices.note(activity_id, document["device_key"], p.member_id)
             new_records.append((p, document, content, verdict))
         if not new_records:
             return
@@ -209,15 +240,13 @@ class ScanDesk:
         for p, document, _, verdict in new_records:
             outbox += self._events(p, document, verdict)
 
-        device_writes = self._device_writes(new_records, device_users, known_devices)
-
         def write(session):
             self.store.db.records.insert_many(documents, ordered=True, session=session)
-            device_writes(session)
         try:
             self.store.commit(write, outbox, bundle=True)
         except Exception:
             self.chain.forget(doc["activity_id"] for doc in documents)
+            self.devices.forget(doc["activity_id"] for doc in documents)
             raise
         for p, document, _, verdict in new_records:
             message = "签到成功" if p.token.direction == qrtoken.CHECKIN else "签退成功"
@@ -228,20 +257,6 @@ class ScanDesk:
     @staticmethod
     def _repeat_answer(record: dict) -> dict:
         return {"result": {"record": scan_view(record), "repeat": True, "message": "已记录，无需重复扫码"}}
-
-    def _device_writes(self, new_records, device_users: dict, known_devices: dict):
-        """Record who used each device: new devices inserted, shared ones updated (rare)."""
-        keys = {document["device_key"] for _, document, _, _ in new_records}
-        fresh = [{"_id": key, "members": sorted(device_users[key])} for key in keys if key not in known_devices]
-        changed = {key: sorted(device_users[key]) for key in keys
-                   if key in known_devices and set(device_users[key]) != known_devices[key]}
-
-        def write(session):
-            if fresh:
-                self.store.db.devices.insert_many(fresh, ordered=True, session=session)
-            for key, members in changed.items():
-                self.store.db.devices.update_one({"_id": key}, {"$set": {"members": members}}, session=session)
-        return write
 
     # --- pieces -------------------------------------------------------------------
     @staticmethod

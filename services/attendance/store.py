@@ -48,7 +48,6 @@ class AttendanceStore(Store):
         "activities": [("branch_month", {"unique": True}), "theme_id", "branch_id", "month", "status",
                        "checkin_opens_at", "checkout_closes_at", *LEVEL_FIELDS],
         "records": ["activity_id", ("chain_key", {"unique": True}), "member_id"],
-        "devices": [],          # _id "<activity>:<device>" -> the first member who scanned with it
         "schedule": ["kind"],   # _id "<kind>:<activity>": roster freezes and closings still to do
         "leaves": [("leave_key", {"unique": True}), "activity_id"],
         "photos": [],
@@ -133,10 +132,6 @@ class AttendanceStore(Store):
         for activity_id in activity_ids:
             found += list(self.db.records.find({"activity_id": activity_id}, projection))
         return found
-
-    def device_users(self, device_keys) -> dict[str, set[str]]:
-        """Who used each device in its activity (looked up by _id: nx-27017 scans for $in on other fields)."""
-        return {doc["_id"]: set(doc["members"]) for doc in self.db.devices.find({"_id": {"$in": list(device_keys)}})}
 
     def chain_head(self, activity_id: str) -> tuple[int, str] | None:
         last = list(self.db.records.find({"activity_id": activity_id}, {"seq": 1, "hash": 1})
