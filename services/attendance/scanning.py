@@ -44,7 +44,8 @@ def rules_of(activity: dict) -> scans.ActivityRules:
     return scans.ActivityRules(
         activity_id=activity["_id"], status=status,
         venue_lat=plan["venue"]["lat"], venue_lng=plan["venue"]["lng"], radius_m=activity["radius_m"],
-        checkin_opens_at=parse_stamp(plan["checkin_opens_at"]), checkin_closes_at=parse_stamp(plan["checkin_closes_at"]),
+        checkin_opens_at=parse_stamp(plan["checkin_opens_at"]),
+        checkin_closes_at=parse_stamp(plan["checkin_closes_at"]),
         end_at=parse_stamp(plan["end_at"]), checkout_closes_at=parse_stamp(plan["checkout_closes_at"]),
         roster=frozenset(roster), on_leave=frozenset(activity.get("on_leave") or {}))
 

@@ -18,6 +18,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
+from servicekit.arguments import choice, text
 from servicekit.config import env
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, error_from_dict
 from servicekit.events import parse_stamp, stamp
@@ -41,6 +42,7 @@ MAX_REFLECTION_CHARS = 2000
 MAX_REASON_CHARS = 500
 BUNDLE_SIZE = 1000
 STATISTICS_GROUPS = ("activity", "branch", "member")
+ACTIVITY_STATUSES = ("planning", "submitted", "approved", "closed")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -51,25 +53,6 @@ def new_id(prefix: str) -> str:
 def activity_id_of(branch_id: str, month: str) -> str:
     """A branch holds one themed day a month: the id says which, so issuing twice cannot duplicate it."""
     return f"act_{branch_id}_{month}"
-
-
-def text_argument(value, field: str, max_chars: int = MAX_REASON_CHARS, required: bool = True) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidArgument(f"{field} 必须是文本", code="INVALID_TYPE", field=field)
-    value = value.strip()
-    if required and not value:
-        raise InvalidArgument(f"{field} 不能为空", code="FIELD_REQUIRED", field=field)
-    if len(value) > max_chars:
-        raise InvalidArgument(f"{field} 不能超过 {max_chars} 个字符", code="TEXT_TOO_LONG", field=field)
-    return value
-
-
-def choice(value, allowed, field: str) -> str:
-    if value not in allowed:
-        raise InvalidArgument(f"{field} 只能是 {'、'.join(allowed)}", code="INVALID_CHOICE", field=field)
-    return value
 
 
 def month_argument(value, field: str, default: str) -> str:
@@ -190,7 +173,7 @@ class AttendanceService:
         if month:
             query["month"] = month_argument(month, "month", month)
         if status:
-            query["status"] = choice(status, ("planning", "submitted", "approved", "closed"), "status")
+            query["status"] = choice(status, "status", ACTIVITY_STATUSES)
         if theme_id:
             query["theme_id"] = theme_id
         if not access.managed_path(caller, org["path_ids"]):
@@ -241,8 +224,8 @@ class AttendanceService:
     def review_plan(self, scope, activity_id="", decision="", reason="", radius_m=None, grace_minutes=None):
         caller = self._caller(scope)
         activity = access.as_superior(caller, self.store.activity(activity_id))
-        decision = choice(decision, ("approved", "rejected"), "decision")
-        reason = text_argument(reason, "reason", required=decision == "rejected")
+        decision = choice(decision, "decision", ("approved", "rejected"), required=True)
+        reason = text(reason, "reason", required=decision == "rejected", max_length=MAX_REASON_CHARS)
         if activity["status"] != "submitted":
             raise Conflict("只能审核已提交的计划", code="PLAN_NOT_SUBMITTED")
         now_moment = self.desk.clock.now()
@@ -297,8 +280,8 @@ class AttendanceService:
     def get_qr_code(self, scope, activity_id="", direction="", mode=""):
         caller = self._caller(scope)
         activity = access.as_secretary(caller, self.store.activity(activity_id))
-        direction = choice(direction, qrtoken.DIRECTIONS, "direction")
-        mode = choice(mode or "print", ("print", "rotating"), "mode")
+        direction = choice(direction, "direction", qrtoken.DIRECTIONS, required=True)
+        mode = choice(mode or "print", "mode", ("print", "rotating"), required=True)
         if activity["status"] != "approved":
             raise Conflict("活动计划审核通过后才能生成签到二维码", code="ACTIVITY_NOT_APPROVED")
         key = self.desk.keys.tenant_key(activity["tenant_id"])
@@ -346,7 +329,7 @@ class AttendanceService:
     def request_leave(self, scope, activity_id="", reason=""):
         caller = self._caller(scope)
         activity = access.as_member(caller, self.store.activity(activity_id))
-        reason = text_argument(reason, "reason")
+        reason = text(reason, "reason", max_length=MAX_REASON_CHARS)
         self._before_start(activity, "请假须在活动开始前提出")
         roster = activity.get("roster")
         if roster is not None and caller.member_id not in roster:
@@ -358,7 +341,8 @@ class AttendanceService:
         if existing and existing["state"] != "refused":
             raise Conflict("您已提交过请假申请", code="LEAVE_EXISTS")
         leave = {"_id": existing["_id"] if existing else new_id("lv"), "tenant_id": activity["tenant_id"],
-                 "activity_id": activity_id, "member_id": caller.member_id, "leave_key": f"{activity_id}:{caller.member_id}",
+                 "activity_id": activity_id, "member_id": caller.member_id,
+                 "leave_key": f"{activity_id}:{caller.member_id}",
                  "member_name": (roster or {}).get(caller.member_id, {}).get("name", ""), "reason": reason,
                  "state": "pending", "requested_at": now}
 
@@ -378,8 +362,8 @@ class AttendanceService:
             access.as_secretary(caller, activity)
         except NotFound:
             raise NotFound("请假申请不存在或不在您的管辖范围内", code="LEAVE_NOT_FOUND", field="leave_id") from None
-        decision = choice(decision, ("approved", "refused"), "decision")
-        note = text_argument(note, "note", required=False)
+        decision = choice(decision, "decision", ("approved", "refused"), required=True)
+        note = text(note, "note", required=False, max_length=MAX_REASON_CHARS)
         if leave["state"] != "pending":
             raise Conflict("该请假申请已处理", code="LEAVE_ALREADY_DECIDED")
         self._before_start(activity, "活动已开始，不能再审批请假")
@@ -550,7 +534,7 @@ class AttendanceService:
             raise Conflict("活动计划审核通过后才能上传资料", code="ACTIVITY_NOT_APPROVED")
         if activity["status"] != "closed":
             return None
-        reason = text_argument(backfill_reason, "backfill_reason")
+        reason = text(backfill_reason, "backfill_reason", max_length=MAX_REASON_CHARS)
         return {"by": caller.account_id, "reason": reason, "at": stamp(self.desk.clock.now())}
 
     @rpc
@@ -564,8 +548,8 @@ class AttendanceService:
     def backfill_scan(self, scope, activity_id="", member_id="", direction="", reason=""):
         caller = self._caller(scope)
         activity = access.as_superior(caller, self.store.activity(activity_id))
-        direction = choice(direction, qrtoken.DIRECTIONS, "direction")
-        reason = text_argument(reason, "reason")
+        direction = choice(direction, "direction", qrtoken.DIRECTIONS, required=True)
+        reason = text(reason, "reason", max_length=MAX_REASON_CHARS)
         if activity["status"] != "closed":
             raise Conflict("活动结束后才能补录", code="BACKFILL_ONLY_AFTER_CLOSING")
         if member_id not in (activity.get("roster") or {}):
@@ -602,7 +586,7 @@ class AttendanceService:
     def open_rectification(self, scope, activity_id="", title="", due_on=""):
         caller = self._caller(scope)
         activity = access.as_superior(caller, self.store.activity(activity_id))
-        title = text_argument(title, "title", 200)
+        title = text(title, "title", max_length=200)
         try:
             due = datetime.strptime(due_on or "", "%Y-%m-%d").date()
         except ValueError:
@@ -630,7 +614,7 @@ class AttendanceService:
         except NotFound:
             raise NotFound("整改事项不存在或不在您的管辖范围内", code="RECTIFICATION_NOT_FOUND",
                            field="rectification_id") from None
-        note = text_argument(note, "note")
+        note = text(note, "note", max_length=MAX_REASON_CHARS)
         if item["state"] != "open":
             raise Conflict("该整改事项已关闭", code="RECTIFICATION_CLOSED")
         now = self.desk.clock.now()
@@ -654,7 +638,7 @@ class AttendanceService:
         org = self.identity.get_org(scope=scope, org_id=org_id)
         if not access.managed_path(caller, org["path_ids"]):
             raise PermissionDenied("只有组织管理员或支部书记可以查看整改事项", code="NOT_ORG_MANAGER", field="org_id")
-        query = {"state": choice(state, ("open", "closed"), "state")} if state else {}
+        query = {"state": choice(state, "state", ("open", "closed"), required=True)} if state else {}
         skip, limit = page_window(page_size, page_token)
         found, token = page_of(self.store.rectifications_in(org["path_ids"], query, skip, limit + 1), skip, limit)
         today = self.desk.clock.now().astimezone(LOCAL_ZONE).date()
@@ -677,7 +661,7 @@ class AttendanceService:
     @rpc
     def get_statistics(self, scope, org_id="", month_from="", month_to="", by=""):
         caller = self._caller(scope)
-        by = choice(by or "activity", STATISTICS_GROUPS, "by")
+        by = choice(by or "activity", "by", STATISTICS_GROUPS, required=True)
         summaries, own_only = self._summaries(caller, scope, org_id, month_from, month_to)
         rows = self._statistics_rows(summaries, by, caller.member_id if own_only else None)
         return {"by": by, "rows": rows}

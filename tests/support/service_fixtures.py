@@ -29,24 +29,29 @@ def rpc(bus_uri, mongo_uri):
     proxy.stop()
 
 
-@pytest.fixture(scope="session")
-def identity_service(bus_uri, mongo_uri, tmp_path_factory, rpc):
+def service_process(name: str, class_name: str, env: dict, log_dir, answers):
+    """Start ``services.<name>.service:<class_name>`` on the session's vhost and store; yield it once
+    ``answers()`` succeeds; stop it afterwards."""
     metrics_port = free_port()
-    child = ChildProcess("identity", ["-m", "servicekit.runner", "services.identity.service:IdentityService"],
-                         {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri, "METRICS_PORT": str(metrics_port),
-                          "PASSWORD_HASH_PROFILE": "fast", "OUTBOX_POLL_SECONDS": "0.05",
-                          "LOG_LEVEL": os.environ.get("TEST_SERVICE_LOG_LEVEL", "INFO")},
-                         tmp_path_factory.mktemp("logs"))
-
-    def answers():
-        rpc.identity.login(tenant_code="", username="operator", password=os.environ["OPERATOR_PASSWORD"])
-        return True
+    child = ChildProcess(name, ["-m", "servicekit.runner", f"services.{name}.service:{class_name}"],
+                         {"METRICS_PORT": str(metrics_port), "OUTBOX_POLL_SECONDS": "0.05",
+                          "LOG_LEVEL": os.environ.get("TEST_SERVICE_LOG_LEVEL", "INFO"), **env}, log_dir)
     try:
         child.wait_until(answers)
         child.metrics_port = metrics_port
         yield child
     finally:
         child.stop()
+
+
+@pytest.fixture(scope="session")
+def identity_service(bus_uri, mongo_uri, tmp_path_factory, rpc):
+    def answers():
+        rpc.identity.login(tenant_code="", username="operator", password=os.environ["OPERATOR_PASSWORD"])
+        return True
+    yield from service_process("identity", "IdentityService", {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri,
+                                                                "PASSWORD_HASH_PROFILE": "fast"},
+                               tmp_path_factory.mktemp("logs"), answers)
 
 
 @pytest.fixture(scope="session")
@@ -58,32 +63,16 @@ def operator_scope(identity_service, rpc):
 @pytest.fixture(scope="session")
 def attendance_service(bus_uri, mongo_uri, tmp_path_factory, rpc, identity_service):
     """The attendance service as a real process, its clock controllable (ATTENDANCE_CLOCK_CONTROL=1)."""
-    metrics_port = free_port()
-    child = ChildProcess("attendance", ["-m", "servicekit.runner", "services.attendance.service:AttendanceService"],
-                         {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri, "METRICS_PORT": str(metrics_port),
-                          "OUTBOX_POLL_SECONDS": "0.05", "ATTENDANCE_CLOCK_CONTROL": "1",
-                          "LOG_LEVEL": os.environ.get("TEST_SERVICE_LOG_LEVEL", "INFO")},
-                         tmp_path_factory.mktemp("logs"))
-
     def answers():
         rpc.attendance.set_clock_offset(seconds=0)
         return True
-    try:
-        child.wait_until(answers)
-        child.metrics_port = metrics_port
-        yield child
-    finally:
-        child.stop()
+    yield from service_process("attendance", "AttendanceService", {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri,
+                                                                    "ATTENDANCE_CLOCK_CONTROL": "1"},
+                               tmp_path_factory.mktemp("logs"), answers)
 
 
 @pytest.fixture(scope="session")
 def scoring_service(bus_uri, mongo_uri, tmp_path_factory, rpc):
-    metrics_port = free_port()
-    child = ChildProcess("scoring", ["-m", "servicekit.runner", "services.scoring.service:ScoringService"],
-                         {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri, "METRICS_PORT": str(metrics_port),
-                          "LOG_LEVEL": os.environ.get("TEST_SERVICE_LOG_LEVEL", "INFO")},
-                         tmp_path_factory.mktemp("scoring-logs"))
-
     def answers():
         from servicekit.errors import Unauthenticated
         try:
@@ -91,9 +80,5 @@ def scoring_service(bus_uri, mongo_uri, tmp_path_factory, rpc):
         except Unauthenticated:
             return True
         return False
-    try:
-        child.wait_until(answers)
-        child.metrics_port = metrics_port
-        yield child
-    finally:
-        child.stop()
+    yield from service_process("scoring", "ScoringService", {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri},
+                               tmp_path_factory.mktemp("scoring-logs"), answers)

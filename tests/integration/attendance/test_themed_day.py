@@ -47,7 +47,7 @@ def test_plan_review_rejects_with_a_reason_then_approves(rpc, city, attendance_s
     assert submitted["status"] == "submitted" and submitted["plan"]["outside_due_window"] is False
     with pytest.raises(InvalidArgument) as no_reason:
         rpc.attendance.review_plan(scope=themed.county_admin, activity_id=themed.activity["id"], decision="rejected")
-    assert no_reason.value.code == "FIELD_REQUIRED"
+    assert no_reason.value.code == "REQUIRED"
     with pytest.raises(PermissionDenied):
         rpc.attendance.review_plan(scope=themed.secretary, activity_id=themed.activity["id"], decision="approved")
     rejected = rpc.attendance.review_plan(scope=themed.county_admin, activity_id=themed.activity["id"],
