@@ -23,7 +23,7 @@ PLAN_REVIEWED = _spec("plan_reviewed", "activity_id", "branch_id", "month", "dec
 # The approved plan opens as an activity (sign-in opens later, at checkin_opens_at).
 ACTIVITY_OPENED = _spec("activity_opened", "activity_id", "branch_id", "month", "start_at", "end_at",
                         "checkin_opens_at", "checkout_closes_at")
-# The roster is frozen when sign-in opens: the branch's members at that moment.
+# The roster is frozen shortly before sign-in opens: the branch's party members at that moment.
 ROSTER_FROZEN = _spec("roster_frozen", "activity_id", "branch_id", "month", "roster_size", "on_site_expected",
                       "mobile_count", "member_ids", "mobile_member_ids")
 # A counted scan. flags: e.g. ["MOCK_LOCATION", "SHARED_DEVICE", "IMPOSSIBLE_SPEED"]; backfilled when an

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_REFLECTION_CHARS = 2000
 MAX_REASON_CHARS = 500
 BUNDLE_SIZE = 1000
+ROSTER_LEAD_MINUTES = 10
 STATISTICS_GROUPS = ("activity", "branch", "member")
 ACTIVITY_STATUSES = ("planning", "submitted", "approved", "closed")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -53,6 +54,12 @@ def new_id(prefix: str) -> str:
 def activity_id_of(branch_id: str, month: str) -> str:
     """A branch holds one themed day a month: the id says which, so issuing twice cannot duplicate it."""
     return f"act_{branch_id}_{month}"
+
+
+def freeze_time(plan: dict) -> str:
+    """When the roster is frozen: ROSTER_LEAD_MINUTES before sign-in opens, so that a whole city's
+    rosters (9,000 branches starting together) are ready the moment members may scan."""
+    return stamp(parse_stamp(plan["checkin_opens_at"]) - timedelta(minutes=ROSTER_LEAD_MINUTES))
 
 
 def month_argument(value, field: str, default: str) -> str:
@@ -255,7 +262,7 @@ class AttendanceService:
                                               checkin_opens_at=plan["checkin_opens_at"],
                                               checkout_closes_at=plan["checkout_closes_at"])
         approved = self._change(activity, {"status": "submitted"}, changes, [reviewed, opened],
-                                lambda session: self.store.schedule(session, activity, plan))
+                                lambda session: self.store.schedule(session, activity, plan, freeze_time(plan)))
         self.desk.schedule.mark_changed()
         return activity_view(approved)
 

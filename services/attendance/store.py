@@ -105,9 +105,9 @@ class AttendanceStore(Store):
     def schedule_entries(self) -> list[dict]:
         return list(self.db.schedule.find({}, {"kind": 1, "activity_id": 1, "due_at": 1}))
 
-    def schedule(self, session, activity: dict, plan: dict) -> None:
+    def schedule(self, session, activity: dict, plan: dict, freeze_at: str) -> None:
         entries = [{"_id": f"{kind}:{activity['_id']}", "kind": kind, "activity_id": activity["_id"], "due_at": due}
-                   for kind, due in (("freeze", plan["checkin_opens_at"]), ("close", plan["checkout_closes_at"]))]
+                   for kind, due in (("freeze", freeze_at), ("close", plan["checkout_closes_at"]))]
         self.db.schedule.insert_many(entries, session=session)
 
     def unschedule(self, session, kind: str, activity_ids: list[str]) -> None:
