@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from servicekit.arguments import choice, text
@@ -26,6 +26,7 @@ from servicekit.metrics import Metrics
 from servicekit.mongo import MongoStore, open_store
 from servicekit.outbox import OutboxRelay, add_events
 from servicekit.paging import page_of, page_window
+from servicekit.rpc import rpc
 from servicekit.scope import CallerScope
 
 from services.attendance import access, events, sweeps

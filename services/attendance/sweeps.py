@@ -68,10 +68,10 @@ def freeze_due_rosters(store, identity, schedule: Schedule, now) -> int:
         for activity in activities:
             members = rosters.get(activity["branch_id"], [])
             roster = {m["member_id"]: {"name": m["name"], "mobile": bool(m["mobile"])} for m in members}
-            updated = store.update_activity(activity["_id"], {"status": "approved", "roster_frozen_at": None},
-                                            {"$set": {"roster": roster, "roster_frozen_at": stamp(now)}},
-                                            session=session)
-            if updated is None:
+            updated = store.db.activities.update_one(
+                {"_id": activity["_id"], "status": "approved", "roster_frozen_at": None},
+                {"$set": {"roster": roster, "roster_frozen_at": stamp(now)}}, session=session)
+            if updated.matched_count != 1:
                 continue
             frozen += 1
             mobile = sorted(m for m, entry in roster.items() if entry["mobile"])
@@ -126,11 +126,11 @@ def close_due_activities(store, chain, schedule: Schedule, now) -> int:
                 seq, head_hash = chain.head(activity["_id"])
                 head = {"seq": seq, "hash": head_hash} if seq else None
                 statuses, totals = activity_result(activity, records[activity["_id"]], head)
-                updated = store.update_activity(
-                    activity["_id"], {"status": "approved"},
+                updated = store.db.activities.update_one(
+                    {"_id": activity["_id"], "status": "approved"},
                     {"$set": {"status": "closed", "statuses": statuses, "totals": totals, "chain_head": head,
                               "closed_at": stamp(now)}}, session=session)
-                if updated is None:
+                if updated.matched_count != 1:
                     continue
                 closed += 1
                 outbox.append(events.ACTIVITY_CLOSED.build(

@@ -11,7 +11,6 @@ import uuid
 from datetime import date, timedelta
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 
 from servicekit.config import env
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, TooManyRequests, Unauthenticated
@@ -21,6 +20,7 @@ from servicekit.metrics import Metrics
 from servicekit.mongo import MongoStore
 from servicekit.outbox import OutboxRelay
 from servicekit.paging import page_of, page_window
+from servicekit.rpc import rpc
 from servicekit.scope import ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_ORG_ADMIN, CallerScope
 from servicekit.tokens import TokenSigner
 

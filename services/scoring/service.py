@@ -10,7 +10,7 @@ import random
 import uuid
 from datetime import date
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 
 from servicekit.batch_consuming import BatchEventConsumer
 from servicekit.errors import InvalidArgument, NotFound
@@ -18,6 +18,7 @@ from servicekit.events import stamp
 from servicekit.metrics import Metrics
 from servicekit.mongo import MongoStore
 from servicekit.paging import page_of, page_window
+from servicekit.rpc import rpc
 from servicekit.scope import CallerScope
 
 from services.scoring import access, ledger, reports
