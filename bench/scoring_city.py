@@ -9,7 +9,6 @@ import os
 import secrets
 import sys
 import time
-import uuid
 
 from servicekit.embedded_mongo import EmbeddedMongo
 from servicekit.mongo import open_store

@@ -32,8 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import bisect
-import json
 import math
 import os
 import pickle
@@ -46,7 +44,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import grpc

@@ -11,7 +11,7 @@ import threading
 from contextlib import contextmanager
 
 import pymongo
-from pymongo.errors import CollectionInvalid
+from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError
 from nameko.extensions import DependencyProvider
 
 from servicekit.config import database_name, mongo_uri
@@ -30,6 +30,16 @@ def shared_client(uri: str | None = None) -> pymongo.MongoClient:
             _clients[uri] = pymongo.MongoClient(uri, tz_aware=True, connect=False,
                                                 serverSelectionTimeoutMS=10000)
         return _clients[uri]
+
+
+def is_duplicate(error: Exception) -> bool:
+    """A unique index refused a write (pymongo's error, a bulk write's, or nx-27017's SQLite wording)."""
+    if isinstance(error, DuplicateKeyError):
+        return True
+    if isinstance(error, BulkWriteError):
+        return any(item.get("code") == 11000 for item in error.details.get("writeErrors", []))
+    text = str(error).lower()
+    return "duplicate key" in text or "unique constraint" in text
 
 
 class Store:

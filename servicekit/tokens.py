@@ -62,6 +62,10 @@ class TokenVerifier:
 
     def verify(self, token: str) -> dict:
         """Return the scope dict carried by a valid token, or raise Unauthenticated."""
+        return scope_of_claims(self.verified_claims(token))
+
+    def verified_claims(self, token: str) -> dict:
+        """All claims of a valid token (algorithm, type, issuer, audience, expiry checked)."""
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != TOKEN_TYPE or header.get("alg") != ALGORITHM:
@@ -72,7 +76,11 @@ class TokenVerifier:
             raise Unauthenticated("token expired", code="TOKEN_EXPIRED") from None
         except jwt.PyJWTError:
             raise Unauthenticated("token invalid", code="TOKEN_INVALID") from None
-        return {key: claims.get(key) for key in CLAIMS}
+        return claims
+
+
+def scope_of_claims(claims: dict) -> dict:
+    return {key: claims.get(key) for key in CLAIMS}
 
 
 class CachingTokenVerifier(TokenVerifier):
@@ -90,10 +98,10 @@ class CachingTokenVerifier(TokenVerifier):
             cached = self._cache.get(token)
         if cached is not None and cached[0] > time.time():
             return dict(cached[1])
-        scope = super().verify(token)
-        expires = jwt.decode(token, options={"verify_signature": False}).get("exp", 0)
+        claims = self.verified_claims(token)
+        scope = scope_of_claims(claims)
         with self._lock:
-            self._cache[token] = (expires, scope)
+            self._cache[token] = (claims["exp"], scope)
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
         return dict(scope)

@@ -67,7 +67,3 @@ def require_member(scope: CallerScope) -> str:
         raise PermissionDenied("只有党员本人可以执行此操作", code="MEMBER_ONLY")
     return scope.member_id
 
-
-def managed_path(scope: CallerScope, path_ids: list[str]) -> bool:
-    """The caller manages (admin or secretary) the node with this path."""
-    return scope.manages_path(path_ids)

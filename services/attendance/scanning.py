@@ -23,7 +23,7 @@ from services.attendance import events
 from services.attendance.access import require_member
 from services.attendance.chaining import ChainWriter, Clock
 from services.attendance.domain import qrtoken, scans
-from services.attendance.store import is_duplicate
+from servicekit.mongo import is_duplicate
 from services.attendance.views import scan_view
 
 TOKEN_FOREIGN_MESSAGE = "该二维码不属于您可参加的活动"
@@ -64,27 +64,26 @@ class Pending:
 
 class ActivityCache:
     """Activities as scans need them. Once the roster is frozen nothing a scan depends on changes
-    except closing, which the time rules already enforce, so a few seconds' staleness is safe."""
+    except closing, which the time rules already enforce, so a few seconds' staleness is safe;
+    an activity whose roster is not frozen yet is kept for one second only."""
 
-    def __init__(self, store, ttl: float = ACTIVITY_TTL_SECONDS):
-        self.store, self.ttl = store, ttl
-        self._items: dict[str, tuple[float, dict, scans.ActivityRules | None]] = {}
+    def __init__(self, store, ttl: float = ACTIVITY_TTL_SECONDS, unfrozen_ttl: float = 1.0):
+        self.store, self.ttl, self.unfrozen_ttl = store, ttl, unfrozen_ttl
+        self._items: dict[str, tuple[float, dict, scans.ActivityRules | None]] = {}   # id -> (expires, doc, rules)
 
     def get_many(self, activity_ids) -> dict[str, tuple[dict, scans.ActivityRules | None]]:
         now = time.monotonic()
         wanted = set(activity_ids)
-        stale = {a for a in wanted if a not in self._items or now - self._items[a][0] > self.ttl}
+        stale = {a for a in wanted if a not in self._items or self._items[a][0] <= now}
         if stale:
             for activity_id, doc in self.store.activities_by_ids(stale).items():
                 rules = rules_of(doc) if doc.get("plan") and doc["status"] in ("approved", "closed") else None
-                self._items[activity_id] = (now if doc.get("roster_frozen_at") else now - self.ttl + 1.0, doc, rules)
+                ttl = self.ttl if doc.get("roster_frozen_at") else self.unfrozen_ttl
+                self._items[activity_id] = (now + ttl, doc, rules)
         return {a: self._items[a][1:] for a in wanted if a in self._items}
 
     def forget(self, activity_id: str) -> None:
         self._items.pop(activity_id, None)
-
-    def clear(self) -> None:
-        self._items.clear()
 
 
 class LastFixes:

@@ -28,13 +28,14 @@ from servicekit.outbox import OutboxRelay, add_events
 from servicekit.paging import page_of, page_window
 from servicekit.rpc import rpc
 from servicekit.scope import CallerScope
+from servicekit.subtree import ancestor_fields
 
 from services.attendance import access, events, sweeps
 from services.attendance.chaining import ChainWriter, Clock
 from services.attendance.domain import chain, plans, qrtoken, stats, uploads
 from services.attendance.domain.plans import LOCAL_ZONE
 from services.attendance.scanning import ScanDesk, record_id
-from services.attendance.store import AttendanceStore, ancestor_fields, is_duplicate
+from services.attendance.store import AttendanceStore
 from services.attendance.views import (activity_view, leave_view, rectification_view, reflection_view, scan_view,
                                        theme_view, upload_view)
 
@@ -184,7 +185,7 @@ class AttendanceService:
             query["status"] = choice(status, "status", ACTIVITY_STATUSES)
         if theme_id:
             query["theme_id"] = theme_id
-        if not access.managed_path(caller, org["path_ids"]):
+        if not caller.manages_path(org["path_ids"]):
             query["branch_id"] = caller.branch_id or "-"
         found, token = page_of(self.store.activities_in(org["path_ids"], query, skip, limit + 1), skip, limit)
         return {"activities": [activity_view(a, member_id=caller.member_id) for a in found],
@@ -250,8 +251,7 @@ class AttendanceService:
             raise Conflict("活动开始时间已过，请支部重新提交计划", code="PLAN_IN_PAST")
         radius = plans.validate_radius(radius_m) if radius_m is not None else activity["radius_m"]
         if grace_minutes is not None:
-            grace = plans._minutes({"grace_minutes": grace_minutes}, "grace_minutes", plans.DEFAULT_GRACE_MINUTES,
-                                   plans.GRACE_RANGE, "GRACE_MINUTES_INVALID", "签到宽限时间")
+            grace = plans.validate_grace(grace_minutes)
             plan["grace_minutes"] = grace
             plan["checkin_closes_at"] = stamp(parse_stamp(plan["start_at"]) + timedelta(minutes=grace))
         changes = {"$set": {"status": "approved", "review": review, "plan": plan, "radius_m": radius,
@@ -429,11 +429,11 @@ class AttendanceService:
         document = {"_id": f"{activity_id}:reflection:{caller.member_id}", "activity_id": activity_id,
                     "tenant_id": activity["tenant_id"], "kind": "reflection", "member_id": caller.member_id,
                     "size": len(text), "at": now}
-        content["_writes"] = self._counting(activity_id, {"$inc": {"counts.reflections": 1}})
         stored = self._append(activity, document, content, lambda doc: [events.REFLECTION_POSTED.build(
             activity["tenant_id"], activity_id=activity_id, branch_id=activity["branch_id"],
             member_id=caller.member_id, reflection_id=doc["_id"], length=len(text), backfilled=False)],
-            "REFLECTION_EXISTS", "您已发表过心得体会")
+            "REFLECTION_EXISTS", "您已发表过心得体会",
+            also=self._counting(activity_id, {"$inc": {"counts.reflections": 1}}))
         return reflection_view(stored, {caller.member_id: roster[caller.member_id].get("name", "")})
 
     @rpc
@@ -453,36 +453,37 @@ class AttendanceService:
         if caller.member_id not in roster:
             raise Conflict("活动开始后，名单内的党员才能点赞", code="NOT_ON_ROSTER")
         mobile = bool(roster[caller.member_id].get("mobile"))
-        existing = self.store.records_by_ids([f"{activity_id}:like:{caller.member_id}"])
-        if not existing:
+        liked = set(activity.get("liked") or {})
+        repeat = caller.member_id in liked
+        if not repeat:
             now = stamp(self.desk.clock.now())
             content = {"kind": "like", "activity_id": activity_id, "member_id": caller.member_id, "mobile": mobile,
                        "at": now}
             document = {"_id": f"{activity_id}:like:{caller.member_id}", "activity_id": activity_id,
                         "tenant_id": activity["tenant_id"], "kind": "like", "member_id": caller.member_id, "at": now}
-            content["_writes"] = self._counting(activity_id, {"$set": {f"liked.{caller.member_id}": mobile}})
             try:
                 self._append(activity, document, content, lambda doc: [events.ACTIVITY_LIKED.build(
                     activity["tenant_id"], activity_id=activity_id, branch_id=activity["branch_id"],
-                    member_id=caller.member_id, mobile=mobile)], "LIKE_EXISTS", "已点赞")
-            except Conflict:
-                existing = True
-        likes = len(self.store.records_of(activity_id, ("like",), {"kind": 1, "seq": 1}))
-        return {"activity_id": activity_id, "likes": likes, "repeat": bool(existing)}
+                    member_id=caller.member_id, mobile=mobile)], "LIKE_EXISTS", "已点赞",
+                    also=self._counting(activity_id, {"$set": {f"liked.{caller.member_id}": mobile}}))
+            except Conflict:        # liked at the same moment from another request
+                repeat = True
+        return {"activity_id": activity_id, "likes": len(liked | {caller.member_id}), "repeat": repeat}
 
     def _counting(self, activity_id: str, change: dict):
         """A write keeping the activity's own counters (likes, reflections, uploads) with the record."""
         return lambda session: self.store.db.activities.update_one({"_id": activity_id}, change, session=session)
 
-    def _append(self, activity: dict, document: dict, content: dict, make_events, code: str, message: str) -> dict:
-        """Append one record to the activity's chain with its events; Conflict(code) if it exists."""
+    def _append(self, activity: dict, document: dict, content: dict, make_events, code: str, message: str,
+                also=None) -> dict:
+        """Append one record to the activity's chain with its events, and ``also(session)`` in the same
+        transaction; Conflict(code) if the record exists."""
         def write(documents):
             def writes(session):
                 self.store.db.records.insert_many(documents, session=session)
-                if extra_writes:
-                    extra_writes(session)
+                if also:
+                    also(session)
             self.store.commit_or_conflict(writes, make_events(documents[0]), code, message)
-        extra_writes = content.pop("_writes", None)
         stored = self.desk.chain.append([(document, content)], write)[0]
         self.relay.wake()
         return stored
@@ -524,16 +525,15 @@ class AttendanceService:
         counting = self._counting(activity_id, {"$inc": {"counts.text_chars": len(text)}})
         return self._add_upload(activity, record, counting)
 
-    def _add_upload(self, activity: dict, content: dict, extra_writes) -> dict:
+    def _add_upload(self, activity: dict, content: dict, also) -> dict:
         document = {"_id": f"{activity['_id']}:upload:{content['upload_id']}", "activity_id": activity["_id"],
                     "tenant_id": activity["tenant_id"], "kind": content["kind"], "member_id": None,
                     "size": content["size"], "at": content["at"]}
-        stored = self._append(activity, document, {**content, "_writes": extra_writes},
-                              lambda doc: [events.UPLOAD_ADDED.build(
-                                  activity["tenant_id"], activity_id=activity["_id"], branch_id=activity["branch_id"],
-                                  upload_id=content["upload_id"], kind=content["kind"], size=content["size"],
-                                  content_hash=content["content_hash"], backfilled=bool(content["backfilled"]))],
-                              "UPLOAD_EXISTS", "重复上传")
+        stored = self._append(activity, document, content, lambda doc: [events.UPLOAD_ADDED.build(
+            activity["tenant_id"], activity_id=activity["_id"], branch_id=activity["branch_id"],
+            upload_id=content["upload_id"], kind=content["kind"], size=content["size"],
+            content_hash=content["content_hash"], backfilled=bool(content["backfilled"]))],
+            "UPLOAD_EXISTS", "重复上传", also=also)
         return upload_view(stored)
 
     def _upload_window(self, caller: CallerScope, activity: dict, backfill_reason: str) -> dict | None:
@@ -580,13 +580,13 @@ class AttendanceService:
         def reseal(session):
             scans = self.store.records_of(activity_id, ("checkin", "checkout")) + [document]
             head = {"seq": document["seq"], "hash": document["hash"]}
-            statuses, totals = sweeps.activity_result(activity, scans, head)
+            statuses, totals = sweeps.activity_result(activity, scans)
             self.store.db.activities.update_one({"_id": activity_id}, {"$set": {
                 "statuses": statuses, "totals": totals, "chain_head": head, "updated_at": now}}, session=session)
-        stored = self._append(activity, document, {**content, "_writes": reseal}, lambda doc: [spec.build(
+        stored = self._append(activity, document, content, lambda doc: [spec.build(
             activity["tenant_id"], activity_id=activity_id, branch_id=activity["branch_id"], member_id=member_id,
             record_id=doc["_id"], at=now, distance_m=0.0, flags=["BACKFILLED"], seq=doc["seq"], hash=doc["hash"],
-            backfilled=True)], "RECORD_EXISTS", "该记录已存在")
+            backfilled=True)], "RECORD_EXISTS", "该记录已存在", also=reseal)
         return scan_view(stored)
 
     # ----------------------------------------------------- rectifications
@@ -644,7 +644,7 @@ class AttendanceService:
     def list_rectifications(self, scope, org_id="", state="", page_size=0, page_token=""):
         caller = self._caller(scope)
         org = self.identity.get_org(scope=scope, org_id=org_id)
-        if not access.managed_path(caller, org["path_ids"]):
+        if not caller.manages_path(org["path_ids"]):
             raise PermissionDenied("只有组织管理员或支部书记可以查看整改事项", code="NOT_ORG_MANAGER", field="org_id")
         query = {"state": choice(state, "state", ("open", "closed"), required=True)} if state else {}
         skip, limit = page_window(page_size, page_token)
@@ -694,7 +694,7 @@ class AttendanceService:
         if last < first:
             raise InvalidArgument("结束月份不能早于开始月份", code="MONTH_RANGE_INVALID", field="month_to")
         query = {"month": {"$gte": first, "$lte": last}}
-        own_only = not access.managed_path(caller, org["path_ids"])
+        own_only = not caller.manages_path(org["path_ids"])
         if own_only:
             query["branch_id"] = caller.branch_id or "-"
         projection = {"branch_id": 1, "branch_name": 1, "month": 1, "status": 1, "totals": 1, "statuses": 1}
@@ -715,7 +715,7 @@ class AttendanceService:
         """What scoring's reconcile recomputes branch scores from (docs/attendance-rpc.md)."""
         caller = self._caller(scope)
         org = self.identity.get_org(scope=scope, org_id=org_id)
-        if not access.managed_path(caller, org["path_ids"]):
+        if not caller.manages_path(org["path_ids"]):
             raise PermissionDenied("只有组织管理员可以核对", code="NOT_ORG_MANAGER", field="org_id")
         first = month_argument(month_from, "month_from", "")
         last = month_argument(month_to or first, "month_to", first)
@@ -773,10 +773,11 @@ class AttendanceService:
         now = self.desk.clock.now()
         frozen = sweeps.freeze_due_rosters(self.store, self.identity, self.desk.schedule, now)
         closed = sweeps.close_due_activities(self.store, self.desk.chain, self.desk.schedule, now)
+        for activity_id in frozen + closed:
+            self.desk.scans.activities.forget(activity_id)
         if frozen or closed:
-            self.desk.scans.activities.clear()
             self.relay.wake()
-        return {"frozen": frozen, "closed": closed}
+        return {"frozen": len(frozen), "closed": len(closed)}
 
     # ---------------------------------------------------------------- helpers
     @staticmethod

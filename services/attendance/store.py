@@ -13,34 +13,11 @@ from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from servicekit.errors import Conflict
-from servicekit.mongo import Store
+from servicekit.mongo import Store, is_duplicate
 from servicekit.outbox import add_events
+from servicekit.subtree import LEVEL_FIELDS, subtree_filter
 
 from services.attendance.events import SOURCE
-
-MAX_DEPTH = 6
-LEVEL_FIELDS = [f"a{level}" for level in range(MAX_DEPTH)]
-
-
-def ancestor_fields(path_ids: list[str]) -> dict:
-    fields = {name: None for name in LEVEL_FIELDS}
-    fields.update({f"a{level}": org_id for level, org_id in enumerate(path_ids)})
-    return fields
-
-
-def subtree_filter(path_ids: list[str]) -> dict:
-    """Everything below (and at) the node whose path is ``path_ids``."""
-    return {f"a{len(path_ids) - 1}": path_ids[-1]}
-
-
-def is_duplicate(error: Exception) -> bool:
-    if isinstance(error, DuplicateKeyError):
-        return True
-    if isinstance(error, BulkWriteError):
-        return any(item.get("code") == 11000 for item in error.details.get("writeErrors", []))
-    text = str(error).lower()
-    return "duplicate key" in text or "unique constraint" in text
-
 
 class AttendanceStore(Store):
     collections = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from servicekit.events import parse_stamp, stamp
+from servicekit.events import stamp
 
 from services.attendance import events
 from services.attendance.domain import closing
@@ -47,24 +47,21 @@ class Schedule:
         self._entries = [e for e in self._entries if not (e[1] == kind and e[2] in finished)]
 
 
-def freeze_due_rosters(store, identity, schedule: Schedule, now) -> int:
-    """Freeze the roster of every approved activity whose sign-in has opened: the branch's
-    party members at that moment (its mobile members included, flagged)."""
+def freeze_due_rosters(store, identity, schedule: Schedule, now) -> list[str]:
+    """Freeze the roster of every approved activity whose freeze time has come: the branch's
+    party members at that moment (its mobile members included, flagged). The ids frozen."""
     due_ids = schedule.due("freeze", now)
     if not due_ids:
-        return 0
+        return []
     activities = [a for a in store.activities_by_ids(due_ids).values()
                   if a["status"] == "approved" and not a.get("roster_frozen_at")]
-    by_tenant: dict[str, list[dict]] = {}
-    for activity in activities:
-        by_tenant.setdefault(activity["tenant_id"], []).append(activity)
     rosters: dict[str, list[dict]] = {}
-    for tenant_id, group in by_tenant.items():
-        rosters.update(identity.branch_rosters(tenant_id=tenant_id, branch_ids=sorted({a["branch_id"] for a in group})))
-    outbox, frozen = [], 0
+    for tenant_id in {a["tenant_id"] for a in activities}:
+        branch_ids = sorted({a["branch_id"] for a in activities if a["tenant_id"] == tenant_id})
+        rosters.update(identity.branch_rosters(tenant_id=tenant_id, branch_ids=branch_ids))
+    outbox, frozen = [], []
 
     def writes(session):
-        nonlocal frozen
         for activity in activities:
             members = rosters.get(activity["branch_id"], [])
             roster = {m["member_id"]: {"name": m["name"], "mobile": bool(m["mobile"])} for m in members}
@@ -73,19 +70,19 @@ def freeze_due_rosters(store, identity, schedule: Schedule, now) -> int:
                 {"$set": {"roster": roster, "roster_frozen_at": stamp(now)}}, session=session)
             if updated.matched_count != 1:
                 continue
-            frozen += 1
+            frozen.append(activity["_id"])
             mobile = sorted(m for m, entry in roster.items() if entry["mobile"])
             outbox.append(events.ROSTER_FROZEN.build(
                 activity["tenant_id"], activity_id=activity["_id"], branch_id=activity["branch_id"],
                 month=activity["month"], roster_size=len(roster), on_site_expected=len(roster) - len(mobile),
                 mobile_count=len(mobile), member_ids=sorted(roster), mobile_member_ids=mobile))
-        store.unschedule(session, "freeze", due_ids)
+        store.unschedule(session, "freeze", due_ids)   # frozen now, or no longer waiting for it
     store.commit(writes, outbox, bundle=True)
     schedule.done("freeze", due_ids)
     return frozen
 
 
-def activity_result(activity: dict, scans: list[dict], head: dict | None) -> tuple[dict, dict]:
+def activity_result(activity: dict, scans: list[dict]) -> tuple[dict, dict]:
     """(statuses, totals) of an activity from its scan records and its counters."""
     roster = {member_id: bool(entry.get("mobile")) for member_id, entry in (activity.get("roster") or {}).items()}
     checked_in = {r["member_id"] for r in scans if r.get("kind") == "checkin"}
@@ -108,43 +105,34 @@ def scan_records(store, activities: list[dict]) -> dict[str, list[dict]]:
     return found
 
 
-def close_due_activities(store, chain, schedule: Schedule, now) -> int:
+def close_due_activities(store, chain, schedule: Schedule, now) -> list[str]:
     """Close every approved activity whose sign-out window has ended: final statuses, totals,
-    the sealed chain head and an activity_closed event each."""
+    the sealed chain head and an activity_closed event each. The ids closed."""
     due_ids = schedule.due("close", now)
     if not due_ids:
-        return 0
-    activities = [a for a in store.activities_by_ids(due_ids).values()
-                  if a["status"] == "approved" and parse_stamp(a["checkout_closes_at"]) <= now]
-    outbox, closed = [], 0
+        return []
+    activities = [a for a in store.activities_by_ids(due_ids).values() if a["status"] == "approved"]
+    outbox, closed = [], []
     with chain.lock:  # no record is appended while heads are sealed
         records = scan_records(store, activities)
 
         def writes(session):
-            nonlocal closed
             for activity in activities:
                 seq, head_hash = chain.head(activity["_id"])
                 head = {"seq": seq, "hash": head_hash} if seq else None
-                statuses, totals = activity_result(activity, records[activity["_id"]], head)
+                statuses, totals = activity_result(activity, records[activity["_id"]])
                 updated = store.db.activities.update_one(
                     {"_id": activity["_id"], "status": "approved"},
                     {"$set": {"status": "closed", "statuses": statuses, "totals": totals, "chain_head": head,
                               "closed_at": stamp(now)}}, session=session)
                 if updated.matched_count != 1:
                     continue
-                closed += 1
+                closed.append(activity["_id"])
                 outbox.append(events.ACTIVITY_CLOSED.build(
                     activity["tenant_id"], activity_id=activity["_id"], branch_id=activity["branch_id"],
                     month=activity["month"], org_path=activity["org_path"], closed_at=stamp(now), totals=totals,
                     statuses=statuses, chain_head=head))
-            store.unschedule(session, "close", [a["_id"] for a in activities] +
-                             [i for i in due_ids if i not in {a["_id"] for a in activities}
-                              and not _still_open(store, i)])
+            store.unschedule(session, "close", due_ids)   # closed now, or no longer open
         store.commit(writes, outbox, bundle=True)
     schedule.done("close", due_ids)
     return closed
-
-
-def _still_open(store, activity_id: str) -> bool:
-    activity = store.activity(activity_id)
-    return bool(activity and activity["status"] == "approved")

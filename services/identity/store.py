@@ -16,37 +16,18 @@ from bson.binary import UUID_SUBTYPE, Binary
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
+from servicekit import subtree
 from servicekit.errors import Conflict
 from servicekit.events import stamp
-from servicekit.mongo import Store
+from servicekit.mongo import Store, is_duplicate
 from servicekit.outbox import add_events
+from servicekit.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (ancestor_fields re-exported)
 
-from services.identity.domain.tree import MAX_DEPTH
 from services.identity.events import SOURCE
-
-LEVEL_FIELDS = [f"a{level}" for level in range(MAX_DEPTH)]
-
-
-def ancestor_fields(path_ids: list[str]) -> dict:
-    fields = {name: None for name in LEVEL_FIELDS}
-    fields.update({f"a{level}": org_id for level, org_id in enumerate(path_ids)})
-    return fields
-
-
-def path_of(doc: dict) -> list[str]:
-    return [doc[name] for name in LEVEL_FIELDS if doc.get(name)]
 
 
 def subtree_filter(org: dict) -> dict:
-    return {f"a{org['level']}": org["_id"]}
-
-
-def is_duplicate(error: Exception) -> bool:
-    if isinstance(error, DuplicateKeyError):
-        return True
-    if isinstance(error, BulkWriteError):
-        return any(item.get("code") == 11000 for item in error.details.get("writeErrors", []))
-    return "duplicate key" in str(error).lower() or "unique constraint" in str(error).lower()
+    return subtree.subtree_filter(path_of(org))
 
 
 class IdentityStore(Store):

@@ -18,23 +18,10 @@ from pymongo import UpdateOne
 
 from servicekit.events import stamp
 from servicekit.mongo import Store
+from servicekit.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (re-exported)
 
 from services.scoring.domain import score as score_rules
 from services.scoring.domain.progress import stage_of
-
-MAX_DEPTH = 6
-LEVEL_FIELDS = [f"a{level}" for level in range(MAX_DEPTH)]
-
-
-def ancestor_fields(path_ids) -> dict:
-    fields = {name: None for name in LEVEL_FIELDS}
-    fields.update({f"a{level}": org_id for level, org_id in enumerate(list(path_ids or [])[:MAX_DEPTH])})
-    return fields
-
-
-def path_of(doc: dict) -> list[str]:
-    return [doc[name] for name in LEVEL_FIELDS if doc.get(name)]
-
 
 def facts_of(doc: dict) -> score_rules.Facts:
     """The counts behind an activity document's score (closed: attendance's final statuses)."""

@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from gateway.client import ApiError
+from gateway.client import ApiError, HttpClient
 from tests.support.attendance import ThemedDay
 from tests.support.identity import PASSWORD, City
 
@@ -14,8 +14,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def themed(rpc, operator_scope, attendance_service, gateway_process):
-    day = ThemedDay(rpc, City(rpc, operator_scope))
-    return day
+    return ThemedDay(rpc, City(rpc, operator_scope))
 
 
 def login(client, day, username):
@@ -30,9 +29,8 @@ def test_issue_plan_review_scan_close_and_verify_through_the_gateway(themed, htt
                                        "title": "学习党章 重温誓词", "due_from": day.day.isoformat(),
                                        "due_to": day.day.isoformat()})
     assert issued["activities_created"] == 2
-    from gateway.client import HttpClient
     secretary = HttpClient(http.base_url)
-    secretary.token = rpc.identity.login(tenant_code=day.city.code, username=day_secretary_username(day),
+    secretary.token = rpc.identity.login(tenant_code=day.city.code, username=day.secretary_username,
                                          password=PASSWORD)["access_token"]
     activity = next(a for a in secretary.call("ListActivities", {"org_id": day.branch["id"]})["activities"]
                     if a["theme_id"] == issued["theme"]["id"])
@@ -49,7 +47,7 @@ def test_issue_plan_review_scan_close_and_verify_through_the_gateway(themed, htt
     day.at("start_at", -10)
     qr = secretary.call("GetQrCode", {"activity_id": activity["id"], "direction": "in", "mode": "rotating"})
     assert base64.b64decode(qr["png"]).startswith(b"\x89PNG") and qr["svg"].lstrip().startswith("<")
-    member_token = rpc.identity.login(tenant_code=day.city.code, username=member_username(day, 0),
+    member_token = rpc.identity.login(tenant_code=day.city.code, username=day.member_usernames[0],
                                       password=PASSWORD)["access_token"]
     far = {"token": qr["token"], "fix": day.fix(400)}
     with pytest.raises(ApiError) as outside:
@@ -57,7 +55,7 @@ def test_issue_plan_review_scan_close_and_verify_through_the_gateway(themed, htt
     assert outside.value.code == "OUTSIDE_FENCE"
     signed_in = grpc_client.call("RecordScan", {"token": qr["token"], "fix": day.fix(30)}, member_token)
     assert signed_in["record"]["direction"] == "in" and not signed_in.get("repeat")
-    late_token = rpc.identity.login(tenant_code=day.city.code, username=member_username(day, 1),
+    late_token = rpc.identity.login(tenant_code=day.city.code, username=day.member_usernames[1],
                                     password=PASSWORD)["access_token"]
     day.at("start_at", 15)
     printed = secretary.call("GetQrCode", {"activity_id": activity["id"], "direction": "in"})["token"]
@@ -96,14 +94,3 @@ def test_other_tenants_and_counties_get_404_through_both_protocols(themed, http,
         grpc_client.call("GetActivity", {"activity_id": day.activity["id"]}, token)
     assert other_tenant.value.code == "ACTIVITY_NOT_FOUND"
 
-
-def day_secretary_username(day) -> str:
-    return next(name for name in _usernames(day) if name.startswith("sec"))
-
-
-def member_username(day, index: int) -> str:
-    return [name for name in _usernames(day) if name.startswith("m") and not name.startswith("mm")][index]
-
-
-def _usernames(day):
-    return day.usernames

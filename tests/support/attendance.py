@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from servicekit.events import parse_stamp, stamp
 
-from tests.support.identity import City
+from tests.support.identity import PASSWORD, City, login
 
 VENUE = (33.0676, 107.0238)           # 汉中市 (WGS-84)
 _days_ahead = itertools.count(3)
@@ -39,22 +39,21 @@ class ThemedDay:
         self.day = date.today() + timedelta(days=next(_days_ahead))
         self.month = self.day.strftime("%Y-%m")
         self.branch = city.branches[county][branch]
+        self.county = city.counties[county]
         self.county_admin = city.county_admins[county]
         self.members = [city.add_member(self.branch, f"党员{index}") for index in range(members)]
         self.mobile_members = [city.add_member(self.branch, f"流动党员{index}", mobile=True) for index in range(mobile)]
         tag = f"{county}{branch}{id(self) % 100000}"
-        self.usernames = [f"m{tag}-{i}" for i in range(members)] + [f"mm{tag}-{i}" for i in range(mobile)]
-        self.usernames.append(f"sec{tag}")
+        self.member_usernames = [f"m{tag}-{i}" for i in range(members)]
+        self.secretary_username = f"sec{tag}"
         self.member_scopes = [city.member_login(m, f"m{tag}-{i}") for i, m in enumerate(self.members)]
         self.mobile_scopes = [city.member_login(m, f"mm{tag}-{i}") for i, m in enumerate(self.mobile_members)]
-        city.rpc.identity.create_account(scope=city.admin, username=f"sec{tag}", password="Passw0rd!demo",
+        city.rpc.identity.create_account(scope=city.admin, username=self.secretary_username, password=PASSWORD,
                                          role="branch_secretary", org_id=self.branch["id"])
-        from tests.support.identity import login
-        self.secretary = login(rpc, city.code, f"sec{tag}")
+        self.secretary = login(rpc, city.code, self.secretary_username)
 
     def issue(self, **overrides) -> dict:
-        fields = {"org_id": self.city.counties[0]["id"] if self.county_admin is self.city.county_admins[0]
-                  else self.city.counties[1]["id"], "month": self.month, "title": "学习党章 重温誓词",
+        fields = {"org_id": self.county["id"], "month": self.month, "title": "学习党章 重温誓词",
                   "due_from": (self.day - timedelta(days=2)).isoformat(),
                   "due_to": (self.day + timedelta(days=2)).isoformat()}
         fields.update(overrides)

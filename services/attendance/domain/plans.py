@@ -108,6 +108,12 @@ def _minutes(fields: dict, field: str, default: int, limits: tuple[int, int], co
     return number
 
 
+def validate_grace(value: object) -> int:
+    """Minutes after the start a sign-in still counts, within ``GRACE_RANGE`` (GRACE_MINUTES_INVALID)."""
+    return _minutes({"grace_minutes": value}, "grace_minutes", DEFAULT_GRACE_MINUTES, GRACE_RANGE,
+                    "GRACE_MINUTES_INVALID", "签到宽限时间")
+
+
 def validate_radius(value: object) -> int:
     """The geofence radius in metres, a whole number within ``RADIUS_RANGE`` (RADIUS_INVALID)."""
     number = _whole_number(value)
@@ -198,8 +204,7 @@ def validate_plan(fields: dict, theme: dict, now: datetime) -> dict:
         raise InvalidArgument("活动开始时间已过，请选择将来的时间", code="PLAN_IN_PAST", field="start_time")
     venue_name = _text(fields.get("venue_name"), "venue_name", MAX_VENUE_CHARS, "VENUE_NAME_INVALID", "活动地点")
     lat, lng = check_coordinates(fields.get("venue_lat"), fields.get("venue_lng"), field_prefix="venue_")
-    grace = _minutes(fields, "grace_minutes", DEFAULT_GRACE_MINUTES, GRACE_RANGE,
-                     "GRACE_MINUTES_INVALID", "签到宽限时间")
+    grace = validate_grace(fields.get("grace_minutes"))
     checkout_window = _minutes(fields, "checkout_window_minutes", DEFAULT_CHECKOUT_WINDOW_MINUTES,
                                CHECKOUT_WINDOW_RANGE, "CHECKOUT_WINDOW_INVALID", "签退时限")
     due_from, due_to = _as_date(theme.get("due_from")), _as_date(theme.get("due_to"))

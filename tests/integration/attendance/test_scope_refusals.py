@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from servicekit.errors import NotFound, PermissionDenied
+from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
 from tests.support.attendance import ThemedDay
 
 pytestmark = pytest.mark.integration
@@ -87,3 +87,41 @@ def test_a_member_cannot_do_the_secretarys_or_the_superiors_work(rpc, world):
     for method in ("list_rectifications", "activity_facts", "issue_theme"):   # the county is not the member's
         with pytest.raises(NotFound):
             getattr(rpc.attendance, method)(scope=member, **calls(day, leave, item)[method])
+
+
+def test_bad_arguments_get_a_400_with_their_own_code_and_change_nothing(rpc, world):
+    day, leave, item, _ = world
+    activity_id, county = day.activity["id"], day.city.counties[0]["id"]
+    cases = [
+        ("issue_theme", day.county_admin, dict(org_id=county, month="2026-13", title="主题", due_from="2026-12-01",
+                                               due_to="2026-12-02"), "MONTH_INVALID"),
+        ("issue_theme", day.county_admin, dict(org_id=county, month=day.month, title="主题",
+                                               due_from=day.day.isoformat(), due_to=day.day.isoformat(),
+                                               radius_m=5), "RADIUS_INVALID"),
+        ("list_activities", day.county_admin, dict(org_id=county, status="finished"), "UNKNOWN_VALUE"),
+        ("review_plan", day.county_admin, dict(activity_id=activity_id, decision="maybe"), "UNKNOWN_VALUE"),
+        ("get_qr_code", day.secretary, dict(activity_id=activity_id, direction="sideways"), "UNKNOWN_VALUE"),
+        ("get_qr_code", day.secretary, dict(activity_id=activity_id, direction="in", mode="laser"), "UNKNOWN_VALUE"),
+        ("decide_leave", day.secretary, dict(leave_id=leave["id"], decision="perhaps"), "UNKNOWN_VALUE"),
+        ("request_leave", day.member_scopes[0], dict(activity_id=activity_id, reason=" "), "REQUIRED"),
+        ("add_photo", day.secretary, dict(activity_id=activity_id, content_type="image/gif", content=PNG),
+         "UPLOAD_TYPE_UNSUPPORTED"),
+        ("add_photo", day.secretary, dict(activity_id=activity_id, content_type="image/png", content="%%%"),
+         "UPLOAD_INVALID"),
+        ("add_text_record", day.secretary, dict(activity_id=activity_id, text="字" * 20001), "TEXT_TOO_LONG"),
+        ("open_rectification", day.county_admin, dict(activity_id=activity_id, title="整改", due_on="31/12/2026"),
+         "DATE_INVALID"),
+        ("open_rectification", day.county_admin, dict(activity_id=activity_id, title="整改", due_on="2000-01-01"),
+         "DUE_DATE_IN_PAST"),
+        ("get_statistics", day.county_admin, dict(org_id=county, month_from="2026-12", month_to="2026-11"),
+         "MONTH_RANGE_INVALID"),
+        ("get_statistics", day.county_admin, dict(org_id=county, by="galaxy"), "UNKNOWN_VALUE"),
+    ]
+    for method, scope, kwargs, code in cases:
+        with pytest.raises(InvalidArgument) as bad:
+            getattr(rpc.attendance, method)(scope=scope, **kwargs)
+        assert bad.value.code == code, (method, kwargs)
+    assert rpc.attendance.list_uploads(scope=day.secretary, activity_id=activity_id)["uploads"] == []
+    assert [r["id"] for r in rpc.attendance.list_rectifications(scope=day.county_admin, org_id=county)[
+        "rectifications"]] == [item["id"]]
+    assert rpc.attendance.list_leaves(scope=day.secretary, activity_id=activity_id)["leaves"][0]["state"] == "pending"

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
 from gateway.batching import Batcher
 from servicekit.errors import Rejected
 
