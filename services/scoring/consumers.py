@@ -1,27 +1,45 @@
 """The scoring service's batch appliers: branch scores from attendance events, member points.
 
-``ScoreApplier`` writes every batch's facts in one transaction (with the processed event ids),
-then recomputes the touched activities' scores. ``PointsApplier`` turns attendance into ledger
+``ScoreApplier`` writes every batch's facts and the scores they make in one transaction (with the
+processed event ids). ``PointsApplier`` turns attendance into ledger
 entries. They consume separate queues so a backlog of points never delays scores.
 """
 from __future__ import annotations
 
+import time
+
+from prometheus_client import Histogram
 from pymongo import UpdateOne
 
 from servicekit.batch_consuming import apply_once
+from servicekit.events import parse_stamp, stamp
 from servicekit.mongo import open_store
 
 from services.scoring import ledger
-from services.scoring.facts_updates import SCORE_EVENTS, updates_for
-from services.scoring.store import ScoringStore, ancestor_fields, ensure_documents, path_of
+from services.scoring.facts_updates import SCORE_EVENTS, applied, updates_for
+from services.scoring.store import (ScoringStore, ancestor_fields, path_of, ranking_row_update,
+                                    scored_fields)
+
+STUB = {"rev": 0, "stages": {}}
+SCORE_LAG = Histogram("score_lag_seconds", "From an attendance event to the branch score that counts it",
+                      ["event_type"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60, 120, 300, 600))
 
 POINTS_EVENTS = ("roster_frozen", "checkout_recorded", "reflection_posted", "activity_closed", "activity_issued")
 SCORE_SUBSCRIPTIONS = [("attendance", name) for name in SCORE_EVENTS]
 POINTS_SUBSCRIPTIONS = [("attendance", name) for name in POINTS_EVENTS] + [("identity", "tenant_created")]
 
 
+class StaleFacts(Exception):
+    """Another process wrote an activity's facts between this batch's read and its write."""
+
+
 class ScoreApplier:
+    """Per batch: read the touched activities once, apply the events to them in memory, and write each
+    activity's new facts together with its new score (one update per activity, guarded by ``rev``), its
+    ranking row and the processed event ids, in one transaction."""
+
     consumer = "score"
+    attempts = 3
 
     def __init__(self, store: ScoringStore):
         self.store = store
@@ -31,15 +49,53 @@ class ScoreApplier:
         return cls(open_store(ScoringStore, container.service_name))
 
     def apply(self, events: list[dict]) -> list[dict]:
-        def effect(session, fresh):
-            updates = updates_for(fresh)
-            ensure_documents(self.store.db.activities, list(updates), {"rev": 0, "stages": {}}, session)
-            self.store.db.activities.bulk_write([UpdateOne({"_id": activity_id}, update)
-                                                 for activity_id, update in updates.items()],
-                                                ordered=False, session=session)
-        fresh, duplicates = apply_once(self.store, self.consumer, events, effect)
-        touched = {event["activity_id"] for event in fresh + duplicates if event.get("activity_id")}
-        return self.store.recompute(touched) if touched else []
+        for attempt in range(1, self.attempts + 1):
+            written: list[dict] = []
+            try:
+                fresh, _ = apply_once(self.store, self.consumer, events,
+                                      lambda session, fresh: written.extend(self._effect(session, fresh)))
+            except StaleFacts:
+                if attempt == self.attempts:
+                    raise
+                continue
+            observe_lag(fresh)
+            return written
+        raise AssertionError("unreachable")
+
+    def _effect(self, session, events: list[dict]) -> list[dict]:
+        updates = updates_for(events)
+        if not updates:
+            return []
+        docs = {doc["_id"]: doc for doc in self.store.activities_by_ids(updates, session=session)}
+        stubs = [{"_id": activity_id, **STUB} for activity_id in updates if activity_id not in docs]
+        if stubs:
+            self.store.db.activities.insert_many(stubs, ordered=True, session=session)
+        now = stamp()
+        activity_updates, score_updates, written = [], [], []
+        for activity_id, update in updates.items():
+            before = docs.get(activity_id) or {"_id": activity_id, **STUB}
+            after = applied(before, update)
+            scored = scored_fields(after, now)
+            activity_updates.append(UpdateOne({"_id": activity_id, "rev": before.get("rev", 0)},
+                                              {**update, "$set": {**update.get("$set", {}), **scored}}))
+            written.append({**after, **scored})
+            row = ranking_row_update(written[-1])
+            if row:
+                score_updates.append(row)
+        result = self.store.write_scores(activity_updates, score_updates, session=session)
+        if result.matched_count != len(activity_updates):
+            raise StaleFacts(f"{len(activity_updates) - result.matched_count} activities changed meanwhile")
+        return written
+
+
+def observe_lag(events: list[dict]) -> None:
+    """Seconds from each event (a scan's record, a closing...) to the score that counts it."""
+    now = time.time()
+    for event in events:
+        try:
+            SCORE_LAG.labels(event["event_type"]).observe(max(0.0, now - parse_stamp(event["occurred_at"]).timestamp()))
+        except (KeyError, TypeError, ValueError):
+            continue
 
 
 class PointsApplier:

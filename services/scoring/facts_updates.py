@@ -119,3 +119,35 @@ def updates_for(events: list[dict]) -> dict[str, dict]:
         if event.get("event_type") in SCORE_EVENTS and event.get("activity_id"):
             apply_event(updates.setdefault(event["activity_id"], Update()), event)
     return {activity_id: update.document() for activity_id, update in updates.items()}
+
+
+def _compare_missing(current, value, pick):
+    return value if current is None else pick(current, value)
+
+
+def applied(doc: dict, update: dict) -> dict:
+    """The document as the store will hold it after ``update`` ($set, $min, $max, $inc on paths at most two
+    deep, as ``Update`` builds them): lets a batch compute the new score and write it with the facts at once."""
+    result = {key: (dict(value) if isinstance(value, dict) else value) for key, value in doc.items()}
+    for operator, fields in update.items():
+        for path, value in fields.items():
+            head, _, leaf = path.partition(".")
+            if leaf:
+                target = result.get(head)
+                if not isinstance(target, dict):
+                    target = result[head] = {}
+                key = leaf
+            else:
+                target, key = result, head
+            current = target.get(key)
+            if operator == "$set":
+                target[key] = value
+            elif operator == "$min":
+                target[key] = _compare_missing(current, value, min)
+            elif operator == "$max":
+                target[key] = _compare_missing(current, value, max)
+            elif operator == "$inc":
+                target[key] = (current or 0) + value
+            else:
+                raise ValueError(f"unsupported update operator {operator}")
+    return result

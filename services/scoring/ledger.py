@@ -12,7 +12,7 @@ from servicekit.events import stamp
 
 from services.scoring.domain import points as rules
 from services.scoring.domain.periods import cycle_of
-from services.scoring.store import LEVEL_FIELDS, ScoringStore, ensure_documents
+from services.scoring.store import LEVEL_FIELDS, ScoringStore
 
 
 def rules_of(store: ScoringStore, tenant_id: str) -> dict:
@@ -36,8 +36,7 @@ def write_entries(store: ScoringStore, session, candidates: list[dict], rules_by
     rules_by_tenant = rules_by_tenant if rules_by_tenant is not None else {}
     members = {doc["_id"]: doc for doc in store.db.members.find(
         {"_id": {"$in": list({c["member_id"] for c in candidates})}}, session=session)}
-    balances: dict[str, dict] = {}
-    fresh, seen = [], set()
+    todo, seen = [], set()
     for candidate in candidates:
         if candidate["_id"] in existing or candidate["_id"] in seen:
             continue
@@ -45,9 +44,13 @@ def write_entries(store: ScoringStore, session, candidates: list[dict], rules_by
         tenant_id = candidate["tenant_id"]
         table = rules_by_tenant.setdefault(tenant_id, rules_of(store, tenant_id))
         cycle = cycle_of(candidate["day"], table["cycle"])
-        key = f"{candidate['member_id']}:{cycle}"
-        if key not in balances:
-            balances[key] = store.db.balances.find_one({"_id": key}, session=session) or {}
+        todo.append((candidate, table, cycle, f"{candidate['member_id']}:{cycle}"))
+    keys = list({key for *_, key in todo})
+    found = {doc["_id"]: doc for start in range(0, len(keys), 1000) for doc in store.db.balances.find(
+        {"_id": {"$in": keys[start:start + 1000]}}, session=session)}
+    balances = {key: found.get(key) or {} for key in keys}
+    fresh = []
+    for candidate, table, cycle, key in todo:
         balance = balances[key]
         rule = rules.rule_for(table, candidate["category"]) or {}
         daily = (balance.get("by_day") or {}).get(candidate["day"], {}).get(candidate["category"], 0)
@@ -72,7 +75,9 @@ def write_entries(store: ScoringStore, session, candidates: list[dict], rules_by
             "$set": {"tenant_id": written["tenant_id"], "member_id": written["member_id"], "cycle": written["cycle"],
                      "cycle_key": f"{written['tenant_id']}:{written['cycle']}",
                      "branch_id": member.get("branch_id"), "updated_at": stamp(), **path}}))
-    ensure_documents(store.db.balances, list({update._filter["_id"] for update in updates}), {"total": 0}, session)
+    missing = [{"_id": key, "total": 0} for key in {update._filter["_id"] for update in updates} if key not in found]
+    if missing:       # inserted first: nx-27017 stores the dotted $inc paths of an inserting upsert as literal keys
+        store.db.balances.insert_many(missing, ordered=True, session=session)
     store.db.balances.bulk_write(updates, ordered=True, session=session)
     return fresh
 

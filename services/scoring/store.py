@@ -44,13 +44,27 @@ def closed_late(doc: dict) -> bool:
     return bool(closed and due_to and closed[:10] > due_to[:10])
 
 
-def ensure_documents(collection, ids: list[str], stub: dict, session) -> None:
-    """Insert the documents that do not exist yet: nx-27017 stores a dotted ``$min``/``$max``/``$inc`` path
-    of an upsert that inserts as a literal key, so updates only ever modify existing documents."""
-    existing = {doc["_id"] for doc in collection.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)}
-    missing = [{"_id": doc_id, **stub} for doc_id in ids if doc_id not in existing]
-    if missing:
-        collection.insert_many(missing, ordered=True, session=session)
+def scored_fields(doc: dict, now: str) -> dict:
+    """The score fields of an activity document (facts as stored, or as a batch is about to store them)."""
+    result = score_rules.score(facts_of(doc))
+    return {"score": result["score"], "breakdown": result["breakdown"], "rates": result["rates"],
+            "counts": result["counts"], "rating_pending": result["rating_pending"],
+            "final": bool((doc.get("stages") or {}).get("closed")), "stage": stage_of(doc.get("stages") or {}),
+            "closed_late": closed_late(doc), "scored_at": now}
+
+
+def ranking_row_update(doc: dict) -> UpdateOne | None:
+    """The upsert of a scored activity's row in ``scores`` (one per branch and month), or None before it
+    knows its tenant and month."""
+    if not doc.get("month") or not doc.get("tenant_id"):
+        return None
+    return UpdateOne({"_id": f"{doc['branch_id']}:{doc['month']}"}, {"$set": {
+        "tenant_id": doc["tenant_id"], "branch_id": doc["branch_id"], "name": doc.get("branch_name", ""),
+        **{name: doc.get(name) for name in LEVEL_FIELDS}, "field": doc.get("field", ""),
+        "category": doc.get("category", ""), "changed_at": doc["scored_at"], "period": doc["month"],
+        "period_key": f"{doc['tenant_id']}:{doc['month']}", "activity_id": doc["_id"], "score": doc["score"],
+        "final": doc["final"], "stages": doc.get("stages") or {}}}, upsert=True)
+    # quarters and years are derived from the month rows in memory (rankings.RankingCache)
 
 
 _TRANSACTIONS = threading.Lock()
@@ -78,11 +92,11 @@ class ScoringStore(Store):
     def activity(self, activity_id: str) -> dict | None:
         return self.db.activities.find_one({"_id": activity_id})
 
-    def activities_by_ids(self, ids) -> list[dict]:
+    def activities_by_ids(self, ids, session=None) -> list[dict]:
         ids = list(ids)
         found = []
         for start in range(0, len(ids), 1000):
-            found.extend(self.db.activities.find({"_id": {"$in": ids[start:start + 1000]}}))
+            found.extend(self.db.activities.find({"_id": {"$in": ids[start:start + 1000]}}, session=session))
         return found
 
     def activities_of_month(self, tenant_id: str, month: str, projection: dict | None = None) -> list[dict]:
@@ -113,29 +127,23 @@ class ScoringStore(Store):
         activity_updates, score_updates, written = [], [], []
         now = stamp()
         for doc in docs:
-            result = score_rules.score(facts_of(doc))
-            final = bool((doc.get("stages") or {}).get("closed"))
-            changes = {"score": result["score"], "breakdown": result["breakdown"], "rates": result["rates"],
-                       "counts": result["counts"], "rating_pending": result["rating_pending"], "final": final,
-                       "stage": stage_of(doc.get("stages") or {}), "closed_late": closed_late(doc),
-                       "scored_at": now}
+            changes = scored_fields(doc, now)
             activity_updates.append(UpdateOne({"_id": doc["_id"], "rev": doc.get("rev", 0)}, {"$set": changes}))
             written.append({**doc, **changes})
-            if not doc.get("month") or not doc.get("tenant_id"):
-                continue
-            row = {"tenant_id": doc["tenant_id"], "branch_id": doc["branch_id"], "name": doc.get("branch_name", ""),
-                   **{name: doc.get(name) for name in LEVEL_FIELDS}, "field": doc.get("field", ""),
-                   "category": doc.get("category", ""), "changed_at": now}
-            score_updates.append(UpdateOne({"_id": f"{doc['branch_id']}:{doc['month']}"}, {"$set": {
-                **row, "period": doc["month"], "period_key": f"{doc['tenant_id']}:{doc['month']}",
-                "activity_id": doc["_id"], "score": result["score"], "final": final,
-                "stages": doc.get("stages") or {}}}, upsert=True))
-            # quarters and years are derived from the month rows in memory (rankings.RankingCache)
-        if activity_updates:
-            self.db.activities.bulk_write(activity_updates, ordered=False)
-        if score_updates:
-            self.db.scores.bulk_write(score_updates, ordered=False)
+            row = ranking_row_update({**doc, **changes})
+            if row:
+                score_updates.append(row)
+        self.write_scores(activity_updates, score_updates)
         return written
+
+    def write_scores(self, activity_updates: list, score_updates: list, session=None):
+        """One bulk write per collection; returns the activities' write result (None when nothing to write)."""
+        result = None
+        if activity_updates:
+            result = self.db.activities.bulk_write(activity_updates, ordered=False, session=session)
+        if score_updates:
+            self.db.scores.bulk_write(score_updates, ordered=False, session=session)
+        return result
 
     def score_rows(self, period_key: str) -> list[dict]:
         return list(self.db.scores.find({"period_key": period_key}))

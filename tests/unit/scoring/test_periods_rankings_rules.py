@@ -5,7 +5,7 @@ from services.scoring.domain import points, supervision
 from services.scoring.domain.periods import cycle_of, enclosing, month_range, parse_month, parse_period
 from services.scoring.domain.progress import progress, stage_of
 from services.scoring.domain.ranking import chart, competition_ranks, with_changes
-from services.scoring.facts_updates import updates_for
+from services.scoring.facts_updates import applied, updates_for
 from tests.support.scoring import ThemedDay
 
 
@@ -102,3 +102,20 @@ def test_a_batch_of_events_becomes_one_update_per_activity():
     assert update["$inc"]["rev"] == 4 and update["$set"]["a1"] == "b1"
     assert update["$min"]["in.m1"] == first["at"] and "out.m1" in update["$min"]
     assert any(path.startswith("flagged.") for path in update["$set"])
+
+
+def test_an_update_applied_in_memory_gives_what_the_store_will_hold():
+    before = {"_id": "a1", "rev": 2, "stages": {"issued": "2026-05-01T00:00:00Z", "held": "2026-05-20T09:00:00Z"},
+              "in": {"m1": "2026-05-20T08:55:00Z"}, "rejections": 1}
+    update = {"$set": {"flagged.r9": 1, "tenant_id": "t"}, "$inc": {"rev": 3, "rejections": 1},
+              "$min": {"in.m1": "2026-05-20T08:50:00Z", "in.m2": "2026-05-20T08:58:00Z",
+                       "stages.held": "2026-05-20T09:30:00Z"},
+              "$max": {"refl.m1": 120, "outside_due_window": True}}
+    after = applied(before, update)
+    assert after["rev"] == 5 and after["rejections"] == 2 and after["tenant_id"] == "t"
+    assert after["in"] == {"m1": "2026-05-20T08:50:00Z", "m2": "2026-05-20T08:58:00Z"}
+    assert after["stages"] == {"issued": "2026-05-01T00:00:00Z", "held": "2026-05-20T09:00:00Z"}
+    assert after["flagged"] == {"r9": 1} and after["refl"] == {"m1": 120} and after["outside_due_window"] is True
+    assert before["in"] == {"m1": "2026-05-20T08:55:00Z"} and before["rev"] == 2    # the read document is untouched
+    with pytest.raises(ValueError):
+        applied(before, {"$push": {"x": 1}})

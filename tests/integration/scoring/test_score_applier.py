@@ -1,0 +1,58 @@
+"""The score applier against the real store: facts and score written together, and a write that raced
+another process's is retried on the newer facts, never lost."""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from servicekit.mongo import open_store
+from services.scoring.consumers import ScoreApplier
+from services.scoring.store import ScoringStore
+from tests.support.scoring import ThemedDay
+
+pytestmark = pytest.mark.integration
+BRANCH = {"id": "b1", "name": "一支部", "path_ids": ["city", "county", "b1"], "field": "rural"}
+
+
+class RacingStore(ScoringStore):
+    """The batch's first read returns the documents as they were before "another process" committed a sign-in
+    of m9: the read raced that write (nx-27017 cannot interleave two transactions to show it for real)."""
+
+    def __init__(self, db, stale: list[dict]):
+        super().__init__(db)
+        self.stale = stale
+
+    def activities_by_ids(self, ids, session=None):
+        if self.stale:
+            stale, self.stale = self.stale, []
+            return stale
+        return super().activities_by_ids(ids, session=session)
+
+
+@pytest.fixture
+def store(mongo_uri):
+    return open_store(ScoringStore, f"scoring_applier_{secrets.token_hex(3)}", mongo_uri)
+
+
+def test_a_batch_writes_facts_and_score_in_one_update(store):
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2", "m3", "m4"])
+    written = ScoreApplier(store).apply([day.issued(), *day.planned_and_opened(), day.scan("m1"), day.scan("m2")])
+    doc = store.activity(day.activity_id)
+    assert set(doc["in"]) == {"m1", "m2"} and doc["counts"]["present"] == 0 and doc["score"] == written[0]["score"]
+    row = store.db.scores.find_one({"_id": "b1:2026-05"})
+    assert row["score"] == doc["score"] and row["period_key"] == "t1:2026-05" and not row["final"]
+    again = ScoreApplier(store).apply([day.scan("m1"), day.scan("m3", "out")])    # m1 again: nothing changes
+    assert set(store.activity(day.activity_id)["out"]) == {"m3"} and again[0]["rev"] == doc["rev"] + 2
+
+
+def test_a_write_that_raced_another_is_retried_on_the_newer_facts(mongo_uri, store):
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2", "m9"])
+    ScoreApplier(store).apply([day.issued(), *day.planned_and_opened()])
+    racing = RacingStore(store.db, store.activities_by_ids([day.activity_id]))
+    ScoreApplier(store).apply([day.scan("m9")])                   # the other process, after the batch's read
+    [written] = ScoreApplier(racing).apply([day.scan("m1")])
+    doc = store.activity(day.activity_id)
+    assert not racing.stale and set(doc["in"]) == {"m1", "m9"}   # neither the racer's fact nor the batch's is lost
+    assert written["in"] == doc["in"] and doc["score"] == written["score"]
+    assert store.db.processed_events.count_documents({}) == len(day.planned_and_opened()) + 3
