@@ -177,6 +177,30 @@ def scrape(url: str, metric: str, operation: str) -> float:
     return total
 
 
+def histogram(url: str, metric: str, label: str, values: tuple[str, ...]) -> list[tuple[float, float]]:
+    """Cumulative (upper bound, count) buckets of a Prometheus histogram, summed over the label values given."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return []
+    buckets: dict[float, float] = defaultdict(float)
+    for line in text.splitlines():
+        if line.startswith(metric + "_bucket{") and any(f'{label}="{value}"' in line for value in values):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float("inf") if bound == "+Inf" else float(bound)] += float(line.rsplit(" ", 1)[1])
+    return sorted(buckets.items())
+
+
+def bucket_quantile(buckets: list[tuple[float, float]], share: float) -> float:
+    """The upper bound of the bucket holding the given share of the observations (nan when none)."""
+    total = buckets[-1][1] if buckets else 0
+    for bound, count in buckets:
+        if total and count >= share * total:
+            return bound
+    return float("nan")
+
+
 def percentile(sorted_values: list[float], share: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -356,7 +380,7 @@ class Bench:
         print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
     # --- processes ---------------------------------------------------------------
-    def start(self, bus: str, mongo_uri: str) -> None:
+    def start(self, bus: str, mongo_uri: str, scoring_mongo_uri: str) -> None:
         common = {"AMQP_URI": bus, "MONGO_URI": mongo_uri}
         self.identity = self.child("identity", ["-m", "servicekit.runner", "services.identity.service:IdentityService"],
                                    {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast"})
@@ -367,8 +391,10 @@ class Bench:
                                       "ATTENDANCE_CLOCK_CONTROL": "1"})
         self.scoring = None
         if (REPO / "services/scoring/service.py").exists() and not self.args.without_scoring:
+            self.scoring_metrics = free_port()
             self.scoring = self.child("scoring", ["-m", "servicekit.runner", "services.scoring.service:ScoringService"],
-                                      {**common, "METRICS_PORT": str(free_port())})
+                                      {**common, "MONGO_URI": scoring_mongo_uri,
+                                       "METRICS_PORT": str(self.scoring_metrics)})
         self.gateways = {}
         for name, extra in (("gateway-A", {}), ("gateway-B(per-request)", {"GATEWAY_SCAN_BATCH": "off"})):
             http, grpc_port = free_port(), free_port()
@@ -848,7 +874,7 @@ class Bench:
             codes.update(f["codes"])
         print(f"\n-- answers by code (all phases) --\n  " + ", ".join(f"{c}: {n:,}" for c, n in codes.most_common()))
         print("\n-- CPU seconds by process and phase (from /proc; where the time goes) --")
-        names = [n for n in ["nx-27017", "rabbitmq", "identity", "attendance", "scoring", "gateway-A",
+        names = [n for n in ["nx-27017", "nx-scoring", "rabbitmq", "identity", "attendance", "scoring", "gateway-A",
                              "gateway-B(per-request)", "load-0", "load-1", "load-2", "load-3"]
                  if any(n in usage for usage in self.cpu_by_phase.values())]
         print(f"{'phase':<10}{'wall s':>8}" + "".join(f"{n[:12]:>13}" for n in names) + f"{'sum/wall':>10}")
@@ -873,7 +899,8 @@ class Bench:
         print("\n-- memory (RSS from /proc, MB: peak / at end) --")
         for name in sorted(self.watch.peak):
             print(f"  {name:<24}{self.watch.peak[name] / 1024:>8.0f} / {self.watch.last.get(name, 0) / 1024:.0f}")
-        print("  (rabbitmq = the whole broker, shared with anything else on it; nx-27017 = the embedded store)")
+        print("  (rabbitmq = the whole broker, shared with anything else on it; nx-27017 = the embedded store; "
+              "nx-scoring = scoring's own embedded store)")
         print("\n-- reconciliation against the attendance database after closing --")
         print(f"  accepted distinct {rec['accepted_distinct']:,} (by kind {dict(rec['accepted_by_kind'])}); "
               f"stored {dict(rec['stored_by_kind'])}")
@@ -955,8 +982,19 @@ class Bench:
                                   f"live score: {len(pending)} of {len(sample)} sampled branches still not counting "
                                   f"every sign-out {lag:.0f}s after the last scan")
             self.scoring_note += "; " + self._scoring_ranking("live")
+            self.scoring_note += "\n  " + self._lag("scan to live score (score_lag_seconds, every sign-in and "
+                                                   "sign-out of the day)", ("checkin_recorded", "checkout_recorded"))
         except Exception as error:  # noqa: BLE001  report, do not fail the run
             self.scoring_note += f"live score RPCs failed: {error!r}"[:300]
+
+    def _lag(self, label: str, event_types: tuple[str, ...]) -> str:
+        buckets = histogram(f"http://127.0.0.1:{self.scoring_metrics}/metrics", "score_lag_seconds", "event_type",
+                            event_types)
+        if not buckets or not buckets[-1][1]:
+            return f"{label}: no observations"
+        quantiles = ", ".join(f"{name} <= {bucket_quantile(buckets, share):g} s"
+                              for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0)))
+        return f"{label}: {buckets[-1][1]:,.0f} events; {quantiles} (bucket bounds)"
 
     def _scoring_ranking(self, label: str) -> str:
         month = self.day.strftime("%Y-%m")
@@ -997,6 +1035,8 @@ class Bench:
                                   f"{time.time() - started:.1f}s after closing; counts differing from attendance "
                                   f"totals: {len(wrong)} {list(wrong.items())[:2] or ''}; "
                                   + self._scoring_ranking("final"))
+            self.scoring_note += "\n  " + self._lag("closing to final score (score_lag_seconds, every activity_closed)",
+                                                   ("activity_closed",))
         except Exception as error:  # noqa: BLE001
             self.scoring_note += f"\n  final score RPCs failed: {error!r}"[:300]
 
@@ -1012,6 +1052,8 @@ def main() -> None:
     parser.add_argument("--peak-rate", type=float, default=4000.0, help="offered scans/s in the busiest minute")
     parser.add_argument("--gateway-workers", type=int, default=0, help="GATEWAY_GRPC_WORKERS (0: the gateway's default)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--shared-store", action="store_true",
+                        help="scoring on the same embedded store process as the other services (default: its own)")
     parser.add_argument("--without-scoring", action="store_true",
                         help="do not start scoring (its event consumers share the store: the scan path alone)")
     args = parser.parse_args()
@@ -1020,8 +1062,13 @@ def main() -> None:
                       OPERATOR_PASSWORD="Bench-" + secrets.token_hex(6))
     mongo = None if os.environ.get("MONGO_URI") else EmbeddedMongo(bench.work / "mongo").start()
     uri = os.environ.get("MONGO_URI") or mongo.uri
+    scoring_mongo = None
     if mongo:
         bench.watch.add("nx-27017", mongo.process.pid)
+        if not args.shared_store:     # each service owns its database; scoring's on a store process of its own
+            scoring_mongo = EmbeddedMongo(bench.work / "mongo-scoring").start()
+            bench.watch.add("nx-scoring", scoring_mongo.process.pid)
+    scoring_uri = scoring_mongo.uri if scoring_mongo else uri
     bench.watch.add("rabbitmq", rabbit_pid())
     bench.watch.add("bench(main)", os.getpid())
     bench.watch.start()
@@ -1030,7 +1077,7 @@ def main() -> None:
     started = time.perf_counter()
     with TestVhost() as bus:
         try:
-            bench.start(bus, uri)
+            bench.start(bus, uri, scoring_uri)
             bench.import_city()
             bench.prepare_day()
             bench.freeze_rosters()
@@ -1048,8 +1095,9 @@ def main() -> None:
             bench.watch.stop()
             bench.stop()
             client.close()
-            if mongo:
-                mongo.stop()
+            for store in (scoring_mongo, mongo):
+                if store:
+                    store.stop()
 
 
 if __name__ == "__main__":

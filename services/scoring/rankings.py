@@ -21,7 +21,7 @@ from services.scoring.domain.periods import MONTH, parse_period
 REFRESH_SECONDS = 1.0
 OVERLAP = timedelta(seconds=3)
 ROW_FIELDS = ("branch_id", "name", "field", "category", "activity_id", "final", "tenant_id", "period", "stages",
-              *(f"a{n}" for n in range(6)))
+              "breakdown", "counts", "rating_pending", *(f"a{n}" for n in range(6)))
 
 
 def ranking_row(doc: dict) -> dict | None:

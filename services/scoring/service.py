@@ -87,12 +87,13 @@ class ScoringService:
         field, category = text(field, "field", required=False), text(category, "category", required=False)
         ranked = self._ranked_with_changes(caller, wanted, level, org_id, field, category)
         page, token = page_of(ranked[skip:skip + limit + 1], skip, limit)
-        if wanted.kind == MONTH:
+        if wanted.kind == MONTH:       # rows written before they carried the breakdown: read it
             details = {doc["_id"]: doc for doc in self.store.activities_by_ids(
-                [row["activity_id"] for row in page if row.get("activity_id")])}
+                [row["activity_id"] for row in page if row.get("activity_id") and row.get("breakdown") is None])}
         else:
             details = {}
-        rows = [self._ranking_view(row, details.get(row.get("activity_id"))) for row in page]
+        rows = [self._ranking_view(row, details.get(row.get("activity_id"), row if wanted.kind == MONTH else None))
+                for row in page]
         return {"period": wanted.key, "previous_period": wanted.previous().key, "total": len(ranked),
                 "rows": rows, "chart": chart(rows, "branch_name", "score"), "next_page_token": token}
 
@@ -109,10 +110,10 @@ class ScoringService:
                 "field": row.get("field") or "", "category": row.get("category") or "", "score": row["score"],
                 "final": bool(row.get("final")), "activity_id": row.get("activity_id") or "",
                 "months": row.get("months", 1 if row.get("activity_id") else 0)}
-        if activity:
+        if activity and activity.get("breakdown") is not None:
             view["breakdown"] = activity.get("breakdown") or {}
             view["counts"] = activity.get("counts") or {}
-            view["rating_pending"] = activity.get("rating") is None
+            view["rating_pending"] = bool(activity.get("rating_pending"))
         return view
 
     def _subtree(self, caller: CallerScope, org_id) -> tuple[int, str]:

@@ -54,8 +54,8 @@ def scored_fields(doc: dict, now: str) -> dict:
 
 
 def ranking_row_update(doc: dict) -> UpdateOne | None:
-    """The upsert of a scored activity's row in ``scores`` (one per branch and month), or None before it
-    knows its tenant and month."""
+    """The upsert of a scored activity's row in ``scores`` (one per branch and month, with the breakdown a
+    ranking page shows), or None before it knows its tenant and month."""
     if not doc.get("month") or not doc.get("tenant_id"):
         return None
     return UpdateOne({"_id": f"{doc['branch_id']}:{doc['month']}"}, {"$set": {
@@ -63,7 +63,8 @@ def ranking_row_update(doc: dict) -> UpdateOne | None:
         **{name: doc.get(name) for name in LEVEL_FIELDS}, "field": doc.get("field", ""),
         "category": doc.get("category", ""), "changed_at": doc["scored_at"], "period": doc["month"],
         "period_key": f"{doc['tenant_id']}:{doc['month']}", "activity_id": doc["_id"], "score": doc["score"],
-        "final": doc["final"], "stages": doc.get("stages") or {}}}, upsert=True)
+        "final": doc["final"], "stages": doc.get("stages") or {}, "breakdown": doc.get("breakdown") or {},
+        "counts": doc.get("counts") or {}, "rating_pending": bool(doc.get("rating_pending"))}}, upsert=True)
     # quarters and years are derived from the month rows in memory (rankings.RankingCache)
 
 
