@@ -12,9 +12,10 @@ Every query uses one single-field index (nx-27017 ignores compound ones).
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 
-from pymongo import UpdateOne
+from pymongo import ReplaceOne, UpdateOne
 
 from servicekit.events import stamp
 from servicekit.mongo import Store
@@ -53,25 +54,34 @@ def scored_fields(doc: dict, now: str) -> dict:
             "closed_late": closed_late(doc), "scored_at": now}
 
 
-def ranking_row_update(doc: dict) -> UpdateOne | None:
+def ranking_row_update(doc: dict) -> ReplaceOne | None:
     """The upsert of a scored activity's row in ``scores`` (one per branch and month, with the breakdown a
     ranking page shows), or None before it knows its tenant and month."""
     if not doc.get("month") or not doc.get("tenant_id"):
         return None
-    return UpdateOne({"_id": f"{doc['branch_id']}:{doc['month']}"}, {"$set": {
-        "tenant_id": doc["tenant_id"], "branch_id": doc["branch_id"], "name": doc.get("branch_name", ""),
-        **{name: doc.get(name) for name in LEVEL_FIELDS}, "field": doc.get("field", ""),
-        "category": doc.get("category", ""), "changed_at": doc["scored_at"], "period": doc["month"],
-        "period_key": f"{doc['tenant_id']}:{doc['month']}", "activity_id": doc["_id"], "score": doc["score"],
-        "final": doc["final"], "stages": doc.get("stages") or {}, "breakdown": doc.get("breakdown") or {},
-        "counts": doc.get("counts") or {}, "rating_pending": bool(doc.get("rating_pending"))}}, upsert=True)
+    row_id = f"{doc['branch_id']}:{doc['month']}"
+    return ReplaceOne({"_id": row_id}, {
+        "_id": row_id, "tenant_id": doc["tenant_id"], "branch_id": doc["branch_id"],
+        "name": doc.get("branch_name", ""), **{name: doc.get(name) for name in LEVEL_FIELDS},
+        "field": doc.get("field", ""), "category": doc.get("category", ""), "changed_at": doc["scored_at"],
+        "period": doc["month"], "period_key": f"{doc['tenant_id']}:{doc['month']}", "activity_id": doc["_id"],
+        "score": doc["score"], "final": doc["final"], "stages": doc.get("stages") or {},
+        "breakdown": doc.get("breakdown") or {}, "counts": doc.get("counts") or {},
+        "rating_pending": bool(doc.get("rating_pending"))}, upsert=True)
     # quarters and years are derived from the month rows in memory (rankings.RankingCache)
 
 
 _TRANSACTIONS = threading.Lock()
+ORG_SAMPLE_SECONDS = 30.0
 
 
 class ScoringStore(Store):
+    _org_samples: dict[str, tuple[float, dict]]
+
+    def __init__(self, db):
+        super().__init__(db)
+        self._org_samples = {}
+
     collections = {
         "activities": ["month_key", "branch_id", *LEVEL_FIELDS],
         "scores": ["period_key", "changed_at", "branch_id"],
@@ -107,10 +117,17 @@ class ScoringStore(Store):
         return list(self.db.activities.find({"branch_id": branch_id}))
 
     def any_activity_under(self, org_id: str) -> dict | None:
-        """A themed day of a branch in the subtree of org_id, to learn where org_id sits in the tree."""
+        """A themed day of a branch in the subtree of org_id, to learn where org_id sits in the tree. Found ones
+        are remembered for ORG_SAMPLE_SECONDS (each ranking call asks; a moved organisation is seen that late)."""
+        remembered = self._org_samples.get(org_id)
+        if remembered and remembered[0] > time.monotonic():
+            return remembered[1]
         for field in LEVEL_FIELDS:
             doc = self.db.activities.find_one({field: org_id}, {name: 1 for name in LEVEL_FIELDS} | {"tenant_id": 1})
             if doc:
+                if len(self._org_samples) > 20_000:
+                    self._org_samples.clear()
+                self._org_samples[org_id] = (time.monotonic() + ORG_SAMPLE_SECONDS, doc)
                 return doc
         return None
 
