@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from gateway.convert import to_kwargs, to_message
 from gateway.operations import Operation
 from servicekit.errors import InvalidArgument, Unauthenticated
 from servicekit.scope import CallerScope
@@ -35,12 +35,11 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 def request_kwargs(request: Message) -> dict:
-    return json_format.MessageToDict(request, preserving_proto_field_name=True,
-                                     always_print_fields_with_no_presence=True)
+    return to_kwargs(request)
 
 
 def response_message(operation: Operation, result) -> Message:
-    return json_format.ParseDict(result or {}, operation.response(), ignore_unknown_fields=True)
+    return to_message(operation.response, result)
 
 
 class Dispatcher:

@@ -1,8 +1,8 @@
 """Request metrics in the process's default prometheus registry."""
 from __future__ import annotations
 
+import functools
 import time
-from contextlib import contextmanager
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -18,23 +18,34 @@ LATENCY = Histogram("gateway_request_seconds", "Time to answer a request.", LABE
 IN_FLIGHT = Gauge("gateway_requests_in_flight", "Requests being answered now.", ("protocol",))
 
 
-class Outcome:
-    def __init__(self):
-        self.value = "ok"
+class track:
+    """Count and time one request: ``with track(protocol, operation) as outcome:``; the body sets
+    ``outcome.value`` to an error kind when it answers with one. The labelled series are looked up
+    once per label set (``labels()`` takes a lock and builds a key on every call)."""
+
+    __slots__ = ("protocol", "operation", "value", "started")
+    _series: dict[tuple[str, str, str], tuple] = {}
+
+    def __init__(self, protocol: str, operation: str):
+        self.protocol, self.operation, self.value = protocol, operation, "ok"
+
+    def __enter__(self) -> "track":
+        self.started = time.perf_counter()
+        _in_flight(self.protocol).inc()
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc is not None:
+            self.value = describe(exc).kind if isinstance(exc, Exception) else "INTERNAL"
+        _in_flight(self.protocol).dec()
+        key = (self.protocol, self.operation, self.value)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series.setdefault(key, (REQUESTS.labels(*key), LATENCY.labels(*key)))
+        series[0].inc()
+        series[1].observe(time.perf_counter() - self.started)
 
 
-@contextmanager
-def track(protocol: str, operation: str):
-    """Count and time one request; the body sets ``outcome.value`` to an error kind when it answers with one."""
-    outcome = Outcome()
-    started = time.perf_counter()
-    IN_FLIGHT.labels(protocol).inc()
-    try:
-        yield outcome
-    except BaseException as exc:
-        outcome.value = describe(exc).kind if isinstance(exc, Exception) else "INTERNAL"
-        raise
-    finally:
-        IN_FLIGHT.labels(protocol).dec()
-        REQUESTS.labels(protocol, operation, outcome.value).inc()
-        LATENCY.labels(protocol, operation, outcome.value).observe(time.perf_counter() - started)
+@functools.cache
+def _in_flight(protocol: str):
+    return IN_FLIGHT.labels(protocol)

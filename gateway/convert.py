@@ -1,0 +1,128 @@
+"""Message ⇄ dict conversions of the dispatcher, without json_format's per-field interpretation.
+
+``to_kwargs(message)`` equals ``MessageToDict(message, preserving_proto_field_name=True,
+always_print_fields_with_no_presence=True)`` and ``to_message(cls, data)`` equals
+``ParseDict(data, cls(), ignore_unknown_fields=True)``; json_format is slow pure Python
+and these run on every request (a member's scan above all). A message type is handled
+here when all its fields are of the plain kinds below (strings, bools, 32-bit integers,
+doubles, nested messages, repeated fields of those, proto3 ``optional``); anything else
+(enums, bytes, 64-bit integers, floats, maps, oneofs, google.protobuf types), and any
+value that is not of exactly the expected Python type, goes through json_format as before,
+so answers and errors stay the same.
+"""
+from __future__ import annotations
+
+import math
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor as F
+from google.protobuf.message import Message
+
+INT32_TYPES = {F.TYPE_INT32: (-2**31, 2**31 - 1), F.TYPE_SINT32: (-2**31, 2**31 - 1),
+               F.TYPE_SFIXED32: (-2**31, 2**31 - 1), F.TYPE_UINT32: (0, 2**32 - 1),
+               F.TYPE_FIXED32: (0, 2**32 - 1)}
+PLAIN_TYPES = {F.TYPE_STRING, F.TYPE_BOOL, F.TYPE_DOUBLE, F.TYPE_MESSAGE, *INT32_TYPES}
+
+
+class Fallback(Exception):
+    """This value needs json_format."""
+
+
+def _plain(descriptor: Descriptor, seen: frozenset = frozenset()) -> bool:
+    if descriptor.full_name.startswith("google.protobuf.") or descriptor.GetOptions().map_entry:
+        return False
+    if any(len(oneof.fields) > 1 or oneof.name != "_" + oneof.fields[0].name for oneof in descriptor.oneofs):
+        return False
+    seen = seen | {descriptor.full_name}
+    return all(field.type in PLAIN_TYPES and (field.type != F.TYPE_MESSAGE or field.message_type.full_name in seen
+                                              or _plain(field.message_type, seen))
+               for field in descriptor.fields)
+
+
+_PLAIN: dict[str, bool] = {}
+
+
+def is_plain(descriptor: Descriptor) -> bool:
+    if descriptor.full_name not in _PLAIN:
+        _PLAIN[descriptor.full_name] = _plain(descriptor)
+    return _PLAIN[descriptor.full_name]
+
+
+# --- message → keyword arguments -------------------------------------------------------------
+def to_kwargs(message: Message) -> dict:
+    if is_plain(message.DESCRIPTOR):
+        try:
+            return _dict_of(message)
+        except Fallback:
+            pass
+    return json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                     always_print_fields_with_no_presence=True)
+
+
+def _dict_of(message: Message) -> dict:
+    out = {}
+    for field in message.DESCRIPTOR.fields:
+        name = field.name
+        if field.is_repeated:
+            out[name] = [_value_of(field, item) for item in getattr(message, name)]
+        elif not field.has_presence or message.HasField(name):
+            out[name] = _value_of(field, getattr(message, name))
+    return out
+
+
+def _value_of(field, value):
+    if field.type == F.TYPE_MESSAGE:
+        return _dict_of(value)
+    if field.type == F.TYPE_DOUBLE and not math.isfinite(value):
+        raise Fallback
+    return value
+
+
+# --- dict → message ------------------------------------------------------------------------
+def to_message(cls: type[Message], data: dict | None) -> Message:
+    data = data or {}
+    if is_plain(cls.DESCRIPTOR):
+        try:
+            return cls(**_fields_of(cls.DESCRIPTOR, data))
+        except Exception:  # noqa: BLE001  json_format decides, and words any error, as before
+            pass
+    return json_format.ParseDict(data, cls(), ignore_unknown_fields=True)
+
+
+def _fields_of(descriptor: Descriptor, data) -> dict:
+    if type(data) is not dict:
+        raise Fallback
+    fields, out = descriptor.fields_by_name, {}
+    for name, value in data.items():
+        field = fields.get(name)
+        if field is None:
+            raise Fallback         # an unknown or camelCase key: json_format knows what to do
+        if value is None:
+            continue
+        if field.is_repeated:
+            if type(value) is not list:
+                raise Fallback
+            out[name] = [_checked(field, item) for item in value]
+        else:
+            out[name] = _checked(field, value)
+    return out
+
+
+def _checked(field, value):
+    kind = field.type
+    if kind == F.TYPE_STRING:
+        if type(value) is str:
+            return value
+    elif kind == F.TYPE_BOOL:
+        if type(value) is bool:
+            return value
+    elif kind == F.TYPE_DOUBLE:
+        if (type(value) is float and math.isfinite(value)) or type(value) is int:
+            return value
+    elif kind == F.TYPE_MESSAGE:
+        return _fields_of(field.message_type, value)
+    elif type(value) is int:
+        low, high = INT32_TYPES[kind]
+        if low <= value <= high:
+            return value
+    raise Fallback
