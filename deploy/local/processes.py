@@ -18,6 +18,7 @@ class Process:
     env: dict[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()     # extra variables only this process receives
     ready_path: str = "/metrics"      # GET http://127.0.0.1:<metrics_port><ready_path> → 200
+    store: str = "main"               # which embedded store process serves it (when MONGO_URI is not set)
 
     @property
     def metrics_url(self) -> str:
@@ -32,10 +33,11 @@ class Process:
         return {self.metrics_port} | {int(value) for key, value in self.env.items() if key.endswith("_PORT")}
 
 
-def service(name: str, class_name: str, metrics_port: int, secrets: tuple[str, ...] = ()) -> Process:
+def service(name: str, class_name: str, metrics_port: int, secrets: tuple[str, ...] = (), store: str = "main") -> Process:
     module = f"services.{name}.service"
     return Process(name, ("-m", "servicekit.runner", f"{module}:{class_name}"), metrics_port,
-                   needs=("servicekit.runner", module), env={"METRICS_PORT": str(metrics_port)}, secrets=secrets)
+                   needs=("servicekit.runner", module), env={"METRICS_PORT": str(metrics_port)}, secrets=secrets,
+                   store=store)
 
 
 GATEWAY_HTTP_PORT = 8080
@@ -44,7 +46,9 @@ GATEWAY_GRPC_PORT = 50051
 PROCESSES = (
     service("identity", "IdentityService", 9101, secrets=("OPERATOR_PASSWORD",)),
     service("attendance", "AttendanceService", 9102),
-    service("scoring", "ScoringService", 9103),
+    # scoring writes once per scan it learns of: on a store process of its own, its writes never queue
+    # behind the members' scans (the embedded store is one Python process; a real MongoDB is shared)
+    service("scoring", "ScoringService", 9103, store="scoring"),
     service("content", "ContentService", 9104),
     service("volunteer", "VolunteerService", 9105),
     Process("gateway", ("-m", "gateway"), GATEWAY_HTTP_PORT, needs=("gateway.__main__",),

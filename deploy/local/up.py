@@ -51,7 +51,7 @@ class Child:
 class Platform:
     def __init__(self):
         self.children: list[Child] = []
-        self.mongo: EmbeddedMongo | None = None
+        self.stores: dict[str, EmbeddedMongo] = {}     # embedded store processes by name (main, scoring)
 
     def start(self, secrets: dict[str, str]) -> dict[str, str]:
         LOGS.mkdir(parents=True, exist_ok=True)
@@ -67,10 +67,13 @@ class Platform:
                 runnable.append(spec)
         check_ports_free(runnable)
         if not env.get("MONGO_URI"):
-            self.mongo = EmbeddedMongo(VAR / "mongo", log_path=LOGS / "mongo.log").start()
-            env["MONGO_URI"] = self.mongo.uri
+            for name in dict.fromkeys(["main", *(spec.store for spec in runnable)]):
+                folder = "mongo" if name == "main" else f"mongo-{name}"
+                self.stores[name] = EmbeddedMongo(VAR / folder, log_path=LOGS / f"{folder}.log").start()
+            env["MONGO_URI"] = self.stores["main"].uri
         for spec in runnable:
-            self.children.append(spawn(spec, env, secrets))
+            store = self.stores.get(spec.store)
+            self.children.append(spawn(spec, {**env, "MONGO_URI": store.uri} if store else env, secrets))
         for child in self.children:
             self.wait_ready(child)
         return env
@@ -85,9 +88,10 @@ class Platform:
             time.sleep(0.3)
 
     def check_alive(self) -> None:
-        if self.mongo and self.mongo.process.poll() is not None:
-            raise PlatformError(f"nx-27017 意外退出 (store exited unexpectedly); {self.mongo.log_path}:\n"
-                                f"{log_tail(self.mongo.log_path)}")
+        for store in self.stores.values():
+            if store.process.poll() is not None:
+                raise PlatformError(f"nx-27017 意外退出 (store exited unexpectedly); {store.log_path}:\n"
+                                    f"{log_tail(store.log_path)}")
         for child in self.children:
             code = child.popen.poll()
             if code is not None:
@@ -109,8 +113,9 @@ class Platform:
                 signal_group(child.popen, signal.SIGKILL)
                 child.popen.wait()
         self.children.clear()
-        if self.mongo:
-            self.mongo.stop()
+        for store in self.stores.values():
+            store.stop()
+        self.stores.clear()
 
 
 def missing_module(spec: Process) -> str | None:
@@ -202,8 +207,10 @@ def print_summary(platform: Platform, env: dict[str, str], operator_password: st
                   f"  网关 gRPC (gateway gRPC):      127.0.0.1:{GATEWAY_GRPC_PORT}"]
     lines.append("  监控指标 (Prometheus metrics):")
     lines += [f"    {child.spec.name:<11} {child.spec.metrics_url}" for child in platform.children]
-    lines += [f"  存储 (MONGO_URI): {env['MONGO_URI']}   数据库前缀 (DB_PREFIX): {env['DB_PREFIX']}",
-              f"  日志 (logs): {LOGS}/<进程>.log",
+    lines += [f"  存储 (MONGO_URI): {env['MONGO_URI']}   数据库前缀 (DB_PREFIX): {env['DB_PREFIX']}"]
+    lines += [f"  {name} 专用存储 (its own embedded store): {store.uri}" for name, store in platform.stores.items()
+              if name != "main"]
+    lines += [f"  日志 (logs): {LOGS}/<进程>.log",
               f"  运维账号 (operator login): tenant_code \"\", username operator, password {operator_password}"]
     if DEMO_LOGINS.exists():
         lines.append(f"  演示账号 (demo logins, {DEMO_LOGINS.relative_to(ROOT)}):")
