@@ -39,7 +39,6 @@ class ScoreApplier:
     ranking row and the processed event ids, in one transaction."""
 
     consumer = "score"
-    attempts = 3
 
     def __init__(self, store: ScoringStore):
         self.store = store
@@ -49,18 +48,14 @@ class ScoreApplier:
         return cls(open_store(ScoringStore, container.service_name))
 
     def apply(self, events: list[dict]) -> list[dict]:
-        for attempt in range(1, self.attempts + 1):
+        def attempt():
             written: list[dict] = []
-            try:
-                fresh, _ = apply_once(self.store, self.consumer, events,
-                                      lambda session, fresh: written.extend(self._effect(session, fresh)))
-            except StaleFacts:
-                if attempt == self.attempts:
-                    raise
-                continue
-            observe_lag(fresh)
-            return written
-        raise AssertionError("unreachable")
+            fresh, _ = apply_once(self.store, self.consumer, events,
+                                  lambda session, fresh: written.extend(self._effect(session, fresh)))
+            return fresh, written
+        fresh, written = retried(attempt)
+        observe_lag(fresh)
+        return written
 
     def _effect(self, session, events: list[dict]) -> list[dict]:
         updates = updates_for(events)
@@ -88,6 +83,17 @@ class ScoreApplier:
         return written
 
 
+def retried(attempt, attempts: int = 3):
+    """``attempt()`` again (its transaction rolled back) while another writer keeps winning the race."""
+    for number in range(1, attempts + 1):
+        try:
+            return attempt()
+        except (StaleFacts, ledger.StaleBalance):
+            if number == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
 def observe_lag(events: list[dict]) -> None:
     """Seconds from each event (a scan's record, a closing...) to the score that counts it."""
     now = time.time()
@@ -109,7 +115,7 @@ class PointsApplier:
         return cls(open_store(ScoringStore, container.service_name))
 
     def apply(self, events: list[dict]) -> None:
-        apply_once(self.store, self.consumer, events, self._effect)
+        retried(lambda: apply_once(self.store, self.consumer, events, self._effect))
 
     def _effect(self, session, events: list[dict]) -> None:
         db = self.store.db

@@ -6,7 +6,7 @@ a correction is a new entry with the opposite points that names the entry it cor
 """
 from __future__ import annotations
 
-from pymongo import UpdateOne
+from pymongo import ReplaceOne
 
 from servicekit.events import stamp
 
@@ -61,25 +61,37 @@ def write_entries(store: ScoringStore, session, candidates: list[dict], rules_by
         balance.setdefault("by_day", {}).setdefault(candidate["day"], {})
         balance["by_day"][candidate["day"]][candidate["category"]] = daily + points
         balance.setdefault("by_category", {})[candidate["category"]] = in_cycle + points
+        balance["total"] = balance.get("total", 0) + points
+        member = members.get(candidate["member_id"]) or {}
+        balance.update({"tenant_id": candidate["tenant_id"], "member_id": candidate["member_id"], "cycle": cycle,
+                        "cycle_key": f"{candidate['tenant_id']}:{cycle}", "branch_id": member.get("branch_id"),
+                        "updated_at": stamp(), **{name: member[name] for name in LEVEL_FIELDS if member.get(name)}})
         fresh.append(written)
     if not fresh:
         return []
     store.db.ledger.insert_many(fresh, ordered=True, session=session)
-    updates = []
-    for written in fresh:
-        member = members.get(written["member_id"]) or {}
-        path = {name: member.get(name) for name in LEVEL_FIELDS if member.get(name)}
-        updates.append(UpdateOne({"_id": f"{written['member_id']}:{written['cycle']}"}, {
-            "$inc": {"total": written["points"], f"by_category.{written['category']}": written["points"],
-                     f"by_day.{written['day']}.{written['category']}": written["points"]},
-            "$set": {"tenant_id": written["tenant_id"], "member_id": written["member_id"], "cycle": written["cycle"],
-                     "cycle_key": f"{written['tenant_id']}:{written['cycle']}",
-                     "branch_id": member.get("branch_id"), "updated_at": stamp(), **path}}))
-    missing = [{"_id": key, "total": 0} for key in {update._filter["_id"] for update in updates} if key not in found]
-    if missing:       # inserted first: nx-27017 stores the dotted $inc paths of an inserting upsert as literal keys
-        store.db.balances.insert_many(missing, ordered=True, session=session)
-    store.db.balances.bulk_write(updates, ordered=True, session=session)
+    write_balances(store, session, {key: balances[key] for key in {f"{w['member_id']}:{w['cycle']}" for w in fresh}},
+                   found)
     return fresh
+
+
+class StaleBalance(Exception):
+    """Another writer changed a balance between this write's read and its replacement."""
+
+
+def write_balances(store: ScoringStore, session, changed: dict[str, dict], found: dict[str, dict]) -> None:
+    """Insert the new balances and replace the changed ones whole, each guarded by the version read (a
+    replacement costs nx-27017 less than half of the same change as $inc operators)."""
+    inserts = [{**balance, "_id": key, "v": 1} for key, balance in changed.items() if key not in found]
+    replacements = [ReplaceOne({"_id": key, "v": found[key].get("v", 0)},
+                               {**balance, "_id": key, "v": found[key].get("v", 0) + 1})
+                    for key, balance in changed.items() if key in found]
+    if inserts:
+        store.db.balances.insert_many(inserts, ordered=True, session=session)
+    if replacements:
+        result = store.db.balances.bulk_write(replacements, ordered=False, session=session)
+        if result.matched_count != len(replacements):
+            raise StaleBalance(f"{len(replacements) - result.matched_count} balances changed meanwhile")
 
 
 def rule_points(table: dict, category: str, quantity: float = 1) -> float | None:

@@ -23,7 +23,8 @@ from servicekit.scope import CallerScope
 
 from services.scoring import access, ledger, reports
 from services.scoring.arguments import choice, integer, text
-from services.scoring.consumers import POINTS_SUBSCRIPTIONS, SCORE_SUBSCRIPTIONS, PointsApplier, ScoreApplier
+from services.scoring.consumers import (POINTS_SUBSCRIPTIONS, SCORE_SUBSCRIPTIONS, PointsApplier, ScoreApplier,
+                                        retried)
 from services.scoring.domain import points as points_rules
 from services.scoring.domain import score as score_rules
 from services.scoring.domain import supervision
@@ -49,7 +50,7 @@ class ScoringService:
     score_events = BatchEventConsumer("score", SCORE_SUBSCRIPTIONS, ScoreApplier.for_container,
                                       max_batch=1000, max_wait_ms=100)
     points_events = BatchEventConsumer("points", POINTS_SUBSCRIPTIONS, PointsApplier.for_container,
-                                       max_batch=1000, max_wait_ms=200)
+                                       max_batch=250, max_wait_ms=200)   # short transactions: scores wait less
 
     # ------------------------------------------------------------------ scores
     @rpc
@@ -392,8 +393,10 @@ class ScoringService:
         return entry_view(self._write_entry(candidate))
 
     def _write_entry(self, candidate: dict) -> dict:
-        with self.store.transaction() as session:
-            written = ledger.write_entries(self.store, session, [candidate])
+        def attempt():
+            with self.store.transaction() as session:
+                return ledger.write_entries(self.store, session, [candidate])
+        written = retried(attempt)
         if not written:
             from servicekit.errors import Conflict
             raise Conflict("该记录已存在", code="ALREADY_EXISTS")

@@ -56,3 +56,16 @@ def test_a_write_that_raced_another_is_retried_on_the_newer_facts(mongo_uri, sto
     assert not racing.stale and set(doc["in"]) == {"m1", "m9"}   # neither the racer's fact nor the batch's is lost
     assert written["in"] == doc["in"] and doc["score"] == written["score"]
     assert store.db.processed_events.count_documents({}) == len(day.planned_and_opened()) + 3
+
+
+def test_a_balance_changed_since_it_was_read_is_not_overwritten(store):
+    from services.scoring import ledger
+    with store.transaction() as session:
+        ledger.write_balances(store, session, {"m1:2026": {"total": 5, "member_id": "m1"}}, {})
+    read = store.db.balances.find_one({"_id": "m1:2026"})
+    with store.transaction() as session:                   # another writer adds 3 points
+        ledger.write_balances(store, session, {"m1:2026": {**read, "total": 8}}, {"m1:2026": read})
+    with pytest.raises(ledger.StaleBalance):                 # a write based on the first read loses the race
+        with store.transaction() as session:
+            ledger.write_balances(store, session, {"m1:2026": {**read, "total": 6}}, {"m1:2026": read})
+    assert store.db.balances.find_one({"_id": "m1:2026"})["total"] == 8
