@@ -17,8 +17,7 @@ from servicekit.mongo import open_store
 
 from services.scoring import ledger
 from services.scoring.facts_updates import SCORE_EVENTS, applied, updates_for
-from services.scoring.store import (ScoringStore, ancestor_fields, path_of, ranking_row_update,
-                                    scored_fields)
+from services.scoring.store import ScoringStore, ancestor_fields, path_of, score_row_of, scored_fields
 
 STUB = {"rev": 0, "stages": {}}
 SCORE_LAG = Histogram("score_lag_seconds", "From an attendance event to the branch score that counts it",
@@ -54,6 +53,7 @@ class ScoreApplier:
                                   lambda session, fresh: written.extend(self._effect(session, fresh)))
             return fresh, written
         fresh, written = retried(attempt)
+        self.store.rows_written([row for row in map(score_row_of, written) if row])
         observe_lag(fresh)
         return written
 
@@ -66,7 +66,7 @@ class ScoreApplier:
         if stubs:
             self.store.db.activities.insert_many(stubs, ordered=True, session=session)
         now = stamp()
-        activity_updates, score_updates, written = [], [], []
+        activity_updates, rows, written = [], [], []
         for activity_id, update in updates.items():
             before = docs.get(activity_id) or {"_id": activity_id, **STUB}
             after = applied(before, update)
@@ -74,10 +74,10 @@ class ScoreApplier:
             # the whole document replaced: on nx-27017 2.3x cheaper than the same change as operators
             activity_updates.append(ReplaceOne({"_id": activity_id, "rev": before.get("rev", 0)}, after))
             written.append(after)
-            row = ranking_row_update(after)
+            row = score_row_of(after)
             if row:
-                score_updates.append(row)
-        result = self.store.write_scores(activity_updates, score_updates, session=session)
+                rows.append(row)
+        result = self.store.write_scores(activity_updates, rows, session=session)
         if result.matched_count != len(activity_updates):
             raise StaleFacts(f"{len(activity_updates) - result.matched_count} activities changed meanwhile")
         return written

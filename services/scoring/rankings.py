@@ -1,13 +1,16 @@
-"""Ranking tables served from memory: one per period, loaded once, then refreshed incrementally.
+"""Ranking tables served from memory: one per period, loaded once, then kept current.
 
-Reading 9,000 score rows from nx-27017 takes ~0.6 s, far over the 50 ms a ranking may take,
-so each process keeps the rows of the periods it has been asked about and, at most once a
-second, a background green thread reads only the rows changed since its last read (the
-single-field index on ``changed_at``). Rankings therefore lag the stored scores by about a second.
+Reading 9,000 score rows from nx-27017 takes over a second, far over the 50 ms a ranking may
+take, so each process keeps the rows of the periods it has been asked about. The score
+consumer of the same process hands every row it commits to its process's caches
+(``note_written``): rankings follow the scores at once. Rows written by other processes are
+picked up by a background read of the rows changed since the last one, at most every
+REFRESH_SECONDS (a range query, which nx-27017 answers by scanning the collection).
 """
 from __future__ import annotations
 
 import time
+import weakref
 from datetime import timedelta
 
 import eventlet
@@ -18,7 +21,7 @@ from servicekit.mongo import open_store
 
 from services.scoring.domain.periods import MONTH, parse_period
 
-REFRESH_SECONDS = 1.0
+REFRESH_SECONDS = 15.0
 OVERLAP = timedelta(seconds=3)
 ROW_FIELDS = ("branch_id", "name", "field", "category", "activity_id", "final", "tenant_id", "period", "stages",
               "breakdown", "counts", "rating_pending", *(f"a{n}" for n in range(6)))
@@ -41,8 +44,18 @@ def ranking_row(doc: dict) -> dict | None:
     return row
 
 
+_CACHES: "weakref.WeakSet[RankingCache]" = weakref.WeakSet()
+
+
+def note_written(docs: list[dict]) -> None:
+    """Score rows this process has just committed: every cache of the process takes them."""
+    for cache in list(_CACHES):
+        cache.note(docs)
+
+
 class RankingCache:
     def __init__(self, store, refresh_seconds: float = REFRESH_SECONDS):
+        _CACHES.add(self)
         self.store = store
         self.refresh_seconds = refresh_seconds
         self.tables: dict[str, dict[str, dict]] = {}
@@ -114,6 +127,23 @@ class RankingCache:
         self.memo[key] = (version, value)
         return value
 
+    def note(self, docs) -> None:
+        """Take score rows (as stored) into the loaded tables; a table's version moves only if a row changed."""
+        changed = set()
+        for doc in docs:
+            table = self.tables.get(doc.get("period_key"))
+            if table is None:
+                continue
+            row = ranking_row(doc)
+            if row is None:
+                if table.pop(doc["branch_id"], None) is not None:
+                    changed.add(doc["period_key"])
+            elif table.get(row["id"]) != row:
+                table[row["id"]] = row
+                changed.add(doc["period_key"])
+        for period_key in changed:
+            self.versions[period_key] = self.versions.get(period_key, 0) + 1
+
     def refresh_now(self) -> None:
         self.refreshing = True
         self._refresh()
@@ -122,16 +152,7 @@ class RankingCache:
         try:
             started = stamp()
             since = stamp(parse_stamp(self.watermark) - OVERLAP) if self.watermark else stamp(utc_now() - OVERLAP)
-            for doc in self.store.score_rows_changed_since(since):
-                table = self.tables.get(doc.get("period_key"))
-                if table is None:
-                    continue
-                row = ranking_row(doc)
-                if row:
-                    table[row["id"]] = row
-                else:
-                    table.pop(doc["branch_id"], None)
-                self.versions[doc["period_key"]] = self.versions.get(doc["period_key"], 0) + 1
+            self.note(self.store.score_rows_changed_since(since))
             self.watermark = started
         finally:
             self.refreshing = False

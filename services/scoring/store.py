@@ -54,20 +54,18 @@ def scored_fields(doc: dict, now: str) -> dict:
             "closed_late": closed_late(doc), "scored_at": now}
 
 
-def ranking_row_update(doc: dict) -> ReplaceOne | None:
-    """The upsert of a scored activity's row in ``scores`` (one per branch and month, with the breakdown a
-    ranking page shows), or None before it knows its tenant and month."""
+def score_row_of(doc: dict) -> dict | None:
+    """A scored activity's row in ``scores`` (one per branch and month, with the breakdown a ranking page
+    shows), or None before it knows its tenant and month."""
     if not doc.get("month") or not doc.get("tenant_id"):
         return None
-    row_id = f"{doc['branch_id']}:{doc['month']}"
-    return ReplaceOne({"_id": row_id}, {
-        "_id": row_id, "tenant_id": doc["tenant_id"], "branch_id": doc["branch_id"],
-        "name": doc.get("branch_name", ""), **{name: doc.get(name) for name in LEVEL_FIELDS},
-        "field": doc.get("field", ""), "category": doc.get("category", ""), "changed_at": doc["scored_at"],
-        "period": doc["month"], "period_key": f"{doc['tenant_id']}:{doc['month']}", "activity_id": doc["_id"],
-        "score": doc["score"], "final": doc["final"], "stages": doc.get("stages") or {},
-        "breakdown": doc.get("breakdown") or {}, "counts": doc.get("counts") or {},
-        "rating_pending": bool(doc.get("rating_pending"))}, upsert=True)
+    return {"_id": f"{doc['branch_id']}:{doc['month']}", "tenant_id": doc["tenant_id"], "branch_id": doc["branch_id"],
+            "name": doc.get("branch_name", ""), **{name: doc.get(name) for name in LEVEL_FIELDS},
+            "field": doc.get("field", ""), "category": doc.get("category", ""), "changed_at": doc["scored_at"],
+            "period": doc["month"], "period_key": f"{doc['tenant_id']}:{doc['month']}", "activity_id": doc["_id"],
+            "score": doc["score"], "final": doc["final"], "stages": doc.get("stages") or {},
+            "breakdown": doc.get("breakdown") or {}, "counts": doc.get("counts") or {},
+            "rating_pending": bool(doc.get("rating_pending"))}
     # quarters and years are derived from the month rows in memory (rankings.RankingCache)
 
 
@@ -142,26 +140,34 @@ class ScoringStore(Store):
         A write is guarded by the ``rev`` read: if another process changed the facts meanwhile, its own
         recompute writes the newer score. Returns the activities whose score was written."""
         docs = self.activities_by_ids(set(activity_ids))
-        activity_updates, score_updates, written = [], [], []
+        activity_updates, rows, written = [], [], []
         now = stamp()
         for doc in docs:
             changes = scored_fields(doc, now)
             activity_updates.append(UpdateOne({"_id": doc["_id"], "rev": doc.get("rev", 0)}, {"$set": changes}))
             written.append({**doc, **changes})
-            row = ranking_row_update({**doc, **changes})
+            row = score_row_of(written[-1])
             if row:
-                score_updates.append(row)
-        self.write_scores(activity_updates, score_updates)
+                rows.append(row)
+        self.write_scores(activity_updates, rows)
+        self.rows_written(rows)
         return written
 
-    def write_scores(self, activity_updates: list, score_updates: list, session=None):
-        """One bulk write per collection; returns the activities' write result (None when nothing to write)."""
+    def write_scores(self, activity_writes: list, rows: list[dict], session=None):
+        """One bulk write per collection (the rows replaced whole); returns the activities' write result."""
         result = None
-        if activity_updates:
-            result = self.db.activities.bulk_write(activity_updates, ordered=False, session=session)
-        if score_updates:
-            self.db.scores.bulk_write(score_updates, ordered=False, session=session)
+        if activity_writes:
+            result = self.db.activities.bulk_write(activity_writes, ordered=False, session=session)
+        if rows:
+            self.db.scores.bulk_write([ReplaceOne({"_id": row["_id"]}, row, upsert=True) for row in rows],
+                                      ordered=False, session=session)
         return result
+
+    @staticmethod
+    def rows_written(rows: list[dict]) -> None:
+        """After the commit: this process's ranking caches take the rows at once."""
+        from services.scoring.rankings import note_written
+        note_written(rows)
 
     def score_rows(self, period_key: str) -> list[dict]:
         return list(self.db.scores.find({"period_key": period_key}))
