@@ -93,8 +93,8 @@ class AttendanceStore(Store):
             self.db.schedule.delete_many({"_id": {"$in": ids}}, session=session)
 
     # --- chained records -------------------------------------------------------
-    def records_by_ids(self, record_ids) -> dict[str, dict]:
-        return {doc["_id"]: doc for doc in self.db.records.find({"_id": {"$in": list(record_ids)}})}
+    def records_by_ids(self, record_ids, projection: dict | None = None) -> dict[str, dict]:
+        return {doc["_id"]: doc for doc in self.db.records.find({"_id": {"$in": list(record_ids)}}, projection)}
 
     def records_of(self, activity_id: str, kinds: tuple[str, ...] = (), projection: dict | None = None) -> list[dict]:
         query = {"activity_id": activity_id}

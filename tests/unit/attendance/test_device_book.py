@@ -1,0 +1,39 @@
+"""The device book loads every activity a batch needs in one read by record id, and only once per ttl."""
+from services.attendance.scanning import DeviceBook, record_id
+
+
+class RecordsById:
+    def __init__(self, records):
+        self.records = {record["_id"]: record for record in records}
+        self.reads = []
+
+    def records_by_ids(self, ids, projection=None):
+        self.reads.append(list(ids))
+        return {i: self.records[i] for i in ids if i in self.records}
+
+
+def a_record(activity_id, direction, member_id, device):
+    return {"_id": record_id(activity_id, direction, member_id), "activity_id": activity_id, "member_id": member_id,
+            "device_key": f"{activity_id}:{device}"}
+
+
+def test_a_batch_loads_its_activities_books_in_one_read_and_keeps_them():
+    store = RecordsById([a_record("a1", "in", "m1", "d1"), a_record("a1", "in", "m2", "d1"),
+                         a_record("a1", "out", "m1", "d1"), a_record("a2", "in", "m3", "d9")])
+    book = DeviceBook(store, ttl=60)
+    activities = {"a1": {"_id": "a1", "roster": {"m1": {}, "m2": {}}}, "a2": {"_id": "a2", "roster": {"m3": {}}}}
+    users = book.users(activities)
+    assert users == {"a1": {"a1:d1": {"m1", "m2"}}, "a2": {"a2:d9": {"m3"}}}
+    assert len(store.reads) == 1 and set(store.reads[0]) == {record_id(a, d, m) for a, m in
+                                                             (("a1", "m1"), ("a1", "m2"), ("a2", "m3"))
+                                                             for d in ("in", "out")}
+    book.note("a2", "a2:d9", "m4")                       # what this process stores joins the book
+    assert book.users({"a2": activities["a2"]}) == {"a2": {"a2:d9": {"m3", "m4"}}} and len(store.reads) == 1
+
+
+def test_a_book_is_read_again_after_its_ttl():
+    store = RecordsById([a_record("a1", "in", "m1", "d1")])
+    book = DeviceBook(store, ttl=0)
+    book.users({"a1": {"_id": "a1", "roster": {"m1": {}}}})
+    book.users({"a1": {"_id": "a1", "roster": {"m1": {}}}})
+    assert len(store.reads) == 2
