@@ -17,6 +17,7 @@ from servicekit.mongo import open_store
 
 from services.scoring import ledger
 from services.scoring.facts_updates import SCORE_EVENTS, applied, updates_for
+from services.scoring.rankings import note_written
 from services.scoring.store import ScoringStore, ancestor_fields, path_of, score_row_of, scored_fields
 
 STUB = {"rev": 0, "stages": {}}
@@ -53,7 +54,7 @@ class ScoreApplier:
                                   lambda session, fresh: written.extend(self._effect(session, fresh)))
             return fresh, written
         fresh, written = retried(attempt)
-        self.store.rows_written([row for row in map(score_row_of, written) if row])
+        note_written([row for row in map(score_row_of, written) if row])    # after the commit only
         observe_lag(fresh)
         return written
 

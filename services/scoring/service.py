@@ -31,8 +31,8 @@ from services.scoring.domain import supervision
 from services.scoring.domain.periods import MONTH, QUARTER, YEAR, cycle_of, month_range, parse_month, parse_period
 from services.scoring.domain.progress import STAGES, progress
 from services.scoring.domain.ranking import chart, competition_ranks, with_changes
-from services.scoring.rankings import RankingsProvider
-from services.scoring.store import ScoringStore, path_of
+from services.scoring.rankings import RankingsProvider, note_written
+from services.scoring.store import ScoringStore, path_of, score_row_of
 from services.scoring.views import entry_view, score_view
 
 GROUPS = ("", "field", "category")
@@ -65,7 +65,9 @@ class ScoringService:
         value = score_rules.check_rating(rating)
         self.store.set_rating(activity["_id"], value, text(comment, "comment", required=False, max_length=500),
                               caller.account_id)
-        [scored] = self.store.recompute([activity["_id"]]) or [self.store.activity(activity["_id"])]
+        written = self.store.recompute([activity["_id"]])
+        note_written([row for row in map(score_row_of, written) if row])
+        [scored] = written or [self.store.activity(activity["_id"])]
         return score_view(scored)
 
     def _activity(self, caller: CallerScope, activity_id, branch_id, month) -> dict | None:

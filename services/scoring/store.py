@@ -135,7 +135,8 @@ class ScoringStore(Store):
             "$inc": {"rev": 1}})
 
     def recompute(self, activity_ids) -> list[dict]:
-        """Compute the score of each activity from its stored facts and write it with its ranking rows.
+        """Compute the score of each activity from its stored facts and write it with its ranking rows
+        (the caller hands the rows to its process's ranking caches after this).
 
         A write is guarded by the ``rev`` read: if another process changed the facts meanwhile, its own
         recompute writes the newer score. Returns the activities whose score was written."""
@@ -150,7 +151,6 @@ class ScoringStore(Store):
             if row:
                 rows.append(row)
         self.write_scores(activity_updates, rows)
-        self.rows_written(rows)
         return written
 
     def write_scores(self, activity_writes: list, rows: list[dict], session=None):
@@ -162,12 +162,6 @@ class ScoringStore(Store):
             self.db.scores.bulk_write([ReplaceOne({"_id": row["_id"]}, row, upsert=True) for row in rows],
                                       ordered=False, session=session)
         return result
-
-    @staticmethod
-    def rows_written(rows: list[dict]) -> None:
-        """After the commit: this process's ranking caches take the rows at once."""
-        from services.scoring.rankings import note_written
-        note_written(rows)
 
     def score_rows(self, period_key: str) -> list[dict]:
         return list(self.db.scores.find({"period_key": period_key}))

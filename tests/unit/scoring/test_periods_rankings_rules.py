@@ -119,3 +119,21 @@ def test_an_update_applied_in_memory_gives_what_the_store_will_hold():
     assert before["in"] == {"m1": "2026-05-20T08:55:00Z"} and before["rev"] == 2    # the read document is untouched
     with pytest.raises(ValueError):
         applied(before, {"$push": {"x": 1}})
+
+
+def test_a_ranking_table_takes_committed_rows_and_moves_its_version_only_on_change():
+    from services.scoring.rankings import RankingCache, note_written
+
+    class Rows:
+        def score_rows(self, period_key):
+            return [{"branch_id": "b1", "period": "2026-05", "period_key": period_key, "score": 70.0}]
+
+    cache = RankingCache(Rows())
+    assert [row["score"] for row in cache.rows("t:2026-05")] == [70.0]
+    version = cache.versions["t:2026-05"]
+    note_written([{"branch_id": "b1", "period": "2026-05", "period_key": "t:2026-05", "score": 70.0}])
+    assert cache.versions["t:2026-05"] == version                     # the same row again: nothing moved
+    note_written([{"branch_id": "b2", "period": "2026-05", "period_key": "t:2026-05", "score": 90.0},
+                  {"branch_id": "b9", "period": "2026-05", "period_key": "t:2026-06", "score": 1.0}])
+    assert cache.versions["t:2026-05"] == version + 1 and "t:2026-06" not in cache.tables
+    assert sorted(row["score"] for row in cache.rows("t:2026-05")) == [70.0, 90.0]
