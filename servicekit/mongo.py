@@ -18,9 +18,16 @@ from servicekit.config import database_name, mongo_uri
 
 _clients: dict[str, pymongo.MongoClient] = {}
 _clients_lock = threading.Lock()
-# One transaction at a time per process: nx-27017 loses a savepoint when two interleave ("no such
-# savepoint"). Under nameko the runner monkey-patches threading first, so this lock is green.
-_transactions_lock = threading.Lock()
+# One transaction at a time per database and process: nx-27017 keeps one SQLite connection per database
+# and loses a savepoint when two transactions on it interleave ("no such savepoint"); transactions on
+# different databases do not meet. Under nameko the runner monkey-patches threading first, so these
+# locks are green.
+_transaction_locks: dict[str, threading.Lock] = {}
+
+
+def transaction_lock(database: str) -> threading.Lock:
+    with _clients_lock:
+        return _transaction_locks.setdefault(database, threading.Lock())
 
 
 def shared_client(uri: str | None = None) -> pymongo.MongoClient:
@@ -73,9 +80,10 @@ class Store:
     def transaction(self, session=None):
         """A session in a transaction: every write given ``session=`` commits or none does.
 
-        Transactions of one process run one at a time (see ``_transactions_lock``). ``session``: a
-        session of the caller's to run the transaction in (one whose id it has recorded), else a new one."""
-        with _transactions_lock:
+        Transactions of one process on one database run one at a time (see ``transaction_lock``).
+        ``session``: a session of the caller's to run the transaction in (one whose id it has recorded),
+        else a new one."""
+        with transaction_lock(self.db.name):
             if session is not None:
                 with session.start_transaction():
                     yield session
@@ -92,12 +100,17 @@ def open_store(store_class: type[Store], service_name: str, uri: str | None = No
 
 
 class MongoStore(DependencyProvider):
-    def __init__(self, store_class: type[Store]):
+    """A service's store. ``suffix``: a second database of the service's own (``<service>_<suffix>``),
+    whose transactions never wait for those of the first."""
+
+    def __init__(self, store_class: type[Store], suffix: str = ""):
         self.store_class = store_class
+        self.suffix = suffix
         self.store: Store | None = None
 
     def setup(self):
-        self.store = open_store(self.store_class, self.container.service_name)
+        name = self.container.service_name
+        self.store = open_store(self.store_class, f"{name}_{self.suffix}" if self.suffix else name)
 
     def get_dependency(self, worker_ctx):
         return self.store

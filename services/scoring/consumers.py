@@ -1,8 +1,9 @@
 """The scoring service's batch appliers: branch scores from attendance events, member points.
 
 ``ScoreApplier`` writes every batch's facts and the scores they make in one transaction (with the
-processed event ids). ``PointsApplier`` turns attendance into ledger
-entries. They consume separate queues so a backlog of points never delays scores.
+processed event ids). ``PointsApplier`` turns attendance into ledger entries, in the points database
+(points_store). They consume separate queues and write separate databases, so a backlog of points
+never delays scores and a points transaction never holds up a score transaction.
 """
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from servicekit.mongo import open_store
 
 from services.scoring import ledger
 from services.scoring.facts_updates import SCORE_EVENTS, applied, updates_for
+from services.scoring.points_store import PointsStore, points_database
 from services.scoring.rankings import note_written
-from services.scoring.store import ScoringStore, ancestor_fields, path_of, score_row_of, scored_fields
+from services.scoring.store import ScoringStore, ancestor_fields, score_row_of, scored_fields
 
 STUB = {"rev": 0, "stages": {}}
 SCORE_LAG = Histogram("score_lag_seconds", "From an attendance event to the branch score that counts it",
@@ -108,31 +110,33 @@ def observe_lag(events: list[dict]) -> None:
 class PointsApplier:
     consumer = "points"
 
-    def __init__(self, store: ScoringStore):
+    def __init__(self, store: PointsStore):
         self.store = store
 
     @classmethod
     def for_container(cls, container) -> "PointsApplier":
-        return cls(open_store(ScoringStore, container.service_name))
+        return cls(open_store(PointsStore, points_database(container.service_name)))
 
     def apply(self, events: list[dict]) -> None:
         retried(lambda: apply_once(self.store, self.consumer, events, self._effect))
 
     def _effect(self, session, events: list[dict]) -> None:
         db = self.store.db
-        # Paths come with activity_issued/activity_closed; roster_frozen members need their branch's path.
+        # Paths come with activity_issued/activity_closed (remembered per branch); roster_frozen members
+        # take their branch's.
         issued_paths = {event["branch_id"]: ancestor_fields(event["org_path"]) for event in events
                         if event["event_type"] == "activity_issued" and event.get("org_path")}
         branch_paths = dict(issued_paths)
         branch_paths.update({event["branch_id"]: ancestor_fields(event["org_path"]) for event in events
                              if event["event_type"] == "activity_closed" and event.get("org_path")})
-        roster_activities = {event["activity_id"] for event in events
-                             if event["event_type"] == "roster_frozen" and event["branch_id"] not in branch_paths}
-        if roster_activities:
-            for doc in db.activities.find({"_id": {"$in": list(roster_activities)}},
-                                          {f"a{n}": 1 for n in range(6)} | {"branch_id": 1}, session=session):
-                if doc.get("a0") and doc.get("branch_id"):
-                    branch_paths.setdefault(doc["branch_id"], ancestor_fields(path_of(doc)))
+        if branch_paths:
+            db.branches.bulk_write([ReplaceOne({"_id": branch_id}, {"_id": branch_id, **fields}, upsert=True)
+                                    for branch_id, fields in branch_paths.items()], ordered=False, session=session)
+        roster_branches = {event["branch_id"] for event in events
+                           if event["event_type"] == "roster_frozen" and event["branch_id"] not in branch_paths}
+        if roster_branches:
+            for doc in db.branches.find({"_id": {"$in": list(roster_branches)}}, session=session):
+                branch_paths[doc.pop("_id")] = doc
         for event in events:
             if event["event_type"] == "tenant_created":
                 db.tenants.update_one({"_id": event["tenant_id"]}, {"$set": {"root_org_id": event["root_org_id"]}},

@@ -12,10 +12,10 @@ from servicekit.events import stamp
 
 from services.scoring.domain import points as rules
 from services.scoring.domain.periods import cycle_of
-from services.scoring.store import LEVEL_FIELDS, ScoringStore
+from services.scoring.points_store import LEVEL_FIELDS, PointsStore
 
 
-def rules_of(store: ScoringStore, tenant_id: str) -> dict:
+def rules_of(store: PointsStore, tenant_id: str) -> dict:
     tenant = store.tenant(tenant_id) or {}
     return tenant.get("rules") or rules.default_rules()
 
@@ -27,7 +27,7 @@ def entry(entry_id: str, tenant_id: str, member_id: str, category: str, points: 
             "day": at[:10]}
 
 
-def write_entries(store: ScoringStore, session, candidates: list[dict], rules_by_tenant: dict | None = None) -> list[dict]:
+def write_entries(store: PointsStore, session, candidates: list[dict], rules_by_tenant: dict | None = None) -> list[dict]:
     """Cap, then insert the entries not written before and add them to the balances. Returns those written."""
     if not candidates:
         return []
@@ -79,7 +79,7 @@ class StaleBalance(Exception):
     """Another writer changed a balance between this write's read and its replacement."""
 
 
-def write_balances(store: ScoringStore, session, changed: dict[str, dict], found: dict[str, dict]) -> None:
+def write_balances(store: PointsStore, session, changed: dict[str, dict], found: dict[str, dict]) -> None:
     """Insert the new balances and replace the changed ones whole, each guarded by the version read (a
     replacement costs nx-27017 less than half of the same change as $inc operators)."""
     inserts = [{**balance, "_id": key, "v": 1} for key, balance in changed.items() if key not in found]

@@ -31,6 +31,7 @@ from services.scoring.domain import supervision
 from services.scoring.domain.periods import MONTH, QUARTER, YEAR, cycle_of, month_range, parse_month, parse_period
 from services.scoring.domain.progress import STAGES, progress
 from services.scoring.domain.ranking import chart, competition_ranks, with_changes
+from services.scoring.points_store import POINTS_SUFFIX, PointsStore
 from services.scoring.rankings import RankingsProvider, note_written
 from services.scoring.store import ScoringStore, path_of, score_row_of
 from services.scoring.views import entry_view, score_view
@@ -44,6 +45,7 @@ class ScoringService:
     name = "scoring"
 
     store: ScoringStore = MongoStore(ScoringStore)
+    points: PointsStore = MongoStore(PointsStore, suffix=POINTS_SUFFIX)   # a database of its own
     rankings = RankingsProvider()
     metrics = Metrics()
     attendance = RpcProxy("attendance")
@@ -317,14 +319,14 @@ class ScoringService:
     @rpc
     def get_points_rules(self, scope):
         caller = self._caller(scope)
-        return ledger.rules_of(self.store, caller.tenant_id)
+        return ledger.rules_of(self.points, caller.tenant_id)
 
     @rpc
     def set_points_rules(self, scope, rules=None):
         caller = self._caller(scope)
-        access.city_admin(caller, self.store.tenant(caller.tenant_id))
+        access.city_admin(caller, self.points.tenant(caller.tenant_id))
         table = points_rules.validate_rules(rules)
-        self.store.save_rules(caller.tenant_id, table, caller.account_id)
+        self.points.save_rules(caller.tenant_id, table, caller.account_id)
         return table
 
     @rpc
@@ -333,13 +335,13 @@ class ScoringService:
         member_id = text(member_id, "member_id", required=False) or caller.member_id or ""
         if not member_id:
             raise InvalidArgument("member_id 不能为空", code="REQUIRED", field="member_id")
-        access.readable_member(caller, self.store.member(member_id), member_id)
+        access.readable_member(caller, self.points.member(member_id), member_id)
         cycle = self._cycle(caller, cycle)
-        table = ledger.rules_of(self.store, caller.tenant_id)
+        table = ledger.rules_of(self.points, caller.tenant_id)
         # Total and categories are summed from the very entries returned, not read from the balance
         # document: a balance read separately can be older than the entries (a points batch committing
         # between the two reads; nx-27017 even shows a transaction's entries before its balance update).
-        entries = self.store.ledger_of(member_id, cycle)
+        entries = self.points.ledger_of(member_id, cycle)
         by_category: dict[str, float] = {}
         for entry in entries:
             by_category[entry["category"]] = by_category.get(entry["category"], 0) + entry["points"]
@@ -351,7 +353,7 @@ class ScoringService:
 
     def _cycle(self, caller, cycle) -> str:
         cycle = text(cycle, "cycle", required=False)
-        table = ledger.rules_of(self.store, caller.tenant_id)
+        table = ledger.rules_of(self.points, caller.tenant_id)
         if not cycle:
             return cycle_of(date.today().isoformat(), table["cycle"])
         valid = (len(cycle) == 4 and cycle.isdigit()) or (
@@ -365,9 +367,9 @@ class ScoringService:
     def add_deduction(self, scope, member_id="", code="", reason="", request_id=""):
         caller = self._caller(scope)
         member_id = text(member_id, "member_id")
-        access.managed_member(caller, self.store.member(member_id), member_id)
+        access.managed_member(caller, self.points.member(member_id), member_id)
         reason = text(reason, "reason", max_length=500)
-        table = ledger.rules_of(self.store, caller.tenant_id)
+        table = ledger.rules_of(self.points, caller.tenant_id)
         item = next((item for item in table["negative_list"] if item["code"] == text(code, "code")), None)
         if item is None:
             raise InvalidArgument("负面清单中没有该项", code="NEGATIVE_ITEM_UNKNOWN", field="code")
@@ -380,10 +382,10 @@ class ScoringService:
     @rpc
     def correct_entry(self, scope, entry_id="", reason=""):
         caller = self._caller(scope)
-        original = self.store.ledger_entry(text(entry_id, "entry_id"))
+        original = self.points.ledger_entry(text(entry_id, "entry_id"))
         if original is None or original["tenant_id"] != caller.tenant_id:
             raise NotFound("积分记录不存在", code="ENTRY_NOT_FOUND", field="entry_id")
-        access.managed_member(caller, self.store.member(original["member_id"]), original["member_id"])
+        access.managed_member(caller, self.points.member(original["member_id"]), original["member_id"])
         if original.get("corrects"):
             raise InvalidArgument("更正记录不能再次更正", code="ENTRY_IS_CORRECTION", field="entry_id")
         candidate = {**ledger.entry(f"correction:{original['_id']}", caller.tenant_id, original["member_id"],
@@ -396,8 +398,8 @@ class ScoringService:
 
     def _write_entry(self, candidate: dict) -> dict:
         def attempt():
-            with self.store.transaction() as session:
-                return ledger.write_entries(self.store, session, [candidate])
+            with self.points.transaction() as session:
+                return ledger.write_entries(self.points, session, [candidate])
         written = retried(attempt)
         if not written:
             from servicekit.errors import Conflict
@@ -410,11 +412,11 @@ class ScoringService:
         level, org_id = self._subtree(caller, org_id)
         cycle = self._cycle(caller, cycle)
         skip, limit = page_window(page_size, page_token)
-        table = ledger.rules_of(self.store, caller.tenant_id)
-        balances = self.store.balances_of_cycle(caller.tenant_id, cycle)
+        table = ledger.rules_of(self.points, caller.tenant_id)
+        balances = self.points.balances_of_cycle(caller.tenant_id, cycle)
         rows = [{"member_id": member["_id"], "branch_id": member.get("branch_id", ""),
                  "total": round((balances.get(member["_id"]) or {}).get("total", 0), 2)}
-                for member in self.store.members_under(org_id, level)]
+                for member in self.points.members_under(org_id, level)]
         listed = points_rules.below_threshold(rows, table["threshold"])
         page, token = page_of(listed[skip:skip + limit + 1], skip, limit)
         return {"cycle": cycle, "threshold": table["threshold"], "total": len(listed), "members": page,

@@ -6,14 +6,12 @@
   the computed score with its breakdown.
 - ``scores``: one row per branch and month for rankings (quarters and years are derived in memory), keyed by
   ``period_key`` = "<tenant>:<period>", with ``changed_at`` for incremental ranking caches.
-- ``members``, ``ledger``, ``balances``, ``tenants``: the member points side.
+Member points live in a database of their own (points_store).
 Every query uses one single-field index (nx-27017 ignores compound ones).
 """
 from __future__ import annotations
 
-import threading
 import time
-from contextlib import contextmanager
 
 from pymongo import ReplaceOne, UpdateOne
 
@@ -69,7 +67,6 @@ def score_row_of(doc: dict) -> dict | None:
     # quarters and years are derived from the month rows in memory (rankings.RankingCache)
 
 
-_TRANSACTIONS = threading.Lock()
 ORG_SAMPLE_SECONDS = 30.0
 
 
@@ -83,19 +80,7 @@ class ScoringStore(Store):
     collections = {
         "activities": ["month_key", "branch_id", *LEVEL_FIELDS],
         "scores": ["period_key", "changed_at", "branch_id"],
-        "tenants": [],
-        "members": ["branch_id", *LEVEL_FIELDS],
-        "ledger": ["member_id"],
-        "balances": ["member_id", "cycle_key"],
     }
-
-    @contextmanager
-    def transaction(self):
-        """One transaction at a time per process: nx-27017 loses a savepoint when two interleave
-        ("no such savepoint"), and the two consumers and the RPC workers share this process."""
-        with _TRANSACTIONS:
-            with super().transaction() as session:
-                yield session
 
     # --- activities and scores -------------------------------------------------
     def activity(self, activity_id: str) -> dict | None:
@@ -168,33 +153,3 @@ class ScoringStore(Store):
 
     def score_rows_changed_since(self, since: str) -> list[dict]:
         return list(self.db.scores.find({"changed_at": {"$gte": since}}))
-
-    # --- tenants and points ------------------------------------------------------
-    def tenant(self, tenant_id: str) -> dict | None:
-        return self.db.tenants.find_one({"_id": tenant_id})
-
-    def remember_tenant(self, tenant_id: str, root_org_id: str) -> None:
-        self.db.tenants.update_one({"_id": tenant_id}, {"$set": {"root_org_id": root_org_id}}, upsert=True)
-
-    def save_rules(self, tenant_id: str, rules: dict, by: str) -> None:
-        self.db.tenants.update_one({"_id": tenant_id}, {"$set": {"rules": rules, "rules_by": by,
-                                                                 "rules_at": stamp()}}, upsert=True)
-
-    def member(self, member_id: str) -> dict | None:
-        return self.db.members.find_one({"_id": member_id})
-
-    def members_under(self, org_id: str, level: int) -> list[dict]:
-        return list(self.db.members.find({f"a{level}": org_id}))
-
-    def ledger_of(self, member_id: str, cycle: str) -> list[dict]:
-        entries = [entry for entry in self.db.ledger.find({"member_id": member_id}) if entry["cycle"] == cycle]
-        return sorted(entries, key=lambda entry: (entry["at"], entry["_id"]))
-
-    def ledger_entry(self, entry_id: str) -> dict | None:
-        return self.db.ledger.find_one({"_id": entry_id})
-
-    def balances_of_cycle(self, tenant_id: str, cycle: str) -> dict[str, dict]:
-        return {doc["member_id"]: doc for doc in self.db.balances.find({"cycle_key": f"{tenant_id}:{cycle}"})}
-
-    def balance(self, member_id: str, cycle: str) -> dict | None:
-        return self.db.balances.find_one({"_id": f"{member_id}:{cycle}"})

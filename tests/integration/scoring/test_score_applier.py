@@ -58,8 +58,10 @@ def test_a_write_that_raced_another_is_retried_on_the_newer_facts(mongo_uri, sto
     assert store.db.processed_events.count_documents({}) == len(day.planned_and_opened()) + 3
 
 
-def test_a_balance_changed_since_it_was_read_is_not_overwritten(store):
+def test_a_balance_changed_since_it_was_read_is_not_overwritten(mongo_uri):
     from services.scoring import ledger
+    from services.scoring.points_store import PointsStore
+    store = open_store(PointsStore, f"scoring_points_{secrets.token_hex(3)}", mongo_uri)
     with store.transaction() as session:
         ledger.write_balances(store, session, {"m1:2026": {"total": 5, "member_id": "m1"}}, {})
     read = store.db.balances.find_one({"_id": "m1:2026"})

@@ -1,0 +1,59 @@
+"""Member points storage (积分), in a database of its own (``<scoring database>_points``).
+
+The points consumer writes a ledger entry and a balance for almost every sign-out and absence. In a
+database of its own its transactions never hold up the score consumer's (transactions wait only for
+others on the same database, servicekit.mongo.transaction_lock).
+
+- ``tenants``: each tenant's root organisation and its points rules table.
+- ``branches``: each branch's place in the tree (from activity_issued/activity_closed), so members
+  learned from a roster get their ancestors without reading the scores' database.
+- ``members``: each member's branch and ancestors (from rosters), for subtree lists.
+- ``ledger``: the entries, never edited; ``balances``: per member and cycle, versioned by ``v``.
+Every query uses one single-field index (nx-27017 ignores compound ones).
+"""
+from __future__ import annotations
+
+from servicekit.events import stamp
+from servicekit.mongo import Store
+from servicekit.subtree import LEVEL_FIELDS
+
+POINTS_SUFFIX = "points"
+
+
+def points_database(service_name: str) -> str:
+    """The service name whose database holds a scoring service's points."""
+    return f"{service_name}_{POINTS_SUFFIX}"
+
+
+class PointsStore(Store):
+    collections = {
+        "tenants": [],
+        "branches": [],
+        "members": ["branch_id", *LEVEL_FIELDS],
+        "ledger": ["member_id"],
+        "balances": ["member_id", "cycle_key"],
+    }
+
+    def tenant(self, tenant_id: str) -> dict | None:
+        return self.db.tenants.find_one({"_id": tenant_id})
+
+    def save_rules(self, tenant_id: str, rules: dict, by: str) -> None:
+        self.db.tenants.update_one({"_id": tenant_id}, {"$set": {"rules": rules, "rules_by": by,
+                                                                 "rules_at": stamp()}}, upsert=True)
+
+    def member(self, member_id: str) -> dict | None:
+        return self.db.members.find_one({"_id": member_id})
+
+    def members_under(self, org_id: str, level: int) -> list[dict]:
+        return list(self.db.members.find({f"a{level}": org_id}))
+
+    def ledger_of(self, member_id: str, cycle: str) -> list[dict]:
+        entries = [entry for entry in self.db.ledger.find({"member_id": member_id}) if entry["cycle"] == cycle]
+        return sorted(entries, key=lambda entry: (entry["at"], entry["_id"]))
+
+    def ledger_entry(self, entry_id: str) -> dict | None:
+        return self.db.ledger.find_one({"_id": entry_id})
+
+    def balances_of_cycle(self, tenant_id: str, cycle: str) -> dict[str, dict]:
+        return {doc["member_id"]: doc for doc in self.db.balances.find({"cycle_key": f"{tenant_id}:{cycle}"})}
+

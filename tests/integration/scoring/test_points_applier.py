@@ -1,0 +1,60 @@
+"""The points applier against the real store: its own database, so a points transaction never holds up a
+score transaction, and members learned from a roster take their branch's place in the tree."""
+from __future__ import annotations
+
+import secrets
+import threading
+
+import pytest
+
+from servicekit.mongo import open_store
+from services.scoring.consumers import PointsApplier, ScoreApplier
+from services.scoring.points_store import PointsStore, points_database
+from services.scoring.store import ScoringStore
+from tests.support.scoring import ThemedDay
+
+pytestmark = pytest.mark.integration
+BRANCH = {"id": "b1", "name": "一支部", "path_ids": ["city", "county", "b1"], "field": "rural"}
+
+
+@pytest.fixture
+def stores(mongo_uri):
+    service = f"scoring_points_test_{secrets.token_hex(3)}"
+    return open_store(ScoringStore, service, mongo_uri), open_store(PointsStore, points_database(service), mongo_uri)
+
+
+def test_a_roster_in_a_later_batch_takes_the_branch_path_learned_at_issue(stores):
+    _, points = stores
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2"])
+    applier = PointsApplier(points)
+    applier.apply([day.issued()])
+    applier.apply(day.planned_and_opened())                 # roster_frozen without its activity_issued
+    member = points.member("m1")
+    assert (member["branch_id"], member["a0"], member["a1"], member["a2"]) == ("b1", "city", "county", "b1")
+    assert [m["_id"] for m in points.members_under("county", 1)] == ["m1", "m2"]
+    applier.apply([day.scan("m1", "out")])
+    assert [entry["category"] for entry in points.ledger_of("m1", "2026")] == ["attendance"]
+
+
+def test_a_score_batch_commits_while_a_points_transaction_is_open(stores):
+    scores, points = stores
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2"])
+    points_open, score_done = threading.Event(), threading.Event()
+
+    def hold_a_points_transaction():
+        with points.transaction() as session:
+            points.db.ledger.insert_one({"_id": "held", "member_id": "m1", "cycle": "2026"}, session=session)
+            points_open.set()
+            score_done.wait(15)                                  # still open while the score batch runs
+
+    holder = threading.Thread(target=hold_a_points_transaction)
+    holder.start()
+    try:
+        assert points_open.wait(10)
+        ScoreApplier(scores).apply([day.issued(), *day.planned_and_opened(), day.scan("m1")])
+        assert holder.is_alive(), "the score batch waited for the points transaction to end"
+        assert set(scores.activity(day.activity_id)["in"]) == {"m1"}
+    finally:
+        score_done.set()
+        holder.join(30)
+    assert points.ledger_entry("held") is not None                   # and the points transaction committed too
