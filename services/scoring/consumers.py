@@ -163,7 +163,7 @@ class PointsApplier:
         kind, tenant_id = event["event_type"], event.get("tenant_id")
         if kind not in ("checkout_recorded", "reflection_posted", "activity_closed") or not tenant_id:
             return []
-        table = rules_by_tenant.setdefault(tenant_id, ledger.rules_of(self.store, tenant_id))
+        table = ledger.batch_rules(self.store, tenant_id, rules_by_tenant)
         source = {"kind": "event", "event_id": event["event_id"], "event_type": kind}
         at = event.get("at") or event["occurred_at"]
         if kind == "checkout_recorded":

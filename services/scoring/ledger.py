@@ -20,6 +20,13 @@ def rules_of(store: PointsStore, tenant_id: str) -> dict:
     return tenant.get("rules") or rules.default_rules()
 
 
+def batch_rules(store: PointsStore, tenant_id: str, rules_by_tenant: dict) -> dict:
+    """A tenant's rules table, read once per batch (``rules_by_tenant`` holds those read)."""
+    if tenant_id not in rules_by_tenant:
+        rules_by_tenant[tenant_id] = rules_of(store, tenant_id)
+    return rules_by_tenant[tenant_id]
+
+
 def entry(entry_id: str, tenant_id: str, member_id: str, category: str, points: float, reason: str,
           source: dict, at: str) -> dict:
     return {"_id": entry_id, "tenant_id": tenant_id, "member_id": member_id, "category": category,
@@ -42,7 +49,7 @@ def write_entries(store: PointsStore, session, candidates: list[dict], rules_by_
             continue
         seen.add(candidate["_id"])
         tenant_id = candidate["tenant_id"]
-        table = rules_by_tenant.setdefault(tenant_id, rules_of(store, tenant_id))
+        table = batch_rules(store, tenant_id, rules_by_tenant)
         cycle = cycle_of(candidate["day"], table["cycle"])
         todo.append((candidate, table, cycle, f"{candidate['member_id']}:{cycle}"))
     keys = list({key for *_, key in todo})

@@ -58,3 +58,23 @@ def test_a_score_batch_commits_while_a_points_transaction_is_open(stores):
         score_done.set()
         holder.join(30)
     assert points.ledger_entry("held") is not None                   # and the points transaction committed too
+
+
+class CountingPointsStore(PointsStore):
+    def __init__(self, db):
+        super().__init__(db)
+        self.tenant_reads = 0
+
+    def tenant(self, tenant_id):
+        self.tenant_reads += 1
+        return super().tenant(tenant_id)
+
+
+def test_a_batch_reads_its_tenants_rules_once(stores):
+    _, points = stores
+    day = ThemedDay("t1", BRANCH, "2026-05", [f"m{n}" for n in range(6)])
+    counting = CountingPointsStore(points.db)
+    PointsApplier(counting).apply([day.issued(), *day.planned_and_opened(),
+                                   *[day.scan(f"m{n}", "out") for n in range(6)]])
+    assert counting.tenant_reads == 1
+    assert sum(len(points.ledger_of(f"m{n}", "2026")) for n in range(6)) == 6
