@@ -77,6 +77,20 @@ def test_only_one_relay_holds_the_lease_at_a_time(mongo_uri, bus_uri):
     assert second.hold_lease() is True
 
 
+def test_a_lease_renewed_within_half_its_length_is_not_written_again(mongo_uri, bus_uri):
+    store = open_store(TallyStore, "wiring_lease_renewal")
+    relay = Relay("wiring_lease_renewal", db=store.db, uri=bus_uri)
+    assert relay.hold_lease() is True
+    written = store.db.outbox_lease.find_one({"_id": "relay"})["expires_at"]
+    time.sleep(0.01)
+    assert relay.hold_lease() is True                        # still ours: no store write
+    assert store.db.outbox_lease.find_one({"_id": "relay"})["expires_at"] == written
+    relay._renew_after = time.monotonic()                     # half the lease has gone by
+    time.sleep(0.01)
+    assert relay.hold_lease() is True
+    assert store.db.outbox_lease.find_one({"_id": "relay"})["expires_at"] > written
+
+
 def test_the_service_serves_prometheus_metrics_by_operation_and_outcome(identity_service, city):
     body = urllib.request.urlopen(f"http://127.0.0.1:{identity_service.metrics_port}/metrics", timeout=5).read()
     text = body.decode()
