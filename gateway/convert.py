@@ -8,7 +8,9 @@ here when all its fields are of the plain kinds below (strings, bools, 32-bit in
 doubles, nested messages, repeated fields of those, proto3 ``optional``); anything else
 (enums, bytes, 64-bit integers, floats, maps, oneofs, google.protobuf types), and any
 value that is not of exactly the expected Python type, goes through json_format as before,
-so answers and errors stay the same.
+so answers and errors stay the same. Keys no field has are dropped, as json_format drops them
+(a ranking row's ``counts`` carries ``rating``, which the Counts message has not: before,
+that one key sent every ranking page through json_format, three times slower).
 """
 from __future__ import annotations
 
@@ -96,7 +98,9 @@ def _fields_of(descriptor: Descriptor, data) -> dict:
     for name, value in data.items():
         field = fields.get(name)
         if field is None:
-            raise Fallback         # an unknown or camelCase key: json_format knows what to do
+            if name in _json_names(descriptor) or name.startswith("["):
+                raise Fallback     # a camelCase name or an extension: json_format knows what to do
+            continue               # unknown: json_format drops it too (ignore_unknown_fields)
         if value is None:
             continue
         if field.is_repeated:
@@ -106,6 +110,16 @@ def _fields_of(descriptor: Descriptor, data) -> dict:
         else:
             out[name] = _checked(field, value)
     return out
+
+
+_JSON_NAMES: dict[str, frozenset] = {}
+
+
+def _json_names(descriptor: Descriptor) -> frozenset:
+    """The camelCase names json_format also accepts for the message's fields."""
+    if descriptor.full_name not in _JSON_NAMES:
+        _JSON_NAMES[descriptor.full_name] = frozenset(field.json_name for field in descriptor.fields)
+    return _JSON_NAMES[descriptor.full_name]
 
 
 def _checked(field, value):

@@ -20,6 +20,7 @@ from servicekit.events import parse_stamp, stamp, utc_now
 from servicekit.mongo import open_store
 
 from services.scoring.domain.periods import MONTH, parse_period
+from services.scoring.domain.ranking import Ranked, ranking_order
 
 REFRESH_SECONDS = 15.0
 OVERLAP = timedelta(seconds=3)
@@ -67,6 +68,10 @@ class RankingCache:
         self.aggregates: dict[str, tuple[tuple, dict]] = {}
 
     def rows(self, period_key: str) -> list[dict]:
+        return list(self._table(period_key).values())
+
+    def _table(self, period_key: str) -> dict[str, dict]:
+        """The period's rows by branch id, loaded on first use and kept current (not to be changed by callers)."""
         tenant_id, _, period = period_key.rpartition(":")
         wanted = parse_period(period)
         if wanted.kind != MONTH:
@@ -86,17 +91,17 @@ class RankingCache:
             self.refreshing = True
             self.checked = time.monotonic()
             eventlet.spawn_n(self._refresh)
-        return list(self.tables[period_key].values())
+        return self.tables[period_key]
 
-    def _aggregate(self, tenant_id: str, period_key: str, months: list[str]) -> list[dict]:
+    def _aggregate(self, tenant_id: str, period_key: str, months: list[str]) -> dict[str, dict]:
         """A quarter's or a year's table: each branch's mean of its final month scores, computed from the month
         tables (closing a day writes its month row only) and kept until one of those tables changes."""
         month_keys = [f"{tenant_id}:{month}" for month in months]
-        month_rows = {key: self.rows(key) for key in month_keys}
+        month_rows = {key: self._table(key).values() for key in month_keys}
         version = tuple(self.versions.get(key, 0) for key in month_keys)
         cached = self.aggregates.get(period_key)
         if cached and cached[0] == version:
-            return list(cached[1].values())
+            return cached[1]
         table: dict[str, dict] = {}
         for key in month_keys:                                    # later months name the branch
             for row in month_rows[key]:
@@ -110,13 +115,13 @@ class RankingCache:
                        score=round(sum(scores.values()) / len(scores), 2), months=len(scores))
         self.aggregates[period_key] = (version, table)
         self.versions[period_key] = self.versions.get(period_key, 0) + 1
-        return list(table.values())
+        return table
 
     def derived(self, period_keys: tuple[str, ...], key: tuple, compute):
         """``compute()`` memoised until one of the periods' tables changes (rankings are asked far more
         often than the scores behind them change)."""
         for period_key in period_keys:
-            self.rows(period_key)
+            self._table(period_key)                                # loaded, and refreshed when due
         version = tuple(self.versions.get(period_key, 0) for period_key in period_keys)
         cached = self.memo.get(key)
         if cached and cached[0] == version:
@@ -126,6 +131,26 @@ class RankingCache:
             self.memo.clear()
         self.memo[key] = (version, value)
         return value
+
+    def ordered(self, period_key: str) -> list[dict]:
+        """The period's rows in ranking order, sorted once per version of its table."""
+        return self.derived((period_key,), ("ordered", period_key),
+                            lambda: sorted(self._table(period_key).values(), key=ranking_order))
+
+    def ranked(self, period_key: str, level: int, org_id: str, field: str = "", category: str = "") -> Ranked:
+        """The competition ranking of the subtree under ``org_id`` (at depth ``level``), optionally of one field or
+        category, kept until the period's table changes: a call after that ranks a city's 9,000 rows in a few ms
+        (filtering the ordered table keeps its order), every other call costs nothing."""
+        def compute() -> Ranked:
+            return Ranked([row for row in self.ordered(period_key) if row.get(f"a{level}") == org_id
+                           and (not field or row.get("field") == field)
+                           and (not category or row.get("category") == category)])
+        return self.derived((period_key,), ("ranked", period_key, level, org_id, field, category), compute)
+
+    def ranks(self, period_key: str, level: int, org_id: str, field: str = "", category: str = "") -> dict:
+        """Branch id → rank in that ranking (what the next period's rank changes are computed against)."""
+        return self.derived((period_key,), ("ranks", period_key, level, org_id, field, category),
+                            lambda: self.ranked(period_key, level, org_id, field, category).ranks_by_id())
 
     def note(self, docs) -> None:
         """Take score rows (as stored) into the loaded tables; a table's version moves only if a row changed."""

@@ -30,7 +30,7 @@ from services.scoring.domain import score as score_rules
 from services.scoring.domain import supervision
 from services.scoring.domain.periods import MONTH, QUARTER, YEAR, cycle_of, month_range, parse_month, parse_period
 from services.scoring.domain.progress import STAGES, progress
-from services.scoring.domain.ranking import chart, competition_ranks, with_changes
+from services.scoring.domain.ranking import Ranked, chart
 from services.scoring.points_store import POINTS_SUFFIX, PointsStore
 from services.scoring.rankings import RankingsProvider, note_written
 from services.scoring.store import ScoringStore, path_of, score_row_of
@@ -90,8 +90,8 @@ class ScoringService:
         wanted = parse_period(period)
         skip, limit = page_window(page_size, page_token)
         field, category = text(field, "field", required=False), text(category, "category", required=False)
-        ranked = self._ranked_with_changes(caller, wanted, level, org_id, field, category)
-        page, token = page_of(ranked[skip:skip + limit + 1], skip, limit)
+        ranked, previous_ranks = self._ranking(caller, wanted, level, org_id, field, category)
+        page, token = page_of(ranked.page(skip, limit + 1, previous_ranks), skip, limit)
         if wanted.kind == MONTH:       # rows written before they carried the breakdown: read it
             details = {doc["_id"]: doc for doc in self.store.activities_by_ids(
                 [row["activity_id"] for row in page if row.get("activity_id") and row.get("breakdown") is None])}
@@ -102,11 +102,11 @@ class ScoringService:
         return {"period": wanted.key, "previous_period": wanted.previous().key, "total": len(ranked),
                 "rows": rows, "chart": chart(rows, "branch_name", "score"), "next_page_token": token}
 
-    def _ranked(self, tenant_id, period_key, level, org_id, field="", category="") -> list[dict]:
-        rows = [row for row in self.rankings.rows(f"{tenant_id}:{period_key}")
-                if row.get(f"a{level}") == org_id and (not field or row.get("field") == field)
-                and (not category or row.get("category") == category)]
-        return competition_ranks(rows)
+    def _ranking(self, caller, wanted, level, org_id, field="", category="") -> tuple[Ranked, dict]:
+        """The period's ranking of the subtree and the previous period's ranks by branch id, both kept by the
+        ranking cache until a score of their period changes (a page then copies only its own rows)."""
+        return (self.rankings.ranked(f"{caller.tenant_id}:{wanted.key}", level, org_id, field, category),
+                self.rankings.ranks(f"{caller.tenant_id}:{wanted.previous().key}", level, org_id, field, category))
 
     @staticmethod
     def _ranking_view(row: dict, activity: dict | None) -> dict:
@@ -250,9 +250,11 @@ class ScoringService:
 
     def _ranked_with_changes(self, caller, wanted, level, org_id, field="", category="") -> list[dict]:
         keys = (f"{caller.tenant_id}:{wanted.key}", f"{caller.tenant_id}:{wanted.previous().key}")
-        return self.rankings.derived(keys, (*keys, level, org_id, field, category), lambda: with_changes(
-            self._ranked(caller.tenant_id, wanted.key, level, org_id, field, category),
-            self._ranked(caller.tenant_id, wanted.previous().key, level, org_id, field, category)))
+
+        def whole_ranking() -> list[dict]:
+            ranked, previous_ranks = self._ranking(caller, wanted, level, org_id, field, category)
+            return ranked.page(0, len(ranked), previous_ranks)
+        return self.rankings.derived(keys, ("with_changes", *keys, level, org_id, field, category), whole_ranking)
 
     @staticmethod
     def _period_of_kind(value, kind: str, field: str):

@@ -1,17 +1,62 @@
 """Rankings: competition ranking ("1224"), rank change against the previous period, chart data."""
 from __future__ import annotations
 
+from bisect import bisect_left
+
+
+def ranking_order(row: dict, key: str = "score") -> tuple:
+    """Best first; equal scores by name, then id (a total order: ids are unique)."""
+    return -row[key], row.get("name", ""), row["id"]
+
+
+class Ranked:
+    """A competition ranking over rows already in ``ranking_order``, ranked on demand: a row's rank is one more
+    than the number of rows scoring better, found by bisection, so ranking a page copies only that page
+    (a city's 9,000 rows are ranked once per change of the scores, not copied on every call)."""
+
+    __slots__ = ("rows", "key", "_negated")
+
+    def __init__(self, ordered_rows: list[dict], key: str = "score"):
+        self.rows = ordered_rows
+        self.key = key
+        self._negated = [-row[key] for row in ordered_rows]       # ascending, for bisection
+
+    @classmethod
+    def of(cls, rows, key: str = "score") -> "Ranked":
+        return cls(sorted(rows, key=lambda row: ranking_order(row, key)), key)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def rank_at(self, position: int) -> int:
+        return bisect_left(self._negated, self._negated[position]) + 1
+
+    def ranks_by_id(self) -> dict:
+        ranks, previous_score, rank = {}, None, 0
+        for position, row in enumerate(self.rows, start=1):
+            if row[self.key] != previous_score:
+                rank, previous_score = position, row[self.key]
+            ranks[row["id"]] = rank
+        return ranks
+
+    def page(self, skip: int, count: int, previous_ranks: dict | None = None) -> list[dict]:
+        """Rows ``skip`` to ``skip + count`` with ``rank``; given the previous period's ranks by id, also
+        ``previous_rank`` and ``rank_change`` (as ``with_changes`` adds them)."""
+        answer = []
+        for position in range(max(skip, 0), min(skip + count, len(self.rows))):
+            row = {**self.rows[position], "rank": self.rank_at(position)}
+            if previous_ranks is not None:
+                old = previous_ranks.get(row["id"], 0)
+                row.update(previous_rank=old, rank_change=(old - row["rank"]) if old else 0)
+            answer.append(row)
+        return answer
+
 
 def competition_ranks(rows: list[dict], key: str = "score") -> list[dict]:
     """Rows sorted best first (ties by name, then id), each with ``rank``: equal scores share a rank,
     the next rank skips as many places as were shared (1, 2, 2, 4)."""
-    ordered = sorted(rows, key=lambda row: (-row[key], row.get("name", ""), row["id"]))
-    ranked, previous_score, previous_rank = [], None, 0
-    for position, row in enumerate(ordered, start=1):
-        rank = previous_rank if row[key] == previous_score else position
-        ranked.append({**row, "rank": rank})
-        previous_score, previous_rank = row[key], rank
-    return ranked
+    ranked = Ranked.of(rows, key)
+    return ranked.page(0, len(ranked))
 
 
 def with_changes(current: list[dict], previous: list[dict]) -> list[dict]:

@@ -1,0 +1,45 @@
+"""Keys no field has are dropped by the fast conversion, as json_format drops them, without falling back."""
+from __future__ import annotations
+
+import pytest
+from google.protobuf import json_format
+
+from gateway import convert
+from gateway.operations import BY_RPC
+from tests.unit.gateway.scoring_samples import CHART, COUNTS, ROW
+
+RANKING = BY_RPC["GetRanking"]
+
+
+def parsed(cls, data):
+    return json_format.ParseDict(data, cls(), ignore_unknown_fields=True)
+
+
+def ranking_answer(rows: int) -> dict:
+    """As scoring's get_ranking answers: each row's counts carry the rating (None until given), which Counts has not."""
+    row = {**ROW, "counts": {**COUNTS, "rating": None}, "unknown": {"x": 1}}
+    return {"period": "2026-12", "previous_period": "2026-11", "total": 9000, "rows": [row] * rows, "chart": CHART,
+            "next_page_token": "bzo1MA=="}
+
+
+def test_a_ranking_page_with_extra_keys_takes_the_fast_path(monkeypatch):
+    answer = ranking_answer(50)
+    expected = parsed(RANKING.response, answer)
+
+    def no_json_format(*args, **kwargs):
+        raise AssertionError("fell back to json_format")
+    monkeypatch.setattr(convert.json_format, "ParseDict", no_json_format)
+    assert convert.to_message(RANKING.response, answer).SerializeToString(deterministic=True) == \
+        expected.SerializeToString(deterministic=True)
+
+
+@pytest.mark.parametrize("answer", [{"rows": [{"branchId": "b1", "rank": 2}]}, {"rows": [{"[ext.name]": 1}]},
+                                    {"rows": [{"counts": {"mobileLiked": 3, "rating": 90}}]}])
+def test_camel_case_names_and_extensions_still_go_through_json_format(answer):
+    try:
+        expected = parsed(RANKING.response, answer)
+    except json_format.ParseError:
+        with pytest.raises(json_format.ParseError):
+            convert.to_message(RANKING.response, answer)
+    else:
+        assert convert.to_message(RANKING.response, answer) == expected
