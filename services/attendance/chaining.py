@@ -32,20 +32,10 @@ class ChainWriter:
             self._heads[activity_id] = self.store.chain_head(activity_id) or (0, chain.GENESIS)
         return self._heads[activity_id]
 
-    def load_heads(self, activity_ids) -> None:
-        """Read the heads of the activities not known yet in one query (a batch of scans of a city's
-        themed day touches dozens of activities new to this process: one query each was its latency)."""
-        missing = {activity_id for activity_id in activity_ids if activity_id not in self._heads}
-        if missing:
-            heads = self.store.chain_heads(missing)
-            for activity_id in missing:
-                self._heads[activity_id] = heads.get(activity_id) or (0, chain.GENESIS)
-
     def links(self, entries: list[tuple[dict, dict]]) -> list[dict]:
         """Chain ``(document, content)`` pairs in order: each document gets seq, prev_hash, hash, content.
 
         Call with ``self.lock`` held, then ``confirm`` after the write commits or ``forget`` if it failed."""
-        self.load_heads({document["activity_id"] for document, _ in entries})
         for document, content in entries:
             activity_id = document["activity_id"]
             seq, prev_hash = self.head(activity_id)

@@ -115,16 +115,6 @@ class AttendanceStore(Store):
                     .sort("seq", -1).limit(1))
         return (last[0]["seq"], last[0]["hash"]) if last else None
 
-    def chain_heads(self, activity_ids) -> dict[str, tuple[int, str]]:
-        """(seq, hash) of the last record of each activity that has records, in one query per 500."""
-        ids, heads = list(activity_ids), {}
-        for start in range(0, len(ids), 500):
-            for doc in self.db.records.find({"activity_id": {"$in": ids[start:start + 500]}},
-                                            {"activity_id": 1, "seq": 1, "hash": 1}):
-                if doc["activity_id"] not in heads or doc["seq"] > heads[doc["activity_id"]][0]:
-                    heads[doc["activity_id"]] = (doc["seq"], doc["hash"])
-        return heads
-
     # --- leaves -----------------------------------------------------------------
     def leave(self, leave_id: str) -> dict | None:
         return self.db.leaves.find_one({"_id": leave_id})

@@ -115,7 +115,6 @@ def close_due_activities(store, chain, schedule: Schedule, now) -> list[str]:
     outbox, closed = [], []
     with chain.lock:  # no record is appended while heads are sealed
         records = scan_records(store, activities)
-        chain.load_heads(activity["_id"] for activity in activities)
 
         def writes(session):
             for activity in activities:
