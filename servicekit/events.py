@@ -6,6 +6,7 @@ fields they do not know; a breaking change gets a new event name.
 """
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -53,5 +54,11 @@ def stamp(moment: datetime | None = None) -> str:
     return iso(moment or utc_now())
 
 
+_STORED_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
 def parse_stamp(text: str) -> datetime:
+    """A stored timestamp back to a datetime (UTC); ValueError for anything not of the stored form."""
+    if isinstance(text, str) and _STORED_STAMP.fullmatch(text):     # what stamp() writes: the fast path
+        return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)

@@ -1,0 +1,23 @@
+"""Stored timestamps: ISO-8601 UTC text with milliseconds, read back exactly; anything else refused."""
+from datetime import datetime, timezone
+
+import pytest
+
+from servicekit.events import parse_stamp, stamp
+
+
+def test_a_stamp_reads_back_as_the_same_moment_in_utc():
+    moment = datetime(2026, 11, 22, 10, 0, 0, 123000, tzinfo=timezone.utc)
+    assert stamp(moment) == "2026-11-22T10:00:00.123Z"
+    assert parse_stamp(stamp(moment)) == moment and parse_stamp(stamp(moment)).tzinfo == timezone.utc
+
+
+def test_microseconds_are_still_read():
+    assert parse_stamp("2026-11-22T10:00:00.123456Z").microsecond == 123456
+
+
+@pytest.mark.parametrize("text", ["2026-11-22 10:00:00.123Z", "2026-11-22T10:00:00Z", "2026-11-22T10:00:00.123",
+                                  "2026-11-22T10:00:00.123+00:00", "2026-13-22T10:00:00.123Z", "", "x"])
+def test_anything_but_the_stored_form_is_refused(text):
+    with pytest.raises(ValueError):
+        parse_stamp(text)
