@@ -154,19 +154,26 @@ class Processes:
             store.stop()
 
 
-def time_calls(target: str, token: str, request: dict, calls: int) -> tuple[list[float], object]:
-    """Client-side milliseconds of each call (the raw stub: no dict conversion on the client), and the last answer."""
+def time_calls(target: str, token: str, request: dict, calls: int) -> tuple[list[float], object, list[str]]:
+    """Client-side milliseconds of each answered call (the raw stub: no dict conversion on the client), the last
+    answer, and the failed calls' errors (gRPC code, error code, message)."""
     op = BY_RPC["GetRanking"]
     with grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)]) as channel:
         stub = channel.unary_unary(op.grpc_path, request_serializer=op.request.SerializeToString,
                                    response_deserializer=op.response.FromString)
         message, metadata = build_request(op, request), (("authorization", f"Bearer {token}"),)
-        timings, answer = [], None
+        timings, answer, errors = [], None, []
         for _ in range(calls):
             started = time.perf_counter()
-            answer = stub(message, metadata=metadata, timeout=60)
+            try:
+                answer = stub(message, metadata=metadata, timeout=60)
+            except grpc.RpcError as error:
+                trailers = dict(error.trailing_metadata() or ())
+                errors.append(f"{error.code().name} {trailers.get('error-code', '')} {error.details()!r} after "
+                              f"{(time.perf_counter() - started) * 1e3:.0f} ms")
+                continue
             timings.append((time.perf_counter() - started) * 1e3)
-    return timings, answer
+    return timings, answer, errors
 
 
 class Ranking:
@@ -181,7 +188,9 @@ class Ranking:
                 scrape(self.gateway_metrics, "gateway_request_seconds_sum", "GetRanking"))
 
     def first(self) -> None:
-        first, answer = time_calls(self.target, self.token, {"org_id": self.root, "period": self.month}, 1)
+        first, answer, errors = time_calls(self.target, self.token, {"org_id": self.root, "period": self.month}, 1)
+        if errors:
+            raise RuntimeError(f"the first GetRanking failed: {errors[0]}")
         log(f"first call (loads the two months into scoring's ranking cache): {first[0]:.0f} ms, "
             f"total {answer.total}")
 
@@ -189,12 +198,16 @@ class Ranking:
         request = {"org_id": self.root, "period": self.month, **({"page_size": page_size} if page_size != 50 else {})}
         time_calls(self.target, self.token, request, 3)                               # warm the connection
         before = self.sums()
-        timings, answer = time_calls(self.target, self.token, request, calls)
+        timings, answer, errors = time_calls(self.target, self.token, request, calls)
+        if errors:
+            print(f"{label}: {len(errors)} of {calls} calls failed, e.g. {errors[:3]}", flush=True)
+        if not timings:
+            return
         service, gateway = ((after - was) * 1e3 / calls for was, after in zip(before, self.sums()))
-        client = sum(timings) / calls
+        client = sum(timings) / len(timings)
         ordered = sorted(timings)
         moved = sum(1 for row in answer.rows if row.rank_change)
-        print(f"{label}: GetRanking page of {len(answer.rows)} of {answer.total} branches, {calls} calls: "
+        print(f"{label}: GetRanking page of {len(answer.rows)} of {answer.total} branches, {len(timings)} calls: "
               f"median {percentile(ordered, 0.5):.1f} ms, p95 {percentile(ordered, 0.95):.1f} ms, "
               f"max {ordered[-1]:.1f} ms, mean {client:.1f} ms = scoring.get_ranking {service:.1f} "
               f"+ gateway and RPC round trip {gateway - service:.1f} + client and gRPC {client - gateway:.1f} "
@@ -251,8 +264,9 @@ def main() -> None:
                                                     "services.identity.service:IdentityService"],
                                        {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast"})
             http_port, grpc_port = free_port(), free_port()
-            gateway = processes.child("gateway", ["-m", "gateway"], {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http_port),
-                                                                     "GATEWAY_GRPC_PORT": str(grpc_port)})
+            gateway = processes.child("gateway", ["-m", "gateway"],
+                                      {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http_port),
+                                       "GATEWAY_GRPC_PORT": str(grpc_port)})
             rpc = processes.rpc(bus)
             identity.wait_until(lambda: rpc.identity.login(tenant_code="", username="operator",
                                                            password=os.environ["OPERATOR_PASSWORD"]))

@@ -6,6 +6,11 @@ consumer of the same process hands every row it commits to its process's caches
 (``note_written``): rankings follow the scores at once. Rows written by other processes are
 picked up by a background read of the rows changed since the last one, at most every
 REFRESH_SECONDS (a range query, which nx-27017 answers by scanning the collection).
+
+What a ranking call needs is derived from the tables and kept until a table's version moves: each period's
+rows in ranking order, each subtree's (field's, category's) ``Ranked`` list, the previous period's ranks by
+branch id. A call then copies only its page; the first call after a score changed ranks a city's 9,000 rows
+again in about 6 ms (sorting once, filtering in order), where copying every ranked row took 50-100 ms.
 """
 from __future__ import annotations
 
