@@ -158,12 +158,16 @@ class RankingCache:
                             lambda: self.ranked(period_key, level, org_id, field, category).ranks_by_id())
 
     def note(self, docs) -> None:
-        """Take score rows (as stored) into the loaded tables; a table's version moves only if a row changed."""
+        """Take score rows (as stored, committed) into their tables; a table's version moves only if a row
+        changed. A month written to that this process has not loaded yet is loaded now (it holds the rows
+        just committed), so the first ranking call of a month written here never waits for the load."""
         changed = set()
         for doc in docs:
-            table = self.tables.get(doc.get("period_key"))
-            if table is None:
+            if not doc.get("period_key"):
                 continue
+            if doc["period_key"] not in self.tables:
+                self._table(doc["period_key"])
+            table = self.tables[doc["period_key"]]
             row = ranking_row(doc)
             if row is None:
                 if table.pop(doc["branch_id"], None) is not None:

@@ -113,3 +113,12 @@ def test_a_quarter_ranking_moves_when_a_month_row_becomes_final():
     cache.note([row("b1", MAY, 100)])                                    # May closes: b1's mean is 85
     assert [(r["id"], r["score"], r["months"]) for r in cache.ranked(QUARTER, 0, "city").page(0, 9)] == \
         [("b1", 85.0, 2), ("b2", 80.0, 1)]
+
+
+def test_a_month_written_in_this_process_is_loaded_then_so_its_first_ranking_reads_nothing():
+    store = Rows([row("b1", MAY, 70), row("b2", MAY, 80)])
+    cache = RankingCache(store, refresh_seconds=3600)
+    cache.note([row("b2", MAY, 85)])                      # the consumer hands over what it just committed
+    assert store.reads == 1
+    assert ranks(cache.ranked(MAY, 0, "city")) == [("b2", 1, None), ("b1", 2, None)]
+    assert store.reads == 1
