@@ -20,6 +20,7 @@ from services.attendance.scanning import record_id
 
 log = logging.getLogger(__name__)
 CHUNK = 500
+SCAN_FIELDS = {"activity_id": 1, "member_id": 1, "kind": 1}   # what a closing needs of a scan record
 REFRESH_SECONDS = 5.0
 
 
@@ -100,7 +101,7 @@ def scan_records(store, activities: list[dict]) -> dict[str, list[dict]]:
            for member_id in (a.get("roster") or {}) for direction in ("in", "out")]
     found: dict[str, list[dict]] = {a["_id"]: [] for a in activities}
     for start in range(0, len(ids), 2000):
-        for record in store.records_by_ids(ids[start:start + 2000]).values():
+        for record in store.records_by_ids(ids[start:start + 2000], SCAN_FIELDS).values():
             found[record["activity_id"]].append(record)
     return found
 
