@@ -13,11 +13,16 @@ Every query uses one single-field index (nx-27017 ignores compound ones).
 """
 from __future__ import annotations
 
+from pymongo.errors import BulkWriteError
+
 from servicekit.events import stamp
 from servicekit.mongo import Store
 from servicekit.subtree import LEVEL_FIELDS
 
 POINTS_SUFFIX = "points"
+# Before points had a database of their own they lived in the scores' database: taken over at start-up.
+LEGACY_COLLECTIONS = ("tenants", "members", "ledger", "balances")
+COPY_BATCH = 1000
 
 
 def points_database(service_name: str) -> str:
@@ -33,6 +38,50 @@ class PointsStore(Store):
         "ledger": ["member_id"],
         "balances": ["member_id", "cycle_key"],
     }
+
+    def ensure_schema(self) -> None:
+        super().ensure_schema()
+        self.adopt_legacy_points()
+
+    def adopt_legacy_points(self) -> dict[str, int]:
+        """Copy the points an earlier version kept in the scores' database (``<scores db>`` for
+        ``<scores db>_points``) into each collection of this database that is still empty, and the
+        branches' places in the tree from the scores' activities. Idempotent: a document already here is
+        left alone, so processes starting together copy the same documents once. Returns the counts copied."""
+        suffix = f"_{POINTS_SUFFIX}"
+        if not self.db.name.endswith(suffix):
+            return {}
+        legacy = self.client[self.db.name[:-len(suffix)]]
+        copied = {}
+        for name in LEGACY_COLLECTIONS:
+            if self.db[name].find_one({}, {"_id": 1}) is None and legacy[name].find_one({}, {"_id": 1}):
+                copied[name] = self._copy(legacy[name].find({}), name)
+        if self.db.branches.find_one({}, {"_id": 1}) is None and legacy.activities.find_one({}, {"_id": 1}):
+            branches = {}
+            for doc in legacy.activities.find({}, {"branch_id": 1, "month": 1, **{n: 1 for n in LEVEL_FIELDS}}):
+                if doc.get("branch_id") and doc.get("a0") and doc.get("month", "") >= branches.get(
+                        doc["branch_id"], {}).get("month", ""):
+                    branches[doc["branch_id"]] = doc
+            copied["branches"] = self._copy(({"_id": branch_id, **{n: doc[n] for n in LEVEL_FIELDS if doc.get(n)}}
+                                             for branch_id, doc in branches.items()), "branches")
+        return copied
+
+    def _copy(self, documents, name: str) -> int:
+        count, batch = 0, []
+        for document in documents:
+            batch.append(document)
+            if len(batch) == COPY_BATCH:
+                count += self._insert_new(name, batch)
+                batch = []
+        return count + (self._insert_new(name, batch) if batch else 0)
+
+    def _insert_new(self, name: str, documents: list[dict]) -> int:
+        try:
+            return len(self.db[name].insert_many(documents, ordered=False).inserted_ids)
+        except BulkWriteError as error:                  # copied meanwhile by another process: theirs stays
+            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                raise
+            return error.details.get("nInserted", 0)
 
     def tenant(self, tenant_id: str) -> dict | None:
         return self.db.tenants.find_one({"_id": tenant_id})

@@ -78,3 +78,25 @@ def test_a_batch_reads_its_tenants_rules_once(stores):
                                    *[day.scan(f"m{n}", "out") for n in range(6)]])
     assert counting.tenant_reads == 1
     assert sum(len(points.ledger_of(f"m{n}", "2026")) for n in range(6)) == 6
+
+
+def test_points_an_earlier_version_kept_with_the_scores_are_taken_over_once(mongo_uri):
+    service = f"scoring_legacy_{secrets.token_hex(3)}"
+    scores = open_store(ScoringStore, service, mongo_uri)
+    legacy = scores.db
+    legacy.tenants.insert_one({"_id": "t1", "root_org_id": "city", "rules": {"cycle": "calendar"}})
+    legacy.members.insert_one({"_id": "m1", "tenant_id": "t1", "branch_id": "b1", "a0": "city", "a1": "county"})
+    legacy.ledger.insert_many([{"_id": f"e{n}", "member_id": "m1", "cycle": "2026", "at": f"2026-05-0{n}",
+                                "points": 5, "category": "attendance"} for n in range(1, 4)])
+    legacy.balances.insert_one({"_id": "m1:2026", "member_id": "m1", "cycle_key": "t1:2026", "total": 15, "v": 3})
+    legacy.activities.insert_many([
+        {"_id": "old", "branch_id": "b1", "month": "2026-04", "a0": "city", "a1": "old-county", "a2": "b1"},
+        {"_id": "new", "branch_id": "b1", "month": "2026-05", "a0": "city", "a1": "county", "a2": "b1"}])
+    points = open_store(PointsStore, points_database(service), mongo_uri)   # start-up takes them over
+    assert [e["_id"] for e in points.ledger_of("m1", "2026")] == ["e1", "e2", "e3"]
+    assert points.balances_of_cycle("t1", "2026")["m1"]["total"] == 15
+    assert points.tenant("t1")["root_org_id"] == "city" and points.member("m1")["a1"] == "county"
+    assert points.db.branches.find_one({"_id": "b1"}) == {"_id": "b1", "a0": "city", "a1": "county", "a2": "b1"}
+    legacy.ledger.insert_one({"_id": "e9", "member_id": "m1", "cycle": "2026", "at": "2026-05-09"})
+    assert points.adopt_legacy_points() == {}                  # once: what is here already is never overwritten
+    assert len(points.ledger_of("m1", "2026")) == 3
