@@ -100,17 +100,16 @@ def open_store(store_class: type[Store], service_name: str, uri: str | None = No
 
 
 class MongoStore(DependencyProvider):
-    """A service's store. ``suffix``: a second database of the service's own (``<service>_<suffix>``),
-    whose transactions never wait for those of the first."""
+    """A service's store. ``database_of``: the name (from the service's) of another database of the
+    service's own, whose transactions never wait for those of the first; default: the service's."""
 
-    def __init__(self, store_class: type[Store], suffix: str = ""):
+    def __init__(self, store_class: type[Store], database_of=None):
         self.store_class = store_class
-        self.suffix = suffix
+        self.database_of = database_of or (lambda service_name: service_name)
         self.store: Store | None = None
 
     def setup(self):
-        name = self.container.service_name
-        self.store = open_store(self.store_class, f"{name}_{self.suffix}" if self.suffix else name)
+        self.store = open_store(self.store_class, self.database_of(self.container.service_name))
 
     def get_dependency(self, worker_ctx):
         return self.store

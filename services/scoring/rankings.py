@@ -54,9 +54,10 @@ _CACHES: "weakref.WeakSet[RankingCache]" = weakref.WeakSet()
 
 
 def note_written(docs: list[dict]) -> None:
-    """Score rows this process has just committed: every cache of the process takes them."""
+    """Score rows this process has just committed: every cache of the process takes them (and reads the
+    table of a month it writes to the first time, so ranking calls of that month never wait for the read)."""
     for cache in list(_CACHES):
-        cache.note(docs)
+        cache.note(docs, load_missing=True)
 
 
 class RankingCache:
@@ -157,17 +158,18 @@ class RankingCache:
         return self.derived((period_key,), ("ranks", period_key, level, org_id, field, category),
                             lambda: self.ranked(period_key, level, org_id, field, category).ranks_by_id())
 
-    def note(self, docs) -> None:
-        """Take score rows (as stored, committed) into their tables; a table's version moves only if a row
-        changed. A month written to that this process has not loaded yet is loaded now (it holds the rows
-        just committed), so the first ranking call of a month written here never waits for the load."""
+    def note(self, docs, load_missing: bool = False) -> None:
+        """Take score rows (as stored, committed) into the loaded tables; a table's version moves only if a row
+        changed. ``load_missing``: read the table of a period not loaded yet (it holds the rows just committed)
+        instead of skipping its rows."""
         changed = set()
         for doc in docs:
-            if not doc.get("period_key"):
-                continue
-            if doc["period_key"] not in self.tables:
-                self._table(doc["period_key"])
-            table = self.tables[doc["period_key"]]
+            period_key = doc.get("period_key")
+            if period_key not in self.tables:
+                if not (period_key and load_missing):
+                    continue
+                self._table(period_key)
+            table = self.tables[period_key]
             row = ranking_row(doc)
             if row is None:
                 if table.pop(doc["branch_id"], None) is not None:

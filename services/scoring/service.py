@@ -31,7 +31,7 @@ from services.scoring.domain import supervision
 from services.scoring.domain.periods import MONTH, QUARTER, YEAR, cycle_of, month_range, parse_month, parse_period
 from services.scoring.domain.progress import STAGES, progress
 from services.scoring.domain.ranking import Ranked, chart
-from services.scoring.points_store import POINTS_SUFFIX, PointsStore
+from services.scoring.points_store import PointsStore, points_database
 from services.scoring.rankings import RankingsProvider, note_written
 from services.scoring.store import ScoringStore, path_of, score_row_of
 from services.scoring.views import entry_view, score_view
@@ -45,7 +45,7 @@ class ScoringService:
     name = "scoring"
 
     store: ScoringStore = MongoStore(ScoringStore)
-    points: PointsStore = MongoStore(PointsStore, suffix=POINTS_SUFFIX)   # a database of its own
+    points: PointsStore = MongoStore(PointsStore, database_of=points_database)   # a database of its own
     rankings = RankingsProvider()
     metrics = Metrics()
     attendance = RpcProxy("attendance")

@@ -118,7 +118,9 @@ def test_a_quarter_ranking_moves_when_a_month_row_becomes_final():
 def test_a_month_written_in_this_process_is_loaded_then_so_its_first_ranking_reads_nothing():
     store = Rows([row("b1", MAY, 70), row("b2", MAY, 80)])
     cache = RankingCache(store, refresh_seconds=3600)
-    cache.note([row("b2", MAY, 85)])                      # the consumer hands over what it just committed
+    cache.note([row("b2", MAY, 85)])                      # another process's write (the refresh): not read
+    assert store.reads == 0 and MAY not in cache.tables
+    cache.note([row("b2", MAY, 85)], load_missing=True)   # the consumer hands over what it just committed
     assert store.reads == 1
     assert ranks(cache.ranked(MAY, 0, "city")) == [("b2", 1, None), ("b1", 2, None)]
     assert store.reads == 1
