@@ -15,6 +15,9 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from gateway.errors import GatewayError
 from servicekit.config import env, nameko_config
+from servicekit.kombu_fixes import skip_missing_librabbitmq
+
+skip_missing_librabbitmq()
 
 log = logging.getLogger(__name__)
 

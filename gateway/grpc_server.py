@@ -1,75 +1,99 @@
-"""The gRPC side: a thread-pool grpc.server whose handlers are generated from the operation table.
+"""The gRPC side: a ``grpc.aio`` server on the gateway's event loop, handlers generated from the
+operation table.
 
-Each proto service gets one generic handler mapping its rpcs to the shared
-dispatcher; the standard health and reflection services are served beside them.
+Each proto service gets one generic handler mapping its rpcs to the shared dispatcher; the
+standard health and reflection services are served beside them. A batched operation (a
+member's scan) joins its batch on the loop itself (``Dispatcher.call_batched``); every other
+operation runs ``Dispatcher.call`` on a worker thread, as a nameko RPC blocks.
 """
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from gateway import metrics
 from gateway.dispatch import Dispatcher, bearer_token
 from gateway.errors import describe
+from gateway.event_loop import LoopThread, shared_loop
 from gateway.operations import OPERATIONS, Operation
 
 
-def metadata_token(context: grpc.ServicerContext) -> str | None:
+def metadata_token(context) -> str | None:
     for key, value in context.invocation_metadata() or ():
         if key == "authorization":
             return bearer_token(value)
     return None
 
 
-def unary_handler(dispatcher: Dispatcher, operation: Operation):
-    def handle(request, context: grpc.ServicerContext):
+def unary_handler(dispatcher: Dispatcher, operation: Operation, workers: ThreadPoolExecutor):
+    batched = dispatcher.batches(operation)
+
+    async def handle(request, context: grpc.aio.ServicerContext):
         with metrics.track("grpc", operation.rpc) as outcome:
             try:
-                return dispatcher.call(operation, request, metadata_token(context))
+                token = metadata_token(context)
+                if batched:
+                    return await dispatcher.call_batched(operation, request, token)
+                return await asyncio.get_running_loop().run_in_executor(
+                    workers, dispatcher.call, operation, request, token)
             except Exception as exc:
                 reply = describe(exc)
                 outcome.value = reply.kind
-        context.set_trailing_metadata(reply.grpc_trailing_metadata())
-        context.abort(reply.grpc_code, reply.message)
+        await context.abort(reply.grpc_code, reply.message, trailing_metadata=reply.grpc_trailing_metadata())
 
     return grpc.unary_unary_rpc_method_handler(handle, request_deserializer=operation.request.FromString,
                                                response_serializer=operation.response.SerializeToString)
 
 
-def generic_handlers(dispatcher: Dispatcher, operations: tuple[Operation, ...]) -> list[grpc.GenericRpcHandler]:
+def generic_handlers(dispatcher: Dispatcher, operations: tuple[Operation, ...],
+                     workers: ThreadPoolExecutor) -> list[grpc.GenericRpcHandler]:
     by_api: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
     for op in operations:
-        by_api.setdefault(op.api, {})[op.rpc] = unary_handler(dispatcher, op)
+        by_api.setdefault(op.api, {})[op.rpc] = unary_handler(dispatcher, op, workers)
     return [grpc.method_handlers_generic_handler(api, handlers) for api, handlers in by_api.items()]
 
 
 class GrpcGateway:
     def __init__(self, dispatcher: Dispatcher, address: str, operations: tuple[Operation, ...] = OPERATIONS,
-                 max_workers: int = 16, max_message_bytes: int = 64 * 1024 * 1024):
+                 max_workers: int = 16, max_message_bytes: int = 64 * 1024 * 1024, loop: LoopThread | None = None):
+        self.loop_thread = loop or shared_loop()
+        self.workers = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc")
+        self.api_names = tuple(dict.fromkeys(op.api for op in operations))
         options = [("grpc.max_receive_message_length", max_message_bytes),
                    ("grpc.max_send_message_length", max_message_bytes)]
-        self.server = grpc.server(ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-                                  options=options)
-        self.server.add_generic_rpc_handlers(generic_handlers(dispatcher, operations))
-        self.api_names = tuple(dict.fromkeys(op.api for op in operations))
-        self.health = health.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection(
-            (*self.api_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-            self.server)
-        self.port = self.server.add_insecure_port(address)
+        self.server, self.health, self.port = self.loop_thread.run(
+            self._build(dispatcher, operations, options, address))
         if not self.port:
             raise OSError(f"cannot listen for gRPC on {address}")
 
+    async def _build(self, dispatcher: Dispatcher, operations: tuple[Operation, ...], options: list, address: str):
+        server = grpc.aio.server(options=options)       # created on the loop it will serve on
+        server.add_generic_rpc_handlers(generic_handlers(dispatcher, operations, self.workers))
+        servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+        reflection.enable_server_reflection(
+            (*self.api_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+            server)
+        return server, servicer, server.add_insecure_port(address)
+
     def start(self) -> "GrpcGateway":
-        self.server.start()
-        for name in ("", *self.api_names):
-            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.loop_thread.run(self._start())
         return self
 
+    async def _start(self) -> None:
+        await self.server.start()
+        for name in ("", *self.api_names):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
     def stop(self, grace: float = 5.0) -> None:
-        self.health.enter_graceful_shutdown()
-        self.server.stop(grace).wait()
+        self.loop_thread.run(self._stop(grace))
+        self.workers.shutdown(wait=False)
+
+    async def _stop(self, grace: float) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)

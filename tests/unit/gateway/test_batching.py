@@ -1,10 +1,19 @@
 """Micro-batching in the gateway: many requests, one RPC, each request its own answer."""
 from __future__ import annotations
 
+import asyncio
 import threading
 
+import grpc
+import pytest
+
 from gateway.batching import Batcher
+from gateway.client import ApiError, GrpcClient
+from gateway.dispatch import Dispatcher
+from gateway.grpc_server import GrpcGateway
 from servicekit.errors import Rejected
+from servicekit.tokens import TokenVerifier
+from tests.unit.gateway.samples import CALLER, REQUESTS, RESULTS
 
 
 class RecordingBackend:
@@ -79,3 +88,63 @@ def test_batches_never_exceed_the_maximum():
 def test_batching_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("GATEWAY_SCAN_BATCH", "off")
     assert Batcher.from_env(RecordingBackend()) is None
+
+
+class ScanBackend:
+    """record_scans answers each item on its own: a fix far away is refused, the rest counted."""
+
+    def __init__(self):
+        self.calls = []
+
+    def call(self, service, method, **kwargs):
+        assert (service, method) == ("attendance", "record_scans")
+        self.calls.append(kwargs["items"])
+        return [{"error": {"kind": "REJECTED", "code": "OUTSIDE_FENCE", "message": "不在活动范围内"}}
+                if item["fix"]["lat"] > 40 else
+                {"result": {"record": {**RESULTS["record_scan"]["record"], "member_id": item["fix"]["device_id"]},
+                            "repeat": False, "message": "签到成功"}}
+                for item in kwargs["items"]]
+
+
+def test_grpc_scans_in_flight_together_share_one_call_and_each_gets_its_own_answer(keys, token):
+    backend = ScanBackend()
+    batcher = Batcher(backend, max_batch=100, max_wait=0.3, senders=1)
+    gateway = GrpcGateway(Dispatcher(backend, TokenVerifier(keys.public_pem), batcher=batcher),
+                          "127.0.0.1:0", max_workers=2).start()
+    answers = [None] * 12
+
+    def scan(n):
+        fix = {**REQUESTS["RecordScan"]["fix"], "device_id": f"m{n}", "lat": 50.0 if n % 3 == 0 else 33.07}
+        try:
+            with GrpcClient(f"127.0.0.1:{gateway.port}", timeout=10) as client:
+                answers[n] = client.call("RecordScan", {**REQUESTS["RecordScan"], "fix": fix}, token)
+        except ApiError as error:
+            answers[n] = error
+    threads = [threading.Thread(target=scan, args=(n,)) for n in range(12)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    finally:
+        gateway.stop(grace=0)
+        batcher.close()
+    assert sum(map(len, backend.calls)) == 12 and len(backend.calls) < 12
+    assert all(item["scope"]["account_id"] == CALLER["account_id"] for items in backend.calls for item in items)
+    for n, answer in enumerate(answers):
+        if n % 3 == 0:
+            assert isinstance(answer, ApiError) and (answer.status, answer.code) == (grpc.StatusCode.FAILED_PRECONDITION,
+                                                                                     "OUTSIDE_FENCE")
+        else:
+            assert answer["record"]["member_id"] == f"m{n}" and answer["message"] == "签到成功"
+
+
+def test_a_thread_and_a_coroutine_share_the_loop_batches():
+    backend = RecordingBackend()
+    backend.release.set()
+    batcher = Batcher(backend, max_batch=10, max_wait=0.01, senders=1)
+    assert batcher.call("attendance", "record_scans", {"n": 2}) == {"n": 2}
+    with pytest.raises(Rejected):
+        batcher.call("attendance", "record_scans", {"n": 3})
+    assert asyncio.run(batcher.submit("attendance", "record_scans", {"n": 4})) == {"n": 4}   # from another loop
+    batcher.close()

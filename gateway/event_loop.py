@@ -1,0 +1,48 @@
+"""The gateway's one asyncio loop, on a thread of its own.
+
+The gRPC edge (``grpc.aio``) and the scan batches both run on it, so a request waiting for its
+batch's answer is a future on the same loop: no thread wakes for it. Blocking work (every nameko
+RPC, every operation that is not batched) goes to thread pools.
+One loop per process: grpc.aio shares one completion queue among loops, and several loops in
+several threads wake each other for nothing (grpc/grpc#25364), so every server and batcher of
+a process uses ``shared_loop()``.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Awaitable, TypeVar
+
+T = TypeVar("T")
+
+_shared: "LoopThread | None" = None
+_shared_lock = threading.Lock()
+
+
+class LoopThread:
+    def __init__(self, name: str = "gateway-loop"):
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def run(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:
+        """Run a coroutine on the loop from another thread and return its result."""
+        if self.on_loop():
+            raise RuntimeError("LoopThread.run called from its own loop (it would wait for itself)")
+        return asyncio.run_coroutine_threadsafe(awaitable, self.loop).result(timeout)
+
+    def on_loop(self) -> bool:
+        return threading.current_thread() is self._thread
+
+
+def shared_loop() -> LoopThread:
+    """The process's gateway loop, started on first use (a daemon thread: it ends with the process)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = LoopThread()
+        return _shared
