@@ -3,11 +3,14 @@
 nameko's event handler runs one worker and one transaction per message (~600 events/s
 here). ``BatchEventConsumer`` is a nameko dependency that runs one kombu consumer per
 process on the same declared quorum queues (``servicekit.topology.event_queue``), with a
-large prefetch. It gathers up to ``max_batch`` messages or ``max_wait_ms``, hands the
-payloads to its applier in one call and acks them only after the applier returned: a
-crash before the ack redelivers the batch, and ``apply_once`` makes the redelivery a
-no-op. A batch that fails is retried one event at a time; an event that keeps failing is
-rejected and, after the queue's delivery limit, parked on the dead-letter exchange.
+large prefetch. A message's body is one event, or a list of events of one type (the
+relay sends a bundled outbox entry that way, ``servicekit.outbox.amqp_messages``). It
+gathers up to ``max_batch`` events or ``max_wait_ms``, hands them to its applier in one
+call and acks their messages only after the applier returned: a crash before the ack
+redelivers the batch, and ``apply_once`` makes the redelivery a no-op. A batch that
+fails is retried one message, then one event, at a time; a message with an event that
+keeps failing is requeued (its other events are no-ops the next time) and, after the
+queue's delivery limit, parked on the dead-letter exchange.
 """
 from __future__ import annotations
 
@@ -88,7 +91,8 @@ class BatchEventConsumer(DependencyProvider):
         self.applier = None
         self._running = False
         self._idle = None
-        self._pending: list = []
+        self._pending: list[tuple[list[dict], object]] = []   # (the message's events, the message)
+        self._pending_events = 0
         self.applied = 0
 
     @property
@@ -127,7 +131,7 @@ class BatchEventConsumer(DependencyProvider):
                     self._consume()
                 except Exception:  # noqa: BLE001  reconnect after any broker or store failure
                     log.exception("batch consumer %s: restarting in 1 s", self.name)
-                    self._pending = []  # unacked: the broker redelivers them to the new channel
+                    self._pending, self._pending_events = [], 0  # unacked: redelivered to the new channel
                     eventlet.sleep(1)
         finally:
             self._idle.send()
@@ -151,42 +155,58 @@ class BatchEventConsumer(DependencyProvider):
                         pass
                     if self._pending and deadline is None:
                         deadline = time.monotonic() + self.max_wait
-                    if self._pending and (len(self._pending) >= self.max_batch or time.monotonic() >= deadline):
+                    if self._pending and (self._pending_events >= self.max_batch or time.monotonic() >= deadline):
                         self._flush(channel)
                         deadline = None
                 if self._pending:
                     self._flush(channel)
 
     def _received(self, body, message):
-        self._pending.append((body, message))
+        events = body if isinstance(body, list) else [body]
+        self._pending.append((events, message))
+        self._pending_events += len(events)
 
     def _flush(self, channel):
-        pending, self._pending = self._pending, []
-        good = [(body, message) for body, message in pending if isinstance(body, dict) and body.get("event_id")]
-        for body, message in pending:
-            if not (isinstance(body, dict) and body.get("event_id")):
+        pending, self._pending, self._pending_events = self._pending, [], 0
+        good = []
+        for events, message in pending:
+            if events and all(isinstance(event, dict) and event.get("event_id") for event in events):
+                good.append((events, message))
+            else:
                 log.error("batch consumer %s: dropping a message without event_id to dead letters", self.name)
                 message.reject(requeue=False)
         if not good:
             return
         service = self.container.service_name
         started = time.perf_counter()
+        events = [event for message_events, _ in good for event in message_events]
         try:
-            self.applier.apply([body for body, _ in good])
+            self.applier.apply(events)
         except Exception:  # noqa: BLE001  find the event that fails, apply the others
-            log.exception("batch consumer %s: batch of %d failed; applying one by one", self.name, len(good))
-            for body, message in good:
-                try:
-                    self.applier.apply([body])
+            log.exception("batch consumer %s: batch of %d failed; applying one by one", self.name, len(events))
+            for message_events, message in good:
+                if self._apply_each(message_events):
                     message.ack()
-                except Exception:  # noqa: BLE001
-                    log.exception("batch consumer %s: event %s failed; requeued", self.name, body.get("event_id"))
-                    EVENTS_CONSUMED.labels(service, body.get("event_type", "?"), "failed").inc()
+                else:
                     message.reject(requeue=True)
             return
         channel.basic_ack(good[-1][1].delivery_tag, multiple=True)
-        for body, _ in good:
-            EVENTS_CONSUMED.labels(service, body.get("event_type", "?"), "handled").inc()
-        self.applied += len(good)
-        BATCH_SIZE.labels(service, self.name).observe(len(good))
+        for event in events:
+            EVENTS_CONSUMED.labels(service, event.get("event_type", "?"), "handled").inc()
+        self.applied += len(events)
+        BATCH_SIZE.labels(service, self.name).observe(len(events))
         BATCH_SECONDS.labels(service, self.name).observe(time.perf_counter() - started)
+
+    def _apply_each(self, events: list[dict]) -> bool:
+        """Apply one message's events one at a time; False when any of them failed."""
+        service, failed = self.container.service_name, False
+        for event in events:
+            try:
+                self.applier.apply([event])
+                EVENTS_CONSUMED.labels(service, event.get("event_type", "?"), "handled").inc()
+            except Exception:  # noqa: BLE001
+                log.exception("batch consumer %s: event %s failed; its message is requeued", self.name,
+                              event.get("event_id"))
+                EVENTS_CONSUMED.labels(service, event.get("event_type", "?"), "failed").inc()
+                failed = True
+        return not failed

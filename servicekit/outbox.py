@@ -60,6 +60,18 @@ def entry_messages(entry: dict) -> list[dict]:
     return entry.get("bundle") or [entry]
 
 
+def amqp_messages(entry: dict) -> list[tuple[str, str, object]]:
+    """What the relay publishes for an entry: ``(exchange, routing_key, body)``. The events of a bundle
+    that share a routing key travel as one message whose body is their list, in order; a lone event's
+    body is the event itself. A scan batch of 20 sign-ins is then one message to each of its queues
+    instead of 20, which is most of the broker's work per scan (servicekit.batch_consuming unpacks it)."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for message in entry_messages(entry):
+        groups.setdefault((message["exchange"], message["routing_key"]), []).append(message["payload"])
+    return [(exchange, routing_key, payloads[0] if len(payloads) == 1 else payloads)
+            for (exchange, routing_key), payloads in groups.items()]
+
+
 def add_events(db, events: list[dict], source: str, session=None, bundle: bool = False) -> None:
     """Store events to publish from ``source`` as part of the caller's transaction.
 
@@ -168,12 +180,11 @@ class Relay:
             channel = self._channel()
             last_tag_of = {}
             for entry in entries:
-                for message in entry_messages(entry):
-                    body = json.dumps(message["payload"], ensure_ascii=False).encode()
+                for exchange, routing_key, payload in amqp_messages(entry):
+                    body = json.dumps(payload, ensure_ascii=False).encode()
                     channel.basic_publish(amqp.Message(body, content_type="application/json",
                                                        content_encoding="utf-8", delivery_mode=2),
-                                          exchange=self._exchange(message["exchange"]),
-                                          routing_key=message["routing_key"])
+                                          exchange=self._exchange(exchange), routing_key=routing_key)
                     self._unconfirmed.add(self._next_tag)
                     self._next_tag += 1
                 last_tag_of[entry["_id"]] = self._next_tag - 1

@@ -68,6 +68,39 @@ def test_the_relay_publishes_each_pending_entry_with_confirms_and_marks_it_sent(
         assert store.db.outbox.find_one({"status": "pending"}) is None
 
 
+def test_a_bundled_entry_travels_as_one_message_per_routing_key_with_its_events_in_order(mongo_uri, bus_uri):
+    store = open_store(TallyStore, "wiring_bundle")
+    things = ("wiringtest", "thing_happened", "watcher", "on_bundle")
+    others = ("wiringtest", "other_happened", "watcher", "on_bundle")
+    other = EventSpec("wiringtest", "other_happened", ("thing_id",))
+    with Connection(bus_uri) as connection:
+        declare_topology(connection, [things, others])
+        thing_queue, other_queue = (event_queue(*row)(connection.default_channel) for row in (things, others))
+        thing_queue.purge()
+        other_queue.purge()
+        events = [SAMPLE.build("tenant-a", thing_id="b0"), other.build("tenant-a", thing_id="o0"),
+                  SAMPLE.build("tenant-a", thing_id="b1"), SAMPLE.build("tenant-a", thing_id="b2")]
+        with store.transaction() as session:
+            add_events(store.db, events, "wiringtest", session=session, bundle=True)
+        relay = Relay("wiring_bundle", db=store.db, uri=bus_uri)
+        assert relay.run_once() == 1                              # one outbox entry
+        relay.close()
+
+        def next_message(queue):
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                message = queue.get(no_ack=True)
+                if message is not None:
+                    return message
+            raise AssertionError("nothing arrived")
+        bundled = next_message(thing_queue).payload
+        assert [event["thing_id"] for event in bundled] == ["b0", "b1", "b2"]
+        assert [event["event_id"] for event in bundled] == [events[0]["event_id"], events[2]["event_id"],
+                                                           events[3]["event_id"]]
+        assert next_message(other_queue).payload["thing_id"] == "o0"   # a lone event stays a plain body
+        assert thing_queue.get(no_ack=True) is None
+
+
 def test_only_one_relay_holds_the_lease_at_a_time(mongo_uri, bus_uri):
     store = open_store(TallyStore, "wiring_lease")
     first, second = Relay("wiring_lease", db=store.db, uri=bus_uri), Relay("wiring_lease", db=store.db, uri=bus_uri)
