@@ -277,8 +277,10 @@ class OutboxRelay(DependencyProvider):
                 published = 0
             if not self.relay.holds_lease:
                 log.debug("outbox relay of %s: another process holds the lease", self.relay.service_name)
-            if published:
-                continue
+            if published >= BATCH:
+                continue            # a full batch: more are likely pending
+            # Otherwise everything pending was published: wait for the next commit's wake (one that came
+            # while publishing has set the event already) instead of a query that would find nothing.
             with eventlet.Timeout(poll, False):
                 self._wake.wait()
             self._wake = eventlet.event.Event()
