@@ -352,6 +352,15 @@ def plan_the_day(members: list[Member], rng: random.Random) -> list[Scan]:
     return scans
 
 
+def saturated_seconds(answers: dict, times: dict, late: float = 0.1, at_least: int = 10) -> set[int]:
+    """The seconds of a phase (from its start) in which at least ``at_least`` scans were sent more than
+    ``late`` seconds after the day's curve offered them: every call slot was taken, the load was waiting
+    for the gateway. (A retry waits for an earlier answer on purpose; ``at_least`` keeps those few out.)"""
+    late_sends = Counter(int(answer[1]) for scan_id, answer in answers.items()
+                         if scan_id in times and answer[1] - times[scan_id] > late)
+    return {second for second, count in late_sends.items() if count >= at_least}
+
+
 def schedule(scans: list[Scan], peak_rate: float) -> dict[int, float]:
     """Real seconds after the phase start for each scan: the day compressed so that the busiest
     simulated minute is offered at ``peak_rate`` scans per second."""
@@ -719,6 +728,7 @@ class Bench:
             self.log(f"phase {label}: {len(scans)} scans through gateway A over a compressed {span:.0f}s "
                      f"(peak offered {args.peak_rate}/s, {args.concurrency} in flight max)")
             result = self.drive(label, self.target_a, scans, self.offset, times)
+            result["times"] = times
             self.results[label] = result
             self.answers.update(result["answers"])
             accepted = sum(1 for a in result["answers"].values() if a[3] == "OK" and not a[5])
@@ -769,7 +779,10 @@ class Bench:
         accepted = [a for a in answers if a[3] == "OK" and not a[5]]
         elapsed = max(result["elapsed"], 1e-9)
         windows = Counter(int(a[1] // 10) for a in accepted)
+        saturated = saturated_seconds(result["answers"], result.get("times") or {})
+        answered_in = Counter(int(a[1] + a[2]) for a in accepted)
         return {"answers": len(answers), "accepted": len(accepted), "elapsed": elapsed,
+                "saturated_seconds": len(saturated), "saturated_accepted": sum(answered_in[w] for w in saturated),
                 "calls_per_s": len(answers) / elapsed, "accepted_per_s": len(accepted) / elapsed,
                 "best_10s_accepted_per_s": max(windows.values(), default=0) / 10,
                 "p50": percentile(latencies, 0.50), "p95": percentile(latencies, 0.95),
@@ -884,10 +897,16 @@ class Bench:
         total_secs = sum(figures[l]["elapsed"] for l in main)
         all_lat = sorted(a[2] for l in main for a in self.results[l]["answers"].values())
         sustained = total_accepted / max(total_secs, 1e-9)
+        saturated_secs = sum(figures[l]["saturated_seconds"] for l in main)
+        saturated_accepted = sum(figures[l]["saturated_accepted"] for l in main)
         p99 = percentile(all_lat, 0.99)
         print(f"\nSUSTAINED (gateway A, sign-in + sign-out phases): {total_accepted:,} accepted in {total_secs:.1f}s "
               f"= {sustained:,.0f} accepted scans/s; latency p50 {percentile(all_lat, .5) * 1e3:.1f} ms, "
               f"p95 {percentile(all_lat, .95) * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms")
+        print(f"SATURATED (the seconds of those phases in which the load fell behind the day's curve, "
+              f"{args.concurrency} calls in flight): {saturated_secs} s, "
+              f"{saturated_accepted / max(saturated_secs, 1):,.0f} accepted scans/s: what the machine sustains "
+              f"(the rest of the time it answered as fast as the curve offered)")
         if "baseline" in figures:
             b = figures["baseline"]
             print(f"BASELINE (gateway B, per-request, same mix, {b['elapsed']:.0f}s): {b['calls_per_s']:,.0f} calls/s, "
