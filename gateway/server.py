@@ -1,4 +1,5 @@
-"""Both edges in one process: the gRPC server and the HTTP app under waitress, plain threads.
+"""Both edges in one process: the gRPC server (grpc.aio on the gateway's event loop thread) and the
+HTTP app under waitress (plain threads).
 
     server = GatewayServer(dispatcher, host="127.0.0.1", http_port=0, grpc_port=0).start()
     server.http_url, server.grpc_target   # the ports actually bound
