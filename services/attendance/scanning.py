@@ -105,16 +105,19 @@ class LastFixes:
 
 class DeviceBook:
     """Which members used each device, per activity, kept in memory: loaded the first time a scan
-    needs it, then updated with what this process stores, and re-read after ``ttl`` seconds to see
-    other instances' scans. Every activity of a batch that needs (re)loading is read at once, by the
-    ids of its roster's sign-in and sign-out records (nx-27017 answers ``$in`` on ``_id`` from the
-    index; one query per activity cost a city's batches a round trip each)."""
+    needs it, then updated with what this process stores, and refreshed after ``ttl`` seconds to see
+    other instances' scans. Every activity of a batch that needs loading or refreshing is read at
+    once, by the ids of its roster's sign-in and sign-out records (nx-27017 answers ``$in`` on
+    ``_id`` from the index; one query per activity cost a city's batches a round trip each). A
+    record never changes once stored, so a refresh asks only for the ids not seen yet: at 9,000
+    branches an activity is refreshed several times during the sign-in hour, and re-reading the
+    records already known made the store decode each of them again every time."""
 
     PROJECTION = {"activity_id": 1, "device_key": 1, "member_id": 1}
 
     def __init__(self, store, ttl: float = 60.0):
         self.store, self.ttl = store, ttl
-        self._books: dict[str, tuple[float, dict[str, set[str]]]] = {}
+        self._books: dict[str, tuple[float, dict[str, set[str]], set[str]]] = {}   # id -> (read at, book, seen ids)
 
     def users(self, activities: dict[str, dict]) -> dict[str, dict[str, set[str]]]:
         """activity id -> {device key: members}, for the activities given (id -> activity document)."""
@@ -122,24 +125,35 @@ class DeviceBook:
         stale = [activity for activity_id, activity in activities.items()
                  if activity_id not in self._books or now - self._books[activity_id][0] > self.ttl]
         if stale:
-            books: dict[str, dict[str, set[str]]] = {activity["_id"]: {} for activity in stale}
-            ids = [record_id(activity["_id"], direction, member_id) for activity in stale
-                   for member_id in (activity.get("roster") or {}) for direction in qrtoken.DIRECTIONS]
+            for activity in stale:
+                _, book, seen = self._books.get(activity["_id"], (0.0, {}, set()))
+                self._books[activity["_id"]] = (now, book, seen)
+            ids = [record for activity in stale for record in self._unseen_ids(activity)]
             for start in range(0, len(ids), 2000):
                 for record in self.store.records_by_ids(ids[start:start + 2000], self.PROJECTION).values():
-                    if record.get("device_key"):
-                        books[record["activity_id"]].setdefault(record["device_key"], set()).add(record["member_id"])
-            for activity_id, book in books.items():
-                self._books[activity_id] = (now, book)
+                    self._learn(record["activity_id"], record["_id"], record.get("device_key"), record["member_id"])
         return {activity_id: self._books[activity_id][1] for activity_id in activities}
+
+    def _unseen_ids(self, activity: dict) -> list[str]:
+        seen = self._books[activity["_id"]][2]
+        ids = (record_id(activity["_id"], direction, member_id) for member_id in (activity.get("roster") or {})
+               for direction in qrtoken.DIRECTIONS)
+        return [record for record in ids if record not in seen]
 
     def forget(self, activity_ids) -> None:
         for activity_id in set(activity_ids):
             self._books.pop(activity_id, None)
 
-    def note(self, activity_id: str, device_key: str, member_id: str) -> None:
+    def note(self, activity_id: str, record: str, device_key: str, member_id: str) -> None:
+        """A record this process stored (the activity's book, when loaded, learns it at once)."""
         if activity_id in self._books:
-            self._books[activity_id][1].setdefault(device_key, set()).add(member_id)
+            self._learn(activity_id, record, device_key, member_id)
+
+    def _learn(self, activity_id: str, record: str, device_key: str | None, member_id: str) -> None:
+        _, book, seen = self._books[activity_id]
+        seen.add(record)
+        if device_key:
+            book.setdefault(device_key, set()).add(member_id)
 
 
 class ScanDesk:
@@ -241,7 +255,7 @@ class ScanDesk:
                 continue
             document, content = self._record(p, verdict, now)
             stored[document["_id"]] = document          # a second scan in this batch is a repeat
-            self.devices.note(activity_id, document["device_key"], p.member_id)
+            self.devices.note(activity_id, document["_id"], document["device_key"], p.member_id)
             new_records.append((p, document, content, verdict))
         if not new_records:
             return

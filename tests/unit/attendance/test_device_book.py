@@ -27,13 +27,18 @@ def test_a_batch_loads_its_activities_books_in_one_read_and_keeps_them():
     assert len(store.reads) == 1 and set(store.reads[0]) == {record_id(a, d, m) for a, m in
                                                              (("a1", "m1"), ("a1", "m2"), ("a2", "m3"))
                                                              for d in ("in", "out")}
-    book.note("a2", "a2:d9", "m4")                       # what this process stores joins the book
+    book.note("a2", record_id("a2", "in", "m4"), "a2:d9", "m4")   # what this process stores joins the book
     assert book.users({"a2": activities["a2"]}) == {"a2": {"a2:d9": {"m3", "m4"}}} and len(store.reads) == 1
 
 
-def test_a_book_is_read_again_after_its_ttl():
+def test_a_refresh_after_the_ttl_asks_only_for_the_records_not_seen_yet():
     store = RecordsById([a_record("a1", "in", "m1", "d1")])
     book = DeviceBook(store, ttl=0)
-    book.users({"a1": {"_id": "a1", "roster": {"m1": {}}}})
-    book.users({"a1": {"_id": "a1", "roster": {"m1": {}}}})
+    activity = {"_id": "a1", "roster": {"m1": {}, "m2": {}, "m3": {}}}
+    book.users({"a1": activity})
+    book.note("a1", record_id("a1", "in", "m2"), "a1:d2", "m2")          # stored by this process
+    store.records.update({r["_id"]: r for r in (a_record("a1", "in", "m3", "d1"),)})   # by another instance
+    assert book.users({"a1": activity}) == {"a1": {"a1:d1": {"m1", "m3"}, "a1:d2": {"m2"}}}
     assert len(store.reads) == 2
+    assert set(store.reads[1]) == {record_id("a1", "out", m) for m in ("m1", "m2", "m3")} | {
+        record_id("a1", "in", "m3")}
