@@ -71,3 +71,44 @@ def test_a_balance_changed_since_it_was_read_is_not_overwritten(mongo_uri):
         with store.transaction() as session:
             ledger.write_balances(store, session, {"m1:2026": {**read, "total": 6}}, {"m1:2026": read})
     assert store.db.balances.find_one({"_id": "m1:2026"})["total"] == 8
+
+
+class CountingStore(ScoringStore):
+    def __init__(self, db):
+        super().__init__(db)
+        self.read_ids: list[list[str]] = []
+
+    def activities_by_ids(self, ids, session=None):
+        self.read_ids.append(sorted(ids))
+        return super().activities_by_ids(ids, session=session)
+
+
+def test_an_activity_this_process_wrote_is_not_read_back_by_its_next_batch(store):
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2", "m3"])
+    counting = CountingStore(store.db)
+    applier = ScoreApplier(counting)
+    applier.apply([day.issued(), *day.planned_and_opened(), day.scan("m1")])
+    reads = len(counting.read_ids)
+    [written] = applier.apply([day.scan("m2")])
+    assert len(counting.read_ids) == reads                       # served from what it committed
+    doc = store.activity(day.activity_id)
+    assert set(doc["in"]) == {"m1", "m2"} and doc == written
+
+
+def test_a_rating_written_meanwhile_is_kept_and_the_scan_still_counts(store):
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2"])
+    applier = ScoreApplier(store)
+    applier.apply([day.issued(), *day.planned_and_opened(), day.scan("m1")])
+    store.set_rating(day.activity_id, 90, "很好", "acc-county")     # another writer: the remembered copy is stale
+    [written] = applier.apply([day.scan("m2")])
+    doc = store.activity(day.activity_id)
+    assert doc["rating"] == 90 and set(doc["in"]) == {"m1", "m2"} and written["rating"] == 90
+
+
+def test_another_scoring_process_writing_meanwhile_loses_nothing(store):
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2", "m3"])
+    first, second = ScoreApplier(store), ScoreApplier(ScoringStore(store.db))
+    first.apply([day.issued(), *day.planned_and_opened(), day.scan("m1")])
+    second.apply([day.scan("m2")])                                # reads the store: sees m1
+    first.apply([day.scan("m3")])                                 # its copy lacks m2: retried on the store's
+    assert set(store.activity(day.activity_id)["in"]) == {"m1", "m2", "m3"}
