@@ -78,6 +78,9 @@ class Batcher:
     # --- on the loop ---------------------------------------------------------------------
     def _on_timer(self) -> None:
         self._timer = None
+        self._send_while_free()
+
+    def _send_while_free(self) -> None:
         while self._pending and self._busy < self.senders:
             self._send_oldest()
 
@@ -103,8 +106,7 @@ class Batcher:
                 future.set_exception(error)
             else:
                 future.set_result(outcome.result()[index])
-        if self._pending and self._busy < self.senders:
-            self._send_oldest()                     # what gathered while every sender was busy
+        self._send_while_free()                     # what gathered while every sender was busy
 
     # --- on a sender thread --------------------------------------------------------------
     def _call_backend(self, key: tuple[str, str], items: list[dict]) -> list:
