@@ -48,27 +48,41 @@ def outbox_entry(event: dict) -> dict:
             "payload": payload, "status": PENDING, "created_at": stamp(), "attempts": 0}
 
 
+def encode_body(payload) -> str:
+    """A message body as the relay sends it: JSON text (UTF-8 on the wire)."""
+    return json.dumps(payload, ensure_ascii=False)
+
+
 def bundle_entry(events: list[dict], source: str) -> dict:
-    """One outbox entry carrying many events: one insert for a whole batch of changes."""
-    messages = [{"exchange": f"{source}.events", "routing_key": event["event_type"], "payload": event}
-                for event in events]
-    return {"_id": uuid.uuid4().hex, "bundle": messages, "status": PENDING, "created_at": stamp(), "attempts": 0}
+    """One outbox entry carrying many events: one insert for a whole batch of changes.
+
+    The entry holds its messages already encoded, ``[exchange, routing_key, body, events]`` each: the
+    events of the bundle that share a routing key form one message whose body is their list, in order (a
+    lone event's body is the event itself). Stored as text, an entry costs the embedded store a few
+    strings to copy, encode and decode instead of a few hundred fields (measured on nx-27017: 0.145 ->
+    0.078 ms of store CPU per event for the insert, the relay's read and its mark), and the relay
+    publishes the text as it is."""
+    groups: dict[str, list[dict]] = {}
+    for event in events:
+        groups.setdefault(event["event_type"], []).append(event)
+    messages = [[f"{source}.events", routing_key, encode_body(grouped[0] if len(grouped) == 1 else grouped),
+                 len(grouped)] for routing_key, grouped in groups.items()]
+    return {"_id": uuid.uuid4().hex, "messages": messages, "status": PENDING, "created_at": stamp(), "attempts": 0}
 
 
-def entry_messages(entry: dict) -> list[dict]:
-    """The (exchange, routing_key, payload) messages of an entry, single or bundled."""
-    return entry.get("bundle") or [entry]
+def amqp_messages(entry: dict) -> list[tuple[str, str, str, int]]:
+    """What the relay publishes for an entry: ``(exchange, routing_key, body text, number of events)``.
 
-
-def amqp_messages(entry: dict) -> list[tuple[str, str, object]]:
-    """What the relay publishes for an entry: ``(exchange, routing_key, body)``. The events of a bundle
-    that share a routing key travel as one message whose body is their list, in order; a lone event's
-    body is the event itself. A scan batch of 20 sign-ins is then one message to each of its queues
-    instead of 20, which is most of the broker's work per scan (servicekit.batch_consuming unpacks it)."""
+    A bundle's events of one routing key travel as one message whose body is their list, in order, so
+    a scan batch of 20 sign-ins is one message to each of its queues instead of 20, which was most of
+    the broker's work per scan (servicekit.batch_consuming unpacks it). Entries written before bundles
+    were stored encoded (a ``bundle`` of payloads) are still published, the same way."""
+    if "messages" in entry:
+        return [(exchange, routing_key, body, count) for exchange, routing_key, body, count in entry["messages"]]
     groups: dict[tuple[str, str], list[dict]] = {}
-    for message in entry_messages(entry):
+    for message in entry.get("bundle") or [entry]:
         groups.setdefault((message["exchange"], message["routing_key"]), []).append(message["payload"])
-    return [(exchange, routing_key, payloads[0] if len(payloads) == 1 else payloads)
+    return [(exchange, routing_key, encode_body(payloads[0] if len(payloads) == 1 else payloads), len(payloads))
             for (exchange, routing_key), payloads in groups.items()]
 
 
@@ -180,9 +194,8 @@ class Relay:
             channel = self._channel()
             last_tag_of = {}
             for entry in entries:
-                for exchange, routing_key, payload in amqp_messages(entry):
-                    body = json.dumps(payload, ensure_ascii=False).encode()
-                    channel.basic_publish(amqp.Message(body, content_type="application/json",
+                for exchange, routing_key, body, _ in amqp_messages(entry):
+                    channel.basic_publish(amqp.Message(body.encode(), content_type="application/json",
                                                        content_encoding="utf-8", delivery_mode=2),
                                           exchange=self._exchange(exchange), routing_key=routing_key)
                     self._unconfirmed.add(self._next_tag)
@@ -202,8 +215,8 @@ class Relay:
             self._drop_connection()
         for entry in entries:
             if entry["_id"] in published:
-                for message in entry_messages(entry):
-                    EVENTS_PUBLISHED.labels(self.service_name, message["routing_key"]).inc()
+                for _, routing_key, _, count in amqp_messages(entry):
+                    EVENTS_PUBLISHED.labels(self.service_name, routing_key).inc(count)
         log.debug("outbox relay of %s published %d of %d", self.service_name, len(published), len(entries))
         if published:
             self.db.outbox.update_many({"_id": {"$in": published}},
