@@ -35,7 +35,7 @@ from services.attendance.chaining import ChainWriter, Clock
 from services.attendance.domain import chain, plans, qrtoken, stats, uploads
 from services.attendance.domain.plans import LOCAL_ZONE
 from services.attendance.scanning import ScanDesk, record_id
-from services.attendance.store import AttendanceStore
+from services.attendance.store import AttendanceStore, scan_changed
 from services.attendance.views import (activity_view, leave_view, rectification_view, reflection_view, scan_view,
                                        theme_view, upload_view)
 
@@ -390,7 +390,8 @@ class AttendanceService:
                 raise Conflict("该请假申请已处理", code="LEAVE_ALREADY_DECIDED")
             if decision == "approved":
                 self.store.db.activities.update_one({"_id": activity["_id"]},
-                                                    {"$set": {f"on_leave.{leave['member_id']}": True}},
+                                                    {"$set": {f"on_leave.{leave['member_id']}": True,
+                                                              **scan_changed()}},
                                                     session=session)
         self.store.commit(writes, [event])
         self.relay.wake()

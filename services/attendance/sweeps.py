@@ -17,6 +17,7 @@ from servicekit.events import stamp
 from services.attendance import events
 from services.attendance.domain import closing
 from services.attendance.scanning import record_id
+from services.attendance.store import scan_changed
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -68,7 +69,7 @@ def freeze_due_rosters(store, identity, schedule: Schedule, now) -> list[str]:
             roster = {m["member_id"]: {"name": m["name"], "mobile": bool(m["mobile"])} for m in members}
             updated = store.db.activities.update_one(
                 {"_id": activity["_id"], "status": "approved", "roster_frozen_at": None},
-                {"$set": {"roster": roster, "roster_frozen_at": stamp(now)}}, session=session)
+                {"$set": {"roster": roster, "roster_frozen_at": stamp(now), **scan_changed()}}, session=session)
             if updated.matched_count != 1:
                 continue
             frozen.append(activity["_id"])
@@ -125,7 +126,7 @@ def close_due_activities(store, chain, schedule: Schedule, now) -> list[str]:
                 updated = store.db.activities.update_one(
                     {"_id": activity["_id"], "status": "approved"},
                     {"$set": {"status": "closed", "statuses": statuses, "totals": totals, "chain_head": head,
-                              "closed_at": stamp(now)}}, session=session)
+                              "closed_at": stamp(now), **scan_changed()}}, session=session)
                 if updated.matched_count != 1:
                     continue
                 closed.append(activity["_id"])

@@ -162,19 +162,30 @@ def test_tampering_with_a_stored_record_is_detected(rpc, day, mongo_uri):
                                                             for p in report["problems"]]
 
 
-def test_approved_leave_makes_a_member_excused_and_refuses_their_scan(rpc, day):
+def test_approved_leave_makes_a_member_excused_and_refuses_their_scan(rpc, day, mongo_uri):
+    import pymongo
+    from servicekit.config import database_name
+    from servicekit.events import stamp
+
+    def scan_changed_at():      # what other instances' scan desks check for (services.attendance.store)
+        return pymongo.MongoClient(mongo_uri)[database_name("attendance")].activities.find_one(
+            {"_id": day.activity["id"]})["scan_changed_at"]
+
     member = day.member_scopes[2]
     leave = rpc.attendance.request_leave(scope=member, activity_id=day.activity["id"], reason="出差")
     with pytest.raises(PermissionDenied):
         rpc.attendance.decide_leave(scope=day.member_scopes[0], leave_id=leave["id"], decision="approved")
+    before_decision = stamp()
     decided = rpc.attendance.decide_leave(scope=day.secretary, leave_id=leave["id"], decision="approved")
-    assert decided["state"] == "approved"
+    assert decided["state"] == "approved" and scan_changed_at() >= before_decision
     day.at("start_at", -5)
     with pytest.raises(Rejected) as on_leave:
         day.scan(member, "in")
     assert on_leave.value.code == "ON_LEAVE"
+    before_closing = stamp()
     day.at("checkout_closes_at", 1)
     assert rpc.attendance.get_activity(scope=member, activity_id=day.activity["id"])["my_status"] == "excused"
+    assert scan_changed_at() >= before_closing
 
 
 def test_suspicious_scans_are_counted_and_flagged(rpc, day):
