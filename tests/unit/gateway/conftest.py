@@ -14,6 +14,7 @@ build_protos.build()  # the test modules import the generated messages
 
 import grpc  # noqa: E402
 import jwt  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
 from werkzeug.test import Client  # noqa: E402
 
 from gateway.client import GrpcClient  # noqa: E402
@@ -75,6 +76,7 @@ def token(keys) -> str:
 @pytest.fixture(scope="session")
 def bad_tokens(keys) -> dict[str, str]:
     now = int(time.time())
+    own_key = serialization.load_pem_private_key(keys.private_pem, None)     # right key, wrong claims
     claims = {**CALLER, "iss": tokens.ISSUER, "aud": tokens.AUDIENCE, "sub": CALLER["account_id"],
               "iat": now, "exp": now + 600}
     return {
@@ -84,6 +86,15 @@ def bad_tokens(keys) -> dict[str, str]:
         "HS256": jwt.encode(claims, "a-shared-secret-long-enough-for-hmac-256", algorithm="HS256",
                             headers={"typ": tokens.TOKEN_TYPE}),
         "garbage": "not-a-jwt",
+        "typ JWT (not an access token)": jwt.encode(claims, own_key, algorithm="EdDSA",
+                                                    headers={"typ": "JWT"}),
+        "no typ": jwt.encode(claims, own_key, algorithm="EdDSA"),
+        "another audience": jwt.encode({**claims, "aud": "another-service"}, own_key, algorithm="EdDSA",
+                                       headers={"typ": tokens.TOKEN_TYPE}),
+        "another issuer": jwt.encode({**claims, "iss": "someone-else"}, own_key, algorithm="EdDSA",
+                                     headers={"typ": tokens.TOKEN_TYPE}),
+        "no expiry": jwt.encode({k: v for k, v in claims.items() if k != "exp"}, own_key,
+                                algorithm="EdDSA", headers={"typ": tokens.TOKEN_TYPE}),
     }
 
 

@@ -7,7 +7,8 @@ from tests.unit.gateway.conftest import http_call
 from tests.unit.gateway.samples import request_for
 
 PROTECTED = [op.rpc for op in OPERATIONS if op.auth]
-BAD_TOKENS = ["expired", "signed by another key", "alg none", "HS256", "garbage"]
+BAD_TOKENS = ["expired", "signed by another key", "alg none", "HS256", "garbage", "typ JWT (not an access token)",
+              "no typ", "another audience", "another issuer", "no expiry"]
 EXPECTED_CODE = {"expired": "TOKEN_EXPIRED"}
 
 
