@@ -30,6 +30,7 @@ from services.attendance.views import scan_view
 TOKEN_FOREIGN_MESSAGE = "该二维码不属于您可参加的活动"
 ACTIVITY_TTL_SECONDS = 10.0
 CHANGE_MARGIN_SECONDS = 60.0
+ACTIVITY_FULL_TTL_SECONDS = 300.0
 LAST_FIX_CAPACITY = 500_000
 MAX_BATCH = 1000
 
@@ -71,39 +72,50 @@ class ActivityCache:
     asked whether it changed since it was last checked (minus ``margin``, for a write that took its stamp
     before a slow commit, or another machine's clock), and only a changed one is read again. At 9,000
     branches every scan found its activity older than the old 10 s re-read, and re-reading the document
-    (roster included) cost the embedded store four times what the check costs. An activity whose roster
-    is not frozen yet is read again after one second."""
+    (roster included) cost the embedded store four times what the check costs. Every ``full_ttl``
+    seconds a frozen activity is read again whatever its stamp says (a write by an older version of the
+    service, during an upgrade, does not stamp). An activity whose roster is not frozen yet is read
+    again after one second."""
 
     def __init__(self, store, ttl: float = ACTIVITY_TTL_SECONDS, unfrozen_ttl: float = 1.0,
-                 margin: float = CHANGE_MARGIN_SECONDS):
-        self.store, self.ttl, self.unfrozen_ttl, self.margin = store, ttl, unfrozen_ttl, margin
-        # id -> (monotonic time to check again, wall time of the last read or check, doc, rules)
-        self._items: dict[str, tuple[float, datetime, dict, scans.ActivityRules | None]] = {}
+                 margin: float = CHANGE_MARGIN_SECONDS, full_ttl: float = ACTIVITY_FULL_TTL_SECONDS):
+        self.store, self.ttl, self.unfrozen_ttl, self.margin, self.full_ttl = store, ttl, unfrozen_ttl, margin, full_ttl
+        self._items: dict[str, CachedActivity] = {}
 
     def get_many(self, activity_ids) -> dict[str, tuple[dict, scans.ActivityRules | None]]:
         now, wall = time.monotonic(), utc_now()
         wanted = set(activity_ids)
-        due = {a for a in wanted if a not in self._items or self._items[a][0] <= now}
-        frozen = {a for a in due if a in self._items and self._items[a][2].get("roster_frozen_at")}
-        if frozen:
-            since = min(self._items[a][1] for a in frozen) - timedelta(seconds=self.margin)
-            changed = self.store.activities_changed_since(frozen, stamp(since))
-            for activity_id in frozen - changed.keys():
-                _, _, doc, rules = self._items[activity_id]
-                self._items[activity_id] = (now + self.ttl, wall, doc, rules)
+        due = {a for a in wanted if a not in self._items or self._items[a].check_at <= now}
+        checked = {a for a in due if self._items.get(a) and self._items[a].doc.get("roster_frozen_at")
+                   and now - self._items[a].read_at < self.full_ttl}
+        if checked:
+            since = min(self._items[a].checked_wall for a in checked) - timedelta(seconds=self.margin)
+            changed = self.store.activities_changed_since(checked, stamp(since))
+            for activity_id in checked - changed.keys():
+                item = self._items[activity_id]
+                item.check_at, item.checked_wall = now + self.ttl, wall
             self._keep(changed.values(), now, wall)
-        if due - frozen:
-            self._keep(self.store.activities_by_ids(due - frozen).values(), now, wall)
-        return {a: self._items[a][2:] for a in wanted if a in self._items}
+        if due - checked:
+            self._keep(self.store.activities_by_ids(due - checked).values(), now, wall)
+        return {a: (self._items[a].doc, self._items[a].rules) for a in wanted if a in self._items}
 
     def _keep(self, docs, now: float, wall: datetime) -> None:
         for doc in docs:
             rules = rules_of(doc) if doc.get("plan") and doc["status"] in ("approved", "closed") else None
             ttl = self.ttl if doc.get("roster_frozen_at") else self.unfrozen_ttl
-            self._items[doc["_id"]] = (now + ttl, wall, doc, rules)
+            self._items[doc["_id"]] = CachedActivity(doc, rules, read_at=now, check_at=now + ttl, checked_wall=wall)
 
     def forget(self, activity_id: str) -> None:
         self._items.pop(activity_id, None)
+
+
+@dataclass
+class CachedActivity:
+    doc: dict
+    rules: scans.ActivityRules | None
+    read_at: float          # monotonic time of the last full read
+    check_at: float         # monotonic time from which the store is asked again
+    checked_wall: datetime  # wall time of the last read or check (what the next check asks "since")
 
 
 class LastFixes:

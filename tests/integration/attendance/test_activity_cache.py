@@ -99,3 +99,11 @@ def test_an_activity_not_frozen_yet_is_read_again_in_full(store):
                                                             "roster_frozen_at": "2026-11-25T00:40:00.000Z"}})
     assert cache.get_many(["a3"])["a3"][1].roster == {"m7"}
     assert store.full_reads == [["a3"], ["a3"]]
+
+
+def test_after_the_full_ttl_a_frozen_activity_is_read_again_whatever_its_stamp(store):
+    cache = ActivityCache(store, ttl=0, full_ttl=0)
+    cache.get_many(["a1"])
+    store.db.activities.update_one({"_id": "a1"}, {"$set": {"on_leave.m1": True}})   # an older version: no stamp
+    assert cache.get_many(["a1"])["a1"][1].on_leave == {"m1"}
+    assert store.full_reads == [["a1"], ["a1"]] and store.checks == []
