@@ -58,3 +58,11 @@ def test_the_attendance_record_gives_the_same_facts_as_the_events():
 def test_members_signed_in_stand_for_an_unknown_roster():
     facts = facts_from_live(set(), set(), {"a", "b"}, {"a"}, set(), set(), set(), 0, 0, 0, None, roster_known=False)
     assert facts.roster == 2 and facts.present == 1 and facts.incomplete == 1
+
+
+def test_the_counts_of_a_score_are_every_fact_by_name():
+    facts = Facts(roster=10, on_site_expected=8, present=5, incomplete=1, excused=1, mobile=2, mobile_liked=1,
+                  reflections=4, photos=3, text_chars=120, flags=2, rating=None)
+    assert score(facts)["counts"] == {"roster": 10, "on_site_expected": 8, "present": 5, "incomplete": 1,
+                                      "excused": 1, "mobile": 2, "mobile_liked": 1, "reflections": 4, "photos": 3,
+                                      "text_chars": 120, "flags": 2, "rating": None}
