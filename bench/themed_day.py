@@ -1026,6 +1026,8 @@ class Bench:
             self.scoring_note += "; " + self._scoring_ranking("live")
             self.scoring_note += "\n  " + self._lag("scan to live score (score_lag_seconds, every sign-in and "
                                                    "sign-out of the day)", ("checkin_recorded", "checkout_recorded"))
+            for label, event_type in (("sign-ins", "checkin_recorded"), ("sign-outs", "checkout_recorded")):
+                self.scoring_note += "\n    " + self._lag(label, (event_type,))
         except Exception as error:  # noqa: BLE001  report, do not fail the run
             self.scoring_note += f"live score RPCs failed: {error!r}"[:300]
 

@@ -25,7 +25,7 @@ from services.scoring.store import ScoringStore, ancestor_fields, score_row_of, 
 
 STUB = {"rev": 0, "stages": {}}
 SCORE_LAG = Histogram("score_lag_seconds", "From an attendance event to the branch score that counts it",
-                      ["event_type"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60, 120, 300, 600))
+                      ["event_type"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 10, 30, 60, 120, 300, 600))
 
 POINTS_EVENTS = ("roster_frozen", "checkout_recorded", "reflection_posted", "activity_closed", "activity_issued")
 SCORE_SUBSCRIPTIONS = [("attendance", name) for name in SCORE_EVENTS]
