@@ -1,0 +1,115 @@
+"""Benchmark: what the embedded store (nx-27017) spends on two hot paths of a themed day, measured as
+the store process's own CPU time (from /proc), each way side by side.
+
+    .venv/bin/python -m bench.store_costs [--bundles 300] [--activities 900]
+
+1. The outbox: a bundle of 16 sign-in events inserted, then read and marked sent by the relay,
+   stored as nested event documents (the old form) or as encoded JSON text (``bundle_entry``).
+2. The scan desk's activity cache: 900 frozen activities (23 members on each roster), read again in
+   full by id, with a projection, or only checked for a change (``activities_changed_since``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+from pymongo import MongoClient
+
+from servicekit.embedded_mongo import EmbeddedMongo
+from servicekit.outbox import PENDING, SENT, bundle_entry
+from services.attendance import events
+from services.attendance.store import SCAN_CHANGED_AT, AttendanceStore
+
+NOW = "2026-11-25T00:50:00.000Z"
+
+
+def process_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sign_ins(count: int) -> list[dict]:
+    return [events.CHECKIN_RECORDED.build("t1", activity_id=f"act-{uuid.uuid4().hex[:8]}", branch_id="org-1234",
+                                          member_id=f"m-{uuid.uuid4().hex[:10]}", record_id="r" * 40, at=NOW,
+                                          distance_m=12.3, flags=[], seq=17, hash="ab" * 32, backfilled=False)
+            for _ in range(count)]
+
+
+def nested_entry(batch: list[dict]) -> dict:
+    """The form bundles had before session 6: every event a nested document."""
+    return {"_id": uuid.uuid4().hex, "status": PENDING, "created_at": NOW, "attempts": 0,
+            "bundle": [{"exchange": "attendance.events", "routing_key": event["event_type"], "payload": event}
+                       for event in batch]}
+
+
+def outbox_costs(db, pid: int, bundles: int) -> None:
+    print(f"outbox: {bundles} bundles of 16 sign-ins (store CPU, ms)")
+    for label, make in (("nested event documents", nested_entry),
+                        ("encoded JSON text", lambda batch: bundle_entry(batch, "attendance"))):
+        collection = db[f"outbox_{uuid.uuid4().hex[:6]}"]
+        collection.create_index("status")
+        collection.create_index("created_at")
+        entries = [make(sign_ins(16)) for _ in range(bundles)]
+        started = process_cpu(pid)
+        for entry in entries:
+            collection.insert_one(entry)
+        inserted = process_cpu(pid)
+        while True:
+            found = list(collection.find({"status": PENDING}).sort("created_at", 1).limit(20))
+            if not found:
+                break
+            collection.update_many({"_id": {"$in": [entry["_id"] for entry in found]}},
+                                   {"$set": {"status": SENT, "sent_at": NOW}})
+        relayed = process_cpu(pid)
+        print(f"  {label:24} insert {1000 * (inserted - started) / bundles:.2f} per bundle, "
+              f"relay read + mark {1000 * (relayed - inserted) / bundles:.2f} per bundle, "
+              f"{1000 * (relayed - started) / bundles / 16:.3f} per event")
+
+
+def frozen_activity(number: int) -> dict:
+    roster = {f"m-{uuid.uuid4().hex[:12]}": {"name": f"党员{member}", "mobile": member % 5 == 0} for member in range(23)}
+    return {"_id": f"act-{number:05d}", "tenant_id": "t1", "branch_id": f"org-{number}", "status": "approved",
+            "branch_month": f"org-{number}:2026-11", "radius_m": 300, "roster": roster, "on_leave": {},
+            "roster_frozen_at": "2026-11-25T00:40:00.000Z", SCAN_CHANGED_AT: "2026-11-25T00:40:00.000Z",
+            "plan": {"date": "2026-11-25", "start_at": "2026-11-25T01:00:00.000Z", "end_at": "2026-11-25T03:00:00.000Z",
+                     "venue": {"name": "党群服务中心第三会议室", "lat": 30.1, "lng": 120.2, "address": "某某路 100 号"},
+                     "checkin_opens_at": "2026-11-25T00:45:00.000Z", "checkin_closes_at": "2026-11-25T01:10:00.000Z",
+                     "checkout_closes_at": "2026-11-25T03:30:00.000Z", "actions": ["a", "b", "c", "d", "e", "f"]},
+            "title": "十一月主题党日", "theme_id": "th-1", "month": "2026-11", "likes": 0, "reflections": 0}
+
+
+def activity_costs(db, pid: int, activities: int) -> None:
+    store = AttendanceStore(db)
+    db.activities.insert_many([frozen_activity(number) for number in range(activities)])
+    db.activities.update_one({"_id": "act-00005"}, {"$set": {SCAN_CHANGED_AT: NOW}})     # one changed
+    ids = [f"act-{number:05d}" for number in range(activities)]
+    print(f"activity cache: {activities} frozen activities, asked for in groups of 20, 5 rounds "
+          f"(store CPU per activity, ms)")
+    ways = (("read again in full", lambda group: store.activities_by_ids(group)),
+            ("read with a projection", lambda group: list(db.activities.find(
+                {"_id": {"$in": group}}, {"status": 1, "on_leave": 1, "roster_frozen_at": 1}))),
+            ("checked for a change", lambda group: store.activities_changed_since(group, "2026-11-25T00:45:00.000Z")))
+    for label, ask in ways:
+        started = process_cpu(pid)
+        for _ in range(5):
+            for start in range(0, activities, 20):
+                ask(ids[start:start + 20])
+        print(f"  {label:24} {1000 * (process_cpu(pid) - started) / (5 * activities):.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bundles", type=int, default=300)
+    parser.add_argument("--activities", type=int, default=900)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-store-costs-") as directory, EmbeddedMongo(Path(directory) / "mongo") as mongo:
+        db = MongoClient(mongo.uri)["store_costs"]
+        outbox_costs(db, mongo.process.pid, args.bundles)
+        activity_costs(db, mongo.process.pid, args.activities)
+
+
+if __name__ == "__main__":
+    main()
