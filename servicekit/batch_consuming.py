@@ -25,6 +25,7 @@ from prometheus_client import Histogram
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from servicekit.metrics import EVENTS_CONSUMED
+from servicekit.mongo import is_duplicate
 from servicekit.topology import declare_topology, event_queue
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,22 @@ def apply_once(store, consumer: str, events: list[dict], effect) -> tuple[list[d
                 raise
             log.info("%s: another consumer processed part of the batch; retrying without it", consumer)
     raise AssertionError("unreachable")
+
+
+def apply_idempotent(store, consumer: str, events: list[dict], effect) -> None:
+    """Apply ``effect(session, events)`` in one transaction without recording event ids, for an effect that
+    is idempotent by keys of its own (a ledger entry's natural id, an upsert of the same fields): recording
+    the ids as well cost a read and a write per event. A duplicate key (another consumer wrote the same
+    entry first) rolls the transaction back and the batch is applied once more, finding what is written."""
+    for attempt in (1, 2):
+        try:
+            with store.transaction() as session:
+                effect(session, events)
+            return
+        except (DuplicateKeyError, BulkWriteError) as error:
+            if attempt == 2 or not is_duplicate(error):
+                raise
+            log.info("%s: another consumer wrote part of the batch; applying it again", consumer)
 
 
 class BatchEventConsumer(DependencyProvider):

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from prometheus_client import Histogram
 from pymongo import ReplaceOne, UpdateOne
 
-from servicekit.batch_consuming import apply_once
+from servicekit.batch_consuming import apply_idempotent, apply_once
 from servicekit.events import parse_stamp, stamp
 from servicekit.mongo import open_store
 
@@ -143,7 +143,9 @@ class PointsApplier:
         return cls(open_store(PointsStore, points_database(container.service_name)))
 
     def apply(self, events: list[dict]) -> None:
-        retried(lambda: apply_once(self.store, self.consumer, events, self._effect))
+        # Idempotent by natural keys: ledger ids <activity>:<member>:<category> (an existing entry is skipped
+        # and balances move only with new entries), members, branches and tenants upserted with the same fields.
+        retried(lambda: apply_idempotent(self.store, self.consumer, events, self._effect))
 
     def _effect(self, session, events: list[dict]) -> None:
         db = self.store.db

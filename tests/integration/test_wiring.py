@@ -1,5 +1,6 @@
 """The shared wiring against the real store and broker: idempotent consumption, outbox relay, metrics."""
 import time
+import uuid
 import urllib.request
 
 import pytest
@@ -129,3 +130,25 @@ def test_the_service_serves_prometheus_metrics_by_operation_and_outcome(identity
     text = body.decode()
     assert 'service_rpc_seconds_count{operation="create_org",outcome="ok",service="identity"}' in text
     assert "outbox_backlog" in text and "events_published_total" in text
+
+
+def test_an_idempotent_batch_that_loses_a_race_for_a_key_is_applied_again_on_what_is_written(mongo_uri):
+    from servicekit.batch_consuming import apply_idempotent
+
+    store = open_store(TallyStore, f"wiring_idempotent_{uuid.uuid4().hex[:6]}")
+    store.db.tallies.insert_one({"_id": "entry-1", "by": "the other consumer"})
+    attempts = []
+
+    def effect(session, events):
+        stale = not attempts                                  # the first attempt read before the other wrote
+        attempts.append(1)
+        existing = set() if stale else {doc["_id"] for doc in store.db.tallies.find(
+            {"_id": {"$in": ["entry-1", "entry-2"]}}, session=session)}
+        store.db.tallies.insert_many([{"_id": key, "by": "this consumer"} for key in ("entry-2", "entry-1")
+                                      if key not in existing], ordered=True, session=session)
+
+    apply_idempotent(store, "tally", [SAMPLE.build("tenant-a", thing_id="t1")], effect)
+    assert len(attempts) == 2
+    assert {doc["_id"]: doc["by"] for doc in store.db.tallies.find()} == {"entry-1": "the other consumer",
+                                                                          "entry-2": "this consumer"}
+    assert store.db.processed_events.count_documents({}) == 0

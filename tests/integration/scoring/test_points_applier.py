@@ -100,3 +100,44 @@ def test_points_an_earlier_version_kept_with_the_scores_are_taken_over_once(mong
     legacy.ledger.insert_one({"_id": "e9", "member_id": "m1", "cycle": "2026", "at": "2026-05-09"})
     assert points.adopt_legacy_points() == {}                  # once: what is here already is never overwritten
     assert len(points.ledger_of("m1", "2026")) == 3
+
+
+def test_points_are_idempotent_by_their_ledger_ids_without_recording_event_ids(stores):
+    _, points = stores
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2"])
+    applier = PointsApplier(points)
+    applier.apply([day.issued(), *day.planned_and_opened()])
+    sign_out = day.scan("m1", "out")
+    applier.apply([sign_out, sign_out])                       # the same event twice in one batch
+    applier.apply([sign_out])                                 # and redelivered later
+    applier.apply([day.scan("m1", "out")])                    # another event for the same fact (a replay)
+    entries = points.ledger_of("m1", "2026")
+    assert [entry["category"] for entry in entries] == ["attendance"]
+    assert points.db.balances.find_one({"member_id": "m1"})["total"] == entries[0]["points"]
+    assert points.db.processed_events.count_documents({}) == 0
+
+
+class RacingPointsStore(PointsStore):
+    """Another consumer writes the same ledger entry after this batch looked for it, before it inserts."""
+
+    def __init__(self, db, racer):
+        super().__init__(db)
+        self.racer = racer
+
+    def transaction(self):
+        if self.racer:
+            racer, self.racer = self.racer, None
+            racer()
+        return super().transaction()
+
+
+def test_a_ledger_entry_written_first_by_another_consumer_is_not_counted_twice(stores):
+    _, points = stores
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2"])
+    PointsApplier(points).apply([day.issued(), *day.planned_and_opened()])
+    sign_out = day.scan("m2", "out")
+    racing = RacingPointsStore(points.db, lambda: PointsApplier(points).apply([sign_out]))
+    PointsApplier(racing).apply([sign_out])
+    entries = points.ledger_of("m2", "2026")
+    assert len(entries) == 1
+    assert points.db.balances.find_one({"member_id": "m2"})["total"] == entries[0]["points"]
