@@ -7,6 +7,8 @@ the store process's own CPU time (from /proc), each way side by side.
    stored as nested event documents (the old form) or as encoded JSON text (``bundle_entry``).
 2. The scan desk's activity cache: 900 frozen activities (23 members on each roster), read again in
    full by id, with a projection, or only checked for a change (``activities_changed_since``).
+3. The points consumer: 300 branches' sign-outs in batches of 50, applied with processed event ids
+   recorded (``apply_once``, the old way) or idempotent by ledger ids alone (``apply_idempotent``).
 """
 from __future__ import annotations
 
@@ -18,10 +20,15 @@ from pathlib import Path
 
 from pymongo import MongoClient
 
+from servicekit.batch_consuming import apply_idempotent, apply_once
 from servicekit.embedded_mongo import EmbeddedMongo
+from servicekit.mongo import open_store
 from servicekit.outbox import PENDING, SENT, bundle_entry
 from services.attendance import events
 from services.attendance.store import SCAN_CHANGED_AT, AttendanceStore
+from services.scoring.consumers import PointsApplier
+from services.scoring.points_store import PointsStore
+from tests.support.scoring import ThemedDay
 
 NOW = "2026-11-25T00:50:00.000Z"
 
@@ -100,6 +107,22 @@ def activity_costs(db, pid: int, activities: int) -> None:
         print(f"  {label:24} {1000 * (process_cpu(pid) - started) / (5 * activities):.3f}")
 
 
+def points_costs(uri: str, pid: int, branches: int = 300) -> None:
+    print(f"points consumer: {branches} branches x 23 sign-outs, batches of 50 (store CPU per sign-out, ms)")
+    members = [f"m{number:03d}" for number in range(23)]
+    for label, apply in (("processed ids recorded", apply_once), ("idempotent by ledger ids", apply_idempotent)):
+        store = open_store(PointsStore, f"points_costs_{uuid.uuid4().hex[:6]}", uri)
+        applier = PointsApplier(store)
+        days = [ThemedDay("t1", {"id": f"b{number}", "name": "支部", "path_ids": ["city", "county", f"b{number}"]},
+                          "2026-11", [f"{number}-{member}" for member in members]) for number in range(branches)]
+        applier.apply([event for day in days for event in (day.issued(), *day.planned_and_opened())])
+        sign_outs = [day.scan(f"{day.branch['id'][1:]}-{member}", "out") for member in members for day in days]
+        started = process_cpu(pid)
+        for start in range(0, len(sign_outs), 50):
+            apply(store, "points", sign_outs[start:start + 50], applier._effect)
+        print(f"  {label:24} {1000 * (process_cpu(pid) - started) / len(sign_outs):.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundles", type=int, default=300)
@@ -109,6 +132,7 @@ def main() -> None:
         db = MongoClient(mongo.uri)["store_costs"]
         outbox_costs(db, mongo.process.pid, args.bundles)
         activity_costs(db, mongo.process.pid, args.activities)
+        points_costs(mongo.uri, mongo.process.pid)
 
 
 if __name__ == "__main__":
