@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.proc import cpu_seconds
+
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
@@ -96,11 +98,6 @@ with open(sys.argv[2], "rb") as file:
     tokens = pickle.load(file)
 asyncio.run(main(sys.argv[1], tokens, int(sys.argv[3]), int(sys.argv[4])))
 '''
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:

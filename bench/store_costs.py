@@ -13,13 +13,13 @@ the store process's own CPU time (from /proc), each way side by side.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import uuid
 from pathlib import Path
 
 from pymongo import MongoClient
 
+from bench.proc import cpu_seconds
 from servicekit.batch_consuming import apply_idempotent, apply_once
 from servicekit.embedded_mongo import EmbeddedMongo
 from servicekit.mongo import open_store
@@ -31,11 +31,6 @@ from services.scoring.points_store import PointsStore
 from tests.support.scoring import ThemedDay
 
 NOW = "2026-11-25T00:50:00.000Z"
-
-
-def process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sign_ins(count: int) -> list[dict]:
@@ -60,17 +55,17 @@ def outbox_costs(db, pid: int, bundles: int) -> None:
         collection.create_index("status")
         collection.create_index("created_at")
         entries = [make(sign_ins(16)) for _ in range(bundles)]
-        started = process_cpu(pid)
+        started = cpu_seconds(pid)
         for entry in entries:
             collection.insert_one(entry)
-        inserted = process_cpu(pid)
+        inserted = cpu_seconds(pid)
         while True:
             found = list(collection.find({"status": PENDING}).sort("created_at", 1).limit(20))
             if not found:
                 break
             collection.update_many({"_id": {"$in": [entry["_id"] for entry in found]}},
                                    {"$set": {"status": SENT, "sent_at": NOW}})
-        relayed = process_cpu(pid)
+        relayed = cpu_seconds(pid)
         print(f"  {label:24} insert {1000 * (inserted - started) / bundles:.2f} per bundle, "
               f"relay read + mark {1000 * (relayed - inserted) / bundles:.2f} per bundle, "
               f"{1000 * (relayed - started) / bundles / 16:.3f} per event")
@@ -100,11 +95,11 @@ def activity_costs(db, pid: int, activities: int) -> None:
                 {"_id": {"$in": group}}, {"status": 1, "on_leave": 1, "roster_frozen_at": 1}))),
             ("checked for a change", lambda group: store.activities_changed_since(group, "2026-11-25T00:45:00.000Z")))
     for label, ask in ways:
-        started = process_cpu(pid)
+        started = cpu_seconds(pid)
         for _ in range(5):
             for start in range(0, activities, 20):
                 ask(ids[start:start + 20])
-        print(f"  {label:24} {1000 * (process_cpu(pid) - started) / (5 * activities):.3f}")
+        print(f"  {label:24} {1000 * (cpu_seconds(pid) - started) / (5 * activities):.3f}")
 
 
 def points_costs(uri: str, pid: int, branches: int = 300) -> None:
@@ -117,10 +112,10 @@ def points_costs(uri: str, pid: int, branches: int = 300) -> None:
                           "2026-11", [f"{number}-{member}" for member in members]) for number in range(branches)]
         applier.apply([event for day in days for event in (day.issued(), *day.planned_and_opened())])
         sign_outs = [day.scan(f"{day.branch['id'][1:]}-{member}", "out") for member in members for day in days]
-        started = process_cpu(pid)
+        started = cpu_seconds(pid)
         for start in range(0, len(sign_outs), 50):
             apply(store, "points", sign_outs[start:start + 50], applier._effect)
-        print(f"  {label:24} {1000 * (process_cpu(pid) - started) / len(sign_outs):.3f}")
+        print(f"  {label:24} {1000 * (cpu_seconds(pid) - started) / len(sign_outs):.3f}")
 
 
 def main() -> None:

@@ -54,6 +54,7 @@ from google.protobuf import json_format
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from bench.city_data import MEMBER_HEADER, ORG_HEADER, member_rows, to_csv
+from bench.proc import cpu_seconds
 from gateway.client import GrpcClient, build_request
 from gateway.operations import BY_RPC
 from servicekit.config import nameko_config
@@ -70,7 +71,6 @@ from tests.support.processes import REPO, ChildProcess, free_port
 CITY_CENTRE = (33.0676, 107.0238)        # 汉中市
 BRANCHES_PER_COMMITTEE = 45
 ADMIN_PASSWORD = "Bench-pass-1"
-TICK = os.sysconf("SC_CLK_TCK")
 # Plans, reviews and leaves: calls in flight. The attendance process runs its transactions one at a time
 # per database (servicekit.mongo.transaction_lock: nx-27017 cannot interleave two on one connection), so
 # more calls in flight only overlap the gateway and RPC round trips with the store's work.
@@ -110,14 +110,6 @@ def rss_kb(pid: int) -> int:
     except OSError:
         pass
     return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def rabbit_pid() -> int | None:

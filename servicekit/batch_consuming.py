@@ -7,7 +7,8 @@ large prefetch. A message's body is one event, or a list of events of one type (
 relay sends a bundled outbox entry that way, ``servicekit.outbox.amqp_messages``). It
 gathers up to ``max_batch`` events or ``max_wait_ms``, hands them to its applier in one
 call and acks their messages only after the applier returned: a crash before the ack
-redelivers the batch, and ``apply_once`` makes the redelivery a no-op. A batch that
+redelivers the batch, and ``apply_once`` (or, for an effect idempotent by keys of its own,
+``apply_idempotent``) makes the redelivery a no-op. A batch that
 fails is retried one message, then one event, at a time; a message with an event that
 keeps failing is requeued (its other events are no-ops the next time) and, after the
 queue's delivery limit, parked on the dead-letter exchange.

@@ -59,8 +59,8 @@ def bundle_entry(events: list[dict], source: str) -> dict:
     The entry holds its messages already encoded, ``[exchange, routing_key, body, events]`` each: the
     events of the bundle that share a routing key form one message whose body is their list, in order (a
     lone event's body is the event itself). Stored as text, an entry costs the embedded store a few
-    strings to copy, encode and decode instead of a few hundred fields (measured on nx-27017: 0.145 ->
-    0.078 ms of store CPU per event for the insert, the relay's read and its mark), and the relay
+    strings to copy, encode and decode instead of a few hundred fields (about half the store CPU per
+    event for the insert, the relay's read and its mark: ``python -m bench.store_costs``), and the relay
     publishes the text as it is."""
     groups: dict[str, list[dict]] = {}
     for event in events:
