@@ -46,25 +46,32 @@ def processed_keys(consumer: str, events: list[dict]) -> dict[str, dict]:
     return keys
 
 
-def apply_once(store, consumer: str, events: list[dict], effect) -> tuple[list[dict], list[dict]]:
+def apply_once(store, consumer: str, events: list[dict], effect, needs_id=None) -> tuple[list[dict], list[dict]]:
     """Apply ``effect(session, fresh_events)`` to the events this consumer has not processed yet and record
-    their ids, in one transaction. Returns (fresh, duplicates)."""
+    their ids, in one transaction. Returns (fresh, duplicates).
+
+    ``needs_id(event)`` False marks an event whose effect is idempotent by keys of its own (a member's
+    sign-in kept as the earliest time under its member id): it is always applied and its id is neither
+    looked up nor recorded, which cost a read and a write per event (see ``apply_idempotent``)."""
+    keyed = events if needs_id is None else [event for event in events if needs_id(event)]
+    always = [] if needs_id is None else [event for event in events if not needs_id(event)]
     for attempt in (1, 2):
-        keys = processed_keys(consumer, events)
+        keys = processed_keys(consumer, keyed)
         ids = list(keys)
         seen = set()
         for start in range(0, len(ids), IN_CHUNKS):
             seen.update(doc["_id"] for doc in store.db.processed_events.find(
                 {"_id": {"$in": ids[start:start + IN_CHUNKS]}}, {"_id": 1}))
-        fresh = [event for key, event in keys.items() if key not in seen]
+        fresh = [event for key, event in keys.items() if key not in seen] + always
         duplicates = [event for key, event in keys.items() if key in seen]
         if not fresh:
             return [], duplicates
         try:
             with store.transaction() as session:
-                store.db.processed_events.insert_many(
-                    [{"_id": key, "event_type": event.get("event_type")} for key, event in keys.items()
-                     if key not in seen], ordered=False, session=session)
+                new_keys = [{"_id": key, "event_type": event.get("event_type")} for key, event in keys.items()
+                            if key not in seen]
+                if new_keys:
+                    store.db.processed_events.insert_many(new_keys, ordered=False, session=session)
                 effect(session, fresh)
             return fresh, duplicates
         except (DuplicateKeyError, BulkWriteError):

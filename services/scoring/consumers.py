@@ -1,7 +1,7 @@
 """The scoring service's batch appliers: branch scores from attendance events, member points.
 
 ``ScoreApplier`` writes every batch's facts and the scores they make in one transaction (with the
-processed event ids). ``PointsApplier`` turns attendance into ledger entries, in the points database
+processed event ids of the events that are not idempotent by keys of their own: not the scans). ``PointsApplier`` turns attendance into ledger entries, in the points database
 (points_store). They consume separate queues and write separate databases, so a backlog of points
 never delays scores and a points transaction never holds up a score transaction.
 """
@@ -18,7 +18,7 @@ from servicekit.events import parse_stamp, stamp
 from servicekit.mongo import open_store
 
 from services.scoring import ledger
-from services.scoring.facts_updates import SCORE_EVENTS, applied, updates_for
+from services.scoring.facts_updates import IDEMPOTENT_BY_KEYS, SCORE_EVENTS, applied, updates_for
 from services.scoring.points_store import PointsStore, points_database
 from services.scoring.rankings import note_written
 from services.scoring.store import ScoringStore, ancestor_fields, score_row_of, scored_fields
@@ -65,7 +65,7 @@ class ScoreApplier:
 
             def effect(session, fresh):
                 written[:] = self._effect(session, fresh)       # an inner retry replaces, never adds
-            fresh, _ = apply_once(self.store, self.consumer, events, effect)
+            fresh, _ = apply_once(self.store, self.consumer, events, effect, needs_id=needs_event_id)
             return fresh, written
         fresh, written = retried(attempt)
         self._remember(written)                                           # committed: safe to reuse
@@ -109,6 +109,10 @@ class ScoreApplier:
             self._known.move_to_end(doc["_id"])
         while len(self._known) > self.remembered:
             self._known.popitem(last=False)
+
+
+def needs_event_id(event: dict) -> bool:
+    return event.get("event_type") not in IDEMPOTENT_BY_KEYS
 
 
 def retried(attempt, attempts: int = 3):

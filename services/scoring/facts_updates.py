@@ -11,6 +11,12 @@ SCORE_EVENTS = ("activity_issued", "plan_submitted", "plan_reviewed", "activity_
                 "checkin_recorded", "checkout_recorded", "scan_flagged", "leave_decided", "activity_closed",
                 "reflection_posted", "activity_liked", "upload_added", "rectification_opened",
                 "rectification_closed")
+# Events whose update is idempotent by keys of its own: applied twice, they leave the facts as once ($min of a
+# member's scan time, $set or $max under a member, record or upload id). The score consumer neither looks up
+# nor records their ids (the scans are nearly all of its events). The others keep their ids: a rejection is
+# counted ($inc), and a plan or an opening applied again after a newer one would bring back the older values.
+IDEMPOTENT_BY_KEYS = frozenset({"checkin_recorded", "checkout_recorded", "scan_flagged", "activity_liked",
+                                "reflection_posted", "upload_added"})
 
 
 class Update:

@@ -55,7 +55,8 @@ def test_a_write_that_raced_another_is_retried_on_the_newer_facts(mongo_uri, sto
     doc = store.activity(day.activity_id)
     assert not racing.stale and set(doc["in"]) == {"m1", "m9"}   # neither the racer's fact nor the batch's is lost
     assert written["in"] == doc["in"] and doc["score"] == written["score"]
-    assert store.db.processed_events.count_documents({}) == len(day.planned_and_opened()) + 3
+    # the issue, the plan and the opening recorded; scans are idempotent by member and leave no ids
+    assert store.db.processed_events.count_documents({}) == len(day.planned_and_opened()) + 1
 
 
 def test_a_balance_changed_since_it_was_read_is_not_overwritten(mongo_uri):
@@ -71,6 +72,35 @@ def test_a_balance_changed_since_it_was_read_is_not_overwritten(mongo_uri):
         with store.transaction() as session:
             ledger.write_balances(store, session, {"m1:2026": {**read, "total": 6}}, {"m1:2026": read})
     assert store.db.balances.find_one({"_id": "m1:2026"})["total"] == 8
+
+
+def test_scans_delivered_again_change_no_fact_and_record_no_ids(store):
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2", "m3"])
+    applier = ScoreApplier(store)
+    setup = [day.issued(), *day.planned_and_opened()]
+    scans = [day.scan("m1"), day.scan("m2"), day.scan("m1", "out", flags=["MOCK_LOCATION"]), day.like("m3"),
+             day.reflection("m1")]
+    applier.apply(setup + scans)
+    before = store.activity(day.activity_id)
+    ids_before = store.db.processed_events.count_documents({})
+    for redelivery in (scans, scans[::-1], scans + scans):            # again, in another order, twice in a batch
+        [written] = ScoreApplier(ScoringStore(store.db)).apply(redelivery)
+        after = store.activity(day.activity_id)
+        for field in ("in", "out", "flagged", "liked", "refl", "score", "counts", "breakdown"):
+            assert after[field] == before[field], field
+        assert written["score"] == before["score"]
+    assert ids_before == len(setup) and store.db.processed_events.count_documents({}) == ids_before
+
+
+def test_a_rejection_delivered_again_is_counted_once(store):
+    from services.attendance import events as att
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1"])
+    rejected = att.PLAN_REVIEWED.build("t1", activity_id=day.activity_id, branch_id="b1", month="2026-05",
+                                       decision="rejected", reason="地点不清", reviewed_by="acc-county")
+    ScoreApplier(store).apply([day.issued(), rejected])
+    ScoreApplier(ScoringStore(store.db)).apply([rejected, day.scan("m1")])
+    doc = store.activity(day.activity_id)
+    assert doc["rejections"] == 1 and set(doc["in"]) == {"m1"}
 
 
 class CountingStore(ScoringStore):
