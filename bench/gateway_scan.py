@@ -1,12 +1,13 @@
 """Benchmark (not a test): the gateway's own CPU per member scan, without the store or the services.
 
     python -m bench.gateway_scan [--scans 10000] [--members 5000] [--concurrency 256] [--rounds 3]
-                                 [--batch on|off] [--profile /tmp/gw.txt]
+                                 [--batch on|off] [--protocol http|grpc] [--profile /tmp/gw.txt]
 
 Starts, on a RabbitMQ vhost of its own, a stand-in ``attendance`` service whose
 ``record_scans``/``record_scan`` answer at once (one scan in ten refused, as the real one
-words it), a real ``python -m gateway`` process and, per round, an asyncio gRPC load process
-sending ``--scans`` RecordScan calls with ``--concurrency`` in flight, each with a member's
+words it), a real ``python -m gateway`` process and, per round, an asyncio load process
+(``bench.themed_day_load``'s clients: HTTP/JSON, or gRPC with ``--protocol grpc``) sending ``--scans``
+RecordScan calls with ``--concurrency`` in flight, each with a member's
 bearer token (``--members`` distinct tokens, so round 0 verifies every token and later
 rounds find them in the gateway's token cache). Prints the gateway's CPU milliseconds
 (user + system, from /proc) per answered scan for each round. ``--profile`` records the
@@ -61,27 +62,18 @@ class FakeAttendance:
 
 LOAD = '''
 import asyncio, pickle, sys
-import grpc.aio
-from protos.partybuilding.v1 import attendance_pb2 as pb
+from bench.themed_day_load import GrpcScans, HttpScans
 
 
-async def main(target, tokens, scans, concurrency):
-    channels = [grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)]) for _ in range(2)]
-    stubs = [channel.unary_unary("/partybuilding.v1.AttendanceApi/RecordScan",
-                                 request_serializer=pb.RecordScanRequest.SerializeToString,
-                                 response_deserializer=pb.ScanResult.FromString) for channel in channels]
+async def main(protocol, target, tokens, scans, concurrency):
+    client = HttpScans({"http": "http://" + target}) if protocol == "http" else GrpcScans({"target": target})
     slots, codes = asyncio.Semaphore(concurrency), {}
 
     async def scan(n):
-        request = pb.RecordScanRequest(token=f"v1.act-1.in.p.{n}", fix=pb.Fix(
-            lat=33.0677, lng=107.0239, accuracy_m=900 if n % 10 == 0 else 12, device_id=f"phone-{n}",
-            taken_at="2026-12-05T02:00:00.000Z"))
+        fix = {"lat": 33.0677, "lng": 107.0239, "accuracy_m": 900 if n % 10 == 0 else 12, "mock_location": False,
+               "device_id": f"phone-{n}", "taken_at": "2026-12-05T02:00:00.000Z"}
         try:
-            await stubs[n % 2](request, metadata=(("authorization", "Bearer " + tokens[n % len(tokens)]),),
-                               timeout=60)
-            code = "OK"
-        except grpc.aio.AioRpcError as error:
-            code = error.code().name
+            code = (await client.scan(tokens[n % len(tokens)], f"v1.act-1.in.p.{n}", fix, 60))[0]
         finally:
             slots.release()
         codes[code] = codes.get(code, 0) + 1
@@ -91,12 +83,13 @@ async def main(target, tokens, scans, concurrency):
         await slots.acquire()
         tasks.append(asyncio.ensure_future(scan(n)))
     await asyncio.gather(*tasks)
+    await client.close()
     print("  answers:", codes, flush=True)
 
 
-with open(sys.argv[2], "rb") as file:
+with open(sys.argv[3], "rb") as file:
     tokens = pickle.load(file)
-asyncio.run(main(sys.argv[1], tokens, int(sys.argv[3]), int(sys.argv[4])))
+asyncio.run(main(sys.argv[1], sys.argv[2], tokens, int(sys.argv[4]), int(sys.argv[5])))
 '''
 
 
@@ -136,6 +129,7 @@ def run(args, work: Path, bus: str) -> None:
             "GATEWAY_HTTP_PORT": str(port + 1), "GATEWAY_SCAN_BATCH": args.batch, "LOG_LEVEL": "WARNING"})
         children.append(gateway)
         wait_for_port(port)
+        wait_for_port(port + 1)
         time.sleep(3)               # the stand-in service joins the bus
         for round_ in range(args.rounds):
             profiler = None
@@ -145,7 +139,8 @@ def run(args, work: Path, bus: str) -> None:
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
             cpu, wall = cpu_seconds(gateway.pid), time.perf_counter()
-            subprocess.run([PYTHON, str(work / "load.py"), f"127.0.0.1:{port}", str(work / "tokens.pickle"),
+            target = f"127.0.0.1:{port + 1 if args.protocol == 'http' else port}"
+            subprocess.run([PYTHON, str(work / "load.py"), args.protocol, target, str(work / "tokens.pickle"),
                             str(args.scans), str(args.concurrency)], cwd=REPO, env=env, check=True)
             cpu, wall = cpu_seconds(gateway.pid) - cpu, time.perf_counter() - wall
             if profiler is not None:
@@ -170,6 +165,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", default="on", choices=("on", "off"))
+    parser.add_argument("--protocol", default="http", choices=("http", "grpc"),
+                        help="the load's: HTTP/JSON on keep-alive connections, or gRPC")
     parser.add_argument("--profile", default="")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))

@@ -1,7 +1,11 @@
-"""Benchmark: one themed party day (主题党日) for a whole city, every scan through the gateway's gRPC.
+"""Benchmark: one themed party day (主题党日) for a whole city, every scan through the gateway.
 
     .venv/bin/python -m bench.themed_day [--members 208000] [--branches 9000] [--baseline-seconds 20]
                                          [--concurrency 256] [--load-procs 2] [--peak-rate 4000]
+                                         [--protocol http|grpc]
+
+Scans go as a phone's app sends them, HTTP/JSON on keep-alive connections (``--protocol http``, the
+default), or over gRPC.
 
 Starts its own embedded store (nx-27017), a RabbitMQ vhost of its own, identity, attendance
 (ATTENDANCE_CLOCK_CONTROL=1), scoring (when written) and two gateways: A as configured
@@ -14,7 +18,7 @@ the plain per-request path, for the baseline. Then:
    admin approves them all, through the gateway;
 3. jumps the service clock to 20 minutes before the start and sweeps until every roster is
    frozen; a few members ask for leave and their secretaries approve it;
-4. drives every sign-in and sign-out through gRPC with the arrival curve of a real day
+4. drives every sign-in and sign-out through the gateway with the arrival curve of a real day
    (sign-ins bunched before the start, sign-outs after the end; the day is compressed so the
    busiest minute is offered at --peak-rate scans/s, at most --concurrency calls in flight),
    plus a share of bad scans: outside the fence (400 m), late, replayed, forged, on leave,
@@ -600,6 +604,7 @@ class Bench:
               deadline: float | None = None) -> dict:
         """Send ``scans`` through ``target`` with the load processes; their answers by scan id."""
         procs = self.args.load_procs
+        http_url = next(http for _, grpc_target, http in self.gateways.values() if grpc_target == target)
         by_proc: list[list[tuple]] = [[] for _ in range(procs)]
         for scan in scans:
             by_proc[scan.member.index % procs].append(self.item(scan, times[scan.scan_id]))
@@ -610,7 +615,7 @@ class Bench:
         for n, items in enumerate(by_proc):
             work_path, answer_path = self.work / f"{label}-{n}.work", self.work / f"{label}-{n}.answers"
             with open(work_path, "wb") as file:
-                pickle.dump({"target": target, "offset": offset, "concurrency": max(1, self.args.concurrency // procs),
+                pickle.dump({"protocol": self.args.protocol, "target": target, "http": http_url, "offset": offset, "concurrency": max(1, self.args.concurrency // procs),
                              "deadline": deadline, "channels": self.args.channels, "items": items,
                              "start_at": start_at, "offset_file": str(offset_file)}, file,
                             protocol=pickle.HIGHEST_PROTOCOL)
@@ -864,8 +869,10 @@ class Bench:
               f"({sum(m.mobile for m in self.members):,} mobile), {len(self.scans):,} scans planned "
               f"({len(self.answers):,} answered)\n{line}")
         print(f"machine: {os.cpu_count()} cores; store nx-27017, RabbitMQ, services, both gateways and the load "
-              f"all on it\nload: {args.load_procs} grpc.aio process(es), {args.concurrency} calls in flight max, "
-              f"{args.channels} channel(s) each; day compressed so the busiest minute is offered at "
+              f"all on it\nload: {args.load_procs} process(es) "
+              f"{'over HTTP/JSON (keep-alive connections)' if args.protocol == 'http' else 'over gRPC (grpc.aio), '}"
+              f"{'' if args.protocol == 'http' else f'{args.channels} channel(s) each, '}"
+              f"{args.concurrency} calls in flight max; day compressed so the busiest minute is offered at "
               f"{args.peak_rate}/s\ngateway A: RecordScan micro-batching "
               f"{'present in gateway/ (on by default)' if self.batching_present else 'NOT present in gateway/ yet: A is per-request too'}; "
               f"gateway B: GATEWAY_SCAN_BATCH=off\ntokens: member and secretary access tokens minted by the bench "
@@ -1105,6 +1112,8 @@ def main() -> None:
     parser.add_argument("--baseline-seconds", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=256, help="calls in flight at most, all load processes")
     parser.add_argument("--load-procs", type=int, default=2)
+    parser.add_argument("--protocol", choices=("http", "grpc"), default="http",
+                        help="how the scans reach the gateway: HTTP/JSON as phones send them, or gRPC")
     parser.add_argument("--channels", type=int, default=2, help="gRPC channels per load process")
     parser.add_argument("--peak-rate", type=float, default=4000.0, help="offered scans/s in the busiest minute")
     parser.add_argument("--gateway-workers", type=int, default=0, help="GATEWAY_GRPC_WORKERS (0: the gateway's default)")

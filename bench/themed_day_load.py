@@ -1,31 +1,41 @@
-"""Load generator of bench.themed_day: sends one phase's scans to a gateway over gRPC (grpc.aio).
+"""Load generator of bench.themed_day: sends one phase's scans to a gateway over HTTP/JSON (as a phone's
+app does: keep-alive connections, one request at a time on each) or over gRPC (grpc.aio).
 
     python -m bench.themed_day_load <work.pickle> <answers.pickle>
 
-The work file holds ``{"target", "offset", "concurrency", "deadline", "channels", "items"}``.
+The work file holds ``{"protocol", "target", "http", "offset", "concurrency", "deadline", "channels", "items"}``
+(``target`` the gRPC address, ``http`` the base URL).
 Each item is ``(scan_id, at, access_token, qr_token, lat, lng, accuracy_m, device_id, after)``:
 sent ``at`` seconds after the phase starts (the arrival curve), once ``after`` (another scan
 id, or -1) has been answered (a retry after a refusal, a replay of a counted scan), with at
 most ``concurrency`` calls in flight. The fix's ``taken_at`` is the service's clock (real
 time + ``offset`` seconds). With a ``deadline`` (seconds) nothing is sent after it; unsent
 scans are handed back. Every answer is kept:
-``(scan_id, sent_at, latency_s, grpc_code, error_code, repeat, record_id, seq, hash)``.
+``(scan_id, sent_at, latency_s, grpc_code, error_code, repeat, record_id, seq, hash)``; over HTTP the
+status is named by its gRPC code (``gateway.errors.ERROR_TABLE``), "OK" for 200.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pickle
 import resource
 import sys
 import time
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 import grpc
 import grpc.aio
 
+from gateway.errors import ERROR_TABLE
 from gateway.operations import BY_RPC
 from protos.partybuilding.v1 import attendance_pb2
+
+STATUS_NAMES = {200: "OK"}
+for _kind, (_status, _code) in ERROR_TABLE.items():
+    STATUS_NAMES.setdefault(_status, _code.name)
 
 
 class Offset:
@@ -50,12 +60,86 @@ def stamp_now(offset: "Offset") -> str:
     return (datetime.now(timezone.utc) + timedelta(seconds=offset.now())).isoformat(timespec="milliseconds")
 
 
+class GrpcScans:
+    def __init__(self, work: dict):
+        op = BY_RPC["RecordScan"]
+        self.channels = [grpc.aio.insecure_channel(work["target"], options=[("grpc.use_local_subchannel_pool", 1)])
+                         for _ in range(work.get("channels", 2))]
+        self.stubs = [channel.unary_unary(op.grpc_path,
+                                          request_serializer=attendance_pb2.RecordScanRequest.SerializeToString,
+                                          response_deserializer=attendance_pb2.ScanResult.FromString)
+                      for channel in self.channels]
+        self.counter = 0
+
+    async def scan(self, access: str, token: str, fix: dict, timeout: float) -> tuple:
+        """(code, error code, repeat, record id, seq, hash)"""
+        self.counter += 1
+        request = attendance_pb2.RecordScanRequest(token=token, fix=attendance_pb2.Fix(**fix))
+        try:
+            answer = await self.stubs[self.counter % len(self.stubs)](
+                request, metadata=(("authorization", "Bearer " + access),), timeout=timeout)
+            return "OK", "", answer.repeat, answer.record.id, answer.record.seq, answer.record.hash
+        except grpc.aio.AioRpcError as error:
+            trailers = dict(error.trailing_metadata() or ())
+            return error.code().name, trailers.get("error-code", error.code().name), False, "", 0, ""
+
+    async def close(self) -> None:
+        for channel in self.channels:
+            await channel.close()
+
+
+class HttpScans:
+    """``POST /v1/scans`` on keep-alive connections (opened as needed, at most one request on each)."""
+
+    def __init__(self, work: dict):
+        url = urlsplit(work["http"])
+        self.host, self.port = url.hostname, url.port
+        self.path = BY_RPC["RecordScan"].path
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def scan(self, access: str, token: str, fix: dict, timeout: float) -> tuple:
+        body = json.dumps({"token": token, "fix": fix}).encode()
+        head = (f"POST {self.path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {access}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        for fresh in (False, True):
+            # a kept connection may have been closed by the server meanwhile (idle): then once more on a new one
+            reused = bool(self.idle) and not fresh
+            connection = self.idle.pop() if reused else None
+            try:
+                async with asyncio.timeout(timeout):
+                    connection = connection or await asyncio.open_connection(self.host, self.port)
+                    status, answer = await self._exchange(connection, head + body)
+                break
+            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as error:
+                if connection is not None:
+                    connection[1].close()
+                if reused and not isinstance(error, asyncio.TimeoutError):
+                    continue
+                code = "DEADLINE_EXCEEDED" if isinstance(error, asyncio.TimeoutError) else "UNAVAILABLE"
+                return code, code, False, "", 0, ""
+        self.idle.append(connection)
+        if status == 200:
+            record = answer["record"]
+            return "OK", "", answer["repeat"], record["id"], record["seq"], record["hash"]
+        name = STATUS_NAMES.get(status, "UNKNOWN")
+        return name, (answer.get("error") or {}).get("code", name), False, "", 0, ""
+
+    @staticmethod
+    async def _exchange(connection, request: bytes) -> tuple[int, dict]:
+        reader, writer = connection
+        writer.write(request)
+        head = (await reader.readuntil(b"\r\n\r\n")).lower()
+        at = head.index(b"content-length:") + 15
+        body = await reader.readexactly(int(head[at:head.index(b"\r\n", at)]))
+        return int(head[9:12]), json.loads(body)
+
+    async def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+
+
 async def run(work: dict) -> dict:
-    op = BY_RPC["RecordScan"]
-    channels = [grpc.aio.insecure_channel(work["target"], options=[("grpc.use_local_subchannel_pool", 1)])
-                for _ in range(work.get("channels", 2))]
-    stubs = [ch.unary_unary(op.grpc_path, request_serializer=attendance_pb2.RecordScanRequest.SerializeToString,
-                            response_deserializer=attendance_pb2.ScanResult.FromString) for ch in channels]
+    client = HttpScans(work) if work.get("protocol", "http") == "http" else GrpcScans(work)
     offset, timeout = Offset(work["offset"], work.get("offset_file")), work.get("timeout", 60.0)
     deadline = work.get("deadline")
     semaphore = asyncio.Semaphore(work["concurrency"])
@@ -73,31 +157,19 @@ async def run(work: dict) -> dict:
     tasks: set[asyncio.Task] = set()
     started = time.perf_counter()
     lag_max = 0.0
-    counter = 0
 
     def past_deadline() -> bool:
         return deadline is not None and time.perf_counter() - started >= deadline
 
     async def send(item) -> None:
-        nonlocal counter
         scan_id, _, access, token, lat, lng, accuracy, device, _ = item
-        request = attendance_pb2.RecordScanRequest(token=token, fix=attendance_pb2.Fix(
-            lat=lat, lng=lng, accuracy_m=accuracy, mock_location=False, device_id=device,
-            taken_at=stamp_now(offset)))
-        counter += 1
-        stub = stubs[counter % len(stubs)]
+        fix = {"lat": lat, "lng": lng, "accuracy_m": accuracy, "mock_location": False, "device_id": device,
+               "taken_at": stamp_now(offset)}
         sent = time.perf_counter()
         try:
-            answer = await stub(request, metadata=(("authorization", "Bearer " + access),), timeout=timeout)
-            latency = time.perf_counter() - sent
-            record = answer.record
-            answers.append((scan_id, sent - started, latency, "OK", "", answer.repeat, record.id, record.seq,
-                            record.hash))
-        except grpc.aio.AioRpcError as error:
-            latency = time.perf_counter() - sent
-            trailers = dict(error.trailing_metadata() or ())
-            answers.append((scan_id, sent - started, latency, error.code().name,
-                            trailers.get("error-code", error.code().name), False, "", 0, ""))
+            code, error_code, repeat, record_id, seq, hash_ = await client.scan(access, token, fix, timeout)
+            answers.append((scan_id, sent - started, time.perf_counter() - sent, code, error_code, repeat,
+                            record_id, seq, hash_))
         finally:
             semaphore.release()
         for follower in dependents.pop(scan_id, ()):
@@ -143,8 +215,7 @@ async def run(work: dict) -> dict:
     for leftover in list(dependents):          # dependents whose scan was never sent
         unsent.extend(drop(leftover))
     elapsed = time.perf_counter() - started
-    for channel in channels:
-        await channel.close()
+    await client.close()
     return {"answers": answers, "unsent": unsent, "elapsed": elapsed, "lag_max": lag_max, "pid": os.getpid()}
 
 

@@ -1,8 +1,9 @@
-"""``python -m gateway``: serve gRPC and HTTP in one process (no eventlet patching): gRPC on one
-asyncio loop thread (grpc.aio; scans are batched on that loop), HTTP on waitress's threads.
+"""``python -m gateway``: serve gRPC and HTTP in one process (no eventlet patching), both on one
+asyncio loop thread (grpc.aio, and HTTP/1.1 by h11; scans are batched on that loop), every other
+operation's nameko RPC on worker threads.
 
 Environment: TOKEN_PUBLIC_KEY_PATH (required), AMQP_URI, GATEWAY_HOST (127.0.0.1),
-GATEWAY_HTTP_PORT (8080), GATEWAY_GRPC_PORT (50051), GATEWAY_HTTP_THREADS (32),
+GATEWAY_HTTP_PORT (8080), GATEWAY_GRPC_PORT (50051), GATEWAY_HTTP_THREADS (32 threads for the HTTP requests that are not scans),
 GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations that are not batched),
 GATEWAY_RPC_TIMEOUT (30 s), GATEWAY_MAX_BODY_BYTES
 (64 MiB), LOG_LEVEL (INFO); scan micro-batching: GATEWAY_SCAN_BATCH (on|off),

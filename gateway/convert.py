@@ -81,34 +81,36 @@ def _value_of(field, value):
 
 
 # --- dict → message ------------------------------------------------------------------------
-def to_message(cls: type[Message], data: dict | None) -> Message:
+def to_message(cls: type[Message], data: dict | None, strict: bool = False) -> Message:
+    """``strict``: as ``ParseDict(data, cls(), ignore_unknown_fields=False)`` (a key no field has is
+    refused, by json_format's own ParseError), for a caller's JSON body."""
     data = data or {}
     if is_plain(cls.DESCRIPTOR):
         try:
-            return cls(**_fields_of(cls.DESCRIPTOR, data))
+            return cls(**_fields_of(cls.DESCRIPTOR, data, strict))
         except Exception:  # noqa: BLE001  json_format decides, and words any error, as before
             pass
-    return json_format.ParseDict(data, cls(), ignore_unknown_fields=True)
+    return json_format.ParseDict(data, cls(), ignore_unknown_fields=not strict)
 
 
-def _fields_of(descriptor: Descriptor, data) -> dict:
+def _fields_of(descriptor: Descriptor, data, strict: bool = False) -> dict:
     if type(data) is not dict:
         raise Fallback
     fields, out = descriptor.fields_by_name, {}
     for name, value in data.items():
         field = fields.get(name)
         if field is None:
-            if name in _json_names(descriptor) or name.startswith("["):
-                raise Fallback     # a camelCase name or an extension: json_format knows what to do
+            if strict or name in _json_names(descriptor) or name.startswith("["):
+                raise Fallback     # refused, a camelCase name or an extension: json_format knows what to do
             continue               # unknown: json_format drops it too (ignore_unknown_fields)
         if value is None:
             continue
         if field.is_repeated:
             if type(value) is not list:
                 raise Fallback
-            out[name] = [_checked(field, item) for item in value]
+            out[name] = [_checked(field, item, strict) for item in value]
         else:
-            out[name] = _checked(field, value)
+            out[name] = _checked(field, value, strict)
     return out
 
 
@@ -122,7 +124,7 @@ def _json_names(descriptor: Descriptor) -> frozenset:
     return _JSON_NAMES[descriptor.full_name]
 
 
-def _checked(field, value):
+def _checked(field, value, strict: bool = False):
     kind = field.type
     if kind == F.TYPE_STRING:
         if type(value) is str:
@@ -134,7 +136,7 @@ def _checked(field, value):
         if (type(value) is float and math.isfinite(value)) or type(value) is int:
             return value
     elif kind == F.TYPE_MESSAGE:
-        return _fields_of(field.message_type, value)
+        return _fields_of(field.message_type, value, strict)
     elif type(value) is int:
         low, high = INT32_TYPES[kind]
         if low <= value <= high:

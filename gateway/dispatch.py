@@ -75,7 +75,10 @@ class Dispatcher:
     async def call_batched(self, operation: Operation, request: Message, token: str | None) -> Message:
         """``call`` for an operation that ``batches``, awaited on the gateway's event loop: the request
         joins its batch without a thread of its own (token checks are CPU only, and cached)."""
-        kwargs = self._kwargs(operation, request, self.authenticate(operation, token))
+        return await self.invoke_batched(operation, request, self.authenticate(operation, token))
+
+    async def invoke_batched(self, operation: Operation, request: Message, scope: dict | None) -> Message:
+        kwargs = self._kwargs(operation, request, scope)
         result = await self.batcher.submit(operation.service, operation.batch_method, kwargs)
         return response_message(operation, result)
 

@@ -30,6 +30,8 @@ ERROR_TABLE: dict[str, tuple[int, grpc.StatusCode]] = {
     "CONFLICT":               (409, S.FAILED_PRECONDITION),
     "REJECTED":               (422, S.FAILED_PRECONDITION),
     "PAYLOAD_TOO_LARGE":      (413, S.RESOURCE_EXHAUSTED),
+    "REQUEST_TIMEOUT":        (408, S.DEADLINE_EXCEEDED),     # HTTP only: the request did not arrive whole
+    "HEADERS_TOO_LARGE":      (431, S.INVALID_ARGUMENT),      # HTTP only
     "UNSUPPORTED_MEDIA_TYPE": (415, S.INVALID_ARGUMENT),
     "TOO_MANY_REQUESTS":      (429, S.RESOURCE_EXHAUSTED),
     "INTERNAL":               (500, S.INTERNAL),

@@ -18,6 +18,7 @@ from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway import metrics
+from gateway.convert import to_kwargs, to_message
 from gateway.dispatch import Dispatcher, bearer_token
 from gateway.docs_page import render_docs
 from gateway.errors import ErrorReply, GatewayError, describe
@@ -56,8 +57,9 @@ def invalid(code: str, message: str, field: str | None = None) -> GatewayError:
 
 
 def message_to_json(message: Message) -> dict:
-    return json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                     always_print_fields_with_no_presence=True)
+    """``MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)``,
+    without json_format for plain messages (``gateway.convert``)."""
+    return to_kwargs(message)
 
 
 def json_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:
@@ -69,6 +71,12 @@ def error_response(reply: ErrorReply, headers: dict | None = None) -> Response:
     if reply.kind == "UNAUTHENTICATED":
         headers["WWW-Authenticate"] = "Bearer"
     return json_response(reply.http_body(), reply.http_status, headers)
+
+
+def failed(error: Exception, outcome: metrics.track) -> Response:
+    reply = describe(error)
+    outcome.value = reply.kind
+    return error_response(reply)
 
 
 def parse_error(error: json_format.ParseError) -> GatewayError:
@@ -110,6 +118,9 @@ class GatewayApp:
             Rule("/healthz", methods=["GET"], endpoint="healthz"),
             Rule("/metrics", methods=["GET"], endpoint="metrics"),
         ], converters={"segment": SegmentConverter}, merge_slashes=False)
+        # batched operations without path parameters, by (method, path): answered on the server's loop
+        self.batched_routes = {(op.http_method, op.path): op for op in operations
+                               if op.batch_method and not op.path_params}
         self.openapi = json.dumps(build_openapi(operations), ensure_ascii=False, indent=1)
         self.docs = render_docs(operations)
 
@@ -133,13 +144,32 @@ class GatewayApp:
     def serve(self, operation: Operation, request: Request, path_args: dict) -> Response:
         with metrics.track("http", operation.rpc) as outcome:
             try:
-                scope = self.dispatcher.authenticate(operation, bearer_token(request.headers.get("Authorization")))
-                message = self.bind(operation, request, path_args)
+                scope, message = self.prepare(operation, request, path_args)
                 return json_response(message_to_json(self.dispatcher.invoke(operation, message, scope)))
             except Exception as exc:
-                reply = describe(exc)
-                outcome.value = reply.kind
-                return error_response(reply)
+                return failed(exc, outcome)
+
+    def serve_batched(self, environ: dict):
+        """For a server on the gateway's event loop (``gateway.http_server``): the awaitable answer of a
+        request of a batched operation (a member's scan), which then joins its batch on the loop with no
+        thread of its own, or None for any other request (served by calling the app on a thread)."""
+        operation = self.batched_routes.get((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
+        if operation is None or not self.dispatcher.batches(operation):
+            return None
+        return self._serve_batched(operation, Request(environ))
+
+    async def _serve_batched(self, operation: Operation, request: Request) -> Response:
+        with metrics.track("http", operation.rpc) as outcome:
+            try:
+                scope, message = self.prepare(operation, request, {})
+                return json_response(message_to_json(await self.dispatcher.invoke_batched(operation, message, scope)))
+            except Exception as exc:
+                return failed(exc, outcome)
+
+    def prepare(self, operation: Operation, request: Request, path_args: dict) -> tuple[dict | None, Message]:
+        """The caller's scope and the request message (the token is checked first)."""
+        scope = self.dispatcher.authenticate(operation, bearer_token(request.headers.get("Authorization")))
+        return scope, self.bind(operation, request, path_args)
 
     def bind(self, operation: Operation, request: Request, path_args: dict) -> Message:
         if operation.upload:
@@ -157,7 +187,7 @@ class GatewayApp:
     @staticmethod
     def _parse(operation: Operation, values: dict) -> Message:
         try:
-            return json_format.ParseDict(values, operation.request(), ignore_unknown_fields=False)
+            return to_message(operation.request, values, strict=True)
         except json_format.ParseError as exc:
             raise parse_error(exc) from None
 

@@ -1,5 +1,5 @@
-"""Both edges in one process: the gRPC server (grpc.aio on the gateway's event loop thread) and the
-HTTP app under waitress (plain threads).
+"""Both edges in one process, on the gateway's event loop thread: the gRPC server (grpc.aio) and the
+HTTP server (``gateway.http_server``: h11, the WSGI app on worker threads, scans on the loop).
 
     server = GatewayServer(dispatcher, host="127.0.0.1", http_port=0, grpc_port=0).start()
     server.http_url, server.grpc_target   # the ports actually bound
@@ -8,13 +8,11 @@ HTTP app under waitress (plain threads).
 from __future__ import annotations
 
 import logging
-import threading
-
-import waitress
 
 from gateway.dispatch import Dispatcher
 from gateway.grpc_server import GrpcGateway
 from gateway.http_app import GatewayApp, max_body_bytes
+from gateway.http_server import HttpGateway
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +25,12 @@ class GatewayServer:
         self.host = host
         self.grpc = GrpcGateway(dispatcher, f"{host}:{grpc_port}", max_workers=grpc_workers,
                                 max_message_bytes=max_body)
-        self.http = waitress.create_server(GatewayApp(dispatcher, max_body=max_body), host=host, port=http_port,
-                                           threads=http_threads, max_request_body_size=max_body + 1024,
-                                           ident="partybuilding-gateway")
-        self._http_thread = threading.Thread(target=self.http.run, name="http-loop", daemon=True)
+        self.http = HttpGateway(GatewayApp(dispatcher, max_body=max_body), host, http_port, max_body=max_body,
+                                workers=http_threads)
 
     @property
     def http_url(self) -> str:
-        return f"http://{self.host}:{self.http.effective_port}"
+        return f"http://{self.host}:{self.http.port}"
 
     @property
     def grpc_target(self) -> str:
@@ -42,12 +38,10 @@ class GatewayServer:
 
     def start(self) -> "GatewayServer":
         self.grpc.start()
-        self._http_thread.start()
+        self.http.start()
         log.info("gateway serving gRPC on %s and HTTP on %s/ (docs at /docs)", self.grpc_target, self.http_url)
         return self
 
     def stop(self, grace: float = 5.0) -> None:
+        self.http.stop(grace)
         self.grpc.stop(grace)
-        self.http.task_dispatcher.shutdown(timeout=grace)
-        self.http.close()
-        self._http_thread.join(timeout=grace)

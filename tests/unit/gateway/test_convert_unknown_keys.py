@@ -43,3 +43,28 @@ def test_camel_case_names_and_extensions_still_go_through_json_format(answer):
             convert.to_message(RANKING.response, answer)
     else:
         assert convert.to_message(RANKING.response, answer) == expected
+
+
+SCAN = BY_RPC["RecordScan"]
+FIX = {"lat": 33.07, "lng": 107.02, "accuracy_m": 10.0, "mock_location": False, "device_id": "d1",
+       "taken_at": "2026-12-05T01:50:00Z"}
+
+
+@pytest.mark.parametrize("body", [
+    {"token": "v1.a.in.p.s", "fix": FIX},
+    {"token": "v1.a.in.p.s", "fix": FIX, "extra": 1},                 # refused: a key no field has
+    {"token": "v1.a.in.p.s", "fix": {**FIX, "altitude": 3}},          # refused, one level down
+    {"token": "v1.a.in.p.s", "fix": {**FIX, "lat": "33.07"}},         # a number as text: json_format accepts it
+    {"token": 5, "fix": FIX},                                         # wrong type
+    {"token": "v1.a.in.p.s", "fix": {**FIX, "accuracyM": 3.0}},       # camelCase: json_format accepts it
+])
+def test_a_strict_body_converts_or_is_refused_as_json_format_does(body):
+    """The HTTP side's strict parsing (``strict=True``) equals ParseDict with ignore_unknown_fields=False."""
+    try:
+        expected = json_format.ParseDict(body, SCAN.request(), ignore_unknown_fields=False)
+    except json_format.ParseError as error:
+        with pytest.raises(json_format.ParseError) as refused:
+            convert.to_message(SCAN.request, body, strict=True)
+        assert str(refused.value) == str(error)
+    else:
+        assert convert.to_message(SCAN.request, body, strict=True) == expected

@@ -1,0 +1,295 @@
+"""The gateway's HTTP/1.1 server (gateway.http_server) over raw sockets: keep-alive and pipelining,
+what it refuses (malformed requests, smuggling, oversized headers and bodies, slow requests) with the
+app's JSON error body, 100-continue, chunked bodies, HEAD, and scans answered on the loop in batches."""
+from __future__ import annotations
+
+import json
+import select
+import socket
+import threading
+import time
+
+import pytest
+
+from gateway.batching import Batcher
+from gateway.dispatch import Dispatcher
+from gateway.http_app import GatewayApp
+from gateway.http_server import HttpGateway
+from servicekit.tokens import TokenVerifier
+from tests.unit.gateway.samples import REQUESTS, RESULTS
+
+MAX_BODY = 1000
+
+
+class EchoApp:
+    """A WSGI app answering what it was given; ``serve_batched`` never takes a request."""
+
+    def __init__(self):
+        self.threads: set[str] = set()
+
+    def serve_batched(self, environ):
+        return None
+
+    def __call__(self, environ, start_response):
+        self.threads.add(threading.current_thread().name)
+        if environ["PATH_INFO"] == "/boom":
+            raise RuntimeError("a bug")
+        if environ["PATH_INFO"] == "/slow":
+            time.sleep(0.3)
+        body = environ["wsgi.input"].read()
+        answer = json.dumps({"method": environ["REQUEST_METHOD"], "path": environ["PATH_INFO"].encode("latin-1")
+                             .decode("utf-8"), "query": environ["QUERY_STRING"], "body": body.decode(),
+                             "type": environ.get("CONTENT_TYPE", ""), "x": environ.get("HTTP_X_TAG", "")},
+                            ensure_ascii=False).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("X-Answer", "yes")])
+        return [answer]
+
+
+def serve(app, **options) -> HttpGateway:
+    return HttpGateway(app, "127.0.0.1", 0, max_body=MAX_BODY, workers=2, **options).start()
+
+
+@pytest.fixture
+def echo():
+    app = EchoApp()
+    server = serve(app)
+    yield server
+    server.stop(grace=1)
+
+
+def connect(server: HttpGateway) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    return sock
+
+
+def request(path: str = "/echo", method: str = "POST", body: bytes = b"", headers: dict | None = None,
+            version: str = "1.1") -> bytes:
+    lines = [f"{method} {path} HTTP/{version}", "Host: test"]
+    if body and "Transfer-Encoding" not in (headers or {}):
+        lines.append(f"Content-Length: {len(body)}")
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+class Reader:
+    """Reads whole responses (Content-Length framed) off a socket."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock, self.buffer = sock, b""
+
+    def _more(self) -> bool:
+        data = self.sock.recv(65536)
+        self.buffer += data
+        return bool(data)
+
+    def response(self, head_only: bool = False) -> tuple[int, dict, bytes]:
+        while b"\r\n\r\n" not in self.buffer:
+            if not self._more():
+                raise ConnectionError("closed before a response")
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+        length = 0 if head_only or status == 100 else int(headers.get("content-length", 0))
+        while len(self.buffer) < length:
+            if not self._more():
+                raise ConnectionError("closed inside a body")
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return status, headers, body
+
+    def closed(self) -> bool:
+        try:
+            return not self.buffer and not self._more()
+        except (ConnectionResetError, socket.timeout):
+            return True
+
+
+def test_keep_alive_answers_several_requests_on_one_connection(echo):
+    sock = connect(echo)
+    reader = Reader(sock)
+    for n in range(3):
+        sock.sendall(request(f"/echo/{n}", body=b'{"n": %d}' % n, headers={"X-Tag": f"t{n}"}))
+        status, headers, body = reader.response()
+        answer = json.loads(body)
+        assert status == 200 and headers["x-answer"] == "yes" and headers["server"] == "partybuilding-gateway"
+        assert (answer["path"], answer["body"], answer["x"]) == (f"/echo/{n}", '{"n": %d}' % n, f"t{n}")
+    sock.close()
+
+
+def test_pipelined_requests_are_answered_in_order(echo):
+    sock = connect(echo)
+    sock.sendall(request("/slow", body=b"first") + request("/echo", body=b"second") + request("/echo", "GET"))
+    reader = Reader(sock)
+    bodies = [json.loads(reader.response()[2]) for _ in range(3)]
+    assert [(b["path"], b["body"], b["method"]) for b in bodies] == [
+        ("/slow", "first", "POST"), ("/echo", "second", "POST"), ("/echo", "", "GET")]
+    sock.close()
+
+
+def test_the_path_is_percent_decoded_and_the_query_kept(echo):
+    sock = connect(echo)
+    sock.sendall(request("/orgs/%E4%B8%AD%E5%BF%83?page_size=5&q=a%20b", "GET"))
+    answer = json.loads(Reader(sock).response()[2])
+    assert answer["path"] == "/orgs/中心" and answer["query"] == "page_size=5&q=a%20b"
+    sock.close()
+
+
+@pytest.mark.parametrize("version, headers", [("1.0", {}), ("1.1", {"Connection": "close"})])
+def test_http_1_0_and_connection_close_close_after_the_answer(echo, version, headers):
+    sock = connect(echo)
+    sock.sendall(request("/echo", "GET", version=version, headers=headers))
+    reader = Reader(sock)
+    assert reader.response()[0] == 200 and reader.closed()
+
+
+def assert_refused(reader: Reader, status: int, code: str) -> None:
+    got, headers, body = reader.response()
+    assert (got, json.loads(body)["error"]["code"]) == (status, code)
+    assert headers["content-type"].startswith("application/json") and headers.get("connection") == "close"
+    assert reader.closed()
+
+
+@pytest.mark.parametrize("raw", [
+    b"NOT A REQUEST\r\n\r\n",
+    b"GET /echo HTTP/1.1\r\nHost: test\r\nBad Header\r\n\r\n",
+    # a body framed twice (request smuggling)
+    b"POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+])
+def test_malformed_requests_are_refused_with_a_code_and_the_connection_closed(echo, raw):
+    sock = connect(echo)
+    sock.sendall(raw)
+    assert_refused(Reader(sock), 400, "MALFORMED_REQUEST")
+
+
+def test_a_declared_body_over_the_limit_is_refused_before_it_is_sent(echo):
+    sock = connect(echo)
+    sock.sendall(request("/echo", headers={"Content-Length": str(MAX_BODY + 1)}))    # no body sent at all
+    assert_refused(Reader(sock), 413, "BODY_TOO_LARGE")
+
+
+def test_a_chunked_body_is_read_and_one_over_the_limit_refused(echo):
+    sock = connect(echo)
+    chunked = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    sock.sendall(request("/echo", body=chunked, headers={"Transfer-Encoding": "chunked"}))
+    reader = Reader(sock)
+    assert json.loads(reader.response()[2])["body"] == "hello world"
+    big = (b"%x\r\n" % 600) + b"a" * 600 + b"\r\n"
+    sock.sendall(request("/echo", body=big * 40, headers={"Transfer-Encoding": "chunked"}))
+    assert_refused(reader, 413, "BODY_TOO_LARGE")      # read although the client kept sending
+
+
+@pytest.mark.parametrize("pieces", [1, 40])
+def test_headers_over_the_limit_are_refused_whole_or_in_pieces(echo, pieces):
+    sock = connect(echo)
+    raw = request("/echo", "GET", headers={"X-Tag": "a" * 20_000})
+    size = len(raw) // pieces + 1
+    for start in range(0, len(raw), size):
+        if select.select([sock], [], [], 0.01 if pieces > 1 else 0)[0]:
+            break                                    # refused before the last pieces
+        sock.sendall(raw[start:start + size])
+    assert_refused(Reader(sock), 431, "HEADERS_TOO_LARGE")
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_sent(echo):
+    sock = connect(echo)
+    sock.sendall(request("/echo", headers={"Content-Length": "4", "Expect": "100-continue"}))
+    reader = Reader(sock)
+    assert reader.response()[0] == 100
+    sock.sendall(b"body")
+    assert json.loads(reader.response()[2])["body"] == "body"
+    sock.close()
+
+
+def test_head_answers_headers_only(echo):
+    sock = connect(echo)
+    sock.sendall(request("/echo", "HEAD") + request("/echo", "GET"))
+    reader = Reader(sock)
+    status, headers, body = reader.response(head_only=True)
+    assert status == 200 and int(headers["content-length"]) > 0 and body == b""
+    assert json.loads(reader.response()[2])["method"] == "GET"        # the next answer starts right after
+    sock.close()
+
+
+def test_an_app_that_fails_answers_500_and_keeps_the_connection(echo):
+    sock = connect(echo)
+    sock.sendall(request("/boom", "GET") + request("/echo", "GET"))
+    reader = Reader(sock)
+    status, _, body = reader.response()
+    assert (status, json.loads(body)["error"]["code"]) == (500, "INTERNAL")
+    assert reader.response()[0] == 200
+    sock.close()
+
+
+def test_a_request_that_does_not_arrive_in_time_is_refused_and_an_idle_connection_closed():
+    server = serve(EchoApp(), request_timeout=0.3, idle_timeout=0.3)
+    try:
+        slow = connect(server)
+        slow.sendall(b"POST /echo HTTP/1.1\r\nHost: te")          # and then nothing
+        assert_refused(Reader(slow), 408, "REQUEST_TIMEOUT")
+        idle = connect(server)
+        idle.sendall(request("/echo", "GET"))
+        reader = Reader(idle)
+        assert reader.response()[0] == 200
+        started = time.monotonic()
+        assert reader.closed() and time.monotonic() - started < 3
+    finally:
+        server.stop(grace=1)
+
+
+def test_connections_over_the_limit_are_closed():
+    server = serve(EchoApp(), max_connections=1)
+    try:
+        first = connect(server)
+        first.sendall(request("/echo", "GET"))
+        assert Reader(first).response()[0] == 200
+        second = connect(server)
+        second.sendall(request("/echo", "GET"))
+        assert Reader(second).closed()
+    finally:
+        server.stop(grace=1)
+
+
+class ScanBackend:
+    def __init__(self):
+        self.calls: list[list[dict]] = []
+
+    def call(self, service, method, **kwargs):
+        assert (service, method) == ("attendance", "record_scans")
+        self.calls.append(kwargs["items"])
+        return [{"result": {**RESULTS["record_scan"], "message": item["fix"]["device_id"]}}
+                for item in kwargs["items"]]
+
+
+def test_scans_are_answered_on_the_loop_in_one_batch_and_other_calls_on_threads(keys, token):
+    backend = ScanBackend()
+    batcher = Batcher(backend, max_batch=100, max_wait=0.3, senders=1)
+    app = GatewayApp(Dispatcher(backend, TokenVerifier(keys.public_pem), batcher=batcher), max_body=MAX_BODY)
+    server = HttpGateway(app, "127.0.0.1", 0, max_body=MAX_BODY, workers=1).start()
+    try:
+        sockets = [connect(server) for _ in range(8)]
+        for n, sock in enumerate(sockets):        # eight scans in flight at once, on one worker thread at most
+            fix = {**REQUESTS["RecordScan"]["fix"], "device_id": f"d{n}"}
+            body = json.dumps({**REQUESTS["RecordScan"], "fix": fix}).encode()
+            sock.sendall(request("/v1/scans", body=body, headers={"Authorization": f"Bearer {token}",
+                                                                  "Content-Type": "application/json"}))
+        answers = [Reader(sock).response() for sock in sockets]
+        assert [(status, json.loads(body)["message"]) for status, _, body in answers] == [
+            (200, f"d{n}") for n in range(8)]
+        assert len(backend.calls) == 1 and len(backend.calls[0]) == 8
+        unknown = connect(server)                 # strict JSON and the error table hold on the fast path
+        body = json.dumps({**REQUESTS["RecordScan"], "extra": 1}).encode()
+        unknown.sendall(request("/v1/scans", body=body, headers={"Authorization": f"Bearer {token}"}))
+        status, _, answer = Reader(unknown).response()
+        assert (status, json.loads(answer)["error"]["code"]) == (400, "UNKNOWN_FIELD")
+        anonymous = connect(server)
+        anonymous.sendall(request("/v1/scans", body=b"{}"))
+        status, headers, answer = Reader(anonymous).response()
+        assert (status, json.loads(answer)["error"]["code"], headers["www-authenticate"]) == (
+            401, "TOKEN_MISSING", "Bearer")
+        health = connect(server)
+        health.sendall(request("/healthz", "GET"))
+        assert json.loads(Reader(health).response()[2]) == {"status": "ok"}
+    finally:
+        server.stop(grace=1)
+        batcher.close()
