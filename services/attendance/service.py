@@ -26,6 +26,7 @@ from servicekit.metrics import Metrics
 from servicekit.mongo import MongoStore, open_store
 from servicekit.outbox import OutboxRelay, add_events
 from servicekit.paging import page_of, page_window
+from servicekit.peers import ServicePeers
 from servicekit.rpc import rpc
 from servicekit.scope import CallerScope
 from servicekit.subtree import ancestor_fields
@@ -93,7 +94,8 @@ class Desk(DependencyProvider):
         self.keys = QrKeys()
         self.chain = ChainWriter(store)
         self.clock = Clock(store)
-        self.scans = ScanDesk(store, self.chain, self.clock, self.keys.tenant_key)
+        peers = ServicePeers(self.container.config["AMQP_URI"], self.container.service_name)
+        self.scans = ScanDesk(store, self.chain, self.clock, self.keys.tenant_key, peers=peers)
         self.schedule = sweeps.Schedule(store)
 
     def get_dependency(self, worker_ctx):

@@ -42,3 +42,26 @@ def test_a_refresh_after_the_ttl_asks_only_for_the_records_not_seen_yet():
     assert len(store.reads) == 2
     assert set(store.reads[1]) == {record_id("a1", "out", m) for m in ("m1", "m2", "m3")} | {
         record_id("a1", "in", "m3")}
+
+
+class Peers:
+    def __init__(self, others: bool):
+        self.others = others
+
+    def others_running(self) -> bool:
+        return self.others
+
+
+def test_alone_the_book_is_not_read_again_and_with_peers_it_is():
+    store = RecordsById([a_record("a1", "in", "m1", "d1")])
+    peers = Peers(others=False)
+    book = DeviceBook(store, ttl=0, peers=peers)
+    activity = {"_id": "a1", "roster": {"m1": {}, "m2": {}}}
+    book.users({"a1": activity})
+    book.note("a1", record_id("a1", "in", "m2"), "a1:d1", "m2")           # stored by this process
+    assert book.users({"a1": activity}) == {"a1": {"a1:d1": {"m1", "m2"}}} and len(store.reads) == 1
+    book.users({"a2": {"_id": "a2", "roster": {"m9": {}}}})                # a new activity is still loaded
+    assert store.reads[-1] == [record_id("a2", d, "m9") for d in ("in", "out")]
+    peers.others = True                                                    # another instance started
+    store.records.update({r["_id"]: r for r in (a_record("a1", "out", "m1", "d7"),)})
+    assert book.users({"a1": activity})["a1"]["a1:d7"] == {"m1"} and len(store.reads) == 3

@@ -1,0 +1,38 @@
+"""Whether other instances of a service are running: the consumers of its nameko RPC queue.
+
+Every instance of a nameko service consumes the shared ``rpc-<service>`` queue, so the broker's
+consumer count on it is the number of instances alive. A cache that exists only to see what other
+instances wrote (the scan desk's device book) can skip re-reading the store while its process is
+the only one. The count is asked at most every ``interval`` seconds; when the broker cannot say, the
+answer is "yes, others may be running", which keeps the re-reads.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from kombu import Connection
+
+log = logging.getLogger(__name__)
+
+
+class ServicePeers:
+    def __init__(self, amqp_uri: str, service_name: str, interval: float = 30.0):
+        self.uri, self.queue, self.interval = amqp_uri, f"rpc-{service_name}", interval
+        self._others = True
+        self._asked_at = float("-inf")
+
+    def others_running(self) -> bool:
+        if time.monotonic() - self._asked_at >= self.interval:
+            self._asked_at = time.monotonic()
+            self._others = self._ask()
+        return self._others
+
+    def _ask(self) -> bool:
+        try:
+            with Connection(self.uri, connect_timeout=2) as connection:
+                _, _, consumers = connection.default_channel.queue_declare(queue=self.queue, passive=True)
+            return consumers != 1
+        except Exception:  # noqa: BLE001  no answer: assume others may be writing
+            log.warning("cannot count the consumers of %s; assuming other instances run", self.queue, exc_info=True)
+            return True
