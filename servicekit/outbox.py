@@ -7,6 +7,12 @@ service the relay at a time. It publishes a batch of pending entries to the sour
 topic exchanges, persistent, with pipelined publisher confirms (publish all, then wait
 once for the acks), and marks sent only what the broker confirmed, so a crash
 republishes at worst: consumers are idempotent on event_id.
+
+An entry this process committed need not be read back: a writer that calls ``note_committed(db,
+entries)`` after its transaction committed hands them to the process's relay, which publishes them
+from memory and only marks them sent. The relay still reads the outbox whenever nothing was handed
+over, and at least every ``QUERY_SECONDS`` (entries of other writers and processes, entries whose
+publishing failed): a scan batch's bundle cost the store a query and the relay a decode each.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import logging
 import socket
 import time
 import uuid
+from collections import defaultdict, deque
 from datetime import timedelta
 
 import amqp
@@ -37,6 +44,7 @@ PENDING, SENT = "pending", "sent"
 LEASE_SECONDS = 10
 BATCH = 500
 CONFIRM_TIMEOUT_SECONDS = 10.0
+QUERY_SECONDS = 1.0
 KEEP_SENT = timedelta(days=7)
 EPOCH = "1970-01-01T00:00:00.000Z"
 
@@ -86,20 +94,30 @@ def amqp_messages(entry: dict) -> list[tuple[str, str, str, int]]:
             for (exchange, routing_key), payloads in groups.items()]
 
 
-def add_events(db, events: list[dict], source: str, session=None, bundle: bool = False) -> None:
-    """Store events to publish from ``source`` as part of the caller's transaction.
+def add_events(db, events: list[dict], source: str, session=None, bundle: bool = False) -> list[dict]:
+    """Store events to publish from ``source`` as part of the caller's transaction; the entries stored.
 
     ``bundle=True`` stores them as one entry (published in order, marked sent together)."""
     if not events:
-        return
+        return []
     if bundle:
-        db.outbox.insert_one(bundle_entry(events, source), session=session)
-        return
-    entries = [{**outbox_entry({**event, "_source": source})} for event in events]
+        entries = [bundle_entry(events, source)]
+    else:
+        entries = [{**outbox_entry({**event, "_source": source})} for event in events]
     if len(entries) == 1:
         db.outbox.insert_one(entries[0], session=session)
     else:
         db.outbox.insert_many(entries, ordered=True, session=session)
+    return entries
+
+
+_handed_over: defaultdict[str, deque] = defaultdict(deque)   # database name -> committed entries, not relayed yet
+
+
+def note_committed(db, entries: list[dict]) -> None:
+    """Entries of ``add_events`` whose transaction has committed: this process's relay publishes them without
+    reading them back (they stay pending in the store until it marks them sent, as any other)."""
+    _handed_over[db.name].extend(entries)
 
 
 class Relay:
@@ -115,6 +133,7 @@ class Relay:
         self._last_purge = 0.0
         self.holds_lease = False
         self._renew_after = float("-inf")    # monotonic time from which our lease is renewed again
+        self._queried_at = float("-inf")     # monotonic time of the last read of the outbox
         self._ensure_lease_document()
 
     def _ensure_lease_document(self) -> None:
@@ -183,10 +202,24 @@ class Relay:
         self._connection = None
         self._exchanges.clear()
 
+    def next_entries(self) -> list[dict]:
+        """The entries handed over by this process's writers or, when none were or the last read is older than
+        ``QUERY_SECONDS``, the oldest pending ones in the store (handed-over ones among them are taken once)."""
+        handed = _handed_over[self.db.name]
+        if handed and time.monotonic() - self._queried_at < QUERY_SECONDS:
+            return [handed.popleft() for _ in range(min(len(handed), BATCH))]
+        entries = list(self.db.outbox.find({"status": PENDING}).sort("created_at", 1).limit(BATCH))
+        self._queried_at = time.monotonic()
+        self._report_backlog(entries)
+        found = {entry["_id"] for entry in entries}
+        kept = [entry for entry in handed if entry["_id"] not in found]
+        handed.clear()
+        handed.extend(kept)
+        return entries
+
     def publish_pending(self) -> int:
         """Publish one batch with pipelined publisher confirms; mark sent only what the broker confirmed."""
-        entries = list(self.db.outbox.find({"status": PENDING}).sort("created_at", 1).limit(BATCH))
-        self._report_backlog(entries)
+        entries = self.next_entries()
         if not entries:
             return 0
         published = []
@@ -242,6 +275,7 @@ class Relay:
     def run_once(self) -> int:
         self.holds_lease = self.hold_lease()
         if not self.holds_lease:
+            _handed_over[self.db.name].clear()        # the holder reads them from the store
             return 0
         published = self.publish_pending()
         self.purge_sent()

@@ -15,7 +15,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from servicekit.errors import Conflict
 from servicekit.events import stamp
 from servicekit.mongo import Store, is_duplicate
-from servicekit.outbox import add_events
+from servicekit.outbox import add_events, note_committed
 from servicekit.subtree import LEVEL_FIELDS, subtree_filter
 
 from services.attendance.events import SOURCE
@@ -46,10 +46,12 @@ class AttendanceStore(Store):
 
     # --- writing with events -------------------------------------------------
     def commit(self, writes, events: list[dict], bundle: bool = False) -> None:
-        """Run ``writes(session)`` and store ``events`` in the outbox, all in one transaction."""
+        """Run ``writes(session)`` and store ``events`` in the outbox, all in one transaction; then hand the
+        entries to this process's relay (``note_committed``)."""
         with self.transaction() as session:
             writes(session)
-            add_events(self.db, events, SOURCE, session=session, bundle=bundle)
+            entries = add_events(self.db, events, SOURCE, session=session, bundle=bundle)
+        note_committed(self.db, entries)
 
     def commit_or_conflict(self, writes, events: list[dict], code: str, message: str) -> None:
         try:

@@ -9,7 +9,7 @@ from kombu import Connection
 from servicekit.consuming import handle_once
 from servicekit.events import EventSpec
 from servicekit.mongo import Store, open_store
-from servicekit.outbox import Relay, add_events
+from servicekit.outbox import Relay, add_events, note_committed
 from servicekit.topology import declare_topology, event_queue
 
 pytestmark = pytest.mark.integration
@@ -100,6 +100,95 @@ def test_a_bundled_entry_travels_as_one_message_per_routing_key_with_its_events_
                                                            events[3]["event_id"]]
         assert next_message(other_queue).payload["thing_id"] == "o0"   # a lone event stays a plain body
         assert thing_queue.get(no_ack=True) is None
+
+
+class CountingFinds:
+    """The outbox collection of a database, counting the relay's reads of it."""
+
+    def __init__(self, db):
+        self.db, self.finds = db, 0
+
+    def __getattr__(self, name):
+        return getattr(self.db, name)
+
+    @property
+    def outbox(self):
+        outer = self
+
+        class Outbox:
+            def __getattr__(self, name):
+                return getattr(outer.db.outbox, name)
+
+            def find(self, *args, **kwargs):
+                outer.finds += 1
+                return outer.db.outbox.find(*args, **kwargs)
+        return Outbox()
+
+
+def drain(queue, count: int) -> list:
+    got, deadline = [], time.monotonic() + 5
+    while len(got) < count and time.monotonic() < deadline:
+        message = queue.get(no_ack=True)
+        if message is not None:
+            got.append(message.payload["thing_id"])
+    return got
+
+
+def commit(store, events: list[dict], handed: bool) -> list[dict]:
+    with store.transaction() as session:
+        entries = add_events(store.db, events, "wiringtest", session=session, bundle=True)
+    if handed:
+        note_committed(store.db, entries)
+    return entries
+
+
+def test_entries_handed_over_are_published_without_reading_the_outbox_and_others_still_are(mongo_uri, bus_uri):
+    store = open_store(TallyStore, f"wiring_handed_{uuid.uuid4().hex[:6]}")
+    subscription = ("wiringtest", "thing_happened", "watcher", "on_handed")
+    with Connection(bus_uri) as connection:
+        declare_topology(connection, [subscription])
+        queue = event_queue(*subscription)(connection.default_channel)
+        queue.purge()
+        counting = CountingFinds(store.db)
+        relay = Relay("wiring_handed", db=counting, uri=bus_uri)
+        commit(store, [SAMPLE.build("tenant-a", thing_id="h0")], handed=False)     # another writer's
+        assert relay.run_once() == 1 and counting.finds == 1                      # nothing handed: read
+        commit(store, [SAMPLE.build("tenant-a", thing_id="h1")], handed=True)
+        commit(store, [SAMPLE.build("tenant-a", thing_id="h2")], handed=True)
+        commit(store, [SAMPLE.build("tenant-a", thing_id="h3")], handed=False)
+        assert relay.run_once() == 2 and counting.finds == 1                      # from memory
+        relay._queried_at -= 60                                                   # the periodic read is due
+        assert relay.run_once() == 1 and counting.finds == 2                      # h3, by reading
+        relay.close()
+        assert sorted(drain(queue, 4)) == ["h0", "h1", "h2", "h3"]
+        assert store.db.outbox.count_documents({"status": "pending"}) == 0
+
+
+def test_an_entry_both_handed_over_and_read_is_published_once(mongo_uri, bus_uri):
+    store = open_store(TallyStore, f"wiring_handed_{uuid.uuid4().hex[:6]}")
+    subscription = ("wiringtest", "thing_happened", "watcher", "on_handed_once")
+    with Connection(bus_uri) as connection:
+        declare_topology(connection, [subscription])
+        queue = event_queue(*subscription)(connection.default_channel)
+        queue.purge()
+        relay = Relay("wiring_handed", db=store.db, uri=bus_uri)
+        relay._queried_at -= 60                                  # a read is due: it finds the handed entry too
+        commit(store, [SAMPLE.build("tenant-a", thing_id="o1")], handed=True)
+        assert relay.run_once() == 1 and relay.run_once() == 0
+        relay.close()
+        assert drain(queue, 2) == ["o1"]
+
+
+def test_a_relay_without_the_lease_leaves_handed_entries_to_the_holder(mongo_uri, bus_uri):
+    store = open_store(TallyStore, f"wiring_handed_{uuid.uuid4().hex[:6]}")
+    holder, other = Relay("wiring_handed", db=store.db, uri=bus_uri), Relay("wiring_handed", db=store.db, uri=bus_uri)
+    assert holder.hold_lease() and not other.hold_lease()
+    commit(store, [SAMPLE.build("tenant-a", thing_id="l1")], handed=True)
+    assert other.run_once() == 0                                  # dropped from memory, still pending
+    assert store.db.outbox.count_documents({"status": "pending"}) == 1
+    assert holder.run_once() == 1 and store.db.outbox.count_documents({"status": "pending"}) == 0
+    holder.close()
+    other.close()
 
 
 def test_only_one_relay_holds_the_lease_at_a_time(mongo_uri, bus_uri):
