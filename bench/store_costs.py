@@ -1,13 +1,17 @@
-"""Benchmark: what the embedded store (nx-27017) spends on two hot paths of a themed day, measured as
+"""Benchmark: what the embedded store (nx-27017) spends on the hot paths of a themed day, measured as
 the store process's own CPU time (from /proc), each way side by side.
 
     .venv/bin/python -m bench.store_costs [--bundles 300] [--activities 900]
 
 1. The outbox: a bundle of 16 sign-in events inserted, then read and marked sent by the relay,
-   stored as nested event documents (the old form) or as encoded JSON text (``bundle_entry``).
+   stored as nested event documents (the old form) or as encoded JSON text (``bundle_entry``), and
+   encoded bundles handed to the relay in memory (``note_committed``): marked sent, not read back.
 2. The scan desk's activity cache: 900 frozen activities (23 members on each roster), read again in
    full by id, with a projection, or only checked for a change (``activities_changed_since``).
-3. The points consumer: 300 branches' sign-outs in batches of 50, applied with processed event ids
+3. The device book's refresh of an activity (what ``ServicePeers`` spares a lone attendance process).
+4. The score consumer: 300 branches' sign-ins in batches of 50, with every event id recorded (the old
+   way) or scans applied without ids (``needs_event_id``).
+5. The points consumer: 300 branches' sign-outs in batches of 50, applied with processed event ids
    recorded (``apply_once``, the old way) or idempotent by ledger ids alone (``apply_idempotent``).
 """
 from __future__ import annotations
@@ -25,9 +29,11 @@ from servicekit.embedded_mongo import EmbeddedMongo
 from servicekit.mongo import open_store
 from servicekit.outbox import PENDING, SENT, bundle_entry
 from services.attendance import events
+from services.attendance.scanning import DeviceBook, record_id
 from services.attendance.store import SCAN_CHANGED_AT, AttendanceStore
-from services.scoring.consumers import PointsApplier
+from services.scoring.consumers import PointsApplier, ScoreApplier, needs_event_id
 from services.scoring.points_store import PointsStore
+from services.scoring.store import ScoringStore
 from tests.support.scoring import ThemedDay
 
 NOW = "2026-11-25T00:50:00.000Z"
@@ -48,9 +54,10 @@ def nested_entry(batch: list[dict]) -> dict:
 
 
 def outbox_costs(db, pid: int, bundles: int) -> None:
-    print(f"outbox: {bundles} bundles of 16 sign-ins (store CPU, ms)")
-    for label, make in (("nested event documents", nested_entry),
-                        ("encoded JSON text", lambda batch: bundle_entry(batch, "attendance"))):
+    print(f"outbox: {bundles} bundles of 16 sign-ins, relayed 20 at a time (store CPU, ms)")
+    encoded = lambda batch: bundle_entry(batch, "attendance")    # noqa: E731
+    for label, make, read in (("nested event documents", nested_entry, True), ("encoded JSON text", encoded, True),
+                              ("encoded, handed over", encoded, False)):
         collection = db[f"outbox_{uuid.uuid4().hex[:6]}"]
         collection.create_index("status")
         collection.create_index("created_at")
@@ -59,16 +66,17 @@ def outbox_costs(db, pid: int, bundles: int) -> None:
         for entry in entries:
             collection.insert_one(entry)
         inserted = cpu_seconds(pid)
-        while True:
-            found = list(collection.find({"status": PENDING}).sort("created_at", 1).limit(20))
-            if not found:
-                break
-            collection.update_many({"_id": {"$in": [entry["_id"] for entry in found]}},
+        for start in range(0, bundles, 20):
+            if read:                   # the relay reads what is pending, as before note_committed
+                relayed = list(collection.find({"status": PENDING}).sort("created_at", 1).limit(20))
+            else:                      # handed over in memory by the process that committed them
+                relayed = entries[start:start + 20]
+            collection.update_many({"_id": {"$in": [entry["_id"] for entry in relayed]}},
                                    {"$set": {"status": SENT, "sent_at": NOW}})
         relayed = cpu_seconds(pid)
         print(f"  {label:24} insert {1000 * (inserted - started) / bundles:.2f} per bundle, "
-              f"relay read + mark {1000 * (relayed - inserted) / bundles:.2f} per bundle, "
-              f"{1000 * (relayed - started) / bundles / 16:.3f} per event")
+              f"relay {'read + mark' if read else 'mark only  '} {1000 * (relayed - inserted) / bundles:.2f} "
+              f"per bundle, {1000 * (relayed - started) / bundles / 16:.3f} per event")
 
 
 def frozen_activity(number: int) -> dict:
@@ -102,6 +110,44 @@ def activity_costs(db, pid: int, activities: int) -> None:
         print(f"  {label:24} {1000 * (cpu_seconds(pid) - started) / (5 * activities):.3f}")
 
 
+def device_costs(db, pid: int, activities: int) -> None:
+    """The device book's minute-by-minute refresh of activities with 5 of 23 members scanned: what each one
+    cost the store before ``ServicePeers`` (now only while other attendance instances run)."""
+    store = AttendanceStore(db)
+    rosters = {f"dev-{number:05d}": [f"m-{number}-{member}" for member in range(23)] for number in range(activities)}
+    db.records.insert_many([{"_id": record_id(activity_id, "in", member), "activity_id": activity_id,
+                             "member_id": member, "device_key": f"{activity_id}:phone-{member}", "kind": "checkin",
+                             "chain_key": f"{activity_id}:{seq + 1}", "content": {"lat": 30.1, "lng": 120.2}}
+                            for activity_id, members in rosters.items() for seq, member in enumerate(members[:5])])
+    book = DeviceBook(store, ttl=0)
+    groups = [{activity_id: {"_id": activity_id, "roster": dict.fromkeys(rosters[activity_id], {})}
+               for activity_id in list(rosters)[start:start + 20]} for start in range(0, activities, 20)]
+    for group in groups:
+        book.users(group)                                           # loaded once, as at the first scan
+    started = cpu_seconds(pid)
+    for group in groups:
+        book.users(group)                                           # a refresh: the ids not seen yet
+    print(f"device book: {activities} activities (5 of 23 members scanned), in groups of 20 (store CPU, ms)\n"
+          f"  refreshed (46 - 5 ids each)  {1000 * (cpu_seconds(pid) - started) / activities:.3f} per activity")
+
+
+def score_costs(uri: str, pid: int, branches: int = 300) -> None:
+    print(f"score consumer: {branches} branches x 23 sign-ins, batches of 50 (store CPU per sign-in, ms)")
+    members = [f"m{number:03d}" for number in range(23)]
+    for label, needs_id in (("processed ids recorded", None), ("scans without ids", needs_event_id)):
+        store = open_store(ScoringStore, f"score_costs_{uuid.uuid4().hex[:6]}", uri)
+        applier = ScoreApplier(store)
+        applier.needs_id = needs_id
+        days = [ThemedDay("t1", {"id": f"b{number}", "name": "支部", "path_ids": ["city", "county", f"b{number}"]},
+                          "2026-11", [f"{number}-{member}" for member in members]) for number in range(branches)]
+        applier.apply([event for day in days for event in (day.issued(), *day.planned_and_opened())])
+        sign_ins = [day.scan(f"{day.branch['id'][1:]}-{member}") for member in members for day in days]
+        started = cpu_seconds(pid)
+        for start in range(0, len(sign_ins), 50):
+            applier.apply(sign_ins[start:start + 50])
+        print(f"  {label:24} {1000 * (cpu_seconds(pid) - started) / len(sign_ins):.3f}")
+
+
 def points_costs(uri: str, pid: int, branches: int = 300) -> None:
     print(f"points consumer: {branches} branches x 23 sign-outs, batches of 50 (store CPU per sign-out, ms)")
     members = [f"m{number:03d}" for number in range(23)]
@@ -127,6 +173,8 @@ def main() -> None:
         db = MongoClient(mongo.uri)["store_costs"]
         outbox_costs(db, mongo.process.pid, args.bundles)
         activity_costs(db, mongo.process.pid, args.activities)
+        device_costs(db, mongo.process.pid, args.activities)
+        score_costs(mongo.uri, mongo.process.pid)
         points_costs(mongo.uri, mongo.process.pid)
 
 

@@ -21,7 +21,7 @@ import logging
 import socket
 import time
 import uuid
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from datetime import timedelta
 
 import amqp
@@ -45,6 +45,7 @@ LEASE_SECONDS = 10
 BATCH = 500
 CONFIRM_TIMEOUT_SECONDS = 10.0
 QUERY_SECONDS = 1.0
+READ_IDS_KEPT = 5_000
 KEEP_SENT = timedelta(days=7)
 EPOCH = "1970-01-01T00:00:00.000Z"
 
@@ -134,6 +135,7 @@ class Relay:
         self.holds_lease = False
         self._renew_after = float("-inf")    # monotonic time from which our lease is renewed again
         self._queried_at = float("-inf")     # monotonic time of the last read of the outbox
+        self._read: OrderedDict[str, None] = OrderedDict()   # ids of the latest entries read (READ_IDS_KEPT)
         self._ensure_lease_document()
 
     def _ensure_lease_document(self) -> None:
@@ -204,15 +206,21 @@ class Relay:
 
     def next_entries(self) -> list[dict]:
         """The entries handed over by this process's writers or, when none were or the last read is older than
-        ``QUERY_SECONDS``, the oldest pending ones in the store (handed-over ones among them are taken once)."""
+        ``QUERY_SECONDS``, the oldest pending ones in the store. An entry is taken once either way: a read can
+        find an entry before its writer, back from the commit, hands it over (the ids of the latest entries
+        read are kept for that), or while it waits to be taken."""
         handed = _handed_over[self.db.name]
         if handed and time.monotonic() - self._queried_at < QUERY_SECONDS:
-            return [handed.popleft() for _ in range(min(len(handed), BATCH))]
+            taken = [handed.popleft() for _ in range(min(len(handed), BATCH))]
+            return [entry for entry in taken if entry["_id"] not in self._read]
         entries = list(self.db.outbox.find({"status": PENDING}).sort("created_at", 1).limit(BATCH))
         self._queried_at = time.monotonic()
         self._report_backlog(entries)
-        found = {entry["_id"] for entry in entries}
-        kept = [entry for entry in handed if entry["_id"] not in found]
+        for entry in entries:
+            self._read[entry["_id"]] = None
+        while len(self._read) > READ_IDS_KEPT:
+            self._read.popitem(last=False)
+        kept = [entry for entry in handed if entry["_id"] not in self._read]
         handed.clear()
         handed.extend(kept)
         return entries

@@ -32,6 +32,10 @@ SCORE_SUBSCRIPTIONS = [("attendance", name) for name in SCORE_EVENTS]
 POINTS_SUBSCRIPTIONS = [("attendance", name) for name in POINTS_EVENTS] + [("identity", "tenant_created")]
 
 
+def needs_event_id(event: dict) -> bool:
+    return event.get("event_type") not in IDEMPOTENT_BY_KEYS
+
+
 class StaleFacts(Exception):
     """Another process wrote an activity's facts between this batch's read and its write."""
 
@@ -49,6 +53,7 @@ class ScoreApplier:
     retried on what the store holds."""
 
     consumer = "score"
+    needs_id = staticmethod(needs_event_id)     # which events' ids are looked up and recorded
 
     def __init__(self, store: ScoringStore, remembered: int = 20_000):
         self.store = store
@@ -65,7 +70,7 @@ class ScoreApplier:
 
             def effect(session, fresh):
                 written[:] = self._effect(session, fresh)       # an inner retry replaces, never adds
-            fresh, _ = apply_once(self.store, self.consumer, events, effect, needs_id=needs_event_id)
+            fresh, _ = apply_once(self.store, self.consumer, events, effect, needs_id=self.needs_id)
             return fresh, written
         fresh, written = retried(attempt)
         self._remember(written)                                           # committed: safe to reuse
@@ -109,10 +114,6 @@ class ScoreApplier:
             self._known.move_to_end(doc["_id"])
         while len(self._known) > self.remembered:
             self._known.popitem(last=False)
-
-
-def needs_event_id(event: dict) -> bool:
-    return event.get("event_type") not in IDEMPOTENT_BY_KEYS
 
 
 def retried(attempt, attempts: int = 3):

@@ -176,7 +176,29 @@ def test_an_entry_both_handed_over_and_read_is_published_once(mongo_uri, bus_uri
         commit(store, [SAMPLE.build("tenant-a", thing_id="o1")], handed=True)
         assert relay.run_once() == 1 and relay.run_once() == 0
         relay.close()
-        assert drain(queue, 2) == ["o1"]
+        assert drain(queue, 1) == ["o1"]
+        time.sleep(0.3)
+        assert queue.get(no_ack=True) is None
+
+
+def test_an_entry_read_before_its_writer_hands_it_over_is_published_once(mongo_uri, bus_uri):
+    """The writer's commit returns after the relay (another green thread) has read and published the entry."""
+    store = open_store(TallyStore, f"wiring_handed_{uuid.uuid4().hex[:6]}")
+    subscription = ("wiringtest", "thing_happened", "watcher", "on_handed_late")
+    with Connection(bus_uri) as connection:
+        declare_topology(connection, [subscription])
+        queue = event_queue(*subscription)(connection.default_channel)
+        queue.purge()
+        relay = Relay("wiring_handed", db=store.db, uri=bus_uri)
+        entries = commit(store, [SAMPLE.build("tenant-a", thing_id="w1")], handed=False)
+        assert relay.run_once() == 1                             # read from the store
+        note_committed(store.db, entries)                        # the writer, back from its commit
+        commit(store, [SAMPLE.build("tenant-a", thing_id="w2")], handed=True)
+        assert relay.run_once() == 1 and relay.run_once() == 0   # w2 only
+        relay.close()
+        assert drain(queue, 2) == ["w1", "w2"]
+        time.sleep(0.3)
+        assert queue.get(no_ack=True) is None                    # and nothing twice
 
 
 def test_a_relay_without_the_lease_leaves_handed_entries_to_the_holder(mongo_uri, bus_uri):
