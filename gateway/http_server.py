@@ -29,6 +29,7 @@ import io
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
 from urllib.parse import unquote_to_bytes
 
 import h11
@@ -232,7 +233,7 @@ class HttpConnection(asyncio.Protocol):
         headers += [("Content-Length", str(len(answer.body))), ("Server", SERVER_NAME)]
         if close:
             headers.append(("Connection", "close"))
-        data = self.h11.send(h11.Response(status_code=answer.status, headers=headers))
+        data = self.h11.send(h11.Response(status_code=answer.status, headers=headers, reason=reason(answer.status)))
         if answer.body and not head_only:
             data += self.h11.send(h11.Data(data=answer.body))
         data += self.h11.send(h11.EndOfMessage())
@@ -302,8 +303,15 @@ class HttpConnection(asyncio.Protocol):
                                       f"the request did not arrive whole within {self.server.request_timeout:g} s"))
 
 
+def reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        return b""
+
+
 def _raw(answer: Answer) -> bytes:
-    head = f"HTTP/1.1 {answer.status} \r\nContent-Length: {len(answer.body)}\r\nConnection: close\r\n"
+    head = f"HTTP/1.1 {answer.status} {reason(status=answer.status).decode()}\r\nContent-Length: {len(answer.body)}\r\nConnection: close\r\n"
     head += "".join(f"{name}: {value}\r\n" for name, value in answer.headers)
     return head.encode("latin-1") + b"\r\n" + answer.body
 
