@@ -131,37 +131,48 @@ def device_costs(db, pid: int, activities: int) -> None:
           f"  refreshed (46 - 5 ids each)  {1000 * (cpu_seconds(pid) - started) / activities:.3f} per activity")
 
 
-def score_costs(uri: str, pid: int, branches: int = 300) -> None:
-    print(f"score consumer: {branches} branches x 23 sign-ins, batches of 50 (store CPU per sign-in, ms)")
+def opened_days(applier, branches: int, members: list[str]) -> list[ThemedDay]:
+    """Themed days of ``branches`` branches, issued, planned and opened through ``applier``."""
+    days = [ThemedDay("t1", {"id": f"b{number}", "name": "支部", "path_ids": ["city", "county", f"b{number}"]},
+                      "2026-11", [f"{number}-{member}" for member in members]) for number in range(branches)]
+    applier.apply([event for day in days for event in (day.issued(), *day.planned_and_opened())])
+    return days
+
+
+def consumer_costs(uri: str, pid: int, title: str, store_class, direction: str, ways, branches: int = 300) -> None:
+    """``ways``: (label, the applier for a store, how it applies a batch); 300 branches' scans in batches of 50."""
+    print(f"{title}: {branches} branches x 23 sign-{direction}s, batches of 50 (store CPU per sign-{direction}, ms)")
     members = [f"m{number:03d}" for number in range(23)]
-    for label, needs_id in (("processed ids recorded", None), ("scans without ids", needs_event_id)):
-        store = open_store(ScoringStore, f"score_costs_{uuid.uuid4().hex[:6]}", uri)
+    for label, make_applier, apply in ways:
+        applier = make_applier(open_store(store_class, f"consumer_costs_{uuid.uuid4().hex[:6]}", uri))
+        days = opened_days(applier, branches, members)
+        scans = [day.scan(f"{day.branch['id'][1:]}-{member}", direction) for member in members for day in days]
+        started = cpu_seconds(pid)
+        for start in range(0, len(scans), 50):
+            apply(applier, scans[start:start + 50])
+        print(f"  {label:24} {1000 * (cpu_seconds(pid) - started) / len(scans):.3f}")
+
+
+def score_applier(needs_id):
+    def make(store) -> ScoreApplier:
         applier = ScoreApplier(store)
         applier.needs_id = needs_id
-        days = [ThemedDay("t1", {"id": f"b{number}", "name": "支部", "path_ids": ["city", "county", f"b{number}"]},
-                          "2026-11", [f"{number}-{member}" for member in members]) for number in range(branches)]
-        applier.apply([event for day in days for event in (day.issued(), *day.planned_and_opened())])
-        sign_ins = [day.scan(f"{day.branch['id'][1:]}-{member}") for member in members for day in days]
-        started = cpu_seconds(pid)
-        for start in range(0, len(sign_ins), 50):
-            applier.apply(sign_ins[start:start + 50])
-        print(f"  {label:24} {1000 * (cpu_seconds(pid) - started) / len(sign_ins):.3f}")
+        return applier
+    return make
 
 
-def points_costs(uri: str, pid: int, branches: int = 300) -> None:
-    print(f"points consumer: {branches} branches x 23 sign-outs, batches of 50 (store CPU per sign-out, ms)")
-    members = [f"m{number:03d}" for number in range(23)]
-    for label, apply in (("processed ids recorded", apply_once), ("idempotent by ledger ids", apply_idempotent)):
-        store = open_store(PointsStore, f"points_costs_{uuid.uuid4().hex[:6]}", uri)
-        applier = PointsApplier(store)
-        days = [ThemedDay("t1", {"id": f"b{number}", "name": "支部", "path_ids": ["city", "county", f"b{number}"]},
-                          "2026-11", [f"{number}-{member}" for member in members]) for number in range(branches)]
-        applier.apply([event for day in days for event in (day.issued(), *day.planned_and_opened())])
-        sign_outs = [day.scan(f"{day.branch['id'][1:]}-{member}", "out") for member in members for day in days]
-        started = cpu_seconds(pid)
-        for start in range(0, len(sign_outs), 50):
-            apply(store, "points", sign_outs[start:start + 50], applier._effect)
-        print(f"  {label:24} {1000 * (cpu_seconds(pid) - started) / len(sign_outs):.3f}")
+def score_costs(uri: str, pid: int) -> None:
+    consumer_costs(uri, pid, "score consumer", ScoringStore, "in", [
+        ("processed ids recorded", score_applier(None), ScoreApplier.apply),
+        ("scans without ids", score_applier(needs_event_id), ScoreApplier.apply)])
+
+
+def points_costs(uri: str, pid: int) -> None:
+    consumer_costs(uri, pid, "points consumer", PointsStore, "out", [
+        ("processed ids recorded", PointsApplier,
+         lambda applier, batch: apply_once(applier.store, "points", batch, applier._effect)),
+        ("idempotent by ledger ids", PointsApplier,
+         lambda applier, batch: apply_idempotent(applier.store, "points", batch, applier._effect))])
 
 
 def main() -> None:

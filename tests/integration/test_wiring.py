@@ -1,5 +1,6 @@
 """The shared wiring against the real store and broker: idempotent consumption, outbox relay, metrics."""
 import time
+from contextlib import contextmanager
 import uuid
 import urllib.request
 
@@ -142,13 +143,26 @@ def commit(store, events: list[dict], handed: bool) -> list[dict]:
     return entries
 
 
-def test_entries_handed_over_are_published_without_reading_the_outbox_and_others_still_are(mongo_uri, bus_uri):
+@contextmanager
+def watched(bus_uri: str, method: str):
+    """A fresh store and the purged queue its thing_happened events reach."""
     store = open_store(TallyStore, f"wiring_handed_{uuid.uuid4().hex[:6]}")
-    subscription = ("wiringtest", "thing_happened", "watcher", "on_handed")
+    subscription = ("wiringtest", "thing_happened", "watcher", method)
     with Connection(bus_uri) as connection:
         declare_topology(connection, [subscription])
         queue = event_queue(*subscription)(connection.default_channel)
         queue.purge()
+        yield store, queue
+
+
+def assert_published_once(queue, thing_ids: list[str]) -> None:
+    assert sorted(drain(queue, len(thing_ids))) == sorted(thing_ids)
+    time.sleep(0.3)
+    assert queue.get(no_ack=True) is None                    # and nothing twice
+
+
+def test_entries_handed_over_are_published_without_reading_the_outbox_and_others_still_are(mongo_uri, bus_uri):
+    with watched(bus_uri, "on_handed") as (store, queue):
         counting = CountingFinds(store.db)
         relay = Relay("wiring_handed", db=counting, uri=bus_uri)
         commit(store, [SAMPLE.build("tenant-a", thing_id="h0")], handed=False)     # another writer's
@@ -160,35 +174,23 @@ def test_entries_handed_over_are_published_without_reading_the_outbox_and_others
         relay._queried_at -= 60                                                   # the periodic read is due
         assert relay.run_once() == 1 and counting.finds == 2                      # h3, by reading
         relay.close()
-        assert sorted(drain(queue, 4)) == ["h0", "h1", "h2", "h3"]
+        assert_published_once(queue, ["h0", "h1", "h2", "h3"])
         assert store.db.outbox.count_documents({"status": "pending"}) == 0
 
 
 def test_an_entry_both_handed_over_and_read_is_published_once(mongo_uri, bus_uri):
-    store = open_store(TallyStore, f"wiring_handed_{uuid.uuid4().hex[:6]}")
-    subscription = ("wiringtest", "thing_happened", "watcher", "on_handed_once")
-    with Connection(bus_uri) as connection:
-        declare_topology(connection, [subscription])
-        queue = event_queue(*subscription)(connection.default_channel)
-        queue.purge()
+    with watched(bus_uri, "on_handed_once") as (store, queue):
         relay = Relay("wiring_handed", db=store.db, uri=bus_uri)
         relay._queried_at -= 60                                  # a read is due: it finds the handed entry too
         commit(store, [SAMPLE.build("tenant-a", thing_id="o1")], handed=True)
         assert relay.run_once() == 1 and relay.run_once() == 0
         relay.close()
-        assert drain(queue, 1) == ["o1"]
-        time.sleep(0.3)
-        assert queue.get(no_ack=True) is None
+        assert_published_once(queue, ["o1"])
 
 
 def test_an_entry_read_before_its_writer_hands_it_over_is_published_once(mongo_uri, bus_uri):
     """The writer's commit returns after the relay (another green thread) has read and published the entry."""
-    store = open_store(TallyStore, f"wiring_handed_{uuid.uuid4().hex[:6]}")
-    subscription = ("wiringtest", "thing_happened", "watcher", "on_handed_late")
-    with Connection(bus_uri) as connection:
-        declare_topology(connection, [subscription])
-        queue = event_queue(*subscription)(connection.default_channel)
-        queue.purge()
+    with watched(bus_uri, "on_handed_late") as (store, queue):
         relay = Relay("wiring_handed", db=store.db, uri=bus_uri)
         entries = commit(store, [SAMPLE.build("tenant-a", thing_id="w1")], handed=False)
         assert relay.run_once() == 1                             # read from the store
@@ -196,9 +198,7 @@ def test_an_entry_read_before_its_writer_hands_it_over_is_published_once(mongo_u
         commit(store, [SAMPLE.build("tenant-a", thing_id="w2")], handed=True)
         assert relay.run_once() == 1 and relay.run_once() == 0   # w2 only
         relay.close()
-        assert drain(queue, 2) == ["w1", "w2"]
-        time.sleep(0.3)
-        assert queue.get(no_ack=True) is None                    # and nothing twice
+        assert_published_once(queue, ["w1", "w2"])
 
 
 def test_a_relay_without_the_lease_leaves_handed_entries_to_the_holder(mongo_uri, bus_uri):
