@@ -112,7 +112,10 @@ def add_events(db, events: list[dict], source: str, session=None, bundle: bool =
     return entries
 
 
-_handed_over: defaultdict[str, deque] = defaultdict(deque)   # database name -> committed entries, not relayed yet
+# database name -> committed entries not relayed yet; bounded for a process that commits with no relay running
+# (an entry pushed out stays pending in the store, where the relay's reads find it)
+HANDED_OVER_KEPT = 20 * BATCH
+_handed_over: defaultdict[str, deque] = defaultdict(lambda: deque(maxlen=HANDED_OVER_KEPT))
 
 
 def note_committed(db, entries: list[dict]) -> None:

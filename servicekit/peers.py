@@ -3,8 +3,10 @@
 Every instance of a nameko service consumes the shared ``rpc-<service>`` queue, so the broker's
 consumer count on it is the number of instances alive. A cache that exists only to see what other
 instances wrote (the scan desk's device book) can skip re-reading the store while its process is
-the only one. The count is asked at most every ``interval`` seconds; when the broker cannot say, the
-answer is "yes, others may be running", which keeps the re-reads.
+the only one. ``refresh()`` asks the broker at most every ``interval`` seconds (from a timer, never on a
+request's path: it opens a connection); ``others_running()`` only reads the last answer. Until the first
+answer, and when the broker cannot say, the answer is "yes, others may be running", which keeps the
+re-reads.
 """
 from __future__ import annotations
 
@@ -23,6 +25,9 @@ class ServicePeers:
         self._asked_at = float("-inf")
 
     def others_running(self) -> bool:
+        return self._others
+
+    def refresh(self) -> bool:
         if time.monotonic() - self._asked_at >= self.interval:
             self._asked_at = time.monotonic()
             self._others = self._ask()

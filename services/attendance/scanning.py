@@ -138,11 +138,12 @@ class LastFixes:
 class DeviceBook:
     """Which members used each device, per activity, kept in memory: loaded the first time a scan
     needs it, then updated with what this process stores, and refreshed after ``ttl`` seconds to see
-    other instances' scans, while any run (``peers``, ``servicekit.peers.ServicePeers``: alone, this
-    process has stored every record since it loaded the book, and the refreshes cost the store about a
-    fifth of a millisecond per activity each minute of the day). Every activity of a batch that needs loading or refreshing is read at
-    once, by the ids of its roster's sign-in and sign-out records (nx-27017 answers ``$in`` on
-    ``_id`` from the index; one query per activity cost a city's batches a round trip each). A
+    other instances' scans, while any run (``peers``, ``servicekit.peers.ServicePeers``, refreshed by the
+    service's timer: alone, this process has stored every record since it loaded the book, and the
+    refreshes cost the store about a fifth of a millisecond per activity each minute of the day). Every
+    activity of a batch that needs loading or refreshing is read at once, by the ids of its roster's
+    sign-in and sign-out records (nx-27017 answers ``$in`` on ``_id`` from the index; one query per
+    activity cost a city's batches a round trip each). A
     record never changes once stored, so a refresh asks only for the ids not seen yet: at 9,000
     branches an activity is refreshed several times during the sign-in hour, and re-reading the
     records already known made the store decode each of them again every time."""

@@ -94,8 +94,8 @@ class Desk(DependencyProvider):
         self.keys = QrKeys()
         self.chain = ChainWriter(store)
         self.clock = Clock(store)
-        peers = ServicePeers(self.container.config["AMQP_URI"], self.container.service_name)
-        self.scans = ScanDesk(store, self.chain, self.clock, self.keys.tenant_key, peers=peers)
+        self.peers = ServicePeers(self.container.config["AMQP_URI"], self.container.service_name)
+        self.scans = ScanDesk(store, self.chain, self.clock, self.keys.tenant_key, peers=self.peers)
         self.schedule = sweeps.Schedule(store)
 
     def get_dependency(self, worker_ctx):
@@ -767,6 +767,7 @@ class AttendanceService:
     # ------------------------------------------------------------------ timer
     @timer(interval=1)
     def tick(self):
+        self.desk.peers.refresh()               # every 30 s: are other instances storing scans?
         try:
             self._sweep()
         except Exception:  # noqa: BLE001  the next tick retries; nothing is half written (transactions)

@@ -1,9 +1,10 @@
 """The scoring service's batch appliers: branch scores from attendance events, member points.
 
 ``ScoreApplier`` writes every batch's facts and the scores they make in one transaction (with the
-processed event ids of the events that are not idempotent by keys of their own: not the scans). ``PointsApplier`` turns attendance into ledger entries, in the points database
-(points_store). They consume separate queues and write separate databases, so a backlog of points
-never delays scores and a points transaction never holds up a score transaction.
+processed event ids of the events that are not idempotent by keys of their own: not the scans).
+``PointsApplier`` turns attendance into ledger entries, in the points database (points_store). They
+consume separate queues and write separate databases, so a backlog of points never delays scores and a
+points transaction never holds up a score transaction.
 """
 from __future__ import annotations
 

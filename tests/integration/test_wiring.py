@@ -263,3 +263,14 @@ def test_an_idempotent_batch_that_loses_a_race_for_a_key_is_applied_again_on_wha
     assert {doc["_id"]: doc["by"] for doc in store.db.tallies.find()} == {"entry-1": "the other consumer",
                                                                           "entry-2": "this consumer"}
     assert store.db.processed_events.count_documents({}) == 0
+
+
+def test_entries_handed_over_with_no_relay_running_are_bounded_in_memory(mongo_uri):
+    """A process that commits without a relay (a script, a test) keeps at most HANDED_OVER_KEPT entries in
+    memory; the ones pushed out stay pending in the store for a relay's read."""
+    from servicekit import outbox
+    store = open_store(TallyStore, f"wiring_handed_{uuid.uuid4().hex[:6]}")
+    note_committed(store.db, [{"_id": str(n)} for n in range(outbox.HANDED_OVER_KEPT + 10)])
+    kept = outbox._handed_over[store.db.name]
+    assert len(kept) == outbox.HANDED_OVER_KEPT and kept[0]["_id"] == "10"
+    kept.clear()
