@@ -36,7 +36,7 @@ import h11
 
 from gateway.errors import INTERNAL_REPLY, ErrorReply
 from gateway.event_loop import LoopThread, shared_loop
-from gateway.http_app import error_response
+from gateway.http_app import Answer, PlainRequest, error_answer
 
 log = logging.getLogger(__name__)
 
@@ -48,32 +48,36 @@ MAX_CONNECTIONS = 20_000
 SERVER_NAME = "partybuilding-gateway"
 
 
-class Answer:
-    """A response ready to write: status, headers (str pairs) and the whole body."""
+def app_error(kind: str, code: str, message: str) -> Answer:
+    """The app's own error answer (``gateway.errors``: status by kind, the JSON error body)."""
+    return error_answer(ErrorReply(kind, code, message))
 
-    __slots__ = ("status", "headers", "body")
 
-    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes):
-        self.status, self.headers, self.body = status, headers, body
+def path_and_query(request: h11.Request) -> tuple[str, str]:
+    """The request target's path, percent-decoded as PATH_INFO, and its query string."""
+    path, _, query = request.target.decode("latin-1").partition("?")
+    return (unquote_to_bytes(path).decode("latin-1") if "%" in path else path), query
 
-    @classmethod
-    def error(cls, kind: str, code: str, message: str) -> "Answer":
-        """The app's own error answer (``gateway.errors``: status by kind, the JSON error body)."""
-        return cls.of_response(error_response(ErrorReply(kind, code, message)))
 
-    @classmethod
-    def of_response(cls, response) -> "Answer":
-        """A werkzeug Response (or anything with ``status_code``, ``headers`` and ``get_data``)."""
-        return cls(response.status_code, list(response.headers.items()), response.get_data())
+def plain_request(request: h11.Request, body: bytes) -> PlainRequest:
+    path, query = path_and_query(request)
+    authorization, content_type = None, ""
+    for name, value in request.headers.raw_items():
+        name = name.lower()
+        if name == b"authorization":         # repeated: joined, as in a WSGI environ (and then refused)
+            text = value.decode("latin-1")
+            authorization = text if authorization is None else f"{authorization}, {text}"
+        elif name == b"content-type":
+            content_type = value.decode("latin-1")
+    return PlainRequest(request.method.decode("ascii"), path, query, authorization, content_type, body)
 
 
 def wsgi_environ(request: h11.Request, body: bytes, server: tuple[str, int], peer) -> dict:
     """The PEP 3333 environ of one request (its body already read whole)."""
-    target = request.target.decode("latin-1")
-    path, _, query = target.partition("?")
+    path, query = path_and_query(request)
     environ = {
         "REQUEST_METHOD": request.method.decode("ascii"), "SCRIPT_NAME": "",
-        "PATH_INFO": unquote_to_bytes(path).decode("latin-1"), "QUERY_STRING": query,
+        "PATH_INFO": path, "QUERY_STRING": query,
         "SERVER_NAME": server[0], "SERVER_PORT": str(server[1]),
         "SERVER_PROTOCOL": f"HTTP/{request.http_version.decode('ascii')}",
         "REMOTE_ADDR": peer[0] if peer else "", "REMOTE_PORT": str(peer[1]) if peer else "",
@@ -171,7 +175,7 @@ class HttpConnection(asyncio.Protocol):
                 if error.error_status_hint == 431:
                     self._refuse(self._headers_too_large())
                 else:
-                    self._refuse(Answer.error("INVALID_ARGUMENT", "MALFORMED_REQUEST",
+                    self._refuse(app_error("INVALID_ARGUMENT", "MALFORMED_REQUEST",
                                               f"malformed HTTP request: {error}"))
                 return
             if event is h11.NEED_DATA:
@@ -210,7 +214,7 @@ class HttpConnection(asyncio.Protocol):
             answer = await self.server.answer(request, body, self.transport.get_extra_info("peername"))
         except Exception:  # noqa: BLE001  the app answers its own errors; this is a bug in the server
             log.exception("HTTP request %s %s failed", request.method, request.target)
-            answer = Answer.of_response(error_response(INTERNAL_REPLY))
+            answer = error_answer(INTERNAL_REPLY)
         if self.transport is None or self.transport.is_closing():
             return
         self._write(answer, head_only=request.method == b"HEAD")
@@ -259,12 +263,12 @@ class HttpConnection(asyncio.Protocol):
         self.timer = asyncio.get_running_loop().call_later(LINGER_SECONDS, self.transport.close)
 
     def _too_large(self) -> Answer:
-        return Answer.error("PAYLOAD_TOO_LARGE", "BODY_TOO_LARGE",
+        return app_error("PAYLOAD_TOO_LARGE", "BODY_TOO_LARGE",
                             f"the body may be at most {self.server.max_body} bytes")
 
     @staticmethod
     def _headers_too_large() -> Answer:
-        return Answer.error("HEADERS_TOO_LARGE", "HEADERS_TOO_LARGE",
+        return app_error("HEADERS_TOO_LARGE", "HEADERS_TOO_LARGE",
                             f"the request's line and headers may be at most {MAX_HEADER_BYTES} bytes")
 
     def _refusal_of(self, request: h11.Request) -> Answer | None:
@@ -275,7 +279,7 @@ class HttpConnection(asyncio.Protocol):
             return self._headers_too_large()             # h11 only limits a head that arrives in pieces
         names = {name.lower() for name, _ in headers}
         if b"content-length" in names and b"transfer-encoding" in names:      # RFC 9112 6.1: smuggling
-            return Answer.error("INVALID_ARGUMENT", "MALFORMED_REQUEST",
+            return app_error("INVALID_ARGUMENT", "MALFORMED_REQUEST",
                                 "a body may be framed by Content-Length or Transfer-Encoding, not both")
         length = next((int(value) for name, value in headers if name.lower() == b"content-length"), 0)
         if length > self.server.max_body:                 # h11 has checked it is one run of digits
@@ -299,7 +303,7 @@ class HttpConnection(asyncio.Protocol):
         if idle:
             self.transport.close()
         else:
-            self._refuse(Answer.error("REQUEST_TIMEOUT", "REQUEST_TIMEOUT",
+            self._refuse(app_error("REQUEST_TIMEOUT", "REQUEST_TIMEOUT",
                                       f"the request did not arrive whole within {self.server.request_timeout:g} s"))
 
 
@@ -318,7 +322,7 @@ def _raw(answer: Answer) -> bytes:
 
 class HttpGateway:
     """``HttpGateway(app, "127.0.0.1", 8080).start()``; ``app`` is the WSGI ``GatewayApp`` (its
-    ``serve_batched(environ)`` answers a batched operation on the loop, or returns None)."""
+    ``serve_batched(PlainRequest)`` answers a batched operation on the loop, or returns None)."""
 
     def __init__(self, app, host: str, port: int, max_body: int, workers: int = 32,
                  loop: LoopThread | None = None, request_timeout: float = REQUEST_TIMEOUT,
@@ -365,8 +369,8 @@ class HttpGateway:
         self.connections.discard(connection)
 
     async def answer(self, request: h11.Request, body: bytes, peer) -> Answer:
-        environ = wsgi_environ(request, body, (self.host, self.port), peer)
-        batched = self.app.serve_batched(environ)
+        batched = self.app.serve_batched(plain_request(request, body))
         if batched is not None:
-            return Answer.of_response(await batched)
+            return await batched
+        environ = wsgi_environ(request, body, (self.host, self.port), peer)
         return await asyncio.get_running_loop().run_in_executor(self.workers, run_wsgi, self.app, environ)

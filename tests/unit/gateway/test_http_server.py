@@ -27,7 +27,7 @@ class EchoApp:
     def __init__(self):
         self.threads: set[str] = set()
 
-    def serve_batched(self, environ):
+    def serve_batched(self, request):
         return None
 
     def __call__(self, environ, start_response):
@@ -258,6 +258,8 @@ class ScanBackend:
         self.calls: list[list[dict]] = []
 
     def call(self, service, method, **kwargs):
+        if (service, method) == ("attendance", "record_scan"):      # unbatched: one scan per call
+            return self.call(service, "record_scans", items=[kwargs])[0]["result"]
         assert (service, method) == ("attendance", "record_scans")
         self.calls.append(kwargs["items"])
         return [{"result": {**RESULTS["record_scan"], "message": item["fix"]["device_id"]}}
@@ -296,3 +298,50 @@ def test_scans_are_answered_on_the_loop_in_one_batch_and_other_calls_on_threads(
     finally:
         server.stop(grace=1)
         batcher.close()
+
+
+SCAN = json.dumps(REQUESTS["RecordScan"]).encode()
+BAD_TYPE = json.dumps({**REQUESTS["RecordScan"], "fix": {**REQUESTS["RecordScan"]["fix"], "lat": "north"}}).encode()
+SCAN_CASES = {           # name: (path, body, headers beyond a good token and JSON type, expected status, code)
+    "good": ("/v1/scans", SCAN, {}, 200, None),
+    "percent-encoded path": ("/v1/%73cans", SCAN, {}, 200, None),
+    "media type with parameters": ("/v1/scans", SCAN, {"Content-Type": "Application/JSON; charset=utf-8"}, 200, None),
+    "query parameter": ("/v1/scans?token=x", SCAN, {}, 400, "UNKNOWN_FIELD"),
+    "text body": ("/v1/scans", SCAN, {"Content-Type": "text/plain"}, 415, "UNSUPPORTED_MEDIA_TYPE"),
+    "malformed JSON": ("/v1/scans", b"{", {}, 400, "MALFORMED_JSON"),
+    "not an object": ("/v1/scans", b"[]", {}, 400, "BODY_NOT_OBJECT"),
+    "wrong type": ("/v1/scans", BAD_TYPE, {}, 400, "INVALID_TYPE"),
+    "not bearer": ("/v1/scans", SCAN, {"Authorization": "Basic abc"}, 401, "TOKEN_MISSING"),
+    "two tokens": ("/v1/scans", SCAN, {"authorization": "Bearer second"}, 401, None),
+}
+
+
+@pytest.mark.parametrize("case", SCAN_CASES)
+def test_a_scan_on_the_loop_is_answered_as_the_app_on_a_thread_answers_it(keys, token, case):
+    """The loop's own path for scans (``PlainRequest``, no WSGI environ) against the WSGI app's path, which
+    serves every scan when the gateway does not batch: the same status, error code and body."""
+    path, body, headers, status, code = SCAN_CASES[case]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", **headers}
+    answers = {}
+    for batched in (True, False):
+        backend = ScanBackend()
+        batcher = Batcher(backend, max_batch=100, max_wait=0.001, senders=1) if batched else None
+        app = GatewayApp(Dispatcher(backend, TokenVerifier(keys.public_pem), batcher=batcher), max_body=MAX_BODY)
+        server = HttpGateway(app, "127.0.0.1", 0, max_body=MAX_BODY, workers=1).start()
+        try:
+            sock = connect(server)
+            sock.sendall(request(path, body=body, headers=headers))
+            answer_status, _, answer = Reader(sock).response()
+            answers[batched] = (answer_status, json.loads(answer))
+            assert len(backend.calls) == (1 if status == 200 else 0)
+        finally:
+            server.stop(grace=1)
+            if batcher is not None:
+                batcher.close()
+    assert answers[True] == answers[False]
+    answer_status, answer = answers[True]
+    assert answer_status == status
+    if status == 200:
+        assert answer["message"] == "d1"
+    elif code is not None:
+        assert answer["error"]["code"] == code
