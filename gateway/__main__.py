@@ -1,5 +1,5 @@
 """``python -m gateway``: serve gRPC and HTTP in one process (no eventlet patching), both on one
-asyncio loop thread (grpc.aio, and HTTP/1.1 by h11; scans are batched on that loop), every other
+asyncio loop thread (grpc.aio, and HTTP/1.1 by httptools; scans are batched on that loop), every other
 operation's nameko RPC on worker threads.
 
 Environment: TOKEN_PUBLIC_KEY_PATH (required), AMQP_URI, GATEWAY_HOST (127.0.0.1),

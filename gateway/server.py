@@ -1,5 +1,5 @@
 """Both edges in one process, on the gateway's event loop thread: the gRPC server (grpc.aio) and the
-HTTP server (``gateway.http_server``: h11, the WSGI app on worker threads, scans on the loop).
+HTTP server (``gateway.http_server``: httptools, the WSGI app on worker threads, scans on the loop).
 
     server = GatewayServer(dispatcher, host="127.0.0.1", http_port=0, grpc_port=0).start()
     server.http_url, server.grpc_target   # the ports actually bound

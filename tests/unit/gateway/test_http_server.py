@@ -165,6 +165,34 @@ def test_malformed_requests_are_refused_with_a_code_and_the_connection_closed(ec
     assert_refused(Reader(sock), 400, "MALFORMED_REQUEST")
 
 
+def test_a_malformed_request_after_a_good_one_is_refused_after_the_good_one_is_answered(echo):
+    sock = connect(echo)
+    sock.sendall(request("/slow", body=b"first") + b"NOT A REQUEST\r\n\r\n")
+    reader = Reader(sock)
+    status, _, body = reader.response()
+    assert (status, json.loads(body)["body"]) == (200, "first")
+    assert_refused(reader, 400, "MALFORMED_REQUEST")
+
+
+def test_an_upgrade_is_not_offered_the_request_is_answered_and_the_connection_closed(echo):
+    sock = connect(echo)
+    sock.sendall(request("/echo", "GET", headers={"Connection": "Upgrade", "Upgrade": "websocket"})
+                 + b"\x81\x05hello")                                    # what would follow a switch
+    reader = Reader(sock)
+    status, _, body = reader.response()
+    assert (status, json.loads(body)["path"]) == (200, "/echo")
+    assert reader.closed()
+
+
+def test_a_client_that_stops_sending_after_its_request_still_gets_the_answer(echo):
+    sock = connect(echo)
+    sock.sendall(request("/slow", body=b"last words"))
+    sock.shutdown(socket.SHUT_WR)
+    reader = Reader(sock)
+    assert json.loads(reader.response()[2])["body"] == "last words"
+    assert reader.closed()
+
+
 def test_a_declared_body_over_the_limit_is_refused_before_it_is_sent(echo):
     sock = connect(echo)
     sock.sendall(request("/echo", headers={"Content-Length": str(MAX_BODY + 1)}))    # no body sent at all

@@ -1,4 +1,4 @@
-"""The gateway as a process: HTTP (h11) and grpc.aio on its loop thread, clean stop on SIGTERM."""
+"""The gateway as a process: HTTP (httptools) and grpc.aio on its loop thread, clean stop on SIGTERM."""
 import os
 import re
 import signal
