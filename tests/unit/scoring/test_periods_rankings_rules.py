@@ -100,7 +100,7 @@ def test_a_batch_of_events_becomes_one_update_per_activity():
     updates = updates_for([day.issued(), first, second, day.scan("m1", "out", flags=["MOCK_LOCATION"])])
     [update] = updates.values()
     assert update["$inc"]["rev"] == 4 and update["$set"]["a1"] == "b1"
-    assert update["$min"]["in.m1"] == first["at"] and "out.m1" in update["$min"]
+    assert update["$set"]["in.m1"] == 1 and update["$set"]["out.m1"] == 1 and "stages.held" in update["$min"]
     assert any(path.startswith("flagged.") for path in update["$set"])
 
 
