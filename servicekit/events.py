@@ -33,7 +33,9 @@ class EventSpec:
     def exchange(self) -> str:
         return f"{self.source}.events"
 
-    def build(self, tenant_id: str | None, occurred_at: datetime | None = None, **fields) -> dict:
+    def build(self, tenant_id: str | None, occurred_at: datetime | str | None = None, **fields) -> dict:
+        """The event with its envelope; ``occurred_at`` a datetime, a ``stamp`` already made (one for a whole
+        batch of events), or None for now."""
         missing = [name for name in self.fields if name not in fields]
         unknown = [name for name in fields if name not in self.fields]
         if missing or unknown:
@@ -41,7 +43,7 @@ class EventSpec:
         return {
             "event_id": uuid.uuid4().hex,
             "event_type": self.name,
-            "occurred_at": iso(occurred_at or utc_now()),
+            "occurred_at": occurred_at if isinstance(occurred_at, str) else iso(occurred_at or utc_now()),
             "schema_version": self.schema_version,
             "tenant_id": tenant_id,
             **fields,

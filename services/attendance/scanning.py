@@ -270,6 +270,7 @@ class ScanDesk:
         stored = self.store.records_by_ids(ids) if ids else {}
         books = self.devices.users({p.activity["_id"]: p.activity for p in pending})
         new_records, outbox, batch_repeats = [], [], []
+        at = stamp(now)                                 # the batch's records share their time, events theirs
         for p in pending:
             activity_id, direction = p.activity["_id"], p.token.direction
             prior = scans.Prior(
@@ -289,15 +290,16 @@ class ScanDesk:
                 answers[p.index] = {"error": Rejected(scans.rejection_message(verdict.code, p.rules.radius_m),
                                                       code=verdict.code).to_dict()}
                 continue
-            document, content = self._record(p, verdict, now)
+            document, content = self._record(p, verdict, at)
             stored[document["_id"]] = document          # a second scan in this batch is a repeat
             self.devices.note(activity_id, document["_id"], document["device_key"], p.member_id)
             new_records.append((p, document, content, verdict))
         if not new_records:
             return
         documents = self.chain.links([(document, content) for _, document, content, _ in new_records])
+        occurred = stamp()
         for p, document, _, verdict in new_records:
-            outbox += self._events(p, document, verdict)
+            outbox += self._events(p, document, verdict, occurred)
 
         def write(session):
             self.store.db.records.insert_many(documents, ordered=True, session=session)
@@ -329,10 +331,10 @@ class ScanDesk:
         content = record["content"]
         return {"lat": content["lat"], "lng": content["lng"], "at": parse_stamp(content["taken_at"])}
 
-    def _record(self, p: Pending, verdict: scans.Verdict, now) -> tuple[dict, dict]:
+    def _record(self, p: Pending, verdict: scans.Verdict, at: str) -> tuple[dict, dict]:
         activity_id, direction = p.activity["_id"], p.token.direction
         content = {"kind": "checkin" if direction == qrtoken.CHECKIN else "checkout",
-                   "activity_id": activity_id, "member_id": p.member_id, "direction": direction, "at": stamp(now),
+                   "activity_id": activity_id, "member_id": p.member_id, "direction": direction, "at": at,
                    "lat": p.fix.lat, "lng": p.fix.lng, "accuracy_m": p.fix.accuracy_m,
                    "mock_location": p.fix.mock_location, "device_id": p.fix.device_id,
                    "taken_at": stamp(p.fix.taken_at), "distance_m": round(verdict.distance_m or 0.0, 1),
@@ -344,15 +346,15 @@ class ScanDesk:
         return document, content
 
     @staticmethod
-    def _events(p: Pending, document: dict, verdict: scans.Verdict) -> list[dict]:
+    def _events(p: Pending, document: dict, verdict: scans.Verdict, occurred: str) -> list[dict]:
         activity = p.activity
         spec = events.CHECKIN_RECORDED if p.token.direction == qrtoken.CHECKIN else events.CHECKOUT_RECORDED
-        built = [spec.build(activity["tenant_id"], activity_id=activity["_id"], branch_id=activity["branch_id"],
+        built = [spec.build(activity["tenant_id"], occurred, activity_id=activity["_id"], branch_id=activity["branch_id"],
                             member_id=p.member_id, record_id=document["_id"], at=document["at"],
                             distance_m=document["content"]["distance_m"], flags=list(verdict.flags),
                             seq=document["seq"], hash=document["hash"], backfilled=False)]
         if verdict.flags:
-            built.append(events.SCAN_FLAGGED.build(activity["tenant_id"], activity_id=activity["_id"],
+            built.append(events.SCAN_FLAGGED.build(activity["tenant_id"], occurred, activity_id=activity["_id"],
                                                    branch_id=activity["branch_id"], member_id=p.member_id,
                                                    record_id=document["_id"], direction=p.token.direction,
                                                    flags=list(verdict.flags)))

@@ -21,3 +21,13 @@ def test_microseconds_are_still_read():
 def test_anything_but_the_stored_form_is_refused(text):
     with pytest.raises(ValueError):
         parse_stamp(text)
+
+
+def test_an_event_takes_its_time_as_a_moment_a_stamp_made_for_its_batch_or_now():
+    from servicekit.events import EventSpec
+    spec = EventSpec("sample", "thing_happened", ("thing_id",))
+    moment = datetime(2026, 11, 22, 10, 0, 0, 123000, tzinfo=timezone.utc)
+    assert spec.build("t1", moment, thing_id="x")["occurred_at"] == "2026-11-22T10:00:00.123Z"
+    assert spec.build("t1", stamp(moment), thing_id="x")["occurred_at"] == "2026-11-22T10:00:00.123Z"
+    before = stamp()
+    assert before <= spec.build("t1", thing_id="x")["occurred_at"] <= stamp()
