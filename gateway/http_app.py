@@ -73,10 +73,6 @@ class Answer:
     def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes):
         self.status, self.headers, self.body = status, headers, body
 
-    @classmethod
-    def of_response(cls, response: Response) -> "Answer":
-        return cls(response.status_code, list(response.headers.items()), response.get_data())
-
 
 @dataclass(frozen=True, slots=True)
 class PlainRequest:

@@ -71,8 +71,8 @@ class TokenSigner:
 class TokenVerifier:
     """Checks a token with the public key alone. Issued by ``TokenSigner`` (PyJWT), checked here directly:
     one algorithm and one key make the check short, and PyJWT 2.15's pure-Python checks around the
-    signature (each base64 segment's alphabet tested a character at a time, claims one by one) cost
-    four times the Ed25519 verification itself, a sixth of the gateway's CPU while a city signs in.
+    signature (each base64 segment's alphabet tested a character at a time, claims one by one) cost about
+    90 us per token on top of the Ed25519 signature's 229 (322 us against 231-267 measured on a slow machine).
     ``tests/unit/test_token_verify.py`` holds it to PyJWT's answers, token by token."""
 
     def __init__(self, public_pem: bytes | None = None):
@@ -133,7 +133,7 @@ def check_claims(claims: dict, now: int) -> None:
 
 
 def _is_time(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return type(value) is int or (type(value) is float and math.isfinite(value))      # not a bool, NaN or infinity
 
 
 def scope_of_claims(claims: dict) -> dict:
