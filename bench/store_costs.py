@@ -10,7 +10,8 @@ the store process's own CPU time (from /proc), each way side by side.
    full by id, with a projection, or only checked for a change (``activities_changed_since``).
 3. The device book's refresh of an activity (what ``ServicePeers`` spares a lone attendance process).
 4. The score consumer: 300 branches' sign-ins in batches of 50, with every event id recorded (the old
-   way) or scans applied without ids (``needs_event_id``).
+   way) or scans applied without ids (``needs_event_id``), on activities indexed by month, branch and
+   ancestors (before session 9) or found through ``places`` (no index on the activities themselves).
 5. The points consumer: 300 branches' sign-outs in batches of 50, applied with processed event ids
    recorded (``apply_once``, the old way) or idempotent by ledger ids alone (``apply_idempotent``).
 """
@@ -139,11 +140,12 @@ def opened_days(applier, branches: int, members: list[str]) -> list[ThemedDay]:
     return days
 
 
-def consumer_costs(uri: str, pid: int, title: str, store_class, direction: str, ways, branches: int = 300) -> None:
-    """``ways``: (label, the applier for a store, how it applies a batch); 300 branches' scans in batches of 50."""
+def consumer_costs(uri: str, pid: int, title: str, direction: str, ways, branches: int = 300) -> None:
+    """``ways``: (label, store class, the applier for a store, how it applies a batch); 300 branches' scans in
+    batches of 50."""
     print(f"{title}: {branches} branches x 23 sign-{direction}s, batches of 50 (store CPU per sign-{direction}, ms)")
     members = [f"m{number:03d}" for number in range(23)]
-    for label, make_applier, apply in ways:
+    for label, store_class, make_applier, apply in ways:
         applier = make_applier(open_store(store_class, f"consumer_costs_{uuid.uuid4().hex[:6]}", uri))
         days = opened_days(applier, branches, members)
         scans = [day.scan(f"{day.branch['id'][1:]}-{member}", direction) for member in members for day in days]
@@ -161,17 +163,26 @@ def score_applier(needs_id):
     return make
 
 
+class IndexedActivitiesStore(ScoringStore):
+    """Scoring's store as it was before session 9: its activities indexed by month, branch and ancestors (every
+    scan's replacement of the document paid for eight indexes), and its scores by branch too."""
+    collections = {**ScoringStore.collections, "activities": ScoringStore.retired_indexes["activities"],
+                   "scores": [*ScoringStore.collections["scores"], "branch_id"]}
+    retired_indexes = {}
+
+
 def score_costs(uri: str, pid: int) -> None:
-    consumer_costs(uri, pid, "score consumer", ScoringStore, "in", [
-        ("processed ids recorded", score_applier(None), ScoreApplier.apply),
-        ("scans without ids", score_applier(needs_event_id), ScoreApplier.apply)])
+    consumer_costs(uri, pid, "score consumer", "in", [
+        ("processed ids recorded", IndexedActivitiesStore, score_applier(None), ScoreApplier.apply),
+        ("scans without ids", IndexedActivitiesStore, score_applier(needs_event_id), ScoreApplier.apply),
+        ("no ids, activities placed", ScoringStore, score_applier(needs_event_id), ScoreApplier.apply)])
 
 
 def points_costs(uri: str, pid: int) -> None:
-    consumer_costs(uri, pid, "points consumer", PointsStore, "out", [
-        ("processed ids recorded", PointsApplier,
+    consumer_costs(uri, pid, "points consumer", "out", [
+        ("processed ids recorded", PointsStore, PointsApplier,
          lambda applier, batch: apply_once(applier.store, "points", batch, applier._effect)),
-        ("idempotent by ledger ids", PointsApplier,
+        ("idempotent by ledger ids", PointsStore, PointsApplier,
          lambda applier, batch: apply_idempotent(applier.store, "points", batch, applier._effect))])
 
 

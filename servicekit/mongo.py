@@ -11,7 +11,7 @@ import threading
 from contextlib import contextmanager
 
 import pymongo
-from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError
+from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError, OperationFailure
 from nameko.extensions import DependencyProvider
 
 from servicekit.config import database_name, mongo_uri
@@ -53,6 +53,9 @@ class Store:
     """Base of every service store: the database, its collections and transactions."""
 
     collections: dict[str, list] = {}   # name -> list of single-field index specs ("field" or ("field", {"unique": True}))
+    # name -> fields whose single-field index an earlier version created and this one no longer wants: every write
+    # of a document pays for each of its collection's indexes, so one no query uses is dropped at start-up
+    retired_indexes: dict[str, list[str]] = {}
 
     def __init__(self, db: pymongo.database.Database):
         self.db = db
@@ -69,6 +72,37 @@ class Store:
             for spec in indexes:
                 field, options = (spec, {}) if isinstance(spec, str) else spec
                 self.db[name].create_index(field, **options)
+        self.migrate()
+        self.drop_retired_indexes()
+
+    def migrate(self) -> None:
+        """Bring what an earlier version stored into this version's shape (before its retired indexes go)."""
+
+    def drop_retired_indexes(self) -> list[str]:
+        """Drop the indexes of ``retired_indexes`` that exist; returns them as ``collection.field``."""
+        dropped = []
+        for name, fields in self.retired_indexes.items():
+            present = {tuple(info["key"]) for info in self.db[name].index_information().values()}
+            for field in fields:
+                if ((field, 1),) in present:
+                    try:
+                        self.db[name].drop_index([(field, pymongo.ASCENDING)])
+                    except OperationFailure:
+                        continue        # another process starting at the same time dropped it first
+                    dropped.append(f"{name}.{field}")
+        return dropped
+
+    def insert_new(self, name: str, documents: list[dict]) -> int:
+        """Insert the documents whose ``_id`` the collection does not hold yet (those it holds are left as they
+        are); returns how many were inserted."""
+        if not documents:
+            return 0
+        try:
+            return len(self.db[name].insert_many(documents, ordered=False).inserted_ids)
+        except BulkWriteError as error:
+            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                raise
+            return error.details.get("nInserted", 0)
 
     @classmethod
     def all_collections(cls) -> dict[str, list]:

@@ -22,7 +22,8 @@ from services.scoring import ledger
 from services.scoring.facts_updates import IDEMPOTENT_BY_KEYS, SCORE_EVENTS, applied, updates_for
 from services.scoring.points_store import PointsStore, points_database
 from services.scoring.rankings import note_written
-from services.scoring.store import ScoringStore, ancestor_fields, score_row_of, scored_fields
+from services.scoring.store import (ScoringStore, ancestor_fields, place_changed, place_of, score_row_of,
+                                    scored_fields)
 
 STUB = {"rev": 0, "stages": {}}
 SCORE_LAG = Histogram("score_lag_seconds", "From an attendance event to the branch score that counts it",
@@ -91,7 +92,7 @@ class ScoreApplier:
         if stubs:
             self.store.db.activities.insert_many(stubs, ordered=True, session=session)
         now = stamp()
-        activity_updates, rows, written = [], [], []
+        activity_updates, rows, places, written = [], [], [], []
         for activity_id, update in updates.items():
             before = docs.get(activity_id) or {"_id": activity_id, **STUB}
             after = applied(before, update)
@@ -102,7 +103,9 @@ class ScoreApplier:
             row = score_row_of(after)
             if row:
                 rows.append(row)
-        result = self.store.write_scores(activity_updates, rows, session=session)
+            if place_changed(before, after):            # issued, or closed after a move: not a scan
+                places.append(place_of(after))
+        result = self.store.write_scores(activity_updates, rows, session=session, places=places)
         if result.matched_count != len(activity_updates):
             for activity_id in updates:
                 self._known.pop(activity_id, None)

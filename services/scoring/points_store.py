@@ -13,8 +13,6 @@ Every query uses one single-field index (nx-27017 ignores compound ones).
 """
 from __future__ import annotations
 
-from pymongo.errors import BulkWriteError
-
 from servicekit.events import stamp
 from servicekit.mongo import Store
 from servicekit.subtree import LEVEL_FIELDS
@@ -39,8 +37,7 @@ class PointsStore(Store):
         "balances": ["member_id", "cycle_key"],
     }
 
-    def ensure_schema(self) -> None:
-        super().ensure_schema()
+    def migrate(self) -> None:
         self.adopt_legacy_points()
 
     def adopt_legacy_points(self) -> dict[str, int]:
@@ -71,17 +68,9 @@ class PointsStore(Store):
         for document in documents:
             batch.append(document)
             if len(batch) == COPY_BATCH:
-                count += self._insert_new(name, batch)
+                count += self.insert_new(name, batch)
                 batch = []
-        return count + (self._insert_new(name, batch) if batch else 0)
-
-    def _insert_new(self, name: str, documents: list[dict]) -> int:
-        try:
-            return len(self.db[name].insert_many(documents, ordered=False).inserted_ids)
-        except BulkWriteError as error:                  # copied meanwhile by another process: theirs stays
-            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
-                raise
-            return error.details.get("nInserted", 0)
+        return count + self.insert_new(name, batch)
 
     def tenant(self, tenant_id: str) -> dict | None:
         return self.db.tenants.find_one({"_id": tenant_id})

@@ -142,3 +142,44 @@ def test_another_scoring_process_writing_meanwhile_loses_nothing(store):
     second.apply([day.scan("m2")])                                # reads the store: sees m1
     first.apply([day.scan("m3")])                                 # its copy lacks m2: retried on the store's
     assert set(store.activity(day.activity_id)["in"]) == {"m1", "m2", "m3"}
+
+
+def test_an_activity_is_placed_when_issued_and_moved_when_closed_under_another_parent_not_by_scans(store):
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2"])
+    applier = ScoreApplier(store)
+    applier.apply([day.issued(), *day.planned_and_opened()])
+    assert store.db.places.find_one({"_id": day.activity_id}) == {
+        "_id": day.activity_id, "tenant_id": "t1", "branch_id": "b1", "month": "2026-05", "month_key": "t1:2026-05",
+        "a0": "city", "a1": "county", "a2": "b1"}
+    store.db.places.update_one({"_id": day.activity_id}, {"$set": {"probe": 1}})
+    applier.apply([day.scan("m1"), day.scan("m1", "out"), day.like("m2")])
+    assert store.db.places.find_one({"_id": day.activity_id})["probe"] == 1    # a scan leaves the place alone
+    day.branch = {**BRANCH, "path_ids": ["city", "county-2", "b1"]}              # the branch moved before closing
+    applier.apply([day.closed({"m1": "present", "m2": "absent"})])
+    place = store.db.places.find_one({"_id": day.activity_id})
+    assert place["a1"] == "county-2" and "probe" not in place
+    assert store.any_activity_under("county-2")["_id"] == day.activity_id
+    assert [doc["_id"] for doc in store.activities_of_month("t1", "2026-05")] == [day.activity_id]
+    assert [doc["_id"] for doc in store.activities_of_branch("b1")] == [day.activity_id]
+    assert store.activities_of_month("t2", "2026-05") == [] and store.activities_of_branch("b2") == []
+
+
+def test_activities_an_earlier_version_indexed_directly_are_placed_and_their_indexes_dropped(mongo_uri):
+    service = f"scoring_unplaced_{secrets.token_hex(3)}"
+    legacy = open_store(ScoringStore, service, mongo_uri).db
+    legacy.places.drop()
+    for field in ScoringStore.retired_indexes["activities"]:
+        legacy.activities.create_index(field)
+    legacy.scores.create_index("branch_id")
+    legacy.activities.insert_many([
+        {"_id": f"act-{n}", "tenant_id": "t1", "branch_id": f"b{n}", "month": "2026-04", "month_key": "t1:2026-04",
+         "a0": "city", "a1": "county", "a2": f"b{n}", "in": {"m1": 1}, "score": 50.0} for n in range(3)])
+    store = open_store(ScoringStore, service, mongo_uri)                  # the new version starts
+    assert store.db.places.count_documents({}) == 3
+    assert sorted(doc["_id"] for doc in store.activities_of_month("t1", "2026-04")) == ["act-0", "act-1", "act-2"]
+    assert store.activities_of_branch("b1")[0]["score"] == 50.0
+    assert store.any_activity_under("county")["tenant_id"] == "t1"
+    keys = lambda collection: {info["key"][0][0] for info in collection.index_information().values()}  # noqa: E731
+    assert keys(store.db.activities) == {"_id"} and "branch_id" not in keys(store.db.scores)
+    assert {"month_key", "branch_id", "a1"} <= keys(store.db.places)
+    assert store.place_activities() == 0 and store.drop_retired_indexes() == []    # once
