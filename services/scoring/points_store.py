@@ -34,8 +34,9 @@ class PointsStore(Store):
         "branches": [],
         "members": ["branch_id", *LEVEL_FIELDS],
         "ledger": ["member_id"],
-        "balances": ["member_id", "cycle_key"],
+        "balances": ["cycle_key"],
     }
+    retired_indexes = {"balances": ["member_id"]}    # rewritten for nearly every sign-out, never asked for by member
 
     def migrate(self) -> None:
         self.adopt_legacy_points()

@@ -141,3 +141,13 @@ def test_a_ledger_entry_written_first_by_another_consumer_is_not_counted_twice(s
     entries = points.ledger_of("m2", "2026")
     assert len(entries) == 1
     assert points.db.balances.find_one({"member_id": "m2"})["total"] == entries[0]["points"]
+
+
+def test_balances_an_earlier_version_indexed_by_member_lose_that_index_at_start_up(mongo_uri):
+    name = f"scoring_points_{secrets.token_hex(3)}"
+    earlier = open_store(PointsStore, name, mongo_uri)
+    earlier.db.balances.create_index("member_id")
+    earlier.db.balances.insert_one({"_id": "m1:2026", "member_id": "m1", "cycle_key": "t1:2026", "total": 5, "v": 1})
+    store = open_store(PointsStore, name, mongo_uri)
+    assert {info["key"][0][0] for info in store.db.balances.index_information().values()} == {"_id", "cycle_key"}
+    assert store.balances_of_cycle("t1", "2026")["m1"]["total"] == 5
