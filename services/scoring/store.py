@@ -4,8 +4,9 @@
   dicts keyed by member, upload or record id (sets without arrays: nx-27017 mis-answers
   multikey indexes), the stage times, the rating, ``rev`` (bumped by every write of facts) and
   the computed score with its breakdown.
-  ``activities`` has no secondary index: it is rewritten for every scan, and each index on it cost nx-27017
-  about 0.015 ms more per write (0.19 -> 0.29-0.33 ms per replacement with the eight below).
+  It has no secondary index: it is replaced for every scan, and nx-27017 rewrites every index entry of a
+  replaced document (one such document: 0.19 ms of store CPU per replacement without indexes, 0.29-0.33 ms
+  with the eight that ``places`` now carries).
 - ``places``: where each activity sits, for finding activities by month, branch or ancestor: its tenant, branch,
   month and ancestor fields, indexed; written only when one of them changes (the activity issued, closed after
   a move), in the transaction that changes the activity.
