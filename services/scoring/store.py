@@ -97,6 +97,7 @@ class ScoringStore(Store):
         "activities": [],
         "places": ["month_key", "branch_id", *LEVEL_FIELDS],
         "scores": ["period_key", "changed_at"],
+        "migrations": [],       # _id: a one-time step done (with when)
     }
     retired_indexes = {"activities": ["month_key", "branch_id", *LEVEL_FIELDS], "scores": ["branch_id"]}
 
@@ -104,17 +105,22 @@ class ScoringStore(Store):
         self.place_activities()
 
     def place_activities(self) -> int:
-        """Write the place of every activity when ``places`` is empty and ``activities`` is not (an earlier
-        version found activities through indexes on the activities themselves). Idempotent: processes
-        starting together write each place once. Returns how many were written."""
-        if self.db.places.find_one({}, {"_id": 1}) is not None or self.db.activities.find_one({}, {"_id": 1}) is None:
+        """Write the place of every activity that has none, once: on the first start of a version with
+        ``places`` (an earlier version found activities through indexes on the activities themselves). Marked
+        done in ``migrations`` only when all are written, so a start cut off half way is finished by the next.
+        Idempotent: processes starting together write each place once (a place already written is left as
+        it is: the score consumer keeps it current). Returns how many were written."""
+        if self.db.migrations.find_one({"_id": "places"}) is not None:
             return 0
         written, batch = 0, []
         for doc in self.db.activities.find({}, {name: 1 for name in PLACE_FIELDS}):
             batch.append(place_of(doc))
             if len(batch) == 1000:
                 written, batch = written + self.insert_new("places", batch), []
-        return written + self.insert_new("places", batch)
+        written += self.insert_new("places", batch)
+        self.db.migrations.update_one({"_id": "places"}, {"$set": {"done_at": stamp(), "written": written}},
+                                      upsert=True)
+        return written
 
     # --- activities and scores -------------------------------------------------
     def activity(self, activity_id: str) -> dict | None:

@@ -171,9 +171,12 @@ def test_activities_an_earlier_version_indexed_directly_are_placed_and_their_ind
     for field in ScoringStore.retired_indexes["activities"]:
         legacy.activities.create_index(field)
     legacy.scores.create_index("branch_id")
+    legacy.migrations.drop()
     legacy.activities.insert_many([
         {"_id": f"act-{n}", "tenant_id": "t1", "branch_id": f"b{n}", "month": "2026-04", "month_key": "t1:2026-04",
          "a0": "city", "a1": "county", "a2": f"b{n}", "in": {"m1": 1}, "score": 50.0} for n in range(3)])
+    legacy.places.insert_one({"_id": "act-0", "tenant_id": "t1", "branch_id": "b0", "month": "2026-04",
+                              "month_key": "t1:2026-04", "a0": "city", "a1": "county", "a2": "b0"})  # a start cut off
     store = open_store(ScoringStore, service, mongo_uri)                  # the new version starts
     assert store.db.places.count_documents({}) == 3
     assert sorted(doc["_id"] for doc in store.activities_of_month("t1", "2026-04")) == ["act-0", "act-1", "act-2"]
@@ -182,4 +185,6 @@ def test_activities_an_earlier_version_indexed_directly_are_placed_and_their_ind
     keys = lambda collection: {info["key"][0][0] for info in collection.index_information().values()}  # noqa: E731
     assert keys(store.db.activities) == {"_id"} and "branch_id" not in keys(store.db.scores)
     assert {"month_key", "branch_id", "a1"} <= keys(store.db.places)
+    assert store.db.migrations.find_one({"_id": "places"})["written"] == 2
+    store.db.activities.insert_one({"_id": "act-9", "tenant_id": "t1", "month_key": "t1:2026-04"})
     assert store.place_activities() == 0 and store.drop_retired_indexes() == []    # once
