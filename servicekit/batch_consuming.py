@@ -106,12 +106,18 @@ class BatchEventConsumer(DependencyProvider):
     """
 
     def __init__(self, name: str, subscriptions: list[tuple[str, str]], make_applier, max_batch: int = 1000,
-                 max_wait_ms: int = 100, prefetch: int = 1000):
+                 max_wait_ms: int = 100, prefetch: int = 1000, quiet_ms: int | None = None):
+        """A batch is applied when it holds ``max_batch`` events, ``max_wait_ms`` after its first message, or,
+        with ``quiet_ms``, as soon as no message has come for that long: while events keep coming (a themed
+        day's peak) batches grow to ``max_wait_ms``, and a lone event still waits only ``quiet_ms``."""
         self.name = name
         self.subscriptions = subscriptions
         self.make_applier = make_applier
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
+        self.quiet = None if quiet_ms is None else quiet_ms / 1000
+        self.clock = time.monotonic
+        self._first_at = self._last_at = 0.0
         self.prefetch = prefetch
         self.applier = None
         self._running = False
@@ -169,24 +175,30 @@ class BatchEventConsumer(DependencyProvider):
             channel.basic_qos(0, self.prefetch, False)
             queues = [event_queue(*row) for row in self.rows]
             with Consumer(channel, queues=queues, callbacks=[self._received], accept=["json"], no_ack=False):
-                deadline = None
                 while self._running:
-                    if self._pending and deadline is None:
-                        deadline = time.monotonic() + self.max_wait
-                    timeout = 1.0 if not self._pending else max(0.0, deadline - time.monotonic())
+                    due = self.due_at()
+                    timeout = 1.0 if due is None else max(0.0, due - self.clock())
                     try:
                         connection.drain_events(timeout=timeout)
                     except socket.timeout:
                         pass
-                    if self._pending and deadline is None:
-                        deadline = time.monotonic() + self.max_wait
-                    if self._pending and (self._pending_events >= self.max_batch or time.monotonic() >= deadline):
+                    due = self.due_at()
+                    if due is not None and (self._pending_events >= self.max_batch or self.clock() >= due):
                         self._flush(channel)
-                        deadline = None
                 if self._pending:
                     self._flush(channel)
 
+    def due_at(self) -> float | None:
+        """When the pending batch is to be applied (on ``clock``), None when nothing is pending."""
+        if not self._pending:
+            return None
+        due = self._first_at + self.max_wait
+        return due if self.quiet is None else min(due, self._last_at + self.quiet)
+
     def _received(self, body, message):
+        self._last_at = self.clock()
+        if not self._pending:
+            self._first_at = self._last_at
         events = body if isinstance(body, list) else [body]
         self._pending.append((events, message))
         self._pending_events += len(events)

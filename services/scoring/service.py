@@ -51,8 +51,12 @@ class ScoringService:
     attendance = RpcProxy("attendance")
     score_events = BatchEventConsumer("score", SCORE_SUBSCRIPTIONS, ScoreApplier.for_container,
                                       max_batch=1000, max_wait_ms=100)
+    # Points are not live like scores: while sign-outs keep coming, a points batch gathers up to a second of them
+    # (batches of 300 cost scoring's store a fifth less per sign-out than batches of 30: 0.30-0.39 against
+    # 0.42-0.50 ms), CPU that the score consumer, which shares that store, gets instead (its transactions, on
+    # another database, never wait for these); a lone event waits 200 ms, as before.
     points_events = BatchEventConsumer("points", POINTS_SUBSCRIPTIONS, PointsApplier.for_container,
-                                       max_batch=250, max_wait_ms=200)   # short transactions: scores wait less
+                                       max_batch=1000, max_wait_ms=1000, quiet_ms=200)
 
     # ------------------------------------------------------------------ scores
     @rpc

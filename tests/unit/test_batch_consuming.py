@@ -76,3 +76,38 @@ def test_a_list_with_an_event_without_id_goes_to_dead_letters_whole():
     batch._received(event("b"), fine)
     batch._flush(channel)
     assert broken.settled == "dead-letter" and applier.calls == [["b"]] and channel.acks == [(2, True)]
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_batch_is_due_max_wait_after_its_first_message():
+    batch, clock = consumer(Applier()), Clock()
+    batch.clock = clock
+    assert batch.due_at() is None
+    batch._received(event("a"), Message(1))
+    clock.now += 0.09
+    batch._received(event("b"), Message(2))
+    assert batch.due_at() == 100.1                       # 100 ms after "a", however late "b" came
+
+
+def test_with_quiet_a_batch_grows_while_events_keep_coming_and_a_lone_one_waits_only_the_quiet_time():
+    batch, clock = consumer(Applier()), Clock()
+    batch.max_wait, batch.quiet, batch.clock = 1.0, 0.2, clock
+    batch._received(event("a"), Message(1))
+    assert batch.due_at() == 100.2                       # alone: due once quiet for 200 ms
+    for tag in range(2, 20):                             # a message every 100 ms: never quiet
+        clock.now += 0.1
+        batch._received(event(f"e{tag}"), Message(tag))
+        assert batch.due_at() == min(101.0, clock.now + 0.2)
+    assert batch.due_at() == 101.0                       # at most max_wait after the first
+    batch._flush(Channel())
+    assert batch.due_at() is None
+    clock.now += 5
+    batch._received(event("z"), Message(30))
+    assert batch.due_at() == clock.now + 0.2             # a new batch starts its own wait
