@@ -1,7 +1,7 @@
 """Benchmark: what the embedded store (nx-27017) spends on the hot paths of a themed day, measured as
 the store process's own CPU time (from /proc), each way side by side.
 
-    .venv/bin/python -m bench.store_costs [--bundles 300] [--activities 900]
+    .venv/bin/python -m bench.store_costs [--bundles 300] [--activities 900] [--records 50000]
 
 1. The outbox: a bundle of 16 sign-in events inserted, then read and marked sent by the relay,
    stored as nested event documents (the old form) or as encoded JSON text (``bundle_entry``), and
@@ -13,7 +13,11 @@ the store process's own CPU time (from /proc), each way side by side.
    way) or scans applied without ids (``needs_event_id``), on activities indexed by month, branch and
    ancestors (before session 9) or found through ``places`` (no index on the activities themselves).
 5. The points consumer: 300 branches' sign-outs in batches of 50, applied with processed event ids
-   recorded (``apply_once``, the old way) or idempotent by ledger ids alone (``apply_idempotent``).
+   recorded (``apply_once``, the old way) or idempotent by ledger ids alone (``apply_idempotent``), and
+   the latter in batches of 30 and of 300 (what the consumer gathers while sign-outs keep coming).
+6. Attendance's records: batches of 14 inserted in a transaction into a collection already holding
+   --records of them, indexed by activity, member and chain key (before session 9) or by the chain key
+   alone; and an activity's records found by ``activity_id`` or by the range of their chain keys.
 """
 from __future__ import annotations
 
@@ -141,18 +145,20 @@ def opened_days(applier, branches: int, members: list[str]) -> list[ThemedDay]:
 
 
 def consumer_costs(uri: str, pid: int, title: str, direction: str, ways, branches: int = 300) -> None:
-    """``ways``: (label, store class, the applier for a store, how it applies a batch); 300 branches' scans in
-    batches of 50."""
-    print(f"{title}: {branches} branches x 23 sign-{direction}s, batches of 50 (store CPU per sign-{direction}, ms)")
+    """``ways``: (label, store class, the applier for a store, how it applies a batch[, batch size: 50]); 300
+    branches' scans."""
+    print(f"{title}: {branches} branches x 23 sign-{direction}s, batches of 50 unless said "
+          f"(store CPU per sign-{direction}, ms)")
     members = [f"m{number:03d}" for number in range(23)]
-    for label, store_class, make_applier, apply in ways:
+    for label, store_class, make_applier, apply, *size in ways:
+        size = size[0] if size else 50
         applier = make_applier(open_store(store_class, f"consumer_costs_{uuid.uuid4().hex[:6]}", uri))
         days = opened_days(applier, branches, members)
         scans = [day.scan(f"{day.branch['id'][1:]}-{member}", direction) for member in members for day in days]
         started = cpu_seconds(pid)
-        for start in range(0, len(scans), 50):
-            apply(applier, scans[start:start + 50])
-        print(f"  {label:24} {1000 * (cpu_seconds(pid) - started) / len(scans):.3f}")
+        for start in range(0, len(scans), size):
+            apply(applier, scans[start:start + size])
+        print(f"  {label:28} {1000 * (cpu_seconds(pid) - started) / len(scans):.3f}")
 
 
 def score_applier(needs_id):
@@ -183,13 +189,53 @@ def points_costs(uri: str, pid: int) -> None:
         ("processed ids recorded", PointsStore, PointsApplier,
          lambda applier, batch: apply_once(applier.store, "points", batch, applier._effect)),
         ("idempotent by ledger ids", PointsStore, PointsApplier,
-         lambda applier, batch: apply_idempotent(applier.store, "points", batch, applier._effect))])
+         lambda applier, batch: apply_idempotent(applier.store, "points", batch, applier._effect)),
+        ("idempotent, batches of 30", PointsStore, PointsApplier, PointsApplier.apply, 30),
+        ("idempotent, batches of 300", PointsStore, PointsApplier, PointsApplier.apply, 300)])
+
+
+def stored_record(number: int, activity: int) -> dict:
+    activity_id, member_id = f"act_b{activity}_2026-11", f"m-{uuid.uuid4().hex[:12]}"
+    content = {"kind": "checkin", "activity_id": activity_id, "member_id": member_id, "direction": "in", "at": NOW,
+               "lat": 33.07, "lng": 107.02, "accuracy_m": 10.0, "mock_location": False, "device_id": "d" * 16,
+               "taken_at": NOW, "distance_m": 12.3, "flags": [], "backfilled": None}
+    return {"_id": record_id(activity_id, "in", member_id), "activity_id": activity_id, "tenant_id": "t1",
+            "kind": "checkin", "member_id": member_id, "device_key": f"{activity_id}:d", "flags": [], "at": NOW,
+            "seq": number, "prev_hash": "ab" * 32, "hash": "cd" * 32, "chain_key": f"{activity_id}:{number}",
+            "content": content}
+
+
+def record_costs(client: MongoClient, pid: int, records: int, activities: int = 9000) -> None:
+    print(f"records: {records} stored, 700 batches of 14 inserted in a transaction (store CPU per record, ms), "
+          f"then 200 activities' records found (store CPU per activity, ms)")
+    for label, indexes in (("activity, member, chain key", ["activity_id", "member_id"]), ("chain key alone", [])):
+        collection = client[f"records_{uuid.uuid4().hex[:6]}"].records
+        for field in indexes:
+            collection.create_index(field)
+        collection.create_index("chain_key", unique=True)
+        for start in range(0, records, 1000):
+            collection.insert_many([stored_record(n, n % activities) for n in range(start, start + 1000)])
+        started = cpu_seconds(pid)
+        for batch in range(700):
+            with client.start_session() as session, session.start_transaction():
+                collection.insert_many([stored_record(records + batch * 14 + n, (batch * 14 + n) % activities)
+                                        for n in range(14)], session=session)
+        inserted = 1000 * (cpu_seconds(pid) - started) / (700 * 14)
+        started = cpu_seconds(pid)
+        for activity in range(0, activities, activities // 200):
+            activity_id = f"act_b{activity}_2026-11"
+            query = {"activity_id": activity_id} if indexes else \
+                {"chain_key": {"$gte": f"{activity_id}:", "$lt": f"{activity_id};"}}
+            list(collection.find(query))
+        print(f"  {label:28} insert {inserted:.3f}   found by {'activity_id' if indexes else 'key range'} "
+              f"{1000 * (cpu_seconds(pid) - started) / 200:.3f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundles", type=int, default=300)
     parser.add_argument("--activities", type=int, default=900)
+    parser.add_argument("--records", type=int, default=50_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-store-costs-") as directory, EmbeddedMongo(Path(directory) / "mongo") as mongo:
         db = MongoClient(mongo.uri)["store_costs"]
@@ -198,6 +244,7 @@ def main() -> None:
         device_costs(db, mongo.process.pid, args.activities)
         score_costs(mongo.uri, mongo.process.pid)
         points_costs(mongo.uri, mongo.process.pid)
+        record_costs(MongoClient(mongo.uri), mongo.process.pid, args.records)
 
 
 if __name__ == "__main__":
