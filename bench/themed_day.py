@@ -174,8 +174,9 @@ def scrape(url: str, metric: str, operation: str) -> float:
     return total
 
 
-def histogram(url: str, metric: str, label: str, values: tuple[str, ...]) -> list[tuple[float, float]]:
-    """Cumulative (upper bound, count) buckets of a Prometheus histogram, summed over the label values given."""
+def histogram(url: str, metric: str, label: str, values: tuple[str, ...], also: str = "") -> list[tuple[float, float]]:
+    """Cumulative (upper bound, count) buckets of a Prometheus histogram, summed over the label values given
+    (and only on lines holding ``also``, such as 'consumer="score"')."""
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             text = response.read().decode()
@@ -183,7 +184,8 @@ def histogram(url: str, metric: str, label: str, values: tuple[str, ...]) -> lis
         return []
     buckets: dict[float, float] = defaultdict(float)
     for line in text.splitlines():
-        if line.startswith(metric + "_bucket{") and any(f'{label}="{value}"' in line for value in values):
+        if line.startswith(metric + "_bucket{") and also in line and any(f'{label}="{value}"' in line
+                                                                          for value in values):
             bound = line.split('le="', 1)[1].split('"', 1)[0]
             buckets[float("inf") if bound == "+Inf" else float(bound)] += float(line.rsplit(" ", 1)[1])
     return sorted(buckets.items())
@@ -1027,17 +1029,28 @@ class Bench:
                                                    "sign-out of the day)", ("checkin_recorded", "checkout_recorded"))
             for label, event_type in (("sign-ins", "checkin_recorded"), ("sign-outs", "checkout_recorded")):
                 self.scoring_note += "\n    " + self._lag(label, (event_type,))
+            self.scoring_note += "\n  of which before the batch was applied (event_wait_seconds: outbox, broker, queue)"
+            for label, consumer, event_type in (("score consumer, sign-ins", "score", "checkin_recorded"),
+                                                ("score consumer, sign-outs", "score", "checkout_recorded"),
+                                                ("points consumer, sign-outs", "points", "checkout_recorded")):
+                self.scoring_note += "\n    " + self._lag(label, (event_type,), "event_wait_seconds",
+                                                          f'consumer="{consumer}"', per="messages")
+            self.scoring_note += "\n  time to apply a batch (event_batch_seconds, the whole day)"
+            for consumer in ("score", "points"):
+                self.scoring_note += "\n    " + self._lag(f"{consumer} consumer", (consumer,), "event_batch_seconds",
+                                                          label_name="consumer", per="batches")
         except Exception as error:  # noqa: BLE001  report, do not fail the run
             self.scoring_note += f"live score RPCs failed: {error!r}"[:300]
 
-    def _lag(self, label: str, event_types: tuple[str, ...]) -> str:
-        buckets = histogram(f"http://127.0.0.1:{self.scoring_metrics}/metrics", "score_lag_seconds", "event_type",
-                            event_types)
+    def _lag(self, label: str, event_types: tuple[str, ...], metric: str = "score_lag_seconds", also: str = "",
+             per: str = "events", label_name: str = "event_type") -> str:
+        buckets = histogram(f"http://127.0.0.1:{self.scoring_metrics}/metrics", metric, label_name,
+                            event_types, also)
         if not buckets or not buckets[-1][1]:
             return f"{label}: no observations"
         quantiles = ", ".join(f"{name} <= {bucket_quantile(buckets, share):g} s"
                               for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0)))
-        return f"{label}: {buckets[-1][1]:,.0f} events; {quantiles} (bucket bounds)"
+        return f"{label}: {buckets[-1][1]:,.0f} {per}; {quantiles} (bucket bounds)"
 
     def _scoring_ranking(self, label: str) -> str:
         """GetRanking of the whole city through gateway A's gRPC, as the city admin's client calls it: the first

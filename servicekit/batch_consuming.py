@@ -25,6 +25,7 @@ from nameko.extensions import DependencyProvider
 from prometheus_client import Histogram
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from servicekit.events import parse_stamp
 from servicekit.metrics import EVENTS_CONSUMED
 from servicekit.mongo import is_duplicate
 from servicekit.topology import declare_topology, event_queue
@@ -35,6 +36,12 @@ BATCH_SIZE = Histogram("event_batch_size", "Events per applied batch", ["service
                        buckets=(1, 10, 50, 100, 250, 500, 1000, 2000))
 BATCH_SECONDS = Histogram("event_batch_seconds", "Time to apply one batch", ["service", "consumer"],
                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+# Where an event's way to its effect goes: this is from the event's occurrence to its batch being handed to the
+# applier (the publisher's outbox, the broker, the queue and the batching); the applier's own time is
+# event_batch_seconds. Observed once per message: a bundle's events share their occurrence.
+EVENT_WAIT = Histogram("event_wait_seconds", "From an event's occurrence to the start of the batch applying it",
+                       ["service", "consumer", "event_type"],
+                       buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 10, 30, 60, 300))
 IN_CHUNKS = 1000
 
 
@@ -95,6 +102,17 @@ def apply_idempotent(store, consumer: str, events: list[dict], effect) -> None:
             if attempt == 2 or not is_duplicate(error):
                 raise
             log.info("%s: another consumer wrote part of the batch; applying it again", consumer)
+
+
+def observe_wait(service: str, consumer: str, firsts: list[dict], now: float | None = None) -> None:
+    """``event_wait_seconds`` for each message (its first event's ``occurred_at``), up to ``now`` (epoch s)."""
+    now = time.time() if now is None else now
+    for event in firsts:
+        try:
+            waited = now - parse_stamp(event["occurred_at"]).timestamp()
+        except (KeyError, TypeError, ValueError):
+            continue
+        EVENT_WAIT.labels(service, consumer, event.get("event_type", "?")).observe(max(0.0, waited))
 
 
 class BatchEventConsumer(DependencyProvider):
@@ -215,6 +233,7 @@ class BatchEventConsumer(DependencyProvider):
         if not good:
             return
         service = self.container.service_name
+        observe_wait(service, self.name, [message_events[0] for message_events, _ in good])
         started = time.perf_counter()
         events = [event for message_events, _ in good for event in message_events]
         try:
