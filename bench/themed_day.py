@@ -67,6 +67,7 @@ from servicekit.events import parse_stamp
 from servicekit.keys import ensure_keys
 from servicekit.tokens import TokenSigner
 from services.attendance.domain import qrtoken
+from services.scoring.points_store import points_database
 from tests.support.attendance import point_at
 from tests.support.broker import TestVhost
 from tests.support.identity import scope_of
@@ -1029,12 +1030,12 @@ class Bench:
                                                    "sign-out of the day)", ("checkin_recorded", "checkout_recorded"))
             for label, event_type in (("sign-ins", "checkin_recorded"), ("sign-outs", "checkout_recorded")):
                 self.scoring_note += "\n    " + self._lag(label, (event_type,))
-            self.scoring_note += "\n  of which before the batch was applied (event_wait_seconds: outbox, broker, queue)"
+            self.scoring_note += "\n  of which before the batch was applied (event_wait_seconds: outbox, broker, queue, batching)"
             for label, consumer, event_type in (("score consumer, sign-ins", "score", "checkin_recorded"),
                                                 ("score consumer, sign-outs", "score", "checkout_recorded"),
                                                 ("points consumer, sign-outs", "points", "checkout_recorded")):
                 self.scoring_note += "\n    " + self._lag(label, (event_type,), "event_wait_seconds",
-                                                          f'consumer="{consumer}"', per="messages")
+                                                          f'consumer="{consumer}"')
             self.scoring_note += "\n  time to apply a batch (event_batch_seconds, the whole day)"
             for consumer in ("score", "points"):
                 self.scoring_note += "\n    " + self._lag(f"{consumer} consumer", (consumer,), "event_batch_seconds",
@@ -1114,8 +1115,22 @@ class Bench:
                                       f"the last activity closed (target < 5 s)")
             self.scoring_note += "\n  " + self._lag("closing to final score (score_lag_seconds, every activity_closed)",
                                                    ("activity_closed",))
+            self.scoring_note += "\n  " + self._points_caught_up()
         except Exception as error:  # noqa: BLE001
             self.scoring_note += f"\n  final score RPCs failed: {error!r}"[:300]
+
+    def _points_caught_up(self) -> str:
+        """When every accepted sign-out has its points ledger entry (the points consumer yields to the score
+        consumer while that one is behind, so points may still be catching up after the day)."""
+        ledger = self.scoring_db.client[points_database(self.scoring_db.name)].ledger
+        expected = self.db.records.count_documents({"kind": "checkout"})
+        started, written = time.time(), 0
+        first = written = ledger.count_documents({"category": "attendance"})
+        while written < expected and time.time() < started + 600:
+            time.sleep(2)
+            written = ledger.count_documents({"category": "attendance"})
+        return (f"points: {first:,} of {expected:,} sign-outs' ledger entries written when the scores were final, "
+                f"{'all' if written >= expected else f'only {written:,}'} {time.time() - started:.0f}s later")
 
 
 def main() -> None:

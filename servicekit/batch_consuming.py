@@ -38,7 +38,8 @@ BATCH_SECONDS = Histogram("event_batch_seconds", "Time to apply one batch", ["se
                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 # Where an event's way to its effect goes: this is from the event's occurrence to its batch being handed to the
 # applier (the publisher's outbox, the broker, the queue and the batching); the applier's own time is
-# event_batch_seconds. Observed once per message: a bundle's events share their occurrence.
+# event_batch_seconds. Observed once per event, like score_lag_seconds (a bundle's events share the wait of its
+# first: one commit's events occur together), so that the two compare.
 EVENT_WAIT = Histogram("event_wait_seconds", "From an event's occurrence to the start of the batch applying it",
                        ["service", "consumer", "event_type"],
                        buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 10, 30, 60, 300))
@@ -104,15 +105,19 @@ def apply_idempotent(store, consumer: str, events: list[dict], effect) -> None:
             log.info("%s: another consumer wrote part of the batch; applying it again", consumer)
 
 
-def observe_wait(service: str, consumer: str, firsts: list[dict], now: float | None = None) -> None:
-    """``event_wait_seconds`` for each message (its first event's ``occurred_at``), up to ``now`` (epoch s)."""
+def observe_wait(service: str, consumer: str, messages: list[list[dict]], now: float | None = None) -> None:
+    """``event_wait_seconds`` up to ``now`` (epoch s) for every event of each message, from the message's first
+    event's ``occurred_at``; a message whose first event has no readable time is skipped."""
     now = time.time() if now is None else now
-    for event in firsts:
+    for events in messages:
+        first = events[0]
         try:
-            waited = now - parse_stamp(event["occurred_at"]).timestamp()
+            waited = max(0.0, now - parse_stamp(first["occurred_at"]).timestamp())
         except (KeyError, TypeError, ValueError):
             continue
-        EVENT_WAIT.labels(service, consumer, event.get("event_type", "?")).observe(max(0.0, waited))
+        histogram = EVENT_WAIT.labels(service, consumer, first.get("event_type", "?"))
+        for _ in events:
+            histogram.observe(waited)
 
 
 class BatchEventConsumer(DependencyProvider):
@@ -233,7 +238,7 @@ class BatchEventConsumer(DependencyProvider):
         if not good:
             return
         service = self.container.service_name
-        observe_wait(service, self.name, [message_events[0] for message_events, _ in good])
+        observe_wait(service, self.name, [message_events for message_events, _ in good])
         started = time.perf_counter()
         events = [event for message_events, _ in good for event in message_events]
         try:

@@ -113,7 +113,7 @@ def test_with_quiet_a_batch_grows_while_events_keep_coming_and_a_lone_one_waits_
     assert batch.due_at() == clock.now + 0.2             # a new batch starts its own wait
 
 
-def test_wait_is_observed_once_per_message_from_its_first_event():
+def test_wait_is_observed_for_every_event_from_its_message_first_event():
     from prometheus_client import REGISTRY
 
     from servicekit.batch_consuming import observe_wait
@@ -123,9 +123,14 @@ def test_wait_is_observed_once_per_message_from_its_first_event():
         return REGISTRY.get_sample_value("event_wait_seconds_bucket", {
             "service": "svc-wait", "consumer": "score", "event_type": "checkout_recorded", "le": bound})
     occurred = "2026-11-23T10:00:00.000Z"
-    observe_wait("svc-wait", "score", [{"event_type": "checkout_recorded", "occurred_at": occurred},
-                                       {"event_type": "checkout_recorded", "occurred_at": "not a time"},
-                                       {"event_type": "checkout_recorded"}],
+    later = "2026-11-23T10:00:01.000Z"
+    bundle = [{"event_type": "checkout_recorded", "occurred_at": occurred},
+              {"event_type": "checkout_recorded", "occurred_at": later},
+              {"event_type": "checkout_recorded", "occurred_at": later}]
+    observe_wait("svc-wait", "score", [bundle,
+                                       [{"event_type": "checkout_recorded", "occurred_at": "not a time"}],
+                                       [{"event_type": "checkout_recorded"}]],
                  now=parse_stamp(occurred).timestamp() + 1.2)
-    assert cumulative("+Inf") == 1                            # the unreadable ones are skipped
-    assert (cumulative("1.0"), cumulative("1.5")) == (0, 1)   # 1.2 s falls in the (1, 1.5] bucket
+    assert cumulative("+Inf") == 3                            # the bundle's three; the unreadable ones skipped
+    assert (cumulative("1.0"), cumulative("1.5")) == (0, 3)   # all three from the first's 1.2 s: (1, 1.5] bucket
+
