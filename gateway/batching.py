@@ -6,7 +6,11 @@ of its operation, on the gateway's event loop (``gateway.event_loop``); a group 
 reaches ``max_batch`` items or ``max_wait`` seconds after its first, by one of ``senders``
 threads, which makes one call of the operation's batch method with every request's keyword
 arguments, its caller's scope included. While every sender is busy the groups keep growing,
-and a sender that finishes takes the oldest group at once. The service answers each item on its
+and a sender that finishes takes the oldest group at once. One sender by default, for one attendance
+process (the embedded deployment): with two, two batches shared that process and its store, each
+was smaller and took longer, and at a city's sign-out peak the scans cost 5 % more CPU and the branch
+scores fell further behind (README, sessions 10-11); give a gateway as many senders as the attendance
+instances it shares with the other gateways can take at once. The service answers each item on its
 own (``{"result": ...}`` or ``{"error": ...}``), so one bad scan never fails another.
 
 gRPC and HTTP requests, on the loop already (``gateway.grpc_server``, ``gateway.http_server``),
@@ -32,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 class Batcher:
-    def __init__(self, backend, max_batch: int = 256, max_wait: float = 0.004, senders: int = 2,
+    def __init__(self, backend, max_batch: int = 256, max_wait: float = 0.004, senders: int = 1,
                  answer_timeout: float = 60.0, loop: LoopThread | None = None):
         self.backend = backend
         self.max_batch, self.max_wait, self.senders = max_batch, max_wait, senders
@@ -49,7 +53,7 @@ class Batcher:
             return None
         return cls(backend, max_batch=int(env("GATEWAY_BATCH_MAX", "256")),
                    max_wait=float(env("GATEWAY_BATCH_WAIT_MS", "4")) / 1000,
-                   senders=int(env("GATEWAY_BATCH_SENDERS", "2")),
+                   senders=int(env("GATEWAY_BATCH_SENDERS", "1")),
                    answer_timeout=float(env("GATEWAY_RPC_TIMEOUT", "30")) + 5)
 
     # --- entry points ---------------------------------------------------------------

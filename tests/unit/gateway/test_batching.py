@@ -90,6 +90,17 @@ def test_batching_can_be_turned_off(monkeypatch):
     assert Batcher.from_env(RecordingBackend()) is None
 
 
+def test_one_batch_is_in_flight_unless_more_senders_are_configured(monkeypatch):
+    monkeypatch.delenv("GATEWAY_BATCH_SENDERS", raising=False)
+    batcher = Batcher.from_env(RecordingBackend())
+    assert batcher.senders == 1
+    batcher.close()
+    monkeypatch.setenv("GATEWAY_BATCH_SENDERS", "2")
+    batcher = Batcher.from_env(RecordingBackend())
+    assert batcher.senders == 2
+    batcher.close()
+
+
 class ScanBackend:
     """record_scans answers each item on its own: a fix far away is refused, the rest counted."""
 
