@@ -1120,11 +1120,11 @@ class Bench:
             self.scoring_note += f"\n  final score RPCs failed: {error!r}"[:300]
 
     def _points_caught_up(self) -> str:
-        """When every accepted sign-out has its points ledger entry (the points consumer yields to the score
-        consumer while that one is behind, so points may still be catching up after the day)."""
+        """When every stored sign-out has its points ledger entry (points are not live like scores: their consumer
+        gathers bigger batches, and may still be catching up when the scores are final)."""
         ledger = self.scoring_db.client[points_database(self.scoring_db.name)].ledger
         expected = self.db.records.count_documents({"kind": "checkout"})
-        started, written = time.time(), 0
+        started = time.time()
         first = written = ledger.count_documents({"category": "attendance"})
         while written < expected and time.time() < started + 600:
             time.sleep(2)

@@ -133,4 +133,3 @@ def test_wait_is_observed_for_every_event_from_its_message_first_event():
                  now=parse_stamp(occurred).timestamp() + 1.2)
     assert cumulative("+Inf") == 3                            # the bundle's three; the unreadable ones skipped
     assert (cumulative("1.0"), cumulative("1.5")) == (0, 3)   # all three from the first's 1.2 s: (1, 1.5] bucket
-
