@@ -24,6 +24,7 @@ from services.attendance import events
 from services.attendance.access import require_member
 from services.attendance.chaining import ChainWriter, Clock
 from services.attendance.domain import qrtoken, scans
+from services.attendance.store import change_mark
 from servicekit.mongo import is_duplicate
 from services.attendance.views import scan_view
 
@@ -70,7 +71,9 @@ class ActivityCache:
     changes what a scan is judged on, and every such write stamps the activity's ``scan_changed_at``
     (``store.scan_changed``). So a frozen activity is read once; after ``ttl`` seconds the store is only
     asked whether it changed since it was last checked (minus ``margin``, for a write that took its stamp
-    before a slow commit, or another machine's clock), and only a changed one is read again. At 9,000
+    before a slow commit, or another machine's clock), and only one changed by a write this desk has not
+    seen (``change_mark``) is read again: in the margin after a change (the roster freeze, at the peak)
+    the check sends the mark, not the roster. At 9,000
     branches every scan found its activity older than the old 10 s re-read, and re-reading the document
     (roster included) cost the embedded store four times what the check costs. Every ``full_ttl``
     seconds a frozen activity is read again whatever its stamp says (a write by an older version of the
@@ -90,13 +93,14 @@ class ActivityCache:
                    and now - self._items[a].read_at < self.full_ttl}
         if checked:
             since = min(self._items[a].checked_wall for a in checked) - timedelta(seconds=self.margin)
-            changed = self.store.activities_changed_since(checked, stamp(since))
-            for activity_id in checked - changed.keys():
+            marks = self.store.activities_changed_since(checked, stamp(since))
+            changed = {a for a, mark in marks.items() if mark != change_mark(self._items[a].doc)}
+            for activity_id in checked - changed:
                 item = self._items[activity_id]
                 item.check_at, item.checked_wall = now + self.ttl, wall
-            self._keep(changed.values(), now, wall)
-        if due - checked:
-            self._keep(self.store.activities_by_ids(due - checked).values(), now, wall)
+            due -= checked - changed
+        if due:
+            self._keep(self.store.activities_by_ids(due).values(), now, wall)
         return {a: (self._items[a].doc, self._items[a].rules) for a in wanted if a in self._items}
 
     def _keep(self, docs, now: float, wall: datetime) -> None:

@@ -15,6 +15,8 @@ member's records).
 """
 from __future__ import annotations
 
+import secrets
+
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -27,14 +29,22 @@ from servicekit.subtree import LEVEL_FIELDS, subtree_filter
 from services.attendance.events import SOURCE
 
 SCAN_CHANGED_AT = "scan_changed_at"
+SCAN_CHANGE_ID = "scan_change_id"
 
 
 def scan_changed() -> dict:
     """``$set`` fields for every write that changes what a scan is judged on (status, plan, fence, roster,
     leave): the wall time of the change, so that scan desks holding the activity in memory find it with
     ``AttendanceStore.activities_changed_since`` instead of re-reading every activity they hold. Wall time,
-    not the service clock, which tests and benchmarks shift."""
-    return {SCAN_CHANGED_AT: stamp()}
+    not the service clock, which tests and benchmarks shift. The random ``scan_change_id`` names the write,
+    so a desk that already holds the activity as this write left it knows it has nothing to read again (a
+    stamp alone may be shared by two writes in one millisecond)."""
+    return {SCAN_CHANGED_AT: stamp(), SCAN_CHANGE_ID: secrets.token_hex(8)}
+
+
+def change_mark(activity: dict) -> tuple:
+    """What names the last write that changed an activity's scan rules (``scan_changed``)."""
+    return activity.get(SCAN_CHANGED_AT), activity.get(SCAN_CHANGE_ID)
 
 
 class AttendanceStore(Store):
@@ -82,12 +92,14 @@ class AttendanceStore(Store):
     def activities_by_ids(self, activity_ids) -> dict[str, dict]:
         return {doc["_id"]: doc for doc in self.db.activities.find({"_id": {"$in": list(activity_ids)}})}
 
-    def activities_changed_since(self, activity_ids, since: str) -> dict[str, dict]:
-        """Those of these activities whose scan rules changed at or after ``since`` (a stamp). The
-        condition is evaluated by the store itself, so an unchanged activity is not decoded or sent:
-        on nx-27017 a check costs a quarter of reading the document, whose roster makes it large."""
+    def activities_changed_since(self, activity_ids, since: str) -> dict[str, tuple]:
+        """``{activity_id: change mark}`` for those of these activities whose scan rules changed at or after
+        ``since`` (a stamp); a mark is ``change_mark(document)``. The condition is evaluated by the store
+        itself, so an unchanged activity is not sent, and only the mark of a changed one is: on nx-27017 a
+        check costs a quarter of reading the document, whose roster makes it large."""
         query = {"_id": {"$in": list(activity_ids)}, SCAN_CHANGED_AT: {"$gte": since}}
-        return {doc["_id"]: doc for doc in self.db.activities.find(query)}
+        return {doc["_id"]: change_mark(doc) for doc in self.db.activities.find(
+            query, {SCAN_CHANGED_AT: 1, SCAN_CHANGE_ID: 1})}
 
     def existing_ids(self, activity_ids: list[str]) -> set[str]:
         found = set()

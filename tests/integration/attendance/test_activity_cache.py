@@ -1,6 +1,7 @@
 """The scan desk's activity cache against the real store: a frozen activity is read once, then only checked
-for changes; a leave approved or a closing written by any process is seen at the next check, and a change
-whose stamp is older than the last check (a slow commit) is still seen."""
+for changes; a leave approved or a closing written by any process is seen at the next check, a change
+whose stamp is older than the last check (a slow commit) is still seen, and a change the desk already
+holds is not read again."""
 from __future__ import annotations
 
 import secrets
@@ -11,7 +12,7 @@ import pytest
 from servicekit.events import stamp, utc_now
 from servicekit.mongo import open_store
 from services.attendance.scanning import ActivityCache
-from services.attendance.store import SCAN_CHANGED_AT, AttendanceStore, scan_changed
+from services.attendance.store import SCAN_CHANGED_AT, AttendanceStore, change_mark, scan_changed
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.integration
 class CountingStore(AttendanceStore):
     def __init__(self, db):
         super().__init__(db)
-        self.full_reads, self.checks = [], []
+        self.full_reads, self.checks, self.marks_sent = [], [], []
 
     def activities_by_ids(self, activity_ids):
         found = super().activities_by_ids(activity_ids)
@@ -29,6 +30,7 @@ class CountingStore(AttendanceStore):
     def activities_changed_since(self, activity_ids, since):
         found = super().activities_changed_since(activity_ids, since)
         self.checks.append((sorted(activity_ids), sorted(found)))
+        self.marks_sent.append(found)
         return found
 
 
@@ -82,6 +84,27 @@ def test_a_change_stamped_before_the_last_check_is_still_seen(store):
     slow_commit = stamp(utc_now() - timedelta(seconds=30))
     store.db.activities.update_one({"_id": "a1"}, {"$set": {"on_leave.m3": True, SCAN_CHANGED_AT: slow_commit}})
     assert cache.get_many(["a1"])["a1"][1].on_leave == {"m3"}
+
+
+def test_a_change_already_read_is_not_read_again_within_the_margin(store):
+    cache = ActivityCache(store, ttl=0, margin=60)      # a1's stamp stays inside the margin for the whole test
+    held = cache.get_many(["a1"])["a1"][0]
+    cache.get_many(["a1"])
+    cache.get_many(["a1"])
+    assert store.checks == [(["a1"], ["a1"])] * 2       # the store says "changed since" at every check...
+    assert store.marks_sent == [{"a1": change_mark(held)}] * 2   # ...with the mark only, not the roster...
+    assert store.full_reads == [["a1"]]                 # ...and it is the write this desk already holds
+    store.db.activities.update_one({"_id": "a1"}, {"$set": {"on_leave.m1": True, **scan_changed()}})
+    assert cache.get_many(["a1"])["a1"][1].on_leave == {"m1"}
+    assert store.full_reads == [["a1"], ["a1"]]
+
+
+def test_two_writes_stamped_in_the_same_millisecond_are_told_apart(store):
+    cache = ActivityCache(store, ttl=0, margin=60)
+    held = cache.get_many(["a1"])["a1"][0]
+    same_stamp = {**scan_changed(), SCAN_CHANGED_AT: held[SCAN_CHANGED_AT]}
+    store.db.activities.update_one({"_id": "a1"}, {"$set": {"on_leave.m2": True, **same_stamp}})
+    assert cache.get_many(["a1"])["a1"][1].on_leave == {"m2"}
 
 
 def test_within_the_ttl_the_store_is_not_asked(store):
