@@ -1,8 +1,9 @@
 """The scan desk: judges and stores a batch of sign-in/sign-out scans in one pass.
 
 The gateway gathers the scans that arrive within a few milliseconds into one call, so a
-batch of up to a few hundred scans costs one read (the members' existing records; who used
-each device is kept in memory per activity), one transaction (their records + one bundled
+batch of up to a few hundred scans costs at most one read (the members' existing records,
+unless this process knows them: ``KnownRecords``; who used each device is kept in memory per
+activity), one transaction (their records + one bundled
 outbox entry) and no per-scan round trip. Each
 scan still gets its own final answer: a counted record (or, for a repeat, the first one)
 or a rejection with its code. Rejected scans are stored nowhere.
@@ -33,6 +34,7 @@ ACTIVITY_TTL_SECONDS = 10.0
 CHANGE_MARGIN_SECONDS = 60.0
 ACTIVITY_FULL_TTL_SECONDS = 300.0
 LAST_FIX_CAPACITY = 500_000
+KNOWN_RECORDS_CAPACITY = 500_000
 MAX_BATCH = 1000
 
 
@@ -122,6 +124,31 @@ class CachedActivity:
     checked_wall: datetime  # wall time of the last read or check (what the next check asks "since")
 
 
+class KnownRecords:
+    """Scan records known to be stored (this process stored or read them; bounded, oldest forgotten first),
+    with a sign-in's place and time (its ``Prior.checkin``). A record is never changed or removed once
+    stored, so a sign-out whose sign-in is known, and a scan whose own record is not known, need no read
+    before they are judged: the record is written, and if another process stored it first (its unique
+    ``_id`` refuses the write) the batch is judged again on what the store holds. A known record that a
+    scan repeats is still read, for the first record's answer."""
+
+    def __init__(self, capacity: int = KNOWN_RECORDS_CAPACITY):
+        self.capacity = capacity
+        self._records: dict[str, tuple | None] = {}     # record id -> (at, lat, lng) of a sign-in, else None
+
+    def __contains__(self, record: str) -> bool:
+        return record in self._records
+
+    def checkin(self, record: str) -> dict | None:
+        known = self._records.get(record)
+        return None if known is None else {"at": known[0], "lat": known[1], "lng": known[2]}
+
+    def put(self, record: str, checkin: dict | None) -> None:
+        self._records[record] = None if checkin is None else (checkin["at"], checkin["lat"], checkin["lng"])
+        if len(self._records) > self.capacity:
+            del self._records[next(iter(self._records))]
+
+
 class LastFixes:
     """Each member's last fix seen by this process (bounded), for the impossible-speed flag."""
 
@@ -203,6 +230,7 @@ class ScanDesk:
         self.activities = ActivityCache(store)
         self.devices = DeviceBook(store, peers=peers)
         self.last_fixes = LastFixes()
+        self.known = KnownRecords()
 
     def record(self, items: list[dict]) -> list[dict]:
         """Answers in order: ``{"result": ScanResult}`` or ``{"error": error body}`` per item."""
@@ -221,7 +249,7 @@ class ScanDesk:
         for attempt in range(3):
             try:
                 with self.chain.lock:
-                    self._judge_and_store(pending, answers, now)
+                    self._judge_and_store(pending, answers, now, trust_known=attempt == 0)
                 break
             except (DuplicateKeyError, BulkWriteError) as error:
                 # another process stored a record or chain position first: reload and judge again
@@ -269,17 +297,19 @@ class ScanDesk:
                 continue
             p.activity, p.rules = activity, rules
 
-    def _judge_and_store(self, pending: list[Pending], answers: list, now) -> None:
-        ids = {record_id(p.activity["_id"], d, p.member_id) for p in pending for d in qrtoken.DIRECTIONS}
-        stored = self.store.records_by_ids(ids) if ids else {}
+    def _judge_and_store(self, pending: list[Pending], answers: list, now, trust_known: bool = True) -> None:
+        """``trust_known``: read only the records ``self.known`` cannot answer for (see ``KnownRecords``);
+        otherwise read each scan's records, as after another process stored one of them first."""
+        stored = self._records_to_judge(pending, trust_known)
         books = self.devices.users({p.activity["_id"]: p.activity for p in pending})
         new_records, outbox, batch_repeats = [], [], []
         at = stamp(now)                                 # the batch's records share their time, events theirs
         for p in pending:
             activity_id, direction = p.activity["_id"], p.token.direction
+            checkin_id = record_id(activity_id, qrtoken.CHECKIN, p.member_id)
             prior = scans.Prior(
                 same_direction=stored.get(record_id(activity_id, direction, p.member_id)),
-                checkin=self._checkin_prior(stored.get(record_id(activity_id, qrtoken.CHECKIN, p.member_id))),
+                checkin=self._checkin_prior(stored.get(checkin_id)) or self.known.checkin(checkin_id),
                 device_members=frozenset(books[activity_id].get(self._device_key(p), ())),
                 last_fix=self.last_fixes.get(p.member_id))
             verdict = scans.judge(p.rules, p.member_id, direction, p.fix, now, prior)
@@ -314,10 +344,26 @@ class ScanDesk:
             self.devices.forget(doc["activity_id"] for doc in documents)
             raise
         for p, document, _, verdict in new_records:
+            self.known.put(document["_id"], self._checkin_prior(document) if document["kind"] == "checkin" else None)
             message = "签到成功" if p.token.direction == qrtoken.CHECKIN else "签退成功"
             answers[p.index] = {"result": {"record": scan_view(document), "repeat": False, "message": message}}
         for index, document in batch_repeats:
             answers[index] = self._repeat_answer(document)
+
+    def _records_to_judge(self, pending: list[Pending], trust_known: bool) -> dict[str, dict]:
+        """The stored records the batch is judged on: each scan's own record (a repeat) and its sign-in."""
+        wanted = set()
+        for p in pending:
+            own = record_id(p.activity["_id"], p.token.direction, p.member_id)
+            checkin = record_id(p.activity["_id"], qrtoken.CHECKIN, p.member_id)
+            if not trust_known or own in self.known:
+                wanted.add(own)                          # a repeat answers with the stored record
+            if p.token.direction == qrtoken.CHECKOUT and (not trust_known or checkin not in self.known):
+                wanted.add(checkin)
+        stored = self.store.records_by_ids(wanted) if wanted else {}
+        for record in stored.values():
+            self.known.put(record["_id"], self._checkin_prior(record) if record.get("kind") == "checkin" else None)
+        return stored
 
     @staticmethod
     def _repeat_answer(record: dict) -> dict:

@@ -1,0 +1,137 @@
+"""Two scan desks (two attendance processes) on one real store. A desk judges a sign-out whose sign-in it
+stored without reading the store; a desk that did not store a record still finds it: a sign-out whose
+sign-in the other desk stored counts, a repeat of a record the other desk stored answers with that first
+record and stores nothing, and a sign-out with no sign-in anywhere is refused."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from servicekit.events import stamp
+from servicekit.mongo import open_store
+from services.attendance.chaining import ChainWriter
+from services.attendance.domain import qrtoken
+from services.attendance.scanning import ScanDesk
+from services.attendance.store import AttendanceStore, scan_changed
+
+pytestmark = pytest.mark.integration
+
+ACTIVITY = "act_b1_2026-11"
+KEY = qrtoken.tenant_key(b"test master secret", "t1")
+START = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
+END = START + timedelta(hours=2)
+
+
+class CountingStore(AttendanceStore):
+    """Counts the reads of scan records made to judge scans (the device book's projected reads aside)."""
+
+    def __init__(self, db):
+        super().__init__(db)
+        self.judging_reads: list[list[str]] = []
+
+    def records_by_ids(self, record_ids, projection=None):
+        if projection is None:
+            self.judging_reads.append(sorted(record_ids))
+        return super().records_by_ids(record_ids, projection)
+
+
+class SteppedClock:
+    """The service clock, set by the test (the desks' time is outside what is tested here)."""
+
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def activity(members=("m1", "m2", "m3")) -> dict:
+    return {"_id": ACTIVITY, "tenant_id": "t1", "branch_id": "b1", "branch_month": "b1:2026-11",
+            "status": "approved", "radius_m": 300, "roster_frozen_at": stamp(START - timedelta(minutes=20)),
+            "roster": {member: {"name": member, "mobile": False} for member in members}, "on_leave": {},
+            "plan": {"venue": {"lat": 30.0, "lng": 120.0},
+                     "checkin_opens_at": stamp(START - timedelta(minutes=30)),
+                     "checkin_closes_at": stamp(START + timedelta(minutes=10)), "end_at": stamp(END),
+                     "checkout_closes_at": stamp(END + timedelta(minutes=30))},
+            **scan_changed()}
+
+
+@pytest.fixture
+def store(mongo_uri):
+    store = open_store(CountingStore, f"attendance_desk_{secrets.token_hex(3)}", mongo_uri)
+    store.db.activities.insert_one(activity())
+    return store
+
+
+@pytest.fixture
+def clock():
+    return SteppedClock(START - timedelta(minutes=5))
+
+
+def desk(store, clock) -> ScanDesk:
+    return ScanDesk(store, ChainWriter(store), clock, lambda tenant_id: KEY)
+
+
+def scan(member: str, direction: str, clock: SteppedClock) -> dict:
+    return {"scope": {"account_id": f"acc-{member}", "tenant_id": "t1", "member_id": member,
+                      "roles": [{"role": "member", "org_id": "b1"}]},
+            "token": qrtoken.issue(KEY, ACTIVITY, direction, qrtoken.step_of(clock.now())),
+            "fix": {"lat": 30.0001, "lng": 120.0001, "accuracy_m": 10, "device_id": f"phone-{member}",
+                    "taken_at": stamp(clock.now())}}
+
+
+def record_of(answer: dict) -> dict:
+    assert "result" in answer, answer
+    return answer["result"]["record"]
+
+
+def test_a_sign_out_whose_sign_in_this_desk_stored_is_judged_without_a_read(store, clock):
+    first = desk(store, clock)
+    signed_in = first.record([scan("m1", "in", clock), scan("m2", "in", clock)])
+    assert [answer["result"]["repeat"] for answer in signed_in] == [False, False]
+    store.judging_reads.clear()
+    clock.moment = END + timedelta(minutes=1)
+    signed_out = first.record([scan("m1", "out", clock), scan("m2", "out", clock)])
+    assert [record_of(answer)["direction"] for answer in signed_out] == ["out", "out"]
+    assert store.judging_reads == []
+    assert store.db.records.count_documents({"kind": "checkout"}) == 2
+
+
+def test_a_repeat_of_this_desk_s_own_record_answers_with_the_first_record(store, clock):
+    first = desk(store, clock)
+    original = record_of(first.record([scan("m1", "in", clock)])[0])
+    clock.moment += timedelta(seconds=40)
+    again = first.record([scan("m1", "in", clock)])[0]["result"]
+    assert again["repeat"] is True and again["record"] == original
+    assert store.db.records.count_documents({}) == 1
+
+
+def test_a_sign_out_whose_sign_in_the_other_desk_stored_counts(store, clock):
+    desk(store, clock).record([scan("m1", "in", clock)])
+    clock.moment = END + timedelta(minutes=1)
+    other = desk(store, clock)
+    answer = other.record([scan("m1", "out", clock)])[0]
+    assert record_of(answer)["direction"] == "out"
+    assert store.judging_reads[-1] == [f"{ACTIVITY}:in:m1"]       # it had to ask the store, and did
+
+
+def test_a_repeat_of_a_record_the_other_desk_stored_answers_with_that_record_and_stores_nothing(store, clock):
+    first, other = desk(store, clock), desk(store, clock)
+    original = record_of(first.record([scan("m1", "in", clock)])[0])
+    clock.moment += timedelta(seconds=40)
+    answers = other.record([scan("m1", "in", clock), scan("m2", "in", clock)])
+    assert answers[0]["result"]["repeat"] is True and answers[0]["result"]["record"] == original
+    assert record_of(answers[1])["member_id"] == "m2"            # the rest of the batch still counts
+    assert store.db.records.count_documents({}) == 2
+    assert sorted(doc["seq"] for doc in store.db.records.find()) == [1, 2]   # one chain, no fork
+
+
+def test_a_sign_out_with_no_sign_in_anywhere_is_refused_and_stores_nothing(store, clock):
+    first = desk(store, clock)
+    first.record([scan("m1", "in", clock)])
+    clock.moment = END + timedelta(minutes=1)
+    answer = first.record([scan("m2", "out", clock)])[0]
+    assert answer["error"]["code"] == "CHECKIN_REQUIRED"
+    assert store.db.records.count_documents({"kind": "checkout"}) == 0
