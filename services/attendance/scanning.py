@@ -127,10 +127,10 @@ class CachedActivity:
 class KnownRecords:
     """Scan records known to be stored (this process stored or read them; bounded, oldest forgotten first),
     with a sign-in's place and time (its ``Prior.checkin``). A record is never changed or removed once
-    stored, so a sign-out whose sign-in is known, and a scan whose own record is not known, need no read
-    before they are judged: the record is written, and if another process stored it first (its unique
-    ``_id`` refuses the write) the batch is judged again on what the store holds. A known record that a
-    scan repeats is still read, for the first record's answer."""
+    stored, so a sign-out whose sign-in is known needs no read of it, and, while this is the only
+    instance, neither does a scan whose own record is not known: the record is written, and if another
+    process stored it first (its unique ``_id`` refuses the write) the batch is judged again on what the
+    store holds. A known record that a scan repeats is still read, for the first record's answer."""
 
     def __init__(self, capacity: int = KNOWN_RECORDS_CAPACITY):
         self.capacity = capacity
@@ -225,7 +225,7 @@ class DeviceBook:
 
 class ScanDesk:
     def __init__(self, store, chain: ChainWriter, clock: Clock, tenant_key, peers=None):
-        self.store, self.chain, self.clock = store, chain, clock
+        self.store, self.chain, self.clock, self.peers = store, chain, clock, peers
         self.tenant_key = tenant_key          # tenant_id -> HMAC key
         self.activities = ActivityCache(store)
         self.devices = DeviceBook(store, peers=peers)
@@ -351,12 +351,16 @@ class ScanDesk:
             answers[index] = self._repeat_answer(document)
 
     def _records_to_judge(self, pending: list[Pending], trust_known: bool) -> dict[str, dict]:
-        """The stored records the batch is judged on: each scan's own record (a repeat) and its sign-in."""
+        """The stored records the batch is judged on: each scan's own record (a repeat) and its sign-in. A
+        sign-in this process knows is not read; a scan's own record unknown here is taken as not stored only
+        while ``peers`` says no other instance runs: where others store scans too, a repeat of one of theirs
+        would otherwise cost the whole batch a rolled-back write and a second pass."""
+        assume_absent = trust_known and self.peers is not None and not self.peers.others_running()
         wanted = set()
         for p in pending:
             own = record_id(p.activity["_id"], p.token.direction, p.member_id)
             checkin = record_id(p.activity["_id"], qrtoken.CHECKIN, p.member_id)
-            if not trust_known or own in self.known:
+            if own in self.known or not assume_absent:
                 wanted.add(own)                          # a repeat answers with the stored record
             if p.token.direction == qrtoken.CHECKOUT and (not trust_known or checkin not in self.known):
                 wanted.add(checkin)

@@ -1,7 +1,8 @@
 """Two scan desks (two attendance processes) on one real store. A desk judges a sign-out whose sign-in it
-stored without reading the store; a desk that did not store a record still finds it: a sign-out whose
-sign-in the other desk stored counts, a repeat of a record the other desk stored answers with that first
-record and stores nothing, and a sign-out with no sign-in anywhere is refused."""
+stored without reading that sign-in, and, while it knows itself the only instance, reads nothing at all; a
+desk that did not store a record still finds it: a sign-out whose sign-in the other desk stored counts, a
+repeat of a record the other desk stored answers with that first record and stores nothing, and a sign-out
+with no sign-in anywhere is refused."""
 from __future__ import annotations
 
 import secrets
@@ -37,6 +38,16 @@ class CountingStore(AttendanceStore):
         return super().records_by_ids(record_ids, projection)
 
 
+class Peers:
+    """What the broker would say about other attendance instances (``servicekit.peers.ServicePeers``)."""
+
+    def __init__(self, others: bool):
+        self.others = others
+
+    def others_running(self) -> bool:
+        return self.others
+
+
 class SteppedClock:
     """The service clock, set by the test (the desks' time is outside what is tested here)."""
 
@@ -70,8 +81,8 @@ def clock():
     return SteppedClock(START - timedelta(minutes=5))
 
 
-def desk(store, clock) -> ScanDesk:
-    return ScanDesk(store, ChainWriter(store), clock, lambda tenant_id: KEY)
+def desk(store, clock, others_running: bool = False) -> ScanDesk:
+    return ScanDesk(store, ChainWriter(store), clock, lambda tenant_id: KEY, peers=Peers(others_running))
 
 
 def scan(member: str, direction: str, clock: SteppedClock) -> dict:
@@ -97,6 +108,22 @@ def test_a_sign_out_whose_sign_in_this_desk_stored_is_judged_without_a_read(stor
     assert [record_of(answer)["direction"] for answer in signed_out] == ["out", "out"]
     assert store.judging_reads == []
     assert store.db.records.count_documents({"kind": "checkout"}) == 2
+
+
+def test_with_other_instances_running_a_desk_still_reads_each_scan_s_own_record_but_not_a_known_sign_in(
+        store, clock):
+    first = desk(store, clock, others_running=True)
+    first.record([scan("m1", "in", clock)])
+    assert store.judging_reads == [[f"{ACTIVITY}:in:m1"]]
+    clock.moment = END + timedelta(minutes=1)
+    assert record_of(first.record([scan("m1", "out", clock)])[0])["direction"] == "out"
+    assert store.judging_reads[-1] == [f"{ACTIVITY}:out:m1"]
+
+
+def test_a_desk_that_cannot_tell_whether_others_run_reads_as_before(store, clock):
+    unsure = ScanDesk(store, ChainWriter(store), clock, lambda tenant_id: KEY)       # no peers
+    unsure.record([scan("m1", "in", clock)])
+    assert store.judging_reads == [[f"{ACTIVITY}:in:m1"]]
 
 
 def test_a_repeat_of_this_desk_s_own_record_answers_with_the_first_record(store, clock):
