@@ -74,7 +74,7 @@ class ActivityCache:
     (``store.scan_changed``). So a frozen activity is read once; after ``ttl`` seconds the store is only
     asked whether it changed since it was last checked (minus ``margin``, for a write that took its stamp
     before a slow commit, or another machine's clock), and only one changed by a write this desk has not
-    seen (``change_mark``) is read again: in the margin after a change (the roster freeze, at the peak)
+    seen (``change_mark``) is read again: in the margin after a change (the roster freeze, as sign-ins come)
     the check sends the mark, not the roster. At 9,000
     branches every scan found its activity older than the old 10 s re-read, and re-reading the document
     (roster included) cost the embedded store four times what the check costs. Every ``full_ttl``
