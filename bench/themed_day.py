@@ -404,6 +404,11 @@ class Bench:
             self.scoring = self.child("scoring", ["-m", "servicekit.runner", "services.scoring.service:ScoringService"],
                                       {**common, "MONGO_URI": scoring_mongo_uri,
                                        "METRICS_PORT": str(self.scoring_metrics)})
+            self.points_metrics = free_port()      # the points consumer, a process of its own as bin/run runs it
+            self.points = self.child("scoring-points", ["-m", "servicekit.runner",
+                                                        "services.scoring.service:PointsConsumer"],
+                                     {**common, "MONGO_URI": scoring_mongo_uri, "METRICS_PORT": str(self.points_metrics),
+                                      "PROCESS_NICE": str(self.args.points_nice)})
         self.gateways = {}
         for name, extra in (("gateway-A", {}), ("gateway-B(per-request)", {"GATEWAY_SCAN_BATCH": "off"})):
             http, grpc_port = free_port(), free_port()
@@ -918,7 +923,8 @@ class Bench:
             codes.update(f["codes"])
         print(f"\n-- answers by code (all phases) --\n  " + ", ".join(f"{c}: {n:,}" for c, n in codes.most_common()))
         print("\n-- CPU seconds by process and phase (from /proc; where the time goes) --")
-        names = [n for n in ["nx-27017", "nx-scoring", "rabbitmq", "identity", "attendance", "scoring", "gateway-A",
+        names = [n for n in ["nx-27017", "nx-scoring", "rabbitmq", "identity", "attendance", "scoring", "scoring-points",
+                             "gateway-A",
                              "gateway-B(per-request)", "load-0", "load-1", "load-2", "load-3"]
                  if any(n in usage for usage in self.cpu_by_phase.values())]
         print(f"{'phase':<10}{'wall s':>8}" + "".join(f"{n[:12]:>13}" for n in names) + f"{'sum/wall':>10}")
@@ -1045,8 +1051,8 @@ class Bench:
 
     def _lag(self, label: str, event_types: tuple[str, ...], metric: str = "score_lag_seconds", also: str = "",
              per: str = "events", label_name: str = "event_type") -> str:
-        buckets = histogram(f"http://127.0.0.1:{self.scoring_metrics}/metrics", metric, label_name,
-                            event_types, also)
+        port = self.points_metrics if 'consumer="points"' in also or event_types == ("points",) else self.scoring_metrics
+        buckets = histogram(f"http://127.0.0.1:{port}/metrics", metric, label_name, event_types, also)
         if not buckets or not buckets[-1][1]:
             return f"{label}: no observations"
         quantiles = ", ".join(f"{name} <= {bucket_quantile(buckets, share):g} s"
@@ -1146,6 +1152,8 @@ def main() -> None:
     parser.add_argument("--peak-rate", type=float, default=4000.0, help="offered scans/s in the busiest minute")
     parser.add_argument("--gateway-workers", type=int, default=0, help="GATEWAY_GRPC_WORKERS (0: the gateway's default)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--points-nice", type=int, default=10,
+                        help="PROCESS_NICE of the points consumer's process (bin/run: 10; 0: the same priority as the rest)")
     parser.add_argument("--shared-store", action="store_true",
                         help="scoring on the same embedded store process as the other services (default: its own)")
     parser.add_argument("--without-scoring", action="store_true",

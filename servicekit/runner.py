@@ -17,6 +17,7 @@ import sys  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from servicekit.config import nameko_config  # noqa: E402
+from servicekit.priority import PriorityError, lower_cpu_priority, nice_steps  # noqa: E402
 
 
 def load(target: str):
@@ -29,6 +30,13 @@ def main(argv: list[str]) -> int:
         print("usage: python -m servicekit.runner package.module:ServiceClass", file=sys.stderr)
         return 2
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        steps = nice_steps(os.environ.get("PROCESS_NICE"))
+    except PriorityError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if steps:
+        logging.info("CPU priority lowered by %d (nice %d)", steps, lower_cpu_priority(steps))
     runner = ServiceRunner(nameko_config())
     runner.add_service(load(argv[0]))
     stopping = eventlet.event.Event()

@@ -33,11 +33,12 @@ class Process:
         return {self.metrics_port} | {int(value) for key, value in self.env.items() if key.endswith("_PORT")}
 
 
-def service(name: str, class_name: str, metrics_port: int, secrets: tuple[str, ...] = (), store: str = "main") -> Process:
+def service(name: str, class_name: str, metrics_port: int, secrets: tuple[str, ...] = (), store: str = "main",
+            process_name: str = "", nice: int = 0) -> Process:
     module = f"services.{name}.service"
-    return Process(name, ("-m", "servicekit.runner", f"{module}:{class_name}"), metrics_port,
-                   needs=("servicekit.runner", module), env={"METRICS_PORT": str(metrics_port)}, secrets=secrets,
-                   store=store)
+    env = {"METRICS_PORT": str(metrics_port), **({"PROCESS_NICE": str(nice)} if nice else {})}
+    return Process(process_name or name, ("-m", "servicekit.runner", f"{module}:{class_name}"), metrics_port,
+                   needs=("servicekit.runner", module), env=env, secrets=secrets, store=store)
 
 
 GATEWAY_HTTP_PORT = 8080
@@ -49,6 +50,8 @@ PROCESSES = (
     # scoring writes once per scan it learns of: on a store process of its own, its writes never queue
     # behind the members' scans (the embedded store is one Python process; a real MongoDB is shared)
     service("scoring", "ScoringService", 9103, store="scoring"),
+    # member points are not live: their consumer yields the CPU to scans and live scores at a themed day's peak
+    service("scoring", "PointsConsumer", 9106, store="scoring", process_name="scoring-points", nice=10),
     service("content", "ContentService", 9104),
     service("volunteer", "VolunteerService", 9105),
     Process("gateway", ("-m", "gateway"), GATEWAY_HTTP_PORT, needs=("gateway.__main__",),

@@ -51,12 +51,7 @@ class ScoringService:
     attendance = RpcProxy("attendance")
     score_events = BatchEventConsumer("score", SCORE_SUBSCRIPTIONS, ScoreApplier.for_container,
                                       max_batch=1000, max_wait_ms=100)
-    # Points are not live like scores: while sign-outs keep coming, a points batch gathers up to a second of them
-    # (batches of 300 cost scoring's store a fifth less per sign-out than batches of 30: 0.30-0.39 against
-    # 0.42-0.50 ms), CPU that the score consumer, which shares that store, gets instead (its transactions, on
-    # another database, never wait for these); a lone event waits 200 ms, as before.
-    points_events = BatchEventConsumer("points", POINTS_SUBSCRIPTIONS, PointsApplier.for_container,
-                                       max_batch=1000, max_wait_ms=1000, quiet_ms=200)
+    # Member points are learned by PointsConsumer below, a process of its own.
 
     # ------------------------------------------------------------------ scores
     @rpc
@@ -434,3 +429,27 @@ class ScoringService:
         caller = CallerScope.from_dict(scope)
         caller.require_tenant()
         return caller
+
+
+def points_events_consumer() -> BatchEventConsumer:
+    # Points are not live like scores: while sign-outs keep coming, a points batch gathers up to a second of them
+    # (batches of 300 cost scoring's store a fifth less per sign-out than batches of 30: 0.30-0.39 against
+    # 0.42-0.50 ms), CPU that the score consumer, which shares that store, gets instead (its transactions, on
+    # another database, never wait for these); a lone event waits 200 ms.
+    return BatchEventConsumer("points", POINTS_SUBSCRIPTIONS, PointsApplier.for_container,
+                              max_batch=1000, max_wait_ms=1000, quiet_ms=200)
+
+
+class PointsConsumer:
+    """The scoring service's points ledger learner (积分), run as a process of its own beside ScoringService
+    (``python -m servicekit.runner services.scoring.service:PointsConsumer``). It bears the service's name, so
+    its queues (``evt-...--scoring.points``) and its database (``points_database("scoring")``) are the
+    scoring service's: ScoringService's RPCs read and correct what it writes.
+
+    Apart so that it can run at a lower CPU priority (``PROCESS_NICE``; bin/run gives it 10): points are
+    not live, and at a themed day's peak the CPU it would take goes to the members' scans and the live
+    scores; its queue holds the sign-outs meanwhile and it catches up when the peak has passed."""
+    name = "scoring"
+
+    metrics = Metrics()
+    points_events = points_events_consumer()

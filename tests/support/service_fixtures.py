@@ -6,6 +6,7 @@ process on the same databases, and its outbox relay would publish the other's ev
 from __future__ import annotations
 
 import os
+import urllib.request
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -32,10 +33,10 @@ def rpc(bus_uri, mongo_uri):
 def service_process(name: str, class_name: str, env: dict, log_dir, answers):
     """Start ``services.<name>.service:<class_name>`` on the session's vhost and store; yield it once
     ``answers()`` succeeds; stop it afterwards."""
-    metrics_port = free_port()
+    metrics_port = int(env.get("METRICS_PORT") or free_port())
     child = ChildProcess(name, ["-m", "servicekit.runner", f"services.{name}.service:{class_name}"],
-                         {"METRICS_PORT": str(metrics_port), "OUTBOX_POLL_SECONDS": "0.05",
-                          "LOG_LEVEL": os.environ.get("TEST_SERVICE_LOG_LEVEL", "INFO"), **env}, log_dir)
+                         {"OUTBOX_POLL_SECONDS": "0.05", "LOG_LEVEL": os.environ.get("TEST_SERVICE_LOG_LEVEL", "INFO"),
+                          **env, "METRICS_PORT": str(metrics_port)}, log_dir)
     try:
         child.wait_until(answers)
         child.metrics_port = metrics_port
@@ -73,6 +74,9 @@ def attendance_service(bus_uri, mongo_uri, tmp_path_factory, rpc, identity_servi
 
 @pytest.fixture(scope="session")
 def scoring_service(bus_uri, mongo_uri, tmp_path_factory, rpc):
+    """The scoring service as bin/run runs it: ScoringService and, as a process of its own at a lower CPU
+    priority, its PointsConsumer (ready once its metrics answer: its queues are declared before that, so
+    nothing published meanwhile is lost); yields the ScoringService process."""
     def answers():
         from servicekit.errors import Unauthenticated
         try:
@@ -80,5 +84,21 @@ def scoring_service(bus_uri, mongo_uri, tmp_path_factory, rpc):
         except Unauthenticated:
             return True
         return False
-    yield from service_process("scoring", "ScoringService", {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri},
-                               tmp_path_factory.mktemp("scoring-logs"), answers)
+    env = {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri}
+    points_port = free_port()
+    scoring = service_process("scoring", "ScoringService", env, tmp_path_factory.mktemp("scoring-logs"), answers)
+    points = service_process("scoring", "PointsConsumer", {**env, "PROCESS_NICE": "10",
+                                                           "METRICS_PORT": str(points_port)},
+                             tmp_path_factory.mktemp("points-logs"), lambda: metrics_answer(points_port))
+    try:
+        child = next(scoring)
+        child.points = next(points)
+        yield child
+    finally:
+        points.close()
+        scoring.close()
+
+
+def metrics_answer(port: int) -> bool:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+        return response.status == 200
