@@ -206,7 +206,7 @@ def print_summary(platform: Platform, env: dict[str, str], operator_password: st
                   f"  接口文档 (OpenAPI docs):       {base}/docs",
                   f"  网关 gRPC (gateway gRPC):      127.0.0.1:{GATEWAY_GRPC_PORT}"]
     lines.append("  监控指标 (Prometheus metrics):")
-    lines += [f"    {child.spec.name:<11} {child.spec.metrics_url}" for child in platform.children]
+    lines += [f"    {child.spec.name:<14} {child.spec.metrics_url}" for child in platform.children]
     lines += [f"  存储 (MONGO_URI): {env['MONGO_URI']}   数据库前缀 (DB_PREFIX): {env['DB_PREFIX']}"]
     lines += [f"  {name} 专用存储 (its own embedded store): {store.uri}" for name, store in platform.stores.items()
               if name != "main"]
