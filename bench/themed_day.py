@@ -1041,18 +1041,23 @@ class Bench:
                                                 ("score consumer, sign-outs", "score", "checkout_recorded"),
                                                 ("points consumer, sign-outs", "points", "checkout_recorded")):
                 self.scoring_note += "\n    " + self._lag(label, (event_type,), "event_wait_seconds",
-                                                          f'consumer="{consumer}"')
+                                                          f'consumer="{consumer}"', port=self.consumer_port(consumer))
             self.scoring_note += "\n  time to apply a batch (event_batch_seconds, the whole day)"
             for consumer in ("score", "points"):
                 self.scoring_note += "\n    " + self._lag(f"{consumer} consumer", (consumer,), "event_batch_seconds",
-                                                          label_name="consumer", per="batches")
+                                                          label_name="consumer", per="batches",
+                                                          port=self.consumer_port(consumer))
         except Exception as error:  # noqa: BLE001  report, do not fail the run
             self.scoring_note += f"live score RPCs failed: {error!r}"[:300]
 
+    def consumer_port(self, consumer: str) -> int:
+        """The metrics port of the process that runs a scoring consumer (points: a process of its own)."""
+        return self.points_metrics if consumer == "points" else self.scoring_metrics
+
     def _lag(self, label: str, event_types: tuple[str, ...], metric: str = "score_lag_seconds", also: str = "",
-             per: str = "events", label_name: str = "event_type") -> str:
-        port = self.points_metrics if 'consumer="points"' in also or event_types == ("points",) else self.scoring_metrics
-        buckets = histogram(f"http://127.0.0.1:{port}/metrics", metric, label_name, event_types, also)
+             per: str = "events", label_name: str = "event_type", port: int = 0) -> str:
+        buckets = histogram(f"http://127.0.0.1:{port or self.scoring_metrics}/metrics", metric, label_name,
+                            event_types, also)
         if not buckets or not buckets[-1][1]:
             return f"{label}: no observations"
         quantiles = ", ".join(f"{name} <= {bucket_quantile(buckets, share):g} s"

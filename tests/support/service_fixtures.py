@@ -6,11 +6,11 @@ process on the same databases, and its outbox relay would publish the other's ev
 from __future__ import annotations
 
 import os
-import urllib.request
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from deploy.local.up import http_ok
 from servicekit.config import nameko_config
 from tests.support.broker import TestVhost
 from tests.support.identity import scope_of
@@ -85,11 +85,10 @@ def scoring_service(bus_uri, mongo_uri, tmp_path_factory, rpc):
             return True
         return False
     env = {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri}
-    points_port = free_port()
+    points_metrics = f"http://127.0.0.1:{(points_port := free_port())}/metrics"
     scoring = service_process("scoring", "ScoringService", env, tmp_path_factory.mktemp("scoring-logs"), answers)
-    points = service_process("scoring", "PointsConsumer", {**env, "PROCESS_NICE": "10",
-                                                           "METRICS_PORT": str(points_port)},
-                             tmp_path_factory.mktemp("points-logs"), lambda: metrics_answer(points_port))
+    points = service_process("scoring", "PointsConsumer", {**env, "PROCESS_NICE": "10", "METRICS_PORT": str(points_port)},
+                             tmp_path_factory.mktemp("points-logs"), lambda: http_ok(points_metrics))
     try:
         child = next(scoring)
         child.points = next(points)
@@ -98,7 +97,3 @@ def scoring_service(bus_uri, mongo_uri, tmp_path_factory, rpc):
         points.close()
         scoring.close()
 
-
-def metrics_answer(port: int) -> bool:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-        return response.status == 200
