@@ -9,9 +9,10 @@ the store process's own CPU time (from /proc), each way side by side.
 2. The scan desk's activity cache: 900 frozen activities (23 members on each roster), read again in
    full by id, with a projection, or only checked for a change (``activities_changed_since``).
 3. The device book's refresh of an activity (what ``ServicePeers`` spares a lone attendance process).
-4. The score consumer: 300 branches' sign-ins in batches of 50, with every event id recorded (the old
-   way) or scans applied without ids (``needs_event_id``), on activities indexed by month, branch and
-   ancestors (before session 9) or found through ``places`` (no index on the activities themselves).
+4. The score consumer: 300 branches' sign-ins and sign-outs in batches of 50, with every event id recorded
+   (the old way) or scans applied without ids (``needs_event_id``), on activities indexed by month, branch and
+   ancestors (before session 9) or found through ``places``, with each activity's ranking row written to a
+   collection of its own as well (sessions 9-13) or read from the activity (session 14).
 5. The points consumer: 300 branches' sign-outs in batches of 50, applied with processed event ids
    recorded (``apply_once``, the old way) or idempotent by ledger ids alone (``apply_idempotent``), and
    the latter in batches of 30 and of 300 (what the consumer gathers while sign-outs keep coming).
@@ -26,7 +27,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from pymongo import MongoClient
+from pymongo import MongoClient, ReplaceOne
 
 from bench.proc import cpu_seconds
 from servicekit.batch_consuming import apply_idempotent, apply_once
@@ -38,7 +39,7 @@ from services.attendance.scanning import DeviceBook, record_id
 from services.attendance.store import SCAN_CHANGED_AT, AttendanceStore
 from services.scoring.consumers import PointsApplier, ScoreApplier, needs_event_id
 from services.scoring.points_store import PointsStore
-from services.scoring.store import ScoringStore
+from services.scoring.store import ScoringStore, score_row_of
 from tests.support.scoring import ThemedDay
 
 NOW = "2026-11-25T00:50:00.000Z"
@@ -169,19 +170,37 @@ def score_applier(needs_id):
     return make
 
 
-class IndexedActivitiesStore(ScoringStore):
+class RowsApartStore(ScoringStore):
+    """Scoring's store as it was in sessions 9-13: each activity's ranking row written to ``scores`` beside
+    it, in the same transaction (a second replaced document per scan), and no index on the activities."""
+    collections = {**ScoringStore.collections, "activities": [], "scores": ["period_key", "changed_at"]}
+    retired_indexes = {}
+
+    def write_scores(self, activity_writes: list, session=None, places=()):
+        result = super().write_scores(activity_writes, session=session, places=places)
+        rows = [row for row in (score_row_of(write._doc) for write in activity_writes) if row]  # pymongo's field
+        if rows:
+            self.db.scores.bulk_write([ReplaceOne({"_id": row["_id"]}, row, upsert=True) for row in rows],
+                                      ordered=False, session=session)
+        return result
+
+
+class IndexedActivitiesStore(RowsApartStore):
     """Scoring's store as it was before session 9: its activities indexed by month, branch and ancestors (every
     scan's replacement of the document paid for eight indexes), and its scores by branch too."""
-    collections = {**ScoringStore.collections, "activities": ScoringStore.retired_indexes["activities"],
-                   "scores": [*ScoringStore.collections["scores"], "branch_id"]}
-    retired_indexes = {}
+    collections = {**RowsApartStore.collections, "activities": ScoringStore.retired_indexes["activities"],
+                   "scores": [*RowsApartStore.collections["scores"], "branch_id"]}
 
 
 def score_costs(uri: str, pid: int) -> None:
     consumer_costs(uri, pid, "score consumer", "in", [
         ("processed ids recorded", IndexedActivitiesStore, score_applier(None), ScoreApplier.apply),
         ("scans without ids", IndexedActivitiesStore, score_applier(needs_event_id), ScoreApplier.apply),
-        ("no ids, activities placed", ScoringStore, score_applier(needs_event_id), ScoreApplier.apply)])
+        ("no ids, placed, rows apart", RowsApartStore, score_applier(needs_event_id), ScoreApplier.apply),
+        ("rows read from activities", ScoringStore, score_applier(needs_event_id), ScoreApplier.apply)])
+    consumer_costs(uri, pid, "score consumer", "out", [
+        ("no ids, placed, rows apart", RowsApartStore, score_applier(needs_event_id), ScoreApplier.apply),
+        ("rows read from activities", ScoringStore, score_applier(needs_event_id), ScoreApplier.apply)])
 
 
 def points_costs(uri: str, pid: int) -> None:

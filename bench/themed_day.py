@@ -762,12 +762,13 @@ class Bench:
         self.city_final_seconds = self.wait_city_final() if self.scoring is not None else None
 
     def wait_city_final(self, timeout: float = 600.0) -> float | None:
-        """Seconds from the moment every activity was seen closed to the moment scoring's ranking rows of the
-        month were all final (both polled every 0.25 s): "final scores for the whole city"."""
+        """Seconds from the moment every activity was seen closed to the moment scoring's activities of the
+        month were all scored final (both polled every 0.25 s; counted by the store, in SQL): "final scores for
+        the whole city"."""
         key = f"{self.tenant_id}:{self.day.strftime('%Y-%m')}"
         started = time.perf_counter()
         while time.perf_counter() - started < timeout:
-            final = len(list(self.scoring_db.scores.find({"period_key": key, "final": True}, {"_id": 1})))
+            final = self.scoring_db.command("count", "activities", query={"month_key": key, "final": True})["n"]
             if final >= len(self.activity_of):
                 seconds = time.perf_counter() - started
                 self.log(f"all {final} branch scores final {seconds:.1f}s after the last activity closed")

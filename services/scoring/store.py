@@ -3,15 +3,18 @@
 - ``activities``: one document per branch's themed day, holding the facts seen in events as
   dicts keyed by member, upload or record id (sets without arrays: nx-27017 mis-answers
   multikey indexes), the stage times, the rating, ``rev`` (bumped by every write of facts) and
-  the computed score with its breakdown.
-  It has no secondary index: it is replaced for every scan, and nx-27017 rewrites every index entry of a
+  the computed score with its breakdown, stamped ``scored_at`` and ``scored_ms`` (the same moment in epoch
+  milliseconds, indexed: what other processes' ranking caches ask for changes by).
+  Its one index is ``scored_ms``: it is replaced for every scan, and nx-27017 rewrites every index entry of a
   replaced document (one such document: 0.19 ms of store CPU per replacement without indexes, 0.29-0.33 ms
   with the eight that ``places`` now carries).
 - ``places``: where each activity sits, for finding activities by month, branch or ancestor: its tenant, branch,
   month and ancestor fields, indexed; written only when one of them changes (the activity issued, closed after
   a move), in the transaction that changes the activity.
-- ``scores``: one row per branch and month for rankings (quarters and years are derived in memory), keyed by
-  ``period_key`` = "<tenant>:<period>", with ``changed_at`` for incremental ranking caches.
+- Ranking rows (one per branch and month, ``score_row_of``) are derived from the activities when read; until
+  session 14 they were written to a collection ``scores`` of their own with every scan, a second replaced
+  document per scan that cost the store about as much as a third of the scan's scoring. An older store's
+  ``scores`` is no longer read or written (it can be dropped once no older scoring process runs).
 Member points live in a database of their own (points_store).
 Every query uses one single-field index (nx-27017 ignores compound ones).
 """
@@ -21,7 +24,7 @@ import time
 
 from pymongo import ReplaceOne, UpdateOne
 
-from servicekit.events import stamp
+from servicekit.events import parse_stamp, stamp
 from servicekit.mongo import Store
 from servicekit.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (re-exported)
 
@@ -55,12 +58,18 @@ def scored_fields(doc: dict, now: str) -> dict:
     return {"score": result["score"], "breakdown": result["breakdown"], "rates": result["rates"],
             "counts": result["counts"], "rating_pending": result["rating_pending"],
             "final": bool((doc.get("stages") or {}).get("closed")), "stage": stage_of(doc.get("stages") or {}),
-            "closed_late": closed_late(doc), "scored_at": now}
+            "closed_late": closed_late(doc), "scored_at": now, "scored_ms": epoch_ms(now)}
+
+
+def epoch_ms(moment: str) -> int:
+    """A stored timestamp as whole epoch milliseconds: a number, so nx-27017 answers a range of them from its
+    index (a range of timestamp text it compares through SQLite's datetime(), row by row)."""
+    return round(parse_stamp(moment).timestamp() * 1000)
 
 
 def score_row_of(doc: dict) -> dict | None:
-    """A scored activity's row in ``scores`` (one per branch and month, with the breakdown a ranking page
-    shows), or None before it knows its tenant and month."""
+    """A scored activity's ranking row (one per branch and month, with the breakdown a ranking page shows), or
+    None before it knows its tenant and month."""
     if not doc.get("month") or not doc.get("tenant_id"):
         return None
     return {"_id": f"{doc['branch_id']}:{doc['month']}", "tenant_id": doc["tenant_id"], "branch_id": doc["branch_id"],
@@ -73,6 +82,10 @@ def score_row_of(doc: dict) -> dict | None:
     # quarters and years are derived from the month rows in memory (rankings.RankingCache)
 
 
+# what score_row_of reads of an activity
+ROW_SOURCE_FIELDS = {name: 1 for name in ("tenant_id", "branch_id", "branch_name", *LEVEL_FIELDS, "field", "category",
+                                          "scored_at", "month", "score", "final", "stages", "breakdown", "counts",
+                                          "rating_pending")}
 ORG_SAMPLE_SECONDS = 30.0
 PLACE_FIELDS = ("tenant_id", "branch_id", "month", "month_key", *LEVEL_FIELDS)
 
@@ -94,12 +107,12 @@ class ScoringStore(Store):
         self._org_samples = {}
 
     collections = {
-        "activities": [],
+        "activities": ["scored_ms"],
         "places": ["month_key", "branch_id", *LEVEL_FIELDS],
-        "scores": ["period_key", "changed_at"],
         "migrations": [],       # _id: a one-time step done (with when)
     }
-    retired_indexes = {"activities": ["month_key", "branch_id", *LEVEL_FIELDS], "scores": ["branch_id"]}
+    retired_indexes = {"activities": ["month_key", "branch_id", *LEVEL_FIELDS],
+                       "scores": ["branch_id", "period_key", "changed_at"]}
 
     def migrate(self) -> None:
         self.place_activities()
@@ -122,15 +135,15 @@ class ScoringStore(Store):
                                       upsert=True)
         return written
 
-    # --- activities and scores -------------------------------------------------
+    # --- activities and their scores -------------------------------------------
     def activity(self, activity_id: str) -> dict | None:
         return self.db.activities.find_one({"_id": activity_id})
 
-    def activities_by_ids(self, ids, session=None) -> list[dict]:
+    def activities_by_ids(self, ids, session=None, fields: dict | None = None) -> list[dict]:
         ids = list(ids)
         found = []
         for start in range(0, len(ids), 1000):
-            found.extend(self.db.activities.find({"_id": {"$in": ids[start:start + 1000]}}, session=session))
+            found.extend(self.db.activities.find({"_id": {"$in": ids[start:start + 1000]}}, fields, session=session))
         return found
 
     def _placed(self, query: dict) -> list[dict]:
@@ -163,40 +176,40 @@ class ScoringStore(Store):
             "$inc": {"rev": 1}})
 
     def recompute(self, activity_ids) -> list[dict]:
-        """Compute the score of each activity from its stored facts and write it with its ranking rows
-        (the caller hands the rows to its process's ranking caches after this).
+        """Compute the score of each activity from its stored facts and write it (the caller hands the
+        ranking rows of those returned to its process's ranking caches after this).
 
         A write is guarded by the ``rev`` read: if another process changed the facts meanwhile, its own
         recompute writes the newer score. Returns the activities whose score was written."""
         docs = self.activities_by_ids(set(activity_ids))
-        activity_updates, rows, written = [], [], []
+        activity_updates, written = [], []
         now = stamp()
         for doc in docs:
             changes = scored_fields(doc, now)
             activity_updates.append(UpdateOne({"_id": doc["_id"], "rev": doc.get("rev", 0)}, {"$set": changes}))
             written.append({**doc, **changes})
-            row = score_row_of(written[-1])
-            if row:
-                rows.append(row)
-        self.write_scores(activity_updates, rows)
+        self.write_scores(activity_updates)
         return written
 
-    def write_scores(self, activity_writes: list, rows: list[dict], session=None, places: list[dict] = ()):
-        """One bulk write per collection (the rows and places replaced whole); returns the activities' write
-        result."""
+    def write_scores(self, activity_writes: list, session=None, places: list[dict] = ()):
+        """One bulk write per collection (the places replaced whole); returns the activities' write result."""
         result = None
         if activity_writes:
             result = self.db.activities.bulk_write(activity_writes, ordered=False, session=session)
         if places:
             self.db.places.bulk_write([ReplaceOne({"_id": place["_id"]}, place, upsert=True) for place in places],
                                       ordered=False, session=session)
-        if rows:
-            self.db.scores.bulk_write([ReplaceOne({"_id": row["_id"]}, row, upsert=True) for row in rows],
-                                      ordered=False, session=session)
         return result
 
     def score_rows(self, period_key: str) -> list[dict]:
-        return list(self.db.scores.find({"period_key": period_key}))
+        """The ranking rows of one tenant's month ("<tenant>:<month>", an activity's ``month_key``)."""
+        ids = [place["_id"] for place in self.db.places.find({"month_key": period_key}, {"_id": 1})]
+        return self._rows(self.activities_by_ids(ids, fields=ROW_SOURCE_FIELDS))
 
     def score_rows_changed_since(self, since: str) -> list[dict]:
-        return list(self.db.scores.find({"changed_at": {"$gte": since}}))
+        """The ranking rows of the activities scored at ``since`` or later."""
+        return self._rows(self.db.activities.find({"scored_ms": {"$gte": epoch_ms(since)}}, ROW_SOURCE_FIELDS))
+
+    @staticmethod
+    def _rows(docs) -> list[dict]:
+        return [row for row in map(score_row_of, docs) if row]

@@ -3,12 +3,15 @@ another process's is retried on the newer facts, never lost."""
 from __future__ import annotations
 
 import secrets
+import time
 
 import pytest
 
 from servicekit.mongo import open_store
 from services.scoring.consumers import ScoreApplier
-from services.scoring.store import ScoringStore
+from services.scoring import rankings
+from services.scoring.rankings import RankingCache
+from services.scoring.store import ScoringStore, epoch_ms
 from tests.support.scoring import ThemedDay
 
 pytestmark = pytest.mark.integration
@@ -23,11 +26,11 @@ class RacingStore(ScoringStore):
         super().__init__(db)
         self.stale = stale
 
-    def activities_by_ids(self, ids, session=None):
+    def activities_by_ids(self, ids, session=None, fields=None):
         if self.stale:
             stale, self.stale = self.stale, []
             return stale
-        return super().activities_by_ids(ids, session=session)
+        return super().activities_by_ids(ids, session=session, fields=fields)
 
 
 @pytest.fixture
@@ -40,8 +43,10 @@ def test_a_batch_writes_facts_and_score_in_one_update(store):
     written = ScoreApplier(store).apply([day.issued(), *day.planned_and_opened(), day.scan("m1"), day.scan("m2")])
     doc = store.activity(day.activity_id)
     assert set(doc["in"]) == {"m1", "m2"} and doc["counts"]["present"] == 0 and doc["score"] == written[0]["score"]
-    row = store.db.scores.find_one({"_id": "b1:2026-05"})
-    assert row["score"] == doc["score"] and row["period_key"] == "t1:2026-05" and not row["final"]
+    [row] = store.score_rows("t1:2026-05")                # derived from the activity: no second document written
+    assert row["_id"] == "b1:2026-05" and row["score"] == doc["score"] and not row["final"]
+    assert row["counts"] == doc["counts"] and row["changed_at"] == doc["scored_at"]
+    assert store.score_rows("t2:2026-05") == [] and "scores" not in store.db.list_collection_names()
     again = ScoreApplier(store).apply([day.scan("m1"), day.scan("m3", "out")])    # m1 again: nothing changes
     assert set(store.activity(day.activity_id)["out"]) == {"m3"} and again[0]["rev"] == doc["rev"] + 2
 
@@ -170,7 +175,8 @@ def test_activities_an_earlier_version_indexed_directly_are_placed_and_their_ind
     legacy.places.drop()
     for field in ScoringStore.retired_indexes["activities"]:
         legacy.activities.create_index(field)
-    legacy.scores.create_index("branch_id")
+    for field in ScoringStore.retired_indexes["scores"]:             # ranking rows kept apart until session 14
+        legacy.scores.create_index(field)
     legacy.migrations.drop()
     legacy.activities.insert_many([
         {"_id": f"act-{n}", "tenant_id": "t1", "branch_id": f"b{n}", "month": "2026-04", "month_key": "t1:2026-04",
@@ -183,8 +189,36 @@ def test_activities_an_earlier_version_indexed_directly_are_placed_and_their_ind
     assert store.activities_of_branch("b1")[0]["score"] == 50.0
     assert store.any_activity_under("county")["tenant_id"] == "t1"
     keys = lambda collection: {info["key"][0][0] for info in collection.index_information().values()}  # noqa: E731
-    assert keys(store.db.activities) == {"_id"} and "branch_id" not in keys(store.db.scores)
+    assert keys(store.db.activities) == {"_id", "scored_ms"} and keys(store.db.scores) == {"_id"}
     assert {"month_key", "branch_id", "a1"} <= keys(store.db.places)
     assert store.db.migrations.find_one({"_id": "places"})["written"] == 2
     store.db.activities.insert_one({"_id": "act-9", "tenant_id": "t1", "month_key": "t1:2026-04"})
     assert store.place_activities() == 0 and store.drop_retired_indexes() == []    # once
+
+
+def test_rows_changed_since_a_moment_are_those_scored_from_it_on(store):
+    first, second = (ThemedDay("t1", {**BRANCH, "id": branch, "path_ids": ["city", "county", branch]}, "2026-05",
+                               ["m1", "m2"]) for branch in ("b1", "b2"))
+    applier = ScoreApplier(store)
+    applier.apply([first.issued(), *first.planned_and_opened(), second.issued(), *second.planned_and_opened()])
+    before_scan = store.activity(second.activity_id)["scored_at"]
+    time.sleep(0.01)
+    [scanned] = applier.apply([second.scan("m1")])
+    changed = store.score_rows_changed_since(scanned["scored_at"])
+    assert [row["activity_id"] for row in changed] == [second.activity_id] and changed[0]["counts"] == scanned["counts"]
+    assert {row["activity_id"] for row in store.score_rows_changed_since(before_scan)} == {
+        first.activity_id, second.activity_id}
+    assert scanned["scored_ms"] == epoch_ms(scanned["scored_at"])
+
+
+def test_another_process_ranking_cache_sees_a_scan_at_its_next_refresh(store):
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2", "m3"])
+    ScoreApplier(store).apply([day.issued(), *day.planned_and_opened()])
+    other = RankingCache(ScoringStore(store.db))                 # a second scoring process's cache:
+    rankings._CACHES.discard(other)                              # not handed this process's commits
+    [before] = other.rows("t1:2026-05")
+    [scanned] = ScoreApplier(store).apply([day.scan("m1"), day.scan("m2")])
+    assert other.rows("t1:2026-05") == [before]                    # not yet: it reads changes every 15 s
+    other.refresh_now()
+    [after] = other.rows("t1:2026-05")
+    assert after["score"] == scanned["score"] != before["score"] and after["counts"]["incomplete"] == 2
