@@ -12,7 +12,8 @@ the store process's own CPU time (from /proc), each way side by side.
 4. The score consumer: 300 branches' sign-ins and sign-outs in batches of 50, with every event id recorded
    (the old way) or scans applied without ids (``needs_event_id``), on activities indexed by month, branch and
    ancestors (before session 9) or found through ``places``, with each activity's ranking row written to a
-   collection of its own as well (sessions 9-13) or read from the activity (session 14).
+   collection of its own as well (sessions 9-13) or read from the activity (session 14); and what a ranking
+   cache reads, a month of --ranking-branches rows and the rows scored since a moment, both ways.
 5. The points consumer: 300 branches' sign-outs in batches of 50, applied with processed event ids
    recorded (``apply_once``, the old way) or idempotent by ledger ids alone (``apply_idempotent``), and
    the latter in batches of 30 and of 300 (what the consumer gathers while sign-outs keep coming).
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from pymongo import MongoClient, ReplaceOne
 
 from bench.proc import cpu_seconds
 from servicekit.batch_consuming import apply_idempotent, apply_once
+from servicekit.events import stamp
 from servicekit.embedded_mongo import EmbeddedMongo
 from servicekit.mongo import open_store
 from servicekit.outbox import PENDING, SENT, bundle_entry
@@ -203,6 +206,35 @@ def score_costs(uri: str, pid: int) -> None:
         ("rows read from activities", ScoringStore, score_applier(needs_event_id), ScoreApplier.apply)])
 
 
+def ranking_read_costs(uri: str, pid: int, branches: int) -> None:
+    """What a ranking cache reads: a month's rows (its first call of a period) and the rows scored since a moment
+    (other processes' refresh every 15 s), from ``scores`` (sessions 9-13) or derived from the activities."""
+    store = open_store(RowsApartStore, f"ranking_reads_{uuid.uuid4().hex[:6]}", uri)
+    applier = ScoreApplier(store)
+    members = [f"m{number:03d}" for number in range(23)]
+    days = opened_days(applier, branches, members)
+    scans = [day.scan(f"{day.branch['id'][1:]}-{member}", "in") for member in members[:6] for day in days]
+    for start in range(0, len(scans), 200):
+        applier.apply(scans[start:start + 200])
+    since = stamp()
+    time.sleep(0.01)
+    changed = days[:300]
+    applier.apply([day.scan(f"{day.branch['id'][1:]}-{members[20]}", "in") for day in changed])
+    derived, key = ScoringStore(store.db), f"t1:{days[0].month}"
+    print(f"ranking reads: {branches} branches' rows of a month, and the {len(changed)} scored since a moment "
+          "(store CPU, s)")
+    for label, month, recent in (
+            ("rows apart (sessions 9-13)", lambda: store.db.scores.find({"period_key": key}),
+             lambda: store.db.scores.find({"changed_at": {"$gte": since}})),
+            ("from the activities", lambda: derived.score_rows(key), lambda: derived.score_rows_changed_since(since))):
+        started = cpu_seconds(pid)
+        rows = len(list(month()))
+        month_seconds, started = cpu_seconds(pid) - started, cpu_seconds(pid)
+        recent_rows = len(list(recent()))
+        print(f"  {label:28} month {month_seconds:.2f} ({rows} rows)   since {cpu_seconds(pid) - started:.3f} "
+              f"({recent_rows} rows)")
+
+
 def points_costs(uri: str, pid: int) -> None:
     consumer_costs(uri, pid, "points consumer", "out", [
         ("processed ids recorded", PointsStore, PointsApplier,
@@ -255,6 +287,7 @@ def main() -> None:
     parser.add_argument("--bundles", type=int, default=300)
     parser.add_argument("--activities", type=int, default=900)
     parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--ranking-branches", type=int, default=9000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-store-costs-") as directory, EmbeddedMongo(Path(directory) / "mongo") as mongo:
         db = MongoClient(mongo.uri)["store_costs"]
@@ -262,6 +295,7 @@ def main() -> None:
         activity_costs(db, mongo.process.pid, args.activities)
         device_costs(db, mongo.process.pid, args.activities)
         score_costs(mongo.uri, mongo.process.pid)
+        ranking_read_costs(mongo.uri, mongo.process.pid, args.ranking_branches)
         points_costs(mongo.uri, mongo.process.pid)
         record_costs(MongoClient(mongo.uri), mongo.process.pid, args.records)
 

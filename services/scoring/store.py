@@ -13,8 +13,8 @@
   a move), in the transaction that changes the activity.
 - Ranking rows (one per branch and month, ``score_row_of``) are derived from the activities when read; until
   session 14 they were written to a collection ``scores`` of their own with every scan, a second replaced
-  document per scan that cost the store about as much as a third of the scan's scoring. An older store's
-  ``scores`` is no longer read or written (it can be dropped once no older scoring process runs).
+  document per scan that was a third of what the score consumer cost the store (bench.store_costs). An older
+  store's ``scores`` is no longer read or written (it can be dropped once no older scoring process runs).
 Member points live in a database of their own (points_store).
 Every query uses one single-field index (nx-27017 ignores compound ones).
 """
@@ -63,7 +63,7 @@ def scored_fields(doc: dict, now: str) -> dict:
 
 def epoch_ms(moment: str) -> int:
     """A stored timestamp as whole epoch milliseconds: a number, so nx-27017 answers a range of them from its
-    index (a range of timestamp text it compares through SQLite's datetime(), row by row)."""
+    index (a range of timestamp text it compares through SQLite's datetime(), row by row and to the second)."""
     return round(parse_stamp(moment).timestamp() * 1000)
 
 
