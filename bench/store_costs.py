@@ -33,8 +33,8 @@ from pymongo import MongoClient, ReplaceOne
 
 from bench.proc import cpu_seconds
 from servicekit.batch_consuming import apply_idempotent, apply_once
-from servicekit.events import stamp
 from servicekit.embedded_mongo import EmbeddedMongo
+from servicekit.events import stamp
 from servicekit.mongo import open_store
 from servicekit.outbox import PENDING, SENT, bundle_entry
 from services.attendance import events

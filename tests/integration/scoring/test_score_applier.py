@@ -8,8 +8,8 @@ import time
 import pytest
 
 from servicekit.mongo import open_store
-from services.scoring.consumers import ScoreApplier
 from services.scoring import rankings
+from services.scoring.consumers import ScoreApplier
 from services.scoring.rankings import RankingCache
 from services.scoring.store import ScoringStore, epoch_ms
 from tests.support.scoring import ThemedDay
