@@ -20,6 +20,7 @@ Every query uses one single-field index (nx-27017 ignores compound ones).
 """
 from __future__ import annotations
 
+import functools
 import time
 
 from pymongo import ReplaceOne, UpdateOne
@@ -61,6 +62,7 @@ def scored_fields(doc: dict, now: str) -> dict:
             "closed_late": closed_late(doc), "scored_at": now, "scored_ms": epoch_ms(now)}
 
 
+@functools.lru_cache(maxsize=8)          # a batch stamps all its activities with the same moment
 def epoch_ms(moment: str) -> int:
     """A stored timestamp as whole epoch milliseconds: a number, so nx-27017 answers a range of them from its
     index (a range of timestamp text it compares through SQLite's datetime(), row by row and to the second)."""
@@ -69,14 +71,15 @@ def epoch_ms(moment: str) -> int:
 
 def score_row_of(doc: dict) -> dict | None:
     """A scored activity's ranking row (one per branch and month, with the breakdown a ranking page shows), or
-    None before it knows its tenant and month."""
-    if not doc.get("month") or not doc.get("tenant_id"):
+    None before it knows its tenant and month or has a score (rows are read from whatever activities a month
+    holds: one the store has never scored is left out, not a failed read of the whole month)."""
+    if not doc.get("month") or not doc.get("tenant_id") or doc.get("score") is None:
         return None
     return {"_id": f"{doc['branch_id']}:{doc['month']}", "tenant_id": doc["tenant_id"], "branch_id": doc["branch_id"],
             "name": doc.get("branch_name", ""), **{name: doc.get(name) for name in LEVEL_FIELDS},
-            "field": doc.get("field", ""), "category": doc.get("category", ""), "changed_at": doc["scored_at"],
+            "field": doc.get("field", ""), "category": doc.get("category", ""), "changed_at": doc.get("scored_at", ""),
             "period": doc["month"], "period_key": f"{doc['tenant_id']}:{doc['month']}", "activity_id": doc["_id"],
-            "score": doc["score"], "final": doc["final"], "stages": doc.get("stages") or {},
+            "score": doc["score"], "final": bool(doc.get("final")), "stages": doc.get("stages") or {},
             "breakdown": doc.get("breakdown") or {}, "counts": doc.get("counts") or {},
             "rating_pending": bool(doc.get("rating_pending"))}
     # quarters and years are derived from the month rows in memory (rankings.RankingCache)

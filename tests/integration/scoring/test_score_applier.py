@@ -187,6 +187,9 @@ def test_activities_an_earlier_version_indexed_directly_are_placed_and_their_ind
     assert store.db.places.count_documents({}) == 3
     assert sorted(doc["_id"] for doc in store.activities_of_month("t1", "2026-04")) == ["act-0", "act-1", "act-2"]
     assert store.activities_of_branch("b1")[0]["score"] == 50.0
+    rows = store.score_rows("t1:2026-04")                     # ranking rows read from activities scored before
+    assert sorted((row["_id"], row["score"], row["final"]) for row in rows) == [
+        (f"b{n}:2026-04", 50.0, False) for n in range(3)]
     assert store.any_activity_under("county")["tenant_id"] == "t1"
     keys = lambda collection: {info["key"][0][0] for info in collection.index_information().values()}  # noqa: E731
     assert keys(store.db.activities) == {"_id", "scored_ms"} and keys(store.db.scores) == {"_id"}
@@ -194,6 +197,9 @@ def test_activities_an_earlier_version_indexed_directly_are_placed_and_their_ind
     assert store.db.migrations.find_one({"_id": "places"})["written"] == 2
     store.db.activities.insert_one({"_id": "act-9", "tenant_id": "t1", "month_key": "t1:2026-04"})
     assert store.place_activities() == 0 and store.drop_retired_indexes() == []    # once
+    store.db.activities.insert_one({"_id": "act-8", "tenant_id": "t1", "branch_id": "b8", "month": "2026-04"})
+    store.db.places.insert_one({"_id": "act-8", "tenant_id": "t1", "branch_id": "b8", "month_key": "t1:2026-04"})
+    assert len(store.score_rows("t1:2026-04")) == 3           # act-8, placed but never scored, is no ranking row
 
 
 def test_rows_changed_since_a_moment_are_those_scored_from_it_on(store):
