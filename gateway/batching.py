@@ -34,16 +34,22 @@ from gateway.event_loop import LoopThread, shared_loop
 
 log = logging.getLogger(__name__)
 
+DEFAULT_WAIT_MS = 40
+DEFAULT_FILL = 32
+
 
 class Batcher:
-    def __init__(self, backend, max_batch: int = 256, max_wait: float = 0.004, senders: int = 1,
-                 answer_timeout: float = 60.0, loop: LoopThread | None = None):
+    def __init__(self, backend, max_batch: int = 256, max_wait: float = DEFAULT_WAIT_MS / 1000, senders: int = 1,
+                 answer_timeout: float = 60.0, loop: LoopThread | None = None, fill: int = DEFAULT_FILL):
         self.backend = backend
         self.max_batch, self.max_wait, self.senders = max_batch, max_wait, senders
+        self.fill = min(fill, max_batch)
         self.answer_timeout = answer_timeout
         self.loop_thread = loop or shared_loop()
         self._pool = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="batch-sender")
-        self._pending: dict[tuple[str, str], list[tuple[dict, asyncio.Future]]] = {}   # touched on the loop only
+        # touched on the loop only: each group's requests, and the loop time its oldest request arrived
+        self._pending: dict[tuple[str, str], list[tuple[dict, asyncio.Future]]] = {}
+        self._first_at: dict[tuple[str, str], float] = {}
         self._busy = 0
         self._timer: asyncio.TimerHandle | None = None
 
@@ -52,8 +58,8 @@ class Batcher:
         if env("GATEWAY_SCAN_BATCH", "on").lower() in ("off", "0", "false", "no"):
             return None
         return cls(backend, max_batch=int(env("GATEWAY_BATCH_MAX", "256")),
-                   max_wait=float(env("GATEWAY_BATCH_WAIT_MS", "4")) / 1000,
-                   senders=int(env("GATEWAY_BATCH_SENDERS", "1")),
+                   max_wait=float(env("GATEWAY_BATCH_WAIT_MS", str(DEFAULT_WAIT_MS))) / 1000,
+                   senders=int(env("GATEWAY_BATCH_SENDERS", "1")), fill=int(env("GATEWAY_BATCH_FILL", str(DEFAULT_FILL))),
                    answer_timeout=float(env("GATEWAY_RPC_TIMEOUT", "30")) + 5)
 
     # --- entry points ---------------------------------------------------------------
@@ -64,13 +70,11 @@ class Batcher:
                                                           self.loop_thread.loop)
             return await asyncio.wrap_future(concurrent)
         future = self.loop_thread.loop.create_future()
-        group = self._pending.setdefault((service, batch_method), [])
-        group.append((kwargs, future))
-        if self._busy < self.senders:
-            if len(group) >= self.max_batch:
-                self._send_oldest()
-            elif self._timer is None:
-                self._timer = self.loop_thread.loop.call_later(self.max_wait, self._on_timer)
+        key = (service, batch_method)
+        if key not in self._pending:
+            self._pending[key], self._first_at[key] = [], self.loop_thread.loop.time()
+        self._pending[key].append((kwargs, future))
+        self._send_due()
         return unwrap(await future)
 
     def call(self, service: str, batch_method: str, kwargs: dict):
@@ -81,22 +85,37 @@ class Batcher:
         self._pool.shutdown(wait=False)
 
     # --- on the loop ---------------------------------------------------------------------
+    def _send_due(self) -> None:
+        """Send every group that is due (full, or its oldest request has waited ``max_wait``) while a sender
+        is free, oldest first; otherwise wake up when the oldest group falls due."""
+        loop = self.loop_thread.loop
+        while self._pending and self._busy < self.senders:
+            key = min(self._first_at, key=self._first_at.__getitem__)
+            due_in = self._first_at[key] + self.max_wait - loop.time()
+            if len(self._pending[key]) < self.fill and due_in > 0:
+                self._wake_in(due_in)
+                return
+            self._send(key)
+
+    def _wake_in(self, delay: float) -> None:
+        loop = self.loop_thread.loop
+        if self._timer is not None and self._timer.when() <= loop.time() + delay:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_later(delay, self._on_timer)
+
     def _on_timer(self) -> None:
         self._timer = None
-        self._send_while_free()
+        self._send_due()
 
-    def _send_while_free(self) -> None:
-        while self._pending and self._busy < self.senders:
-            self._send_oldest()
-
-    def _send_oldest(self) -> None:
-        key = next(iter(self._pending))
+    def _send(self, key: tuple[str, str]) -> None:
         group = self._pending[key]
         batch, rest = group[:self.max_batch], group[self.max_batch:]
         if rest:
-            self._pending[key] = rest
+            self._pending[key] = rest               # older than max_wait already, or as old as the batch
         else:
-            del self._pending[key]
+            del self._pending[key], self._first_at[key]
         self._busy += 1
         sent = self.loop_thread.loop.run_in_executor(self._pool, self._call_backend, key, [kw for kw, _ in batch])
         sent.add_done_callback(lambda outcome: self._answered(batch, outcome))
@@ -111,7 +130,7 @@ class Batcher:
                 future.set_exception(error)
             else:
                 future.set_result(outcome.result()[index])
-        self._send_while_free()                     # what gathered while every sender was busy
+        self._send_due()                            # what gathered while every sender was busy, once due
 
     # --- on a sender thread --------------------------------------------------------------
     def _call_backend(self, key: tuple[str, str], items: list[dict]) -> list:
