@@ -7,7 +7,8 @@ GATEWAY_HTTP_PORT (8080), GATEWAY_GRPC_PORT (50051), GATEWAY_HTTP_THREADS (32 th
 GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations that are not batched),
 GATEWAY_RPC_TIMEOUT (30 s), GATEWAY_MAX_BODY_BYTES
 (64 MiB), LOG_LEVEL (INFO); scan micro-batching: GATEWAY_SCAN_BATCH (on|off),
-GATEWAY_BATCH_MAX (256), GATEWAY_BATCH_WAIT_MS (4), GATEWAY_BATCH_SENDERS (1; about attendance instances /
+GATEWAY_BATCH_MAX (256), GATEWAY_BATCH_FILL (32: a batch of as many is sent at once), GATEWAY_BATCH_WAIT_MS
+(40: a smaller one when its oldest scan has waited as long), GATEWAY_BATCH_SENDERS (1; about attendance instances /
 gateways); verified access tokens remembered: GATEWAY_TOKEN_CACHE (250000, about 0.45 KB each).
 Stops cleanly on SIGTERM or SIGINT.
 """

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import grpc
 import pytest
@@ -98,6 +99,89 @@ def test_one_batch_is_in_flight_unless_more_senders_are_configured(monkeypatch):
     monkeypatch.setenv("GATEWAY_BATCH_SENDERS", "2")
     batcher = Batcher.from_env(RecordingBackend())
     assert batcher.senders == 2
+    batcher.close()
+
+
+class TimedBackend:
+    """Notes when each batch call starts and what it carries; the first call is held until ``release``."""
+
+    def __init__(self):
+        self.calls: list[tuple[float, list]] = []
+        self.release = threading.Event()
+
+    def call(self, service, method, **kwargs):
+        self.calls.append((time.monotonic(), [item["n"] for item in kwargs["items"]]))
+        if len(self.calls) == 1:
+            self.release.wait(5)
+        return [{"result": {"n": item["n"]}} for item in kwargs["items"]]
+
+
+def submit_at(batcher, n: int, submitted: dict, answers: dict) -> threading.Thread:
+    def one():
+        submitted[n] = time.monotonic()
+        answers[n] = batcher.call("attendance", "record_scans", {"n": n})
+    thread = threading.Thread(target=one)
+    thread.start()
+    return thread
+
+
+def test_a_lone_request_waits_for_company_until_its_wait_is_over():
+    backend = TimedBackend()
+    backend.release.set()
+    batcher = Batcher(backend, max_batch=100, fill=10, max_wait=0.3, senders=1)
+    submitted, answers = {}, {}
+    thread = submit_at(batcher, 1, submitted, answers)
+    time.sleep(0.15)
+    assert backend.calls == []                          # not sent while it may still get company
+    thread.join(5)
+    assert answers == {1: {"n": 1}}
+    assert backend.calls[0][0] - submitted[1] >= 0.25
+    batcher.close()
+
+
+def test_a_group_that_is_full_enough_is_sent_at_once():
+    backend = TimedBackend()
+    backend.release.set()
+    batcher = Batcher(backend, max_batch=100, fill=4, max_wait=5.0, senders=1)
+    submitted, answers = {}, {}
+    started = time.monotonic()
+    threads = [submit_at(batcher, n, submitted, answers) for n in range(4)]
+    for thread in threads:
+        thread.join(5)
+    assert time.monotonic() - started < 2.0             # not the 5 s wait
+    assert sorted(n for _, items in backend.calls for n in items) == [0, 1, 2, 3]
+    assert answers == {n: {"n": n} for n in range(4)}
+    batcher.close()
+
+
+def test_a_sender_that_frees_up_waits_until_the_next_group_is_due():
+    backend = TimedBackend()
+    batcher = Batcher(backend, max_batch=100, fill=100, max_wait=0.3, senders=1)
+    submitted, answers = {}, {}
+    first = submit_at(batcher, 1, submitted, answers)
+    while not backend.calls:                            # the first batch goes after 0.3 s and is held
+        time.sleep(0.01)
+    second = submit_at(batcher, 2, submitted, answers)
+    time.sleep(0.05)
+    backend.release.set()                               # the sender is free 0.05 s after the second request
+    first.join(5)
+    second.join(5)
+    assert answers == {1: {"n": 1}, 2: {"n": 2}}
+    assert [items for _, items in backend.calls] == [[1], [2]]
+    assert backend.calls[1][0] - submitted[2] >= 0.25   # waited for company, not sent when the sender freed
+    batcher.close()
+
+
+def test_batch_settings_come_from_the_environment(monkeypatch):
+    for name in ("GATEWAY_BATCH_FILL", "GATEWAY_BATCH_WAIT_MS", "GATEWAY_BATCH_MAX"):
+        monkeypatch.delenv(name, raising=False)
+    batcher = Batcher.from_env(RecordingBackend())
+    assert (batcher.fill, batcher.max_wait, batcher.max_batch) == (32, 0.04, 256)
+    batcher.close()
+    monkeypatch.setenv("GATEWAY_BATCH_FILL", "8")
+    monkeypatch.setenv("GATEWAY_BATCH_WAIT_MS", "10")
+    batcher = Batcher.from_env(RecordingBackend())
+    assert (batcher.fill, batcher.max_wait) == (8, 0.01)
     batcher.close()
 
 
