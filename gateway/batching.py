@@ -65,7 +65,8 @@ class Batcher:
             return None
         return cls(backend, max_batch=int(env("GATEWAY_BATCH_MAX", "256")),
                    max_wait=float(env("GATEWAY_BATCH_WAIT_MS", str(DEFAULT_WAIT_MS))) / 1000,
-                   senders=int(env("GATEWAY_BATCH_SENDERS", "1")), fill=int(env("GATEWAY_BATCH_FILL", str(DEFAULT_FILL))),
+                   senders=int(env("GATEWAY_BATCH_SENDERS", "1")),
+                   fill=int(env("GATEWAY_BATCH_FILL", str(DEFAULT_FILL))),
                    answer_timeout=float(env("GATEWAY_RPC_TIMEOUT", "30")) + 5)
 
     # --- entry points ---------------------------------------------------------------
