@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import bisect
 import math
 import os
 import pickle
@@ -58,7 +59,7 @@ from google.protobuf import json_format
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from bench.city_data import MEMBER_HEADER, ORG_HEADER, member_rows, to_csv
-from bench.proc import cpu_seconds
+from bench.proc import TICK, cpu_seconds
 from gateway.client import GrpcClient, build_request
 from gateway.operations import BY_RPC
 from servicekit.config import nameko_config
@@ -107,6 +108,9 @@ def city_orgs(branches: int) -> tuple[list[list], list[str]]:
 
 
 # ------------------------------------------------------------------------ measurements
+MACHINE = "machine"
+
+
 def rss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -125,13 +129,22 @@ def rabbit_pid() -> int | None:
         return None
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores: not idle, not waiting for I/O)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / TICK
+
+
 class Watch:
-    """Samples the RSS of every process once a second (peak and last); CPU seconds on demand."""
+    """Samples the RSS of every process once a second (peak and last), and the CPU seconds of each and of the
+    whole machine (``timeline``: what was busy in a given second, such as those in which the load fell
+    behind); CPU seconds on demand."""
 
     def __init__(self):
         self.pids: dict[str, int] = {}
         self.peak: dict[str, int] = defaultdict(int)
         self.last: dict[str, int] = {}
+        self.timeline: list[tuple[float, dict[str, float]]] = []     # (epoch, CPU seconds so far by name)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -153,6 +166,20 @@ class Watch:
             if value:
                 self.peak[name] = max(self.peak[name], value)
                 self.last[name] = value
+        self.timeline.append((time.time(), {**self.cpu(), MACHINE: machine_busy_seconds()}))
+
+    def cores_busy(self, seconds) -> dict[str, float]:
+        """Cores each process (and ``MACHINE``) kept busy on average over the given one-second intervals
+        (epoch starts): each interval takes the rate of the two samples around its middle."""
+        rates, times = [], [at for at, _ in self.timeline]
+        for second in seconds:
+            after = bisect.bisect_left(times, second + 0.5)
+            if not 0 < after < len(times):
+                continue
+            (t0, before), (t1, now) = self.timeline[after - 1], self.timeline[after]
+            rates.append({name: (now[name] - before.get(name, now[name])) / (t1 - t0) for name in now})
+        names = {name for rate in rates for name in rate}
+        return {name: sum(rate.get(name, 0.0) for rate in rates) / len(rates) for name in names} if rates else {}
 
     def cpu(self) -> dict[str, float]:
         return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
@@ -683,7 +710,8 @@ class Bench:
             unsent += [item[0] for item in result["unsent"]]
             elapsed = max(elapsed, result["elapsed"])
         last = max((a[1] + a[2] for a in answers.values()), default=0.0)
-        return {"answers": answers, "unsent": unsent, "elapsed": elapsed, "last_answer_epoch": start_at + last}
+        return {"answers": answers, "unsent": unsent, "elapsed": elapsed, "last_answer_epoch": start_at + last,
+                "start_at": start_at}
 
     def run_day(self) -> None:
         args = self.args
@@ -789,11 +817,27 @@ class Bench:
         answered_in = Counter(int(a[1] + a[2]) for a in accepted)
         return {"answers": len(answers), "accepted": len(accepted), "elapsed": elapsed,
                 "saturated_seconds": len(saturated), "saturated_accepted": sum(answered_in[w] for w in saturated),
+                "saturated_at": sorted(result["start_at"] + second for second in saturated),
                 "calls_per_s": len(answers) / elapsed, "accepted_per_s": len(accepted) / elapsed,
                 "best_10s_accepted_per_s": max(windows.values(), default=0) / 10,
                 "p50": percentile(latencies, 0.50), "p95": percentile(latencies, 0.95),
                 "p99": percentile(latencies, 0.99), "max": latencies[-1] if latencies else float("nan"),
                 "codes": Counter(a[4] or ("OK-repeat" if a[5] else "OK") for a in answers)}
+
+    def print_saturated_cores(self, figures: dict) -> None:
+        """What kept the cores busy in the seconds the load fell behind: were they all busy (CPU-bound) or
+        was something waiting (a serial path)?"""
+        for label in ("in", "out"):
+            seconds = figures.get(label, {}).get("saturated_at") or []
+            busy = self.watch.cores_busy(seconds)
+            if not busy:
+                continue
+            accepted = figures[label]["saturated_accepted"] / len(seconds)
+            machine = busy.pop(MACHINE)
+            ranked = sorted(busy.items(), key=lambda item: -item[1])
+            print(f"  {label}, its {len(seconds)} saturated seconds: the machine {machine:.2f} of {os.cpu_count()} "
+                  f"cores busy ({machine * 1e3 / max(accepted, 1):.2f} ms per accepted scan); by process, cores: "
+                  + ", ".join(f"{name} {cores:.2f}" for name, cores in ranked if cores >= 0.005))
 
     def reconcile(self) -> dict:
         scans_by_id = {s.scan_id: s for s in self.scans}
@@ -938,6 +982,7 @@ class Bench:
             if accepted:
                 print(f"  {label}: CPU ms per answered scan: " + ", ".join(
                     f"{n} {usage.get(n, 0) * 1e3 / accepted:.2f}" for n in names if usage.get(n, 0) > 0.05))
+        self.print_saturated_cores(figures)
         print("\n-- server side (Prometheus: attendance service_rpc_seconds, gateway gateway_request_seconds) --")
         for label, side in self.server_side.items():
             answers = figures.get(label, {}).get("answers", 0)
