@@ -130,9 +130,10 @@ def rabbit_pid() -> int | None:
 
 
 def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine has spent busy (all cores: not idle, not waiting for I/O)."""
+    """CPU seconds the whole machine has spent busy (all cores): user, nice, system, irq and softirq time
+    (not idle, not waiting for I/O, not stolen by a hypervisor)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / TICK
+    return (sum(fields[:7]) - fields[3] - fields[4]) / TICK
 
 
 class Watch:
