@@ -59,7 +59,7 @@ from google.protobuf import json_format
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from bench.city_data import MEMBER_HEADER, ORG_HEADER, member_rows, to_csv
-from bench.proc import TICK, cpu_seconds
+from bench.proc import cpu_seconds, machine_busy_seconds
 from gateway.client import GrpcClient, build_request
 from gateway.operations import BY_RPC
 from servicekit.config import nameko_config
@@ -127,13 +127,6 @@ def rabbit_pid() -> int | None:
         return int(out[0]) if out else None
     except (OSError, ValueError):
         return None
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine has spent busy (all cores): user, nice, system, irq and softirq time
-    (not idle, not waiting for I/O, not stolen by a hypervisor)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:7]) - fields[3] - fields[4]) / TICK
 
 
 class Watch:

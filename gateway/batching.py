@@ -120,7 +120,7 @@ class Batcher:
         group = self._pending[key]
         batch, rest = group[:self.max_batch], group[self.max_batch:]
         if rest:
-            self._pending[key] = rest               # older than max_wait already, or as old as the batch
+            self._pending[key] = rest               # backlog beyond max_batch: due as soon as a sender is free
         else:
             del self._pending[key], self._first_at[key]
         self._busy += 1
