@@ -11,7 +11,7 @@ from typing import Protocol
 
 from google.protobuf.message import Message
 
-from gateway.convert import to_kwargs, to_message
+from gateway.convert import as_kwargs, to_kwargs, to_message
 from gateway.operations import Operation
 from servicekit.errors import InvalidArgument, Unauthenticated
 from servicekit.scope import CallerScope
@@ -82,8 +82,18 @@ class Dispatcher:
         result = await self.batcher.submit(operation.service, operation.batch_method, kwargs)
         return response_message(operation, result)
 
+    async def invoke_batched_plain(self, operation: Operation, request: dict, scope: dict | None) -> dict:
+        """``invoke_batched`` for the HTTP side, which holds the request as keyword arguments
+        (``convert.as_kwargs``) and answers JSON: the answer as ``message_to_json`` gives it, without a
+        message built either way."""
+        kwargs = self._scoped(operation, request, scope)
+        result = await self.batcher.submit(operation.service, operation.batch_method, kwargs)
+        return as_kwargs(operation.response, result)
+
     def _kwargs(self, operation: Operation, request: Message, scope: dict | None) -> dict:
-        kwargs = request_kwargs(request)
+        return self._scoped(operation, request_kwargs(request), scope)
+
+    def _scoped(self, operation: Operation, kwargs: dict, scope: dict | None) -> dict:
         self._check_page_size(kwargs)
         if operation.auth:
             kwargs["scope"] = scope

@@ -20,7 +20,7 @@ from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway import metrics
-from gateway.convert import to_kwargs, to_message
+from gateway.convert import as_kwargs, to_kwargs, to_message
 from gateway.dispatch import Dispatcher, bearer_token
 from gateway.docs_page import render_docs
 from gateway.errors import ErrorReply, GatewayError, describe
@@ -217,8 +217,8 @@ class GatewayApp:
                 refuse_query(name for name, _ in parse_qsl(request.query, keep_blank_values=True))
                 if len(request.body) > self.max_body:
                     raise self._too_large()
-                message = self._parse(operation, self._json_body(request.body, media_type(request.content_type)))
-                return json_answer(message_to_json(await self.dispatcher.invoke_batched(operation, message, scope)))
+                values = self._parse_plain(operation, self._json_body(request.body, media_type(request.content_type)))
+                return json_answer(await self.dispatcher.invoke_batched_plain(operation, values, scope))
             except Exception as exc:
                 return error_answer(failure(exc, outcome))
 
@@ -245,6 +245,14 @@ class GatewayApp:
     def _parse(operation: Operation, values: dict) -> Message:
         try:
             return to_message(operation.request, values, strict=True)
+        except json_format.ParseError as exc:
+            raise parse_error(exc) from None
+
+    @staticmethod
+    def _parse_plain(operation: Operation, values: dict) -> dict:
+        """``to_kwargs(_parse(operation, values))``, without the message (``convert.as_kwargs``)."""
+        try:
+            return as_kwargs(operation.request, values, strict=True)
         except json_format.ParseError as exc:
             raise parse_error(exc) from None
 

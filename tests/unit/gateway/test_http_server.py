@@ -339,6 +339,10 @@ SCAN_CASES = {           # name: (path, body, headers beyond a good token and JS
     "malformed JSON": ("/v1/scans", b"{", {}, 400, "MALFORMED_JSON"),
     "not an object": ("/v1/scans", b"[]", {}, 400, "BODY_NOT_OBJECT"),
     "wrong type": ("/v1/scans", BAD_TYPE, {}, 400, "INVALID_TYPE"),
+    "unknown field": ("/v1/scans", SCAN[:-1] + b', "altitude": 3}', {}, 400, "UNKNOWN_FIELD"),
+    "camelCase name": ("/v1/scans", SCAN.replace(b'"accuracy_m"', b'"accuracyM"'), {}, 200, None),
+    "unpaired surrogate": ("/v1/scans", SCAN.replace(b'"token": "', b'"token": "\\ud800'), {}, 400, None),
+    "number beyond a double": ("/v1/scans", SCAN.replace(b"33.07", b"1" + b"0" * 400), {}, 400, "INVALID_TYPE"),
     "not bearer": ("/v1/scans", SCAN, {"Authorization": "Basic abc"}, 401, "TOKEN_MISSING"),
     "two tokens": ("/v1/scans", SCAN, {"authorization": "Bearer second"}, 401, None),
 }
