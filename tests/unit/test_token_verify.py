@@ -61,6 +61,15 @@ def flipped_signature() -> str:
     return token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
 
 
+def non_canonical_signature() -> str:
+    """The same signature with the group order L added to its S half (RFC 8032 5.1.7: S must be below L)."""
+    message, _, signature = signed().rpartition(".")
+    raw_signature = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    order = 2 ** 252 + 27742317777372353535851937790883648493
+    s_plus_l = int.from_bytes(raw_signature[32:], "little") + order
+    return f"{message}.{b64(raw_signature[:32] + s_plus_l.to_bytes(32, 'little'))}"
+
+
 def hmac_with_public_key() -> str:
     """Algorithm confusion: an HMAC keyed with the (public) verification key."""
     message = f"{b64(json.dumps({'alg': 'HS256', 'typ': tokens.TOKEN_TYPE}).encode())}.{b64(json.dumps(CLAIMS).encode())}"
@@ -87,6 +96,7 @@ CASES = {
     "tampered payload": tampered_payload(),
     "flipped signature": flipped_signature(),
     "short signature": signed().rsplit(".", 1)[0] + ".AAAA",
+    "non-canonical signature": non_canonical_signature(),
     "alg none": jwt.encode(CLAIMS, None, algorithm="none", headers=HEADER),
     "HS256": signed(key="a-shared-secret-long-enough-for-hmac-256", algorithm="HS256"),
     "HS256 with the public key as secret": hmac_with_public_key(),
