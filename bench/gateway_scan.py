@@ -10,7 +10,7 @@ words it), a real ``python -m gateway`` process and, per round, an asyncio load 
 RecordScan calls with ``--concurrency`` in flight, each with a member's
 bearer token (``--members`` distinct tokens, so round 0 verifies every token and later
 rounds find them in the gateway's token cache). Prints the gateway's CPU milliseconds
-(user + system, from /proc) per answered scan for each round. ``--profile`` records the
+(user + system, from /proc) per answered scan for each round, and the load process's. ``--profile`` records the
 last round with py-spy (``--gil``, raw folded stacks). Run it under ``flock /tmp/bench.lock``
 on a shared machine. The figures of bench.themed_day add the batches' real work in
 attendance and the store; this isolates the gateway to compare changes to it quickly.
@@ -21,6 +21,7 @@ import argparse
 import os
 import pickle
 import random
+import resource
 import socket
 import subprocess
 import sys
@@ -93,6 +94,12 @@ asyncio.run(main(sys.argv[1], sys.argv[2], tokens, int(sys.argv[4]), int(sys.arg
 '''
 
 
+def children_cpu_seconds() -> float:
+    """CPU of this process's children that have ended and been waited for (each round's load process)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -138,16 +145,18 @@ def run(args, work: Path, bus: str) -> None:
                                              "-r", "200", "-f", "raw", "-o", args.profile, "-p", str(gateway.pid)],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
-            cpu, wall = cpu_seconds(gateway.pid), time.perf_counter()
+            cpu, wall, load_cpu = cpu_seconds(gateway.pid), time.perf_counter(), children_cpu_seconds()
             target = f"127.0.0.1:{port + 1 if args.protocol == 'http' else port}"
             subprocess.run([PYTHON, str(work / "load.py"), args.protocol, target, str(work / "tokens.pickle"),
                             str(args.scans), str(args.concurrency)], cwd=REPO, env=env, check=True)
             cpu, wall = cpu_seconds(gateway.pid) - cpu, time.perf_counter() - wall
+            load_cpu = children_cpu_seconds() - load_cpu
             if profiler is not None:
                 profiler.send_signal(2)
                 profiler.wait(30)
             print(f"round {round_}{' (every token verified)' if round_ == 0 else ' (tokens cached)'}: gateway "
-                  f"{1000 * cpu / args.scans:.3f} CPU ms per scan, {args.scans / wall:,.0f} scans/s", flush=True)
+                  f"{1000 * cpu / args.scans:.3f} CPU ms per scan, {args.scans / wall:,.0f} scans/s; the load "
+                  f"{1000 * load_cpu / args.scans:.3f} CPU ms per scan", flush=True)
     finally:
         for child in children:
             child.terminate()

@@ -49,6 +49,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -109,6 +110,7 @@ def city_orgs(branches: int) -> tuple[list[list], list[str]]:
 
 # ------------------------------------------------------------------------ measurements
 MACHINE = "machine"
+ATTENDANCE_CALLS, ATTENDANCE_BUSY = "attendance calls", "attendance call seconds"     # Watch counters
 
 
 def rss_kb(pid: int) -> int:
@@ -139,6 +141,7 @@ class Watch:
         self.peak: dict[str, int] = defaultdict(int)
         self.last: dict[str, int] = {}
         self.timeline: list[tuple[float, dict[str, float]]] = []     # (epoch, CPU seconds so far by name)
+        self.counters: dict[str, Callable[[], float]] = {}           # more running totals sampled with the CPU
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -160,11 +163,13 @@ class Watch:
             if value:
                 self.peak[name] = max(self.peak[name], value)
                 self.last[name] = value
-        self.timeline.append((time.time(), {**self.cpu(), MACHINE: machine_busy_seconds()}))
+        counted = {name: read() for name, read in list(self.counters.items())}
+        self.timeline.append((time.time(), {**self.cpu(), **counted, MACHINE: machine_busy_seconds()}))
 
     def cores_busy(self, seconds) -> dict[str, float]:
         """Cores each process (and ``MACHINE``) kept busy on average over the given one-second intervals
-        (epoch starts): each interval takes the rate of the two samples around its middle."""
+        (epoch starts): each interval takes the rate of the two samples around its middle. The same rate of
+        each of ``counters`` (per second)."""
         rates, times = [], [at for at, _ in self.timeline]
         for second in seconds:
             after = bisect.bisect_left(times, second + 0.5)
@@ -419,6 +424,8 @@ class Bench:
                                                     "services.attendance.service:AttendanceService"],
                                      {**common, "METRICS_PORT": str(self.attendance_metrics),
                                       "ATTENDANCE_CLOCK_CONTROL": "1"})
+        self.watch.counters[ATTENDANCE_CALLS] = lambda: self.attendance_rpc("service_rpc_seconds_count", "record_scans")
+        self.watch.counters[ATTENDANCE_BUSY] = lambda: self.attendance_rpc("service_rpc_seconds_sum", "record_scans")
         self.scoring = None
         if (REPO / "services/scoring/service.py").exists() and not self.args.without_scoring:
             self.scoring_metrics = free_port()
@@ -434,7 +441,7 @@ class Bench:
         for name, extra in (("gateway-A", {}), ("gateway-B(per-request)", {"GATEWAY_SCAN_BATCH": "off"})):
             http, grpc_port = free_port(), free_port()
             env = {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http), "GATEWAY_GRPC_PORT": str(grpc_port),
-                   "GATEWAY_RPC_TIMEOUT": "600", **extra}
+                   "GATEWAY_RPC_TIMEOUT": "600", "GATEWAY_BATCH_SENDERS": str(self.args.gateway_senders), **extra}
             if self.args.gateway_workers:
                 env["GATEWAY_GRPC_WORKERS"] = str(self.args.gateway_workers)
             child = self.child(name, ["-m", "gateway"], env)
@@ -462,6 +469,10 @@ class Bench:
         self.batching_present = batching
         self.log(f"processes up (gateway RecordScan micro-batching {'present' if batching else 'NOT present yet'}"
                  f" in gateway/)")
+
+    def attendance_rpc(self, metric: str, method: str) -> float:
+        """One series of the attendance service's ``service_rpc_seconds`` for one method."""
+        return scrape(f"http://127.0.0.1:{self.attendance_metrics}/metrics", metric, method)
 
     def child(self, name: str, args: list[str], env: dict) -> ChildProcess:
         child = ChildProcess(name, args, env, self.work)
@@ -655,12 +666,11 @@ class Bench:
         while time.time() < start_at - 0.2:
             time.sleep(0.05)
         cpu_before = self.watch.cpu()
-        metrics_url = f"http://127.0.0.1:{self.attendance_metrics}/metrics"
         gateway_url = (self.gateways["gateway-A"] if target == self.target_a
                        else self.gateways["gateway-B(per-request)"])[2] + "/metrics"
         method = "record_scans" if target == self.target_a and self.batching_present else "record_scan"
-        before = [scrape(metrics_url, "service_rpc_seconds_count", method),
-                  scrape(metrics_url, "service_rpc_seconds_sum", method),
+        before = [self.attendance_rpc("service_rpc_seconds_count", method),
+                  self.attendance_rpc("service_rpc_seconds_sum", method),
                   scrape(gateway_url, "gateway_request_seconds_count", "RecordScan"),
                   scrape(gateway_url, "gateway_request_seconds_sum", "RecordScan")]
         wall = time.perf_counter()
@@ -679,8 +689,8 @@ class Bench:
         self.clock_steps[label] = steps
         wall = time.perf_counter() - wall
         cpu_after = self.watch.cpu()
-        after = [scrape(metrics_url, "service_rpc_seconds_count", method),
-                 scrape(metrics_url, "service_rpc_seconds_sum", method),
+        after = [self.attendance_rpc("service_rpc_seconds_count", method),
+                 self.attendance_rpc("service_rpc_seconds_sum", method),
                  scrape(gateway_url, "gateway_request_seconds_count", "RecordScan"),
                  scrape(gateway_url, "gateway_request_seconds_sum", "RecordScan")]
         calls, seconds, gw_calls, gw_seconds = (a - b for a, b in zip(after, before))
@@ -809,8 +819,10 @@ class Bench:
         windows = Counter(int(a[1] // 10) for a in accepted)
         saturated = saturated_seconds(result["answers"], result.get("times") or {})
         answered_in = Counter(int(a[1] + a[2]) for a in accepted)
+        all_answered_in = Counter(int(a[1] + a[2]) for a in answers)
         return {"answers": len(answers), "accepted": len(accepted), "elapsed": elapsed,
                 "saturated_seconds": len(saturated), "saturated_accepted": sum(answered_in[w] for w in saturated),
+                "saturated_answered": sum(all_answered_in[w] for w in saturated),
                 "saturated_at": sorted(result["start_at"] + second for second in saturated),
                 "calls_per_s": len(answers) / elapsed, "accepted_per_s": len(accepted) / elapsed,
                 "best_10s_accepted_per_s": max(windows.values(), default=0) / 10,
@@ -827,11 +839,17 @@ class Bench:
             if not busy:
                 continue
             accepted = figures[label]["saturated_accepted"] / len(seconds)
+            answered = figures[label]["saturated_answered"] / len(seconds)
             machine = busy.pop(MACHINE)
+            calls, busy_calls = busy.pop(ATTENDANCE_CALLS, 0.0), busy.pop(ATTENDANCE_BUSY, 0.0)
             ranked = sorted(busy.items(), key=lambda item: -item[1])
             print(f"  {label}, its {len(seconds)} saturated seconds: the machine {machine:.2f} of {os.cpu_count()} "
                   f"cores busy ({machine * 1e3 / max(accepted, 1):.2f} ms per accepted scan); by process, cores: "
                   + ", ".join(f"{name} {cores:.2f}" for name, cores in ranked if cores >= 0.005))
+            if calls:
+                print(f"    attendance.record_scans in those seconds: {calls:,.1f} calls/s, {answered / calls:.1f} "
+                      f"scans per call, {busy_calls * 1e3 / calls:.1f} ms per call, {busy_calls:.2f} calls in "
+                      f"progress on average (the gateway's senders: {self.args.gateway_senders})")
 
     def reconcile(self) -> dict:
         scans_by_id = {s.scan_id: s for s in self.scans}
@@ -1201,6 +1219,7 @@ def main() -> None:
                         help="PROCESS_NICE of the points consumer's process (bin/run: 10; 0: the same priority as the rest)")
     parser.add_argument("--shared-store", action="store_true",
                         help="scoring on the same embedded store process as the other services (default: its own)")
+    parser.add_argument("--gateway-senders", type=int, default=1, help="GATEWAY_BATCH_SENDERS of the batching gateway")
     parser.add_argument("--without-scoring", action="store_true",
                         help="do not start scoring (its event consumers share the store: the scan path alone)")
     args = parser.parse_args()
