@@ -431,7 +431,8 @@ class Bench:
             self.scoring_metrics = free_port()
             self.scoring = self.child("scoring", ["-m", "servicekit.runner", "services.scoring.service:ScoringService"],
                                       {**common, "MONGO_URI": scoring_mongo_uri,
-                                       "METRICS_PORT": str(self.scoring_metrics)})
+                                       "METRICS_PORT": str(self.scoring_metrics),
+                                       "PROCESS_NICE": str(self.args.scoring_nice)})
             self.points_metrics = free_port()      # the points consumer, a process of its own as bin/run runs it
             self.points = self.child("scoring-points", ["-m", "servicekit.runner",
                                                         "services.scoring.service:PointsConsumer"],
@@ -1219,6 +1220,8 @@ def main() -> None:
                         help="PROCESS_NICE of the points consumer's process (bin/run: 10; 0: the same priority as the rest)")
     parser.add_argument("--shared-store", action="store_true",
                         help="scoring on the same embedded store process as the other services (default: its own)")
+    parser.add_argument("--scoring-nice", type=int, default=0,
+                        help="PROCESS_NICE of the scoring service, and the nice of its store process")
     parser.add_argument("--gateway-senders", type=int, default=1, help="GATEWAY_BATCH_SENDERS of the batching gateway")
     parser.add_argument("--without-scoring", action="store_true",
                         help="do not start scoring (its event consumers share the store: the scan path alone)")
@@ -1234,6 +1237,8 @@ def main() -> None:
         if not args.shared_store:     # each service owns its database; scoring's on a store process of its own
             scoring_mongo = EmbeddedMongo(bench.work / "mongo-scoring").start()
             bench.watch.add("nx-scoring", scoring_mongo.process.pid)
+            if args.scoring_nice:
+                os.setpriority(os.PRIO_PROCESS, scoring_mongo.process.pid, args.scoring_nice)
     scoring_uri = scoring_mongo.uri if scoring_mongo else uri
     bench.watch.add("rabbitmq", rabbit_pid())
     bench.watch.add("bench(main)", os.getpid())
