@@ -8,6 +8,7 @@ that do not exist yet, and nx-27017 only plans with single-field indexes.
 from __future__ import annotations
 
 import fcntl
+import os
 import tempfile
 import threading
 import time
@@ -56,17 +57,29 @@ def embedded_transaction_lock(client: pymongo.MongoClient, database: str):
     if pid is None:
         yield
         return
-    with open(Path(tempfile.gettempdir()) / f"nx-27017-{pid}-{database}.txlock", "a") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                time.sleep(0.001)
+    handle = _lock_file(pid, database)
+    while True:
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            time.sleep(0.001)
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_lock_files: dict[tuple[int, int, str], object] = {}
+
+
+def _lock_file(server_pid: int, database: str):
+    """The lock's file, opened once per process (a forked child opens its own: a lock belongs to an open file)."""
+    key = (os.getpid(), server_pid, database)
+    with _clients_lock:
+        if key not in _lock_files:
+            _lock_files[key] = open(Path(tempfile.gettempdir()) / f"nx-27017-{server_pid}-{database}.txlock", "a")
+        return _lock_files[key]
 
 
 def shared_client(uri: str | None = None) -> pymongo.MongoClient:
