@@ -217,7 +217,8 @@ class GatewayApp:
                 refuse_query(name for name, _ in parse_qsl(request.query, keep_blank_values=True))
                 if len(request.body) > self.max_body:
                     raise self._too_large()
-                values = self._parse_plain(operation, self._json_body(request.body, media_type(request.content_type)))
+                values = self._parse(operation, self._json_body(request.body, media_type(request.content_type)),
+                                     as_kwargs)
                 return json_answer(await self.dispatcher.invoke_batched_plain(operation, values, scope))
             except Exception as exc:
                 return error_answer(failure(exc, outcome))
@@ -242,17 +243,11 @@ class GatewayApp:
         return self._parse(operation, values)
 
     @staticmethod
-    def _parse(operation: Operation, values: dict) -> Message:
+    def _parse(operation: Operation, values: dict, convert=to_message):
+        """The request message, strictly (a key no field has is refused); with ``convert=as_kwargs`` its keyword
+        arguments, without the message. json_format's complaints become UNKNOWN_FIELD / INVALID_TYPE."""
         try:
-            return to_message(operation.request, values, strict=True)
-        except json_format.ParseError as exc:
-            raise parse_error(exc) from None
-
-    @staticmethod
-    def _parse_plain(operation: Operation, values: dict) -> dict:
-        """``to_kwargs(_parse(operation, values))``, without the message (``convert.as_kwargs``)."""
-        try:
-            return as_kwargs(operation.request, values, strict=True)
+            return convert(operation.request, values, strict=True)
         except json_format.ParseError as exc:
             raise parse_error(exc) from None
 
