@@ -12,6 +12,7 @@ import os
 import tempfile
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,27 +38,31 @@ def transaction_lock(database: str) -> threading.Lock:
 
 # Between processes, the same on nx-27017 takes a file lock: two processes' transactions on one database failed
 # there with "no such savepoint" although their writes were stored (287 of 600 in a test of two processes).
-_embedded_pids: dict[int, int | None] = {}        # id(client) -> the nx-27017 server's pid, None for MongoDB
+_embedded_servers: dict[int, tuple[weakref.ref, str | None]] = {}   # id(client) -> (the client, its lock's name)
 
 
-def embedded_server_pid(client: pymongo.MongoClient) -> int | None:
-    """The pid of the nx-27017 server behind ``client`` (it names itself in ``buildInfo``), or None."""
-    if id(client) not in _embedded_pids:
-        info = client.admin.command("buildInfo")
-        _embedded_pids[id(client)] = info.get("pid") if info.get("process") == "nx_27017" else None
-    return _embedded_pids[id(client)]
+def embedded_lock_name(client: pymongo.MongoClient) -> str | None:
+    """``nx-27017-<host>-<port>`` for a client of an nx-27017 server (it names itself in ``buildInfo``), None for
+    MongoDB. Named by the address, so every process using the server, and the server after a restart, agree."""
+    known = _embedded_servers.get(id(client))
+    if known is None or known[0]() is not client:
+        embedded = client.admin.command("buildInfo").get("process") == "nx_27017"
+        host, port = client.address if embedded else (None, None)
+        known = (weakref.ref(client), f"nx-27017-{host}-{port}" if embedded else None)
+        _embedded_servers[id(client)] = known
+    return known[1]
 
 
 @contextmanager
 def embedded_transaction_lock(client: pymongo.MongoClient, database: str):
-    """Held by one process at a time per database of an nx-27017 server on this machine (a file lock in the
-    temporary directory, named by the server's pid); nothing on a real MongoDB. Taken after
-    ``transaction_lock``, so one thread per process waits here, polling (green under eventlet)."""
-    pid = embedded_server_pid(client)
-    if pid is None:
+    """Held by one process at a time per database of an nx-27017 server (a file lock in this machine's
+    temporary directory); nothing on a real MongoDB. Taken after ``transaction_lock``, so one thread per
+    process waits here, polling (green under eventlet)."""
+    name = embedded_lock_name(client)
+    if name is None:
         yield
         return
-    handle = _lock_file(pid, database)
+    handle = _lock_file(f"{name}-{database}")
     while True:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -70,15 +75,15 @@ def embedded_transaction_lock(client: pymongo.MongoClient, database: str):
         fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-_lock_files: dict[tuple[int, int, str], object] = {}
+_lock_files: dict[tuple[int, str], object] = {}
 
 
-def _lock_file(server_pid: int, database: str):
+def _lock_file(name: str):
     """The lock's file, opened once per process (a forked child opens its own: a lock belongs to an open file)."""
-    key = (os.getpid(), server_pid, database)
+    key = (os.getpid(), name)
     with _clients_lock:
         if key not in _lock_files:
-            _lock_files[key] = open(Path(tempfile.gettempdir()) / f"nx-27017-{server_pid}-{database}.txlock", "a")
+            _lock_files[key] = open(Path(tempfile.gettempdir()) / f"{name}.txlock", "a")
         return _lock_files[key]
 
 

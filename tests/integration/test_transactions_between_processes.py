@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pymongo
@@ -18,14 +19,16 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 WRITER = """
-import json, sys
+import json, sys, time
 import pymongo
 from servicekit.mongo import Store
 uri, database, name, count, locked = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
 store = Store(pymongo.MongoClient(uri)[database])
+store.db.command("ping")
+time.sleep(max(0.0, float(sys.argv[6]) - time.time()))     # both writers start together
 if not locked:
     import servicekit.mongo as mongo
-    mongo._embedded_pids[id(store.client)] = None          # as before: no lock between processes
+    mongo.embedded_lock_name = lambda client: None          # as before: no lock between processes
 failed = 0
 for n in range(count):
     try:
@@ -38,9 +41,10 @@ print(json.dumps({"failed": failed}))
 """
 
 
-def run_two_writers(uri: str, database: str, locked: bool, count: int = 150) -> list[int]:
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, uri, database, name, str(count), "1" if locked else "0"],
-                                cwd=REPO, stdout=subprocess.PIPE, text=True) for name in ("scores", "points")]
+def run_two_writers(uri: str, database: str, locked: bool, count: int = 300) -> list[int]:
+    start_at = str(time.time() + 3)
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, uri, database, name, str(count), "1" if locked else "0",
+                                 start_at], cwd=REPO, stdout=subprocess.PIPE, text=True) for name in ("scores", "points")]
     return [json.loads(writer.communicate(timeout=120)[0])["failed"] for writer in writers]
 
 
@@ -57,7 +61,7 @@ def test_two_processes_transactions_on_one_database_all_commit(mongo_uri, databa
     failed = run_two_writers(mongo_uri, database.name, locked=True)
 
     assert failed == [0, 0]
-    assert database.items.count_documents({}) == 2 * 2 * 150
+    assert database.items.count_documents({}) == 2 * 2 * 300
 
 
 def test_without_the_lock_the_embedded_store_fails_them(mongo_uri, database):
