@@ -56,7 +56,7 @@ def embedded_lock_name(client: pymongo.MongoClient) -> str | None:
 @contextmanager
 def embedded_transaction_lock(client: pymongo.MongoClient, database: str):
     """Held by one process at a time per database of an nx-27017 server (a file lock in this machine's
-    temporary directory); nothing on a real MongoDB. Taken after ``transaction_lock``, so one thread per
+    temporary directory, ``nx-27017-locks/``); nothing on a real MongoDB. Taken after ``transaction_lock``, so one thread per
     process waits here, polling (green under eventlet)."""
     name = embedded_lock_name(client)
     if name is None:
@@ -83,7 +83,9 @@ def _lock_file(name: str):
     key = (os.getpid(), name)
     with _clients_lock:
         if key not in _lock_files:
-            _lock_files[key] = open(Path(tempfile.gettempdir()) / f"{name}.txlock", "a")
+            folder = Path(tempfile.gettempdir()) / "nx-27017-locks"     # empty files, one per server and database
+            folder.mkdir(exist_ok=True)
+            _lock_files[key] = open(folder / f"{name}.txlock", "a")
         return _lock_files[key]
 
 
