@@ -141,7 +141,7 @@ class Watch:
         self.peak: dict[str, int] = defaultdict(int)
         self.last: dict[str, int] = {}
         self.timeline: list[tuple[float, dict[str, float]]] = []     # (epoch, CPU seconds so far by name)
-        self.counters: dict[str, Callable[[], float]] = {}           # more running totals sampled with the CPU
+        self.counters: list[Callable[[], dict[str, float]]] = []     # more running totals sampled with the CPU
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -163,7 +163,7 @@ class Watch:
             if value:
                 self.peak[name] = max(self.peak[name], value)
                 self.last[name] = value
-        counted = {name: read() for name, read in list(self.counters.items())}
+        counted = {name: value for read in list(self.counters) for name, value in read().items()}
         self.timeline.append((time.time(), {**self.cpu(), **counted, MACHINE: machine_busy_seconds()}))
 
     def cores_busy(self, seconds) -> dict[str, float]:
@@ -189,16 +189,22 @@ class Watch:
 
 def scrape(url: str, metric: str, operation: str) -> float:
     """The sum over labels of one Prometheus series for one operation (0 when absent)."""
+    return scrape_many(url, [(metric, operation)])[0]
+
+
+def scrape_many(url: str, series: list[tuple[str, str]]) -> list[float]:
+    """``scrape`` of several (metric, operation) series from one reading of the page."""
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             text = response.read().decode()
     except OSError:
-        return 0.0
-    total = 0.0
+        return [0.0] * len(series)
+    totals = [0.0] * len(series)
     for line in text.splitlines():
-        if line.startswith(metric + "{") and f'"{operation}"' in line:
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+        for index, (metric, operation) in enumerate(series):
+            if line.startswith(metric + "{") and f'"{operation}"' in line:
+                totals[index] += float(line.rsplit(" ", 1)[1])
+    return totals
 
 
 def histogram(url: str, metric: str, label: str, values: tuple[str, ...], also: str = "") -> list[tuple[float, float]]:
@@ -424,8 +430,7 @@ class Bench:
                                                     "services.attendance.service:AttendanceService"],
                                      {**common, "METRICS_PORT": str(self.attendance_metrics),
                                       "ATTENDANCE_CLOCK_CONTROL": "1"})
-        self.watch.counters[ATTENDANCE_CALLS] = lambda: self.attendance_rpc("service_rpc_seconds_count", "record_scans")
-        self.watch.counters[ATTENDANCE_BUSY] = lambda: self.attendance_rpc("service_rpc_seconds_sum", "record_scans")
+        self.watch.counters.append(self.attendance_calls)
         self.scoring = None
         if (REPO / "services/scoring/service.py").exists() and not self.args.without_scoring:
             self.scoring_metrics = free_port()
@@ -470,6 +475,13 @@ class Bench:
         self.batching_present = batching
         self.log(f"processes up (gateway RecordScan micro-batching {'present' if batching else 'NOT present yet'}"
                  f" in gateway/)")
+
+    def attendance_calls(self) -> dict[str, float]:
+        """The batch calls attendance has answered so far, and the seconds they took (a ``Watch`` counter)."""
+        calls, seconds = scrape_many(f"http://127.0.0.1:{self.attendance_metrics}/metrics",
+                                     [("service_rpc_seconds_count", "record_scans"),
+                                      ("service_rpc_seconds_sum", "record_scans")])
+        return {ATTENDANCE_CALLS: calls, ATTENDANCE_BUSY: seconds}
 
     def attendance_rpc(self, metric: str, method: str) -> float:
         """One series of the attendance service's ``service_rpc_seconds`` for one method."""
