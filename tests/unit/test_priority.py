@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from servicekit.priority import PriorityError, nice_steps
+from servicekit.priority import PriorityError, lower_priority_of, nice_steps
 
 CHILD = """
 import os, sys
@@ -59,3 +61,37 @@ def test_the_runner_refuses_a_bad_setting_before_starting():
                           env={**os.environ, "PROCESS_NICE": "high"}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "PROCESS_NICE must be a whole number" in done.stderr
+
+
+def autogroup_nice(pid) -> str | None:
+    """The nice value of a process's autogroup, or None where the kernel shows none (no autogroup scheduling, or a
+    sandbox whose /proc/<pid>/autogroup reads empty, as on CI)."""
+    try:
+        shown = re.search(r"\bnice (-?\d+)", Path(f"/proc/{pid}/autogroup").read_text())
+    except OSError:
+        return None
+    return shown.group(1) if shown else None
+
+
+def test_another_process_leading_its_session_is_lowered_with_its_group():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    try:
+        before, steps = autogroup_nice(child.pid), min(19, os.nice(0) + 7)
+        lower_priority_of(child.pid, steps)
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == steps
+        assert autogroup_nice(child.pid) == (None if before is None else str(steps))
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_another_process_sharing_a_session_is_lowered_alone():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        group, steps = autogroup_nice(child.pid), min(19, os.nice(0) + 6)
+        lower_priority_of(child.pid, steps)
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == steps
+        assert autogroup_nice(child.pid) == group == autogroup_nice(os.getpid())     # this session's, untouched
+    finally:
+        child.kill()
+        child.wait()
