@@ -67,6 +67,7 @@ from servicekit.config import nameko_config
 from servicekit.embedded_mongo import EmbeddedMongo
 from servicekit.events import parse_stamp
 from servicekit.keys import ensure_keys
+from servicekit.priority import lower_priority_of
 from servicekit.tokens import TokenSigner
 from services.attendance.domain import qrtoken
 from services.scoring.points_store import points_database
@@ -488,7 +489,7 @@ class Bench:
         return scrape(f"http://127.0.0.1:{self.attendance_metrics}/metrics", metric, method)
 
     def child(self, name: str, args: list[str], env: dict) -> ChildProcess:
-        child = ChildProcess(name, args, env, self.work)
+        child = ChildProcess(name, args, env, self.work, own_session=not self.args.one_session)   # as bin/run
         self.children.append(child)
         self.watch.add(name, child.process.pid)
         return child
@@ -673,7 +674,7 @@ class Bench:
                              "start_at": start_at, "offset_file": str(offset_file)}, file,
                             protocol=pickle.HIGHEST_PROTOCOL)
             process = subprocess.Popen([sys.executable, "-m", "bench.themed_day_load", str(work_path),
-                                        str(answer_path)], cwd=REPO)
+                                        str(answer_path)], cwd=REPO, start_new_session=not self.args.one_session)
             self.watch.add(f"load-{n}", process.pid)
             runs.append((process, answer_path))
         while time.time() < start_at - 0.2:
@@ -1230,6 +1231,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--points-nice", type=int, default=10,
                         help="PROCESS_NICE of the points consumer's process (bin/run: 10; 0: the same priority as the rest)")
+    parser.add_argument("--one-session", action="store_true",
+                        help="start the services and the load in the benchmark's session (before session 18), where "
+                             "autogroup scheduling gives them one share of the CPU together; default: each its own, "
+                             "as bin/run does")
     parser.add_argument("--shared-store", action="store_true",
                         help="scoring on the same embedded store process as the other services (default: its own)")
     parser.add_argument("--scoring-nice", type=int, default=0,
@@ -1249,8 +1254,7 @@ def main() -> None:
         if not args.shared_store:     # each service owns its database; scoring's on a store process of its own
             scoring_mongo = EmbeddedMongo(bench.work / "mongo-scoring").start()
             bench.watch.add("nx-scoring", scoring_mongo.process.pid)
-            if args.scoring_nice:
-                os.setpriority(os.PRIO_PROCESS, scoring_mongo.process.pid, args.scoring_nice)
+            lower_priority_of(scoring_mongo.process.pid, args.scoring_nice)    # its own session: with its group
     scoring_uri = scoring_mongo.uri if scoring_mongo else uri
     bench.watch.add("rabbitmq", rabbit_pid())
     bench.watch.add("bench(main)", os.getpid())

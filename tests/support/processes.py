@@ -18,12 +18,14 @@ def free_port() -> int:
 
 
 class ChildProcess:
-    def __init__(self, name: str, args: list[str], env: dict, log_dir: Path):
+    def __init__(self, name: str, args: list[str], env: dict, log_dir: Path, own_session: bool = False):
+        """``own_session``: lead a session of its own, as `bin/run` starts each process (with autogroup
+        scheduling, a session's processes compete for the CPU as one)."""
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen([sys.executable, *args], cwd=REPO, env={**os.environ, **env},
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+                                        stdout=self._log, stderr=subprocess.STDOUT, start_new_session=own_session)
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
