@@ -68,11 +68,11 @@ class ThemedDay:
                                     mobile_count=len(self.mobile), member_ids=self.members,
                                     mobile_member_ids=self.mobile)]
 
-    def scan(self, member_id: str, direction: str = "in", flags: list[str] = ()) -> dict:
+    def scan(self, member_id: str, direction: str = "in", flags: list[str] = (), backfilled: bool = False) -> dict:
         spec = att.CHECKIN_RECORDED if direction == "in" else att.CHECKOUT_RECORDED
         return spec.build(self.tenant_id, **self._common(), member_id=member_id, record_id=f"rec_{uuid.uuid4().hex}",
                           at=f"{self.month}-15T01:0{'0' if direction == 'in' else '9'}:00.000Z", distance_m=12.5,
-                          flags=list(flags), seq=1, hash="h", backfilled=False)
+                          flags=list(flags), seq=1, hash="h", backfilled=backfilled)
 
     def leave(self, member_id: str) -> dict:
         return att.LEAVE_DECIDED.build(self.tenant_id, **self._common(), member_id=member_id,

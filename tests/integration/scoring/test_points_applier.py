@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from servicekit.mongo import open_store
+from services.scoring import consumers
 from services.scoring.consumers import PointsApplier, ScoreApplier
 from services.scoring.points_store import PointsStore, points_database
 from services.scoring.store import ScoringStore
@@ -32,8 +33,9 @@ def test_a_roster_in_a_later_batch_takes_the_branch_path_learned_at_issue(stores
     member = points.member("m1")
     assert (member["branch_id"], member["a0"], member["a1"], member["a2"]) == ("b1", "city", "county", "b1")
     assert [m["_id"] for m in points.members_under("county", 1)] == ["m1", "m2"]
-    applier.apply([day.scan("m1", "out")])
+    applier.apply([day.scan("m1", "in"), day.scan("m1", "out"), day.closed({"m1": "present", "m2": "absent"})])
     assert [entry["category"] for entry in points.ledger_of("m1", "2026")] == ["attendance"]
+    assert points.balances_of_cycle("t1", "2026")["m1"]["a1"] == "county"
 
 
 def test_a_score_batch_commits_while_a_points_transaction_is_open(stores):
@@ -74,10 +76,10 @@ def test_a_batch_reads_its_tenants_rules_once(stores):
     _, points = stores
     day = ThemedDay("t1", BRANCH, "2026-05", [f"m{n}" for n in range(6)])
     counting = CountingPointsStore(points.db)
-    PointsApplier(counting).apply([day.issued(), *day.planned_and_opened(),
-                                   *[day.scan(f"m{n}", "out") for n in range(6)]])
+    PointsApplier(counting).apply([day.issued(), *day.planned_and_opened(), *[day.reflection(f"m{n}") for n in range(6)],
+                                   day.closed({f"m{n}": "present" for n in range(6)})])
     assert counting.tenant_reads == 1
-    assert sum(len(points.ledger_of(f"m{n}", "2026")) for n in range(6)) == 6
+    assert sum(len(points.ledger_of(f"m{n}", "2026")) for n in range(6)) == 12
 
 
 def test_points_an_earlier_version_kept_with_the_scores_are_taken_over_once(mongo_uri):
@@ -107,10 +109,10 @@ def test_points_are_idempotent_by_their_ledger_ids_without_recording_event_ids(s
     day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2"])
     applier = PointsApplier(points)
     applier.apply([day.issued(), *day.planned_and_opened()])
-    sign_out = day.scan("m1", "out")
-    applier.apply([sign_out, sign_out])                       # the same event twice in one batch
-    applier.apply([sign_out])                                 # and redelivered later
-    applier.apply([day.scan("m1", "out")])                    # another event for the same fact (a replay)
+    closing = day.closed({"m1": "present", "m2": "excused"})
+    applier.apply([closing, closing])                         # the same event twice in one batch
+    applier.apply([closing])                                  # and redelivered later
+    applier.apply([day.scan("m1", "out", backfilled=True)])   # another event for the same fact
     entries = points.ledger_of("m1", "2026")
     assert [entry["category"] for entry in entries] == ["attendance"]
     assert points.db.balances.find_one({"member_id": "m1"})["total"] == entries[0]["points"]
@@ -135,7 +137,7 @@ def test_a_ledger_entry_written_first_by_another_consumer_is_not_counted_twice(s
     _, points = stores
     day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2"])
     PointsApplier(points).apply([day.issued(), *day.planned_and_opened()])
-    sign_out = day.scan("m2", "out")
+    sign_out = day.scan("m2", "out", backfilled=True)
     racing = RacingPointsStore(points.db, lambda: PointsApplier(points).apply([sign_out]))
     PointsApplier(racing).apply([sign_out])
     entries = points.ledger_of("m2", "2026")
@@ -151,3 +153,70 @@ def test_balances_an_earlier_version_indexed_by_member_lose_that_index_at_start_
     store = open_store(PointsStore, name, mongo_uri)
     assert {info["key"][0][0] for info in store.db.balances.index_information().values()} == {"_id", "cycle_key"}
     assert store.balances_of_cycle("t1", "2026")["m1"]["total"] == 5
+
+
+def test_a_sign_out_earns_its_points_when_its_activity_closes(stores):
+    _, points = stores
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2", "m3", "m4"])
+    applier = PointsApplier(points)
+    applier.apply([day.issued(), *day.planned_and_opened()])
+    written_before = points.db.ledger.count_documents({})
+    applier.apply([day.scan("m1"), day.scan("m1", "out"), day.scan("m2"), day.scan("m2", "out"), day.scan("m3")])
+    assert points.db.ledger.count_documents({}) == written_before == 0       # nothing yet: the statuses are not final
+    applier.apply([day.closed({"m1": "present", "m2": "present", "m3": "incomplete", "m4": "absent"})])
+    ledger = {entry["member_id"]: entry for entry in points.db.ledger.find({})}
+    assert {member: entry["category"] for member, entry in ledger.items()} == {
+        "m1": "attendance", "m2": "attendance", "m4": "absence"}
+    assert ledger["m1"]["_id"] == f"{day.activity_id}:m1:attendance" and ledger["m1"]["reason"] == "参加主题党日"
+    assert ledger["m1"]["at"] == "2026-05-15T04:00:00.000Z"                 # the closing's time
+    assert ledger["m1"]["source"]["event_type"] == "activity_closed"
+    balances = points.balances_of_cycle("t1", "2026")
+    assert balances["m1"]["total"] == ledger["m1"]["points"] > 0 > balances["m4"]["total"]
+    assert "m3" not in balances
+
+
+def test_a_sign_out_back_filled_after_the_closing_earns_its_points_at_once(stores):
+    _, points = stores
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2"])
+    applier = PointsApplier(points)
+    applier.apply([day.issued(), *day.planned_and_opened(), day.closed({"m1": "present", "m2": "incomplete"})])
+    applier.apply([day.scan("m2", "out", backfilled=True)])
+    assert [entry["category"] for entry in points.ledger_of("m2", "2026")] == ["attendance"]
+    assert points.ledger_of("m2", "2026")[0]["source"]["event_type"] == "checkout_recorded"
+
+
+def test_a_closing_after_a_sign_out_credited_by_an_earlier_version_pays_once(stores):
+    _, points = stores
+    day = ThemedDay("t1", BRANCH, "2026-05", ["m1"])
+    applier = PointsApplier(points)
+    applier.apply([day.issued(), *day.planned_and_opened()])
+    applier.apply([day.scan("m1", "out", backfilled=True)])      # as an earlier version credited every sign-out
+    applier.apply([day.closed({"m1": "present"})])
+    [entry] = points.ledger_of("m1", "2026")
+    assert points.balances_of_cycle("t1", "2026")["m1"]["total"] == entry["points"]
+
+
+class CountingTransactions(PointsStore):
+    def __init__(self, db):
+        super().__init__(db)
+        self.transactions = 0
+
+    def transaction(self, session=None):
+        self.transactions += 1
+        return super().transaction(session)
+
+
+def test_a_batch_of_large_closings_is_written_in_several_transactions(stores, monkeypatch):
+    _, points = stores
+    monkeypatch.setattr(consumers, "MAX_ENTRIES_PER_TRANSACTION", 5)
+    days = [ThemedDay("t1", {**BRANCH, "id": f"b{n}"}, "2026-05", [f"m{n}{k}" for k in range(3)]) for n in range(4)]
+    applier = PointsApplier(points)
+    applier.apply([event for day in days for event in (day.issued(), *day.planned_and_opened())])
+    counting = CountingTransactions(points.db)
+    PointsApplier(counting).apply([day.closed({m: "present" for m in day.members}) for day in days]
+                                  + [days[0].scan("m00", "out")])      # a sign-out alone: no work, no transaction
+    assert counting.transactions == 4                                  # 3 entries each, at most 5 per transaction
+    assert points.db.ledger.count_documents({"category": "attendance"}) == 12
+    counting.transactions = 0
+    PointsApplier(counting).apply([days[0].scan("m01", "out"), days[1].scan("m11", "out")])
+    assert counting.transactions == 0
