@@ -439,11 +439,13 @@ class PointsConsumer:
 
     Apart so that it can run at a lower CPU priority (``PROCESS_NICE``; bin/run gives it 10): points are
     not live, and at a themed day's peak the CPU it would take goes to the members' scans and the live
-    scores; its queue holds the sign-outs meanwhile and it catches up when the peak has passed."""
+    scores. The sign-outs cost it almost nothing there: their attendance points are credited at the closing
+    (``consumers.has_points_work``)."""
     name = "scoring"
 
     metrics = Metrics()
-    # While sign-outs keep coming, a batch gathers up to a second of them (batches of 300 cost scoring's store a
-    # fifth less per sign-out than batches of 30: 0.30-0.39 against 0.42-0.50 ms); a lone event waits 200 ms.
+    # While events keep coming (a city's closings), a batch gathers up to a second of them (batches of 300 sign-outs,
+    # credited one by one before session 19, cost scoring's store a fifth less per sign-out than batches of 30:
+    # 0.30-0.39 against 0.42-0.50 ms); a lone event waits 200 ms.
     points_events = BatchEventConsumer("points", POINTS_SUBSCRIPTIONS, PointsApplier.for_container,
                                        max_batch=1000, max_wait_ms=1000, quiet_ms=200)
