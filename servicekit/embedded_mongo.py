@@ -1,6 +1,12 @@
 """The embedded default store: nx-27017 (MongoDB wire protocol on SQLite) as a child process.
 
 Used by `bin/run` (deploy/local/up.py) and the test fixtures when MONGO_URI is not set.
+
+nx-27017 runs its threaded server (``--threaded``: a thread per connection, reading a command, running it and
+answering on that thread) rather than its asyncio one, which hands every command to a worker thread and the
+answer back to its event loop. At a city's scan peak the hand-offs had been a fifth of the store's busy time;
+threaded, the main store took 12-20 % less CPU per scan (README, session 19). ``EMBEDDED_MONGO_SERVER=asyncio``
+runs the asyncio server.
 """
 from __future__ import annotations
 
@@ -38,6 +44,17 @@ def log_tail(path: Path | None, lines: int = 30) -> str:
     return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
 
 
+SERVER_KINDS = ("threaded", "asyncio")
+
+
+def server_options(kind: str | None = None) -> list[str]:
+    """nx-27017's options for the server kind (``EMBEDDED_MONGO_SERVER``, default threaded)."""
+    kind = (kind if kind is not None else os.environ.get("EMBEDDED_MONGO_SERVER", "")).strip() or "threaded"
+    if kind not in SERVER_KINDS:
+        raise EmbeddedMongoError(f"EMBEDDED_MONGO_SERVER must be one of {', '.join(SERVER_KINDS)}, not {kind!r}")
+    return ["--threaded"] if kind == "threaded" else []
+
+
 def server_command() -> list[str]:
     """nx-27017 from the running interpreter's environment (the project's venv)."""
     script = Path(sys.executable).parent / "nx-27017"
@@ -67,6 +84,7 @@ class EmbeddedMongo:
     def start(self) -> EmbeddedMongo:
         if self.process:
             return self
+        options = server_options()              # a bad setting is refused before anything is made
         if self.data_dir is None:
             self._temp_dir = Path(tempfile.mkdtemp(prefix="nx-27017-"))
             data_dir, side_dir = self._temp_dir / "data", self._temp_dir
@@ -82,7 +100,7 @@ class EmbeddedMongo:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 server_command() + ["--data-dir", str(data_dir), "--host", self.host, "-p", str(self.port),
-                                    "--log-file", os.devnull, "--pid-file", str(pid_path)],
+                                    "--log-file", os.devnull, "--pid-file", str(pid_path), *options],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             self._wait_ready()

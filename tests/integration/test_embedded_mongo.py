@@ -49,3 +49,24 @@ def test_two_servers_refuse_to_share_a_data_dir(tmp_path):
     with EmbeddedMongo(tmp_path / "data"):
         with pytest.raises(EmbeddedMongoError, match="already serving"):
             EmbeddedMongo(tmp_path / "data").start()
+
+
+def test_the_store_runs_the_threaded_server_unless_asked_for_the_asyncio_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("EMBEDDED_MONGO_SERVER", raising=False)
+    with EmbeddedMongo(tmp_path / "threaded") as mongo, pymongo.MongoClient(mongo.uri) as client:
+        assert "--threaded" in mongo.process.args
+        client.pb_smoke.items.insert_many([{"_id": n} for n in range(50)])
+        assert client.pb_smoke.items.count_documents({}) == 50
+    monkeypatch.setenv("EMBEDDED_MONGO_SERVER", "asyncio")
+    with EmbeddedMongo(tmp_path / "asyncio") as mongo, pymongo.MongoClient(mongo.uri) as client:
+        assert "--threaded" not in mongo.process.args
+        client.pb_smoke.items.insert_one({"_id": "async"})
+        assert client.pb_smoke.items.find_one({"_id": "async"}) == {"_id": "async"}
+
+
+def test_an_unknown_server_kind_is_refused_before_anything_starts(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMBEDDED_MONGO_SERVER", "forked")
+    mongo = EmbeddedMongo(tmp_path / "data")
+    with pytest.raises(EmbeddedMongoError, match="EMBEDDED_MONGO_SERVER must be one of threaded, asyncio"):
+        mongo.start()
+    assert mongo.process is None and not (tmp_path / "data").exists()
