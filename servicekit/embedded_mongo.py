@@ -6,7 +6,8 @@ nx-27017 runs its threaded server (``--threaded``: a thread per connection, read
 answering on that thread) rather than its asyncio one, which hands every command to a worker thread and the
 answer back to its event loop. At a city's scan peak the hand-offs had been a fifth of the store's busy time;
 threaded, the main store took 12-20 % less CPU per scan (README, session 19). ``EMBEDDED_MONGO_SERVER=asyncio``
-runs the asyncio server.
+runs the asyncio server. It logs warnings and errors, not a line per command (``servicekit.nx_server``;
+``EMBEDDED_MONGO_LOG=commands``: every line).
 """
 from __future__ import annotations
 
@@ -55,13 +56,28 @@ def server_options(kind: str | None = None) -> list[str]:
     return ["--threaded"] if kind == "threaded" else []
 
 
-def server_command() -> list[str]:
-    """nx-27017 from the running interpreter's environment (the project's venv)."""
+LOG_SETTINGS = ("warnings", "commands")
+
+
+def log_setting(setting: str | None = None) -> str:
+    """What the store logs (``EMBEDDED_MONGO_LOG``): ``warnings`` (the default) or ``commands``, a line for
+    every command it answers, as nx-27017 does by itself (``servicekit.nx_server``)."""
+    setting = (setting if setting is not None else os.environ.get("EMBEDDED_MONGO_LOG", "")).strip() or "warnings"
+    if setting not in LOG_SETTINGS:
+        raise EmbeddedMongoError(f"EMBEDDED_MONGO_LOG must be one of {', '.join(LOG_SETTINGS)}, not {setting!r}")
+    return setting
+
+
+def server_command(log: str = "warnings") -> list[str]:
+    """nx-27017 from the running interpreter's environment (the project's venv), through
+    ``servicekit.nx_server`` unless every command is to be logged."""
+    if importlib.util.find_spec("nx_27017") is None:
+        raise EmbeddedMongoError("nx-27017 is not installed in this environment: run bin/setup")
+    if log == "warnings":
+        return [sys.executable, "-m", "servicekit.nx_server"]
     script = Path(sys.executable).parent / "nx-27017"
     if script.exists():
         return [str(script)]
-    if importlib.util.find_spec("nx_27017") is None:
-        raise EmbeddedMongoError("nx-27017 is not installed in this environment: run bin/setup")
     return [sys.executable, "-m", "nx_27017.nx_27017"]  # the package has no __main__
 
 
@@ -84,7 +100,7 @@ class EmbeddedMongo:
     def start(self) -> EmbeddedMongo:
         if self.process:
             return self
-        options = server_options()              # a bad setting is refused before anything is made
+        options, logged = server_options(), log_setting()   # a bad setting is refused before anything is made
         if self.data_dir is None:
             self._temp_dir = Path(tempfile.mkdtemp(prefix="nx-27017-"))
             data_dir, side_dir = self._temp_dir / "data", self._temp_dir
@@ -99,7 +115,7 @@ class EmbeddedMongo:
 
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                server_command() + ["--data-dir", str(data_dir), "--host", self.host, "-p", str(self.port),
+                server_command(logged) + ["--data-dir", str(data_dir), "--host", self.host, "-p", str(self.port),
                                     "--log-file", os.devnull, "--pid-file", str(pid_path), *options],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:

@@ -1,4 +1,5 @@
 import socket
+import struct
 
 import pymongo
 import pytest
@@ -68,5 +69,44 @@ def test_an_unknown_server_kind_is_refused_before_anything_starts(tmp_path, monk
     monkeypatch.setenv("EMBEDDED_MONGO_SERVER", "forked")
     mongo = EmbeddedMongo(tmp_path / "data")
     with pytest.raises(EmbeddedMongoError, match="EMBEDDED_MONGO_SERVER must be one of threaded, asyncio"):
+        mongo.start()
+    assert mongo.process is None and not (tmp_path / "data").exists()
+
+
+def send_invalid_message(mongo: EmbeddedMongo) -> None:
+    """A wire message whose header gives a length below the header's own: nx-27017 logs a warning."""
+    with socket.create_connection((mongo.host, mongo.port)) as raw:
+        raw.sendall(struct.pack("<iiii", 5, 1, 0, 2013))
+        raw.settimeout(5)
+        assert raw.recv(16) == b""                   # the server closes the connection
+
+
+def test_the_store_logs_warnings_but_not_a_line_per_command(tmp_path, monkeypatch):
+    monkeypatch.delenv("EMBEDDED_MONGO_LOG", raising=False)
+    with EmbeddedMongo(tmp_path / "data") as mongo, pymongo.MongoClient(mongo.uri) as client:
+        assert mongo.process.args[1:3] == ["-m", "servicekit.nx_server"]
+        for n in range(20):
+            client.pb_smoke.items.insert_one({"_id": n})
+        assert client.pb_smoke.items.count_documents({}) == 20
+        send_invalid_message(mongo)
+        client.admin.command("ping")
+    log = mongo.log_path.read_text()
+    assert "Invalid message length: 5" in log
+    assert "Command response" not in log and " - INFO - " not in log
+
+
+def test_every_command_is_logged_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMBEDDED_MONGO_LOG", "commands")
+    with EmbeddedMongo(tmp_path / "data") as mongo, pymongo.MongoClient(mongo.uri) as client:
+        assert "servicekit.nx_server" not in mongo.process.args
+        for n in range(20):
+            client.pb_smoke.items.insert_one({"_id": n})
+    assert mongo.log_path.read_text().count("Command response") >= 20
+
+
+def test_an_unknown_log_setting_is_refused_before_anything_starts(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMBEDDED_MONGO_LOG", "everything")
+    mongo = EmbeddedMongo(tmp_path / "data")
+    with pytest.raises(EmbeddedMongoError, match="EMBEDDED_MONGO_LOG must be one of warnings, commands"):
         mongo.start()
     assert mongo.process is None and not (tmp_path / "data").exists()
