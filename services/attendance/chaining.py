@@ -32,6 +32,11 @@ class ChainWriter:
             self._heads[activity_id] = self.store.chain_head(activity_id) or (0, chain.GENESIS)
         return self._heads[activity_id]
 
+    def empty_chains(self, activity_ids) -> set[str]:
+        """Those of these activities that have no link yet, as far as this process knows (their heads read
+        where not known): no record of theirs is stored."""
+        return {activity_id for activity_id in activity_ids if self.head(activity_id)[0] == 0}
+
     def links(self, entries: list[tuple[dict, dict]]) -> list[dict]:
         """Chain ``(document, content)`` pairs in order: each document gets seq, prev_hash, hash, content.
 

@@ -185,9 +185,14 @@ class DeviceBook:
         self.store, self.ttl, self.peers = store, ttl, peers
         self._books: dict[str, tuple[float, dict[str, set[str]], set[str]]] = {}   # id -> (read at, book, seen ids)
 
-    def users(self, activities: dict[str, dict]) -> dict[str, dict[str, set[str]]]:
-        """activity id -> {device key: members}, for the activities given (id -> activity document)."""
+    def users(self, activities: dict[str, dict], empty=frozenset()) -> dict[str, dict[str, set[str]]]:
+        """activity id -> {device key: members}, for the activities given (id -> activity document); a book
+        not loaded yet of an activity in ``empty`` (no records at all: ``ChainWriter.empty_chains``) starts
+        empty without a read: a city's first sign-ins meet thousands of activities, and their books' reads (the
+        ids of every roster member's two records) found nothing."""
         now = time.monotonic()
+        for activity_id in empty:
+            self._books.setdefault(activity_id, (now, {}, set()))
         refresh = self.peers is None or self.peers.others_running()
         stale = [activity for activity_id, activity in activities.items() if activity_id not in self._books
                  or (refresh and now - self._books[activity_id][0] > self.ttl)]
@@ -301,7 +306,8 @@ class ScanDesk:
         """``trust_known``: read only the records ``self.known`` cannot answer for (see ``KnownRecords``);
         otherwise read each scan's records, as after another process stored one of them first."""
         stored = self._records_to_judge(pending, trust_known)
-        books = self.devices.users({p.activity["_id"]: p.activity for p in pending})
+        activities = {p.activity["_id"]: p.activity for p in pending}
+        books = self.devices.users(activities, empty=self.chain.empty_chains(activities))
         new_records, outbox, batch_repeats = [], [], []
         at = stamp(now)                                 # the batch's records share their time, events theirs
         for p in pending:

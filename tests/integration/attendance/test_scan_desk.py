@@ -13,7 +13,7 @@ import pytest
 from servicekit.events import stamp
 from servicekit.mongo import open_store
 from services.attendance.chaining import ChainWriter
-from services.attendance.domain import qrtoken
+from services.attendance.domain import chain, qrtoken
 from services.attendance.scanning import ScanDesk
 from services.attendance.store import AttendanceStore, scan_changed
 
@@ -32,10 +32,19 @@ class CountingStore(AttendanceStore):
         super().__init__(db)
         self.judging_reads: list[list[str]] = []
 
+        self.book_reads: list[list[str]] = []     # the activities whose device book was read
+        self.chain_reads: list[str] = []          # one activity's chain read for its head
+
     def records_by_ids(self, record_ids, projection=None):
         if projection is None:
             self.judging_reads.append(sorted(record_ids))
+        else:                                     # the device book's
+            self.book_reads.append(sorted({record_id.split(":")[0] for record_id in record_ids}))
         return super().records_by_ids(record_ids, projection)
+
+    def chain_head(self, activity_id):
+        self.chain_reads.append(activity_id)
+        return super().chain_head(activity_id)
 
 
 class Peers:
@@ -58,8 +67,8 @@ class SteppedClock:
         return self.moment
 
 
-def activity(members=("m1", "m2", "m3")) -> dict:
-    return {"_id": ACTIVITY, "tenant_id": "t1", "branch_id": "b1", "branch_month": "b1:2026-11",
+def activity(members=("m1", "m2", "m3"), activity_id: str = ACTIVITY) -> dict:
+    return {"_id": activity_id, "tenant_id": "t1", "branch_id": "b1", "branch_month": "b1:2026-11",
             "status": "approved", "radius_m": 300, "roster_frozen_at": stamp(START - timedelta(minutes=20)),
             "roster": {member: {"name": member, "mobile": False} for member in members}, "on_leave": {},
             "plan": {"venue": {"lat": 30.0, "lng": 120.0},
@@ -85,10 +94,10 @@ def desk(store, clock, others_running: bool = False) -> ScanDesk:
     return ScanDesk(store, ChainWriter(store), clock, lambda tenant_id: KEY, peers=Peers(others_running))
 
 
-def scan(member: str, direction: str, clock: SteppedClock) -> dict:
+def scan(member: str, direction: str, clock: SteppedClock, activity_id: str = ACTIVITY) -> dict:
     return {"scope": {"account_id": f"acc-{member}", "tenant_id": "t1", "member_id": member,
                       "roles": [{"role": "member", "org_id": "b1"}]},
-            "token": qrtoken.issue(KEY, ACTIVITY, direction, qrtoken.step_of(clock.now())),
+            "token": qrtoken.issue(KEY, activity_id, direction, qrtoken.step_of(clock.now())),
             "fix": {"lat": 30.0001, "lng": 120.0001, "accuracy_m": 10, "device_id": f"phone-{member}",
                     "taken_at": stamp(clock.now())}}
 
@@ -162,3 +171,40 @@ def test_a_sign_out_with_no_sign_in_anywhere_is_refused_and_stores_nothing(store
     answer = first.record([scan("m2", "out", clock)])[0]
     assert answer["error"]["code"] == "CHECKIN_REQUIRED"
     assert store.db.records.count_documents({"kind": "checkout"}) == 0
+
+
+def test_the_device_books_of_activities_without_records_are_not_read(store, clock):
+    others = [f"act_b{n}_2026-11" for n in range(2, 6)]
+    store.db.activities.insert_many([{**activity(activity_id=activity_id), "branch_month": f"{activity_id}:2026-11"}
+                                     for activity_id in others])
+    first = desk(store, clock)
+    first.record([scan("m1", "in", clock)])                    # the first activity's chain begins
+    store.book_reads.clear(), store.chain_reads.clear()
+    answers = desk(store, clock).record([scan("m2", "in", clock, activity_id) for activity_id in [ACTIVITY, *others]])
+    assert [record_of(answer)["seq"] for answer in answers] == [2, 1, 1, 1, 1]
+    assert sorted(store.chain_reads) == sorted([ACTIVITY, *others])     # each head read once, as before
+    assert store.book_reads == [[ACTIVITY]]                    # the only activity with records stored
+    again = first.record([scan("m3", "in", clock, activity_id) for activity_id in others])
+    assert [record_of(answer)["seq"] for answer in again] == [2, 2, 2, 2]    # another desk's links: no fork
+
+
+def test_a_device_used_by_another_member_is_flagged_in_an_activity_whose_book_started_empty(store, clock):
+    first = desk(store, clock)
+    borrowed = scan("m2", "in", clock)
+    borrowed["fix"]["device_id"] = "phone-m1"
+    answers = first.record([scan("m1", "in", clock)])
+    assert store.book_reads == [] and record_of(answers[0])["flags"] == []
+    assert "SHARED_DEVICE" in record_of(first.record([borrowed])[0])["flags"]
+
+
+def test_a_chain_whose_first_link_was_removed_still_takes_scans_and_verify_reports_it(store, clock):
+    first = desk(store, clock)
+    first.record([scan(member, "in", clock) for member in ("m1", "m2", "m3")])
+    store.db.records.delete_one({"chain_key": f"{ACTIVITY}:1"})         # tampering with the store
+    clock.moment = END + timedelta(minutes=1)
+    answers = desk(store, clock).record([scan("m2", "out", clock), scan("m3", "out", clock)])
+    assert [record_of(answer)["seq"] for answer in answers] == [4, 5]    # after the last link left
+    records = list(store.db.records.find())
+    assert sorted(record["seq"] for record in records) == [2, 3, 4, 5]
+    report = chain.verify(records, None)
+    assert not report["ok"] and [problem["problem"] for problem in report["problems"]] == ["missing"]
