@@ -65,10 +65,13 @@ def test_the_store_runs_the_threaded_server_unless_asked_for_the_asyncio_one(tmp
         assert client.pb_smoke.items.find_one({"_id": "async"}) == {"_id": "async"}
 
 
-def test_an_unknown_server_kind_is_refused_before_anything_starts(tmp_path, monkeypatch):
-    monkeypatch.setenv("EMBEDDED_MONGO_SERVER", "forked")
+@pytest.mark.parametrize("setting, value, refusal", [
+    ("EMBEDDED_MONGO_SERVER", "forked", "EMBEDDED_MONGO_SERVER must be one of threaded, asyncio"),
+    ("EMBEDDED_MONGO_LOG", "everything", "EMBEDDED_MONGO_LOG must be one of warnings, commands")])
+def test_an_unknown_setting_is_refused_before_anything_starts(tmp_path, monkeypatch, setting, value, refusal):
+    monkeypatch.setenv(setting, value)
     mongo = EmbeddedMongo(tmp_path / "data")
-    with pytest.raises(EmbeddedMongoError, match="EMBEDDED_MONGO_SERVER must be one of threaded, asyncio"):
+    with pytest.raises(EmbeddedMongoError, match=refusal):
         mongo.start()
     assert mongo.process is None and not (tmp_path / "data").exists()
 
@@ -102,11 +105,3 @@ def test_every_command_is_logged_when_asked(tmp_path, monkeypatch):
         for n in range(20):
             client.pb_smoke.items.insert_one({"_id": n})
     assert mongo.log_path.read_text().count("Command response") >= 20
-
-
-def test_an_unknown_log_setting_is_refused_before_anything_starts(tmp_path, monkeypatch):
-    monkeypatch.setenv("EMBEDDED_MONGO_LOG", "everything")
-    mongo = EmbeddedMongo(tmp_path / "data")
-    with pytest.raises(EmbeddedMongoError, match="EMBEDDED_MONGO_LOG must be one of warnings, commands"):
-        mongo.start()
-    assert mongo.process is None and not (tmp_path / "data").exists()
