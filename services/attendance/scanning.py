@@ -186,14 +186,15 @@ class DeviceBook:
         self._books: dict[str, tuple[float, dict[str, set[str]], set[str]]] = {}   # id -> (read at, book, seen ids)
 
     def users(self, activities: dict[str, dict], empty=frozenset()) -> dict[str, dict[str, set[str]]]:
-        """activity id -> {device key: members}, for the activities given (id -> activity document); a book
-        not loaded yet of an activity in ``empty`` (no records at all: ``ChainWriter.empty_chains``) starts
-        empty without a read: a city's first sign-ins meet thousands of activities, and their books' reads (the
-        ids of every roster member's two records) found nothing."""
+        """activity id -> {device key: members}, for the activities given (id -> activity document). While no
+        other instance runs, a book not loaded yet of an activity in ``empty`` (no records at all, by the chain
+        head this process knows: ``ChainWriter.empty_chains``) starts empty without a read: a city's first
+        sign-ins meet thousands of activities, and their books' reads (the ids of every roster member's two
+        records) found nothing. Where others run, a head read earlier may be stale, and the book is read."""
         now = time.monotonic()
-        for activity_id in empty:
-            self._books.setdefault(activity_id, (now, {}, set()))
         refresh = self.peers is None or self.peers.others_running()
+        for activity_id in () if refresh else empty:
+            self._books.setdefault(activity_id, (now, {}, set()))
         stale = [activity for activity_id, activity in activities.items() if activity_id not in self._books
                  or (refresh and now - self._books[activity_id][0] > self.ttl)]
         if stale:

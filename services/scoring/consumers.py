@@ -217,11 +217,14 @@ class PointsApplier:
         at = event.get("closed_at") or at
         statuses = sorted((event.get("statuses") or {}).items())
         attendance, absence = ledger.rule_points(table, "attendance"), ledger.rule_points(table, "absence")
-        return ([attendance_entry(event["activity_id"], member_id, tenant_id, attendance, source, at)
-                 for member_id, status in statuses if status == PRESENT] if attendance else []) + \
-            ([ledger.entry(f"{event['activity_id']}:{member_id}:absence", tenant_id, member_id, "absence", absence,
-                           "主题党日缺勤", source, at) for member_id, status in statuses if status == ABSENT]
-             if absence else [])
+        entries = []
+        for member_id, status in statuses:
+            if status == PRESENT and attendance:
+                entries.append(attendance_entry(event["activity_id"], member_id, tenant_id, attendance, source, at))
+            elif status == ABSENT and absence:
+                entries.append(ledger.entry(f"{event['activity_id']}:{member_id}:absence", tenant_id, member_id,
+                                            "absence", absence, "主题党日缺勤", source, at))
+        return entries
 
 
 def attendance_entry(activity_id: str, member_id: str, tenant_id: str, points: float, source: dict, at: str) -> dict:

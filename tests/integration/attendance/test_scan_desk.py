@@ -188,6 +188,11 @@ def test_the_device_books_of_activities_without_records_are_not_read(store, cloc
     assert [record_of(answer)["seq"] for answer in again] == [2, 2, 2, 2]    # another desk's links: no fork
 
 
+def test_with_other_instances_running_the_device_book_of_an_activity_without_records_is_still_read(store, clock):
+    desk(store, clock, others_running=True).record([scan("m1", "in", clock)])
+    assert store.book_reads == [[ACTIVITY]]                    # another instance may have stored since the head
+
+
 def test_a_device_used_by_another_member_is_flagged_in_an_activity_whose_book_started_empty(store, clock):
     first = desk(store, clock)
     borrowed = scan("m2", "in", clock)
