@@ -15,6 +15,7 @@ that one key sent every ranking page through json_format, three times slower).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor as F
@@ -41,13 +42,44 @@ def _plain(descriptor: Descriptor, seen: frozenset = frozenset()) -> bool:
                for field in descriptor.fields)
 
 
-_PLAIN: dict[str, bool] = {}
+_PLAIN: dict[Descriptor, bool] = {}     # by the descriptor itself: upb hands out one object per message type
 
 
 def is_plain(descriptor: Descriptor) -> bool:
-    if descriptor.full_name not in _PLAIN:
-        _PLAIN[descriptor.full_name] = _plain(descriptor)
-    return _PLAIN[descriptor.full_name]
+    plain = _PLAIN.get(descriptor)
+    if plain is None:
+        plain = _PLAIN[descriptor] = _plain(descriptor)
+    return plain
+
+
+class _Field(NamedTuple):
+    """What the dict paths read of a field, read once: the descriptor's attributes are C calls that
+    build their answer anew each time (reading them per field and request was most of ``as_kwargs``)."""
+    name: str
+    kind: int
+    repeated: bool
+    presence: bool
+    message: Descriptor | None      # a message field's type
+
+
+class _Plan(NamedTuple):
+    fields: tuple[_Field, ...]       # in the message's order
+    by_name: dict[str, _Field]
+    json_names: frozenset[str]      # the camelCase names json_format also accepts
+
+
+_PLANS: dict[Descriptor, _Plan] = {}
+
+
+def _plan_of(descriptor: Descriptor) -> _Plan:
+    plan = _PLANS.get(descriptor)
+    if plan is None:
+        fields = tuple(_Field(field.name, field.type, field.is_repeated, field.has_presence,
+                              field.message_type if field.type == F.TYPE_MESSAGE else None)
+                       for field in descriptor.fields)
+        plan = _PLANS.setdefault(descriptor, _Plan(fields, {field.name: field for field in fields},
+                                                   frozenset(field.json_name for field in descriptor.fields)))
+    return plan
 
 
 # --- message → keyword arguments -------------------------------------------------------------
@@ -63,19 +95,19 @@ def to_kwargs(message: Message) -> dict:
 
 def _dict_of(message: Message) -> dict:
     out = {}
-    for field in message.DESCRIPTOR.fields:
+    for field in _plan_of(message.DESCRIPTOR).fields:
         name = field.name
-        if field.is_repeated:
+        if field.repeated:
             out[name] = [_value_of(field, item) for item in getattr(message, name)]
-        elif not field.has_presence or message.HasField(name):
+        elif not field.presence or message.HasField(name):
             out[name] = _value_of(field, getattr(message, name))
     return out
 
 
-def _value_of(field, value):
-    if field.type == F.TYPE_MESSAGE:
+def _value_of(field: _Field, value):
+    if field.kind == F.TYPE_MESSAGE:
         return _dict_of(value)
-    if field.type == F.TYPE_DOUBLE and not math.isfinite(value):
+    if field.kind == F.TYPE_DOUBLE and not math.isfinite(value):
         raise Fallback
     return value
 
@@ -98,19 +130,27 @@ def as_kwargs(cls: type[Message], data: dict | None, strict: bool = False) -> di
 _DEFAULTS = {F.TYPE_STRING: "", F.TYPE_BOOL: False, F.TYPE_DOUBLE: 0.0, **{kind: 0 for kind in INT32_TYPES}}
 
 
+def _refuses_unknown(plan: _Plan, data: dict, strict: bool) -> None:
+    """Fallback for a key no field has that json_format must judge: any when ``strict``, a camelCase name or
+    an extension; other unknown keys are dropped, as json_format drops them (ignore_unknown_fields)."""
+    if plan.by_name.keys() >= data.keys():
+        return
+    for name in data:
+        if name not in plan.by_name and (strict or name in plan.json_names or name.startswith("[")):
+            raise Fallback
+
+
 def _normalized(descriptor: Descriptor, data, strict: bool) -> dict:
     """The dict ``to_kwargs`` reads back from a message built of ``data``: every field in the message's
     order, defaults where absent (not a message or an optional one), doubles as floats."""
     if type(data) is not dict:
         raise Fallback
-    fields = descriptor.fields_by_name
-    for name in data:
-        if name not in fields and (strict or name in _json_names(descriptor) or name.startswith("[")):
-            raise Fallback
+    plan = _plan_of(descriptor)
+    _refuses_unknown(plan, data, strict)
     out = {}
-    for field in descriptor.fields:
+    for field in plan.fields:
         value = data.get(field.name)
-        if field.is_repeated:
+        if field.repeated:
             if value is None:
                 out[field.name] = []
             elif type(value) is list:
@@ -119,25 +159,30 @@ def _normalized(descriptor: Descriptor, data, strict: bool) -> dict:
                 raise Fallback
         elif value is not None:
             out[field.name] = _read_back(field, value, strict)
-        elif not field.has_presence:
-            out[field.name] = _DEFAULTS[field.type]
+        elif not field.presence:
+            out[field.name] = _DEFAULTS[field.kind]
     return out
 
 
-def _read_back(field, value, strict: bool):
+def _read_back(field: _Field, value, strict: bool):
     """One value as a message would hold it and give it back."""
-    if field.type == F.TYPE_MESSAGE:
-        return _normalized(field.message_type, value, strict)
+    kind = field.kind
+    if kind == F.TYPE_STRING:
+        if type(value) is not str:
+            raise Fallback
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:   # an unpaired surrogate: json_format words the refusal
+                raise Fallback from None
+        return value
+    if kind == F.TYPE_MESSAGE:
+        return _normalized(field.message, value, strict)
     value = _checked(field, value, strict)
-    if field.type == F.TYPE_DOUBLE:
+    if kind == F.TYPE_DOUBLE:
         try:
             return float(value)      # finite or an int (_checked): as the message reads it back
         except OverflowError:
-            raise Fallback from None
-    if field.type == F.TYPE_STRING and not value.isascii():
-        try:
-            value.encode()
-        except UnicodeEncodeError:   # an unpaired surrogate: json_format words the refusal
             raise Fallback from None
     return value
 
@@ -189,16 +234,14 @@ def _fits_a_double(number: int) -> bool:
 def _fields_of(descriptor: Descriptor, data, strict: bool = False) -> dict:
     if type(data) is not dict:
         raise Fallback
-    fields, out = descriptor.fields_by_name, {}
+    plan = _plan_of(descriptor)
+    _refuses_unknown(plan, data, strict)
+    fields, out = plan.by_name, {}
     for name, value in data.items():
         field = fields.get(name)
-        if field is None:
-            if strict or name in _json_names(descriptor) or name.startswith("["):
-                raise Fallback     # refused, a camelCase name or an extension: json_format knows what to do
-            continue               # unknown: json_format drops it too (ignore_unknown_fields)
-        if value is None:
-            continue
-        if field.is_repeated:
+        if field is None or value is None:
+            continue               # unknown (and not refused above), or absent
+        if field.repeated:
             if type(value) is not list:
                 raise Fallback
             out[name] = [_checked(field, item, strict) for item in value]
@@ -207,18 +250,8 @@ def _fields_of(descriptor: Descriptor, data, strict: bool = False) -> dict:
     return out
 
 
-_JSON_NAMES: dict[str, frozenset] = {}
-
-
-def _json_names(descriptor: Descriptor) -> frozenset:
-    """The camelCase names json_format also accepts for the message's fields."""
-    if descriptor.full_name not in _JSON_NAMES:
-        _JSON_NAMES[descriptor.full_name] = frozenset(field.json_name for field in descriptor.fields)
-    return _JSON_NAMES[descriptor.full_name]
-
-
-def _checked(field, value, strict: bool = False):
-    kind = field.type
+def _checked(field: _Field, value, strict: bool = False):
+    kind = field.kind
     if kind == F.TYPE_STRING:
         if type(value) is str:
             return value
@@ -229,7 +262,7 @@ def _checked(field, value, strict: bool = False):
         if (type(value) is float and math.isfinite(value)) or type(value) is int:
             return value
     elif kind == F.TYPE_MESSAGE:
-        return _fields_of(field.message_type, value, strict)
+        return _fields_of(field.message, value, strict)
     elif type(value) is int:
         low, high = INT32_TYPES[kind]
         if low <= value <= high:
