@@ -61,6 +61,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from bench.city_data import MEMBER_HEADER, ORG_HEADER, member_rows, to_csv
 from bench.proc import cpu_seconds, machine_busy_seconds
+from deploy.local.processes import LIVE_SCORE_NICE, POINTS_NICE
 from gateway.client import GrpcClient, build_request
 from gateway.operations import BY_RPC
 from servicekit.config import nameko_config
@@ -1229,16 +1230,18 @@ def main() -> None:
     parser.add_argument("--peak-rate", type=float, default=4000.0, help="offered scans/s in the busiest minute")
     parser.add_argument("--gateway-workers", type=int, default=0, help="GATEWAY_GRPC_WORKERS (0: the gateway's default)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--points-nice", type=int, default=10,
-                        help="PROCESS_NICE of the points consumer's process (bin/run: 10; 0: the same priority as the rest)")
+    parser.add_argument("--points-nice", type=int, default=POINTS_NICE,
+                        help=f"PROCESS_NICE of the points consumer's process (bin/run: {POINTS_NICE}; 0: the same "
+                             f"priority as the rest)")
     parser.add_argument("--one-session", action="store_true",
                         help="start the services and the load in the benchmark's session (before session 18), where "
                              "autogroup scheduling gives them one share of the CPU together; default: each its own, "
                              "as bin/run does")
     parser.add_argument("--shared-store", action="store_true",
                         help="scoring on the same embedded store process as the other services (default: its own)")
-    parser.add_argument("--scoring-nice", type=int, default=0,
-                        help="PROCESS_NICE of the scoring service, and the nice of its store process")
+    parser.add_argument("--scoring-nice", type=int, default=LIVE_SCORE_NICE,
+                        help=f"PROCESS_NICE of the scoring service, and the nice of its store process (bin/run: "
+                             f"{LIVE_SCORE_NICE}; 0: the same priority as the scans)")
     parser.add_argument("--gateway-senders", type=int, default=1, help="GATEWAY_BATCH_SENDERS of the batching gateway")
     parser.add_argument("--without-scoring", action="store_true",
                         help="do not start scoring (its event consumers share the store: the scan path alone)")

@@ -50,8 +50,9 @@ def leads_its_session() -> bool:
 def lower_priority_of(pid: int, steps: int, proc: Path = Path("/proc")) -> None:
     """Lower another process's CPU priority to nice ``steps`` (a store process started in a session of its own
     by `bin/run` or a benchmark): its own nice and, where it leads its session, its autogroup's; without the
-    latter the nice would rank it only against itself."""
-    if steps <= 0:
+    latter the nice would rank it only against itself. Never raises it: a process already at ``steps`` or lower
+    (`bin/run` itself started under ``nice``) is left as it is, where raising would need privileges."""
+    if steps <= 0 or steps <= os.getpriority(os.PRIO_PROCESS, pid):
         return
     os.setpriority(os.PRIO_PROCESS, pid, steps)
     if os.getsid(pid) == pid:

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from deploy.local.processes import GATEWAY_GRPC_PORT, GATEWAY_HTTP_PORT, PROCESSES, Process
+from deploy.local.processes import GATEWAY_GRPC_PORT, GATEWAY_HTTP_PORT, PROCESSES, STORE_NICE, Process
 from servicekit.config import amqp_uri
 from servicekit.embedded_mongo import EmbeddedMongo, EmbeddedMongoError, log_tail
 from servicekit.keys import ensure_keys, ensure_operator_password
+from servicekit.priority import lower_priority_of
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var"
@@ -68,8 +69,7 @@ class Platform:
         check_ports_free(runnable)
         if not env.get("MONGO_URI"):
             for name in dict.fromkeys(["main", *(spec.store for spec in runnable)]):
-                folder = "mongo" if name == "main" else f"mongo-{name}"
-                self.stores[name] = EmbeddedMongo(VAR / folder, log_path=LOGS / f"{folder}.log").start()
+                self.start_store(name)
             env["MONGO_URI"] = self.stores["main"].uri
         for spec in runnable:
             store = self.stores.get(spec.store)
@@ -77,6 +77,13 @@ class Platform:
         for child in self.children:
             self.wait_ready(child)
         return env
+
+    def start_store(self, name: str, var: Path = VAR) -> EmbeddedMongo:
+        """An embedded store process (``main`` or a service's own, under ``var``), at its ``STORE_NICE``."""
+        folder = "mongo" if name == "main" else f"mongo-{name}"
+        store = self.stores[name] = EmbeddedMongo(var / folder, log_path=var / "log" / f"{folder}.log").start()
+        lower_priority_of(store.process.pid, STORE_NICE.get(name, 0))     # its own session: with its group
+        return store
 
     def wait_ready(self, child: Child) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS

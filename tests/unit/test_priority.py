@@ -95,3 +95,15 @@ def test_another_process_sharing_a_session_is_lowered_alone():
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_process_already_lower_is_left_as_it_is():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True,
+                             preexec_fn=lambda: os.nice(12))
+    try:
+        already = os.getpriority(os.PRIO_PROCESS, child.pid)
+        lower_priority_of(child.pid, already - 5)
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == already
+    finally:
+        child.kill()
+        child.wait()
