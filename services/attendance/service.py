@@ -776,6 +776,7 @@ class AttendanceService:
     def _sweep(self) -> dict:
         now = self.desk.clock.now()
         frozen = sweeps.freeze_due_rosters(self.store, self.identity, self.desk.schedule, now)
+        self.desk.chain.warm(frozen)            # before sign-in opens: the first scans read no chain head
         closed = sweeps.close_due_activities(self.store, self.desk.chain, self.desk.schedule, now)
         for activity_id in frozen + closed:
             self.desk.scans.activities.forget(activity_id)

@@ -213,3 +213,23 @@ def test_a_chain_whose_first_link_was_removed_still_takes_scans_and_verify_repor
     assert sorted(record["seq"] for record in records) == [2, 3, 4, 5]
     report = chain.verify(records, None)
     assert not report["ok"] and [problem["problem"] for problem in report["problems"]] == ["missing"]
+
+
+def test_chains_warmed_at_the_roster_freeze_need_no_head_read_at_the_first_scans(store, clock):
+    others = [f"act_b{n}_2026-11" for n in range(2, 4)]
+    store.db.activities.insert_many([{**activity(activity_id=activity_id), "branch_month": f"{activity_id}:2026-11"}
+                                     for activity_id in others])
+    desk(store, clock).record([scan("m1", "in", clock)])       # the first activity's chain begins elsewhere
+    writer = ChainWriter(store)
+    store.chain_reads.clear()
+
+    assert writer.warm([ACTIVITY, *others]) == 3
+    assert writer.warm([ACTIVITY]) == 0                          # known now: not read again
+    store.chain_reads.clear(), store.book_reads.clear()
+    warmed = ScanDesk(store, writer, clock, lambda tenant_id: KEY, peers=Peers(False))
+    answers = warmed.record([scan("m2", "in", clock, activity_id) for activity_id in [ACTIVITY, *others]])
+
+    assert [record_of(answer)["seq"] for answer in answers] == [2, 1, 1]    # the stored head read at the warm-up
+    assert store.chain_reads == []
+    assert store.book_reads == [[ACTIVITY]]                    # the only activity with records stored
+    assert chain.verify(list(store.db.records.find({"activity_id": ACTIVITY})), None)["ok"]
