@@ -24,11 +24,16 @@ def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 
 
 def finite_number(value: object) -> float | None:
-    """``value`` as a float when it is a real, finite number (not a bool, not text), else None."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+    """``value`` as a float when it is a real, finite number (not a bool, not text, not an integer too large for a
+    float), else None. A float, what JSON and protobuf give, is taken as it is, without asking the ``Real`` ABC."""
+    if type(value) is not float:
+        if isinstance(value, bool) or not isinstance(value, Real):
+            return None
+        try:
+            value = float(value)
+        except OverflowError:
+            return None
+    return value if math.isfinite(value) else None
 
 
 def check_coordinates(lat: object, lng: object, field_prefix: str = "") -> tuple[float, float]:

@@ -40,6 +40,7 @@ def test_valid_coordinates_are_returned_as_floats(lat, lng):
     (90.0001, 0, "lat"), (-91, 0, "lat"), (0, 180.5, "lng"), (0, -181, "lng"),
     (math.nan, 0, "lat"), (0, math.inf, "lng"), (True, 0, "lat"), (0, False, "lng"),
     ("34.3", 108.9, "lat"), (None, 108.9, "lat"), (34.3, None, "lng"), ([1], 2, "lat"),
+    (10 ** 400, 0, "lat"), (0, -10 ** 400, "lng"),              # integers too large for a float
 ])
 def test_invalid_coordinates_are_rejected_with_the_field(lat, lng, field):
     with pytest.raises(InvalidArgument) as caught:

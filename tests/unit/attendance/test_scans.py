@@ -101,7 +101,7 @@ def test_bad_coordinates(changes, field):
     assert fix_error(raw_fix(**changes)) == ("COORDINATES_INVALID", field)
 
 
-@pytest.mark.parametrize("accuracy", [0, -5, 100001, "12", True, float("nan"), float("inf"), [12]])
+@pytest.mark.parametrize("accuracy", [0, -5, 100001, "12", True, float("nan"), float("inf"), [12], 10 ** 400])
 def test_bad_accuracy(accuracy):
     assert fix_error(raw_fix(accuracy_m=accuracy)) == ("ACCURACY_INVALID", "accuracy_m")
 
