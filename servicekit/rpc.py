@@ -1,7 +1,57 @@
 """``@rpc`` for every service: nameko's, with ServiceError marked as expected, so a refused request
-(a scan outside the fence, a bad argument) is logged as an expected outcome, not as a failure."""
-from nameko.rpc import rpc as nameko_rpc
+(a scan outside the fence, a bad argument) is logged as an expected outcome, not as a failure; and each
+reply encoded once.
+
+nameko's ``Responder`` encodes a result twice: once to check that it can be encoded (a result that cannot would
+otherwise kill the container), then again when it publishes the reply. A batch of 125 scans answers about 60 KB of
+JSON, and attendance encodes it on the path every batch of the city waits for. ``OnceEncodedResponder`` encodes the
+reply once and publishes those bytes; a result that cannot be encoded is still answered with nameko's
+``UnserializableValueError``. Every service's entry points share one ``RpcConsumer`` per service (one queue), so
+all of them take this one; none uses nameko's ``rpc`` directly.
+"""
+from __future__ import annotations
+
+import sys
+
+from kombu.serialization import dumps, registry
+from nameko.exceptions import UnserializableValueError, serialize
+from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
+from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER, LOGIN_METHOD_CONFIG_KEY,
+                              SERIALIZER_CONFIG_KEY)
 
 from servicekit.errors import ServiceError
 
-rpc = nameko_rpc(expected_exceptions=(ServiceError,))
+
+class OnceEncodedResponder(Responder):
+    def send_response(self, result, exc_info):
+        error = None if exc_info is None else serialize(exc_info[1])
+        serializer = registry.type_to_name[self.message.properties["content_type"]]   # as the request came
+        try:
+            content_type, encoding, body = dumps({"result": result, "error": error}, serializer)
+        except Exception:  # noqa: BLE001  what nameko's check catches
+            exc_info = sys.exc_info()
+            result, error = None, serialize(UnserializableValueError(result))
+            content_type, encoding, body = dumps({"result": None, "error": error}, serializer)
+        publisher = self.publisher_cls(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
+        publisher.publish(body, content_type=content_type, content_encoding=encoding, exchange=self.exchange,
+                          routing_key=self.message.properties["reply_to"],
+                          correlation_id=self.message.properties.get("correlation_id"))
+        return result, exc_info
+
+
+class OnceEncodedRpcConsumer(RpcConsumer):
+    def handle_result(self, message, result, exc_info):
+        config = self.container.config
+        responder = OnceEncodedResponder(
+            config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config), config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            message, ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+class OnceEncodedRpc(Rpc):
+    rpc_consumer = OnceEncodedRpcConsumer()
+
+
+rpc = OnceEncodedRpc.decorator(expected_exceptions=(ServiceError,))
