@@ -194,6 +194,24 @@ def scrape(url: str, metric: str, operation: str) -> float:
     return scrape_many(url, [(metric, operation)])[0]
 
 
+def scrape_buckets(url: str, metric: str, operation: str, bounds=("0.1", "0.25", "0.5", "1.0")) -> dict[str, float]:
+    """A histogram's cumulative counts at ``bounds`` (its ``le`` labels) for one operation, summed over the other
+    labels, and its whole count at ``+Inf``."""
+    wanted = {f'le="{bound}"': bound for bound in (*bounds, "+Inf")}
+    counts = dict.fromkeys(wanted.values(), 0.0)
+    try:
+        with urllib.request.urlopen(f"{url}?name[]={metric}_bucket", timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return counts
+    for line in text.splitlines():
+        if line.startswith(metric + "_bucket{") and f'"{operation}"' in line:
+            for label, bound in wanted.items():
+                if label in line:
+                    counts[bound] += float(line.rsplit(" ", 1)[1])
+    return counts
+
+
 def scrape_many(url: str, series: list[tuple[str, str]]) -> list[float]:
     """``scrape`` of several (metric, operation) series from one reading of the page."""
     try:
@@ -392,6 +410,26 @@ def saturated_seconds(answers: dict, times: dict, late: float = 0.1, at_least: i
     late_sends = Counter(int(answer[1]) for scan_id, answer in answers.items()
                          if scan_id in times and answer[1] - times[scan_id] > late)
     return {second for second, count in late_sends.items() if count >= at_least}
+
+
+def latency_tail(answers: list, seconds: set[int], bound: float = 0.25) -> dict | None:
+    """Where the slow answers of the saturated ``seconds`` (by the second they were answered in) lie: the latencies
+    of those answers, each second's p99, and the share of the answers slower than ``bound`` that the slowest tenth
+    of the seconds hold (about a tenth: a tail spread evenly; most: a few stalls)."""
+    by_second: dict[int, list[float]] = {}
+    for answer in answers:
+        second = int(answer[1] + answer[2])
+        if second in seconds:
+            by_second.setdefault(second, []).append(answer[2])
+    if not by_second:
+        return None
+    latencies = sorted(latency for values in by_second.values() for latency in values)
+    per_second_p99 = sorted(percentile(sorted(values), 0.99) for values in by_second.values())
+    slow = {second: sum(latency > bound for latency in values) for second, values in by_second.items()}
+    worst = sorted(slow.values(), reverse=True)[:max(1, len(slow) // 10)]
+    return {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "over": sum(slow.values()),
+            "answers": len(latencies), "second_p99_median": percentile(per_second_p99, 0.5),
+            "second_p99_max": per_second_p99[-1], "worst_tenth_share": sum(worst) / max(sum(slow.values()), 1)}
 
 
 def schedule(scans: list[Scan], peak_rate: float) -> dict[int, float]:
@@ -691,6 +729,8 @@ class Bench:
                   self.attendance_rpc("service_rpc_seconds_sum", method),
                   scrape(gateway_url, "gateway_request_seconds_count", "RecordScan"),
                   scrape(gateway_url, "gateway_request_seconds_sum", "RecordScan")]
+        buckets_before = scrape_buckets(f"http://127.0.0.1:{self.attendance_metrics}/metrics", "service_rpc_seconds",
+                                        method)
         wall = time.perf_counter()
         # keep the service clock where the phase put it: on a slow run, step it back by 20 s every
         # 20 s (a fix may be 30 s ahead of the server's clock, so the load processes, which re-read
@@ -711,9 +751,11 @@ class Bench:
                  self.attendance_rpc("service_rpc_seconds_sum", method),
                  scrape(gateway_url, "gateway_request_seconds_count", "RecordScan"),
                  scrape(gateway_url, "gateway_request_seconds_sum", "RecordScan")]
+        buckets = scrape_buckets(f"http://127.0.0.1:{self.attendance_metrics}/metrics", "service_rpc_seconds", method)
         calls, seconds, gw_calls, gw_seconds = (a - b for a, b in zip(after, before))
         self.server_side[label] = {"method": method, "calls": calls, "seconds": seconds, "gw_calls": gw_calls,
-                                   "gw_seconds": gw_seconds}
+                                   "gw_seconds": gw_seconds,
+                                   "buckets": {le: buckets[le] - buckets_before[le] for le in buckets}}
         usage = {name: cpu_after.get(name, 0) - cpu_before.get(name, 0) for name in cpu_after
                  if not name.startswith("load-")}
         self.cpu_by_phase[label] = usage
@@ -846,7 +888,8 @@ class Bench:
                 "best_10s_accepted_per_s": max(windows.values(), default=0) / 10,
                 "p50": percentile(latencies, 0.50), "p95": percentile(latencies, 0.95),
                 "p99": percentile(latencies, 0.99), "max": latencies[-1] if latencies else float("nan"),
-                "codes": Counter(a[4] or ("OK-repeat" if a[5] else "OK") for a in answers)}
+                "codes": Counter(a[4] or ("OK-repeat" if a[5] else "OK") for a in answers),
+                "saturated_tail": latency_tail(answers, saturated)}
 
     def print_saturated_cores(self, figures: dict) -> None:
         """What kept the cores busy in the seconds the load fell behind: were they all busy (CPU-bound) or
@@ -864,6 +907,13 @@ class Bench:
             print(f"  {label}, its {len(seconds)} saturated seconds: the machine {machine:.2f} of {os.cpu_count()} "
                   f"cores busy ({machine * 1e3 / max(accepted, 1):.2f} ms per accepted scan); by process, cores: "
                   + ", ".join(f"{name} {cores:.2f}" for name, cores in ranked if cores >= 0.005))
+            tail = figures[label].get("saturated_tail")
+            if tail:
+                ms = {key: tail[key] * 1e3 for key in ("p50", "p99", "second_p99_median", "second_p99_max")}
+                print(f"    latency of the answers in those seconds: p50 {ms['p50']:.0f} ms, p99 {ms['p99']:.0f} ms; "
+                      f"each second's p99: median {ms['second_p99_median']:.0f} ms, max {ms['second_p99_max']:.0f} ms; "
+                      f"{tail['over']:,} of {tail['answers']:,} over 250 ms, {tail['worst_tenth_share']:.0%} of "
+                      f"them in the slowest tenth of the seconds")
             if calls:
                 print(f"    attendance.record_scans in those seconds: {calls:,.1f} calls/s, {answered / calls:.1f} "
                       f"scans per call, {busy_calls * 1e3 / calls:.1f} ms per call, {busy_calls:.2f} calls in "
@@ -1022,6 +1072,11 @@ class Bench:
                       f"per call, busy {side['seconds'] / max(self.cpu_by_phase[label]['wall'], 1e-9):.2f} of the wall "
                       f"time; gateway RecordScan mean {side['gw_seconds'] / max(side['gw_calls'], 1) * 1e3:.1f} ms "
                       f"over {side['gw_calls']:,.0f} requests")
+                counts = side["buckets"]
+                if counts.get("+Inf"):
+                    longer = {le: counts["+Inf"] - count for le, count in counts.items() if le != "+Inf"}
+                    print("    calls longer than " + ", ".join(f"{float(le) * 1e3:.0f} ms: {n:,.0f}"
+                                                          for le, n in longer.items()))
         print("\n-- memory (RSS from /proc, MB: peak / at end) --")
         for name in sorted(self.watch.peak):
             print(f"  {name:<24}{self.watch.peak[name] / 1024:>8.0f} / {self.watch.last.get(name, 0) / 1024:.0f}")
