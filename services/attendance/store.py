@@ -53,7 +53,7 @@ class AttendanceStore(Store):
         "activities": [("branch_month", {"unique": True}), "theme_id", "branch_id", "month", "status",
                        "checkin_opens_at", "checkout_closes_at", *LEVEL_FIELDS],
         "records": [("chain_key", {"unique": True})],
-        "schedule": ["kind"],   # _id "<kind>:<activity>": roster freezes and closings still to do
+        "schedule": ["kind", "due_at"],   # _id "<kind>:<activity>": roster freezes and closings still to do
         "leaves": [("leave_key", {"unique": True}), "activity_id"],
         "photos": [],
         "rectifications": ["activity_id", "state", *LEVEL_FIELDS],
@@ -120,8 +120,9 @@ class AttendanceStore(Store):
                                                       return_document=ReturnDocument.AFTER, session=session)
 
     # --- the schedule of roster freezes and closings ---------------------------
-    def schedule_entries(self) -> list[dict]:
-        return list(self.db.schedule.find({}, {"kind": 1, "activity_id": 1, "due_at": 1}))
+    def schedule_entries(self, due_by: str) -> list[dict]:
+        """The roster freezes and closings still to do that are due by ``due_by`` (a stamp)."""
+        return list(self.db.schedule.find({"due_at": {"$lte": due_by}}, {"kind": 1, "activity_id": 1, "due_at": 1}))
 
     def schedule(self, session, activity: dict, plan: dict, freeze_at: str) -> None:
         entries = [{"_id": f"{kind}:{activity['_id']}", "kind": kind, "activity_id": activity["_id"], "due_at": due}
