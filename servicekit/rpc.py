@@ -42,9 +42,10 @@ class OnceEncodedResponder(Responder):
 class OnceEncodedRpcConsumer(RpcConsumer):
     def handle_result(self, message, result, exc_info):
         config = self.container.config
+        serializer = config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER)
         responder = OnceEncodedResponder(
-            config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config), config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
-            message, ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+            config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config), serializer, message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
         result, exc_info = responder.send_response(result, exc_info)
         self.queue_consumer.ack_message(message)
         return result, exc_info

@@ -180,14 +180,35 @@ class CachingTokenVerifier(TokenVerifier):
         return self._scope(values)
 
     def _shared(self, roles):
-        text = repr(roles)      # equal lists from the one issuer print alike (a quarter of json.dumps' cost)
+        """The roles as kept: frozen (a tuple of each grant's items) where they are grants of plain values, so that
+        an entry holds no list or dict, nothing Python's cyclic collector must follow: a city's 208,000 entries held
+        its roles as lists, 424,000 objects a full collection walked, about 85 ms with the gateway's loop stopped
+        and every scan in flight waiting, several times in a sign-in hour (README, session 22)."""
+        frozen = _frozen_roles(roles)
+        text = repr(frozen)      # equal roles from the one issuer print alike (a quarter of json.dumps' cost)
         with self._lock:
-            return self._roles.setdefault(text, roles) if len(self._roles) < ROLE_SETS_SHARED else roles
+            return self._roles.setdefault(text, frozen) if len(self._roles) < ROLE_SETS_SHARED else frozen
 
     @staticmethod
     def _scope(values: tuple) -> dict:
-        """A scope for the caller: its own copy, roles included."""
+        """A scope for the caller: its own copy, roles included (as lists of dicts, however kept)."""
         scope = dict(zip(CLAIMS, values))
-        if isinstance(scope["roles"], list):
-            scope["roles"] = [dict(role) if isinstance(role, dict) else role for role in scope["roles"]]
+        roles = scope["roles"]
+        if type(roles) is tuple:                       # frozen: a JSON claim is never a tuple
+            scope["roles"] = [dict(grant) for grant in roles]
+        elif isinstance(roles, list):
+            scope["roles"] = [dict(role) if isinstance(role, dict) else role for role in roles]
         return scope
+
+
+PLAIN = (str, int, float, bool, type(None))
+
+
+def _frozen_roles(roles):
+    """``roles`` frozen, a plain tuple of each grant's (name, value) items (which the collector stops tracking, as it
+    does every tuple of plain values), when it is a list of dicts of plain values; else as it is (a malformed
+    claim, which ``CallerScope.from_dict`` refuses with its own code)."""
+    if type(roles) is not list or not all(type(grant) is dict and all(type(value) in PLAIN for value in grant.values())
+                                          for grant in roles):
+        return roles
+    return tuple(tuple(grant.items()) for grant in roles)

@@ -34,8 +34,10 @@ class Schedule:
     freeze to the evening; reading all of them every 5 s held the embedded store's attendance database for about
     200 ms (170 ms of its CPU), while a batch of scans waited (README, session 22)."""
 
-    def __init__(self, store, refresh_seconds: float = REFRESH_SECONDS, horizon_seconds: float = HORIZON_SECONDS):
+    def __init__(self, store, refresh_seconds: float = REFRESH_SECONDS, horizon_seconds: float = HORIZON_SECONDS,
+                 monotonic=time.monotonic):
         self.store, self.refresh_seconds, self.horizon = store, refresh_seconds, timedelta(seconds=horizon_seconds)
+        self.monotonic = monotonic
         self._entries: list[tuple[str, str, str]] = []     # (due_at, kind, activity_id), sorted
         self._loaded = float("-inf")
         self._covers = ""                                   # the entries due up to this stamp are cached
@@ -45,11 +47,11 @@ class Schedule:
 
     def due(self, kind: str, now) -> list[str]:
         now_text = stamp(now)
-        if time.monotonic() - self._loaded > self.refresh_seconds or now_text > self._covers:
+        if self.monotonic() - self._loaded > self.refresh_seconds or now_text > self._covers:
             covers = stamp(now + self.horizon)
             self._entries = sorted((e["due_at"], e["kind"], e["activity_id"])
                                    for e in self.store.schedule_entries(due_by=covers))
-            self._loaded, self._covers = time.monotonic(), covers
+            self._loaded, self._covers = self.monotonic(), covers
         return [activity_id for due_at, entry_kind, activity_id in self._entries
                 if entry_kind == kind and due_at <= now_text][:CHUNK]
 

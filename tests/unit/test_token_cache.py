@@ -69,3 +69,26 @@ def test_by_default_the_cache_holds_a_whole_city_and_the_size_is_configurable(pl
     assert CachingTokenVerifier().capacity >= 208_000
     monkeypatch.setenv("GATEWAY_TOKEN_CACHE", "5000")
     assert CachingTokenVerifier().capacity == 5000
+
+
+def test_cached_entries_hold_nothing_the_cyclic_collector_must_follow(platform_env):
+    """The collector stops tracking an entry (a tuple of plain values, nested) once it has looked at it and its
+    parts: a city's 208,000 entries are not walked again by every full collection. Roles kept as lists were
+    tracked for as long as the entry lived."""
+    import gc
+    signer, verifier = TokenSigner(), CachingTokenVerifier()
+    roles = [{"role": "secretary", "org_id": "org-b"}, {"role": "member", "org_id": None}]
+    tokens = [signer.issue({**SCOPE, "account_id": f"acc-{n}", "roles": roles}) for n in range(50)]
+    for token in tokens:
+        verifier.verify(token)
+    for _ in range(5):       # a pass per level of nesting at worst: items, grant, roles, scope values, entry
+        gc.collect()
+    assert len(verifier._cache) == 50 and not any(gc.is_tracked(entry) for entry in verifier._cache.values())
+    assert all(verifier.verify(token)["roles"] == roles for token in tokens)
+
+
+def test_roles_that_are_not_grants_of_plain_values_are_answered_as_they_came(platform_env):
+    signer, verifier = TokenSigner(), CachingTokenVerifier()
+    odd = ["member", {"role": "member", "org_id": ["nested"]}]
+    token = signer.issue({**SCOPE, "roles": odd})
+    assert verifier.verify(token)["roles"] == odd and verifier.verify(token)["roles"] == odd
