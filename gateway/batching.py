@@ -30,12 +30,15 @@ business: every rule stays in the service.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
-from servicekit.config import env
+from servicekit.config import env, switched_off
 from servicekit.errors import error_from_dict
 
+from gateway import metrics
 from gateway.event_loop import LoopThread, shared_loop
 
 log = logging.getLogger(__name__)
@@ -61,7 +64,7 @@ class Batcher:
 
     @classmethod
     def from_env(cls, backend) -> "Batcher | None":
-        if env("GATEWAY_SCAN_BATCH", "on").lower() in ("off", "0", "false", "no"):
+        if switched_off("GATEWAY_SCAN_BATCH"):
             return None
         return cls(backend, max_batch=int(env("GATEWAY_BATCH_MAX", "256")),
                    max_wait=float(env("GATEWAY_BATCH_WAIT_MS", str(DEFAULT_WAIT_MS))) / 1000,
@@ -119,10 +122,14 @@ class Batcher:
     def _send(self, key: tuple[str, str]) -> None:
         group = self._pending[key]
         batch, rest = group[:self.max_batch], group[self.max_batch:]
+        waited = self.loop_thread.loop.time() - self._first_at[key]
         if rest:
             self._pending[key] = rest               # backlog beyond max_batch: due as soon as a sender is free
         else:
             del self._pending[key], self._first_at[key]
+        wait_series, _, size_series = _series(key)
+        wait_series.observe(waited)
+        size_series.observe(len(batch))
         self._busy += 1
         sent = self.loop_thread.loop.run_in_executor(self._pool, self._call_backend, key, [kw for kw, _ in batch])
         sent.add_done_callback(lambda outcome: self._answered(batch, outcome))
@@ -142,10 +149,22 @@ class Batcher:
     # --- on a sender thread --------------------------------------------------------------
     def _call_backend(self, key: tuple[str, str], items: list[dict]) -> list:
         service, method = key
-        answers = self.backend.call(service, method, items=items)
+        started = time.perf_counter()
+        try:
+            answers = self.backend.call(service, method, items=items)
+        finally:
+            _series(key)[1].observe(time.perf_counter() - started)
         if not isinstance(answers, list) or len(answers) != len(items):
             raise RuntimeError(f"{service}.{method} answered {len(answers or [])} items for {len(items)}")
         return answers
+
+
+@functools.cache
+def _series(key: tuple[str, str]) -> tuple:
+    """An operation's batch wait, round trip and size series, looked up once (``labels()`` locks on every call)."""
+    operation = ".".join(key)
+    return (metrics.BATCH_WAIT.labels(operation), metrics.BATCH_SECONDS.labels(operation),
+            metrics.BATCH_SIZE.labels(operation))
 
 
 def unwrap(answer: dict):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Awaitable, TypeVar
+from typing import Awaitable, Callable, TypeVar
 
 T = TypeVar("T")
 
@@ -24,6 +24,7 @@ class LoopThread:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+        self._lag_watched = False
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -37,6 +38,20 @@ class LoopThread:
 
     def on_loop(self) -> bool:
         return threading.current_thread() is self._thread
+
+    def watch_lag(self, observe: Callable[[float], None], every: float = 0.1) -> None:
+        """Call ``observe`` with how late the loop ran a timer due every ``every`` seconds: the time any callback
+        waits for the loop (a long callback, the collector, the GIL held by another thread). Once per loop."""
+        if self._lag_watched:
+            return
+        self._lag_watched = True
+
+        def probe(due: float) -> None:
+            now = self.loop.time()
+            observe(max(0.0, now - due))
+            self.loop.call_at(now + every, probe, now + every)
+
+        self.loop.call_soon_threadsafe(lambda: probe(self.loop.time()))
 
 
 def shared_loop() -> LoopThread:

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -190,7 +190,7 @@ class GatewayApp:
             return self._unrouted(reply, {"Allow": ", ".join(sorted(exc.valid_methods or []))})
         if endpoint in self.operations:
             return self.serve(self.operations[endpoint], request, path_args)
-        return getattr(self, f"serve_{endpoint}")()
+        return getattr(self, f"serve_{endpoint}")(request)
 
     def serve(self, operation: Operation, request: Request, path_args: dict) -> Response:
         with metrics.track("http", operation.rpc) as outcome:
@@ -316,19 +316,22 @@ class GatewayApp:
         metrics.REQUESTS.labels("http", metrics.UNROUTED, reply.kind).inc()
         return error_response(reply, headers)
 
-    def serve_openapi(self) -> Response:
+    def serve_openapi(self, _request: Request) -> Response:
         return Response(self.openapi, content_type=JSON_TYPE)
 
-    def serve_docs(self) -> Response:
+    def serve_docs(self, _request: Request) -> Response:
         return Response(self.docs, content_type="text/html; charset=utf-8")
 
     @staticmethod
-    def serve_healthz() -> Response:
+    def serve_healthz(_request: Request) -> Response:
         return json_response({"status": "ok"})
 
     @staticmethod
-    def serve_metrics() -> Response:
-        return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+    def serve_metrics(request: Request) -> Response:
+        """The process's metrics; ``?name[]=...`` (repeated) only those series, as prometheus_client's own server."""
+        names = request.args.getlist("name[]")
+        registry = REGISTRY.restricted_registry(names) if names else REGISTRY
+        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def _reject_constant(name: str):

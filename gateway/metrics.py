@@ -17,6 +17,20 @@ LATENCY = Histogram("gateway_request_seconds", "Time to answer a request.", LABE
                     buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60))
 IN_FLIGHT = Gauge("gateway_requests_in_flight", "Requests being answered now.", ("protocol",))
 
+# where a batched request's time goes (gateway.batching): waiting for its batch to be sent, the batch's round trip
+# to the service and back, and the loop that hands the answers out
+BATCH_WAIT = Histogram("gateway_batch_wait_seconds", "How long the oldest request of a batch waited before the "
+                       "batch was sent (to fill it, or for a free sender).", ("operation",),
+                       buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
+BATCH_SECONDS = Histogram("gateway_batch_seconds", "Round trip of one batch call, from its sender thread: the "
+                          "request through the broker, the service's work, the reply.", ("operation",),
+                          buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+BATCH_SIZE = Histogram("gateway_batch_size", "Requests per batch call.", ("operation",),
+                       buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
+LOOP_LAG = Histogram("gateway_event_loop_lag_seconds", "How late the gateway's event loop ran a timer due every "
+                     "100 ms: the time a callback waited for the loop (every request's parsing and answer is on it).",
+                     buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1))
+
 
 class track:
     """Count and time one request: ``with track(protocol, operation) as outcome:``; the body sets

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 
+from gateway import metrics
 from gateway.dispatch import Dispatcher
 from gateway.grpc_server import GrpcGateway
 from gateway.http_app import GatewayApp, max_body_bytes
 from gateway.http_server import HttpGateway
+from servicekit.metrics import watch_collector_pauses
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ class GatewayServer:
     def start(self) -> "GatewayServer":
         self.grpc.start()
         self.http.start()
+        self.grpc.loop_thread.watch_lag(metrics.LOOP_LAG.observe)
+        watch_collector_pauses()
         log.info("gateway serving gRPC on %s and HTTP on %s/ (docs at /docs)", self.grpc_target, self.http_url)
         return self
 

@@ -17,6 +17,11 @@ def env(name: str, default: str | None = None, required: bool = False) -> str | 
     return value
 
 
+def switched_off(name: str) -> bool:
+    """Whether the on/off setting ``name`` (on unless set) is off: ``off``, ``0``, ``false`` or ``no``."""
+    return (env(name, "on") or "on").lower() in ("off", "0", "false", "no")
+
+
 def amqp_uri() -> str:
     return env("AMQP_URI", DEFAULT_AMQP_URI)
 

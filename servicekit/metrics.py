@@ -5,6 +5,7 @@ each entrypoint call is timed by operation and outcome without further code.
 """
 from __future__ import annotations
 
+import gc
 import threading
 import time
 
@@ -24,8 +25,13 @@ EVENTS_CONSUMED = Counter("events_consumed_total", "Events received, by outcome 
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox entries not yet published", ["service"])
 OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_age_seconds", "Age of the oldest unpublished outbox entry", ["service"])
 
+COLLECTOR_PAUSE = Histogram("process_gc_pause_seconds", "Time each run of Python's cyclic garbage collector held "
+                            "the process (every thread waits), by generation.", ["generation"],
+                            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1))
+
 _server_lock = threading.Lock()
 _server_started = False
+_callbacks_lock = threading.Lock()
 
 
 def serve_metrics(port: int | None = None) -> None:
@@ -36,6 +42,30 @@ def serve_metrics(port: int | None = None) -> None:
         if port and not _server_started:
             start_http_server(port, addr=env("METRICS_HOST", "127.0.0.1"))
             _server_started = True
+    if port:
+        watch_collector_pauses()
+
+
+def watch_collector_pauses() -> None:
+    """Time every run of the cyclic collector into ``process_gc_pause_seconds`` (once per process). CPython starts
+    no collection while one runs, its callbacks included, so one start time serves every thread. A generation 0 run
+    takes microseconds, a full one over a large heap tens of milliseconds in which no thread of the process moves
+    (README, session 22)."""
+    with _callbacks_lock:
+        if _time_collection in gc.callbacks:
+            return
+        gc.callbacks.append(_time_collection)
+
+
+_pause_series = [COLLECTOR_PAUSE.labels(str(generation)) for generation in range(3)]
+_collection_started = [0.0]
+
+
+def _time_collection(phase: str, info: dict) -> None:
+    if phase == "start":
+        _collection_started[0] = time.perf_counter()
+    else:
+        _pause_series[info["generation"]].observe(time.perf_counter() - _collection_started[0])
 
 
 def outcome_of(exc: BaseException | None) -> str:

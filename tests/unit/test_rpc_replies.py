@@ -67,3 +67,14 @@ def test_a_result_that_cannot_be_encoded_is_answered_with_nameko_s_error(result)
     assert payload["result"] is None and payload["error"]["exc_type"] == "UnserializableValueError"
     assert returned is None and exc_info is not None
     json.dumps(payload)
+
+
+def test_no_service_declares_an_entry_point_with_nameko_s_own_rpc():
+    """nameko's ``rpc`` beside ours would put a second consumer on the service's queue, one that does not know
+    the other's methods: every RPC entry point is ``servicekit.rpc.rpc``."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    nameko_s = re.compile(r"from nameko\.rpc import [^\n]*\b(rpc|Rpc)\b|nameko\.rpc\.(rpc|Rpc)\b")
+    sources = [path for folder in ("services", "gateway") for path in (root / folder).rglob("*.py")]
+    assert sources and [str(path.relative_to(root)) for path in sources if nameko_s.search(path.read_text())] == []

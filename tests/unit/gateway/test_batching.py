@@ -7,6 +7,7 @@ import time
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
 from gateway.batching import Batcher
 from gateway.client import ApiError, GrpcClient
@@ -20,15 +21,20 @@ from tests.unit.gateway.samples import CALLER, REQUESTS, RESULTS
 class RecordingBackend:
     def __init__(self, fail: bool = False):
         self.calls, self.fail = [], fail
-        self.release = threading.Event()
+        self.release, self.entered = threading.Event(), threading.Event()
 
     def call(self, service, method, **kwargs):
+        self.entered.set()
         self.release.wait(5)
         self.calls.append((service, method, kwargs["items"]))
         if self.fail:
             raise ConnectionError("broker down")
         return [{"error": {"kind": "REJECTED", "code": "OUTSIDE_FENCE", "message": "远"}} if item["n"] % 2
                 else {"result": {"n": item["n"]}} for item in kwargs["items"]]
+
+
+def sample(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def run_concurrently(batcher, count):
@@ -63,7 +69,8 @@ def test_requests_arriving_together_share_one_call_and_each_gets_its_own_answer(
     batcher.close()
 
 
-def test_a_failed_batch_call_fails_every_request_in_it():
+def test_a_failed_batch_call_fails_every_request_in_it_and_is_timed():
+    timed = sample("gateway_batch_seconds_count", operation="attendance.record_scans")
     backend = RecordingBackend(fail=True)
     backend.release.set()
     batcher = Batcher(backend, max_batch=10, max_wait=0.05, senders=1)
@@ -71,6 +78,7 @@ def test_a_failed_batch_call_fails_every_request_in_it():
     for thread in threads:
         thread.join(5)
     assert all(isinstance(answer, ConnectionError) for answer in answers)
+    assert sample("gateway_batch_seconds_count", operation="attendance.record_scans") - timed == len(backend.calls) >= 1
     batcher.close()
 
 
@@ -242,4 +250,28 @@ def test_a_thread_and_a_coroutine_share_the_loop_batches():
     with pytest.raises(Rejected):
         batcher.call("attendance", "record_scans", {"n": 3})
     assert asyncio.run(batcher.submit("attendance", "record_scans", {"n": 4})) == {"n": 4}   # from another loop
+    batcher.close()
+
+
+def test_each_batch_call_is_measured_its_wait_its_round_trip_and_its_size():
+    """``gateway_batch_*``: where a batched request's time went (operations read these to tell the gateway's
+    queue from the service's call)."""
+    operation = {"operation": "attendance.record_scans"}
+    calls_before = sample("gateway_batch_seconds_count", **operation)
+    seconds_before = sample("gateway_batch_seconds_sum", **operation)
+    sizes_before = sample("gateway_batch_size_sum", **operation)
+    waits_before = sample("gateway_batch_wait_seconds_count", **operation)
+    backend = RecordingBackend()
+    batcher = Batcher(backend, max_batch=100, max_wait=0.05, senders=1)
+    answers, threads = run_concurrently(batcher, 12)
+    assert backend.entered.wait(5)
+    time.sleep(0.3)                                 # the call is held 0.3 s in the backend
+    backend.release.set()
+    for thread in threads:
+        thread.join(5)
+    calls = len(backend.calls)
+    assert sample("gateway_batch_seconds_count", **operation) - calls_before == calls
+    assert sample("gateway_batch_seconds_sum", **operation) - seconds_before >= 0.25
+    assert sample("gateway_batch_size_sum", **operation) - sizes_before == 12
+    assert sample("gateway_batch_wait_seconds_count", **operation) - waits_before == calls
     batcher.close()
