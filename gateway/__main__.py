@@ -34,8 +34,10 @@ def main() -> int:
     from gateway.batching import Batcher
     from gateway.dispatch import Dispatcher
     from gateway.server import GatewayServer
+    from servicekit.collector import settle_after_start, young_threshold
     from servicekit.tokens import CachingTokenVerifier
 
+    young_threshold()                               # GC_YOUNG_THRESHOLD, before anything starts
     backend = NamekoBackend()
     batcher = Batcher.from_env(backend)
     server = GatewayServer(Dispatcher(backend, CachingTokenVerifier(), batcher=batcher),
@@ -48,6 +50,7 @@ def main() -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     server.start()
+    settle_after_start("gateway")
     stopping.wait()
     log.info("gateway stopping")
     server.stop()

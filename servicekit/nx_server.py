@@ -18,7 +18,15 @@ import sys
 
 def main(argv: list[str]) -> int | None:
     from nx_27017.nx_27017 import main as serve
+
+    from servicekit.collector import settle_after_start
+    from servicekit.config import ConfigError
     logging.disable(logging.INFO)               # INFO and DEBUG, whatever level nx-27017 configures
+    try:
+        settle_after_start("nx-27017")          # its modules, out of the collections while it serves
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     sys.argv = ["nx-27017", *argv]
     return serve()
 

@@ -16,7 +16,8 @@ import sys  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from servicekit.config import nameko_config  # noqa: E402
+from servicekit.collector import settle_after_start, young_threshold  # noqa: E402
+from servicekit.config import ConfigError, nameko_config  # noqa: E402
 from servicekit.priority import PriorityError, lower_cpu_priority, nice_steps  # noqa: E402
 
 
@@ -32,7 +33,8 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         steps = nice_steps(os.environ.get("PROCESS_NICE"))
-    except PriorityError as error:
+        young_threshold()                           # GC_YOUNG_THRESHOLD, before anything starts
+    except (PriorityError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if steps:
@@ -44,6 +46,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, lambda *_: stopping.ready() or stopping.send())
     runner.start()
     logging.info("started %s", argv[0])
+    settle_after_start(argv[0])
     runner_thread = eventlet.spawn(runner.wait)
     stopping.wait()
     runner.stop()

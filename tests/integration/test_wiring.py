@@ -1,4 +1,5 @@
 """The shared wiring against the real store and broker: idempotent consumption, outbox relay, metrics."""
+import re
 import time
 from contextlib import contextmanager
 import uuid
@@ -274,3 +275,15 @@ def test_entries_handed_over_with_no_relay_running_are_bounded_in_memory(mongo_u
     kept = outbox._handed_over[store.db.name]
     assert len(kept) == outbox.HANDED_OVER_KEPT and kept[0]["_id"] == "10"
     kept.clear()
+
+
+def test_a_started_service_freezes_its_start_up_and_times_its_collections(identity_service, city):
+    """The runner freezes what the start-up left (servicekit.collector) and serves the collector's pauses."""
+    log = identity_service.log_path.read_text(errors="replace")
+    frozen = re.search(r"(\d+) objects of its start-up frozen", log)
+    assert frozen and int(frozen.group(1)) > 10_000
+    body = urllib.request.urlopen(f"http://127.0.0.1:{identity_service.metrics_port}/metrics"
+                                  "?name[]=process_gc_pause_seconds_count", timeout=5).read().decode()
+    assert 'process_gc_pause_seconds_count{generation="2"}' in body
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+               if line.startswith("process_gc_pause_seconds_count")) > 0
