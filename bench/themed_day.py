@@ -113,6 +113,18 @@ def city_orgs(branches: int) -> tuple[list[list], list[str]]:
 # ------------------------------------------------------------------------ measurements
 MACHINE = "machine"
 ATTENDANCE_CALLS, ATTENDANCE_BUSY = "attendance calls", "attendance call seconds"     # Watch counters
+ATTENDANCE_GC, GATEWAY_GC, GATEWAY_LAG = "attendance collector seconds", "gateway collector seconds", "gateway loop lag"
+BATCHES, BATCH_SECONDS = "gateway batches", "gateway batch seconds"
+STALL_COUNTERS = (ATTENDANCE_GC, GATEWAY_GC, GATEWAY_LAG, BATCHES, BATCH_SECONDS)
+# how many a phase had over each bound: (what, the process's metrics, metric, operation, bounds)
+STALL_BUCKETS = (("gateway batch round trips", "gateway", "gateway_batch_seconds", "attendance.record_scans",
+                  ("0.1", "0.25", "0.5", "1.0")),
+                 ("gateway loop late", "gateway", "gateway_event_loop_lag_seconds", None,
+                  ("0.025", "0.05", "0.1", "0.25")),
+                 ("gateway collector pauses", "gateway", "process_gc_pause_seconds", None,
+                  ("0.01", "0.025", "0.05", "0.1")),
+                 ("attendance collector pauses", "attendance", "process_gc_pause_seconds", None,
+                  ("0.01", "0.025", "0.05", "0.1")))
 
 
 def rss_kb(pid: int) -> int:
@@ -183,7 +195,7 @@ class Watch:
         return {name: sum(rate.get(name, 0.0) for rate in rates) / len(rates) for name in names} if rates else {}
 
     def cpu(self) -> dict[str, float]:
-        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        return {name: cpu_seconds(pid) for name, pid in list(self.pids.items())}   # the bench adds and drops loads
 
     def stop(self) -> None:
         self._stop.set()
@@ -194,9 +206,10 @@ def scrape(url: str, metric: str, operation: str) -> float:
     return scrape_many(url, [(metric, operation)])[0]
 
 
-def scrape_buckets(url: str, metric: str, operation: str, bounds=("0.1", "0.25", "0.5", "1.0")) -> dict[str, float]:
-    """A histogram's cumulative counts at ``bounds`` (its ``le`` labels) for one operation, summed over the other
-    labels, and its whole count at ``+Inf``."""
+def scrape_buckets(url: str, metric: str, operation: str | None,
+                   bounds=("0.1", "0.25", "0.5", "1.0")) -> dict[str, float]:
+    """A histogram's cumulative counts at ``bounds`` (its ``le`` labels) for one operation (None: every series),
+    summed over the other labels, and its whole count at ``+Inf``."""
     wanted = {f'le="{bound}"': bound for bound in (*bounds, "+Inf")}
     counts = dict.fromkeys(wanted.values(), 0.0)
     try:
@@ -205,15 +218,16 @@ def scrape_buckets(url: str, metric: str, operation: str, bounds=("0.1", "0.25",
     except OSError:
         return counts
     for line in text.splitlines():
-        if line.startswith(metric + "_bucket{") and f'"{operation}"' in line:
+        if line.startswith(metric + "_bucket{") and (operation is None or f'"{operation}"' in line):
             for label, bound in wanted.items():
                 if label in line:
                     counts[bound] += float(line.rsplit(" ", 1)[1])
     return counts
 
 
-def scrape_many(url: str, series: list[tuple[str, str]]) -> list[float]:
-    """``scrape`` of several (metric, operation) series from one reading of the page."""
+def scrape_many(url: str, series: list[tuple[str, str | None]]) -> list[float]:
+    """``scrape`` of several (metric, operation) series from one reading of the page (operation None: the sum of
+    every series of the metric)."""
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             text = response.read().decode()
@@ -222,7 +236,10 @@ def scrape_many(url: str, series: list[tuple[str, str]]) -> list[float]:
     totals = [0.0] * len(series)
     for line in text.splitlines():
         for index, (metric, operation) in enumerate(series):
-            if line.startswith(metric + "{") and f'"{operation}"' in line:
+            if operation is None:                   # every series of the metric, labelled or not
+                if line.startswith((metric + "{", metric + " ")):
+                    totals[index] += float(line.rsplit(" ", 1)[1])
+            elif line.startswith(metric + "{") and f'"{operation}"' in line:
                 totals[index] += float(line.rsplit(" ", 1)[1])
     return totals
 
@@ -414,8 +431,8 @@ def saturated_seconds(answers: dict, times: dict, late: float = 0.1, at_least: i
 
 def latency_tail(answers: list, seconds: set[int], bound: float = 0.25) -> dict | None:
     """Where the slow answers of the saturated ``seconds`` (by the second they were answered in) lie: the latencies
-    of those answers, each second's p99, and the share of the answers slower than ``bound`` that the slowest tenth
-    of the seconds hold (about a tenth: a tail spread evenly; most: a few stalls)."""
+    of those answers, each second's p99, and the share of the answers slower than ``bound`` that the tenth of the
+    seconds with the most of them hold (about a tenth: a tail spread evenly; most: a few stalls)."""
     by_second: dict[int, list[float]] = {}
     for answer in answers:
         second = int(answer[1] + answer[2])
@@ -426,10 +443,12 @@ def latency_tail(answers: list, seconds: set[int], bound: float = 0.25) -> dict 
     latencies = sorted(latency for values in by_second.values() for latency in values)
     per_second_p99 = sorted(percentile(sorted(values), 0.99) for values in by_second.values())
     slow = {second: sum(latency > bound for latency in values) for second, values in by_second.items()}
-    worst = sorted(slow.values(), reverse=True)[:max(1, len(slow) // 10)]
+    worst = sorted(slow, key=slow.__getitem__, reverse=True)[:max(1, len(slow) // 10)]
     return {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "over": sum(slow.values()),
             "answers": len(latencies), "second_p99_median": percentile(per_second_p99, 0.5),
-            "second_p99_max": per_second_p99[-1], "worst_tenth_share": sum(worst) / max(sum(slow.values()), 1)}
+            "second_p99_max": per_second_p99[-1],
+            "worst_tenth_share": sum(slow[second] for second in worst) / max(sum(slow.values()), 1),
+            "worst_seconds": sorted(worst)}
 
 
 def schedule(scans: list[Scan], peak_rate: float) -> dict[int, float]:
@@ -510,6 +529,7 @@ class Bench:
         for child, _, http in self.gateways.values():
             wait_http(http + "/healthz", child)
         self.target_a = self.gateways["gateway-A"][1]
+        self.watch.counters.append(self.gateway_stalls)
         self.target_b = self.gateways["gateway-B(per-request)"][1]
         batching = "GATEWAY_SCAN_BATCH" in "".join(p.read_text() for p in (REPO / "gateway").glob("*.py"))
         self.batching_present = batching
@@ -517,14 +537,33 @@ class Bench:
                  f" in gateway/)")
 
     def attendance_calls(self) -> dict[str, float]:
-        """The batch calls attendance has answered so far, and the seconds they took (a ``Watch`` counter). Read
-        every second, so only these two series are asked for (prometheus_client's ``name[]``): the whole page cost
-        attendance about 3 % of its CPU at a 900-branch peak (py-spy), where a Prometheus scrapes every 15 s or so."""
-        calls, seconds = scrape_many(f"http://127.0.0.1:{self.attendance_metrics}/metrics"
-                                     "?name[]=service_rpc_seconds_count&name[]=service_rpc_seconds_sum",
-                                     [("service_rpc_seconds_count", "record_scans"),
-                                      ("service_rpc_seconds_sum", "record_scans")])
-        return {ATTENDANCE_CALLS: calls, ATTENDANCE_BUSY: seconds}
+        """The batch calls attendance has answered so far, the seconds they took and its collector's pauses (a
+        ``Watch`` counter). Read every second, so only these series are asked for (prometheus_client's ``name[]``):
+        the whole page cost attendance about 3 % of its CPU at a 900-branch peak (py-spy), where a Prometheus scrapes
+        every 15 s or so."""
+        calls, seconds, collector = scrape_many(
+            f"http://127.0.0.1:{self.attendance_metrics}/metrics?name[]=service_rpc_seconds_count"
+            "&name[]=service_rpc_seconds_sum&name[]=process_gc_pause_seconds_sum",
+            [("service_rpc_seconds_count", "record_scans"), ("service_rpc_seconds_sum", "record_scans"),
+             ("process_gc_pause_seconds_sum", None)])
+        return {ATTENDANCE_CALLS: calls, ATTENDANCE_BUSY: seconds, ATTENDANCE_GC: collector}
+
+    def gateway_stalls(self) -> dict[str, float]:
+        """Gateway A's running totals of what can hold a scan up there (a ``Watch`` counter): the loop's lateness,
+        the collector's pauses, the batch calls and their round trips."""
+        names = ("gateway_event_loop_lag_seconds_sum", "process_gc_pause_seconds_sum", "gateway_batch_seconds_count",
+                 "gateway_batch_seconds_sum")
+        lag, collector, batches, seconds = scrape_many(
+            self.gateways["gateway-A"][2] + "/metrics?" + "&".join(f"name[]={name}" for name in names),
+            [(names[0], None), (names[1], None), (names[2], "attendance.record_scans"),
+             (names[3], "attendance.record_scans")])
+        return {GATEWAY_LAG: lag, GATEWAY_GC: collector, BATCHES: batches, BATCH_SECONDS: seconds}
+
+    def stall_buckets(self, gateway_url: str) -> dict[str, dict[str, float]]:
+        """``STALL_BUCKETS`` as they stand, from the gateway at ``gateway_url`` (its /metrics) and attendance."""
+        urls = {"gateway": gateway_url, "attendance": f"http://127.0.0.1:{self.attendance_metrics}/metrics"}
+        return {what: scrape_buckets(urls[process], metric, operation, bounds)
+                for what, process, metric, operation, bounds in STALL_BUCKETS}
 
     def attendance_rpc(self, metric: str, method: str) -> float:
         """One series of the attendance service's ``service_rpc_seconds`` for one method."""
@@ -731,6 +770,7 @@ class Bench:
                   scrape(gateway_url, "gateway_request_seconds_sum", "RecordScan")]
         buckets_before = scrape_buckets(f"http://127.0.0.1:{self.attendance_metrics}/metrics", "service_rpc_seconds",
                                         method)
+        stalls_before = self.stall_buckets(gateway_url)
         wall = time.perf_counter()
         # keep the service clock where the phase put it: on a slow run, step it back by 20 s every
         # 20 s (a fix may be 30 s ahead of the server's clock, so the load processes, which re-read
@@ -752,10 +792,13 @@ class Bench:
                  scrape(gateway_url, "gateway_request_seconds_count", "RecordScan"),
                  scrape(gateway_url, "gateway_request_seconds_sum", "RecordScan")]
         buckets = scrape_buckets(f"http://127.0.0.1:{self.attendance_metrics}/metrics", "service_rpc_seconds", method)
+        stalls = {what: {le: count - stalls_before[what][le] for le, count in counted.items()}
+                  for what, counted in self.stall_buckets(gateway_url).items()}
         calls, seconds, gw_calls, gw_seconds = (a - b for a, b in zip(after, before))
         self.server_side[label] = {"method": method, "calls": calls, "seconds": seconds, "gw_calls": gw_calls,
                                    "gw_seconds": gw_seconds,
-                                   "buckets": {le: buckets[le] - buckets_before[le] for le in buckets}}
+                                   "buckets": {le: buckets[le] - buckets_before[le] for le in buckets},
+                                   "stalls": stalls}
         usage = {name: cpu_after.get(name, 0) - cpu_before.get(name, 0) for name in cpu_after
                  if not name.startswith("load-")}
         self.cpu_by_phase[label] = usage
@@ -889,7 +932,7 @@ class Bench:
                 "p50": percentile(latencies, 0.50), "p95": percentile(latencies, 0.95),
                 "p99": percentile(latencies, 0.99), "max": latencies[-1] if latencies else float("nan"),
                 "codes": Counter(a[4] or ("OK-repeat" if a[5] else "OK") for a in answers),
-                "saturated_tail": latency_tail(answers, saturated)}
+                "saturated_tail": latency_tail(answers, saturated), "start_at": result["start_at"]}
 
     def print_saturated_cores(self, figures: dict) -> None:
         """What kept the cores busy in the seconds the load fell behind: were they all busy (CPU-bound) or
@@ -903,6 +946,8 @@ class Bench:
             answered = figures[label]["saturated_answered"] / len(seconds)
             machine = busy.pop(MACHINE)
             calls, busy_calls = busy.pop(ATTENDANCE_CALLS, 0.0), busy.pop(ATTENDANCE_BUSY, 0.0)
+            for name in STALL_COUNTERS:
+                busy.pop(name, None)
             ranked = sorted(busy.items(), key=lambda item: -item[1])
             print(f"  {label}, its {len(seconds)} saturated seconds: the machine {machine:.2f} of {os.cpu_count()} "
                   f"cores busy ({machine * 1e3 / max(accepted, 1):.2f} ms per accepted scan); by process, cores: "
@@ -913,11 +958,32 @@ class Bench:
                 print(f"    latency of the answers in those seconds: p50 {ms['p50']:.0f} ms, p99 {ms['p99']:.0f} ms; "
                       f"each second's p99: median {ms['second_p99_median']:.0f} ms, max {ms['second_p99_max']:.0f} ms; "
                       f"{tail['over']:,} of {tail['answers']:,} over 250 ms, {tail['worst_tenth_share']:.0%} of "
-                      f"them in the slowest tenth of the seconds")
+                      f"them in the tenth of the seconds with the most")
+                self.print_stalls(figures[label]["start_at"], tail["worst_seconds"], seconds)
             if calls:
                 print(f"    attendance.record_scans in those seconds: {calls:,.1f} calls/s, {answered / calls:.1f} "
                       f"scans per call, {busy_calls * 1e3 / calls:.1f} ms per call, {busy_calls:.2f} calls in "
                       f"progress on average (the gateway's senders: {self.args.gateway_senders})")
+
+    def print_stalls(self, start_at: float, worst: list[int], saturated_at: list[float]) -> None:
+        """What held scans up in the seconds with the most slow answers against the other saturated seconds: the
+        gateway loop's lateness and the collector's pauses (ms per second), the batch calls' round trip."""
+        worst_at = [start_at + second for second in worst]
+        rest = sorted(set(saturated_at) - set(worst_at))
+        if not rest:
+            return
+        rates = [self.watch.cores_busy(seconds) for seconds in (worst_at, rest)]
+        if not all(rates):
+            return
+
+        def both(name: str, scale: float = 1e3) -> str:
+            return " against ".join(f"{rate.get(name, 0.0) * scale:.0f}" for rate in rates)
+
+        trips = [rate.get(BATCH_SECONDS, 0.0) * 1e3 / max(rate.get(BATCHES, 0.0), 1e-9) for rate in rates]
+        print(f"    in those {len(worst_at)} seconds against the other {len(rest)}: gateway loop late "
+              f"{both(GATEWAY_LAG)} ms per second, collector pauses gateway {both(GATEWAY_GC)} and attendance "
+              f"{both(ATTENDANCE_GC)} ms per second, {both(BATCHES, 1)} batches per second, round trip "
+              f"{trips[0]:.0f} against {trips[1]:.0f} ms")
 
     def reconcile(self) -> dict:
         scans_by_id = {s.scan_id: s for s in self.scans}
@@ -1077,6 +1143,11 @@ class Bench:
                     longer = {le: counts["+Inf"] - count for le, count in counts.items() if le != "+Inf"}
                     print("    calls longer than " + ", ".join(f"{float(le) * 1e3:.0f} ms: {n:,.0f}"
                                                           for le, n in longer.items()))
+                for what, counts in side.get("stalls", {}).items():
+                    if counts.get("+Inf"):
+                        print(f"    {what} over " + ", ".join(f"{float(le) * 1e3:.0f} ms: {counts['+Inf'] - n:,.0f}"
+                                                            for le, n in counts.items() if le != "+Inf")
+                              + f" (of {counts['+Inf']:,.0f})")
         print("\n-- memory (RSS from /proc, MB: peak / at end) --")
         for name in sorted(self.watch.peak):
             print(f"  {name:<24}{self.watch.peak[name] / 1024:>8.0f} / {self.watch.last.get(name, 0) / 1024:.0f}")
