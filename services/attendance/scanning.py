@@ -180,7 +180,7 @@ class DeviceBook:
     records already known made the store decode each of them again every time. A device's members are kept as a
     tuple of their ids, not a set: a tuple of strings is one object the garbage collector stops tracking, a set is
     tracked for good, and a city's books held about 160,000 of them, which every full collection walked (58 ms
-    against 12 for the same books as tuples, timed on session 24's machine), attendance's threads waiting."""
+    against 12 for a simulated city's books as tuples: 9,000 activities of 18 devices), attendance's threads waiting."""
 
     PROJECTION = {"activity_id": 1, "device_key": 1, "member_id": 1}
 
