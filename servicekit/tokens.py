@@ -159,8 +159,9 @@ class CachingTokenVerifier(TokenVerifier):
     def __init__(self, public_pem: bytes | None = None, capacity: int | None = None):
         super().__init__(public_pem)
         self.capacity = capacity if capacity is not None else int(env("GATEWAY_TOKEN_CACHE", "250000"))
-        self._cache: OrderedDict[bytes, tuple[int, tuple]] = OrderedDict()   # digest -> (exp, scope values)
-        self._roles: dict[str, list] = {}                                     # equal roles, one copy
+        self._cache: OrderedDict[bytes, tuple] = OrderedDict()   # digest -> (exp, *scope values), roles by number
+        self._role_numbers: dict[str, int] = {}                  # equal roles, one copy: their text -> number
+        self._role_sets: list[tuple] = []                          # number -> the roles, frozen
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> dict:
@@ -168,36 +169,46 @@ class CachingTokenVerifier(TokenVerifier):
         with self._lock:
             cached = self._cache.get(key)
         if cached is not None and cached[0] > time.time():
-            return self._scope(cached[1])
+            return self._scope(cached[1:])
         claims = self.verified_claims(token)
-        values = tuple(self._shared(value) if name == "roles"
+        scope = scope_of_claims(claims)
+        roles = self._kept_roles(scope["roles"])
+        if roles is None:            # not grants of plain values: answered as they came, for CallerScope to refuse
+            return scope
+        values = tuple(roles if name == "roles"
                        else sys.intern(value) if name in SHARED_CLAIMS and isinstance(value, str) else value
-                       for name, value in scope_of_claims(claims).items())
+                       for name, value in scope.items())
         with self._lock:
-            self._cache[key] = (claims["exp"], values)
+            self._cache[key] = (claims["exp"], *values)
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
         return self._scope(values)
 
-    def _shared(self, roles):
-        """The roles as kept: frozen (a tuple of each grant's items) where they are grants of plain values, so that
-        an entry holds no list or dict, nothing Python's cyclic collector must follow: a city's 208,000 entries held
-        its roles as lists, 424,000 objects a full collection walked, about 85 ms with the gateway's loop stopped
-        and every scan in flight waiting, several times in a sign-in hour (README, session 22)."""
+    def _kept_roles(self, roles) -> int | tuple | None:
+        """The roles as an entry keeps them: the number of their one shared frozen copy (a tuple of each grant's
+        items), so that an entry is one flat tuple of plain values, which Python's cyclic collector stops tracking
+        the first time it looks at it. An entry that nested its roles (or its scope's values) in tuples of their own
+        stayed tracked until several full collections had looked at it, its parts first: a city's 208,000 entries
+        were 348,000 tracked tuples when the sign-out began, and the full collection that met them held the
+        gateway's loop, and every scan in flight, for 290 ms (README, session 24). Past ``ROLE_SETS_SHARED``
+        distinct role sets, the frozen roles themselves; None where they are not grants of plain values."""
         frozen = _frozen_roles(roles)
+        if frozen is roles:
+            return None
         text = repr(frozen)      # equal roles from the one issuer print alike (a quarter of json.dumps' cost)
         with self._lock:
-            return self._roles.setdefault(text, frozen) if len(self._roles) < ROLE_SETS_SHARED else frozen
+            number = self._role_numbers.get(text)
+            if number is None and len(self._role_sets) < ROLE_SETS_SHARED:
+                number = self._role_numbers[text] = len(self._role_sets)
+                self._role_sets.append(frozen)
+        return frozen if number is None else number
 
-    @staticmethod
-    def _scope(values: tuple) -> dict:
-        """A scope for the caller: its own copy, roles included (as lists of dicts, however kept)."""
+    def _scope(self, values: tuple) -> dict:
+        """A scope for the caller: its own copy, roles as lists of dicts."""
         scope = dict(zip(CLAIMS, values))
         roles = scope["roles"]
-        if type(roles) is tuple:                       # frozen: a JSON claim is never a tuple
-            scope["roles"] = [dict(grant) for grant in roles]
-        elif isinstance(roles, list):
-            scope["roles"] = [dict(role) if isinstance(role, dict) else role for role in roles]
+        frozen = self._role_sets[roles] if type(roles) is int else roles
+        scope["roles"] = [dict(grant) for grant in frozen]
         return scope
 
 
