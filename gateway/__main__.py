@@ -6,7 +6,8 @@ Environment: TOKEN_PUBLIC_KEY_PATH (required), AMQP_URI, GATEWAY_HOST (127.0.0.1
 GATEWAY_HTTP_PORT (8080), GATEWAY_GRPC_PORT (50051), GATEWAY_HTTP_THREADS (32 threads for the HTTP requests that are not scans),
 GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations that are not batched),
 GATEWAY_RPC_TIMEOUT (30 s), GATEWAY_MAX_BODY_BYTES
-(64 MiB), LOG_LEVEL (INFO); scan micro-batching: GATEWAY_SCAN_BATCH (on|off),
+(64 MiB), TRUSTED_PROXIES (addresses or CIDR networks whose X-Forwarded-For is believed: none), LOG_LEVEL (INFO);
+scan micro-batching: GATEWAY_SCAN_BATCH (on|off),
 GATEWAY_BATCH_MAX (256), GATEWAY_BATCH_FILL (32: a batch of as many is sent at once), GATEWAY_BATCH_WAIT_MS
 (40: a smaller one when its oldest scan has waited as long), GATEWAY_BATCH_SENDERS (1; about attendance instances /
 gateways); verified access tokens remembered: GATEWAY_TOKEN_CACHE (250000, about 0.45 KB each).

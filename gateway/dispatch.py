@@ -3,7 +3,8 @@
 ``backend.call(service, method, **kwargs)`` is injected: ``gateway.backend`` in the
 process, a fake in tests. The request's fields become the keyword arguments: every
 plain field is sent (its zero value meaning "not given"), an ``optional`` field only
-when set; the caller's scope goes as ``scope``. No business rules live here.
+when set; the caller's scope goes as ``scope``, and to an operation that asks for it (login) the
+caller's address as ``client_address``. No business rules live here.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Protocol
 
 from google.protobuf.message import Message
 
-from gateway.convert import as_kwargs, to_kwargs, to_message
+from gateway.client_address import UNKNOWN
+from gateway.convert import as_kwargs, mistyped_field, to_kwargs, to_message
 from gateway.operations import Operation
 from servicekit.errors import InvalidArgument, Unauthenticated
 from servicekit.scope import CallerScope
@@ -35,6 +37,9 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 def request_kwargs(request: Message) -> dict:
+    mistyped = mistyped_field(request)
+    if mistyped:
+        raise InvalidArgument(f"field {mistyped!r} has the wrong type", code="INVALID_TYPE", field=mistyped)
     return to_kwargs(request)
 
 
@@ -58,16 +63,20 @@ class Dispatcher:
             raise Unauthenticated("this operation needs a bearer token", code="TOKEN_MISSING")
         return CallerScope.from_dict(self.verifier.verify(token)).to_dict()
 
-    def invoke(self, operation: Operation, request: Message, scope: dict | None) -> Message:
+    def invoke(self, operation: Operation, request: Message, scope: dict | None,
+               client_address: str | None = None) -> Message:
         kwargs = self._kwargs(operation, request, scope)
+        if operation.client_address:
+            kwargs["client_address"] = client_address or UNKNOWN
         if self.batches(operation):
             result = self.batcher.call(operation.service, operation.batch_method, kwargs)
         else:
             result = self.backend.call(operation.service, operation.method, **kwargs)
         return response_message(operation, result)
 
-    def call(self, operation: Operation, request: Message, token: str | None) -> Message:
-        return self.invoke(operation, request, self.authenticate(operation, token))
+    def call(self, operation: Operation, request: Message, token: str | None,
+             client_address: str | None = None) -> Message:
+        return self.invoke(operation, request, self.authenticate(operation, token), client_address)
 
     def batches(self, operation: Operation) -> bool:
         return bool(operation.batch_method) and self.batcher is not None

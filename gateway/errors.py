@@ -68,6 +68,18 @@ class ErrorReply:
             return S.ALREADY_EXISTS
         return ERROR_TABLE[self.kind][1]
 
+    @property
+    def retry_after(self) -> int | None:
+        """Whole seconds before trying again, for a refusal that gives them (``details``' ``retry_after_seconds``:
+        a throttled login): HTTP's Retry-After, gRPC's ``retry-after`` trailer."""
+        if self.kind != "TOO_MANY_REQUESTS":
+            return None
+        for detail in self.details:
+            seconds = detail.get("retry_after_seconds") if isinstance(detail, dict) else None
+            if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds > 0:
+                return max(1, round(seconds))
+        return None
+
     def http_body(self) -> dict:
         body = {"code": self.code, "message": self.message}
         if self.field:
@@ -82,6 +94,8 @@ class ErrorReply:
             metadata.append(("error-field", self.field))
         if self.details:
             metadata.append(("error-details-bin", json.dumps(self.details, ensure_ascii=False).encode()))
+        if self.retry_after is not None:
+            metadata.append(("retry-after", str(self.retry_after)))
         return tuple(metadata)
 
 

@@ -1,5 +1,5 @@
 """A demo city, 汉中市: an organisation tree and members as import files, and a seeder that loads
-them through the gateway's HTTP API the way an operator and a city admin would.
+them through the gateway's HTTP API the way an operator and a city admin would (resumable: see ``seed``).
 
 `generate_demo_city(seed)` is deterministic for a seed (and a reference day): 4 counties/districts,
 16 committees, about 100 branches (some under general branches), about 3,000 members.
@@ -11,13 +11,17 @@ import io
 import json
 import os
 import random
+import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Callable
 
 from servicekit.keys import new_password
+from services.identity.domain.lifecycle import add_years
 
 TENANT_CODE = "hanzhong"
 CITY_NAME = "汉中市"
@@ -171,16 +175,14 @@ class _People:
         status = _weighted(rng, STATUS_WEIGHTS["student" if branch.kind == "student" else "default"])
         if branch.enrolment == "graduated" and status in ("applicant", "activist"):
             status = "probationary"
-        low, high = branch.ages
-        age = rng.randint(max(low, MIN_AGE[status]), max(high, MIN_AGE[status]))
-        birth = self.today - timedelta(days=age * 365 + rng.randint(30, 330))
+        birth = _birth(rng.randint, status, branch.ages, self.today)
         gender = "male" if rng.random() < (0.62 if branch.kind in ("rural", "enterprise") else 0.5) else "female"
         while True:
             id_number = make_id_number(region, birth, rng.randint(0, 499), gender)
             if id_number not in self.id_numbers:
                 self.id_numbers.add(id_number)
                 break
-        steps = _steps(rng, status, birth, self.today)
+        steps = _steps(rng.randint, status, birth, self.today)
         return {"branch_ref": branch.path, "name": self.name(gender), "gender": gender,
                 "birth_date": birth.isoformat(), "id_number": id_number, "phone": self.phone(),
                 "education": _weighted(rng, EDUCATION_BY_KIND[branch.kind]), "status": status,
@@ -200,10 +202,19 @@ class _People:
                 return phone
 
 
-def _steps(rng: random.Random, status: str, birth: date, today: date) -> dict[str, date | None]:
+def _birth(pick: Callable[[int, int], int], status: str, ages: tuple[int, int], today: date) -> date:
+    """A birth date for a member of this status in a branch of these ages; ``pick(low, high)`` makes every
+    random choice here and in ``_steps`` (``rng.randint`` in the city, each end of the range in the tests)."""
+    low, high = ages
+    age = pick(max(low, MIN_AGE[status]), max(high, MIN_AGE[status]))
+    return today - timedelta(days=age * 365 + pick(30, 330))
+
+
+def _steps(pick: Callable[[int, int], int], status: str, birth: date, today: date) -> dict[str, date | None]:
     """Dates of each step reached, walking back from the latest: activist ≥ 1 year before development
-    target, probation exactly 1 year or a little more, applications at 18 or older (MIN_AGE keeps it so)."""
-    days = lambda low, high: timedelta(days=rng.randint(low, high))  # noqa: E731
+    target, probation exactly 1 year or a little more, applications at 18 or older (MIN_AGE keeps it so).
+    Years are counted with the importer's own ``add_years``, so what is made here is what it accepts."""
+    days = lambda low, high: timedelta(days=pick(low, high))  # noqa: E731
     on = dict.fromkeys(("full_on", "probationary_on", "development_target_on", "activist_on", "applied_on"))
     if status == "applicant":
         on["applied_on"] = today - days(10, 300)
@@ -212,26 +223,19 @@ def _steps(rng: random.Random, status: str, birth: date, today: date) -> dict[st
         on["activist_on"] = today - days(10, 330)
     else:
         if status == "full":
-            probationary = _add_years(birth, rng.randint(21, max(21, _age(birth, today) - 2))) + days(0, 300)
-            probationary = min(probationary, _add_years(today, -1) - days(1, 90))
+            probationary = add_years(birth, pick(21, max(21, _age(birth, today) - 2))) + days(0, 300)
+            probationary = min(probationary, add_years(today, -1) - days(1, 90))
             on["probationary_on"] = probationary
-            on["full_on"] = min(today, _add_years(probationary, 1) + days(0, 45))
+            on["full_on"] = min(today, add_years(probationary, 1) + days(0, 45))
         elif status == "probationary":
             on["probationary_on"] = today - days(10, 350)
         if status == "development_target":
             on["development_target_on"] = today - days(10, 200)
         else:
             on["development_target_on"] = on["probationary_on"] - days(60, 300)
-        on["activist_on"] = _add_years(on["development_target_on"], -1) - days(1, 200)
+        on["activist_on"] = add_years(on["development_target_on"], -1) - days(1, 200)
     on["applied_on"] = on["activist_on"] - days(30, 200)
     return on
-
-
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
 
 
 def _age(birth: date, today: date) -> int:
@@ -252,9 +256,9 @@ def _csv(columns: tuple[str, ...], rows: list[dict]) -> bytes:
 
 
 class SeedError(RuntimeError):
-    def __init__(self, message: str, status: int = 0):
+    def __init__(self, message: str, status: int = 0, code: str = ""):
         super().__init__(message)
-        self.status = status
+        self.status, self.code = status, code
 
 
 class _Api:
@@ -271,8 +275,13 @@ class _Api:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
-            raise SeedError(f"{method} {path} → HTTP {error.code}: {error.read()[:800].decode(errors='replace')}",
-                            error.code) from None
+            body = error.read()
+            try:
+                code = json.loads(body)["error"]["code"]
+            except (ValueError, KeyError, TypeError):
+                code = ""
+            raise SeedError(f"{method} {path} → HTTP {error.code}: {body[:800].decode(errors='replace')}",
+                            error.code, code) from None
         except urllib.error.URLError as error:
             raise SeedError(f"{method} {path}: {error.reason}") from None
 
@@ -280,6 +289,15 @@ class _Api:
         self.token = ""
         self.token = self.call("POST", "/v1/auth/login", {"tenant_code": tenant_code, "username": username,
                                                           "password": password})["access_token"]
+
+    def logs_in(self, tenant_code: str, username: str, password: str) -> bool:
+        try:
+            self.login(tenant_code, username, password)
+            return True
+        except SeedError as error:
+            if error.code != "LOGIN_FAILED":
+                raise
+            return False
 
     def pages(self, path: str, key: str):
         token = ""
@@ -291,49 +309,119 @@ class _Api:
                 return
 
 
+class _Passwords:
+    """The demo accounts' passwords, each chosen before its account is created and kept in ``path`` (0600) as
+    soon as chosen: a run interrupted at any point leaves what a later run needs to log in and go on."""
+
+    def __init__(self, path: Path | None, tenant_code: str):
+        self.path, self.tenant_code, self.chosen = path, tenant_code, {}
+        if path is not None and path.exists():
+            try:
+                kept = json.loads(path.read_text(encoding="utf-8"))
+            except ValueError:
+                kept = {}
+            if kept.get("tenant") == tenant_code:
+                self.chosen = dict(kept.get("passwords", {}))
+
+    def __getitem__(self, username: str) -> str:
+        if username not in self.chosen:
+            self.chosen[username] = new_password()
+            self._keep()
+        return self.chosen[username]
+
+    def _keep(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(self.path.name + ".partial")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            json.dump({"tenant": self.tenant_code, "passwords": self.chosen}, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, self.path)
+
+
 def seed(gateway_http: str = "http://127.0.0.1:8080", operator_password: str | None = None,
-         seed: int = 2026) -> list[dict]:
-    """Create tenant `hanzhong`, import the demo city, create demo accounts; return their logins."""
-    api = _Api(gateway_http)
+         seed: int = 2026, state_path: Path | None = None, tenant_code: str = TENANT_CODE) -> list[dict]:
+    """Create the tenant, import the demo city, create demo accounts; return their logins.
+
+    Resumable: each step first looks whether an interrupted run did it already (the imports are all or
+    nothing), and the passwords are kept in ``state_path`` before use, so running it again after a failure
+    completes the seed. A tenant admin whose password was lost (no state kept) gets a new one from the
+    operator (``ResetTenantAdminPassword``)."""
+    operator = _Api(gateway_http)
     deadline = time.monotonic() + 60
     while True:  # a service's metrics answer a little before its RPC queue exists
         try:
-            api.login("", "operator", operator_password or os.environ["OPERATOR_PASSWORD"])
+            operator.login("", "operator", operator_password or os.environ["OPERATOR_PASSWORD"])
             break
         except SeedError as error:
             if error.status != 503 or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
-    admin = {"tenant": TENANT_CODE, "username": "hanzhong_admin", "password": new_password(), "role": "org_admin"}
-    created = api.call("POST", "/v1/tenants", {"code": TENANT_CODE, "name": CITY_NAME,
-                                                "admin_username": admin["username"], "admin_password": admin["password"]})
-    root = created["root_org"]
-    admin["org"] = root["name"]
-    api.login(TENANT_CODE, admin["username"], admin["password"])
+    chosen = _Passwords(state_path, tenant_code)
+    admin_name = f"{tenant_code}_admin"
+    api, root = _Api(gateway_http), _tenant(operator, tenant_code, admin_name, chosen[admin_name])
+    api.login(tenant_code, admin_name, chosen[admin_name])
+    root = root or next(org for org in api.call("GET", "/v1/me")["orgs"] if org["kind"] == "city")
 
     orgs_csv, members_csv = generate_demo_city(seed)
-    for kind, content in (("org-imports", orgs_csv), ("member-imports", members_csv)):
-        api.call("POST", f"/v1/orgs/{root['id']}/{kind}", content, content_type="text/csv", timeout=600)
+    top = api.call("GET", f"/v1/orgs/{root['id']}/subtree?max_depth=1&page_size=50")["orgs"]
+    if not any(org["kind"] == "county" for org in top):
+        api.call("POST", f"/v1/orgs/{root['id']}/org-imports", orgs_csv, content_type="text/csv", timeout=600)
+    if not api.call("GET", f"/v1/orgs/{root['id']}/members?page_size=1")["members"]:
+        api.call("POST", f"/v1/orgs/{root['id']}/member-imports", members_csv, content_type="text/csv",
+                 timeout=600)
 
     orgs = list(api.pages(f"/v1/orgs/{root['id']}/subtree", "orgs"))
-    logins = [admin]
+    logins = [{"tenant": tenant_code, "username": admin_name, "password": chosen[admin_name], "role": "org_admin",
+               "org": root["name"]}]
     for county, _, account_name, _ in COUNTIES:
         org = next(org for org in orgs if org["kind"] == "county" and org["name"] == f"{county}委")
-        logins.append(_account(api, f"{account_name}_admin", "org_admin", org))
+        logins.append(_account(api, tenant_code, f"{account_name}_admin", chosen, "org_admin", org))
     branches = [org for org in orgs if org["kind"] == "branch"]
     for number, branch in enumerate(random.Random(seed).sample(branches, 4), start=1):
         members = api.call("GET", f"/v1/orgs/{branch['id']}/members?page_size=20")["members"]
         secretary, member = members[0], members[-1]
-        logins.append(_account(api, f"secretary{number}", "branch_secretary", branch, secretary["id"],
-                               secretary["name"]))
-        logins.append(_account(api, f"member{number}", "member", branch, member["id"], member["name"]))
-    return logins
+        logins.append(_account(api, tenant_code, f"secretary{number}", chosen, "branch_secretary", branch,
+                               secretary["id"], secretary["name"]))
+        logins.append(_account(api, tenant_code, f"member{number}", chosen, "member", branch, member["id"],
+                               member["name"]))
+    return [login for login in logins if login]
 
 
-def _account(api: _Api, username: str, role: str, org: dict, member_id: str = "", person: str = "") -> dict:
-    password = new_password()
-    api.call("POST", "/v1/accounts", {"username": username, "password": password, "role": role,
-                                      "org_id": org["id"], "member_id": member_id})
+def _tenant(operator: _Api, tenant_code: str, admin_name: str, password: str) -> dict | None:
+    """Create the tenant (answering its root organisation) or, made by an earlier run, make sure its admin
+    has ``password`` (answering None)."""
+    try:
+        return operator.call("POST", "/v1/tenants", {"code": tenant_code, "name": CITY_NAME,
+                                                      "admin_username": admin_name,
+                                                      "admin_password": password})["root_org"]
+    except SeedError as error:
+        if error.code != "TENANT_EXISTS":
+            raise
+    if not _Api(operator.base).logs_in(tenant_code, admin_name, password):
+        operator.call("POST", f"/v1/tenants/{tenant_code}/admin:reset-password",
+                      {"username": admin_name, "password": password})
+    return None
+
+
+def _account(api: _Api, tenant_code: str, username: str, chosen: _Passwords, role: str, org: dict,
+             member_id: str = "", person: str = "") -> dict | None:
+    password = chosen[username]
     place = "/".join(org.get("path_names") or [org["name"]])
-    return {"tenant": TENANT_CODE, "username": username, "password": password, "role": role,
-            "org": f"{place} {person}".strip()}
+    login = {"tenant": tenant_code, "username": username, "password": password, "role": role,
+             "org": f"{place} {person}".strip()}
+    try:
+        api.call("POST", "/v1/accounts", {"username": username, "password": password, "role": role,
+                                          "org_id": org["id"], "member_id": member_id})
+    except SeedError as error:
+        if error.code != "USERNAME_EXISTS":
+            raise
+        # made by an interrupted run, with the password kept then; if that was lost, the login is left out
+        if not _Api(api.base).logs_in(tenant_code, username, password):
+            print(f"演示账号 {username} 已存在但密码未知, 不列出 (exists with a password not kept in {chosen.path})",
+                  file=sys.stderr)
+            return None
+    return login

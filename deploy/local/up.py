@@ -30,6 +30,7 @@ VAR = ROOT / "var"
 LOGS = VAR / "log"
 DEMO_FLAG = VAR / "demo-seeded"
 DEMO_LOGINS = VAR / "demo-logins.txt"
+DEMO_STATE = VAR / "demo-seed.json"        # the passwords the seed chose, kept from before each is used
 READY_TIMEOUT_SECONDS = 60
 STOP_GRACE_SECONDS = 10
 
@@ -59,13 +60,7 @@ class Platform:
         env = dict(os.environ, PYTHONUNBUFFERED="1", DB_PREFIX=os.environ.get("DB_PREFIX", "pb"),
                    AMQP_URI=amqp_uri(), **ensure_keys(VAR / "keys"))
         check_broker(env["AMQP_URI"])
-        runnable = []
-        for spec in PROCESSES:
-            missing = missing_module(spec)
-            if missing:
-                print(f"跳过 {spec.name} (skipped): 模块 {missing} 尚不存在 (module not written yet)")
-            else:
-                runnable.append(spec)
+        runnable = runnable_processes(PROCESSES)
         check_ports_free(runnable)
         if not env.get("MONGO_URI"):
             for name in dict.fromkeys(["main", *(spec.store for spec in runnable)]):
@@ -125,6 +120,20 @@ class Platform:
         self.stores.clear()
 
 
+def runnable_processes(processes) -> list[Process]:
+    """The rows whose modules exist. A planned service not written yet is no part of the platform and goes
+    unmentioned (every start said "跳过 content … 尚不存在", as if something had failed); a missing module of
+    any other row is worth a line."""
+    runnable = []
+    for spec in processes:
+        missing = missing_module(spec)
+        if not missing:
+            runnable.append(spec)
+        elif not spec.planned:
+            print(f"跳过 {spec.name} (skipped): 模块 {missing} 尚不存在 (module not written yet)")
+    return runnable
+
+
 def missing_module(spec: Process) -> str | None:
     for module in spec.needs:
         try:
@@ -180,28 +189,37 @@ def http_ok(url: str) -> bool:
         return False
 
 
-def seed_demo(platform: Platform, operator_password: str) -> None:
-    if DEMO_FLAG.exists():
-        return
+def seed_demo(platform: Platform, operator_password: str, gateway_http: str = "", var: Path = VAR,
+              **seed_options) -> bool:
+    """Seed the demo city unless done before (``var/demo-seeded``); True once it is seeded. A failed seed
+    leaves what it did and the passwords it chose (``var/demo-seed.json``): the next start completes it."""
+    flag, logins_path, state_path = var / DEMO_FLAG.name, var / DEMO_LOGINS.name, var / DEMO_STATE.name
+    if flag.exists():
+        return True
     if not (platform.running("gateway") and platform.running("identity")):
         print("演示数据未导入 (demo city not seeded): 需要 gateway 和 identity (needs both running)")
-        return
+        return False
     from deploy.local import demo_city
 
     print("正在导入演示城市 汉中市 (seeding the demo city)…", flush=True)
     started = time.monotonic()
     try:
-        logins = demo_city.seed(f"http://127.0.0.1:{GATEWAY_HTTP_PORT}", operator_password=operator_password)
+        logins = demo_city.seed(gateway_http or f"http://127.0.0.1:{GATEWAY_HTTP_PORT}",
+                                operator_password=operator_password, state_path=state_path, **seed_options)
     except Exception as error:  # noqa: BLE001 - the platform stays up; the person sees why
         print(f"演示数据导入失败 (demo seeding failed): {error}\n"
-              "平台继续运行 (the platform keeps running); 修复后删除 var/mongo 重新启动即可重试.", file=sys.stderr)
-        return
+              "平台继续运行 (the platform keeps running); 再次运行 bin/run 会从中断处继续导入 "
+              "(run bin/run again: it completes the seed).", file=sys.stderr)
+        return False
     rows = ["tenant\tusername\tpassword\trole\torg"]
     rows += ["\t".join(str(login[key]) for key in ("tenant", "username", "password", "role", "org")) for login in logins]
-    DEMO_LOGINS.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    DEMO_LOGINS.chmod(0o600)
-    DEMO_FLAG.write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
+    descriptor = os.open(logins_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write("\n".join(rows) + "\n")
+    logins_path.chmod(0o600)
+    flag.write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
     print(f"演示数据已导入 (seeded) in {time.monotonic() - started:.0f} s")
+    return True
 
 
 def print_summary(platform: Platform, env: dict[str, str], operator_password: str) -> None:

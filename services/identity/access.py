@@ -6,7 +6,7 @@ existence is not revealed; what the caller may see but not change is forbidden.
 from __future__ import annotations
 
 from servicekit.errors import NotFound, PermissionDenied
-from servicekit.scope import CallerScope
+from servicekit.scope import ROLE_ORG_ADMIN, CallerScope
 
 
 def path_ids(doc: dict) -> list[str]:
@@ -66,3 +66,17 @@ def managed_member(scope: CallerScope, member: dict | None) -> dict:
     if not manages(scope, member):
         raise PermissionDenied("您无权修改该党员信息", code="NOT_MEMBER_MANAGER", field="member_id")
     return member
+
+
+def tenant_admin_for_reset(scope: CallerScope, tenant: dict | None, account: dict | None) -> dict:
+    """The account whose password the installation operator may reset: an admin of the tenant's root
+    organisation (the tenant's admin, whom no one inside the tenant can help once its password is lost)."""
+    scope.require_operator()
+    if tenant is None:
+        raise NotFound("租户不存在", code="TENANT_NOT_FOUND", field="tenant_code")
+    if account is None or account.get("tenant_id") != tenant["_id"]:
+        raise NotFound("该租户没有此账号", code="ACCOUNT_NOT_FOUND", field="username")
+    if not any(grant.get("role") == ROLE_ORG_ADMIN and grant.get("org_id") == tenant["root_org_id"]
+               for grant in account.get("roles", [])):
+        raise PermissionDenied("只能重置租户管理员（根组织管理员）的密码", code="NOT_TENANT_ADMIN", field="username")
+    return account

@@ -27,8 +27,7 @@ def ensure_operator(store: IdentityStore, password: str | None) -> bool:
         store.db.accounts.insert_one({
             "_id": f"acc_{uuid.uuid4().hex}", "tenant_id": None, "username": OPERATOR_USERNAME,
             "login_key": f":{OPERATOR_USERNAME}", "password_hash": passwords.hash_password(password),
-            "roles": [{"role": ROLE_OPERATOR, "org_id": None}], "member_id": None, "failed_logins": 0,
-            "lock_count": 0, "locked_until": None, "created_at": stamp()})
+            "roles": [{"role": ROLE_OPERATOR, "org_id": None}], "member_id": None, "created_at": stamp()})
     except DuplicateKeyError:
         return False
     return True

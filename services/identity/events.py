@@ -25,5 +25,6 @@ TRANSFER_REJECTED = _spec("transfer_rejected", "transfer_id", "member_id", "reas
 MEMBER_TRANSFERRED = _spec("member_transferred", "transfer_id", "member_id", "from_branch_id", "to_branch_id",
                            "path_ids")
 ACCOUNT_CREATED = _spec("account_created", "account_id", "username", "roles", "member_id")
+ACCOUNT_PASSWORD_RESET = _spec("account_password_reset", "account_id", "username", "reset_by")
 
 ALL = [value for value in dict(globals()).values() if isinstance(value, EventSpec)]

@@ -3,6 +3,11 @@
 A file with any bad row imports nothing and the error lists every bad row (line,
 field, reason). A good file is written in batches under an import record; if the
 process dies half-way, start-up removes what that import wrote (store.py).
+
+Reading and checking a file is seconds of CPU work (a city's 208,000 members), so it runs on a
+real thread (``off_the_loop``): on the service's event loop it would hold every other call, logins
+included, until done. The bounds of ``domain.importing`` keep each file's work short all the same
+(the thread still shares the GIL), and refuse a hostile file before it costs much.
 """
 from __future__ import annotations
 
@@ -12,6 +17,10 @@ import time
 import uuid
 from datetime import date
 
+from eventlet import tpool
+from eventlet.semaphore import Semaphore
+
+from servicekit.config import ConfigError, env
 from servicekit.errors import InvalidArgument
 from servicekit.events import stamp
 from servicekit.scope import CallerScope
@@ -22,18 +31,38 @@ from services.identity.store import WRITE_BATCH, IdentityStore, path_of
 
 EVENT_CHUNK = 1000
 YIELD_EVERY = 250
-MAX_FILE_BYTES = 64 * 1024 * 1024
+PARSERS = 2                   # files read at once; more wait their turn (each is a thread and its memory)
+
+
+def _max_rows() -> int:
+    value = env("IMPORT_MAX_ROWS", str(importing.MAX_ROWS))
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"IMPORT_MAX_ROWS must be a positive whole number, not {value!r}")
+    return int(value)
+
+
+MAX_ROWS = _max_rows()        # rows one import file may have; a city importing all its members at once needs ~210,000
+_parsing = Semaphore(PARSERS)
+
+
+def off_the_loop(function, *args):
+    """``function(*args)`` on one of eventlet's real threads, the calling green thread waiting for it while the
+    event loop answers other calls. ``function`` must be pure CPU work: no store, no broker, no green locks."""
+    with _parsing:
+        return tpool.execute(function, *args)
 
 
 def decode_content(content) -> bytes:
     if not isinstance(content, str) or not content:
         raise InvalidArgument("缺少导入文件内容", code="FILE_EMPTY", field="content")
+    if len(content) > (importing.MAX_FILE_BYTES + 2) // 3 * 4:
+        raise importing.file_too_large()     # before decoding it
     try:
         raw = base64.b64decode(content, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidArgument("文件内容不是有效的 base64", code="CONTENT_NOT_BASE64", field="content") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise InvalidArgument("导入文件过大", code="FILE_TOO_LARGE", field="content")
+    if len(raw) > importing.MAX_FILE_BYTES:
+        raise importing.file_too_large()
     return raw
 
 
@@ -62,27 +91,10 @@ def _chunks(items: list, size: int = EVENT_CHUNK):
 
 
 def import_orgs(store: IdentityStore, caller: CallerScope, parent: dict, fmt, content) -> dict:
-    rows = importing.read_table(format_of(fmt), decode_content(content), importing.ORG_REQUIRED_COLUMNS)
-    valid, problems = importing.validate_org_rows(rows, parent["kind"])
     import_id = f"imp_{uuid.uuid4().hex}"
-    docs_by_ref: dict[str, dict] = {}
-    documents = []
-    for row in valid:
-        above = docs_by_ref[row["parent_ref"]] if row.get("parent_ref") else parent
-        if above["level"] + 1 >= tree.MAX_DEPTH:
-            problems.append({"line": row["line"], "field": "parent_ref", "reason": "TREE_TOO_DEEP",
-                             "message": "组织层级过深"})
-            continue
-        org_id = f"org_{uuid.uuid4().hex}"
-        path_ids = path_of(above) + [org_id]
-        doc = {"_id": org_id, "tenant_id": caller.tenant_id, "name": row["name"], "kind": row["kind"],
-               "category": row.get("category", ""), "field": row.get("field", ""), "parent_id": above["_id"],
-               "level": above["level"] + 1, "import_id": import_id,
-               **{f"a{level}": path_ids[level] if level < len(path_ids) else None for level in range(tree.MAX_DEPTH)}}
-        docs_by_ref[row["ref"]] = doc
-        documents.append(doc)
+    documents, problems = off_the_loop(_planned_orgs, format_of(fmt), content, caller.tenant_id, parent, import_id)
     if problems:
-        raise reject(problems)
+        raise off_the_loop(reject, problems)
     now = stamp()
     for doc in documents:
         doc["created_at"] = doc["updated_at"] = now
@@ -93,6 +105,29 @@ def import_orgs(store: IdentityStore, caller: CallerScope, parent: dict, fmt, co
         events.ORGANISATIONS_IMPORTED.build(caller.tenant_id, import_id=import_id, parent_id=parent["_id"],
                                             orgs=chunk) for chunk in _chunks(summaries)])
     return {"imported": len(documents), "import_id": import_id}
+
+
+def _planned_orgs(fmt: str, content, tenant_id: str, parent: dict, import_id: str) -> tuple[list[dict], list[dict]]:
+    """The documents of the file's organisations, parents first, and the problems of its rows (off the loop)."""
+    rows = importing.read_table(fmt, decode_content(content), importing.ORG_REQUIRED_COLUMNS, MAX_ROWS)
+    valid, problems = importing.validate_org_rows(rows, parent["kind"])
+    docs_by_ref: dict[str, dict] = {}
+    documents = []
+    for row in valid:
+        above = docs_by_ref[row["parent_ref"]] if row.get("parent_ref") else parent
+        if above["level"] + 1 >= tree.MAX_DEPTH:
+            problems.append({"line": row["line"], "field": "parent_ref", "reason": "TREE_TOO_DEEP",
+                             "message": "组织层级过深"})
+            continue
+        org_id = f"org_{uuid.uuid4().hex}"
+        path_ids = path_of(above) + [org_id]
+        doc = {"_id": org_id, "tenant_id": tenant_id, "name": row["name"], "kind": row["kind"],
+               "category": row.get("category", ""), "field": row.get("field", ""), "parent_id": above["_id"],
+               "level": above["level"] + 1, "import_id": import_id,
+               **{f"a{level}": path_ids[level] if level < len(path_ids) else None for level in range(tree.MAX_DEPTH)}}
+        docs_by_ref[row["ref"]] = doc
+        documents.append(doc)
+    return documents, problems
 
 
 class BranchResolver:
@@ -121,19 +156,17 @@ def import_members(store: IdentityStore, cipher, caller: CallerScope, root: dict
     """Every row is validated and checked against the members already stored before anything is written;
     the documents (with the encrypted ID number) are then made batch by batch while the previous batch
     is being written."""
-    rows = importing.read_table(format_of(fmt), decode_content(content), importing.MEMBER_REQUIRED_COLUMNS)
+    fmt = format_of(fmt)
     resolver = BranchResolver(store, root)
-    valid, problems = importing.validate_member_rows(rows, resolver, date.today())
-    del rows
     tenant_id = caller.tenant_id
-    index_values = [cipher.blind_index(tenant_id, row["id_number"]) for row in valid]
+    valid, problems, index_values = off_the_loop(_checked_members, fmt, content, resolver, cipher, tenant_id)
     existing = store.existing_id_indexes(index_values)
     if existing:
         problems.extend({"line": row["line"], "field": "id_number", "reason": "MEMBER_EXISTS",
                          "message": "该身份证号已登记"}
                         for row, value in zip(valid, index_values) if value in existing)
     if problems:
-        raise reject(problems)
+        raise off_the_loop(reject, problems)
     del index_values
     import_id = f"imp_{uuid.uuid4().hex}"
     store.begin_import(import_id, tenant_id, "members", caller.account_id, len(valid))
@@ -157,3 +190,13 @@ def import_members(store: IdentityStore, cipher, caller: CallerScope, root: dict
 
     store.write_import(import_id, "members", batches(), member_events)
     return {"imported": len(valid), "import_id": import_id}
+
+
+def _checked_members(fmt: str, content, resolver: BranchResolver, cipher, tenant_id: str
+                     ) -> tuple[list[dict], list[dict], list[str]]:
+    """The file's valid member rows, the problems of the others and the valid rows' ID number indexes (off the
+    loop)."""
+    rows = importing.read_table(fmt, decode_content(content), importing.MEMBER_REQUIRED_COLUMNS, MAX_ROWS)
+    valid, problems = importing.validate_member_rows(rows, resolver, date.today())
+    del rows
+    return valid, problems, [cipher.blind_index(tenant_id, row["id_number"]) for row in valid]

@@ -1,7 +1,7 @@
-"""Passwords hashed with Argon2id; failed logins limited per account."""
+"""Passwords hashed with Argon2id; the hashing work of logins bounded per process (``HashGate``)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -9,8 +9,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from servicekit.config import env
 from servicekit.errors import InvalidArgument
 
-MAX_FAILURES = 5
-FIRST_LOCK = timedelta(minutes=15)
 MIN_LENGTH = 8
 
 
@@ -48,9 +46,45 @@ def verify_password(stored_hash: str | None, password: str) -> tuple[bool, str |
     return True, _HASHER.hash(password) if _HASHER.check_needs_rehash(stored_hash) else None
 
 
-def after_failure(failed_logins: int, lock_count: int, now: datetime) -> tuple[int, int, datetime | None]:
-    """Next (failed_logins, lock_count, locked_until): every 5th failure locks, each lock twice as long."""
-    failed_logins += 1
-    if failed_logins < MAX_FAILURES:
-        return failed_logins, lock_count, None
-    return 0, lock_count + 1, now + FIRST_LOCK * (2 ** min(lock_count, 6))
+class GateFull(Exception):
+    """More verifications are running and waiting than the gate admits."""
+
+
+class HashGate:
+    """At most ``running`` password verifications at once in this process and ``waiting`` more queued for a
+    turn; one more is refused at once (``GateFull``), so a flood of logins from many addresses costs a bounded
+    share of the CPU and does not queue the service's other requests behind it. ``offload`` runs the hashing
+    (eventlet's native thread pool in a service, so its other green threads go on meanwhile)."""
+
+    def __init__(self, running: int = 2, waiting: int = 6, offload=None):
+        self._turns = threading.BoundedSemaphore(running)
+        self._limit, self._admitted, self._lock = running + waiting, 0, threading.Lock()
+        self._offload = offload or (lambda function, *args: function(*args))
+
+    @property
+    def admitted(self) -> int:
+        """Verifications running or waiting now."""
+        return self._admitted
+
+    def verify(self, stored_hash: str | None, password: str) -> tuple[bool, str | None]:
+        """``verify_password`` within the bounds."""
+        with self._lock:
+            if self._admitted >= self._limit:
+                raise GateFull()
+            self._admitted += 1
+        try:
+            with self._turns:
+                return self._offload(verify_password, stored_hash, password)
+        finally:
+            with self._lock:
+                self._admitted -= 1
+
+
+def native_offload():
+    """eventlet's thread pool when eventlet has patched threading (a nameko service: argon2 would otherwise block
+    every green thread of the process), else None (a plain call)."""
+    try:
+        from eventlet import patcher, tpool
+    except ImportError:         # pragma: no cover - eventlet comes with nameko
+        return None
+    return tpool.execute if patcher.is_monkey_patched("thread") else None

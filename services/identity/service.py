@@ -7,15 +7,18 @@ The RPC contract is docs/identity-rpc.md.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import date, timedelta
 
 from nameko.extensions import DependencyProvider
+from nameko.timer import timer
 
 from servicekit.config import env
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, TooManyRequests, Unauthenticated
-from servicekit.events import parse_stamp, stamp, utc_now
+from servicekit.events import stamp, utc_now
 from servicekit.fieldcrypt import FieldCipher
+from servicekit.keys import new_password
 from servicekit.metrics import Metrics
 from servicekit.mongo import MongoStore
 from servicekit.outbox import OutboxRelay
@@ -27,7 +30,7 @@ from servicekit.tokens import TokenSigner
 from services.identity import access, events, passwords
 from services.identity.arguments import boolean, text
 from services.identity.bootstrap import Bootstrap
-from services.identity.domain import idcard, lifecycle, members as member_rules, tree
+from services.identity.domain import idcard, lifecycle, members as member_rules, throttle, tree
 from services.identity.importer import import_members, import_orgs
 from services.identity.store import IdentityStore, ancestor_fields, path_of
 from services.identity.views import account_view, member_view, org_view, transfer_view
@@ -51,6 +54,19 @@ class Secrets(DependencyProvider):
         return self
 
 
+class LoginHashGate(DependencyProvider):
+    """The process's ``passwords.HashGate``: LOGIN_HASH_RUNNING (2) verifications at once, LOGIN_HASH_WAITING (6)
+    more queued; together fewer than the process's workers (NAMEKO_MAX_WORKERS, 10), so a flood of logins
+    never holds them all and the service's other requests are still served."""
+
+    def setup(self):
+        self.gate = passwords.HashGate(int(env("LOGIN_HASH_RUNNING", "2")), int(env("LOGIN_HASH_WAITING", "6")),
+                                       passwords.native_offload())
+
+    def get_dependency(self, worker_ctx):
+        return self.gate
+
+
 class IdentityService:
     name = "identity"
 
@@ -59,37 +75,57 @@ class IdentityService:
     secrets = Secrets()
     metrics = Metrics()
     bootstrap = Bootstrap()
+    hash_gate = LoginHashGate()
 
     # ------------------------------------------------------------------ login
     @rpc
-    def login(self, tenant_code="", username="", password=""):
+    def login(self, tenant_code="", username="", password="", client_address=""):
+        """``client_address``: the caller's address as the gateway found it ("" from inside the platform)."""
         tenant_code, username = text(tenant_code, "tenant_code", required=False), text(username, "username")
         password = text(password, "password", max_length=128, strip=False)
-        tenant_id = None
-        if tenant_code:
-            tenant = self.store.tenant_by_code(tenant_code)
-            if tenant is None:
-                passwords.verify_password(None, password)
-                raise Unauthenticated("用户名或密码错误", code="LOGIN_FAILED")
-            tenant_id = tenant["_id"]
-        account = self.store.account_by_login(f"{tenant_id or ''}:{username}")
-        now = utc_now()
-        locked_until = account and account.get("locked_until") and parse_stamp(account["locked_until"])
-        if locked_until and locked_until > now:
-            seconds = int((locked_until - now).total_seconds()) + 1
-            raise TooManyRequests(f"登录失败次数过多，请 {seconds} 秒后再试", code="ACCOUNT_LOCKED",
-                                  details=[{"retry_after_seconds": seconds}])
-        matches, new_hash = passwords.verify_password(account and account.get("password_hash"), password)
+        client_address = text(client_address, "client_address", required=False, max_length=128)
+        # throttled before anything is looked up or hashed, by the names as typed: the same for every name
+        counters = self._take_login_attempt(tenant_code, username, client_address)
+        tenant = self.store.tenant_by_code(tenant_code) if tenant_code else None
+        account = None
+        if tenant is not None or not tenant_code:
+            account = self.store.account_by_login(f"{tenant['_id'] if tenant else ''}:{username}")
+        try:
+            # an unknown name is hashed against a dummy hash too, so the time taken tells nothing
+            matches, new_hash = self.hash_gate.verify(account and account.get("password_hash"), password)
+        except passwords.GateFull:
+            self._give_back(counters)
+            raise TooManyRequests("登录请求过多，请稍后再试", code="LOGIN_BUSY",
+                                  details=[{"retry_after_seconds": 1}]) from None
         if not account or not matches:
-            if account:
-                failed, locks, until = passwords.after_failure(account.get("failed_logins", 0),
-                                                               account.get("lock_count", 0), now)
-                self.store.record_login_failure(account["_id"], until and stamp(until), locks, failed)
             raise Unauthenticated("用户名或密码错误", code="LOGIN_FAILED")
+        self.store.clear_login_attempts(counters[0])
+        self._give_back(counters[1:])
         self.store.record_login_success(account["_id"], new_hash)
         scope = self._scope_of(account)
         return {"access_token": self.secrets.signer.issue(scope), "token_type": "Bearer",
                 "expires_in": self.secrets.signer.lifetime, "account": account_view(account)}
+
+    def _take_login_attempt(self, tenant_code: str, username: str, client_address: str) -> list:
+        """Count the attempt on each of its counters, or refuse it (``TOO_MANY_ATTEMPTS``) uncounted."""
+        now, taken = time.time(), []
+        for counter in throttle.counters(tenant_code, username, client_address):
+            waiting = self.store.take_login_attempt(counter, now)
+            if waiting:
+                self._give_back(taken)
+                seconds = throttle.retry_after(waiting)
+                raise TooManyRequests("登录尝试过于频繁，请稍后再试", code="TOO_MANY_ATTEMPTS",
+                                      details=[{"retry_after_seconds": seconds}])
+            taken.append(counter)
+        return taken
+
+    def _give_back(self, counters: list) -> None:
+        for counter in counters:
+            self.store.give_back_login_attempt(counter)
+
+    @timer(interval=600)
+    def forget_login_attempts(self):
+        self.store.forget_login_attempts(time.time())
 
     def _scope_of(self, account: dict) -> dict:
         member = self.store.member(account["member_id"]) if account.get("member_id") else None
@@ -384,6 +420,29 @@ class IdentityService:
         self.relay.wake()
         return account_view(account)
 
+    @rpc
+    def reset_tenant_admin_password(self, scope, tenant_code="", username="", password=""):
+        """Operator only: a new password for a tenant's admin, the one given or, for "", one generated and
+        answered this once."""
+        caller = CallerScope.from_dict(scope)
+        caller.require_operator()
+        tenant_code = text(tenant_code, "tenant_code", max_length=32)
+        username = text(username, "username", max_length=USERNAME_MAX)
+        if password in (None, ""):
+            password = generated = new_password()
+        else:
+            generated = ""
+            passwords.check_strength(password)
+        tenant = self.store.tenant_by_code(tenant_code)
+        account = access.tenant_admin_for_reset(
+            caller, tenant, tenant and self.store.account_by_login(f"{tenant['_id']}:{username}"))
+        password_hash = passwords.hash_password(password)
+        self.store.commit(lambda session: self.store.replace_password(session, account["_id"], password_hash), [
+            events.ACCOUNT_PASSWORD_RESET.build(tenant["_id"], account_id=account["_id"], username=username,
+                                                reset_by=caller.account_id)])
+        self.relay.wake()
+        return {"account": account_view(account), "generated_password": generated}
+
     # ------------------------------------------------------------- transfers
     @rpc
     def request_transfer(self, scope, member_id="", to_branch_id="", reason=""):
@@ -574,8 +633,7 @@ class IdentityService:
     def _new_account(self, tenant_id, username, password, roles, member_id=None) -> dict:
         return {"_id": new_id("acc"), "tenant_id": tenant_id, "username": username,
                 "login_key": f"{tenant_id or ''}:{username}", "password_hash": passwords.hash_password(password),
-                "roles": roles, "member_id": member_id, "failed_logins": 0, "lock_count": 0,
-                "locked_until": None, "created_at": stamp()}
+                "roles": roles, "member_id": member_id, "created_at": stamp()}
 
     def _new_org(self, tenant_id: str, parent: dict, fields: dict, org_id: str | None = None,
                  import_id: str | None = None) -> dict:

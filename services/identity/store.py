@@ -23,6 +23,7 @@ from servicekit.mongo import Store, is_duplicate
 from servicekit.outbox import add_events
 from servicekit.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (ancestor_fields re-exported)
 
+from services.identity.domain import throttle
 from services.identity.events import SOURCE
 
 
@@ -36,6 +37,7 @@ class IdentityStore(Store):
         "orgs": ["tenant_id", "parent_id", *LEVEL_FIELDS],
         "members": ["branch_id", ("id_number_index", {"unique": True}), "import_id", *LEVEL_FIELDS],
         "accounts": [("login_key", {"unique": True}), "member_id"],
+        "login_attempts": ["expires_at"],
         "transfers": ["tenant_id", "member_id"],
         "imports": ["status"],
     }
@@ -136,15 +138,53 @@ class IdentityStore(Store):
     def account(self, account_id: str) -> dict | None:
         return self.db.accounts.find_one({"_id": account_id})
 
-    def record_login_failure(self, account_id: str, locked_until, lock_count: int, failed: int) -> None:
+    def replace_password(self, session, account_id: str, password_hash: str) -> None:
         self.db.accounts.update_one({"_id": account_id}, {"$set": {
-            "failed_logins": failed, "locked_until": locked_until, "lock_count": lock_count}})
+            "password_hash": password_hash, "password_reset_at": stamp()}}, session=session)
 
     def record_login_success(self, account_id: str, new_hash: str | None) -> None:
-        changes = {"failed_logins": 0, "locked_until": None, "last_login_at": stamp()}
+        changes = {"last_login_at": stamp()}
         if new_hash:
             changes["password_hash"] = new_hash
         self.db.accounts.update_one({"_id": account_id}, {"$set": changes})
+
+    # --- login throttling (services.identity.domain.throttle) -------------------
+    def take_login_attempt(self, counter: throttle.Counter, now: float, tries: int = 8) -> float:
+        """Count one attempt on ``counter`` unless its rule makes the client wait: 0.0 when counted, else the
+        seconds to wait (nothing written). A compare-and-set on the counter's version: parallel attempts are
+        each counted once, each judged on the count of those before it."""
+        rule, attempts = counter.rule, self.db.login_attempts
+        for _ in range(tries):
+            held = attempts.find_one({"_id": counter.id})
+            counted = throttle.attempts(rule, held["counted"], held["last_at"], now) if held else 0
+            waiting = throttle.wait(rule, counted, held and held["last_at"], now)
+            if waiting > 0:
+                return waiting
+            fields = {"counted": counted + 1, "last_at": now, "expires_at": now + rule.forget}
+            if held is None:
+                try:
+                    attempts.insert_one({"_id": counter.id, **fields, "version": 1})
+                    return 0.0
+                except PyMongoError as error:
+                    if not is_duplicate(error):
+                        raise
+                    continue            # a parallel attempt created it first: judge again on its count
+            if attempts.update_one({"_id": counter.id, "version": held["version"]},
+                                   {"$set": fields, "$inc": {"version": 1}}).modified_count:
+                return 0.0
+        return rule.base                # this many parallel attempts on one counter: a flood, refused unhashed
+
+    def give_back_login_attempt(self, counter: throttle.Counter) -> None:
+        """Uncount an attempt ``take_login_attempt`` counted (it succeeded, or another counter refused it)."""
+        self.db.login_attempts.update_one({"_id": counter.id, "counted": {"$gt": 0}},
+                                          {"$inc": {"counted": -1, "version": 1}})
+
+    def clear_login_attempts(self, counter: throttle.Counter) -> None:
+        self.db.login_attempts.delete_one({"_id": counter.id})
+
+    def forget_login_attempts(self, now: float) -> int:
+        """Delete the counters whose attempts are all forgotten; returns how many."""
+        return self.db.login_attempts.delete_many({"expires_at": {"$lte": now}}).deleted_count
 
     # --- transfers -------------------------------------------------------------
     def transfer(self, transfer_id: str) -> dict | None:

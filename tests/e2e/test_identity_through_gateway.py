@@ -136,3 +136,38 @@ def test_metrics_and_api_documents_are_served(new_city, gateway_process):
     assert "gateway_request_seconds" in metrics and 'operation="GetMe"' in metrics
     spec = json.loads(urllib.request.urlopen(gateway_process.http_url + "/openapi.json", timeout=5).read())
     assert "/v1/orgs/{org_id}/member-imports" in spec["paths"]
+
+
+def test_the_operator_resets_a_lost_tenant_admin_password_over_http_and_grpc(new_city, gateway_process,
+                                                                             operator_password):
+    operator = HttpClient(gateway_process.http_url)
+    operator.login("", "operator", operator_password)
+    code = new_city["code"]
+    answer = operator.request("POST", f"/v1/tenants/{code}/admin:reset-password", {"username": "admin"})
+    generated = answer["generated_password"]
+    assert answer["account"]["username"] == "admin" and generated
+    HttpClient(gateway_process.http_url).login(code, "admin", generated)
+    with pytest.raises(ApiError) as old:
+        HttpClient(gateway_process.http_url).login(code, "admin", PASSWORD)
+    assert old.value.code == "LOGIN_FAILED"
+
+    with pytest.raises(ApiError) as weak:
+        operator.request("POST", f"/v1/tenants/{code}/admin:reset-password", {"username": "admin", "password": "weak"})
+    assert (weak.value.status, weak.value.code, weak.value.field) == (400, "PASSWORD_TOO_WEAK", "password")
+    with pytest.raises(ApiError) as not_admin:
+        operator.call("ResetTenantAdminPassword", {"tenant_code": code, "username": "county0", "password": PASSWORD})
+    assert (not_admin.value.status, not_admin.value.code) == (403, "NOT_TENANT_ADMIN")
+    for caller, status, error_code in ((new_city["admin"], 403, "OPERATOR_ONLY"),
+                                       (HttpClient(gateway_process.http_url), 401, "TOKEN_MISSING")):
+        with pytest.raises(ApiError) as refused:
+            caller.call("ResetTenantAdminPassword", {"tenant_code": code, "username": "admin", "password": PASSWORD})
+        assert (refused.value.status, refused.value.code) == (status, error_code)
+    HttpClient(gateway_process.http_url).login(code, "admin", generated)
+
+    with GrpcClient(gateway_process.grpc_target, token=operator.token) as grpc_client:
+        answer = grpc_client.call("ResetTenantAdminPassword", {"tenant_code": code, "username": "admin",
+                                                               "password": PASSWORD})
+        with pytest.raises(ApiError) as unknown:
+            grpc_client.call("ResetTenantAdminPassword", {"tenant_code": "no-such-city", "username": "admin"})
+    assert answer["generated_password"] == "" and unknown.value.code == "TENANT_NOT_FOUND"
+    HttpClient(gateway_process.http_url).login(code, "admin", PASSWORD)

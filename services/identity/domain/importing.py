@@ -14,15 +14,19 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Callable, Iterable, Iterator, Sequence
 
-import openpyxl
-
 from servicekit.errors import InvalidArgument
 
 from . import members, tree, xlsx_reader
 from .problems import Problem
 
-MAX_ROWS = 300_000
 FORMATS = ("csv", "xlsx")
+# What one import file may be; beyond these a file is refused with its code before it costs much (xlsx_reader
+# has the bounds of the zip inside an XLSX file).
+MAX_ROWS = 250_000                    # rows after the header (a whole city's members: ~208,000); IMPORT_MAX_ROWS
+MAX_FILE_BYTES = 64 * 1024 * 1024     # as uploaded (the gateway's body limit is the same)
+MAX_LINES = xlsx_reader.MAX_ROW_INDEX  # lines, blank ones included: XLSX's last row, for CSV too
+MAX_COLUMNS = xlsx_reader.MAX_COLUMN_INDEX
+MAX_CSV_RECORD_CHARS = 1024 * 1024    # one CSV record (a member's line is ~200 characters)
 
 ORG_COLUMNS = ("ref", "parent_ref", "name", "kind", "category", "field")
 ORG_REQUIRED_COLUMNS = ("ref", "name", "kind")
@@ -126,7 +130,13 @@ def _unreadable(message: str) -> InvalidArgument:
     return InvalidArgument(message, code="FILE_UNREADABLE", field="content")
 
 
-def _csv_lines(content: bytes) -> Iterator[list[str]]:
+def _too_many_lines() -> InvalidArgument:
+    return InvalidArgument(f"文件超过 {MAX_LINES} 行（空行也计算在内），请分批导入", code="TOO_MANY_ROWS", field="content")
+
+
+def _csv_records(content: bytes) -> Iterator[tuple[int, list[str]]]:
+    if b"\x00" in content:
+        raise _unreadable("文件含有空字符（NUL），不是文本格式的 CSV；请另存为 UTF-8 编码的 CSV 后重试")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = content.decode(encoding)
@@ -135,43 +145,60 @@ def _csv_lines(content: bytes) -> Iterator[list[str]]:
             continue
     else:
         raise _unreadable("无法识别文件编码，请保存为 UTF-8 或 GB18030 编码的 CSV")
+    lines = _BoundedLines(text)
     try:
-        for cells in csv.reader(io.StringIO(text, newline="")):
-            yield [cell.strip() for cell in cells]
+        for line, cells in enumerate(csv.reader(lines), start=1):
+            if line > MAX_LINES:
+                raise _too_many_lines()
+            if len(cells) > MAX_COLUMNS:
+                raise InvalidArgument(f"第 {line} 行有 {len(cells)} 列，超过 {MAX_COLUMNS} 列", code="CELL_OUT_OF_RANGE",
+                                      field="content")
+            lines.record_read()
+            yield line, [cell.strip() for cell in cells]
     except csv.Error as error:
         raise _unreadable(f"CSV 文件格式错误：{error}") from None
 
 
-def _xlsx_lines(content: bytes) -> Iterator[list[str]]:
+class _BoundedLines:
+    """The text's lines for csv.reader, refused as soon as one record (which quoted line breaks may spread
+    over several lines) grows past MAX_CSV_RECORD_CHARS: the reader would build it whole."""
+
+    def __init__(self, text: str):
+        self._lines = iter(io.StringIO(text, newline=""))
+        self._record = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self._record += len(line)
+        if self._record > MAX_CSV_RECORD_CHARS:
+            raise InvalidArgument(f"文件中有一行超过 {MAX_CSV_RECORD_CHARS} 个字符", code="LINE_TOO_LONG",
+                                  field="content")
+        return line
+
+    def record_read(self) -> None:
+        self._record = 0
+
+
+def _xlsx_records(content: bytes) -> Iterator[tuple[int, dict[int, object]]]:
+    """(row number, {column: value}) of the rows with a row element, only the cells with a value."""
     try:
-        rows = xlsx_reader.sheet_rows(content)
+        rows = xlsx_reader.numbered_rows(content)
     except xlsx_reader.Unsupported:
-        yield from _openpyxl_lines(content)
-        return
-    try:
-        for values in rows:
-            yield [_cell_text(value) for value in values]
-    except Exception as error:
-        if isinstance(error, InvalidArgument):
+        try:
+            rows = xlsx_reader.fallback_rows(content)
+        except InvalidArgument:
             raise
-        raise _unreadable("读取 XLSX 文件内容时出错，请确认文件未损坏") from None
-
-
-def _openpyxl_lines(content: bytes) -> Iterator[list[str]]:
+        except Exception:
+            raise _unreadable("无法读取 XLSX 文件，请确认文件未损坏") from None
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        yield from rows
+    except InvalidArgument:
+        raise
     except Exception:
-        raise _unreadable("无法读取 XLSX 文件，请确认文件未损坏") from None
-    try:
-        sheet = workbook.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
-            yield [_cell_text(value) for value in values]
-    except Exception as error:
-        if isinstance(error, InvalidArgument):
-            raise
         raise _unreadable("读取 XLSX 文件内容时出错，请确认文件未损坏") from None
-    finally:
-        workbook.close()
 
 
 def _header_index(header: Sequence[str], header_line: int, required: Iterable[str]) -> dict[str, int]:
@@ -195,33 +222,53 @@ def _header_index(header: Sequence[str], header_line: int, required: Iterable[st
     return index
 
 
-def read_table(fmt: str, content: bytes, required: Iterable[str] = ()) -> list[tuple[int, dict[str, str]]]:
+def read_table(fmt: str, content: bytes, required: Iterable[str] = (), max_rows: int | None = None
+               ) -> list[tuple[int, dict[str, str]]]:
     """Rows after the header (the first non-blank row), blank rows skipped; ``required`` columns must be in
-    the header (pass ``ORG_REQUIRED_COLUMNS`` or ``MEMBER_REQUIRED_COLUMNS``). Unknown columns are ignored."""
+    the header (pass ``ORG_REQUIRED_COLUMNS`` or ``MEMBER_REQUIRED_COLUMNS``). Unknown columns are ignored.
+    More than ``max_rows`` (default MAX_ROWS) rows after the header is TOO_MANY_ROWS; a file beyond the
+    bounds above is refused with its code as soon as it is seen."""
     fmt = (fmt or "").strip().lower()
     if fmt not in FORMATS:
         raise InvalidArgument(f"不支持的文件格式：{fmt}，请上传 CSV 或 XLSX 文件",
                               code="FILE_FORMAT_UNSUPPORTED", field="format")
     if not content:
         raise InvalidArgument("文件是空的", code="FILE_EMPTY", field="content")
-    lines = _csv_lines(content) if fmt == "csv" else _xlsx_lines(content)
+    if len(content) > MAX_FILE_BYTES:
+        raise file_too_large()
+    max_rows = max_rows or MAX_ROWS
+    sparse = fmt == "xlsx"          # XLSX rows are {column: value} (their cells' text made here), CSV rows lists
+    records = _xlsx_records(content) if sparse else _csv_records(content)
     index: dict[str, int] | None = None
     rows: list[tuple[int, dict[str, str]]] = []
-    for line, cells in enumerate(lines, start=1):
-        if not any(cells):
+    for line, cells in records:
+        if sparse:
+            if not any(_cell_text(value) for value in cells.values()):
+                continue
+        elif not any(cells):
             continue
         if index is None:
-            index = _header_index(cells, line, required)
+            header = [_cell_text(cells.get(position)) for position in range(max(cells) + 1)] if sparse else cells
+            index = _header_index(header, line, required)
             columns = tuple(index.items())
             continue
-        width = len(cells)
-        rows.append((line, {column: cells[position] if position < width else ""
-                            for column, position in columns}))
-        if len(rows) > MAX_ROWS:
-            raise InvalidArgument(f"文件超过{MAX_ROWS}行，请分批导入", code="TOO_MANY_ROWS", field="content")
+        if sparse:
+            value = cells.get
+            rows.append((line, {column: _cell_text(value(position)) for column, position in columns}))
+        else:
+            width = len(cells)
+            rows.append((line, {column: cells[position] if position < width else ""
+                                for column, position in columns}))
+        if len(rows) > max_rows:
+            raise InvalidArgument(f"文件超过{max_rows}行，请分批导入", code="TOO_MANY_ROWS", field="content")
     if not rows:
         raise InvalidArgument("文件中没有数据行", code="FILE_EMPTY", field="content")
     return rows
+
+
+def file_too_large() -> InvalidArgument:
+    return InvalidArgument(f"导入文件超过 {MAX_FILE_BYTES // 2**20} MB，请分批导入", code="FILE_TOO_LARGE",
+                           field="content")
 
 
 def _problem_dict(line: int, problem: Problem) -> dict:

@@ -55,9 +55,11 @@ INTERVAL_MESSAGES = {
 
 
 def add_years(day: date, years: int) -> date:
+    """The one calendar rule for "n years after" (lifecycle intervals, age, the demo city generator)."""
     try:
         return day.replace(year=day.year + years)
     except ValueError:
+        # 29 Feb + 1 year = 1 March: a minimum must hold on every reading, and on 28 February it is a day short.
         return day.replace(year=day.year + years, day=28) + timedelta(days=1)
 
 

@@ -150,11 +150,12 @@ def http_call(http: Client, op: Operation, request: dict, token: str | None = No
     for name in op.path_params:
         path = path.replace("{" + name + "}", urllib.parse.quote(fields.pop(name), safe=""))
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    peer = {"REMOTE_ADDR": "127.0.0.1"}         # as the gateway's HTTP server sets it from the connection
     if op.upload:
         media = {value: media for media, value in op.upload.media_types}[fields.pop(op.upload.format_field)]
         return http.open(path, method=op.http_method, data=fields.pop(op.upload.content_field),
-                         query_string=fields or None, content_type=media, headers=headers)
+                         query_string=fields or None, content_type=media, headers=headers, environ_base=peer)
     if op.http_method == "GET":
         query = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in fields.items()}
-        return http.open(path, method="GET", query_string=query, headers=headers)
-    return http.open(path, method=op.http_method, json=fields, headers=headers)
+        return http.open(path, method="GET", query_string=query, headers=headers, environ_base=peer)
+    return http.open(path, method=op.http_method, json=fields, headers=headers, environ_base=peer)

@@ -129,7 +129,7 @@ def test_read_table_gives_the_same_rows_and_line_numbers_both_ways(monkeypatch):
 
     def unsupported(_content):
         raise xlsx_reader.Unsupported("forced")
-    monkeypatch.setattr(xlsx_reader, "sheet_rows", unsupported)
+    monkeypatch.setattr(xlsx_reader, "numbered_rows", unsupported)
     slow = importing.read_table("xlsx", content, importing.MEMBER_REQUIRED_COLUMNS)
     assert fast == slow
     assert [line for line, _ in fast] == [3, 6]
