@@ -24,19 +24,21 @@ from nameko.extensions import DependencyProvider
 from servicekit.events import parse_stamp, stamp, utc_now
 from servicekit.mongo import open_store
 
+from services.scoring.domain import periods
 from services.scoring.domain.periods import MONTH, parse_period
 from services.scoring.domain.ranking import Ranked, ranking_order
 
 REFRESH_SECONDS = 15.0
 OVERLAP = timedelta(seconds=3)
 ROW_FIELDS = ("branch_id", "name", "field", "category", "activity_id", "final", "tenant_id", "period", "stages",
-              "breakdown", "counts", "rating_pending", *(f"a{n}" for n in range(6)))
+              "breakdown", "counts", "rating_pending", "held", *(f"a{n}" for n in range(6)))
 
 
 def ranking_row(doc: dict) -> dict | None:
     row = {name: doc.get(name) for name in ROW_FIELDS}
     row["id"] = doc["branch_id"]
     row["name"] = row["name"] or ""
+    row["held"] = doc.get("held", True)
     period = doc.get("period") or ""
     if "-" not in period or "Q" in period:
         months = doc.get("months") or {}
@@ -61,10 +63,11 @@ def note_written(docs: list[dict]) -> None:
 
 
 class RankingCache:
-    def __init__(self, store, refresh_seconds: float = REFRESH_SECONDS):
+    def __init__(self, store, refresh_seconds: float = REFRESH_SECONDS, this_month=periods.this_month):
         _CACHES.add(self)
         self.store = store
         self.refresh_seconds = refresh_seconds
+        self.this_month = this_month      # a month before it is over: a day not held there counts 0
         self.tables: dict[str, dict[str, dict]] = {}
         self.watermark: str | None = None
         self.checked = 0.0
@@ -100,25 +103,33 @@ class RankingCache:
         return self.tables[period_key]
 
     def _aggregate(self, tenant_id: str, period_key: str, months: list[str]) -> dict[str, dict]:
-        """A quarter's or a year's table: each branch's mean of its final month scores, computed from the month
-        tables (closing a day writes its month row only) and kept until one of those tables changes."""
+        """A quarter's or a year's table: each branch's mean of its final month scores, a month that is over
+        without its day held counting 0, computed from the month tables (closing a day writes its month row
+        only) and kept until one of those tables changes or a month ends. A branch with no final score in the
+        period is a row not held (score 0, after the scored ones)."""
         month_keys = [f"{tenant_id}:{month}" for month in months]
         month_rows = {key: self._table(key).values() for key in month_keys}
-        version = tuple(self.versions.get(key, 0) for key in month_keys)
+        current = self.this_month()
+        version = (*(self.versions.get(key, 0) for key in month_keys), current)
         cached = self.aggregates.get(period_key)
         if cached and cached[0] == version:
             return cached[1]
         table: dict[str, dict] = {}
         for key in month_keys:                                    # later months name the branch
             for row in month_rows[key]:
-                if not row.get("final"):
-                    continue
-                scores = {**(table.get(row["id"]) or {}).get("_scores", {}), row["period"]: row["score"]}
-                table[row["id"]] = {**row, "_scores": scores}
+                scores = dict((table.get(row["id"]) or {}).get("_scores", {}))
+                held = dict((table.get(row["id"]) or {}).get("_held", {}))
+                if row.get("held", True):
+                    if row.get("final"):
+                        scores[row["period"]], held[row["period"]] = row["score"], True
+                elif row["period"] < current:                     # the month is over: not held counts 0
+                    scores[row["period"]] = 0.0
+                table[row["id"]] = {**row, "_scores": scores, "_held": held}
         for row in table.values():
-            scores = row.pop("_scores")
-            row.update(period=period_key.rpartition(":")[2], activity_id=None, stages=None, final=True,
-                       score=round(sum(scores.values()) / len(scores), 2), months=len(scores))
+            scores, held = row.pop("_scores"), row.pop("_held")
+            row.update(period=period_key.rpartition(":")[2], activity_id=None, stages=None, held=bool(held),
+                       final=bool(held) or months[-1] < current, months=len(scores),
+                       score=round(sum(scores.values()) / len(scores), 2) if held else 0.0)
         self.aggregates[period_key] = (version, table)
         self.versions[period_key] = self.versions.get(period_key, 0) + 1
         return table
@@ -128,7 +139,8 @@ class RankingCache:
         often than the scores behind them change)."""
         for period_key in period_keys:
             self._table(period_key)                                # loaded, and refreshed when due
-        version = tuple(self.versions.get(period_key, 0) for period_key in period_keys)
+        # a month ending changes what a day not held counts and whether its row is final
+        version = (*(self.versions.get(period_key, 0) for period_key in period_keys), self.this_month())
         cached = self.memo.get(key)
         if cached and cached[0] == version:
             return cached[1]

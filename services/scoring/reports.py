@@ -1,9 +1,9 @@
 """XLSX exports with Chinese headers: the monthly supervision list, the quarterly bulletin, the annual assessment."""
 from __future__ import annotations
 
-import io
-
 from openpyxl import Workbook
+
+from servicekit.spreadsheets import append_row, workbook_bytes
 
 from services.scoring.domain.supervision import REASON_NAMES
 
@@ -14,18 +14,16 @@ def _book(title: str, headers: list[str], rows: list[list]) -> Workbook:
     book = Workbook()
     sheet = book.active
     sheet.title = title
-    sheet.append(headers)
+    append_row(sheet, headers)
     for row in rows:
-        sheet.append(row)
+        append_row(sheet, row)
     for column, header in zip("ABCDEFGHIJKLMNOP", headers):
         sheet.column_dimensions[column].width = max(10, len(header) * 2 + 4)
     return book
 
 
 def _bytes(book: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)
 
 
 def supervision_xlsx(month: str, items: list[dict]) -> bytes:
@@ -46,16 +44,16 @@ RANK_HEADERS = ["排名", "支部名称", "领域", "得分", "上期排名", "�
 def bulletin_xlsx(quarter: str, report: dict, ranked: list[dict]) -> bytes:
     book = _book(f"{quarter}通报排名", RANK_HEADERS, ranking_rows(ranked))
     best = book.create_sheet("先进支部")
-    best.append(RANK_HEADERS)
+    append_row(best, RANK_HEADERS)
     for row in ranking_rows(report["best"]):
-        best.append(row)
+        append_row(best, row)
     weakest = book.create_sheet("后进支部")
-    weakest.append(RANK_HEADERS)
+    append_row(weakest, RANK_HEADERS)
     for row in ranking_rows(report["weakest"]):
-        weakest.append(row)
+        append_row(weakest, row)
     summary = book.create_sheet("概况")
-    summary.append(["参评支部数", "平均分"])
-    summary.append([report["branches"], report["average"]])
+    append_row(summary, ["参评支部数", "平均分"])
+    append_row(summary, [report["branches"], report["average"]])
     return _bytes(book)
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from nameko.rpc import RpcProxy
 
 from servicekit.batch_consuming import BatchEventConsumer
-from servicekit.errors import InvalidArgument, NotFound
+from servicekit.errors import InvalidArgument, NotFound, Rejected
 from servicekit.events import stamp
 from servicekit.metrics import Metrics
 from servicekit.mongo import MongoStore
@@ -25,15 +25,16 @@ from services.scoring import access, ledger, reports
 from services.scoring.arguments import choice, integer, text
 from services.scoring.consumers import (POINTS_SUBSCRIPTIONS, SCORE_SUBSCRIPTIONS, PointsApplier, ScoreApplier,
                                         retried)
+from services.scoring.domain import periods
 from services.scoring.domain import points as points_rules
 from services.scoring.domain import score as score_rules
 from services.scoring.domain import supervision
 from services.scoring.domain.periods import MONTH, QUARTER, YEAR, cycle_of, month_range, parse_month, parse_period
-from services.scoring.domain.progress import STAGES, progress
+from services.scoring.domain.progress import STAGES, progress, was_held
 from services.scoring.domain.ranking import Ranked, chart
 from services.scoring.points_store import PointsStore, points_database
 from services.scoring.rankings import RankingsProvider, note_written
-from services.scoring.store import ScoringStore, path_of, score_row_of
+from services.scoring.store import ScoringStore, ancestor_fields, score_row_of
 from services.scoring.views import entry_view, score_view
 
 GROUPS = ("", "field", "category")
@@ -49,6 +50,7 @@ class ScoringService:
     rankings = RankingsProvider()
     metrics = Metrics()
     attendance = RpcProxy("attendance")
+    identity = RpcProxy("identity")      # organisations' names and places, with the caller's scope
     score_events = BatchEventConsumer("score", SCORE_SUBSCRIPTIONS, ScoreApplier.for_container,
                                       max_batch=1000, max_wait_ms=100)
     # Member points are learned by PointsConsumer below, a process of its own.
@@ -64,6 +66,8 @@ class ScoringService:
         caller = self._caller(scope)
         activity = access.rateable_activity(caller, self._activity(caller, activity_id, "", ""))
         value = score_rules.check_rating(rating)
+        if not was_held(activity.get("stages") or {}):
+            raise Rejected("该主题党日尚未开展，不能评分", code="ACTIVITY_NOT_HELD", field="activity_id")
         self.store.set_rating(activity["_id"], value, text(comment, "comment", required=False, max_length=500),
                               caller.account_id)
         written = self.store.recompute([activity["_id"]])
@@ -96,10 +100,12 @@ class ScoringService:
                 [row["activity_id"] for row in page if row.get("activity_id") and row.get("breakdown") is None])}
         else:
             details = {}
-        rows = [self._ranking_view(row, details.get(row.get("activity_id"), row if wanted.kind == MONTH else None))
-                for row in page]
+        over = wanted.months[-1] < periods.this_month()
+        rows = [self._ranking_view(row, details.get(row.get("activity_id"), row if wanted.kind == MONTH else None),
+                                   over) for row in page]
         return {"period": wanted.key, "previous_period": wanted.previous().key, "total": len(ranked),
-                "rows": rows, "chart": chart(rows, "branch_name", "score"), "next_page_token": token}
+                "rows": rows, "chart": chart([row for row in rows if row["held"]], "branch_name", "score"),
+                "next_page_token": token}
 
     def _ranking(self, caller, wanted, level, org_id, field="", category="") -> tuple[Ranked, dict]:
         """The period's ranking of the subtree and the previous period's ranks by branch id, both kept by the
@@ -108,11 +114,15 @@ class ScoringService:
                 self.rankings.ranks(f"{caller.tenant_id}:{wanted.previous().key}", level, org_id, field, category))
 
     @staticmethod
-    def _ranking_view(row: dict, activity: dict | None) -> dict:
+    def _ranking_view(row: dict, activity: dict | None, period_over: bool = False) -> dict:
+        """A ranking row; one not held (no real score) has rank 0, score 0, and is final once its period is over."""
+        held = row.get("held", True)
         view = {"rank": row["rank"], "previous_rank": row.get("previous_rank", 0),
                 "rank_change": row.get("rank_change", 0), "branch_id": row["id"], "branch_name": row["name"],
-                "field": row.get("field") or "", "category": row.get("category") or "", "score": row["score"],
-                "final": bool(row.get("final")), "activity_id": row.get("activity_id") or "",
+                "field": row.get("field") or "", "category": row.get("category") or "",
+                "score": row["score"] if held else 0.0, "held": held,
+                "final": bool(row.get("final")) or (not held and period_over),
+                "activity_id": row.get("activity_id") or "",
                 "months": row.get("months", 1 if row.get("activity_id") else 0)}
         if activity and activity.get("breakdown") is not None:
             view["breakdown"] = activity.get("breakdown") or {}
@@ -122,7 +132,17 @@ class ScoringService:
 
     def _subtree(self, caller: CallerScope, org_id) -> tuple[int, str]:
         org_id = text(org_id, "org_id")
-        return access.subtree_level(caller, org_id, self.store.any_activity_under(org_id)), org_id
+        sample = self.store.any_activity_under(org_id)
+        if sample is None:      # no themed day below it yet: an empty answer if identity says it is in scope
+            sample = self._places_of([org_id], caller)[0]
+        return access.subtree_level(caller, org_id, sample), org_id
+
+    def _places_of(self, org_ids: list[str], caller: CallerScope) -> list[dict]:
+        """Each organisation's name and ancestors, from identity (which knows every organisation, with or
+        without a themed day) asked with the caller's scope, all at once; out of scope: ORG_NOT_FOUND."""
+        replies = [self.identity.get_org.call_async(scope=caller.to_dict(), org_id=org_id) for org_id in org_ids]
+        return [{"tenant_id": org.get("tenant_id"), "name": org.get("name", ""),
+                 **ancestor_fields(org.get("path_ids"))} for org in (reply.result() for reply in replies)]
 
     # ---------------------------------------------------------- progress, trend
     @rpc
@@ -149,8 +169,9 @@ class ScoringService:
         if sample is None:
             raise NotFound("组织不存在或不在您的管辖范围内", code="ORG_NOT_FOUND", field="branch_id")
         access.readable_activity(caller, sample)
-        points = [{"month": month, "score": docs[month].get("score", 0.0), "final": bool(docs[month].get("final")),
-                   "held": month in docs} if month in docs else
+        views = {month: score_view(doc) for month, doc in docs.items()}
+        points = [{"month": month, "score": views[month]["score"], "final": views[month]["final"],
+                   "held": views[month]["held"]} if month in views else
                   {"month": month, "score": 0.0, "final": False, "held": False} for month in months]
         return {"branch_id": branch_id, "branch_name": sample.get("branch_name", ""), "points": points,
                 "chart": {"labels": months, "values": [point["score"] for point in points]}}
@@ -161,20 +182,21 @@ class ScoringService:
         if not isinstance(org_ids, list) or not org_ids or len(org_ids) > 50:
             raise InvalidArgument("org_ids 必须是 1 到 50 个组织", code="ORG_IDS_INVALID", field="org_ids")
         wanted = parse_period(period)
+        org_ids = [text(org_id, "org_ids") for org_id in org_ids]
+        orgs = self._places_of(org_ids, caller)
+        table = self.rankings.rows(f"{caller.tenant_id}:{wanted.key}")
         items = []
-        for org_id in org_ids:
-            level, org_id = self._subtree(caller, org_id)
-            rows = [row for row in self.rankings.rows(f"{caller.tenant_id}:{wanted.key}")
-                    if row.get(f"a{level}") == org_id]
-            sample = self.store.any_activity_under(org_id)
-            name = sample.get("branch_name", "") if sample and path_of(sample)[-1] == org_id else ""
-            scores = [row["score"] for row in rows]
-            items.append({"org_id": org_id, "name": name, "branches": len(rows),
+        for org_id, org in zip(org_ids, orgs):
+            level = access.subtree_level(caller, org_id, org)
+            rows = [row for row in table if row.get(f"a{level}") == org_id]
+            scores = [row["score"] for row in rows if row.get("held", True)]
+            items.append({"org_id": org_id, "name": org.get("name", ""), "branches": len(scores),
+                          "not_held": len(rows) - len(scores), "no_data": not scores,
                           "average": round(sum(scores) / len(scores), 2) if scores else 0.0,
                           "best": max(scores, default=0.0), "worst": min(scores, default=0.0)})
+        drawn = [item for item in items if not item["no_data"]]     # no bar where there is no score
         return {"period": wanted.key, "items": items,
-                "chart": {"labels": [item["name"] or item["org_id"] for item in items],
-                          "values": [item["average"] for item in items]}}
+                "chart": {"labels": [item["name"] for item in drawn], "values": [item["average"] for item in drawn]}}
 
     @rpc
     def spot_check(self, scope, org_id="", month="", sample_size=0, seed=0):
@@ -211,7 +233,7 @@ class ScoringService:
         return {"month": month, "items": self._supervision(caller, level, org_id, month, today)}
 
     def _supervision(self, caller, level, org_id, month, today="") -> list[dict]:
-        today = text(today, "today", required=False) or date.today().isoformat()
+        today = text(today, "today", required=False) or periods.today()
         month_over = today[:7] > month
         rows = [row for row in self.rankings.rows(f"{caller.tenant_id}:{month}") if row.get(f"a{level}") == org_id]
         docs = self.store.activities_by_ids([row["activity_id"] for row in rows])
@@ -222,7 +244,8 @@ class ScoringService:
             if reasons:
                 items.append({"activity_id": doc["_id"], "branch_id": view["branch_id"],
                               "branch_name": view["branch_name"], "field": view["field"], "score": view["score"],
-                              "final": view["final"], "reasons": reasons, "flags": view["counts"].get("flags", 0)})
+                              "held": view["held"], "final": view["final"], "reasons": reasons,
+                              "flags": view["counts"].get("flags", 0)})
         return sorted(items, key=lambda item: (item["score"], item["branch_name"]))
 
     @rpc
@@ -232,8 +255,8 @@ class ScoringService:
         wanted = self._period_of_kind(quarter, QUARTER, "quarter")
         ranked = self._ranked_with_changes(caller, wanted, level, org_id)
         report = supervision.bulletin(ranked)
-        return {"quarter": wanted.key, "branches": report["branches"], "average": report["average"],
-                "best": [self._ranking_view(row, None) for row in report["best"]],
+        return {"quarter": wanted.key, "branches": report["branches"], "not_held": report["not_held"],
+                "average": report["average"], "best": [self._ranking_view(row, None) for row in report["best"]],
                 "weakest": [self._ranking_view(row, None) for row in report["weakest"]]}
 
     @rpc
@@ -245,7 +268,7 @@ class ScoringService:
         ranked = self._ranked_with_changes(caller, wanted, level, org_id)
         page, token = page_of(ranked[skip:skip + limit + 1], skip, limit)
         return {"year": wanted.key, "total": len(ranked), "next_page_token": token,
-                "rows": [{**self._ranking_view(row, None), "grade": supervision.grade(row["score"])} for row in page]}
+                "rows": [{**self._ranking_view(row, None), "grade": supervision.graded(row)} for row in page]}
 
     def _ranked_with_changes(self, caller, wanted, level, org_id, field="", category="") -> list[dict]:
         keys = (f"{caller.tenant_id}:{wanted.key}", f"{caller.tenant_id}:{wanted.previous().key}")
@@ -276,7 +299,10 @@ class ScoringService:
             filename = f"督查清单-{wanted.key}.xlsx"
         else:
             ranked = self._ranked_with_changes(caller, wanted, level, org_id)
-            ranked = [{**row, "grade": supervision.grade(row["score"])} for row in ranked]
+            # a branch with no real score is listed after the ranked ones, marked 未开展, with no rank or grade
+            ranked = [{**row, "grade": supervision.graded(row)} if row.get("held", True) else
+                      {**row, "rank": "", "score": 0.0, "grade": supervision.REASON_NAMES["NOT_HELD"]}
+                      for row in ranked]
             if kind == "bulletin":
                 content = reports.bulletin_xlsx(wanted.key, supervision.bulletin(ranked), ranked)
                 filename = f"季度通报-{wanted.key}.xlsx"
@@ -308,7 +334,8 @@ class ScoringService:
                 found.append({"activity_id": record["activity_id"], "branch_id": record.get("branch_id", ""),
                               "field": "activity", "live": "", "recomputed": "MISSING_HERE"})
                 continue
-            recomputed = score_rules.score(score_rules.facts_from_record(record, doc.get("rating")))
+            recomputed = score_rules.day_score(score_rules.facts_from_record(record, doc.get("rating")),
+                                               score_rules.record_held(record))
             found.extend({"activity_id": doc["_id"], "branch_id": doc.get("branch_id", ""), **difference}
                          for difference in score_rules.differences(doc, recomputed))
         for doc in stored.values():

@@ -30,7 +30,7 @@ from servicekit.mongo import Store
 from servicekit.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (re-exported)
 
 from services.scoring.domain import score as score_rules
-from services.scoring.domain.progress import stage_of
+from services.scoring.domain.progress import stage_of, was_held
 
 def facts_of(doc: dict) -> score_rules.Facts:
     """The counts behind an activity document's score (closed: attendance's final statuses)."""
@@ -54,12 +54,15 @@ def closed_late(doc: dict) -> bool:
 
 
 def scored_fields(doc: dict, now: str) -> dict:
-    """The score fields of an activity document (facts as stored, or as a batch is about to store them)."""
-    result = score_rules.score(facts_of(doc))
+    """The score fields of an activity document (facts as stored, or as a batch is about to store them). A day
+    not held (yet) has no score: 0 with no breakdown, ``held`` false (an empty day is not a perfect one)."""
+    stages = doc.get("stages") or {}
+    held = was_held(stages)
+    result = score_rules.day_score(facts_of(doc), held)
     return {"score": result["score"], "breakdown": result["breakdown"], "rates": result["rates"],
-            "counts": result["counts"], "rating_pending": result["rating_pending"],
-            "final": bool((doc.get("stages") or {}).get("closed")), "stage": stage_of(doc.get("stages") or {}),
-            "closed_late": closed_late(doc), "scored_at": now, "scored_ms": epoch_ms(now)}
+            "counts": result["counts"], "rating_pending": result["rating_pending"], "held": held,
+            "final": bool(stages.get("closed")), "stage": stage_of(stages), "closed_late": closed_late(doc),
+            "scored_at": now, "scored_ms": epoch_ms(now)}
 
 
 @functools.lru_cache(maxsize=8)          # a batch stamps all its activities with the same moment
@@ -75,12 +78,14 @@ def score_row_of(doc: dict) -> dict | None:
     holds: one the store has never scored is left out, not a failed read of the whole month)."""
     if not doc.get("month") or not doc.get("tenant_id") or doc.get("score") is None:
         return None
+    held = was_held(doc.get("stages") or {})      # from the stages: a row stored before ``held`` is read right
     return {"_id": f"{doc['branch_id']}:{doc['month']}", "tenant_id": doc["tenant_id"], "branch_id": doc["branch_id"],
             "name": doc.get("branch_name", ""), **{name: doc.get(name) for name in LEVEL_FIELDS},
             "field": doc.get("field", ""), "category": doc.get("category", ""), "changed_at": doc.get("scored_at", ""),
             "period": doc["month"], "period_key": f"{doc['tenant_id']}:{doc['month']}", "activity_id": doc["_id"],
-            "score": doc["score"], "final": bool(doc.get("final")), "stages": doc.get("stages") or {},
-            "breakdown": doc.get("breakdown") or {}, "counts": doc.get("counts") or {},
+            "score": doc["score"] if held else 0.0, "held": held, "final": bool(doc.get("final")),
+            "stages": doc.get("stages") or {}, "breakdown": (doc.get("breakdown") or {}) if held else {},
+            "counts": doc.get("counts") or {},
             "rating_pending": bool(doc.get("rating_pending"))}
     # quarters and years are derived from the month rows in memory (rankings.RankingCache)
 

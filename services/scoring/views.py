@@ -1,19 +1,21 @@
 """Stored documents turned into the API's dicts (keys = the proto field names)."""
 from __future__ import annotations
 
-from services.scoring.domain.progress import stage_of
+from services.scoring.domain.progress import stage_of, was_held
 from services.scoring.store import path_of
 
 
 def score_view(doc: dict) -> dict:
     stages = doc.get("stages") or {}
     rectifications = set(doc.get("rect_opened") or {}) - set(doc.get("rect_closed") or {})
+    held = was_held(stages)       # a day not held has no score (a document scored before ``held`` too)
     return {
         "activity_id": doc["_id"], "branch_id": doc.get("branch_id", ""), "branch_name": doc.get("branch_name", ""),
         "month": doc.get("month", ""), "field": doc.get("field", ""), "category": doc.get("category", ""),
-        "path_ids": path_of(doc), "score": doc.get("score", 0.0), "final": bool(doc.get("final")),
-        "stage": stage_of(stages), "stages": {k: v for k, v in stages.items() if v},
-        "breakdown": doc.get("breakdown") or {}, "rates": doc.get("rates") or {}, "counts": doc.get("counts") or {},
+        "path_ids": path_of(doc), "score": doc.get("score", 0.0) if held else 0.0, "held": held,
+        "final": bool(doc.get("final")), "stage": stage_of(stages), "stages": {k: v for k, v in stages.items() if v},
+        "breakdown": (doc.get("breakdown") or {}) if held else {}, "rates": (doc.get("rates") or {}) if held else {},
+        "counts": doc.get("counts") or {},
         "rating": doc.get("rating") if doc.get("rating") is not None else -1,
         "rating_pending": doc.get("rating") is None, "rating_comment": doc.get("rating_comment", ""),
         "outside_due_window": bool(doc.get("outside_due_window")), "closed_late": bool(doc.get("closed_late")),

@@ -34,7 +34,7 @@ def new_city(url, operator_password, name):
     branches = [admin.call("CreateOrg", {"parent_id": county["id"], "name": f"第{n}支部", "kind": "branch",
                                          "field": "community"}) for n in (1, 2)]
     return {"code": code, "tenant_id": created["tenant"]["id"], "root": created["root_org"]["id"], "admin": admin,
-            "branches": branches}
+            "county": county, "branches": branches}
 
 
 def test_a_city_admin_sees_the_ranking_and_a_member_its_points(gateway_process, operator_password, publisher):
@@ -113,3 +113,73 @@ def _ok(client, org_id) -> bool:
         return True
     except ApiError:
         return False
+
+
+def held_day(admin, publisher, city, branch, attending: int, month: str = MONTH) -> ThemedDay:
+    """Three members of whom ``attending`` come, sign out and reflect; closed."""
+    members = [admin.call("CreateMember", member_fields(branch["id"], f"党员{i}"))["id"] for i in range(3)]
+    day = ThemedDay(city["tenant_id"], branch, month, members)
+    events = [day.issued(), *day.planned_and_opened()]
+    for member in members[:attending]:
+        events += [day.scan(member), day.scan(member, "out"), day.reflection(member)]
+    events.append(day.closed({m: "present" if i < attending else "absent" for i, m in enumerate(members)}))
+    publisher.publish(events)
+    return day
+
+
+def test_a_partly_held_month_ranks_the_held_days_first_and_the_others_as_not_held(gateway_process, operator_password,
+                                                                                   publisher):
+    city = new_city(gateway_process.http_url, operator_password, "开展市")
+    admin = city["admin"]
+    unheld = [admin.call("CreateOrg", {"parent_id": city["county"]["id"], "name": f"第{n}支部", "kind": "branch",
+                                       "field": "community"}) for n in (3, 4)]
+    held_day(admin, publisher, city, city["branches"][1], 3)
+    held_day(admin, publisher, city, city["branches"][0], 1)
+    for branch in unheld:                                   # issued, never held: the month (2026-09) is over
+        publisher.publish([ThemedDay(city["tenant_id"], branch, MONTH, []).issued()])
+
+    def ranked():
+        try:
+            answer = admin.call("GetRanking", {"org_id": city["root"], "period": MONTH})
+        except ApiError:
+            return None
+        held = [row for row in answer["rows"] if row["held"]]
+        return answer if answer["total"] == 4 and len(held) == 2 and all(row["final"] for row in held) else None
+    ranking = wait_for(ranked)
+    assert [(row["branch_id"], row["rank"], row["held"]) for row in ranking["rows"]] == [
+        (city["branches"][1]["id"], 1, True), (city["branches"][0]["id"], 2, True),
+        (unheld[0]["id"], 0, False), (unheld[1]["id"], 0, False)]
+    first, second, *rest = ranking["rows"]
+    assert first["score"] > second["score"] > 0 and first["breakdown"]["signin"] == 70.0
+    assert all(row["score"] == 0.0 and row["final"] and row["breakdown"]["signin"] == 0.0 for row in rest)
+    assert ranking["chart"] == {"labels": ["第2支部", "第1支部"], "values": [first["score"], second["score"]]}
+    with GrpcClient(gateway_process.grpc_target) as grpc_client:
+        assert grpc_client.call("GetRanking", {"org_id": city["root"], "period": MONTH}, admin.token) == ranking
+    bulletin = admin.call("QuarterlyBulletin", {"org_id": city["root"], "quarter": "2026-Q3"})
+    assert [row["branch_id"] for row in bulletin["best"]] == [city["branches"][1]["id"], city["branches"][0]["id"]]
+    assert bulletin["branches"] == 2 and bulletin["not_held"] == 2 and bulletin["weakest"] == []
+
+
+def test_compare_orgs_on_a_county_with_no_themed_day(gateway_process, operator_password, publisher):
+    city = new_city(gateway_process.http_url, operator_password, "对比市")
+    admin = city["admin"]
+    quiet = admin.call("CreateOrg", {"parent_id": city["root"], "name": "西区", "kind": "county"})
+    admin.call("CreateAccount", {"username": "xiqu", "password": PASSWORD, "role": "org_admin", "org_id": quiet["id"]})
+    county_admin = HttpClient(gateway_process.http_url)
+    county_admin.login(city["code"], "xiqu", PASSWORD)
+    own = county_admin.call("CompareOrgs", {"org_ids": [quiet["id"]], "period": MONTH})      # no themed day at all
+    assert own["items"] == [{"org_id": quiet["id"], "name": "西区", "branches": 0, "not_held": 0, "no_data": True,
+                             "average": 0.0, "best": 0.0, "worst": 0.0}]
+    assert own["chart"] == {"labels": [], "values": []}
+
+    held_day(admin, publisher, city, city["branches"][0], 2)
+
+    def compared():
+        answer = admin.call("CompareOrgs", {"org_ids": [city["county"]["id"], quiet["id"]], "period": MONTH})
+        return answer if answer["items"][0]["branches"] == 1 else None
+    answer = wait_for(compared)
+    assert [(item["name"], item["no_data"]) for item in answer["items"]] == [("东区", False), ("西区", True)]
+    assert answer["chart"] == {"labels": ["东区"], "values": [answer["items"][0]["average"]]}
+    with pytest.raises(ApiError) as refused:
+        county_admin.call("CompareOrgs", {"org_ids": [city["county"]["id"]], "period": MONTH})
+    assert refused.value.status == 404 and refused.value.code == "ORG_NOT_FOUND"

@@ -2,16 +2,20 @@
 
 A member who did not sign in is marked absent automatically (自动记为"缺勤"), unless their
 leave was approved (excused) or they are a mobile member (流动党员), who takes part online
-and is not counted absent. Anyone who signed in is present once signed out, else incomplete.
+and is not counted absent. Anyone who signed in is present once signed out, else incomplete
+(a mobile member who came on site too). The statuses are the roster categories of
+``servicekit.roster``, which scoring's denominators count the same way.
 """
 from __future__ import annotations
 
-PRESENT = "present"
-INCOMPLETE = "incomplete"
-EXCUSED = "excused"
-ABSENT = "absent"
-MOBILE = "mobile"
-STATUSES = (PRESENT, INCOMPLETE, EXCUSED, ABSENT, MOBILE)
+from servicekit import roster as categories
+
+PRESENT = categories.PRESENT
+INCOMPLETE = categories.INCOMPLETE
+EXCUSED = categories.EXCUSED
+ABSENT = categories.ABSENT
+MOBILE = categories.MOBILE
+STATUSES = categories.CATEGORIES
 
 STATUS_LABELS = {
     PRESENT: "出席",
@@ -28,33 +32,13 @@ def final_statuses(roster: dict[str, bool], on_leave: set[str], checked_in: set[
 
     Sign-ins and leave of members not on the roster are ignored.
     """
-    statuses = {}
-    for member_id, mobile in roster.items():
-        if member_id in checked_in:
-            statuses[member_id] = PRESENT if member_id in checked_out else INCOMPLETE
-        elif member_id in on_leave:
-            statuses[member_id] = EXCUSED
-        elif mobile:
-            statuses[member_id] = MOBILE
-        else:
-            statuses[member_id] = ABSENT
-    return statuses
+    return categories.categories(roster, on_leave, checked_in, checked_out)
 
 
 def totals(statuses: dict[str, str], roster: dict[str, bool], liked: set[str], reflections: int,
            photos: int, text_chars: int) -> dict:
-    """The activity's figures: the status counts, how many were expected on site, and the
-    mobile members who liked the activity (mobile_liked), reflections, photos and text written."""
-    counts = {status: 0 for status in STATUSES}
-    for status in statuses.values():
-        counts[status] += 1
-    mobile_members = {member_id for member_id, mobile in roster.items() if mobile}
-    return {
-        "roster": len(roster),
-        "on_site_expected": len(roster) - len(mobile_members),
-        **counts,
-        "mobile_liked": len(mobile_members & set(liked)),
-        "reflections": reflections,
-        "photos": photos,
-        "text_chars": text_chars,
-    }
+    """The activity's figures: the status counts, how many were expected on site (the roster minus the
+    mobile members who took part online) and the mobile members who liked the activity (mobile_liked:
+    only those in the mobile status), reflections, photos and text written (``servicekit.roster.figures``)."""
+    return {**categories.figures(statuses, liked), "reflections": reflections, "photos": photos,
+            "text_chars": text_chars}

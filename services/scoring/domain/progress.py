@@ -23,6 +23,13 @@ def reached(stage_times: dict, stage: str) -> bool:
     return any(stage_times.get(later) for later in STAGES[STAGES.index(stage):])
 
 
+def was_held(stage_times: dict) -> bool:
+    """The day was held: its roster was frozen, a member scanned, or it closed. Only then has the branch a score
+    for it (an activity only issued, planned or approved has none: docs/scoring.md). ``reached(stage_times, "held")``,
+    spelt out: the score consumer asks it for every activity of every batch."""
+    return bool(stage_times.get("held") or stage_times.get("closed"))
+
+
 def progress(rows: list[dict], group_by: str = "") -> list[dict]:
     """Counts and shares per stage, overall (group "") or per value of ``group_by`` (field or category)."""
     groups: dict[str, list[dict]] = {}

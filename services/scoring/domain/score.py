@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from servicekit import roster as categories
+
 WEIGHTS = {"signin": 70, "like": 10, "richness": 10, "comments": 5, "rating": 5}
 PHOTO_TARGET = 6            # photos counted up to this many
 TEXT_TARGET = 300           # characters of written record counted up to this many
@@ -19,13 +21,14 @@ RATING_MIN, RATING_MAX = 0, 100
 @dataclass(frozen=True)
 class Facts:
     """Counts behind one branch's themed day."""
+    # the roster categories of servicekit.roster, counted as attendance counts them
     roster: int = 0             # members on the frozen roster (mobile members included)
-    on_site_expected: int = 0   # roster minus mobile members
-    present: int = 0            # on-site members who signed in and out
-    incomplete: int = 0         # on-site members who signed in but not out
-    excused: int = 0            # on-site members on approved leave who did not sign in
-    mobile: int = 0             # mobile members on the roster
-    mobile_liked: int = 0       # mobile members who liked the activity
+    on_site_expected: int = 0   # roster minus the mobile category
+    present: int = 0            # members who signed in and out (a mobile member who came too)
+    incomplete: int = 0         # members who signed in but not out
+    excused: int = 0            # members on approved leave who did not sign in
+    mobile: int = 0             # mobile members who neither came nor took leave (took part online)
+    mobile_liked: int = 0       # of those, the ones who liked the activity
     reflections: int = 0        # roster members who posted a reflection
     photos: int = 0             # distinct photos uploaded
     text_chars: int = 0         # characters of written record uploaded
@@ -42,18 +45,26 @@ def _ratio(numerator: float, denominator: float) -> float:
     return max(0.0, min(1.0, numerator / denominator))
 
 
+def denominators(facts: Facts) -> dict[str, int]:
+    """The members each counted component is measured against (``servicekit.roster``'s definitions, the
+    ones attendance's totals and attendance rate use)."""
+    counts = {"roster": facts.roster, "on_site_expected": facts.on_site_expected, "excused": facts.excused,
+              "mobile": facts.mobile}
+    return {"signin": categories.expected_to_sign_in(counts), "like": categories.expected_to_like(counts),
+            "comments": categories.expected_to_comment(counts)}
+
+
 def rates(facts: Facts) -> dict[str, float]:
-    attending_expected = facts.on_site_expected - facts.excused
+    expected = denominators(facts)
     credited = facts.present + INCOMPLETE_CREDIT * facts.incomplete
-    expected_reflections = facts.roster - facts.excused
     richness = (0.5 * min(facts.photos, PHOTO_TARGET) / PHOTO_TARGET
                 + 0.5 * min(facts.text_chars, TEXT_TARGET) / TEXT_TARGET)
     rating = DEFAULT_RATING if facts.rating is None else facts.rating
     return {
-        "signin": _ratio(credited, attending_expected),
-        "like": _ratio(facts.mobile_liked, facts.mobile),
+        "signin": _ratio(credited, expected["signin"]),
+        "like": _ratio(facts.mobile_liked, expected["like"]),
         "richness": richness,
-        "comments": _ratio(facts.reflections, expected_reflections),
+        "comments": _ratio(facts.reflections, expected["comments"]),
         "rating": rating / RATING_MAX,
     }
 
@@ -65,6 +76,15 @@ def score(facts: Facts) -> dict:
     total = round(sum(WEIGHTS[name] * rate for name, rate in component_rates.items()), 2)
     return {"score": total, "breakdown": points, "rates": {k: round(v, 4) for k, v in component_rates.items()},
             "counts": counts_of(facts), "rating_pending": facts.rating is None}
+
+
+def day_score(facts: Facts, held: bool) -> dict:
+    """``score(facts)`` for a day that was held; a day not held (yet) has no score: 0, no breakdown, no rates
+    (its counts stay). Empty denominators count as full only inside a held day."""
+    result = score(facts)
+    if not held:
+        result.update(score=0.0, breakdown={}, rates={})
+    return result
 
 
 def counts_of(facts: Facts) -> dict:
@@ -84,36 +104,33 @@ def check_rating(value) -> int:
     return int(value)
 
 
+def _facts(figures: dict, reflected: set[str], members, photos: int, text_chars: int, flags: int,
+           rating: int | None) -> Facts:
+    return Facts(roster=figures["roster"], on_site_expected=figures["on_site_expected"],
+                 present=figures[categories.PRESENT], incomplete=figures[categories.INCOMPLETE],
+                 excused=figures[categories.EXCUSED], mobile=figures[categories.MOBILE],
+                 mobile_liked=figures["mobile_liked"], reflections=len(reflected & members), photos=photos,
+                 text_chars=text_chars, flags=flags, rating=rating)
+
+
 def facts_from_statuses(statuses: dict[str, str], liked: set[str], reflected: set[str], photos: int,
                         text_chars: int, flags: int, rating: int | None) -> Facts:
     """Facts of a closed day: attendance's final statuses (present|incomplete|excused|absent|mobile)."""
-    counts = {"present": 0, "incomplete": 0, "excused": 0, "absent": 0, "mobile": 0}
-    for status in statuses.values():
-        counts[status] = counts.get(status, 0) + 1
-    mobile_ids = {member for member, status in statuses.items() if status == "mobile"}
-    return Facts(roster=len(statuses), on_site_expected=len(statuses) - counts["mobile"],
-                 present=counts["present"], incomplete=counts["incomplete"], excused=counts["excused"],
-                 mobile=counts["mobile"], mobile_liked=len(liked & mobile_ids),
-                 reflections=len(reflected & set(statuses)), photos=photos, text_chars=text_chars, flags=flags,
-                 rating=rating)
+    return _facts(categories.figures(statuses, liked), reflected, statuses.keys(), photos, text_chars, flags,
+                  rating)
 
 
 def facts_from_live(roster: set[str], mobile: set[str], checked_in: set[str], checked_out: set[str],
                     excused: set[str], liked: set[str], reflected: set[str], photos: int, text_chars: int,
                     flags: int, rating: int | None, roster_known: bool = True) -> Facts:
-    """Facts while the day runs, from the sets of members seen in events.
+    """Facts while the day runs, from the sets of members seen in events, in the categories attendance will
+    close the day with (a mobile member who signed in is counted on site).
 
     Before the roster is frozen (or when it is unknown), the members who signed in stand for it."""
     if not roster_known:
         roster = set(checked_in) | set(excused)
-    on_site = roster - mobile
-    signed_in = checked_in & on_site
-    present = signed_in & checked_out
-    return Facts(roster=len(roster), on_site_expected=len(on_site), present=len(present),
-                 incomplete=len(signed_in - present), excused=len((excused & on_site) - signed_in),
-                 mobile=len(mobile & roster), mobile_liked=len(liked & mobile & roster),
-                 reflections=len(reflected & roster), photos=photos, text_chars=text_chars, flags=flags,
-                 rating=rating)
+    return _facts(categories.figures_of_sets(roster, mobile, checked_in, checked_out, excused, liked), reflected,
+                  roster, photos, text_chars, flags, rating)
 
 
 def facts_from_record(record: dict, rating: int | None) -> Facts:
@@ -122,14 +139,18 @@ def facts_from_record(record: dict, rating: int | None) -> Facts:
     if record.get("statuses"):
         return facts_from_statuses(record["statuses"], liked, reflected, record.get("photos", 0),
                                    record.get("text_chars", 0), record.get("flags", 0), rating)
-    checked_in, checked_out = set(record.get("checked_in") or []), set(record.get("checked_out") or [])
-    present = checked_in & checked_out
-    return Facts(roster=record.get("roster_size", 0), on_site_expected=record.get("on_site_expected", 0),
-                 present=len(present), incomplete=len(checked_in - present),
-                 excused=len(set(record.get("excused") or []) - checked_in), mobile=record.get("mobile_count", 0),
-                 mobile_liked=min(len(liked), record.get("mobile_count", 0)),
-                 reflections=min(len(reflected), record.get("roster_size", 0)), photos=record.get("photos", 0),
-                 text_chars=record.get("text_chars", 0), flags=record.get("flags", 0), rating=rating)
+    return facts_from_live(set(record.get("member_ids") or ()), set(record.get("mobile_member_ids") or ()),
+                           set(record.get("checked_in") or ()), set(record.get("checked_out") or ()),
+                           set(record.get("excused") or ()), liked, reflected, record.get("photos", 0),
+                           record.get("text_chars", 0), record.get("flags", 0), rating,
+                           roster_known=bool(record.get("roster_frozen")))
+
+
+def record_held(record: dict) -> bool:
+    """Whether attendance's record of a day says it was held: roster frozen, a scan, or closed (what the
+    ``held`` stage of scoring's events means)."""
+    return bool(record.get("roster_frozen") or record.get("checked_in") or record.get("checked_out")
+                or record.get("status") == "closed")
 
 
 def differences(stored: dict, recomputed: dict) -> list[dict]:

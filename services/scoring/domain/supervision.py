@@ -37,9 +37,16 @@ def grade(score: float) -> str:
     return GRADES[-1][1]
 
 
+def graded(row: dict) -> str:
+    """A ranking row's grade; "" for a branch with no real score (its day not held): no grade from nothing."""
+    return grade(row["score"]) if row.get("held", True) else ""
+
+
 def bulletin(ranked: list[dict]) -> dict:
-    """The best branches and the weakest, from rows ranked best first."""
-    weakest = ranked[-WEAKEST_COUNT:][::-1] if len(ranked) > BEST_COUNT else []
-    scores = [row["score"] for row in ranked]
-    return {"best": ranked[:BEST_COUNT], "weakest": weakest, "branches": len(ranked),
-            "average": round(sum(scores) / len(scores), 2) if scores else 0.0}
+    """The best branches and the weakest, from rows ranked best first: only branches with a real score count
+    (``branches``, the average, both lists); ``not_held`` counts the others."""
+    scored = [row for row in ranked if row.get("held", True)]
+    weakest = scored[-WEAKEST_COUNT:][::-1] if len(scored) > BEST_COUNT else []
+    scores = [row["score"] for row in scored]
+    return {"best": scored[:BEST_COUNT], "weakest": weakest, "branches": len(scored),
+            "not_held": len(ranked) - len(scored), "average": round(sum(scores) / len(scores), 2) if scores else 0.0}

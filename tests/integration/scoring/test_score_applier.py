@@ -180,7 +180,8 @@ def test_activities_an_earlier_version_indexed_directly_are_placed_and_their_ind
     legacy.migrations.drop()
     legacy.activities.insert_many([
         {"_id": f"act-{n}", "tenant_id": "t1", "branch_id": f"b{n}", "month": "2026-04", "month_key": "t1:2026-04",
-         "a0": "city", "a1": "county", "a2": f"b{n}", "in": {"m1": 1}, "score": 50.0} for n in range(3)])
+         "a0": "city", "a1": "county", "a2": f"b{n}", "in": {"m1": 1}, "stages": {"held": "2026-04-15T01:00:00Z"},
+         "score": 50.0} for n in range(3)])
     legacy.places.insert_one({"_id": "act-0", "tenant_id": "t1", "branch_id": "b0", "month": "2026-04",
                               "month_key": "t1:2026-04", "a0": "city", "a1": "county", "a2": "b0"})  # a start cut off
     store = open_store(ScoringStore, service, mongo_uri)                  # the new version starts
