@@ -44,9 +44,7 @@ class HttpClient:
         """Run an operation by rpc name: path fields go into the path, the rest into the query (GET) or body."""
         op = BY_RPC[rpc]
         fields = dict(request or {})
-        path = op.path
-        for name in op.path_params:
-            path = path.replace("{" + name + "}", urllib.parse.quote(str(fields.pop(name)), safe=""))
+        path = _path(op, fields)
         if op.upload:
             file_format = fields.pop(op.upload.format_field)
             media_of_format = {value: media for media, value in op.upload.media_types}
@@ -55,6 +53,19 @@ class HttpClient:
         if op.http_method == "GET":
             return self.request("GET", path, query=fields, token=token)
         return self.request(op.http_method, path, body=fields, token=token)
+
+    def download(self, rpc: str, request: dict | None = None, token: str | None = None) -> tuple[dict, bytes]:
+        """A file operation's file itself (``?download=1``): its response headers (lower-case names) and bytes."""
+        fields = dict(request or {})
+        path = _path(BY_RPC[rpc], fields)
+        query = {key: _query_text(value) for key, value in {**fields, "download": 1}.items()}
+        url = f"{self.base_url}{path}?{urllib.parse.urlencode(query)}"
+        headers = {"Authorization": f"Bearer {token or self.token}"} if token or self.token else {}
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=self.timeout) as answer:
+                return {name.lower(): value for name, value in answer.headers.items()}, answer.read()
+        except urllib.error.HTTPError as exc:
+            raise _api_error(exc) from None
 
     def request(self, method: str, path: str, body: dict | None = None, *, query: dict | None = None,
                 data: bytes | None = None, content_type: str | None = None, token: str | None = None) -> dict:
@@ -73,12 +84,24 @@ class HttpClient:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as exc:
-            try:
-                error = json.loads(exc.read()).get("error", {})
-            except ValueError:
-                error = {}
-            raise ApiError(exc.code, error.get("code", "HTTP_ERROR"), error.get("message", str(exc)),
-                           error.get("field"), error.get("details")) from None
+            raise _api_error(exc) from None
+
+
+def _path(op: Operation, fields: dict) -> str:
+    """The operation's path with its path fields (taken out of ``fields``) filled in."""
+    path = op.path
+    for name in op.path_params:
+        path = path.replace("{" + name + "}", urllib.parse.quote(str(fields.pop(name)), safe=""))
+    return path
+
+
+def _api_error(exc: urllib.error.HTTPError) -> ApiError:
+    try:
+        error = json.loads(exc.read()).get("error", {})
+    except ValueError:
+        error = {}
+    return ApiError(exc.code, error.get("code", "HTTP_ERROR"), error.get("message", str(exc)), error.get("field"),
+                    error.get("details"))
 
 
 def _query_text(value) -> str:

@@ -64,6 +64,12 @@ def _operation(op: Operation) -> str:
     if op.upload:
         upload = ("<p>Send the file itself as the body with Content-Type "
                   + " or ".join(f"<code>{escape(media)}</code>" for media in op.upload.media_map) + ".</p>")
+    if op.download:
+        upload += (f"<p>The file itself instead of JSON: add <code>?download=1</code>, or send "
+                   f"<code>Accept: {escape(op.download.media_type)}</code>. It answers with that media type and "
+                   "<code>Content-Disposition: attachment; filename=\"&lt;ASCII fallback&gt;\"; "
+                   "filename*=UTF-8''&lt;the Chinese name, percent-encoded&gt;</code>. Without either (or with "
+                   "<code>Accept: */*</code>) the answer is the JSON below, the file's bytes in base64.</p>")
     return (f'<section class="op" id="{escape(op.rpc)}"><h3><span class="method {escape(op.http_method)}">'
             f'{escape(op.http_method)}</span><span class="path">{escape(op.path)}</span></h3>'
             f"<p><b>{escape(op.summary)}</b> {escape(comment(f'{op.api}.{op.rpc}'))}</p>"

@@ -42,6 +42,17 @@ ERROR_STATUSES = {"400": "Invalid request (bad JSON, unknown field, wrong type, 
                   "500": "Internal error", "503": "Service unavailable", "504": "The service did not answer in time"}
 
 
+DOWNLOAD_NOTE = ("The file itself instead of JSON: send `?download=1`, or an Accept header naming the file's media "
+                 "type (without either, or with `*/*`, the JSON form). The file answers with its media type and a "
+                 "Content-Disposition carrying its Chinese name.")
+DOWNLOAD_PARAMETER = {"name": "download", "in": "query", "required": False,
+                      "schema": {"type": "string", "enum": ["1", "0", "true", "false"]},
+                      "description": "1 (or true): answer with the file itself, not JSON"}
+DISPOSITION_HEADER = {"description": "With the file only: `attachment; filename=\"<ASCII fallback>\"; "
+                                     "filename*=UTF-8''<the Chinese name, percent-encoded>` (RFC 6266, RFC 5987)",
+                      "schema": {"type": "string"}}
+
+
 def schema_name(message: Descriptor) -> str:
     return message.full_name.removeprefix(API_PACKAGE)
 
@@ -149,6 +160,11 @@ def operation_object(builder: SchemaBuilder, op: Operation) -> dict:
         body = {"required": False, "content": {"application/json": {"schema": builder.ref(op.request.DESCRIPTOR)}}}
     responses = {"200": {"description": comment(op.response.DESCRIPTOR.full_name) or "OK",
                          "content": {"application/json": {"schema": builder.ref(op.response.DESCRIPTOR)}}}}
+    if op.download:
+        parameters.append(dict(DOWNLOAD_PARAMETER))
+        responses["200"]["description"] += f" {DOWNLOAD_NOTE}"
+        responses["200"]["content"][op.download.media_type] = {"schema": {"type": "string", "format": "binary"}}
+        responses["200"]["headers"] = {"Content-Disposition": DISPOSITION_HEADER}
     responses.update({status: {"$ref": "#/components/responses/Error", "description": text}
                       for status, text in ERROR_STATUSES.items() if op.auth or status != "401"})
     operation = {"operationId": op.rpc, "summary": op.summary,

@@ -16,11 +16,12 @@ from google.protobuf.message_factory import GetMessageClass
 
 from protos.partybuilding.v1 import attendance_pb2, identity_pb2
 from protos.partybuilding.v1 import scoring_pb2
+from servicekit.spreadsheets import XLSX_MEDIA_TYPE
 
 PATH_PARAM = re.compile(r"\{(\w+)\}")
 UPLOAD_MEDIA_TYPES = {
     "text/csv": "csv",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    XLSX_MEDIA_TYPE: "xlsx",
 }
 
 
@@ -41,6 +42,18 @@ class Upload:
         return dict(self.media_types)
 
 
+@dataclass(frozen=True)
+class Download:
+    """The answer is a file: over HTTP the client may ask for the file itself instead of its JSON (``Accept``
+    naming ``media_type``, or ``?download=1``); the answer's fields give its name, media type and bytes.
+    ``ascii_name`` begins the plain-ASCII file name sent for clients that cannot read a UTF-8 one."""
+    ascii_name: str
+    media_type: str = XLSX_MEDIA_TYPE
+    filename_field: str = "filename"
+    media_field: str = "content_type"
+    content_field: str = "content"
+
+
 FILE_UPLOAD = Upload()
 PHOTO_MEDIA_TYPES = {"image/jpeg": "image/jpeg", "image/png": "image/png", "image/webp": "image/webp"}
 PHOTO_UPLOAD = Upload("content", "content_type", tuple(PHOTO_MEDIA_TYPES.items()), ("backfill_reason",))
@@ -57,6 +70,8 @@ class Row:
     summary: str = ""
     upload: Upload | None = None
     batch_method: str = ""         # nameko method taking many requests at once (see gateway.batching)
+    client_address: bool = False   # the service is also sent the caller's address (``gateway.client_address``)
+    download: Download | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,8 @@ class Operation:
     summary: str
     upload: Upload | None = None
     batch_method: str = ""
+    client_address: bool = False
+    download: Download | None = None
 
     @property
     def grpc_path(self) -> str:
@@ -94,19 +111,21 @@ def api_operations(api: ServiceDescriptor, service: str, rows: list[Row]) -> tup
         request, response = GetMessageClass(method.input_type), GetMessageClass(method.output_type)
         if "scope" in request.DESCRIPTOR.fields_by_name:
             raise ValueError(f"{row.rpc}: 'scope' is reserved for the caller's scope")
+        if row.client_address and "client_address" in request.DESCRIPTOR.fields_by_name:
+            raise ValueError(f"{row.rpc}: 'client_address' is the gateway's to fill, never the caller's")
         for name in PATH_PARAM.findall(row.path):
             if name not in request.DESCRIPTOR.fields_by_name:
                 raise ValueError(f"{row.rpc}: path parameter {name} is not a field of {request.DESCRIPTOR.name}")
         operations.append(Operation(row.rpc, api.full_name, request, response, row.http_method, row.path,
                                     service, row.method, row.auth, row.summary, row.upload,
-                                    row.batch_method))
+                                    row.batch_method, row.client_address, row.download))
     return tuple(operations)
 
 
 IDENTITY = api_operations(identity_pb2.DESCRIPTOR.services_by_name["IdentityApi"], "identity", [
     #   rpc                  HTTP      path                                         nameko method           auth
     Row("Login",              "POST",   "/v1/auth/login",                            "login",                PUBLIC,
-        summary="Log in with tenant code, username and password; get a bearer token"),
+        summary="Log in with tenant code, username and password; get a bearer token", client_address=True),
     Row("CreateTenant",       "POST",   "/v1/tenants",                               "create_tenant",
         summary="Create a tenant with its root organisation and admin (operator only)"),
     Row("GetMe",              "GET",    "/v1/me",                                    "get_me",
@@ -137,6 +156,9 @@ IDENTITY = api_operations(identity_pb2.DESCRIPTOR.services_by_name["IdentityApi"
         summary="Advance a member to the next political status"),
     Row("CreateAccount",      "POST",   "/v1/accounts",                              "create_account",
         summary="Create a login account with one role"),
+    Row("ResetTenantAdminPassword", "POST", "/v1/tenants/{tenant_code}/admin:reset-password",
+        "reset_tenant_admin_password",
+        summary="Set a new password for a tenant's admin, given or generated (operator only)"),
     Row("RequestTransfer",    "POST",   "/v1/transfers",                             "request_transfer",
         summary="Ask to move a member to another branch"),
     Row("AcceptTransfer",     "POST",   "/v1/transfers/{transfer_id}:accept",        "accept_transfer",
@@ -202,7 +224,7 @@ ATTENDANCE = api_operations(attendance_pb2.DESCRIPTOR.services_by_name["Attendan
     Row("GetStatistics",      "GET",    "/v1/orgs/{org_id}/attendance-statistics",        "get_statistics",
         summary="Attendance statistics of a subtree"),
     Row("ExportStatistics",   "GET",    "/v1/orgs/{org_id}/attendance-statistics.xlsx",   "export_statistics",
-        summary="Attendance statistics as an XLSX workbook"),
+        summary="Attendance statistics as an XLSX workbook", download=Download("attendance-statistics")),
 ])
 
 SCORING = api_operations(scoring_pb2.DESCRIPTOR.services_by_name["ScoringApi"], "scoring", [
@@ -228,7 +250,8 @@ SCORING = api_operations(scoring_pb2.DESCRIPTOR.services_by_name["ScoringApi"], 
     Row("AnnualAssessment",   "GET",    "/v1/orgs/{org_id}/assessment",               "annual_assessment",
         summary="The year's assessment with grades"),
     Row("ExportReport",       "GET",    "/v1/orgs/{org_id}/reports/{kind}",           "export_report",
-        summary="A supervision list, bulletin or assessment as XLSX"),
+        summary="A supervision list, bulletin or assessment as XLSX",
+        download=Download("report", media_field="media_type")),
     Row("Reconcile",          "POST",   "/v1/orgs/{org_id}/reconcile",                "reconcile",
         summary="Recompute a period's scores from attendance records and list differences"),
     Row("GetPointsRules",     "GET",    "/v1/points/rules",                           "get_points_rules",

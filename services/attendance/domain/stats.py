@@ -1,24 +1,25 @@
 """Attendance statistics (考勤统计) over activity summaries, and their export to XLSX.
 
-An activity summary is {activity_id, branch_id, branch_name, month, status, totals, statuses}:
-``totals`` as ``closing.totals`` (None until the activity is closed) and ``statuses``
-member_id -> present|incomplete|excused|absent|mobile ({} until closed).
+An activity summary is {activity_id, branch_id, branch_name, month, status, totals, statuses, names}:
+``totals`` as ``closing.totals`` (None until the activity is closed), ``statuses``
+member_id -> present|incomplete|excused|absent|mobile ({} until closed) and ``names``
+member_id -> name as frozen on the roster (only needed for rows by member).
 
 The attendance rate is present / expected, where expected counts the members who had to
-come and were not excused: present + incomplete + absent. This equals
-``on_site_expected - excused`` except when a mobile member signed in (then counted present,
-though not expected on site) or took leave (then counted excused, though never expected
-on site); counting statuses keeps the rate within 0..1 in those cases.
+come and were not excused: ``servicekit.roster.expected_to_sign_in`` (on_site_expected - excused,
+i.e. present + incomplete + absent), the same denominator as the branch score's sign-in component.
 """
 from __future__ import annotations
 
-import io
 import json
 import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+
+from servicekit import roster
+from servicekit.spreadsheets import append_row, workbook_bytes
 
 from .closing import ABSENT, EXCUSED, INCOMPLETE, MOBILE, PRESENT, STATUSES
 
@@ -33,6 +34,7 @@ STAT_HEADERS = {
     "month": "月份",
     "status": "活动状态",
     "member_id": "党员编号",
+    "member_name": "党员姓名",
     "activities": "活动次数",
     "closed": "已结束活动数",
     "roster": "应参加人数",
@@ -58,7 +60,9 @@ def rate(numerator: float, denominator: float) -> float | None:
 
 
 def _attendance_rate(figures: dict) -> float | None:
-    return rate(figures[PRESENT], figures[PRESENT] + figures[INCOMPLETE] + figures[ABSENT])
+    if "on_site_expected" not in figures:      # a member's row: its statuses over the activities
+        figures = {**figures, "on_site_expected": sum(figures[status] for status in STATUSES) - figures[MOBILE]}
+    return rate(figures[PRESENT], roster.expected_to_sign_in(figures))
 
 
 def by_activity(activities: list[dict]) -> list[dict]:
@@ -98,18 +102,24 @@ def by_branch(activities: list[dict]) -> list[dict]:
 
 
 def _member_row(member_id: str) -> dict:
-    return {"member_id": member_id, "activities": 0, **{status: 0 for status in STATUSES}}
+    return {"member_id": member_id, "member_name": "", "branch_id": "", "branch_name": "", "activities": 0,
+            **{status: 0 for status in STATUSES}}
 
 
 def by_member(activities: list[dict], member_id: str | None = None) -> list[dict]:
     """One row per member (sorted by id) counting their statuses over closed activities.
 
-    With ``member_id``, only that member's row, with zeros when they took part in none.
+    The member's name and branch are those of their latest activity (by month) in the range: the name as
+    frozen on its roster, so a member who moved branch shows the branch they attend now. With
+    ``member_id``, only that member's row, with zeros (and no name) when they took part in none.
     """
     members: dict[str, dict] = {}
+    latest: dict[str, str] = {}
     if member_id is not None:
         members[member_id] = _member_row(member_id)
     for activity in activities:
+        names = activity.get("names") or {}
+        month = activity.get("month") or ""
         for someone, status in (activity.get("statuses") or {}).items():
             if member_id is not None and someone != member_id:
                 continue
@@ -117,6 +127,10 @@ def by_member(activities: list[dict], member_id: str | None = None) -> list[dict
             row["activities"] += 1
             if status in STATUSES:
                 row[status] += 1
+            if month >= latest.get(someone, ""):
+                latest[someone] = month
+                row.update(member_name=names.get(someone) or row["member_name"],
+                           branch_id=activity.get("branch_id") or "", branch_name=activity.get("branch_name") or "")
     rows = [members[key] for key in sorted(members)]
     for row in rows:
         row["attendance_rate"] = _attendance_rate(row)
@@ -154,15 +168,13 @@ def to_xlsx(sheets: dict[str, list[dict]], headers: dict[str, str]) -> bytes:
         for row in rows:
             fields += [field for field in row if field not in fields]
         if fields:
-            sheet.append([headers.get(field, field) for field in fields])
+            append_row(sheet, [headers.get(field, field) for field in fields])
         for row in rows:
-            sheet.append([_cell(row.get(field)) for field in fields])
+            append_row(sheet, [_cell(row.get(field)) for field in fields])
         for index, field in enumerate(fields, start=1):
             if field in RATE_FIELDS:
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                     cell.number_format = "0.00%"
     if not workbook.worksheets:
         workbook.create_sheet("统计")
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)

@@ -1,10 +1,14 @@
 import io
+import zipfile
+from xml.etree import ElementTree
 
 import openpyxl
 import pytest
 
 from services.attendance.domain.closing import final_statuses, totals
 from services.attendance.domain.stats import STAT_HEADERS, by_activity, by_branch, by_member, rate, to_xlsx
+
+SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 ROSTER_1 = {"a": False, "b": False, "c": False, "d": False, "e": True}
 STATUSES_1 = final_statuses(ROSTER_1, {"c"}, {"a", "b"}, {"a"})  # a present, b incomplete, c excused, d absent
@@ -13,15 +17,22 @@ STATUSES_2 = final_statuses(ROSTER_2, set(), {"a", "b", "d"}, {"a", "b", "d"})  
 ROSTER_3 = {"x": False, "y": False}
 STATUSES_3 = final_statuses(ROSTER_3, set(), {"x"}, {"x"})
 
+NAMES = {"a": "甲", "b": "乙", "c": "丙", "d": "丁", "e": "戊", "x": "王五", "y": "赵六"}
+
+
+def names_of(roster):
+    return {member: NAMES[member] for member in roster}
+
+
 ACTIVITIES = [
     {"activity_id": "act_1", "branch_id": "br_1", "branch_name": "第一支部", "month": "2026-10", "status": "closed",
-     "totals": totals(STATUSES_1, ROSTER_1, set(), 2, 3, 400), "statuses": STATUSES_1},
+     "totals": totals(STATUSES_1, ROSTER_1, set(), 2, 3, 400), "statuses": STATUSES_1, "names": names_of(ROSTER_1)},
     {"activity_id": "act_2", "branch_id": "br_1", "branch_name": "第一支部", "month": "2026-11", "status": "closed",
-     "totals": totals(STATUSES_2, ROSTER_2, set(), 3, 1, 100), "statuses": STATUSES_2},
+     "totals": totals(STATUSES_2, ROSTER_2, set(), 3, 1, 100), "statuses": STATUSES_2, "names": names_of(ROSTER_2)},
     {"activity_id": "act_3", "branch_id": "br_2", "branch_name": "第二支部", "month": "2026-11", "status": "closed",
-     "totals": totals(STATUSES_3, ROSTER_3, set(), 1, 0, 0), "statuses": STATUSES_3},
+     "totals": totals(STATUSES_3, ROSTER_3, set(), 1, 0, 0), "statuses": STATUSES_3, "names": names_of(ROSTER_3)},
     {"activity_id": "act_4", "branch_id": "br_1", "branch_name": "第一支部", "month": "2026-12", "status": "open",
-     "totals": None, "statuses": {}},
+     "totals": None, "statuses": {}, "names": {}},
 ]
 
 
@@ -50,7 +61,7 @@ def test_the_rate_counts_a_mobile_member_who_came_without_exceeding_one():
     row = by_activity([{"activity_id": "x", "branch_id": "b", "branch_name": "n", "month": "2026-11",
                         "status": "closed", "totals": totals(statuses, roster, set(), 0, 0, 0),
                         "statuses": statuses}])[0]
-    assert row["present"] == 2 and row["on_site_expected"] == 1
+    assert row["present"] == 2 and row["on_site_expected"] == 2     # the mobile member who came is on site
     assert row["attendance_rate"] == 1.0
 
 
@@ -84,8 +95,9 @@ def test_a_branch_with_no_closed_activity():
 def test_by_member():
     rows = {row["member_id"]: row for row in by_member(ACTIVITIES)}
     assert sorted(rows) == ["a", "b", "c", "d", "e", "x", "y"]
-    assert rows["a"] == {"member_id": "a", "activities": 2, "present": 2, "incomplete": 0, "excused": 0,
-                         "absent": 0, "mobile": 0, "attendance_rate": 1.0}
+    assert rows["a"] == {"member_id": "a", "member_name": "甲", "branch_id": "br_1", "branch_name": "第一支部",
+                         "activities": 2, "present": 2, "incomplete": 0, "excused": 0, "absent": 0, "mobile": 0,
+                         "attendance_rate": 1.0}
     assert rows["b"]["incomplete"] == 1 and rows["b"]["present"] == 1 and rows["b"]["attendance_rate"] == 0.5
     assert rows["c"]["excused"] == 1 and rows["c"]["attendance_rate"] is None
     assert rows["d"]["absent"] == 1 and rows["d"]["present"] == 1 and rows["d"]["attendance_rate"] == 0.5
@@ -93,11 +105,27 @@ def test_by_member():
 
 
 def test_by_member_for_one_member():
-    assert by_member(ACTIVITIES, "d") == [{"member_id": "d", "activities": 2, "present": 1, "incomplete": 0,
+    assert by_member(ACTIVITIES, "d") == [{"member_id": "d", "member_name": "丁", "branch_id": "br_1",
+                                           "branch_name": "第一支部", "activities": 2, "present": 1, "incomplete": 0,
                                            "excused": 0, "absent": 1, "mobile": 0, "attendance_rate": 0.5}]
-    assert by_member(ACTIVITIES, "nobody") == [{"member_id": "nobody", "activities": 0, "present": 0,
+    assert by_member(ACTIVITIES, "nobody") == [{"member_id": "nobody", "member_name": "", "branch_id": "",
+                                                "branch_name": "", "activities": 0, "present": 0,
                                                 "incomplete": 0, "excused": 0, "absent": 0, "mobile": 0,
                                                 "attendance_rate": None}]
+
+
+def test_by_member_names_a_member_and_their_branch_as_on_their_latest_roster():
+    moved = [
+        {"activity_id": "act_5", "branch_id": "br_2", "branch_name": "第二支部", "month": "2026-11", "status": "closed",
+         "totals": None, "statuses": {"m": "present", "n": "absent"}, "names": {"m": "张三", "n": "李四"}},
+        {"activity_id": "act_6", "branch_id": "br_1", "branch_name": "第一支部", "month": "2026-10", "status": "closed",
+         "totals": None, "statuses": {"m": "absent"}, "names": {"m": "张叁"}},
+    ]
+    rows = {row["member_id"]: row for row in by_member(moved)}
+    assert (rows["m"]["member_name"], rows["m"]["branch_id"], rows["m"]["branch_name"]) == ("张三", "br_2", "第二支部")
+    assert (rows["m"]["present"], rows["m"]["absent"]) == (1, 1)
+    assert (rows["n"]["member_name"], rows["n"]["branch_name"]) == ("李四", "第二支部")
+    assert by_member(moved, "n")[0]["member_name"] == "李四"
 
 
 def test_headers_cover_every_field():
@@ -132,7 +160,8 @@ def test_xlsx_round_trips_with_the_right_figures():
     assert activity_sheet.cell(row=2, column=rate_column).number_format == "0.00%"
 
     member_rows = list(workbook["按党员"].iter_rows(values_only=True))
-    assert member_rows[1][:3] == ("a", 2, 2)
+    assert member_rows[0][:5] == ("党员编号", "党员姓名", "支部编号", "支部名称", "活动次数")
+    assert member_rows[1][:6] == ("a", "甲", "br_1", "第一支部", 2, 2)
 
 
 def test_xlsx_with_unknown_headers_awkward_names_and_no_rows():
@@ -146,3 +175,33 @@ def test_xlsx_with_unknown_headers_awkward_names_and_no_rows():
 
 def test_xlsx_with_no_sheets_is_still_a_workbook():
     assert openpyxl.load_workbook(io.BytesIO(to_xlsx({}, STAT_HEADERS))).sheetnames == ["统计"]
+
+
+HOSTILE = ['=HYPERLINK("mailto:boss@example.com", "点此查看")', "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def sheet_cells(data: bytes, sheet: int = 1) -> list[ElementTree.Element]:
+    """The <c> elements of a saved workbook's sheet, read from its XML."""
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        root = ElementTree.fromstring(book.read(f"xl/worksheets/sheet{sheet}.xml"))
+    return list(root.iter(f"{{{SHEET_NS}}}c"))
+
+
+def test_a_hostile_branch_or_member_name_is_written_as_text_never_as_a_formula():
+    activities = [{"activity_id": f"act_{n}", "branch_id": f"br_{n}", "branch_name": name, "month": "2026-11",
+                   "status": "closed", "totals": None, "statuses": {f"m{n}": "present"}, "names": {f"m{n}": name}}
+                  for n, name in enumerate(HOSTILE)]
+    data = to_xlsx({"按活动": by_activity(activities), "按支部": by_branch(activities),
+                    "按党员": by_member(activities)}, STAT_HEADERS)
+    for sheet in (1, 2, 3):
+        cells = sheet_cells(data, sheet)
+        assert not [cell for cell in cells if cell.find(f"{{{SHEET_NS}}}f") is not None]
+        texts = ["".join(cell.itertext()) for cell in cells if cell.get("t") == "inlineStr"]
+        assert all(name in texts for name in HOSTILE), sheet
+    workbook = openpyxl.load_workbook(io.BytesIO(data))     # data_only=False: a formula would come back as one
+    for title, column in (("按活动", "支部名称"), ("按支部", "支部名称"), ("按党员", "党员姓名")):
+        rows = list(workbook[title].iter_rows())
+        index = [cell.value for cell in rows[0]].index(column)
+        cells = [row[index] for row in rows[1:]]
+        assert [cell.value for cell in cells] == HOSTILE, title
+        assert {cell.data_type for cell in cells} == {"s"} and all(cell.quotePrefix for cell in cells)
