@@ -11,6 +11,10 @@ value that is not of exactly the expected Python type, goes through json_format 
 so answers and errors stay the same. Keys no field has are dropped, as json_format drops them
 (a ranking row's ``counts`` carries ``rating``, which the Counts message has not: before,
 that one key sent every ranking page through json_format, three times slower).
+
+A caller's body (``strict``) is held to JSON's types where json_format is lenient: a number field takes a JSON
+number, not text, a bool or null (``_refuse_loose_numbers``). A message from the wire (gRPC) whose known field
+came with another wire type is named by ``mistyped_field``.
 """
 from __future__ import annotations
 
@@ -20,11 +24,15 @@ from typing import NamedTuple
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor as F
 from google.protobuf.message import Message
+from google.protobuf.unknown_fields import UnknownFieldSet
 
 INT32_TYPES = {F.TYPE_INT32: (-2**31, 2**31 - 1), F.TYPE_SINT32: (-2**31, 2**31 - 1),
                F.TYPE_SFIXED32: (-2**31, 2**31 - 1), F.TYPE_UINT32: (0, 2**32 - 1),
                F.TYPE_FIXED32: (0, 2**32 - 1)}
 PLAIN_TYPES = {F.TYPE_STRING, F.TYPE_BOOL, F.TYPE_DOUBLE, F.TYPE_MESSAGE, *INT32_TYPES}
+# A caller's body (``strict``) gives these a JSON number, nothing else: json_format also takes "33.1", true and
+# null (null as 0), which let a scan's "lat": "33.146" sign in and judged "lat": null as the equator.
+NUMBER_TYPES = {F.TYPE_DOUBLE, F.TYPE_FLOAT, *INT32_TYPES}
 
 
 class Fallback(Exception):
@@ -65,7 +73,7 @@ class _Field(NamedTuple):
 class _Plan(NamedTuple):
     fields: tuple[_Field, ...]       # in the message's order
     by_name: dict[str, _Field]
-    json_names: frozenset[str]      # the camelCase names json_format also accepts
+    json_names: dict[str, _Field]   # by the camelCase names json_format also accepts
 
 
 _PLANS: dict[Descriptor, _Plan] = {}
@@ -78,7 +86,8 @@ def _plan_of(descriptor: Descriptor) -> _Plan:
                               field.message_type if field.type == F.TYPE_MESSAGE else None)
                        for field in descriptor.fields)
         plan = _PLANS.setdefault(descriptor, _Plan(fields, {field.name: field for field in fields},
-                                                   frozenset(field.json_name for field in descriptor.fields)))
+                                                   {field.json_name: planned for field, planned
+                                                    in zip(descriptor.fields, fields)}))
     return plan
 
 
@@ -110,6 +119,53 @@ def _value_of(field: _Field, value):
     if field.kind == F.TYPE_DOUBLE and not math.isfinite(value):
         raise Fallback
     return value
+
+
+# --- a message parsed from the wire (gRPC) ------------------------------------------------------
+class _Wire(NamedTuple):
+    names: dict[int, str]                       # field number -> name
+    messages: tuple[tuple[str, int], ...]       # message fields: (name, 0 single | 1 repeated | 2 map of messages)
+
+
+_WIRES: dict[Descriptor, _Wire] = {}
+
+
+def _wire_of(descriptor: Descriptor) -> _Wire:
+    wire = _WIRES.get(descriptor)
+    if wire is None:
+        messages = []
+        for field in descriptor.fields:
+            if field.type != F.TYPE_MESSAGE:
+                continue
+            if field.message_type.GetOptions().map_entry:
+                if field.message_type.fields_by_name["value"].type == F.TYPE_MESSAGE:
+                    messages.append((field.name, 2))
+            else:
+                messages.append((field.name, 1 if field.is_repeated else 0))
+        wire = _WIRES.setdefault(descriptor, _Wire({field.number: field.name for field in descriptor.fields},
+                                                   tuple(messages)))
+    return wire
+
+
+def mistyped_field(message: Message, path: str = "") -> str | None:
+    """The path (``fix.lat``) of the first field whose value came on the wire with another type than the field's,
+    e.g. a client built from another version of the proto sending the latitude as a string: the parser keeps it
+    as an unknown field and the field reads as unset (0), so the message would be served as if it were absent."""
+    wire = _wire_of(message.DESCRIPTOR)
+    for unknown in UnknownFieldSet(message):
+        name = wire.names.get(unknown.field_number)
+        if name is not None:
+            return path + name
+    for name, kind in wire.messages:
+        if kind == 0:
+            items = (getattr(message, name),) if message.HasField(name) else ()
+        else:
+            items = getattr(message, name).values() if kind == 2 else getattr(message, name)
+        for item in items:
+            found = mistyped_field(item, f"{path}{name}.")
+            if found:
+                return found
+    return None
 
 
 # --- dict → keyword arguments, without a message in between ------------------------------------
@@ -160,6 +216,8 @@ def _normalized(descriptor: Descriptor, data, strict: bool) -> dict:
         elif value is not None:
             out[field.name] = _read_back(field, value, strict)
         elif not field.presence:
+            if strict and field.kind in NUMBER_TYPES and field.name in data:
+                raise Fallback          # an explicit null for a number: to_message refuses it
             out[field.name] = _DEFAULTS[field.kind]
     return out
 
@@ -197,6 +255,8 @@ def to_message(cls: type[Message], data: dict | None, strict: bool = False) -> M
             return cls(**_fields_of(cls.DESCRIPTOR, data, strict))
         except Exception:  # noqa: BLE001  json_format decides, and words any error, as before
             pass
+    if strict:
+        _refuse_loose_numbers(cls.DESCRIPTOR, data, cls.DESCRIPTOR.name)
     try:
         return json_format.ParseDict(data, cls(), ignore_unknown_fields=not strict)
     except OverflowError:       # an integer beyond any double (JSON allows 400 digits): a caller's error, worded so
@@ -223,6 +283,45 @@ def _beyond_a_double(descriptor: Descriptor, data, path: str) -> str | None:
     return None
 
 
+def _refuse_loose_numbers(descriptor: Descriptor, data, path: str) -> None:
+    """A ParseError, worded as json_format words one (``... at Message.field.field.``), for the first number field
+    of a caller's body holding anything but a finite JSON number: a string, a bool, or null where the field has
+    no presence (an ``optional`` field's null means "not given", as json_format reads it)."""
+    if type(data) is not dict:
+        return                          # json_format refuses what is not an object
+    plan = _plan_of(descriptor)
+    for name, value in data.items():
+        field = plan.by_name.get(name) or plan.json_names.get(name)
+        if field is None or (value is None and (field.presence or field.repeated or field.message)):
+            continue
+        where = f"{path}.{field.name}"
+        items = value if field.repeated and type(value) is list else (value,)
+        if field.message is not None:
+            if field.message.full_name.startswith("google.protobuf."):
+                continue
+            if field.message.GetOptions().map_entry:
+                entry = _plan_of(field.message).by_name["value"]
+                if entry.kind in NUMBER_TYPES and type(value) is dict:
+                    _refuse_loose(entry, value.values(), where)
+                elif entry.message is not None and type(value) is dict:
+                    for item in value.values():
+                        _refuse_loose_numbers(entry.message, item, where)
+                continue
+            for item in items:
+                _refuse_loose_numbers(field.message, item, where)
+        elif field.kind in NUMBER_TYPES:
+            _refuse_loose(field, items, where)
+
+
+def _refuse_loose(field: _Field, items, where: str) -> None:
+    for item in items:
+        if type(item) is int or (type(item) is float and math.isfinite(item)):
+            continue
+        got = "null" if item is None else "a non-finite number" if type(item) is float else type(item).__name__
+        raise json_format.ParseError(f"Failed to parse {field.name} field: expected a JSON number, got {got} "
+                                     f"at {where}.")
+
+
 def _fits_a_double(number: int) -> bool:
     try:
         float(number)
@@ -240,6 +339,8 @@ def _fields_of(descriptor: Descriptor, data, strict: bool = False) -> dict:
     for name, value in data.items():
         field = fields.get(name)
         if field is None or value is None:
+            if strict and field is not None and field.kind in NUMBER_TYPES and not field.presence:
+                raise Fallback     # an explicit null for a number: refused below
             continue               # unknown (and not refused above), or absent
         if field.repeated:
             if type(value) is not list:

@@ -1,6 +1,7 @@
 """The HTTP/JSON side: a werkzeug WSGI app generated from the operation table.
 
-Strict JSON in (an object, known fields, right types), JSON out with every field
+Strict JSON in (an object nested at most MAX_JSON_DEPTH levels, known fields, right types: a
+number field takes a JSON number, not text, a bool or null), JSON out with every field
 shown. Path parameters, and for GET the query string, bind into the request message;
 imports take the raw file as the body.
 """
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from itertools import accumulate
+from urllib.parse import parse_qsl, quote
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
@@ -20,16 +23,20 @@ from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway import metrics
+from gateway.client_address import TrustedProxies
 from gateway.convert import as_kwargs, to_kwargs, to_message
 from gateway.dispatch import Dispatcher, bearer_token
 from gateway.docs_page import render_docs
 from gateway.errors import ErrorReply, GatewayError, describe
 from gateway.openapi import build_openapi
-from gateway.operations import OPERATIONS, Operation
+from gateway.operations import OPERATIONS, Download, Operation
 from servicekit.config import env
+from servicekit.metrics import sample_names
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
-JSON_TYPE = "application/json; charset=utf-8"
+JSON_MEDIA_TYPE = "application/json"
+JSON_TYPE = f"{JSON_MEDIA_TYPE}; charset=utf-8"
+DOWNLOAD_PARAMETER = "download"     # ?download=1: a file operation's answer as the file itself
 UNKNOWN_FIELD = re.compile(r'has no field named "([^"]+)" at "([^"]+)"')
 FAILED_FIELD = re.compile(r"Failed to parse (\w+) field")
 AT_PATH = re.compile(r" at ([\w.\[\]]+?)\.?$")
@@ -39,6 +46,11 @@ INTEGER_TYPES = {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDe
                  FieldDescriptor.TYPE_SFIXED64}
 NUMBER_TYPES = {FieldDescriptor.TYPE_FLOAT, FieldDescriptor.TYPE_DOUBLE}
 BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+# No request message nests deeper than a few levels; a caller's JSON deeper than this is refused before it is
+# parsed (json.loads recurses once per level, so thousands of levels raise RecursionError, a 500).
+MAX_JSON_DEPTH = 32
+_DEPTH_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")     # +1 / -1 as signed bytes
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 
 
 def max_body_bytes() -> int:
@@ -100,6 +112,8 @@ def error_headers(reply: ErrorReply, headers: dict | None = None) -> dict:
     headers = dict(headers or {})
     if reply.kind == "UNAUTHENTICATED":
         headers["WWW-Authenticate"] = "Bearer"
+    if reply.retry_after is not None:
+        headers["Retry-After"] = str(reply.retry_after)
     return headers
 
 
@@ -137,11 +151,67 @@ def parse_error(error: json_format.ParseError) -> GatewayError:
                    field or None)
 
 
+def json_depth(data: bytes) -> int:
+    """How deeply the JSON text nests arrays and objects, brackets inside strings not counted, in C-speed passes
+    (no Python step per character: a 64 MB body of brackets takes seconds, as json.loads itself would). Escaped
+    backslashes and quotes go first, so every remaining quote opens or closes a string; text that is not JSON
+    gets some figure, and json.loads refuses it afterwards."""
+    outside = b"".join(data.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')[::2])
+    return max(accumulate(array("b", outside.translate(_DEPTH_STEPS, _NOT_BRACKETS))), default=0)
+
+
+def refuse_deep_json(data: bytes, limit: int = MAX_JSON_DEPTH) -> None:
+    """JSON_TOO_DEEP when ``data`` nests deeper than ``limit``. A body with no more than ``limit`` opening brackets
+    cannot (a member's scan has two), so most bodies cost two counts and no more."""
+    if data.count(b"{") + data.count(b"[") > limit and json_depth(data) > limit:
+        raise too_deep(limit)
+
+
+def too_deep(limit: int = MAX_JSON_DEPTH) -> GatewayError:
+    return invalid("JSON_TOO_DEEP", f"the body's arrays and objects may nest at most {limit} levels deep")
+
+
 def refuse_query(names) -> None:
     """A body-carrying operation takes no query parameters."""
     name = next(iter(names), None)
     if name is not None:
         raise invalid("UNKNOWN_FIELD", f"query parameter {name!r} is not accepted here; send it in the body", name)
+
+
+def wants_file(download: Download, request: Request) -> bool:
+    """Whether the client asks for the file itself: ``?download=1`` (``0`` for the JSON), else an Accept that
+    prefers ``download.media_type`` to JSON. No Accept, or ``*/*``, keeps the JSON existing clients read."""
+    raw = request.args.getlist(DOWNLOAD_PARAMETER)
+    if len(raw) > 1:
+        raise invalid("REPEATED_PARAMETER", f"query parameter {DOWNLOAD_PARAMETER!r} given more than once",
+                      DOWNLOAD_PARAMETER)
+    if raw:
+        if raw[0].lower() not in BOOLEANS:
+            raise invalid("INVALID_TYPE", f"query parameter {DOWNLOAD_PARAMETER!r} must be 1, 0, true or false",
+                          DOWNLOAD_PARAMETER)
+        return BOOLEANS[raw[0].lower()]
+    return request.accept_mimetypes.best_match([JSON_MEDIA_TYPE, download.media_type],
+                                               default=JSON_MEDIA_TYPE) == download.media_type
+
+
+def content_disposition(filename: str, ascii_name: str) -> str:
+    """``attachment`` with the UTF-8 file name (RFC 6266 / RFC 5987 ``filename*``) and a plain-ASCII
+    ``filename`` for older clients: the name's ASCII part, after ``ascii_name`` when the name has more."""
+    stem, dot, extension = filename.rpartition(".") if "." in filename else (filename, "", "")
+    extension = re.sub(r"[^A-Za-z0-9]", "", extension)
+    plain = re.sub(r"[^A-Za-z0-9_-]+", "", stem).strip("_-")
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", stem):
+        plain = f"{ascii_name}-{plain}" if plain else ascii_name
+    fallback = f"{plain}.{extension}" if dot and extension else plain
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def file_response(download: Download, answer: Message) -> Response:
+    """The file an answer carries, as the HTTP body."""
+    filename = getattr(answer, download.filename_field) or download.ascii_name
+    media = getattr(answer, download.media_field) or download.media_type
+    return Response(getattr(answer, download.content_field), content_type=media,
+                    headers={"Content-Disposition": content_disposition(filename, download.ascii_name)})
 
 
 def query_value(field: FieldDescriptor, raw: str):
@@ -158,8 +228,9 @@ def query_value(field: FieldDescriptor, raw: str):
 
 class GatewayApp:
     def __init__(self, dispatcher: Dispatcher, operations: tuple[Operation, ...] = OPERATIONS,
-                 max_body: int | None = None):
+                 max_body: int | None = None, trusted_proxies: TrustedProxies | None = None):
         self.dispatcher = dispatcher
+        self.trusted_proxies = trusted_proxies if trusted_proxies is not None else TrustedProxies.from_env()
         self.operations = {op.rpc: op for op in operations}
         self.max_body = max_body if max_body is not None else max_body_bytes()
         self.url_map = Map([Rule(werkzeug_rule(op.path), methods=[op.http_method], endpoint=op.rpc)
@@ -196,7 +267,12 @@ class GatewayApp:
         with metrics.track("http", operation.rpc) as outcome:
             try:
                 scope, message = self.prepare(operation, request, path_args)
-                return json_response(message_to_json(self.dispatcher.invoke(operation, message, scope)))
+                client = self.client_address(request) if operation.client_address else None
+                as_file = operation.download is not None and wants_file(operation.download, request)
+                answer = self.dispatcher.invoke(operation, message, scope, client)
+                if as_file:
+                    return file_response(operation.download, answer)
+                return json_response(message_to_json(answer))
             except Exception as exc:
                 return error_response(failure(exc, outcome))
 
@@ -222,6 +298,10 @@ class GatewayApp:
                 return json_answer(await self.dispatcher.invoke_batched_plain(operation, values, scope))
             except Exception as exc:
                 return error_answer(failure(exc, outcome))
+
+    def client_address(self, request: Request) -> str:
+        """The peer's address, or X-Forwarded-For's when the peer is a trusted proxy (``gateway.client_address``)."""
+        return self.trusted_proxies.client_address(request.remote_addr, request.headers.get("X-Forwarded-For"))
 
     def prepare(self, operation: Operation, request: Request, path_args: dict) -> tuple[dict | None, Message]:
         """The caller's scope and the request message (the token is checked first)."""
@@ -268,10 +348,13 @@ class GatewayApp:
             return {}
         if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
             raise GatewayError("UNSUPPORTED_MEDIA_TYPE", "UNSUPPORTED_MEDIA_TYPE", f"send application/json, not {mimetype}")
+        refuse_deep_json(data)
         try:
             body = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
         except (UnicodeDecodeError, ValueError):
             raise invalid("MALFORMED_JSON", "the body is not valid UTF-8 JSON") from None
+        except RecursionError:      # not JSON the depth check could read, nested beyond Python's stack
+            raise too_deep() from None
         if not isinstance(body, dict):
             raise invalid("BODY_NOT_OBJECT", "the body must be a JSON object")
         return body
@@ -282,6 +365,8 @@ class GatewayApp:
         for name in request.args:
             raw_values = request.args.getlist(name)
             field = fields.get(name)
+            if operation.download and name == DOWNLOAD_PARAMETER:
+                continue                    # not a request field: which form of the answer (``wants_file``)
             if field is None or name in operation.path_params:
                 raise invalid("UNKNOWN_FIELD", f"unknown query parameter {name!r}", name)
             if len(raw_values) > 1 and not field.is_repeated:
@@ -330,7 +415,7 @@ class GatewayApp:
     def serve_metrics(request: Request) -> Response:
         """The process's metrics; ``?name[]=...`` (repeated) only those series, as prometheus_client's own server."""
         names = request.args.getlist("name[]")
-        registry = REGISTRY.restricted_registry(names) if names else REGISTRY
+        registry = REGISTRY.restricted_registry(sample_names(names)) if names else REGISTRY
         return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 

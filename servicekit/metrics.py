@@ -10,7 +10,7 @@ import threading
 import time
 
 from nameko.extensions import DependencyProvider
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
 
 from servicekit.config import env
 from servicekit.errors import ServiceError
@@ -29,6 +29,31 @@ COLLECTOR_PAUSE = Histogram("process_gc_pause_seconds", "Time each run of Python
                             "the process (every thread waits), by generation.", ["generation"],
                             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1))
 
+# The samples a family's name stands for, by type (prometheus_client's own table): ``?name[]=`` filters samples
+SAMPLE_SUFFIXES = ("_total", "_created", "_bucket", "_sum", "_count", "_gsum", "_gcount", "_info")
+
+
+def sample_names(names) -> set[str]:
+    """The sample names ``?name[]=`` asks for: each name as given (a sample's, such as ``x_count``) and, for a family's
+    name (``gateway_request_seconds``), every sample of that family. prometheus_client filters by sample name only,
+    so a family's name alone answered an empty page."""
+    names = set(names)
+    return names | {name + suffix for name in names for suffix in SAMPLE_SUFFIXES}
+
+
+class FamilyNames:
+    """The default registry as prometheus_client's server reads it, its ``?name[]=`` also taking families' names."""
+
+    def __init__(self, registry=REGISTRY):
+        self.registry = registry
+
+    def collect(self):
+        return self.registry.collect()
+
+    def restricted_registry(self, names):
+        return self.registry.restricted_registry(sample_names(names))
+
+
 _server_lock = threading.Lock()
 _server_started = False
 _callbacks_lock = threading.Lock()
@@ -40,7 +65,7 @@ def serve_metrics(port: int | None = None) -> None:
     port = port if port is not None else int(env("METRICS_PORT", "0"))
     with _server_lock:
         if port and not _server_started:
-            start_http_server(port, addr=env("METRICS_HOST", "127.0.0.1"))
+            start_http_server(port, addr=env("METRICS_HOST", "127.0.0.1"), registry=FamilyNames())
             _server_started = True
     if port:
         watch_collector_pauses()

@@ -1,7 +1,8 @@
 """The platform's processes on one machine: what `bin/run` starts, in this order.
 
-A row whose modules do not exist yet is skipped with a notice, so a service joins the
-platform by being written. Services expose Prometheus metrics on METRICS_PORT and are
+A ``planned`` row (a service a later issue writes) runs once its modules exist and is left out
+silently until then; any other row whose modules are missing is skipped with a notice. Services
+expose Prometheus metrics on METRICS_PORT and are
 ready when that port answers; the gateway serves /metrics and /healthz on its HTTP port.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ class Process:
     secrets: tuple[str, ...] = ()     # extra variables only this process receives
     ready_path: str = "/metrics"      # GET http://127.0.0.1:<metrics_port><ready_path> → 200
     store: str = "main"               # which embedded store process serves it (when MONGO_URI is not set)
+    planned: bool = False             # not part of the platform until its modules are written
 
     @property
     def metrics_url(self) -> str:
@@ -34,11 +36,11 @@ class Process:
 
 
 def service(name: str, class_name: str, metrics_port: int, secrets: tuple[str, ...] = (), store: str = "main",
-            process_name: str = "", nice: int = 0) -> Process:
+            process_name: str = "", nice: int = 0, planned: bool = False) -> Process:
     module = f"services.{name}.service"
     env = {"METRICS_PORT": str(metrics_port), **({"PROCESS_NICE": str(nice)} if nice else {})}
     return Process(process_name or name, ("-m", "servicekit.runner", f"{module}:{class_name}"), metrics_port,
-                   needs=("servicekit.runner", module), env=env, secrets=secrets, store=store)
+                   needs=("servicekit.runner", module), env=env, secrets=secrets, store=store, planned=planned)
 
 
 GATEWAY_HTTP_PORT = 8080
@@ -59,8 +61,8 @@ PROCESSES = (
     service("scoring", "ScoringService", 9103, store="scoring", nice=LIVE_SCORE_NICE),
     # member points are not live: their consumer yields the CPU to scans at a themed day's peak
     service("scoring", "PointsConsumer", 9106, store="scoring", process_name="scoring-points", nice=POINTS_NICE),
-    service("content", "ContentService", 9104),
-    service("volunteer", "VolunteerService", 9105),
+    service("content", "ContentService", 9104, planned=True),
+    service("volunteer", "VolunteerService", 9105, planned=True),
     Process("gateway", ("-m", "gateway"), GATEWAY_HTTP_PORT, needs=("gateway.__main__",),
             env={"GATEWAY_HTTP_PORT": str(GATEWAY_HTTP_PORT), "GATEWAY_GRPC_PORT": str(GATEWAY_GRPC_PORT),
                  "GATEWAY_RPC_TIMEOUT": "300"},

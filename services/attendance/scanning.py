@@ -207,7 +207,7 @@ class DeviceBook:
             ids = [record for activity in stale for record in self._unseen_ids(activity)]
             for start in range(0, len(ids), 2000):
                 for record in self.store.records_by_ids(ids[start:start + 2000], self.PROJECTION).values():
-                    self._learn(record["activity_id"], record["_id"], record.get("device_key"), record["member_id"])
+                    self._learn(record["activity_id"], record["_id"], self._compared(record), record["member_id"])
         return {activity_id: self._books[activity_id][1] for activity_id in activities}
 
     def _unseen_ids(self, activity: dict) -> list[str]:
@@ -215,6 +215,15 @@ class DeviceBook:
         ids = (record_id(activity["_id"], direction, member_id) for member_id in (activity.get("roster") or {})
                for direction in qrtoken.DIRECTIONS)
         return [record for record in ids if record not in seen]
+
+    @staticmethod
+    def _compared(record: dict) -> str | None:
+        """A stored record's device key in the compared form (``scans.device_key``): records stored before device
+        ids were compared so hold the id as the phone sent it."""
+        key, prefix = record.get("device_key"), record["activity_id"] + ":"
+        if not key or not key.startswith(prefix):
+            return key
+        return prefix + scans.device_key(key[len(prefix):])
 
     def forget(self, activity_ids) -> None:
         for activity_id in set(activity_ids):
@@ -388,7 +397,7 @@ class ScanDesk:
     # --- pieces -------------------------------------------------------------------
     @staticmethod
     def _device_key(p: Pending) -> str:
-        return f"{p.token.activity_id}:{p.fix.device_id}"
+        return f"{p.token.activity_id}:{p.fix.device_key}"
 
     @staticmethod
     def _checkin_prior(record: dict | None) -> dict | None:

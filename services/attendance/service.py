@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from eventlet import semaphore, tpool
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
@@ -48,6 +49,8 @@ ROSTER_LEAD_MINUTES = 10
 STATISTICS_GROUPS = ("activity", "branch", "member")
 ACTIVITY_STATUSES = ("planning", "submitted", "approved", "closed")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Photos decoding at once (each on a native thread): CPU-bound, and a 40-megapixel one holds up to ~160 MB
+PHOTO_DECODES = semaphore.Semaphore(2)
 
 
 def new_id(prefix: str) -> str:
@@ -501,7 +504,9 @@ class AttendanceService:
             data = base64.b64decode(content or "", validate=True)
         except (binascii.Error, ValueError):
             raise InvalidArgument("照片内容无效", code="UPLOAD_INVALID", field="content") from None
-        content_hash = uploads.check_photo(data, content_type)
+        # decoding is CPU work of up to a few hundred ms: on a native thread, the scans' greenlets keep running
+        with PHOTO_DECODES:
+            content_hash = tpool.execute(uploads.check_photo, data, content_type)
         upload_id = new_id("upl")
         now = stamp(self.desk.clock.now())
         record = {"kind": "photo", "activity_id": activity_id, "upload_id": upload_id, "added_by": caller.account_id,
@@ -673,23 +678,27 @@ class AttendanceService:
     def get_statistics(self, scope, org_id="", month_from="", month_to="", by=""):
         caller = self._caller(scope)
         by = choice(by or "activity", "by", STATISTICS_GROUPS, required=True)
-        summaries, own_only = self._summaries(caller, scope, org_id, month_from, month_to)
-        rows = self._statistics_rows(summaries, by, caller.member_id if own_only else None)
+        summaries, own_only = self._summaries(caller, scope, org_id, month_from, month_to, names=by == "member")
+        rows = self._statistics_rows(summaries, by, caller.member_id if own_only else None, scope)
         return {"by": by, "rows": rows}
 
     @rpc
     def export_statistics(self, scope, org_id="", month_from="", month_to=""):
         caller = self._caller(scope)
-        summaries, own_only = self._summaries(caller, scope, org_id, month_from, month_to)
+        summaries, own_only = self._summaries(caller, scope, org_id, month_from, month_to, names=True)
         member = caller.member_id if own_only else None
-        sheets = {"按活动": self._statistics_rows(summaries, "activity", member),
-                  "按支部": self._statistics_rows(summaries, "branch", member),
-                  "按党员": self._statistics_rows(summaries, "member", member)}
+        sheets = {"按活动": self._statistics_rows(summaries, "activity", member, scope),
+                  "按支部": self._statistics_rows(summaries, "branch", member, scope),
+                  "按党员": self._statistics_rows(summaries, "member", member, scope)}
         content = stats.to_xlsx(sheets, stats.STAT_HEADERS)
         return {"filename": f"考勤统计-{month_from or 'current'}-{month_to or month_from or 'current'}.xlsx",
                 "content_type": XLSX_TYPE, "content": base64.b64encode(content).decode()}
 
-    def _summaries(self, caller: CallerScope, scope: dict, org_id, month_from, month_to):
+    def _summaries(self, caller: CallerScope, scope: dict, org_id, month_from, month_to, names: bool = False):
+        """The activities of the subtree in the months; with ``names``, the names frozen on their rosters.
+
+        Who sees a row sees its name: a manager of the subtree may read its members (as in identity), a
+        plain member gets only its own row."""
         org = self.identity.get_org(scope=scope, org_id=org_id)
         current = self.desk.clock.now().astimezone(LOCAL_ZONE).strftime("%Y-%m")
         first = month_argument(month_from, "month_from", current)
@@ -700,17 +709,31 @@ class AttendanceService:
         own_only = not caller.manages_path(org["path_ids"])
         if own_only:
             query["branch_id"] = caller.branch_id or "-"
-        projection = {"branch_id": 1, "branch_name": 1, "month": 1, "status": 1, "totals": 1, "statuses": 1}
+        projection = {"branch_id": 1, "branch_name": 1, "month": 1, "status": 1, "totals": 1, "statuses": 1,
+                      **({"roster": 1} if names else {})}
         found = self.store.activities_in(org["path_ids"], query, projection=projection)
         return [{"activity_id": a["_id"], "branch_id": a["branch_id"], "branch_name": a["branch_name"],
                  "month": a["month"], "status": a["status"], "totals": a.get("totals"),
-                 "statuses": a.get("statuses") or {}} for a in found], own_only
+                 "statuses": a.get("statuses") or {},
+                 "names": {m: entry.get("name", "") for m, entry in (a.get("roster") or {}).items()}}
+                for a in found], own_only
 
-    @staticmethod
-    def _statistics_rows(summaries: list[dict], by: str, member_id: str | None) -> list[dict]:
+    def _statistics_rows(self, summaries: list[dict], by: str, member_id: str | None, scope: dict) -> list[dict]:
         if member_id:
-            return stats.by_member(summaries, member_id) if by == "member" else []
+            if by != "member":
+                return []
+            rows = stats.by_member(summaries, member_id)
+            if not rows[0]["member_name"]:      # on no roster in the range: the caller's own record
+                rows[0].update(self._own_member(scope))
+            return rows
         return {"activity": stats.by_activity, "branch": stats.by_branch, "member": stats.by_member}[by](summaries)
+
+    def _own_member(self, scope: dict) -> dict:
+        me = self.identity.get_me(scope=scope)
+        member = me.get("member") or {}
+        branch = next((org for org in me.get("orgs") or () if org["id"] == member.get("branch_id")), {})
+        return {"member_name": member.get("name", ""), "branch_id": member.get("branch_id", ""),
+                "branch_name": branch.get("name", "")}
 
     # ------------------------------------------- internal: other services only
     @rpc
@@ -743,6 +766,8 @@ class AttendanceService:
                 "month": activity["month"], "status": activity["status"],
                 "outside_due_window": bool((activity.get("plan") or {}).get("outside_due_window")),
                 "roster_size": len(roster), "on_site_expected": len(roster) - len(mobile), "mobile_count": len(mobile),
+                "roster_frozen": bool(activity.get("roster_frozen_at")), "member_ids": sorted(roster),
+                "mobile_member_ids": sorted(mobile),
                 "checked_in": members("checkin"), "checked_out": members("checkout"),
                 "excused": sorted(activity.get("on_leave") or {}), "liked": members("like"),
                 "reflection_members": members("reflection"),

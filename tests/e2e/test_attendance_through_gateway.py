@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import base64
+import json
+import urllib.error
+import urllib.request
 
+import grpc
 import pytest
 
 from gateway.client import ApiError, HttpClient
-from tests.support.attendance import ThemedDay
+from gateway.operations import BY_RPC
+from protos.partybuilding.v1 import attendance_pb2
+from tests.support.attendance import ThemedDay, photo
 from tests.support.identity import PASSWORD, City
 
 pytestmark = pytest.mark.e2e
@@ -67,10 +73,10 @@ def test_issue_plan_review_scan_close_and_verify_through_the_gateway(themed, htt
     out_token = secretary.call("GetQrCode", {"activity_id": activity["id"], "direction": "out"})["token"]
     grpc_client.call("RecordScan", {"token": out_token, "fix": day.fix(15)}, member_token)
     http.call("PostReflection", {"activity_id": activity["id"], "text": "重温誓词，牢记使命。"}, token=member_token)
-    photo = b"\xff\xd8\xff\xe0" + b"1" * 64
+    jpeg = photo("JPEG", (320, 240))
     uploaded = secretary.call("AddPhoto", {"activity_id": activity["id"], "content_type": "image/jpeg",
-                                           "content": photo})
-    assert uploaded["size"] == len(photo)
+                                           "content": jpeg})
+    assert uploaded["size"] == len(jpeg)
     day.at("checkout_closes_at", 1)
     closed = admin.call("GetActivity", {"activity_id": activity["id"]})
     assert closed["status"] == "closed"
@@ -94,3 +100,78 @@ def test_other_tenants_and_counties_get_404_through_both_protocols(themed, http,
         grpc_client.call("GetActivity", {"activity_id": day.activity["id"]}, token)
     assert other_tenant.value.code == "ACTIVITY_NOT_FOUND"
 
+
+
+def post_json(gateway_process, path: str, body: bytes, token: str) -> tuple[int, dict]:
+    """A raw HTTP POST (the body exactly as given), its status and JSON answer."""
+    request = urllib.request.Request(gateway_process.http_url + path, data=body, method="POST",
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def field_bytes(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field: key, varint length, payload."""
+    length, size = b"", len(payload)
+    while True:
+        length += bytes([size & 0x7F | (0x80 if size > 0x7F else 0)])
+        size >>= 7
+        if not size:
+            return bytes([number << 3 | 2]) + length + payload
+
+
+def test_deep_json_and_a_latitude_that_is_not_a_number_are_refused_through_both_protocols(themed, rpc,
+                                                                                          gateway_process):
+    """Thousands of nested levels answered 500 (RecursionError); "lat": "33.146" signed the member in, null and
+    true were judged as positions. Now each is a 400 naming its code and field, and nothing is stored."""
+    day = themed.prepared()
+    day.at("start_at", -5)
+    activity_id = day.activity["id"]
+    secretary = rpc.identity.login(tenant_code=day.city.code, username=day.secretary_username,
+                                   password=PASSWORD)["access_token"]
+    member = rpc.identity.login(tenant_code=day.city.code, username=day.member_usernames[0],
+                                password=PASSWORD)["access_token"]
+    token = day.token("in")
+    deep_text = b'{"text": ' + b"[" * 1000 + b'"x"' + b"]" * 1000 + b"}"
+    status, answer = post_json(gateway_process, f"/v1/activities/{activity_id}/text-records", deep_text, secretary)
+    assert (status, answer["error"]["code"]) == (400, "JSON_TOO_DEEP")
+    deep_scan = json.dumps({"token": token, "fix": "HERE"}).encode().replace(b'"HERE"', b"[" * 50_000 + b"]" * 50_000)
+    status, answer = post_json(gateway_process, "/v1/scans", deep_scan, member)
+    assert (status, answer["error"]["code"]) == (400, "JSON_TOO_DEEP")
+
+    near = day.fix(20)
+    for lat in (json.dumps(str(near["lat"])), "true"):
+        body = json.dumps({"token": token, "fix": {**near, "lat": "HERE"}}).replace('"HERE"', lat).encode()
+        status, answer = post_json(gateway_process, "/v1/scans", body, member)
+        assert (status, answer["error"]["code"], answer["error"]["field"]) == (400, "INVALID_TYPE", "fix.lat"), lat
+    # a missing or null position is missing, not latitude 0 (which would be judged OUTSIDE_FENCE)
+    for fix in ({**near, "lat": None}, {k: v for k, v in near.items() if k != "lat"}):
+        status, answer = post_json(gateway_process, "/v1/scans", json.dumps({"token": token, "fix": fix}).encode(),
+                                   member)
+        assert (status, answer["error"]["code"], answer["error"]["field"]) == (400, "FIX_MISSING_FIELD", "lat")
+    with grpc.insecure_channel(gateway_process.grpc_target) as channel:
+        call = channel.unary_unary(f"/{BY_RPC['RecordScan'].api}/RecordScan", request_serializer=None,
+                                   response_deserializer=None)
+        without = attendance_pb2.RecordScanRequest(token=token, fix=attendance_pb2.Fix(
+            **{k: v for k, v in near.items() if k != "lat"})).SerializeToString()
+        with pytest.raises(grpc.RpcError) as refused:
+            call(without, metadata=[("authorization", f"Bearer {member}")], timeout=30)
+    assert dict(refused.value.trailing_metadata())["error-code"] == "FIX_MISSING_FIELD"
+
+    without_lat = attendance_pb2.Fix(**{k: v for k, v in near.items() if k != "lat"}).SerializeToString()
+    lat_as_text = field_bytes(1, str(near["lat"]).encode())          # as a client built with ``string lat = 1``
+    as_a_string = field_bytes(1, token.encode()) + field_bytes(2, without_lat + lat_as_text)
+    with grpc.insecure_channel(gateway_process.grpc_target) as channel:
+        call = channel.unary_unary(f"/{BY_RPC['RecordScan'].api}/RecordScan", request_serializer=None,
+                                   response_deserializer=None)
+        with pytest.raises(grpc.RpcError) as refused:
+            call(as_a_string, metadata=[("authorization", f"Bearer {member}")], timeout=30)
+    trailers = dict(refused.value.trailing_metadata())
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (trailers["error-code"], trailers["error-field"]) == ("INVALID_TYPE", "fix.lat")
+
+    assert rpc.attendance.list_scans(scope=day.secretary, activity_id=activity_id)["scans"] == []
+    assert rpc.attendance.list_uploads(scope=day.secretary, activity_id=activity_id)["uploads"] == []

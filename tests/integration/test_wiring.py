@@ -287,3 +287,6 @@ def test_a_started_service_freezes_its_start_up_and_times_its_collections(identi
     assert 'process_gc_pause_seconds_count{generation="2"}' in body
     assert sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
                if line.startswith("process_gc_pause_seconds_count")) > 0
+    family = urllib.request.urlopen(f"http://127.0.0.1:{identity_service.metrics_port}/metrics"
+                                    "?name[]=process_gc_pause_seconds", timeout=5).read().decode()
+    assert 'process_gc_pause_seconds_count{generation="2"}' in family and "process_gc_pause_seconds_bucket{" in family

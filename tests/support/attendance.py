@@ -6,9 +6,14 @@ future date, and sets the clock absolutely before every step.
 """
 from __future__ import annotations
 
+import io
 import itertools
 import math
+import struct
+import zlib
 from datetime import date, datetime, timedelta, timezone
+
+from PIL import Image
 
 from servicekit.events import parse_stamp, stamp
 
@@ -27,6 +32,22 @@ def point_at(distance_m: float, bearing_deg: float = 90.0, origin=VENUE) -> tupl
     lng2 = lng1 + math.atan2(math.sin(bearing) * math.sin(angle) * math.cos(lat1),
                              math.cos(angle) - math.sin(lat1) * math.sin(lat2))
     return math.degrees(lat2), math.degrees(lng2)
+
+
+def photo(image_format: str = "PNG", size: tuple[int, int] = (64, 64), colour=(200, 30, 30)) -> bytes:
+    """A real image of ``size`` pixels (by default the smallest photo the service takes): a photo must decode."""
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, image_format)
+    return out.getvalue()
+
+
+def png_declaring(width: int, height: int, idat: bytes = zlib.compress(b"")) -> bytes:
+    """A PNG whose header declares ``width`` × ``height`` (8-bit grey) with ``idat`` as its only image data: a few
+    bytes may claim any size (a decompression bomb, or a header with nothing behind it)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 class ThemedDay:

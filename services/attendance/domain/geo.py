@@ -36,8 +36,17 @@ def finite_number(value: object) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def require_number(value: object, field: str, label: str) -> None:
+    """INVALID_TYPE, naming ``field``, for a value given that is not a number at all (text such as "33.146", a bool,
+    a list): a type error, as the gateway words one, not a position or a quantity out of range. None passes (the
+    caller says what a missing value means)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, Real)):
+        raise InvalidArgument(f"{label}应为数字", code="INVALID_TYPE", field=field)
+
+
 def check_coordinates(lat: object, lng: object, field_prefix: str = "") -> tuple[float, float]:
-    """Raise InvalidArgument(COORDINATES_INVALID) unless lat is in [-90, 90] and lng in [-180, 180].
+    """Raise InvalidArgument(COORDINATES_INVALID) unless lat is in [-90, 90] and lng in [-180, 180], or
+    INVALID_TYPE when one is not a number at all.
 
     Returns the coordinates as floats. ``field_prefix`` names the fields, e.g. ``"venue_"``
     gives ``venue_lat`` / ``venue_lng``.
@@ -45,8 +54,10 @@ def check_coordinates(lat: object, lng: object, field_prefix: str = "") -> tuple
     checked = []
     for name, value, limit in (("lat", lat, 90.0), ("lng", lng, 180.0)):
         number = finite_number(value)
+        label = "纬度" if name == "lat" else "经度"
+        if number is None:
+            require_number(value, f"{field_prefix}{name}", label)
         if number is None or not -limit <= number <= limit:
-            label = "纬度" if name == "lat" else "经度"
             raise InvalidArgument(f"{label}无效：应为 -{limit:g} 到 {limit:g} 之间的数字",
                                   code="COORDINATES_INVALID", field=f"{field_prefix}{name}")
         checked.append(number)

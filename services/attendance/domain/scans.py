@@ -6,17 +6,20 @@ clock, never the phone's: no late sign-in, no early sign-out, nothing beyond the
 accepted and flagged for the secretary and the superior rather than refused:
 
 * ``MOCK_LOCATION``: the phone says the location comes from a mock provider;
-* ``SHARED_DEVICE``: another member already scanned with the same device in this activity;
+* ``SHARED_DEVICE``: another member already scanned with the same device in this activity (device ids compared
+  as ``device_key`` gives them: ``DEV-1``, ``dev-1`` and ``ＤＥＶ－１`` are one device);
 * ``IMPOSSIBLE_SPEED``: the member would have moved faster than ~300 km/h since the last fix.
 """
 from __future__ import annotations
 
+import dataclasses
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from servicekit.errors import InvalidArgument
 
-from .geo import check_coordinates, distance_m, finite_number
+from .geo import check_coordinates, distance_m, finite_number, require_number
 from .qrtoken import CHECKIN, CHECKOUT, TOKEN_MESSAGES
 
 MAX_ACCURACY_M = 100
@@ -52,14 +55,27 @@ REJECTION_MESSAGES: dict[str, str] = {
 }
 
 
+def device_key(device_id: str) -> str:
+    """The form in which device ids are compared: without surrounding blanks, case-folded, full-width forms as
+    their ASCII (NFKC), so one phone reporting ``DEV-SHARED-1`` and ``dev-shared-1`` stays one device. ASCII,
+    what phones send, takes the quick way."""
+    if device_id.isascii():
+        return device_id.strip().lower()
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", device_id).casefold()).strip()
+
+
 @dataclass(frozen=True)
 class Fix:
     lat: float
     lng: float
     accuracy_m: float
     mock_location: bool
-    device_id: str
+    device_id: str              # as the phone sent it (stripped), stored and shown
     taken_at: datetime
+    device_key: str = dataclasses.field(init=False, repr=False, compare=False)     # what devices are compared by
+
+    def __post_init__(self):
+        object.__setattr__(self, "device_key", device_key(self.device_id))
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,8 @@ def parse_fix(raw: dict, now: datetime) -> Fix:
             raise _fix_error(f"定位信息缺少字段：{key}", "FIX_MISSING_FIELD", key)
     lat, lng = check_coordinates(raw["lat"], raw["lng"])
     accuracy = finite_number(raw["accuracy_m"])
+    if accuracy is None:
+        require_number(raw["accuracy_m"], "accuracy_m", "定位精度")
     if accuracy is None or not 0 < accuracy <= MAX_ACCURACY_VALUE_M:
         raise _fix_error("定位精度数值无效", "ACCURACY_INVALID", "accuracy_m")
     mock = raw.get("mock_location", False)

@@ -6,11 +6,12 @@ import base64
 import pytest
 
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
-from tests.support.attendance import ThemedDay
+from tests.support.attendance import ThemedDay, photo
 
 pytestmark = pytest.mark.integration
 
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"0" * 32).decode()
+PNG = base64.b64encode(photo()).decode()
+JUNK_PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n<html>not a photo</html>").decode()
 
 
 @pytest.fixture
@@ -108,6 +109,8 @@ def test_bad_arguments_get_a_400_with_their_own_code_and_change_nothing(rpc, wor
          "UPLOAD_TYPE_UNSUPPORTED"),
         ("add_photo", day.secretary, dict(activity_id=activity_id, content_type="image/png", content="%%%"),
          "UPLOAD_INVALID"),
+        ("add_photo", day.secretary, dict(activity_id=activity_id, content_type="image/png", content=JUNK_PNG),
+         "NOT_AN_IMAGE"),
         ("add_text_record", day.secretary, dict(activity_id=activity_id, text="字" * 20001), "TEXT_TOO_LONG"),
         ("open_rectification", day.county_admin, dict(activity_id=activity_id, title="整改", due_on="31/12/2026"),
          "DATE_INVALID"),

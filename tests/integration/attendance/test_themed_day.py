@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, Rejected
-from tests.support.attendance import ThemedDay
+from tests.support.attendance import ThemedDay, photo, png_declaring
 
 pytestmark = pytest.mark.integration
 
@@ -234,6 +234,69 @@ def test_malformed_scans_get_a_clear_error_and_store_nothing(rpc, day):
     assert rpc_scans(day, day.secretary) == []
 
 
+@pytest.mark.parametrize("fix, code, field", [
+    ({"lat": "33.0677"}, "INVALID_TYPE", "lat"), ({"lat": True}, "INVALID_TYPE", "lat"),
+    ({"lng": [107.02]}, "INVALID_TYPE", "lng"), ({"accuracy_m": "12"}, "INVALID_TYPE", "accuracy_m"),
+    ({"lat": None}, "FIX_MISSING_FIELD", "lat"),
+])
+def test_a_fix_whose_numbers_are_not_numbers_is_refused_by_the_service_itself(rpc, day, fix, code, field):
+    """What a caller reaching the service without the gateway (which refuses them first) gets: never a position."""
+    day.at("start_at", -5)
+    with pytest.raises(InvalidArgument) as refused:
+        day.scan(day.member_scopes[0], "in", **fix)
+    assert (refused.value.code, refused.value.field) == (code, field)
+    answers = rpc.attendance.record_scans(items=[{"scope": day.member_scopes[1], "token": day.token("in"),
+                                                  "fix": day.fix(**fix)}])
+    assert (answers[0]["error"]["code"], answers[0]["error"]["field"]) == (code, field)
+    assert rpc_scans(day, day.secretary) == []
+
+
+def test_one_device_under_another_case_or_width_is_one_shared_device(rpc, day, mongo_uri):
+    import pymongo
+    from servicekit.config import database_name
+
+    day.at("start_at", -5)
+    first = day.scan(day.member_scopes[0], "in", device_id="dev-shared-1")
+    second = day.scan(day.member_scopes[1], "in", device_id="DEV-SHARED-1")
+    third = day.scan(day.member_scopes[2], "in", device_id="  ＤＥＶ－ＳＨＡＲＥＤ－１ ")
+    assert first["record"]["flags"] == []
+    assert second["record"]["flags"] == ["SHARED_DEVICE"] and third["record"]["flags"] == ["SHARED_DEVICE"]
+    db = pymongo.MongoClient(mongo_uri)[database_name("attendance")]
+    stored = db.records.find_one({"_id": third["record"]["id"]})
+    assert stored["content"]["device_id"] == "ＤＥＶ－ＳＨＡＲＥＤ－１"          # kept as the phone sent it
+    assert day.scan(day.mobile_scopes[0], "in", device_id="DEV-SHARED-2")["record"]["flags"] == []
+
+
+def test_only_a_real_image_is_stored_and_counted_as_a_photo(rpc, day, mongo_uri):
+    import base64
+
+    import pymongo
+    from servicekit.config import database_name
+
+    db = pymongo.MongoClient(mongo_uri)[database_name("attendance")]
+    activity_id = day.activity["id"]
+
+    def add(content: bytes, content_type: str = "image/png") -> dict:
+        return rpc.attendance.add_photo(scope=day.secretary, activity_id=activity_id, content_type=content_type,
+                                        content=base64.b64encode(content).decode())
+    junk = [(b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>", "image/png", "NOT_AN_IMAGE"),
+            (b"\x89PNG\r\n\x1a\n" + b"0" * 8, "image/png", "NOT_AN_IMAGE"),
+            (b"\xff\xd8\xff\xe0" + b"1" * 64, "image/jpeg", "NOT_AN_IMAGE"),
+            (photo("PNG", (16, 16)), "image/png", "IMAGE_TOO_SMALL"),
+            (png_declaring(10000, 4001), "image/png", "IMAGE_TOO_LARGE")]
+    for content, content_type, code in junk * 2:                  # six and more fakes fill nothing
+        with pytest.raises(InvalidArgument) as refused:
+            add(content, content_type)
+        assert (refused.value.code, refused.value.field) == (code, "photo")
+    assert rpc.attendance.list_uploads(scope=day.secretary, activity_id=activity_id)["uploads"] == []
+    assert db.photos.count_documents({"activity_id": activity_id}) == 0
+    assert db.activities.find_one({"_id": activity_id})["counts"]["photos"] == 0
+    for image_format, content_type in (("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp")):
+        assert add(photo(image_format, (640, 480)), content_type)["kind"] == "photo"
+    assert db.photos.count_documents({"activity_id": activity_id}) == 3
+    assert db.activities.find_one({"_id": activity_id})["counts"]["photos"] == 3
+
+
 def test_a_batch_answers_each_scan_on_its_own(rpc, day):
     day.at("start_at", -5)
     token = day.token("in")
@@ -254,13 +317,13 @@ def test_backfill_after_closing_is_marked_and_uploads_are_checked(rpc, day):
 
     day.at("start_at", -5)
     day.scan(day.member_scopes[0], "in")
-    photo = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+    png = photo()
     uploaded = rpc.attendance.add_photo(scope=day.secretary, activity_id=day.activity["id"], content_type="image/png",
-                                        content=base64.b64encode(photo).decode())
-    assert uploaded["size"] == len(photo) and uploaded["backfilled"] is False
+                                        content=base64.b64encode(png).decode())
+    assert uploaded["size"] == len(png) and uploaded["backfilled"] is False
     with pytest.raises(InvalidArgument) as mismatch:
         rpc.attendance.add_photo(scope=day.secretary, activity_id=day.activity["id"], content_type="image/jpeg",
-                                 content=base64.b64encode(photo).decode())
+                                 content=base64.b64encode(png).decode())
     assert mismatch.value.code == "UPLOAD_TYPE_MISMATCH"
     day.at("checkout_closes_at", 1)
     with pytest.raises(InvalidArgument):

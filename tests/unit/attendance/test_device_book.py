@@ -88,3 +88,12 @@ def test_a_device_s_members_are_kept_once_each_in_nothing_the_collector_keeps_tr
     assert members == ("m1", "m2")
     gc.collect()
     assert not gc.is_tracked(members)
+
+
+def test_records_stored_with_the_device_id_as_sent_join_the_book_in_the_compared_form():
+    """Records stored before device ids were compared case- and width-blind keep the id as the phone sent it."""
+    store = RecordsById([a_record("a1", "in", "m1", "DEV-Shared-1"), a_record("a1", "in", "m2", "ｄｅｖ－ｓｈａｒｅｄ－１"),
+                         a_record("a1", "in", "m3", "d3")])
+    activity = {"_id": "a1", "roster": {"m1": {}, "m2": {}, "m3": {}}}
+    assert as_sets(DeviceBook(store).users({"a1": activity})) == {"a1": {"a1:dev-shared-1": {"m1", "m2"},
+                                                                         "a1:d3": {"m3"}}}

@@ -38,8 +38,7 @@ def test_valid_coordinates_are_returned_as_floats(lat, lng):
 
 @pytest.mark.parametrize("lat, lng, field", [
     (90.0001, 0, "lat"), (-91, 0, "lat"), (0, 180.5, "lng"), (0, -181, "lng"),
-    (math.nan, 0, "lat"), (0, math.inf, "lng"), (True, 0, "lat"), (0, False, "lng"),
-    ("34.3", 108.9, "lat"), (None, 108.9, "lat"), (34.3, None, "lng"), ([1], 2, "lat"),
+    (math.nan, 0, "lat"), (0, math.inf, "lng"), (None, 108.9, "lat"), (34.3, None, "lng"),
     (10 ** 400, 0, "lat"), (0, -10 ** 400, "lng"),              # integers too large for a float
 ])
 def test_invalid_coordinates_are_rejected_with_the_field(lat, lng, field):
@@ -47,3 +46,12 @@ def test_invalid_coordinates_are_rejected_with_the_field(lat, lng, field):
         check_coordinates(lat, lng, field_prefix="venue_")
     assert caught.value.code == "COORDINATES_INVALID"
     assert caught.value.field == "venue_" + field
+
+
+@pytest.mark.parametrize("lat, lng, field", [
+    (True, 0, "lat"), (0, False, "lng"), ("34.3", 108.9, "lat"), (34.3, "108.9", "lng"), ([1], 2, "lat"),
+])
+def test_coordinates_that_are_not_numbers_are_a_type_error(lat, lng, field):
+    with pytest.raises(InvalidArgument) as caught:
+        check_coordinates(lat, lng, field_prefix="venue_")
+    assert (caught.value.code, caught.value.field) == ("INVALID_TYPE", "venue_" + field)

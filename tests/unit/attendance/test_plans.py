@@ -179,10 +179,13 @@ def test_venue_name_is_required(name):
     assert error_of(validate_plan, plan(venue_name=name), THEME, NOW) == ("VENUE_NAME_INVALID", "venue_name")
 
 
-@pytest.mark.parametrize("field, value", [("venue_lat", 95), ("venue_lng", "108.9"), ("venue_lat", None),
-                                          ("venue_lng", float("nan"))])
+@pytest.mark.parametrize("field, value", [("venue_lat", 95), ("venue_lat", None), ("venue_lng", float("nan"))])
 def test_venue_coordinates_must_be_valid(field, value):
     assert error_of(validate_plan, plan(**{field: value}), THEME, NOW) == ("COORDINATES_INVALID", field)
+
+
+def test_venue_coordinates_of_another_type_are_a_type_error():
+    assert error_of(validate_plan, plan(venue_lng="108.9"), THEME, NOW) == ("INVALID_TYPE", "venue_lng")
 
 
 def test_optional_actions_are_trimmed_deduplicated_and_default_to_none():

@@ -94,14 +94,24 @@ def test_a_fix_that_is_not_an_object_is_missing():
 
 
 @pytest.mark.parametrize("changes, field", [
-    ({"lat": 91}, "lat"), ({"lng": -180.01}, "lng"), ({"lat": "34.34"}, "lat"), ({"lng": True}, "lng"),
-    ({"lat": float("nan")}, "lat"), ({"lng": float("-inf")}, "lng"),
+    ({"lat": 91}, "lat"), ({"lng": -180.01}, "lng"), ({"lat": float("nan")}, "lat"), ({"lng": float("-inf")}, "lng"),
 ])
 def test_bad_coordinates(changes, field):
     assert fix_error(raw_fix(**changes)) == ("COORDINATES_INVALID", field)
 
 
-@pytest.mark.parametrize("accuracy", [0, -5, 100001, "12", True, float("nan"), float("inf"), [12], 10 ** 400])
+@pytest.mark.parametrize("changes, field", [
+    ({"lat": "34.34"}, "lat"), ({"lng": True}, "lng"), ({"lat": False}, "lat"), ({"lng": [108.94]}, "lng"),
+    ({"lat": {"value": 34.34}}, "lat"), ({"accuracy_m": "12"}, "accuracy_m"), ({"accuracy_m": True}, "accuracy_m"),
+    ({"accuracy_m": [12]}, "accuracy_m"),
+])
+def test_a_number_of_another_type_is_a_type_error(changes, field):
+    """A caller reaching the service without the gateway gets what the gateway answers: text or a bool is not a
+    position."""
+    assert fix_error(raw_fix(**changes)) == ("INVALID_TYPE", field)
+
+
+@pytest.mark.parametrize("accuracy", [0, -5, 100001, float("nan"), float("inf"), 10 ** 400])
 def test_bad_accuracy(accuracy):
     assert fix_error(raw_fix(accuracy_m=accuracy)) == ("ACCURACY_INVALID", "accuracy_m")
 
@@ -329,3 +339,16 @@ def test_the_fence_message_names_the_real_radius():
     assert REJECTION_MESSAGES["OUTSIDE_FENCE"].format(radius=300) == "不在活动地点 300 米范围内，无法签到/签退"
     assert "500 米" in rejection_message("OUTSIDE_FENCE", 500)
     assert rejection_message("CHECKIN_LATE", 500) == REJECTION_MESSAGES["CHECKIN_LATE"]
+
+
+@pytest.mark.parametrize("one, other", [("DEV-SHARED-1", "dev-shared-1"), ("ＤＥＶ－１", "dev-1"), (" Phone-A ", "phone-a"),
+                                        ("设备Ａ１", "设备a1"), ("Straße", "STRASSE")])
+def test_device_ids_are_compared_without_case_width_or_surrounding_blanks(one, other):
+    fixes = [parse_fix(raw_fix(device_id=device), NOW) for device in (one, other)]
+    assert fixes[0].device_key == fixes[1].device_key
+    assert fixes[0].device_id == one.strip()            # stored and shown as sent
+
+
+def test_different_devices_stay_different():
+    keys = {parse_fix(raw_fix(device_id=device), NOW).device_key for device in ("dev-1", "dev-2", "dev-l", "dev1")}
+    assert len(keys) == 4

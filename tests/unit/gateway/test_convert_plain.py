@@ -57,6 +57,11 @@ ODD = [
     {"token": 5, "fix": FIX}, {"token": "\ud800", "fix": FIX}, {"token": "设备", "fix": {**FIX, "device_id": "设备"}},
     {"token": "t", "fix": {**FIX, "accuracyM": 3.0}}, {"token": "t", "fix": []}, {"token": "t", "fix": "x"},
     {"token": "t", "fix": {**FIX, "mock_location": 1}}, {"[ext]": 1}, {"token": None, "fix": FIX},
+    {"token": "t", "fix": {**FIX, "lat": None}}, {"token": "t", "fix": {**FIX, "lng": "107.02"}},
+    {"token": "t", "fix": {**FIX, "lat": "NaN"}}, {"token": "t", "fix": {**FIX, "lat": float("inf")}},
+    {"token": "t", "fix": {**FIX, "accuracy_m": False}}, {"token": "t", "fix": {**FIX, "accuracyM": "12"}},
+    {"token": "t", "fix": {**FIX, "lat": [33.07]}}, {"token": "t", "fix": {**FIX, "mock_location": None}},
+    {"token": "t", "fix": {k: v for k, v in FIX.items() if k != "lat"}},
 ]
 
 
@@ -126,3 +131,25 @@ def test_an_integer_beyond_any_double_is_a_caller_s_error_naming_its_field():
             convert_it(SCAN.request, {"token": "t", "fix": {**FIX, "lng": 10 ** 400}}, strict=True)
         error = parse_error(refused.value)
         assert (error.code, error.field) == ("INVALID_TYPE", "fix.lng")
+
+
+@pytest.mark.parametrize("fix, field", [
+    ({**FIX, "lat": "33.146"}, "fix.lat"), ({**FIX, "lat": True}, "fix.lat"),
+    ({**FIX, "lng": "107"}, "fix.lng"), ({**FIX, "accuracyM": "12"}, "fix.accuracy_m"),
+])
+def test_a_scan_s_number_that_is_not_a_json_number_is_refused_naming_its_field(fix, field):
+    """json_format reads "33.146" and true as numbers and null as 0: the scan's fast path, like every strict body,
+    refuses them (a string latitude signed the member in; null and true were judged as positions)."""
+    from gateway.http_app import parse_error
+    with pytest.raises(json_format.ParseError) as refused:
+        as_kwargs(SCAN.request, {"token": "t", "fix": fix}, strict=True)
+    error = parse_error(refused.value)
+    assert (error.code, error.field) == ("INVALID_TYPE", field)
+
+
+@pytest.mark.parametrize("key", ["lat", "lng", "accuracy_m"])
+def test_a_scan_s_missing_or_null_coordinate_stays_missing_for_the_service_to_refuse_not_zero(key):
+    """Latitude 0 is a real place (and judged OUTSIDE_FENCE); a position left out is FIX_MISSING_FIELD."""
+    for fix in ({**FIX, key: None}, {k: v for k, v in FIX.items() if k != key}):
+        for convert_it in (as_kwargs, lambda cls, data, strict: to_kwargs(to_message(cls, data, strict))):
+            assert key not in convert_it(SCAN.request, {"token": "t", "fix": fix}, strict=True)["fix"]

@@ -54,12 +54,12 @@ FIX = {"lat": 33.07, "lng": 107.02, "accuracy_m": 10.0, "mock_location": False, 
     {"token": "v1.a.in.p.s", "fix": FIX},
     {"token": "v1.a.in.p.s", "fix": FIX, "extra": 1},                 # refused: a key no field has
     {"token": "v1.a.in.p.s", "fix": {**FIX, "altitude": 3}},          # refused, one level down
-    {"token": "v1.a.in.p.s", "fix": {**FIX, "lat": "33.07"}},         # a number as text: json_format accepts it
     {"token": 5, "fix": FIX},                                         # wrong type
     {"token": "v1.a.in.p.s", "fix": {**FIX, "accuracyM": 3.0}},       # camelCase: json_format accepts it
 ])
 def test_a_strict_body_converts_or_is_refused_as_json_format_does(body):
-    """The HTTP side's strict parsing (``strict=True``) equals ParseDict with ignore_unknown_fields=False."""
+    """The HTTP side's strict parsing (``strict=True``) equals ParseDict with ignore_unknown_fields=False, but for
+    numbers (below)."""
     try:
         expected = json_format.ParseDict(body, SCAN.request(), ignore_unknown_fields=False)
     except json_format.ParseError as error:
@@ -68,3 +68,17 @@ def test_a_strict_body_converts_or_is_refused_as_json_format_does(body):
         assert str(refused.value) == str(error)
     else:
         assert convert.to_message(SCAN.request, body, strict=True) == expected
+
+
+@pytest.mark.parametrize("lat, got", [("33.07", "str"), (True, "bool"),
+                                      (float("inf"), "a non-finite number"), ([33.07], "list")])
+def test_a_strict_body_s_number_is_a_json_number(lat, got):
+    """json_format reads "33.07" and true as numbers: a caller's body gives a number or is refused (a null
+    latitude is a missing one: the field is optional, and attendance answers FIX_MISSING_FIELD)."""
+    body = {"token": "v1.a.in.p.s", "fix": {**FIX, "lat": lat}}
+    with pytest.raises(json_format.ParseError) as refused:
+        convert.to_message(SCAN.request, body, strict=True)
+    assert str(refused.value) == (f"Failed to parse lat field: expected a JSON number, got {got} "
+                                  f"at RecordScanRequest.fix.lat.")
+    if type(lat) in (str, bool):
+        assert convert.to_message(SCAN.request, body).fix.lat == float(lat)     # answers: json_format's reading

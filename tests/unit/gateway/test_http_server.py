@@ -343,6 +343,9 @@ SCAN_CASES = {           # name: (path, body, headers beyond a good token and JS
     "camelCase name": ("/v1/scans", SCAN.replace(b'"accuracy_m"', b'"accuracyM"'), {}, 200, None),
     "unpaired surrogate": ("/v1/scans", SCAN.replace(b'"token": "', b'"token": "\\ud800'), {}, 400, None),
     "number beyond a double": ("/v1/scans", SCAN.replace(b"33.07", b"1" + b"0" * 400), {}, 400, "INVALID_TYPE"),
+    "latitude as text": ("/v1/scans", SCAN.replace(b"33.07", b'"33.07"'), {}, 400, "INVALID_TYPE"),
+    "latitude true": ("/v1/scans", SCAN.replace(b"33.07", b"true"), {}, 400, "INVALID_TYPE"),
+    "nested too deep": ("/v1/scans", SCAN.replace(b"33.07", b"[" * 400 + b"]" * 400), {}, 400, "JSON_TOO_DEEP"),
     "not bearer": ("/v1/scans", SCAN, {"Authorization": "Basic abc"}, 401, "TOKEN_MISSING"),
     "two tokens": ("/v1/scans", SCAN, {"authorization": "Bearer second"}, 401, None),
 }

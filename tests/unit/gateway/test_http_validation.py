@@ -1,4 +1,6 @@
 import io
+import re
+import struct
 
 import grpc
 import pytest
@@ -6,7 +8,8 @@ from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Request
 
 from gateway.client import ApiError
-from gateway.http_app import GatewayApp
+from gateway.http_app import MAX_JSON_DEPTH, GatewayApp, json_depth
+from gateway.operations import BY_RPC, OPERATIONS
 
 
 @pytest.fixture
@@ -45,6 +48,10 @@ def test_an_unknown_field_is_refused_and_named(http, backend, auth):
     ("/v1/members/m-1", {"mobile": "yes"}, "mobile"),
     ("/v1/members", {"status_dates": {"applicant": 20240102}}, "status_dates"),
     ("/v1/members", {"status_dates": ["2024-01-02"]}, "status_dates"),
+    ("/v1/activities/act-1:submit-plan", {"venue_lat": "33.0676"}, "venue_lat"),     # json_format reads these
+    ("/v1/activities/act-1:submit-plan", {"venue_lng": True}, "venue_lng"),           # as numbers, null as 0
+    ("/v1/activities/act-1:submit-plan", {"venue_lat": None}, "venue_lat"),
+    ("/v1/activities/act-1:submit-plan", {"grace_minutes": "10"}, "grace_minutes"),
 ])
 def test_a_field_of_the_wrong_type_is_refused_and_named(path, body, field, http, backend, auth):
     method = "PATCH" if path.startswith("/v1/members/") else "POST"
@@ -162,3 +169,93 @@ def test_a_wrong_method_is_405_with_the_allowed_ones(http, backend):
     response = http.put("/v1/orgs/o-1")
     assert response.status_code == 405 and error_of(response)["code"] == "METHOD_NOT_ALLOWED"
     assert {"GET", "PATCH", "DELETE"} <= set(response.headers["Allow"].split(", "))
+
+
+BODY_OPERATIONS = [op for op in OPERATIONS if op.http_method != "GET" and not op.upload]
+
+
+def nested(levels: int, inner: str = "1") -> str:
+    return '{"a": ' * levels + inner + "}" * levels
+
+
+@pytest.mark.parametrize("op", BODY_OPERATIONS, ids=lambda op: op.rpc)
+@pytest.mark.parametrize("body", [
+    nested(1000), "[" * 50_000 + "]" * 50_000, '{"text": ' + "[" * 50_000 + "1" + "]" * 50_000 + "}",
+    "[" * 50_000, '{"a": "x", "b": [' + "{" * 5000,
+], ids=["objects-1000", "arrays-50000", "in-a-field-50000", "unclosed-50000", "unclosed-objects"])
+def test_json_nested_too_deep_is_refused_on_every_operation(op, body, http, backend, auth):
+    """json.loads recurses per level: thousands of levels raised RecursionError, answered 500."""
+    path = re.sub(r"\{(\w+)\}", "x", op.path)
+    response = http.open(path, method=op.http_method, data=body, content_type="application/json", headers=auth)
+    assert response.status_code == 400 and error_of(response)["code"] == "JSON_TOO_DEEP"
+    assert backend.calls == []
+
+
+def test_nesting_up_to_the_limit_is_judged_as_any_body_and_brackets_in_strings_do_not_count(http, backend, auth):
+    deepest = http.post("/v1/orgs", data=nested(MAX_JSON_DEPTH), content_type="application/json", headers=auth)
+    assert deepest.status_code == 400 and error_of(deepest)["code"] == "UNKNOWN_FIELD"
+    deeper = http.post("/v1/orgs", data=nested(MAX_JSON_DEPTH + 1), content_type="application/json", headers=auth)
+    assert deeper.status_code == 400 and error_of(deeper)["code"] == "JSON_TOO_DEEP"
+    text = '[{"\\\\"}]\\"' + "[" * 5000 + "{" * 5000
+    response = http.post("/v1/activities/act-1/text-records", json={"text": text}, headers=auth)
+    assert response.status_code == 200 and backend.calls[0].kwargs["text"] == text
+
+
+@pytest.mark.parametrize("text, depth", [
+    (b"", 0), (b"{}", 1), (b'{"a": [1, {"b": []}]}', 4), (b'{"a": "[[[{{{"}', 1), (b'{"a\\"[[": "\\\\", "b": [[]]}', 3),
+    (b'["\\\\\\"[[["]', 1), (("[" * 40 + "]" * 40).encode(), 40),
+])
+def test_json_depth_counts_brackets_outside_strings(text, depth):
+    assert json_depth(text) == depth
+
+
+def wire(number: int, payload: bytes) -> bytes:
+    """One length-delimited field (wire type 2) of a protobuf message."""
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def mistyped_scan(lat_payload: bytes = b"33.146") -> bytes:
+    """A RecordScanRequest as a client built from a proto with ``string lat = 1`` sends it: the parser keeps the
+    latitude as an unknown field, and the fix read as if it had none (lat 0)."""
+    fix = wire(1, lat_payload) + bytes([2 << 3 | 1]) + struct.pack("<d", 107.02) + wire(5, b"d1")
+    return wire(1, b"v1.act-1.in.p.sig") + wire(2, fix)
+
+
+@pytest.mark.parametrize("rpc, body, field", [
+    ("RecordScan", mistyped_scan(), "fix.lat"),
+    ("RecordScan", wire(1, b"t") + bytes([2 << 3 | 0, 5]), "fix"),                       # the fix as a number
+    ("SubmitPlan", wire(1, b"act-1") + wire(6, b"33.0676"), "venue_lat"),
+])
+def test_a_grpc_field_sent_with_another_wire_type_is_refused_and_named(rpc, body, field, channel, backend, token):
+    op = BY_RPC[rpc]
+    call = channel.unary_unary(f"/{op.api}/{rpc}", request_serializer=None, response_deserializer=None)
+    with pytest.raises(grpc.RpcError) as refused:
+        call(body, metadata=[("authorization", f"Bearer {token}")], timeout=10)
+    trailers = dict(refused.value.trailing_metadata())
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (trailers["error-code"], trailers["error-field"]) == ("INVALID_TYPE", field)
+    assert backend.calls == []
+
+
+def test_an_unknown_grpc_field_number_is_still_ignored(channel, backend, token):
+    """Only a known field's number with another wire type is a type error; a field the proto lacks (a newer
+    client's) is ignored, as protobuf ignores it."""
+    op = BY_RPC["RecordScan"]
+    call = channel.unary_unary(f"/{op.api}/RecordScan", request_serializer=None, response_deserializer=None)
+    fix = bytes([1 << 3 | 1]) + struct.pack("<d", 33.07) + wire(5, b"d1") + wire(15, b"later field")
+    call(wire(1, b"v1.act-1.in.p.sig") + wire(2, fix) + wire(9, b"x"),
+         metadata=[("authorization", f"Bearer {token}")], timeout=10)
+    assert backend.calls[0].kwargs["fix"]["lat"] == 33.07
+
+
+@pytest.mark.parametrize("body", [bytes([15 << 3 | 3]) * 5000 + bytes([15 << 3 | 4]) * 5000, b"\x0a\xff\xff"],
+                         ids=["groups nested 5000 deep", "cut short"])
+def test_a_grpc_message_protobuf_cannot_parse_is_an_invalid_argument(body, channel, backend, token):
+    """Beyond protobuf's nesting limit, or corrupt: grpc answered UNKNOWN with the parser's own words."""
+    op = BY_RPC["RecordScan"]
+    call = channel.unary_unary(f"/{op.api}/RecordScan", request_serializer=None, response_deserializer=None)
+    with pytest.raises(grpc.RpcError) as refused:
+        call(body, metadata=[("authorization", f"Bearer {token}")], timeout=10)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert dict(refused.value.trailing_metadata())["error-code"] == "MALFORMED_MESSAGE"
+    assert backend.calls == []

@@ -59,3 +59,16 @@ def test_metrics_can_be_asked_for_by_name(http, backend, token):
     assert 'gateway_requests_total{operation="GetOrg",outcome="ok",protocol="http"}' in text
     assert "gateway_requests_in_flight" in text
     assert "gateway_request_seconds" not in text
+
+
+def test_a_family_name_selects_all_its_samples_and_sample_names_still_work(http, backend, token):
+    """prometheus_client filters by sample name only: ``name[]=gateway_request_seconds`` answered an empty page."""
+    http.get("/v1/orgs/org-1", headers={"Authorization": f"Bearer {token}"})
+    text = http.get("/metrics?name[]=gateway_request_seconds").get_data(as_text=True)
+    for sample in ("gateway_request_seconds_bucket{", "gateway_request_seconds_count{", "gateway_request_seconds_sum{"):
+        assert sample in text
+    assert "gateway_requests_total" not in text and "gateway_requests_in_flight" not in text
+    counters = http.get("/metrics?name[]=gateway_requests").get_data(as_text=True)
+    assert 'gateway_requests_total{operation="GetOrg",outcome="ok",protocol="http"}' in counters
+    count_only = http.get("/metrics?name[]=gateway_request_seconds_count").get_data(as_text=True)
+    assert "gateway_request_seconds_count{" in count_only and "_bucket" not in count_only

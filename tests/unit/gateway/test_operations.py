@@ -65,9 +65,10 @@ def test_the_scope_passed_to_the_service_is_the_tokens_claims(rpc, http, grpc_cl
     assert [call.kwargs["scope"] for call in backend.calls] == [CALLER, CALLER]
 
 
-def test_login_is_sent_without_a_scope(http, backend):
+def test_login_is_sent_without_a_scope_and_with_the_callers_address(http, backend):
     http_call(http, BY_RPC["Login"], request_for("Login"))
-    assert backend.calls[0].kwargs == {"tenant_code": "xa", "username": "admin", "password": "s3cret!"}
+    assert backend.calls[0].kwargs == {"tenant_code": "xa", "username": "admin", "password": "s3cret!",
+                                       "client_address": "127.0.0.1"}
 
 
 def test_an_update_sends_only_the_fields_that_were_set(http, backend, token):
