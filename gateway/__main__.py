@@ -3,7 +3,8 @@ asyncio loop thread (grpc.aio, and HTTP/1.1 by httptools; scans are batched on t
 operation's nameko RPC on worker threads.
 
 Environment: TOKEN_PUBLIC_KEY_PATH (required), AMQP_URI, GATEWAY_HOST (127.0.0.1),
-GATEWAY_HTTP_PORT (8080), GATEWAY_GRPC_PORT (50051), GATEWAY_HTTP_THREADS (32 threads for the HTTP requests that are not scans),
+GATEWAY_HTTP_PORT (8080), GATEWAY_GRPC_PORT (50051), GATEWAY_TLS_CERT and GATEWAY_TLS_KEY (PEM paths: HTTPS on the
+HTTP port, TLS 1.2+; ``gateway.tls``), GATEWAY_HTTP_THREADS (32 threads for the HTTP requests that are not scans),
 GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations that are not batched),
 GATEWAY_RPC_TIMEOUT (30 s), GATEWAY_MAX_BODY_BYTES
 (64 MiB), TRUSTED_PROXIES (addresses or CIDR networks whose X-Forwarded-For is believed: none), LOG_LEVEL (INFO);
@@ -35,6 +36,7 @@ def main() -> int:
     from gateway.batching import Batcher
     from gateway.dispatch import Dispatcher
     from gateway.server import GatewayServer
+    from gateway.tls import context_from_env
     from servicekit.collector import settle_after_start, young_threshold
     from servicekit.tokens import CachingTokenVerifier
 
@@ -46,7 +48,8 @@ def main() -> int:
                            http_port=int(env("GATEWAY_HTTP_PORT", "8080")),
                            grpc_port=int(env("GATEWAY_GRPC_PORT", "50051")),
                            http_threads=int(env("GATEWAY_HTTP_THREADS", "32")),
-                           grpc_workers=int(env("GATEWAY_GRPC_WORKERS", "128")))
+                           grpc_workers=int(env("GATEWAY_GRPC_WORKERS", "128")),
+                           ssl_context=context_from_env())
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())

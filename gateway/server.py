@@ -8,6 +8,7 @@ HTTP server (``gateway.http_server``: httptools, the WSGI app on worker threads,
 from __future__ import annotations
 
 import logging
+import ssl
 
 from gateway import metrics
 from gateway.dispatch import Dispatcher
@@ -22,17 +23,17 @@ log = logging.getLogger(__name__)
 class GatewayServer:
     def __init__(self, dispatcher: Dispatcher, host: str = "127.0.0.1", http_port: int = 8080,
                  grpc_port: int = 50051, http_threads: int = 16, grpc_workers: int = 16,
-                 max_body: int | None = None):
+                 max_body: int | None = None, ssl_context: ssl.SSLContext | None = None):
         max_body = max_body if max_body is not None else max_body_bytes()
         self.host = host
         self.grpc = GrpcGateway(dispatcher, f"{host}:{grpc_port}", max_workers=grpc_workers,
                                 max_message_bytes=max_body)
         self.http = HttpGateway(GatewayApp(dispatcher, max_body=max_body), host, http_port, max_body=max_body,
-                                workers=http_threads)
+                                workers=http_threads, ssl_context=ssl_context)
 
     @property
     def http_url(self) -> str:
-        return f"http://{self.host}:{self.http.port}"
+        return f"{self.http.scheme}://{self.host}:{self.http.port}"
 
     @property
     def grpc_target(self) -> str:

@@ -10,6 +10,7 @@ import importlib.util
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -54,11 +55,16 @@ class Platform:
     def __init__(self):
         self.children: list[Child] = []
         self.stores: dict[str, EmbeddedMongo] = {}     # embedded store processes by name (main, scoring)
+        self.scheme = "http"                           # the gateway's HTTP port: https with a certificate
 
-    def start(self, secrets: dict[str, str]) -> dict[str, str]:
+    def start(self, secrets: dict[str, str], tls: bool = False) -> dict[str, str]:
         LOGS.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, PYTHONUNBUFFERED="1", DB_PREFIX=os.environ.get("DB_PREFIX", "pb"),
                    AMQP_URI=amqp_uri(), **ensure_keys(VAR / "keys"))
+        env.update(web_settings(env, tls))
+        if env.get("GATEWAY_TLS_CERT"):
+            self.scheme = "https"
+            trust_for_local_calls(env["GATEWAY_TLS_CERT"])
         check_broker(env["AMQP_URI"])
         runnable = runnable_processes(PROCESSES)
         check_ports_free(runnable)
@@ -82,7 +88,10 @@ class Platform:
 
     def wait_ready(self, child: Child) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while not http_ok(child.spec.ready_url):
+        url = child.spec.ready_url
+        if child.spec.name == "gateway" and self.scheme == "https":
+            url = url.replace("http://", "https://", 1)
+        while not http_ok(url):
             self.check_alive()
             if time.monotonic() > deadline:
                 raise PlatformError(f"{child.spec.name} 未在 {READY_TIMEOUT_SECONDS} 秒内就绪 (not ready: "
@@ -118,6 +127,35 @@ class Platform:
         for store in self.stores.values():
             store.stop()
         self.stores.clear()
+
+
+def web_settings(env: dict[str, str], tls: bool, var: Path = VAR) -> dict[str, str]:
+    """What the pages need of the environment. ``tls`` (``bin/run --tls``): a self-signed certificate for this
+    machine under var/keys/, the gateway listening on every interface and the QR codes naming its LAN address, so
+    that a phone on the same network opens them in a secure context (which geolocation needs). Values already in
+    the environment win (a certificate of one's own: GATEWAY_TLS_CERT and GATEWAY_TLS_KEY)."""
+    settings: dict[str, str] = {}
+    if tls and not env.get("GATEWAY_TLS_CERT"):
+        from gateway.tls import ensure_self_signed
+
+        cert, key = ensure_self_signed(var / "keys")
+        settings.update(GATEWAY_TLS_CERT=str(cert), GATEWAY_TLS_KEY=str(key))
+        settings["GATEWAY_HOST"] = env.get("GATEWAY_HOST") or "0.0.0.0"
+    if not env.get("PUBLIC_BASE_URL"):
+        scheme = "https" if tls or env.get("GATEWAY_TLS_CERT") else "http"
+        host = "127.0.0.1"
+        if scheme == "https":
+            from gateway.tls import lan_address
+
+            host = lan_address() or host
+        settings["PUBLIC_BASE_URL"] = f"{scheme}://{host}:{GATEWAY_HTTP_PORT}"
+    return settings
+
+
+def trust_for_local_calls(cert_path: str) -> None:
+    """This process's own HTTPS calls (readiness, the demo seed) trust the gateway's certificate."""
+    context = ssl.create_default_context(cafile=cert_path)
+    urllib.request.install_opener(urllib.request.build_opener(urllib.request.HTTPSHandler(context=context)))
 
 
 def runnable_processes(processes) -> list[Process]:
@@ -204,7 +242,7 @@ def seed_demo(platform: Platform, operator_password: str, gateway_http: str = ""
     print("正在导入演示城市 汉中市 (seeding the demo city)…", flush=True)
     started = time.monotonic()
     try:
-        logins = demo_city.seed(gateway_http or f"http://127.0.0.1:{GATEWAY_HTTP_PORT}",
+        logins = demo_city.seed(gateway_http or f"{platform.scheme}://127.0.0.1:{GATEWAY_HTTP_PORT}",
                                 operator_password=operator_password, state_path=state_path, **seed_options)
     except Exception as error:  # noqa: BLE001 - the platform stays up; the person sees why
         print(f"演示数据导入失败 (demo seeding failed): {error}\n"
@@ -226,12 +264,17 @@ def print_summary(platform: Platform, env: dict[str, str], operator_password: st
     lines = ["", "智慧党建平台已在本机启动 (platform running)" if platform.children
              else "尚无可运行的服务, 只启动了存储 (no service written yet; only the store runs)"]
     if platform.running("gateway"):
-        base = f"http://127.0.0.1:{GATEWAY_HTTP_PORT}"
+        base = f"{platform.scheme}://127.0.0.1:{GATEWAY_HTTP_PORT}"
         lines += [f"  网关 HTTP (gateway HTTP API):  {base}",
                   f"  接口文档 (OpenAPI docs):       {base}/docs",
+                  f"  手机扫码打开 (QR codes open, PUBLIC_BASE_URL): {env['PUBLIC_BASE_URL']}/m/scan"
+                  + ("   自签名证书, 首次打开需在浏览器中确认 (self-signed: accept it once in the browser)"
+                     if platform.scheme == "https" and not os.environ.get("GATEWAY_TLS_CERT") else ""),
                   f"  网关 gRPC (gateway gRPC):      127.0.0.1:{GATEWAY_GRPC_PORT}"]
     lines.append("  监控指标 (Prometheus metrics):")
-    lines += [f"    {child.spec.name:<14} {child.spec.metrics_url}" for child in platform.children]
+    lines += [f"    {child.spec.name:<14} {child.spec.metrics_url.replace('http:', platform.scheme + ':', 1)}"
+              if child.spec.name == "gateway" else f"    {child.spec.name:<14} {child.spec.metrics_url}"
+              for child in platform.children]
     lines += [f"  存储 (MONGO_URI): {env['MONGO_URI']}   数据库前缀 (DB_PREFIX): {env['DB_PREFIX']}"]
     lines += [f"  {name} 专用存储 (its own embedded store): {store.uri}" for name, store in platform.stores.items()
               if name != "main"]
@@ -251,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bin/run", description="Run the whole platform on this machine.")
     parser.add_argument("--no-demo", action="store_true", help="do not seed the demo city")
     parser.add_argument("--foreground-seconds", type=float, metavar="N", help="stop by itself after N seconds")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve HTTPS on the LAN with a self-signed certificate (var/keys/): phones need a secure "
+                             "context for geolocation (or set GATEWAY_TLS_CERT and GATEWAY_TLS_KEY)")
     args = parser.parse_args(argv)
 
     def request_stop(signum, frame):
@@ -261,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     platform, exit_code = Platform(), 0
     try:
         operator_password = ensure_operator_password(VAR / "keys")
-        env = platform.start({"OPERATOR_PASSWORD": operator_password})
+        env = platform.start({"OPERATOR_PASSWORD": operator_password}, tls=args.tls)
         if not args.no_demo:
             seed_demo(platform, operator_password)
         print_summary(platform, env, operator_password)

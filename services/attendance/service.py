@@ -20,7 +20,7 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from servicekit.arguments import choice, text
-from servicekit.config import env
+from servicekit.config import ConfigError, env
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, error_from_dict
 from servicekit.events import parse_stamp, stamp
 from servicekit.metrics import Metrics
@@ -89,10 +89,19 @@ class QrKeys:
         return self._keys[tenant_id]
 
 
+def public_base_url() -> str:
+    """PUBLIC_BASE_URL, checked when the process starts: a bad one would print codes that open nothing."""
+    try:
+        return qrtoken.public_base_url(env("PUBLIC_BASE_URL") or qrtoken.DEFAULT_PUBLIC_BASE_URL)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
 class Desk(DependencyProvider):
     """The process's QR keys, chain writer, clock and scan desk (their caches live as long as the process)."""
 
     def setup(self):
+        self.public_base_url = public_base_url()
         store = open_store(AttendanceStore, self.container.service_name)
         self.keys = QrKeys()
         self.chain = ChainWriter(store)
@@ -208,13 +217,15 @@ class AttendanceService:
 
     @rpc
     def submit_plan(self, scope, activity_id="", date="", start_time="", end_time="", venue_name="", venue_lat=0.0,
-                    venue_lng=0.0, optional_actions=(), grace_minutes=None, checkout_window_minutes=None):
+                    venue_lng=0.0, optional_actions=(), grace_minutes=None, checkout_window_minutes=None,
+                    venue_crs=""):
         caller = self._caller(scope)
         activity = access.as_secretary(caller, self.store.activity(activity_id))
         if activity["status"] not in ("planning", "submitted"):
             raise Conflict("计划已审核通过或活动已结束，不能再修改", code="PLAN_LOCKED")
         fields = {"date": date, "start_time": start_time, "end_time": end_time, "venue_name": venue_name,
-                  "venue_lat": venue_lat, "venue_lng": venue_lng, "optional_actions": list(optional_actions)}
+                  "venue_lat": venue_lat, "venue_lng": venue_lng, "venue_crs": venue_crs,
+                  "optional_actions": list(optional_actions)}
         if grace_minutes is not None:
             fields["grace_minutes"] = grace_minutes
         if checkout_window_minutes is not None:
@@ -304,8 +315,9 @@ class AttendanceService:
             step = qrtoken.step_of(self.desk.clock.now())
             token, step_seconds = qrtoken.issue(key, activity_id, direction, step), qrtoken.STEP_SECONDS
             valid_until = stamp(datetime.fromtimestamp((step + 2) * qrtoken.STEP_SECONDS, tz=LOCAL_ZONE))
-        return {"token": token, "valid_until": valid_until, "step_seconds": step_seconds,
-                "png": base64.b64encode(qrtoken.render_png(token)).decode(), "svg": qrtoken.render_svg(token)}
+        url = qrtoken.scan_url(self.desk.public_base_url, token)
+        return {"token": token, "url": url, "valid_until": valid_until, "step_seconds": step_seconds,
+                "png": base64.b64encode(qrtoken.render_png(url)).decode(), "svg": qrtoken.render_svg(url)}
 
     # --------------------------------------------------------------- scans
     @rpc

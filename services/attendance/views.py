@@ -30,7 +30,10 @@ def plan_view(plan: dict | None) -> dict:
         return {}
     keys = ("date", "start_at", "end_at", "optional_actions", "grace_minutes", "checkout_window_minutes",
             "checkin_opens_at", "checkin_closes_at", "checkout_closes_at", "outside_due_window")
-    return {**{key: plan[key] for key in keys if key in plan}, "venue": dict(plan["venue"])}
+    view = {**{key: plan[key] for key in keys if key in plan}, "venue": dict(plan["venue"])}
+    if plan.get("venue_entered"):
+        view["venue_entered"] = dict(plan["venue_entered"])
+    return view
 
 
 def activity_view(activity: dict, counts: dict | None = None, member_id: str | None = None) -> dict:

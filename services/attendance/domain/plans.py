@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from servicekit.errors import InvalidArgument
 
+from . import coords
 from .geo import check_coordinates
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
@@ -164,6 +165,17 @@ def validate_theme(title: object, month: object, due_from: object, due_to: objec
     }
 
 
+def validate_crs(value: object) -> str:
+    """The coordinate system a venue is entered in: one of ``coords.SYSTEMS``, WGS-84 when empty
+    (VENUE_CRS_INVALID otherwise)."""
+    if value is None or value == "":
+        return coords.WGS84
+    if not isinstance(value, str) or value.strip().lower() not in coords.SYSTEMS:
+        raise InvalidArgument("坐标系应为 wgs84（GPS）、gcj02（高德/腾讯地图）或 bd09（百度地图）",
+                              code="VENUE_CRS_INVALID", field="venue_crs")
+    return value.strip().lower()
+
+
 def _optional_actions(value: object) -> list[str]:
     if value is None:
         return []
@@ -188,7 +200,9 @@ def validate_plan(fields: dict, theme: dict, now: datetime) -> dict:
     """A branch's plan for the theme, normalised; times become aware UTC datetimes.
 
     ``fields``: date (YYYY-MM-DD), start_time and end_time (HH:MM, local time), venue_name,
-    venue_lat, venue_lng, optional_actions, grace_minutes, checkout_window_minutes.
+    venue_lat, venue_lng, venue_crs, optional_actions, grace_minutes, checkout_window_minutes.
+    The venue's coordinates come in ``venue_crs`` (``coords.SYSTEMS``, WGS-84 when empty) and are stored in
+    WGS-84, the system phones report, with what was entered beside them (``venue_entered``).
     A date outside the theme's due window is allowed but reported as ``outside_due_window``
     for the reviewer.
     """
@@ -204,6 +218,8 @@ def validate_plan(fields: dict, theme: dict, now: datetime) -> dict:
         raise InvalidArgument("活动开始时间已过，请选择将来的时间", code="PLAN_IN_PAST", field="start_time")
     venue_name = _text(fields.get("venue_name"), "venue_name", MAX_VENUE_CHARS, "VENUE_NAME_INVALID", "活动地点")
     lat, lng = check_coordinates(fields.get("venue_lat"), fields.get("venue_lng"), field_prefix="venue_")
+    crs = validate_crs(fields.get("venue_crs"))
+    wgs_lat, wgs_lng = coords.to_wgs84(lat, lng, crs)
     grace = validate_grace(fields.get("grace_minutes"))
     checkout_window = _minutes(fields, "checkout_window_minutes", DEFAULT_CHECKOUT_WINDOW_MINUTES,
                                CHECKOUT_WINDOW_RANGE, "CHECKOUT_WINDOW_INVALID", "签退时限")
@@ -216,7 +232,8 @@ def validate_plan(fields: dict, theme: dict, now: datetime) -> dict:
         "checkin_opens_at": start_at - timedelta(minutes=CHECKIN_OPENS_BEFORE_MINUTES),
         "checkin_closes_at": start_at + timedelta(minutes=grace),
         "checkout_closes_at": end_at + timedelta(minutes=checkout_window),
-        "venue": {"name": venue_name, "lat": lat, "lng": lng},
+        "venue": {"name": venue_name, "lat": wgs_lat, "lng": wgs_lng},
+        "venue_entered": {"lat": lat, "lng": lng, "crs": crs},
         "grace_minutes": grace,
         "checkout_window_minutes": checkout_window,
         "optional_actions": _optional_actions(fields.get("optional_actions")),

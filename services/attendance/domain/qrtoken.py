@@ -11,6 +11,10 @@ A token reads ``v1.<activity_id>.<direction>.<step>.<signature>``:
 
 A rotating token is accepted in its own step and the next one, so a photo of the screen sent to
 someone at home goes stale within a minute (杜绝远程签到).
+
+The printed and shown codes encode the member page's URL with the token in its fragment,
+``{PUBLIC_BASE_URL}/m/scan#<token>`` (``scan_url``): a phone's camera opens the page, and the fragment
+never reaches a server or a Referer. A scan carries the bare token; the whole URL is accepted too.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import segno
 
@@ -32,6 +37,9 @@ DIRECTIONS = (CHECKIN, CHECKOUT)
 PRINTABLE_STEP = "p"
 SIGNATURE_BYTES = 16
 MAX_TOKEN_CHARS = 200
+MAX_SCANNED_CHARS = 2000     # the whole URL a client may send instead of the bare token
+SCAN_PATH = "/m/scan"
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8080"
 
 _KEY_LABEL = b"partybuilding/attendance/qr-token/v1|"
 _ACTIVITY_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
@@ -95,9 +103,41 @@ def issue(key: bytes, activity_id: str, direction: str, step: int | None) -> str
     return f"{VERSION}.{activity_id}.{direction}.{step_text}.{_sign(key, activity_id, direction, step)}"
 
 
+def public_base_url(value: str) -> str:
+    """The platform's public base URL (``PUBLIC_BASE_URL``) without a trailing slash; ValueError unless it is
+    an absolute http(s) URL with a host and no query, fragment or user info (a code must open the page)."""
+    problem = ValueError(f"PUBLIC_BASE_URL must be an absolute http(s) URL without query or fragment: {value!r}")
+    if not isinstance(value, str) or "?" in value or "#" in value or any(c.isspace() for c in value.strip()):
+        raise problem
+    try:
+        parts = urlsplit(value.strip())
+        host, _ = parts.hostname, parts.port     # the port is read to refuse one out of range or not a number
+    except ValueError:
+        raise problem from None
+    if parts.scheme not in ("http", "https") or not host or "@" in parts.netloc:
+        raise problem
+    return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+
+def scan_url(base_url: str, token: str) -> str:
+    """What a QR code encodes: the member page's URL with the token in its fragment."""
+    return f"{base_url}{SCAN_PATH}#{token}"
+
+
+def token_of(scanned: str) -> str:
+    """The token in what a client sent: the bare token, or the whole URL of a code (its fragment)."""
+    if isinstance(scanned, str) and scanned.startswith(("http://", "https://")) and "#" in scanned:
+        return scanned.split("#", 1)[1]
+    return scanned
+
+
 def parse(token: str) -> ParsedToken:
-    """Split a scanned token into its parts; anything malformed is ``TOKEN_FORGED``."""
-    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
+    """Split a scanned token (bare, or the code's whole URL) into its parts; anything malformed is
+    ``TOKEN_FORGED``."""
+    if not isinstance(token, str) or not token or len(token) > MAX_SCANNED_CHARS:
+        raise TokenRejected("TOKEN_FORGED")
+    token = token_of(token)
+    if not token or len(token) > MAX_TOKEN_CHARS:
         raise TokenRejected("TOKEN_FORGED")
     parts = token.split(".")
     if len(parts) != 5:

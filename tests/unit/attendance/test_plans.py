@@ -3,6 +3,8 @@ from datetime import datetime, timezone
 import pytest
 
 from servicekit.errors import InvalidArgument
+from services.attendance.domain import coords
+from services.attendance.domain.geo import distance_m
 from services.attendance.domain.plans import (CHECKIN_OPENS_BEFORE_MINUTES, DEFAULT_CHECKOUT_WINDOW_MINUTES,
                                               DEFAULT_GRACE_MINUTES, DEFAULT_RADIUS_M, MAX_DURATION_HOURS,
                                               RADIUS_RANGE, REQUIRED_ACTIONS, validate_plan, validate_radius,
@@ -107,6 +109,7 @@ def test_a_plan_in_local_time_becomes_utc_windows():
         "checkin_closes_at": utc(2026, 11, 22, 1, 10),
         "checkout_closes_at": utc(2026, 11, 22, 4, 30),
         "venue": {"name": "党员活动室", "lat": 34.341575, "lng": 108.93977},
+        "venue_entered": {"lat": 34.341575, "lng": 108.93977, "crs": "wgs84"},
         "grace_minutes": 10,
         "checkout_window_minutes": 60,
         "optional_actions": ["参观红色教育基地"],
@@ -186,6 +189,29 @@ def test_venue_coordinates_must_be_valid(field, value):
 
 def test_venue_coordinates_of_another_type_are_a_type_error():
     assert error_of(validate_plan, plan(venue_lng="108.9"), THEME, NOW) == ("INVALID_TYPE", "venue_lng")
+
+
+@pytest.mark.parametrize("system", ["gcj02", "bd09", " GCJ02 "])
+def test_a_venue_typed_from_a_chinese_map_is_stored_in_wgs84_with_what_was_entered(system):
+    true_venue = (34.341575, 108.93977)
+    typed = coords.from_wgs84(*true_venue, system.strip().lower())
+    result = validate_plan(plan(venue_lat=typed[0], venue_lng=typed[1], venue_crs=system), THEME, NOW)
+    assert distance_m(result["venue"]["lat"], result["venue"]["lng"], *true_venue) < 0.01
+    assert result["venue"]["name"] == "党员活动室"
+    assert result["venue_entered"] == {"lat": typed[0], "lng": typed[1], "crs": system.strip().lower()}
+    assert distance_m(*typed, *true_venue) > 300          # taken as WGS-84 it would miss a 300 m fence
+
+
+@pytest.mark.parametrize("system", ["", None, "wgs84", "WGS84"])
+def test_a_venue_without_a_system_or_in_wgs84_is_kept_as_it_is(system):
+    result = validate_plan(plan(venue_crs=system), THEME, NOW)
+    assert result["venue"] == {"name": "党员活动室", "lat": 34.341575, "lng": 108.93977}
+    assert result["venue_entered"]["crs"] == "wgs84"
+
+
+@pytest.mark.parametrize("system", ["gcj-02", "baidu", "epsg:4326", 4326, ["gcj02"], True])
+def test_an_unknown_coordinate_system_is_refused(system):
+    assert error_of(validate_plan, plan(venue_crs=system), THEME, NOW) == ("VENUE_CRS_INVALID", "venue_crs")
 
 
 def test_optional_actions_are_trimmed_deduplicated_and_default_to_none():

@@ -6,6 +6,7 @@ from services.attendance.domain import qrtoken
 from services.attendance.domain.qrtoken import (CHECKIN, CHECKOUT, STEP_SECONDS, ParsedToken, TokenRejected,
                                                 issue, parse, render_png, render_svg, step_of, tenant_key,
                                                 verify)
+from tests.support.qr import png_encodes
 
 KEY = tenant_key(b"m" * 32, "tenant-a")
 ACTIVITY = "act_" + "0123456789abcdef" * 2
@@ -177,3 +178,65 @@ def test_png_rendering_is_a_png_and_scales():
 def test_svg_rendering_is_an_svg_document():
     svg = render_svg(issue(KEY, ACTIVITY, CHECKOUT, None), scale=4)
     assert isinstance(svg, str) and "<svg" in svg and svg.rstrip().endswith("</svg>")
+
+
+# ---- what the codes encode: the member page's URL -------------------------------------------
+
+@pytest.mark.parametrize("value, expected", [
+    ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+    ("https://dj.example.cn/", "https://dj.example.cn"),
+    (" https://192.168.1.20:8443/pb/ ", "https://192.168.1.20:8443/pb"),
+    ("http://[::1]:8080", "http://[::1]:8080"),
+])
+def test_public_base_url_is_normalised(value, expected):
+    assert qrtoken.public_base_url(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "127.0.0.1:8080", "/m", "ftp://host", "http://", "http://host?x=1",
+                                   "http://host/#top", "http://user@host", "http://host:99999", "http://host:port",
+                                   "http://ho st", None])
+def test_public_base_url_refuses_what_could_not_open_the_page(value):
+    with pytest.raises(ValueError):
+        qrtoken.public_base_url(value)
+
+
+def test_the_scan_url_carries_the_token_in_its_fragment():
+    token = issue(KEY, ACTIVITY, CHECKIN, None)
+    assert qrtoken.scan_url("https://dj.example.cn", token) == f"https://dj.example.cn/m/scan#{token}"
+
+
+def test_a_scan_may_send_the_whole_url_of_the_code():
+    token = issue(KEY, ACTIVITY, CHECKIN, step_of(NOW))
+    for sent in (token, qrtoken.scan_url("http://127.0.0.1:8080", token),
+                 qrtoken.scan_url("https://192.168.1.20:8443/pb", token)):
+        parsed = parse(sent)
+        assert (parsed.activity_id, parsed.direction, parsed.step) == (ACTIVITY, CHECKIN, step_of(NOW))
+        verify(KEY, parsed, NOW)
+
+
+@pytest.mark.parametrize("sent", [
+    "https://dj.example.cn/m/scan",                               # no fragment: no token
+    "https://dj.example.cn/m/scan#",                              # an empty one
+    "https://dj.example.cn/m/scan#v1.x",                          # a fragment that is not a token
+    "https://dj.example.cn/m/scan#" + "a" * 2000,                 # too long
+    "ftp://dj.example.cn/m/scan#v1.act.in.p.AAAAAAAAAAAAAAAAAAAAAA",
+])
+def test_a_url_without_a_good_token_is_forged(sent):
+    with pytest.raises(TokenRejected) as caught:
+        parse(sent)
+    assert caught.value.code == "TOKEN_FORGED"
+
+
+def test_a_url_with_another_signature_is_still_forged():
+    token = issue(KEY, ACTIVITY, CHECKIN, None)
+    other = issue(tenant_key(b"m" * 32, "tenant-b"), ACTIVITY, CHECKIN, None)
+    assert rejected_code(qrtoken.scan_url("http://127.0.0.1:8080", other)) == "TOKEN_FORGED"
+    assert rejected_code(qrtoken.scan_url("http://127.0.0.1:8080", token)[:-1] + "A") == "TOKEN_FORGED"
+
+
+def test_the_png_and_svg_encode_exactly_the_text_given():
+    url = qrtoken.scan_url("http://127.0.0.1:8080", issue(KEY, ACTIVITY, CHECKIN, None))
+    assert png_encodes(render_png(url), url)
+    assert not png_encodes(render_png(url), issue(KEY, ACTIVITY, CHECKIN, None))   # the comparison can fail
+    assert png_encodes(render_png(url, scale=3), url, scale=3)
+    assert render_svg(url) == render_svg(url) and render_svg(url) != render_svg(url.replace("in.p", "out.p"))
