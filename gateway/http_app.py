@@ -19,17 +19,20 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.http import parse_cookie
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway import metrics
 from gateway.client_address import TrustedProxies
 from gateway.convert import as_kwargs, to_kwargs, to_message
-from gateway.dispatch import Dispatcher, bearer_token
+from gateway.dispatch import Dispatcher
 from gateway.docs_page import render_docs
 from gateway.errors import ErrorReply, GatewayError, describe
 from gateway.openapi import build_openapi
 from gateway.operations import OPERATIONS, Download, Operation
+from gateway.pages import (COMMON_HEADERS, CSRF_COOKIE, CSRF_HEADER, StaticFiles, caller_token, cleared_cookies,
+                           new_csrf_token, security_headers, session_cookies)
 from servicekit.config import env
 from servicekit.metrics import sample_names
 
@@ -51,6 +54,11 @@ BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 MAX_JSON_DEPTH = 32
 _DEPTH_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")     # +1 / -1 as signed bytes
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+SESSION_PATH = "/v1/auth/session"           # a page's login: the token as an HttpOnly cookie (``gateway.pages``)
+SESSION_END_PATH = "/v1/auth/session:end"
+LOGIN_RPC = "Login"
+PAGE_REDIRECTS = {"/": "/console/", "/m": "/m/", "/console": "/console/"}
+API_HEADERS = dict(COMMON_HEADERS)
 
 
 def max_body_bytes() -> int:
@@ -96,6 +104,8 @@ class PlainRequest:
     authorization: str | None
     content_type: str
     body: bytes
+    cookie: str | None = None           # the Cookie header: a page's session (``gateway.pages``)
+    csrf_token: str | None = None       # X-CSRF-Token, which a session cookie needs on a POST
 
 
 def json_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:
@@ -239,17 +249,28 @@ class GatewayApp:
             Rule("/docs", methods=["GET"], endpoint="docs"),
             Rule("/healthz", methods=["GET"], endpoint="healthz"),
             Rule("/metrics", methods=["GET"], endpoint="metrics"),
+            Rule(SESSION_PATH, methods=["POST"], endpoint="session_start"),
+            Rule(SESSION_END_PATH, methods=["POST"], endpoint="session_end"),
         ], converters={"segment": SegmentConverter}, merge_slashes=False)
         # batched operations without path parameters, by (method, path): answered on the server's loop
         self.batched_routes = {(op.http_method, op.path): op for op in operations
                                if op.batch_method and not op.path_params}
         self.openapi = json.dumps(build_openapi(operations), ensure_ascii=False, indent=1)
         self.docs = render_docs(operations)
+        self.static = StaticFiles()
 
     def __call__(self, environ, start_response):
         return self.handle(Request(environ))(environ, start_response)
 
     def handle(self, request: Request) -> Response:
+        """``route``'s answer with the security headers (the pages' full set on pages and their assets)."""
+        page = request.path in PAGE_REDIRECTS or self.static.mounted(request.path)
+        response = self.serve_static(request) if page else self.route(request)
+        for name, value in security_headers(page, request.scheme == "https"):
+            response.headers.setdefault(name, value)
+        return response
+
+    def route(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, path_args = adapter.match()
@@ -289,15 +310,18 @@ class GatewayApp:
     async def _serve_batched(self, operation: Operation, request: PlainRequest) -> Answer:
         with metrics.track("http", operation.rpc) as outcome:
             try:
-                scope = self.dispatcher.authenticate(operation, bearer_token(request.authorization))
+                cookies = parse_cookie(request.cookie) if request.cookie and not request.authorization else None
+                scope = self.dispatcher.authenticate(
+                    operation, caller_token(request.authorization, cookies, request.csrf_token, request.method))
                 refuse_query(name for name, _ in parse_qsl(request.query, keep_blank_values=True))
                 if len(request.body) > self.max_body:
                     raise self._too_large()
                 values = self._parse(operation, self._json_body(request.body, media_type(request.content_type)),
                                      as_kwargs)
-                return json_answer(await self.dispatcher.invoke_batched_plain(operation, values, scope))
+                return json_answer(await self.dispatcher.invoke_batched_plain(operation, values, scope),
+                                   headers=API_HEADERS)
             except Exception as exc:
-                return error_answer(failure(exc, outcome))
+                return error_answer(failure(exc, outcome), API_HEADERS)
 
     def client_address(self, request: Request) -> str:
         """The peer's address, or X-Forwarded-For's when the peer is a trusted proxy (``gateway.client_address``)."""
@@ -305,7 +329,10 @@ class GatewayApp:
 
     def prepare(self, operation: Operation, request: Request, path_args: dict) -> tuple[dict | None, Message]:
         """The caller's scope and the request message (the token is checked first)."""
-        scope = self.dispatcher.authenticate(operation, bearer_token(request.headers.get("Authorization")))
+        # an operation open to anyone ignores the session cookie (its CSRF check included)
+        token = caller_token(request.headers.get("Authorization"), request.cookies if operation.auth else None,
+                             request.headers.get(CSRF_HEADER), request.method)
+        scope = self.dispatcher.authenticate(operation, token)
         return scope, self.bind(operation, request, path_args)
 
     def bind(self, operation: Operation, request: Request, path_args: dict) -> Message:
@@ -400,6 +427,58 @@ class GatewayApp:
     def _unrouted(reply: ErrorReply, headers: dict | None = None) -> Response:
         metrics.REQUESTS.labels("http", metrics.UNROUTED, reply.kind).inc()
         return error_response(reply, headers)
+
+    def serve_static(self, request: Request) -> Response:
+        """A page or asset (``gateway.pages.StaticFiles``), gzipped when the client accepts it; ``/`` and a mount
+        without its slash redirect."""
+        if request.path in PAGE_REDIRECTS:
+            return Response(status=302, headers={"Location": PAGE_REDIRECTS[request.path]})
+        if request.method not in ("GET", "HEAD"):
+            return self._unrouted(ErrorReply("METHOD_NOT_ALLOWED", "METHOD_NOT_ALLOWED",
+                                             f"{request.method} is not allowed on {request.path}"),
+                                  {"Allow": "GET, HEAD"})
+        found = self.static.find(request.path)
+        if found is None:
+            return self._unrouted(ErrorReply("NOT_FOUND", "ROUTE_NOT_FOUND", f"no page at {request.path}"))
+        headers = {"Cache-Control": "no-cache", "ETag": f'"{found.etag}"', "Vary": "Accept-Encoding"}
+        if request.if_none_match.contains(found.etag):
+            return Response(status=304, headers=headers)
+        body = found.body
+        if found.gzipped is not None and "gzip" in request.accept_encodings:
+            body, headers["Content-Encoding"] = found.gzipped, "gzip"
+        return Response(body, content_type=found.content_type, headers=headers)
+
+    def serve_session_start(self, request: Request) -> Response:
+        """Log in as ``/v1/auth/login`` does (same checks, same throttling, the client's address), but answer the
+        token as an HttpOnly cookie, not in the body, with a CSRF value the page sends back as X-CSRF-Token."""
+        login = self.operations[LOGIN_RPC]
+        with metrics.track("http", "CreateSession") as outcome:
+            try:
+                message = self.bind(login, request, {})
+                answer = message_to_json(self.dispatcher.invoke(login, message, None, self.client_address(request)))
+                csrf = new_csrf_token()
+                response = json_response({"account": answer["account"], "expires_in": answer["expires_in"],
+                                          "csrf_token": csrf})
+                for cookie in session_cookies(answer["access_token"], csrf, int(answer["expires_in"]),
+                                              request.scheme == "https"):
+                    response.headers.add("Set-Cookie", cookie)
+                response.headers["Cache-Control"] = "no-store"
+                return response
+            except Exception as exc:
+                return error_response(failure(exc, outcome))
+
+    def serve_session_end(self, request: Request) -> Response:
+        """Log out: clear both cookies. With a session open, the CSRF header is needed (no other site may end it)."""
+        with metrics.track("http", "EndSession") as outcome:
+            try:
+                if request.cookies.get(CSRF_COOKIE):
+                    caller_token(None, request.cookies, request.headers.get(CSRF_HEADER), request.method)
+                response = json_response({})
+                for cookie in cleared_cookies(request.scheme == "https"):
+                    response.headers.add("Set-Cookie", cookie)
+                return response
+            except Exception as exc:
+                return error_response(failure(exc, outcome))
 
     def serve_openapi(self, _request: Request) -> Response:
         return Response(self.openapi, content_type=JSON_TYPE)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import ssl
 import sys
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -65,7 +66,7 @@ def path_and_query(request: "Incoming") -> tuple[str, str]:
 
 def plain_request(request: "Incoming") -> PlainRequest:
     path, query = path_and_query(request)
-    authorization, content_type = None, ""
+    authorization, content_type, cookie, csrf_token = None, "", None, None
     for name, value in request.headers:
         name = name.lower()
         if name == b"authorization":         # repeated: joined, as in a WSGI environ (and then refused)
@@ -73,11 +74,19 @@ def plain_request(request: "Incoming") -> PlainRequest:
             authorization = text if authorization is None else f"{authorization}, {text}"
         elif name == b"content-type":
             content_type = value.decode("latin-1")
-    return PlainRequest(request.method.decode("ascii"), path, query, authorization, content_type, bytes(request.body))
+        elif name == b"cookie":              # a page's session (gateway.pages); repeated: joined, as a browser does
+            text = value.decode("latin-1")
+            cookie = text if cookie is None else f"{cookie}; {text}"
+        elif name == b"x-csrf-token":
+            text = value.decode("latin-1")
+            csrf_token = text if csrf_token is None else f"{csrf_token}, {text}"
+    return PlainRequest(request.method.decode("ascii"), path, query, authorization, content_type, bytes(request.body),
+                        cookie, csrf_token)
 
 
-def wsgi_environ(request: "Incoming", server: tuple[str, int], peer) -> dict:
-    """The PEP 3333 environ of one request (its body already read whole)."""
+def wsgi_environ(request: "Incoming", server: tuple[str, int], peer, scheme: str = "http") -> dict:
+    """The PEP 3333 environ of one request (its body already read whole); ``scheme`` is https when the
+    connection is TLS (what a page's Secure cookies and HSTS go by)."""
     body = bytes(request.body)
     path, query = path_and_query(request)
     environ = {
@@ -86,7 +95,7 @@ def wsgi_environ(request: "Incoming", server: tuple[str, int], peer) -> dict:
         "SERVER_NAME": server[0], "SERVER_PORT": str(server[1]),
         "SERVER_PROTOCOL": f"HTTP/{request.http_version}",
         "REMOTE_ADDR": peer[0] if peer else "", "REMOTE_PORT": str(peer[1]) if peer else "",
-        "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
+        "wsgi.version": (1, 0), "wsgi.url_scheme": scheme, "wsgi.input": io.BytesIO(body),
         "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
         "CONTENT_LENGTH": str(len(body)),
     }
@@ -205,7 +214,8 @@ class HttpConnection(asyncio.Protocol):
         self.last = True
         if not self.answering and not self.ready:
             self.transport.close()
-        return True                             # the answers under way are still written
+        # the answers under way are still written; TLS has no half-close (asyncio closes the connection anyway)
+        return self.server.ssl_context is None
 
     # --- parser callbacks --------------------------------------------------------------
     def on_message_begin(self) -> None:
@@ -378,8 +388,11 @@ class HttpGateway:
 
     def __init__(self, app, host: str, port: int, max_body: int, workers: int = 32,
                  loop: LoopThread | None = None, request_timeout: float = REQUEST_TIMEOUT,
-                 idle_timeout: float = IDLE_TIMEOUT, max_connections: int = MAX_CONNECTIONS):
+                 idle_timeout: float = IDLE_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
+                 ssl_context: ssl.SSLContext | None = None):
         self.app, self.host, self.max_body = app, host, max_body
+        self.ssl_context = ssl_context                  # HTTPS when set (``gateway.tls``)
+        self.scheme = "https" if ssl_context is not None else "http"
         self.request_timeout, self.idle_timeout, self.max_connections = request_timeout, idle_timeout, max_connections
         self.loop_thread = loop or shared_loop()
         self.workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="http")
@@ -388,8 +401,9 @@ class HttpGateway:
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def _listen(self, port: int) -> asyncio.AbstractServer:
+        tls = {"ssl": self.ssl_context, "ssl_handshake_timeout": self.request_timeout} if self.ssl_context else {}
         return await asyncio.get_running_loop().create_server(lambda: HttpConnection(self), self.host, port,
-                                                               start_serving=False, reuse_address=True)
+                                                               start_serving=False, reuse_address=True, **tls)
 
     def start(self) -> "HttpGateway":
         self.loop_thread.run(self.server.start_serving())
@@ -424,5 +438,5 @@ class HttpGateway:
         batched = self.app.serve_batched(plain_request(request))
         if batched is not None:
             return await batched
-        environ = wsgi_environ(request, (self.host, self.port), peer)
+        environ = wsgi_environ(request, (self.host, self.port), peer, self.scheme)
         return await asyncio.get_running_loop().run_in_executor(self.workers, run_wsgi, self.app, environ)

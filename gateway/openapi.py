@@ -6,6 +6,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from gateway import descriptions
 from gateway.descriptions import comment, is_map, is_optional
 from gateway.operations import Operation
+from gateway.pages import CSRF_COOKIE, SESSION_COOKIE
 from protos.partybuilding.v1 import common_pb2
 
 API_PACKAGE = "partybuilding.v1."
@@ -42,6 +43,9 @@ ERROR_STATUSES = {"400": "Invalid request (bad JSON, unknown field, wrong type, 
                   "500": "Internal error", "503": "Service unavailable", "504": "The service did not answer in time"}
 
 
+SESSION_NOTE = ("A page's session: the access token in the HttpOnly pb_session cookie. An Authorization header "
+                "wins over it; a request it authenticates with a method other than GET/HEAD must send X-CSRF-Token "
+                "equal to the pb_csrf cookie, else 403 CSRF_FAILED.")
 DOWNLOAD_NOTE = ("The file itself instead of JSON: send `?download=1`, or an Accept header naming the file's media "
                  "type (without either, or with `*/*`, the JSON form). The file answers with its media type and a "
                  "Content-Disposition carrying its Chinese name.")
@@ -115,6 +119,9 @@ def build_openapi(operations: tuple[Operation, ...]) -> dict:
     paths: dict[str, dict] = {}
     for op in operations:
         paths.setdefault(op.path, {})[op.http_method.lower()] = operation_object(builder, op)
+    login = next((op for op in operations if op.path == "/v1/auth/login"), None)
+    if login is not None:
+        paths.update(session_paths(builder, login))
     apis = dict.fromkeys(op.api for op in operations)
     return {
         "openapi": "3.1.0",
@@ -130,8 +137,39 @@ def build_openapi(operations: tuple[Operation, ...]) -> dict:
                                     "content": {"application/json": {
                                         "schema": {"$ref": f"#/components/schemas/{ERROR_BODY}"}}}}},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                                           "description": "The access_token from POST /v1/auth/login"}},
+                                           "description": "The access_token from POST /v1/auth/login"},
+                                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
+                                            "description": SESSION_NOTE}},
         },
+    }
+
+
+def session_paths(builder: SchemaBuilder, login: Operation) -> dict:
+    """The pages' login and logout (``gateway.pages``): HTTP only, no rpc of their own."""
+    errors = {status: {"$ref": "#/components/responses/Error", "description": text}
+              for status, text in ERROR_STATUSES.items() if status not in ("404", "409")}
+    cookies = {"Set-Cookie": {"description": f"{SESSION_COOKIE} (HttpOnly) and {CSRF_COOKIE}; SameSite=Strict, "
+                                             "Secure over TLS", "schema": {"type": "string"}}}
+    started = {"type": "object", "required": ["account", "expires_in", "csrf_token"], "additionalProperties": False,
+               "properties": {"account": builder.ref(login.response.DESCRIPTOR.fields_by_name["account"].message_type),
+                              "expires_in": {"type": "integer", "description": "Seconds the session lasts"},
+                              "csrf_token": {"type": "string", "description": "What X-CSRF-Token must carry "
+                                                                                "(also the pb_csrf cookie)"}}}
+    tag = [login.api.removeprefix(API_PACKAGE)]
+    return {
+        "/v1/auth/session": {"post": {
+            "operationId": "CreateSession", "tags": tag, "security": [], "parameters": [],
+            "summary": "Log in for the pages: the token as an HttpOnly cookie, never in the answer",
+            "description": f"Logs in as POST /v1/auth/login does (same checks and throttling). {SESSION_NOTE}",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": builder.ref(login.request.DESCRIPTOR)}}},
+            "responses": {"200": {"description": "Logged in", "headers": cookies,
+                                  "content": {"application/json": {"schema": started}}}, **errors}}},
+        "/v1/auth/session:end": {"post": {
+            "operationId": "EndSession", "tags": tag, "security": [{"session": []}], "parameters": [],
+            "summary": "Log out of the pages: clears both cookies (with a session, X-CSRF-Token is needed)",
+            "responses": {"200": {"description": "Logged out", "headers": cookies,
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}, **errors}}},
     }
 
 

@@ -342,8 +342,9 @@ class ScanDesk:
                     batch_repeats.append((p.index, prior.same_direction))
                 continue
             if not verdict.accepted:
-                answers[p.index] = {"error": Rejected(scans.rejection_message(verdict.code, p.rules.radius_m),
-                                                      code=verdict.code).to_dict()}
+                answers[p.index] = {"error": Rejected(
+                    scans.rejection_message(verdict.code, p.rules.radius_m, verdict.distance_m), code=verdict.code,
+                    details=scans.rejection_details(verdict, p.rules.radius_m)).to_dict()}
                 continue
             document, content = self._record(p, verdict, at)
             stored[document["_id"]] = document          # a second scan in this batch is a repeat

@@ -111,9 +111,18 @@ class Verdict:
     repeat: bool = False
 
 
-def rejection_message(code: str, radius_m: int) -> str:
-    """The member-facing message of a rejection code."""
+def rejection_message(code: str, radius_m: int, distance_m: float | None = None) -> str:
+    """The member-facing message of a rejection code; a fence refusal names the distance when it is known."""
+    if code == "OUTSIDE_FENCE" and distance_m is not None:
+        return f"超出{radius_m}米签到范围（距离约 {round(distance_m)} 米）"
     return REJECTION_MESSAGES.get(code, "无法签到/签退").format(radius=radius_m)
+
+
+def rejection_details(verdict: Verdict, radius_m: int) -> list[dict]:
+    """The figures behind a refusal, for the member's page: a fence refusal's distance and the radius (metres)."""
+    if verdict.code == "OUTSIDE_FENCE" and verdict.distance_m is not None:
+        return [{"distance_m": round(verdict.distance_m), "radius_m": radius_m}]
+    return []
 
 
 def _fix_error(message: str, code: str, field: str) -> InvalidArgument:

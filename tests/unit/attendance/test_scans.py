@@ -7,7 +7,8 @@ import pytest
 from servicekit.errors import InvalidArgument
 from services.attendance.domain.scans import (IMPOSSIBLE_SPEED_MPS, MAX_ACCURACY_M, MAX_FIX_AGE_SECONDS,
                                               MAX_FIX_AHEAD_SECONDS, REJECTION_MESSAGES, ActivityRules, Fix,
-                                              Prior, Verdict, judge, parse_fix, rejection_message)
+                                              Prior, Verdict, judge, parse_fix, rejection_details,
+                                              rejection_message)
 
 METRES_PER_DEGREE = 6371008.8 * math.pi / 180
 VENUE = (34.341575, 108.93977)
@@ -339,6 +340,15 @@ def test_the_fence_message_names_the_real_radius():
     assert REJECTION_MESSAGES["OUTSIDE_FENCE"].format(radius=300) == "不在活动地点 300 米范围内，无法签到/签退"
     assert "500 米" in rejection_message("OUTSIDE_FENCE", 500)
     assert rejection_message("CHECKIN_LATE", 500) == REJECTION_MESSAGES["CHECKIN_LATE"]
+
+
+def test_a_fence_refusal_names_the_distance_and_the_radius_for_the_members_page():
+    verdict = scan_in(fix_at(412))
+    assert rejection_message(verdict.code, 300, verdict.distance_m) == "超出300米签到范围（距离约 412 米）"
+    assert rejection_details(verdict, 300) == [{"distance_m": 412, "radius_m": 300}]
+    late = Verdict(accepted=False, code="CHECKIN_LATE", distance_m=None, flags=())
+    assert rejection_details(late, 300) == [] and rejection_message("CHECKIN_LATE", 300, None) == \
+        REJECTION_MESSAGES["CHECKIN_LATE"]
 
 
 @pytest.mark.parametrize("one, other", [("DEV-SHARED-1", "dev-shared-1"), ("ＤＥＶ－１", "dev-1"), (" Phone-A ", "phone-a"),

@@ -45,7 +45,10 @@ def test_openapi_lists_every_operation_under_its_path_and_method(openapi):
         operation = openapi["paths"][op.path][op.http_method.lower()]
         assert operation["operationId"] == op.rpc
         assert operation["summary"] == op.summary
-    assert sum(len(methods) for methods in openapi["paths"].values()) == len(OPERATIONS)
+    # and the pages' session login and logout (HTTP only)
+    assert sum(len(methods) for methods in openapi["paths"].values()) == len(OPERATIONS) + 2
+    assert openapi["paths"]["/v1/auth/session"]["post"]["operationId"] == "CreateSession"
+    assert openapi["paths"]["/v1/auth/session:end"]["post"]["operationId"] == "EndSession"
 
 
 def test_openapi_describes_operations_with_the_proto_comments(openapi):
@@ -72,7 +75,7 @@ def test_only_login_is_open_in_openapi(openapi):
     assert openapi["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     open_ops = [op["operationId"] for methods in openapi["paths"].values() for op in methods.values()
                 if op["security"] == []]
-    assert open_ops == ["Login"]
+    assert open_ops == ["Login", "CreateSession"]       # the pages' login (HTTP only)
 
 
 def test_openapi_lists_allowed_values_as_enums(openapi):
