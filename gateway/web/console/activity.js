@@ -3,6 +3,7 @@
 import {
   STATUS_LABELS, boot, call, el, errorText, isDenied, localTime, query, say, showDenied,
 } from "/console/shell.js";
+import { showRecords } from "/console/activity-records.js";
 
 const REFRESH_MS = 15000;
 const main = document.getElementById("main");
@@ -73,6 +74,13 @@ async function loadQr(activity) {
   }
 }
 
+/** After a change that moves the figures (a back-fill): the facts, counts and every record section again. */
+async function reloadAll() {
+  const activity = await call("GET", `/v1/activities/${encodeURIComponent(id)}`);
+  render(activity);
+  await showRecords(activity, roles, reloadAll);
+}
+
 async function refresh() {
   try {
     const activity = await call("GET", `/v1/activities/${encodeURIComponent(id)}`);
@@ -83,7 +91,7 @@ async function refresh() {
   }
 }
 
-await boot("themed-days");
+const { roles } = await boot("themed-days");
 document.getElementById("print-qr").addEventListener("click", () => window.print());
 try {
   if (!id) throw Object.assign(new Error("no id"), { status: 404 });
@@ -91,6 +99,7 @@ try {
   render(activity);
   await loadQr(activity);
   if (activity.status === "approved") setTimeout(refresh, REFRESH_MS);
+  await showRecords(activity, roles, reloadAll);
 } catch (error) {
   if (isDenied(error) || !id) showDenied(main, error instanceof Error && !id ? null : error);
   else say(status, errorText(error), "error");

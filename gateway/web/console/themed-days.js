@@ -2,7 +2,7 @@
 // system as venue_crs, or the browser's own WGS-84 position); an admin's plans to review (approve / reject
 // with a reason) and the subtree's activities.
 import {
-  STATUS_LABELS, allPages, boot, call, el, errorText, localTime, say, table,
+  KIND_LABELS, STATUS_LABELS, allPages, boot, call, el, errorText, localTime, say, table,
 } from "/console/shell.js";
 
 const pageStatus = document.getElementById("page-status");
@@ -179,6 +179,46 @@ async function loadSubtree(root) {
   }
 }
 
+// ---------------------------------------------------------------- 一键下发
+async function setupThemeForm(roles) {
+  const themeForm = document.getElementById("theme-form");
+  const themeStatus = document.getElementById("theme-status");
+  const choices = [];
+  for (const grant of roles.admin) {
+    try {
+      const orgs = await allPages(`/v1/orgs/${encodeURIComponent(grant.org.id)}/subtree`, { page_size: 500 }, "orgs", 5);
+      choices.push(...orgs.filter((org) => !["branch", "group"].includes(org.kind)));
+    } catch (error) {
+      choices.push(grant.org);
+    }
+  }
+  const top = choices[0]?.level || 0;
+  themeForm.org_id.replaceChildren(...choices.map((org) => el("option", { value: org.id },
+    `${"　".repeat(Math.max(0, (org.level || 0) - top))}${org.name}（${KIND_LABELS[org.kind] || ""}）`)));
+  const now = new Date();
+  themeForm.month.value = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}`;
+  themeForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = document.getElementById("theme-submit");
+    const org = choices.find((one) => one.id === themeForm.org_id.value);
+    button.disabled = true;
+    say(themeStatus, "正在下发…");
+    try {
+      const answer = await call("POST", "/v1/themes", {
+        org_id: themeForm.org_id.value, month: themeForm.month.value, title: themeForm.title.value.trim(),
+        due_from: themeForm.due_from.value, due_to: themeForm.due_to.value,
+      });
+      say(themeStatus, `下发成功：${org?.name || ""}范围内 ${answer.activities_created} 个支部收到了` +
+        `${answer.theme.month}主题党日“${answer.theme.title}”，请提醒支部书记填报活动计划。`, "ok");
+      await loadSubtree(adminRoot);
+    } catch (error) {
+      say(themeStatus, errorText(error), "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 const { roles } = await boot("themed-days");
 const secretaryBranch = roles.secretary[0]?.org;
 if (secretaryBranch) {
@@ -198,4 +238,5 @@ if (adminRoot) {
   });
   loadPending(adminRoot);
   loadSubtree(adminRoot);
+  setupThemeForm(roles);
 }
