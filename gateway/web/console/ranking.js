@@ -1,11 +1,13 @@
 // 支部排名: the branches of a subtree ranked for a month, quarter or year (GET /v1/orgs/{id}/ranking), as an
 // ECharts bar chart and its table twin built from the same rows, with a CSV of the table and the XLSX report.
 import {
-  FIELD_LABELS, KIND_LABELS, allPages, boot, call, csvField, downloadText, el, errorText, isDenied, query, say,
+  FIELD_LABELS, allPages, boot, call, csvField, downloadText, el, errorText, isDenied, query, say,
   showDenied, table,
 } from "/console/shell.js";
+import {
+  REPORT_KINDS as REPORTS, fillOrgs, fillPeriods as fillPeriodsOf, periodKind, scoreText, subtreeOrgs,
+} from "/console/charts.js";
 
-const REPORTS = { month: ["supervision", "督导清单"], quarter: ["bulletin", "季度通报"], year: ["assessment", "年度考核"] };
 const form = document.getElementById("ranking-filters");
 const status = document.getElementById("ranking-status");
 const kindSelect = document.getElementById("period-kind");
@@ -13,48 +15,8 @@ const main = document.getElementById("main");
 let chart = null;
 let current = { rows: [] };
 
-function periodKind(period) {
-  if (/^\d{4}-\d{2}$/.test(period)) return "month";
-  if (/^\d{4}-Q[1-4]$/.test(period)) return "quarter";
-  if (/^\d{4}$/.test(period)) return "year";
-  return "";
-}
-
-function periodsOf(kind) {
-  const now = new Date();
-  const year = now.getFullYear();
-  const periods = [];
-  if (kind === "month") {
-    for (let back = -3; back < 24; back += 1) {
-      const day = new Date(year, now.getMonth() - back, 1);
-      periods.push([`${day.getFullYear()}-${String(day.getMonth() + 1).padStart(2, "0")}`,
-        `${day.getFullYear()}年${day.getMonth() + 1}月`]);
-    }
-  } else if (kind === "quarter") {
-    const quarter = Math.floor(now.getMonth() / 3);
-    for (let back = -1; back < 8; back += 1) {
-      const index = year * 4 + quarter - back;
-      const [y, q] = [Math.floor(index / 4), (index % 4) + 1];
-      periods.push([`${y}-Q${q}`, `${y}年第${q}季度`]);
-    }
-  } else {
-    for (let back = 0; back < 5; back += 1) periods.push([String(year - back), `${year - back}年`]);
-  }
-  return periods;
-}
-
-function currentPeriod(kind) {
-  const now = new Date();
-  if (kind === "month") return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}`;
-  if (kind === "quarter") return `${now.getFullYear()}-Q${Math.floor(now.getMonth() / 3) + 1}`;
-  return String(now.getFullYear());
-}
-
 function fillPeriods(kind, chosen) {
-  const options = periodsOf(kind);
-  if (chosen && !options.some(([value]) => value === chosen)) options.unshift([chosen, chosen]);
-  form.period.replaceChildren(...options.map(([value, label]) => el("option", { value }, label)));
-  form.period.value = chosen || currentPeriod(kind);
+  fillPeriodsOf(form.period, kind, chosen);
 }
 
 function state() {
@@ -79,10 +41,6 @@ async function load() {
   }
   say(status, "");
   render(rows, org, period);
-}
-
-function scoreText(score) {
-  return Number(score).toFixed(2);
 }
 
 function render(rows, org, period) {
@@ -143,22 +101,8 @@ function exportCsv() {
 }
 
 async function orgChoices(roles, wanted) {
-  const roots = roles.admin.map((grant) => grant.org);
-  const choices = [];
-  for (const root of roots) {
-    try {
-      const orgs = await allPages(`/v1/orgs/${encodeURIComponent(root.id)}/subtree`, { page_size: 500 }, "orgs", 5);
-      choices.push(...orgs.filter((org) => !["branch", "group"].includes(org.kind)));
-    } catch (error) {
-      choices.push(root);
-    }
-  }
-  const options = choices.map((org) => el("option", { value: org.id },
-    `${"　".repeat(Math.max(0, org.level - (roots[0]?.level || 0)))}${org.name}（${KIND_LABELS[org.kind] || ""}）`));
-  // an organisation named in the address but not among the caller's: the API decides (and refuses it)
-  if (wanted && !choices.some((org) => org.id === wanted)) options.unshift(el("option", { value: wanted }, wanted));
-  form.org.replaceChildren(...options);
-  form.org.value = wanted || roots[0]?.id || "";
+  const { roots, orgs } = await subtreeOrgs(roles);
+  fillOrgs(form.org, orgs.filter((org) => !["branch", "group"].includes(org.kind)), roots, wanted);
 }
 
 const { roles } = await boot("ranking");

@@ -19,6 +19,17 @@ const NAV = [
   { page: "ranking", href: "/console/ranking", label: "支部排名", roles: ["admin"] },
   { page: "themed-days", href: "/console/themed-days", label: "主题党日", roles: ["admin", "secretary"] },
   { page: "import", href: "/console/import", label: "党员导入", roles: ["admin", "secretary"] },
+  { page: "statistics", href: "/console/statistics", label: "考勤统计", roles: ["admin", "secretary"] },
+  { page: "orgs", href: "/console/orgs", label: "组织架构", roles: ["admin"] },
+  { page: "members", href: "/console/members", label: "党员", roles: ["admin", "secretary"] },
+  { page: "transfers", href: "/console/transfers", label: "组织关系转接", roles: ["admin", "secretary"] },
+  { page: "accounts", href: "/console/accounts", label: "账号", roles: ["admin", "secretary"] },
+  { page: "progress", href: "/console/progress", label: "开展进度", roles: ["admin"] },
+  { page: "trend", href: "/console/trend", label: "得分趋势", roles: ["admin", "secretary"] },
+  { page: "compare", href: "/console/compare", label: "组织对比", roles: ["admin"] },
+  { page: "spot-check", href: "/console/spot-check", label: "一键抽查", roles: ["admin"] },
+  { page: "supervision", href: "/console/supervision", label: "督导通报", roles: ["admin"] },
+  { page: "points", href: "/console/points", label: "党员积分", roles: ["admin", "secretary"] },
 ];
 
 /** `api` with the console's habits: JSON in and out; errors are ApiError (status, code, message, details). */
