@@ -3,7 +3,8 @@ asyncio loop thread (grpc.aio, and HTTP/1.1 by httptools; scans are batched on t
 operation's nameko RPC on worker threads.
 
 Environment: TOKEN_PUBLIC_KEY_PATH (required), AMQP_URI, GATEWAY_HOST (127.0.0.1),
-GATEWAY_HTTP_PORT (8080), GATEWAY_GRPC_PORT (50051), GATEWAY_TLS_CERT and GATEWAY_TLS_KEY (PEM paths: HTTPS on the
+GATEWAY_HTTP_PORT (8080), GATEWAY_HTTP_SERVER (builtin, the hand-written ``gateway.http_server``, or uvicorn:
+``gateway.asgi_server``), GATEWAY_GRPC_PORT (50051), GATEWAY_TLS_CERT and GATEWAY_TLS_KEY (PEM paths: HTTPS on the
 HTTP port, TLS 1.2+; ``gateway.tls``), GATEWAY_HTTP_THREADS (32 threads for the HTTP requests that are not scans),
 GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations that are not batched),
 GATEWAY_RPC_TIMEOUT (30 s), GATEWAY_MAX_BODY_BYTES
@@ -32,6 +33,14 @@ def main() -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     build_protos.build()
 
+    from gateway.server import http_server_kind
+    from servicekit.config import ConfigError
+    try:
+        http_server = http_server_kind()            # refused before anything starts
+    except ConfigError as error:
+        log.error("%s", error)
+        return 2
+
     from gateway.backend import NamekoBackend
     from gateway.batching import Batcher
     from gateway.dispatch import Dispatcher
@@ -49,7 +58,7 @@ def main() -> int:
                            grpc_port=int(env("GATEWAY_GRPC_PORT", "50051")),
                            http_threads=int(env("GATEWAY_HTTP_THREADS", "32")),
                            grpc_workers=int(env("GATEWAY_GRPC_WORKERS", "128")),
-                           ssl_context=context_from_env())
+                           ssl_context=context_from_env(), http_server=http_server)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())

@@ -1,5 +1,6 @@
 """Both edges in one process, on the gateway's event loop thread: the gRPC server (grpc.aio) and the
-HTTP server (``gateway.http_server``: httptools, the WSGI app on worker threads, scans on the loop).
+HTTP server (``gateway.http_server``: httptools, the WSGI app on worker threads, scans on the loop; or, with
+``GATEWAY_HTTP_SERVER=uvicorn``, uvicorn on the same loop with the same app, ``gateway.asgi_server``).
 
     server = GatewayServer(dispatcher, host="127.0.0.1", http_port=0, grpc_port=0).start()
     server.http_url, server.grpc_target   # the ports actually bound
@@ -15,20 +16,38 @@ from gateway.dispatch import Dispatcher
 from gateway.grpc_server import GrpcGateway
 from gateway.http_app import GatewayApp, max_body_bytes
 from gateway.http_server import HttpGateway
+from servicekit.config import ConfigError, env
 from servicekit.metrics import watch_collector_pauses
 
 log = logging.getLogger(__name__)
+
+HTTP_SERVERS = ("builtin", "uvicorn")
+
+
+def http_server_kind(value: str | None = None) -> str:
+    """Which HTTP server serves: ``value``, else ``GATEWAY_HTTP_SERVER``; ``builtin`` (the default) or ``uvicorn``."""
+    raw = env("GATEWAY_HTTP_SERVER", "builtin") if value is None else value
+    kind = (raw or "builtin").strip().lower()
+    if kind not in HTTP_SERVERS:
+        raise ConfigError(f"GATEWAY_HTTP_SERVER must be one of {', '.join(HTTP_SERVERS)}, not {raw!r}")
+    return kind
 
 
 class GatewayServer:
     def __init__(self, dispatcher: Dispatcher, host: str = "127.0.0.1", http_port: int = 8080,
                  grpc_port: int = 50051, http_threads: int = 16, grpc_workers: int = 16,
-                 max_body: int | None = None, ssl_context: ssl.SSLContext | None = None):
+                 max_body: int | None = None, ssl_context: ssl.SSLContext | None = None,
+                 http_server: str | None = None):
         max_body = max_body if max_body is not None else max_body_bytes()
         self.host = host
+        self.http_server = http_server_kind(http_server)
+        if self.http_server == "uvicorn":
+            from gateway.asgi_server import UvicornGateway as http_class
+        else:
+            http_class = HttpGateway
         self.grpc = GrpcGateway(dispatcher, f"{host}:{grpc_port}", max_workers=grpc_workers,
                                 max_message_bytes=max_body)
-        self.http = HttpGateway(GatewayApp(dispatcher, max_body=max_body), host, http_port, max_body=max_body,
+        self.http = http_class(GatewayApp(dispatcher, max_body=max_body), host, http_port, max_body=max_body,
                                 workers=http_threads, ssl_context=ssl_context)
 
     @property
@@ -44,7 +63,8 @@ class GatewayServer:
         self.http.start()
         self.grpc.loop_thread.watch_lag(metrics.LOOP_LAG.observe)
         watch_collector_pauses()
-        log.info("gateway serving gRPC on %s and HTTP on %s/ (docs at /docs)", self.grpc_target, self.http_url)
+        log.info("gateway serving gRPC on %s and HTTP on %s/ (%s server; docs at /docs)", self.grpc_target,
+                 self.http_url, self.http_server)
         return self
 
     def stop(self, grace: float = 5.0) -> None:

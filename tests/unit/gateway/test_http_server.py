@@ -1,6 +1,7 @@
-"""The gateway's HTTP/1.1 server (gateway.http_server) over raw sockets: keep-alive and pipelining,
-what it refuses (malformed requests, smuggling, oversized headers and bodies, slow requests) with the
-app's JSON error body, 100-continue, chunked bodies, HEAD, and scans answered on the loop in batches."""
+"""The gateway's HTTP/1.1 servers over raw sockets, the hand-written one (gateway.http_server) and uvicorn
+(gateway.asgi_server, GATEWAY_HTTP_SERVER=uvicorn) alike: keep-alive and pipelining, what they refuse
+(malformed requests, smuggling, oversized headers and bodies, slow requests) with the app's JSON error body,
+100-continue, chunked bodies, HEAD, and scans answered on the loop in batches."""
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ from gateway.batching import Batcher
 from gateway.dispatch import Dispatcher
 from gateway.http_app import GatewayApp
 from gateway.http_server import HttpGateway
+from gateway.server import HTTP_SERVERS
 from servicekit.tokens import TokenVerifier
 from tests.unit.gateway.samples import REQUESTS, RESULTS
 
@@ -39,20 +41,35 @@ class EchoApp:
         body = environ["wsgi.input"].read()
         answer = json.dumps({"method": environ["REQUEST_METHOD"], "path": environ["PATH_INFO"].encode("latin-1")
                              .decode("utf-8"), "query": environ["QUERY_STRING"], "body": body.decode(),
-                             "type": environ.get("CONTENT_TYPE", ""), "x": environ.get("HTTP_X_TAG", "")},
+                             "type": environ.get("CONTENT_TYPE", ""), "x": environ.get("HTTP_X_TAG", ""),
+                             "peer": environ["REMOTE_ADDR"], "forwarded": environ.get("HTTP_X_FORWARDED_FOR"),
+                             "scheme": environ["wsgi.url_scheme"]},
                             ensure_ascii=False).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("X-Answer", "yes")])
         return [answer]
 
 
-def serve(app, **options) -> HttpGateway:
-    return HttpGateway(app, "127.0.0.1", 0, max_body=MAX_BODY, workers=2, **options).start()
+def http_server(kind: str, app, workers: int = 2, max_body: int = MAX_BODY, **options) -> HttpGateway:
+    """The built-in server or uvicorn (``GATEWAY_HTTP_SERVER``) on a free port, serving ``app``."""
+    if kind == "uvicorn":
+        from gateway.asgi_server import UvicornGateway
+        return UvicornGateway(app, "127.0.0.1", 0, max_body=max_body, workers=workers, **options).start()
+    return HttpGateway(app, "127.0.0.1", 0, max_body=max_body, workers=workers, **options).start()
+
+
+def serve(app, kind: str = "builtin", **options) -> HttpGateway:
+    return http_server(kind, app, **options)
+
+
+@pytest.fixture(params=HTTP_SERVERS)
+def kind(request) -> str:
+    return request.param
 
 
 @pytest.fixture
-def echo():
+def echo(kind):
     app = EchoApp()
-    server = serve(app)
+    server = serve(app, kind)
     yield server
     server.stop(grace=1)
 
@@ -114,6 +131,28 @@ def test_keep_alive_answers_several_requests_on_one_connection(echo):
         assert status == 200 and headers["x-answer"] == "yes" and headers["server"] == "partybuilding-gateway"
         assert (answer["path"], answer["body"], answer["x"]) == (f"/echo/{n}", '{"n": %d}' % n, f"t{n}")
     sock.close()
+
+
+def test_the_peer_reaches_the_app_and_x_forwarded_for_is_left_to_it(echo):
+    """The client address a login is throttled by: the peer as REMOTE_ADDR, X-Forwarded-For untouched (the app
+    believes it only from TRUSTED_PROXIES; uvicorn would otherwise put it in REMOTE_ADDR for 127.0.0.1)."""
+    sock = connect(echo)
+    sock.sendall(request("/echo", "GET", headers={"X-Forwarded-For": "203.0.113.9"}))
+    answer = json.loads(Reader(sock).response()[2])
+    assert (answer["peer"], answer["forwarded"], answer["scheme"]) == ("127.0.0.1", "203.0.113.9", "http")
+    sock.close()
+
+
+def test_the_http_server_is_chosen_by_gateway_http_server(monkeypatch):
+    from gateway.server import http_server_kind
+    from servicekit.config import ConfigError
+    monkeypatch.delenv("GATEWAY_HTTP_SERVER", raising=False)
+    assert http_server_kind() == "builtin"
+    monkeypatch.setenv("GATEWAY_HTTP_SERVER", "Uvicorn")
+    assert http_server_kind() == "uvicorn"
+    monkeypatch.setenv("GATEWAY_HTTP_SERVER", "nginx")
+    with pytest.raises(ConfigError, match="GATEWAY_HTTP_SERVER must be one of builtin, uvicorn, not 'nginx'"):
+        http_server_kind()
 
 
 def test_pipelined_requests_are_answered_in_order(echo):
@@ -253,6 +292,7 @@ def test_an_app_that_fails_answers_500_and_keeps_the_connection(echo):
 
 
 def test_a_request_that_does_not_arrive_in_time_is_refused_and_an_idle_connection_closed():
+    """The built-in server's own: uvicorn has no deadline for a request to arrive whole (``gateway.asgi_server``)."""
     server = serve(EchoApp(), request_timeout=0.3, idle_timeout=0.3)
     try:
         slow = connect(server)
@@ -269,6 +309,7 @@ def test_a_request_that_does_not_arrive_in_time_is_refused_and_an_idle_connectio
 
 
 def test_connections_over_the_limit_are_closed():
+    """The built-in server's own: uvicorn answers connections over its limit 503 (``gateway.asgi_server``)."""
     server = serve(EchoApp(), max_connections=1)
     try:
         first = connect(server)
@@ -294,11 +335,11 @@ class ScanBackend:
                 for item in kwargs["items"]]
 
 
-def test_scans_are_answered_on_the_loop_in_one_batch_and_other_calls_on_threads(keys, token):
+def test_scans_are_answered_on_the_loop_in_one_batch_and_other_calls_on_threads(keys, token, kind):
     backend = ScanBackend()
     batcher = Batcher(backend, max_batch=100, max_wait=0.3, senders=1)
     app = GatewayApp(Dispatcher(backend, TokenVerifier(keys.public_pem), batcher=batcher), max_body=MAX_BODY)
-    server = HttpGateway(app, "127.0.0.1", 0, max_body=MAX_BODY, workers=1).start()
+    server = http_server(kind, app, workers=1)
     try:
         sockets = [connect(server) for _ in range(8)]
         for n, sock in enumerate(sockets):        # eight scans in flight at once, on one worker thread at most
@@ -352,7 +393,7 @@ SCAN_CASES = {           # name: (path, body, headers beyond a good token and JS
 
 
 @pytest.mark.parametrize("case", SCAN_CASES)
-def test_a_scan_on_the_loop_is_answered_as_the_app_on_a_thread_answers_it(keys, token, case):
+def test_a_scan_on_the_loop_is_answered_as_the_app_on_a_thread_answers_it(keys, token, case, kind):
     """The loop's own path for scans (``PlainRequest``, no WSGI environ) against the WSGI app's path, which
     serves every scan when the gateway does not batch: the same status, error code and body."""
     path, body, headers, status, code = SCAN_CASES[case]
@@ -362,7 +403,7 @@ def test_a_scan_on_the_loop_is_answered_as_the_app_on_a_thread_answers_it(keys, 
         backend = ScanBackend()
         batcher = Batcher(backend, max_batch=100, max_wait=0.001, senders=1) if batched else None
         app = GatewayApp(Dispatcher(backend, TokenVerifier(keys.public_pem), batcher=batcher), max_body=MAX_BODY)
-        server = HttpGateway(app, "127.0.0.1", 0, max_body=MAX_BODY, workers=1).start()
+        server = http_server(kind, app, workers=1)
         try:
             sock = connect(server)
             sock.sendall(request(path, body=body, headers=headers))

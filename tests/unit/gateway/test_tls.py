@@ -66,11 +66,14 @@ def test_by_default_the_certificate_covers_localhost_the_loopback_and_the_host_n
     assert "127.0.0.1" in addresses
 
 
-def test_the_gateway_answers_healthz_over_tls(dispatcher, certificate):
+@pytest.mark.parametrize("kind", ["builtin", "uvicorn"])
+def test_the_gateway_answers_healthz_over_tls(dispatcher, certificate, kind):
     server = GatewayServer(dispatcher, host="127.0.0.1", http_port=0, grpc_port=0, http_threads=2, grpc_workers=2,
-                           ssl_context=tls.server_context(*certificate)).start()
+                           ssl_context=tls.server_context(*certificate), http_server=kind).start()
     try:
         assert server.http_url.startswith("https://127.0.0.1:")
+        scheme = https_get(server.http.port, "/v1/me", certificate[0])[1]          # HSTS: the app saw https
+        assert "max-age" in {k.lower(): v for k, v in dict(scheme).items()}.get("strict-transport-security", "")
         status, _, body, version = https_get(server.http.port, "/healthz", certificate[0])
         assert status == 200 and json.loads(body) == {"status": "ok"}
         assert version in ("TLSv1.2", "TLSv1.3")

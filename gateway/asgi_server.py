@@ -1,0 +1,210 @@
+"""The HTTP side served by uvicorn (httptools) instead of ``gateway.http_server``: ``GATEWAY_HTTP_SERVER=uvicorn``.
+
+The same app behind either server, and the same answers to clients: a small ASGI adapter reads the request
+(refusing an oversized head or body as the built-in server does), answers a member's scan on the loop with no
+thread (``GatewayApp.serve_batched``) and every other request by calling the WSGI app on a pool of
+``workers`` threads, with the environ the built-in server builds (``http_server.wsgi_environ``). uvicorn's
+server runs as a task on the gateway's one loop (``gateway.event_loop``), where the batcher and grpc.aio live,
+so a scan never crosses threads to join its batch.
+
+What uvicorn does not do as the built-in server does: no deadline for a request to arrive whole (a slow
+client holds its connection until the keep-alive timeout of the next idle moment), the head's size is checked
+once it is whole (httptools has no limit of its own), and connections over ``max_connections`` are answered
+503 by uvicorn rather than closed.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+from concurrent.futures import ThreadPoolExecutor
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from gateway.errors import INTERNAL_REPLY
+from gateway.event_loop import LoopThread, shared_loop
+from gateway.http_app import Answer, error_answer
+from gateway.http_server import (BODILESS, IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_HEADER_BYTES, REQUEST_TIMEOUT,
+                                 SERVER_NAME, SKIPPED_HEADERS, Incoming, app_error, plain_request, response_bytes,
+                                 run_wsgi, wsgi_environ)
+
+log = logging.getLogger(__name__)
+
+class GatewayHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, answering a malformed request with the app's JSON error (400
+    MALFORMED_REQUEST) after the answers already under way, answering a request whose client has stopped
+    sending (half-close) before closing, and closing after answering a request to upgrade, as the built-in
+    server does."""
+
+    refusal: bytes | None = None
+
+    def send_400_response(self, msg: str) -> None:
+        if self.refusal is not None:
+            return                       # the parser stays in error: later data repeats the same refusal
+        self.refusal = response_bytes(app_error("INVALID_ARGUMENT", "MALFORMED_REQUEST",
+                                                "malformed HTTP request"), close=True)
+        self.flow.pause_reading()
+        if self.cycle is None or self.cycle.response_complete:
+            self._write_refusal()        # else once the requests before it are answered (on_response_complete)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.refusal is not None and not self.pipeline and not self.transport.is_closing() \
+                and (self.cycle is None or self.cycle.response_complete):
+            self._write_refusal()
+
+    def _write_refusal(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(self.refusal)
+            self.transport.close()
+
+    def _unsupported_upgrade_warning(self) -> None:
+        # no protocol switch is offered: what was asked is answered, then the connection closed (what follows
+        # the head is in the other protocol)
+        self.flow.pause_reading()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False
+        else:
+            self.transport.close()
+
+    def eof_received(self) -> bool | None:
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False          # answer what was asked, then close
+            return True if self.transport.get_extra_info("sslcontext") is None else None
+        return None
+
+
+class AsgiAdapter:
+    """The ASGI app uvicorn calls: the gateway's WSGI app with its scan fast path."""
+
+    def __init__(self, app, max_body: int, workers: ThreadPoolExecutor, server: tuple[str, int]):
+        self.app, self.max_body, self.workers, self.server = app, max_body, workers, server
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return                                  # lifespan is off and WebSocket not offered
+        request = Incoming()
+        request.method = scope["method"].encode("ascii")
+        query = scope.get("query_string", b"")
+        request.target = scope.get("raw_path") or scope["path"].encode("latin-1")
+        if query:
+            request.target += b"?" + query
+        request.http_version = scope["http_version"]
+        request.headers = scope["headers"]
+        head_only = scope["method"] == "HEAD"
+        try:
+            answer = self._refusal_of(request)
+            if answer is None:
+                answer = await self._read_body(request, receive)
+            if answer is None:
+                answer = await self._answer(request, scope)
+            else:
+                answer.headers.append(("Connection", "close"))      # what follows the refused part is not read
+        except Exception:  # noqa: BLE001  the app answers its own errors; this is a bug in the adapter
+            log.exception("HTTP request %s %s failed", scope["method"], scope["path"])
+            answer = error_answer(INTERNAL_REPLY)
+        await send_answer(send, answer, head_only)
+
+    def _refusal_of(self, request: Incoming) -> Answer | None:
+        """The built-in server's refusals of a head: too large, or a declared body over the limit."""
+        if len(request.target) + sum(len(name) + len(value) + 4 for name, value in request.headers) \
+                > MAX_HEADER_BYTES:
+            return app_error("HEADERS_TOO_LARGE", "HEADERS_TOO_LARGE",
+                             f"the request's line and headers may be at most {MAX_HEADER_BYTES} bytes")
+        length = next((value for name, value in request.headers if name == b"content-length"), b"0")
+        if int(length) > self.max_body:              # httptools has checked it is one run of digits
+            return self._too_large()
+        return None
+
+    async def _read_body(self, request: Incoming, receive) -> Answer | None:
+        """The body, as it arrives; refused as soon as it grows over the limit (a chunked body)."""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ConnectionResetError("the client left before its request was read")
+            request.body += message.get("body", b"")
+            if len(request.body) > self.max_body:
+                return self._too_large()
+            if not message.get("more_body", False):
+                return None
+
+    def _too_large(self) -> Answer:
+        return app_error("PAYLOAD_TOO_LARGE", "BODY_TOO_LARGE", f"the body may be at most {self.max_body} bytes")
+
+    async def _answer(self, request: Incoming, scope) -> Answer:
+        batched = self.app.serve_batched(plain_request(request))
+        if batched is not None:
+            return await batched
+        client = scope.get("client")
+        environ = wsgi_environ(request, self.server, tuple(client) if client else None, scope.get("scheme", "http"))
+        return await asyncio.get_running_loop().run_in_executor(self.workers, run_wsgi, self.app, environ)
+
+
+async def send_answer(send, answer: Answer, head_only: bool) -> None:
+    """The answer as ASGI messages, framed as the built-in server frames it (Content-Length; uvicorn drops a
+    HEAD's body and closes on ``Connection: close``)."""
+    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers
+               if name.lower() not in SKIPPED_HEADERS]
+    if any(name == "Connection" and value == "close" for name, value in answer.headers):
+        headers.append((b"connection", b"close"))
+    body = b"" if answer.status in BODILESS else answer.body
+    if answer.status not in BODILESS:
+        headers.append((b"content-length", str(len(body)).encode("ascii")))
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class UvicornGateway:
+    """``HttpGateway``'s interface (``port``, ``scheme``, ``start``, ``stop``) with uvicorn serving; the socket is
+    bound at construction, so ``port`` is known before ``start`` (port 0 picks a free one)."""
+
+    def __init__(self, app, host: str, port: int, max_body: int, workers: int = 32,
+                 loop: LoopThread | None = None, request_timeout: float = REQUEST_TIMEOUT,
+                 idle_timeout: float = IDLE_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
+                 ssl_context: ssl.SSLContext | None = None):
+        self.app, self.host, self.max_body = app, host, max_body
+        self.ssl_context = ssl_context
+        self.scheme = "https" if ssl_context is not None else "http"
+        self.loop_thread = loop or shared_loop()
+        self.workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="http")
+        self.socket = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                           reuse_port=False, backlog=2048)
+        self.socket.setblocking(False)
+        self.port = self.socket.getsockname()[1]
+        config = uvicorn.Config(
+            AsgiAdapter(app, max_body, self.workers, (host, self.port)), host=host, port=self.port,
+            http=GatewayHttpProtocol, ws="none", lifespan="off", interface="asgi3", loop="none",
+            log_config=None, access_log=False,
+            proxy_headers=False,                # TRUSTED_PROXIES is the app's (a login's client address)
+            server_header=False, date_header=False, headers=[("Server", SERVER_NAME)],
+            timeout_keep_alive=idle_timeout,    # type: ignore[arg-type]  call_later takes a float
+            limit_concurrency=max_connections, backlog=2048,
+            ssl_context_factory=(lambda _config, _default: ssl_context) if ssl_context is not None else None)
+        config.load()
+        self.server = uvicorn.Server(config)
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> "UvicornGateway":
+        self.loop_thread.run(self._start())
+        return self
+
+    async def _start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.server.serve(sockets=[self.socket]))
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()                  # its failure, raised here
+                raise RuntimeError("uvicorn stopped while starting")
+            await asyncio.sleep(0.01)
+
+    def stop(self, grace: float = 5.0) -> None:
+        self.server.config.timeout_graceful_shutdown = max(1, int(grace))
+        self.loop_thread.run(self._stop(), timeout=grace + 5)
+        self.workers.shutdown(wait=False)
+        self.socket.close()
+
+    async def _stop(self) -> None:
+        self.server.should_exit = True               # answers under way are written, idle connections closed
+        if self.task is not None:
+            await self.task
