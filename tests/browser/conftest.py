@@ -16,7 +16,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from tests.e2e.conftest import gateway_process  # noqa: F401 - the same gateway process fixture as the e2e tier
 from tests.support.attendance import ThemedDay, point_at
-from tests.support.identity import City
+from gateway.client import HttpClient
+from tests.support.identity import PASSWORD, City
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 PHONE = {"viewport": {"width": 360, "height": 760}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
@@ -113,6 +114,20 @@ def log_in(page, tenant_code: str, username: str, password: str) -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
+
+
+def console_login(page, city: City, username: str, path: str = "/console/") -> None:
+    """Open a console page; the console sends a caller without a session to its login form, then back."""
+    page.goto(path)
+    log_in(page, city.code, username, PASSWORD)
+    expect(page.locator("#whoami")).to_be_visible()
+
+
+def api_client(base_url: str, city: City, username: str) -> HttpClient:
+    """The API as ``username`` sees it, to compare with what a page shows."""
+    client = HttpClient(base_url)
+    client.login(city.code, username, PASSWORD)
+    return client
 
 
 @pytest.fixture

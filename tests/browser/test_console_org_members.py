@@ -8,23 +8,11 @@ import pytest
 from playwright.sync_api import expect
 
 from gateway.client import ApiError, HttpClient
-from tests.browser.conftest import log_in
+from tests.browser.conftest import api_client, console_login
 from tests.support.identity import PASSWORD, new_unique_id_number
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
-
-def console_login(page, city, username: str, path: str) -> None:
-    """Open a console page; a caller without a session goes through the login form and back."""
-    page.goto(path)
-    log_in(page, city.code, username, PASSWORD)
-    expect(page.locator("#whoami")).to_be_visible()
-
-
-def api_client(base_url: str, city, username: str) -> HttpClient:
-    client = HttpClient(base_url)
-    client.login(city.code, username, PASSWORD)
-    return client
 
 
 def subtree_names(client: HttpClient, org_id: str) -> dict[str, dict]:

@@ -13,12 +13,12 @@ import pytest
 from openpyxl import Workbook
 from playwright.sync_api import expect
 
-from gateway.client import ApiError, HttpClient
+from gateway.client import ApiError
 from services.attendance.domain.coords import wgs84_to_gcj02
 from services.identity.domain import importing
-from tests.browser.conftest import log_in
+from tests.browser.conftest import api_client, console_login
 from tests.support.attendance import VENUE, ThemedDay
-from tests.support.identity import PASSWORD, City, new_unique_id_number
+from tests.support.identity import City, new_unique_id_number
 from tests.support.scoring import AttendancePublisher
 from tests.support.scoring import ThemedDay as ScoredDay
 from tests.support.scoring import wait_for
@@ -29,18 +29,6 @@ def city(rpc, operator_scope, platform) -> City:
     """A city of its own for each test: two themes of one month cannot be issued to the same county twice."""
     return City(rpc, operator_scope)
 
-
-def console_login(page, city, username: str, path: str = "/console/") -> None:
-    """Open a console page; the console sends a caller without a session to its login form, then back."""
-    page.goto(path)
-    log_in(page, city.code, username, PASSWORD)
-    expect(page.locator("#whoami")).to_be_visible()
-
-
-def api_client(base_url: str, city, username: str) -> HttpClient:
-    client = HttpClient(base_url)
-    client.login(city.code, username, PASSWORD)
-    return client
 
 
 def test_a_secretary_plans_the_county_admin_reviews_and_the_secretary_prints_the_codes(

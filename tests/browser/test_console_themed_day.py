@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from gateway.client import ApiError, HttpClient
-from tests.browser.conftest import log_in
+from gateway.client import ApiError
+from tests.browser.conftest import api_client, console_login
 from tests.support.attendance import VENUE, ThemedDay, photo
 from tests.support.identity import PASSWORD
 from tests.support.scoring import wait_for
@@ -21,17 +21,6 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 STATUS_TEXT = {"present": "出席", "incomplete": "未签退", "excused": "请假", "absent": "缺席",
                "mobile": "流动党员（线上参与）"}
 
-
-def console_login(page, city, username: str, path: str) -> None:
-    page.goto(path)
-    log_in(page, city.code, username, PASSWORD)
-    expect(page.locator("#whoami")).to_be_visible()
-
-
-def api_client(base_url: str, city, username: str) -> HttpClient:
-    client = HttpClient(base_url)
-    client.login(city.code, username, PASSWORD)
-    return client
 
 
 def table_cells(page, selector: str) -> list[list[str]]:
