@@ -9,7 +9,9 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_console_pages import api_client, console_login, held, last_month, publisher  # noqa: F401
+from gateway.client import ApiError
+from tests.browser.conftest import api_client, console_login
+from tests.browser.test_console_pages import held, last_month, publisher  # noqa: F401 - publisher is a fixture
 from tests.support.scoring import ThemedDay as ScoredDay
 from tests.support.scoring import wait_for
 
@@ -227,3 +229,115 @@ def test_a_county_admin_sees_no_other_countys_scoring_data_by_url(city, publishe
         expect(page.locator("#main")).not_to_contain_text(branch["name"])
         expect(page.locator("#main")).not_to_contain_text("第1县")
         assert page.locator("#main table").count() == 0, path
+
+
+def rules_cells(page) -> dict[str, list[str]]:
+    return {row[0]: row[1:] for row in cells_of(page, "rules-rows")}
+
+
+def test_the_city_admin_edits_the_points_rules_and_a_county_admin_cannot(city, new_context, base_url, screenshot):
+    admin = api_client(base_url, city, "city-admin")
+    before = admin.call("GetPointsRules", {})
+    page = new_context(viewport={"width": 1280, "height": 900}).new_page()
+    console_login(page, city, "city-admin", "/console/points")
+    form = page.locator("#rules-form")
+    expect(form).to_be_visible()
+    expect(page.locator("#rules-edit-rows tbody tr")).to_have_count(len(before["rules"]))
+    expect(page.locator("#negative-edit-rows tbody tr")).to_have_count(len(before["negative_list"]))
+
+    # one rule's points and a new negative-list item, entered on the page, are what the API then answers
+    reflection = page.locator("#rules-edit-rows tbody tr[data-category=reflection]")
+    expect(reflection.locator("[name=points]")).to_have_value(f"{rules_by(before)['reflection']['points']:g}")
+    reflection.locator("[name=points]").fill("3")
+    page.get_by_role("button", name="添加事项").click()
+    added = page.locator("#negative-edit-rows tbody tr").last
+    added.locator("[name=code]").fill("LATE_MEETING")
+    added.locator("[name=name]").fill("无故迟到组织生活会")
+    added.locator("[name=points]").fill("-2")
+    page.get_by_role("button", name="保存规则").click()
+    expect(page.locator("#rules-status")).to_contain_text("积分规则已保存")
+    after = admin.call("GetPointsRules", {})
+    expected = {**before, "rules": [{**rule, "points": 3} if rule["category"] == "reflection" else rule
+                                    for rule in before["rules"]],
+                "negative_list": [*before["negative_list"],
+                                  {"code": "LATE_MEETING", "name": "无故迟到组织生活会", "points": -2}]}
+    assert after == expected
+    expect(page.locator("#negative-rows tbody tr")).to_have_count(len(expected["negative_list"]))
+    assert cells_of(page, "negative-rows")[-1] == ["LATE_MEETING", "无故迟到组织生活会", "-2"]
+    assert rules_cells(page)["心得体会"][0] == "+3"
+
+    # a negative cap: the API's refusal, in Chinese, names the cell, and nothing changes
+    page.locator("#rules-edit-rows tbody tr[data-category=attendance] [name=daily_cap]").fill("-1")
+    page.get_by_role("button", name="保存规则").click()
+    expect(page.locator("#rules-status")).to_contain_text("积分规则无效，未作任何修改")
+    bad = {**after, "rules": [{**rule, "daily_cap": -1} if rule["category"] == "attendance" else rule
+                              for rule in after["rules"]]}
+    with pytest.raises(ApiError) as refused:
+        admin.call("SetPointsRules", {"rules": bad})
+    assert refused.value.code == "RULES_INVALID"
+    problem = refused.value.details[0]
+    assert problem["field"] == "rules[0].daily_cap"
+    expect(page.locator("#rules-problems li")).to_have_count(len(refused.value.details))
+    expect(page.locator("#rules-problems li").first).to_have_text(
+        "参加主题党日·每日上限：" + problem["message"].removeprefix(problem["field"] + " "))
+    assert "必须在" in page.locator("#rules-problems").inner_text()
+    assert admin.call("GetPointsRules", {}) == after
+    assert rules_cells(page)["参加主题党日"][1] == f"{rules_by(after)['attendance']['daily_cap']:g}"
+    screenshot(page, "console-points-rules")
+
+    # a county admin reads the rules but has no form, and the API refuses the change
+    clerk = new_context(viewport={"width": 1280, "height": 900}).new_page()
+    console_login(clerk, city, "county1", "/console/points")
+    expect(clerk.locator("#negative-rows tbody tr")).to_have_count(len(after["negative_list"]))
+    expect(clerk.locator("#rules-form")).to_be_hidden()
+    expect(clerk.locator("#rules-save")).to_be_hidden()
+    county = api_client(base_url, city, "county1")
+    with pytest.raises(ApiError) as refused:
+        county.call("SetPointsRules", {"rules": before})
+    assert (refused.value.status, refused.value.code) == (403, "NOT_CITY_ADMIN")
+    assert admin.call("GetPointsRules", {}) == after
+
+
+def rules_by(table: dict) -> dict[str, dict]:
+    return {rule["category"]: rule for rule in table["rules"]}
+
+
+def test_a_correction_on_the_ledger_page_is_the_apis_next_entry(city, publisher, new_context, base_url):
+    month = last_month()
+    members = [f"mem_{uuid.uuid4().hex}" for _ in range(2)]
+    day = ScoredDay(city.tenant_id, city.branches[0][0], month, members)
+    events = [day.issued(), *day.planned_and_opened(), day.scan(members[0]), day.scan(members[0], "out")]
+    events.append(day.closed({members[0]: "present", members[1]: "absent"}))
+    publisher.publish(events)
+    county = api_client(base_url, city, "county1")
+    cycle = month[:4]
+
+    def attended():
+        try:    # the member is unknown to scoring until the closing's event is consumed
+            found = county.call("GetLedger", {"member_id": members[0], "cycle": cycle})
+        except ApiError as error:
+            if error.code == "MEMBER_NOT_FOUND":
+                return None
+            raise
+        return found if any(e["category"] == "attendance" for e in found["entries"]) else None
+
+    ledger = wait_for(attended)
+    entry = next(e for e in ledger["entries"] if e["category"] == "attendance")
+
+    page = new_context(viewport={"width": 1280, "height": 900}).new_page()
+    console_login(page, city, "county1", f"/console/points?member={members[0]}&cycle={cycle}")
+    expect(page.locator("#ledger-rows tbody tr")).to_have_count(len(ledger["entries"]))
+    page.once("dialog", lambda dialog: dialog.accept("签到记录有误"))
+    page.locator(f"button.correct[data-entry='{entry['id']}']").click()
+    expect(page.locator("#status")).to_contain_text("已更正")
+    after = county.call("GetLedger", {"member_id": members[0], "cycle": cycle})
+    assert len(after["entries"]) == len(ledger["entries"]) + 1
+    correction = next(e for e in after["entries"] if e.get("corrects") == entry["id"])
+    assert correction["points"] == -entry["points"] and "签到记录有误" in correction["reason"]
+    assert after["total"] == pytest.approx(ledger["total"] - entry["points"])
+    expect(page.locator("#ledger-rows tbody tr")).to_have_count(len(after["entries"]))
+    expect(page.locator("#ledger-total")).to_have_text(f"{after['total']:g}")
+    shown = cells_of(page, "ledger-rows")
+    assert [float(row[2]) for row in shown] == [e["points"] for e in after["entries"]]
+    assert sum(row[4] == "更正" for row in shown) == 1
+    expect(page.locator(f"button.correct[data-entry='{entry['id']}']")).to_have_count(0)

@@ -1,8 +1,9 @@
 // 党员积分: a member's ledger of a cycle (GET /v1/points/ledger: balance, per category, every entry), with the
 // actions the API allows a manager of the member (POST /v1/members/{id}/deductions from the negative list,
 // POST /v1/points/corrections); the talk list of a subtree (GET /v1/orgs/{id}/talk-candidates) and the tenant's
-// points rules and negative list (GET /v1/points/rules). Tables are exported as CSV.
-import { boot, call, el, errorText, isDenied, localTime, query, say, showDenied, table } from "/console/shell.js";
+// points rules and negative list (GET /v1/points/rules), which the city admin edits (PUT /v1/points/rules, the
+// whole table at once; the API validates it and lists every problem). Tables are exported as CSV.
+import { ApiError, boot, call, el, errorText, isDenied, localTime, query, say, showDenied, table } from "/console/shell.js";
 import { exportCsv, fillOrgs, subtreeOrgs, twin } from "/console/charts.js";
 
 const CATEGORIES = {
@@ -155,12 +156,114 @@ async function loadRules() {
     (rules.negative_list || []).map((item) => [item.code, item.name, points(item.points)]), { id: "negative-rows" }));
 }
 
+const RULE_COLUMNS = { points: "每次积分", daily_cap: "每日上限", cycle_cap: "周期上限" };
+const NEGATIVE_COLUMNS = { code: "代码", name: "事项", points: "扣分" };
+const PROBLEMS = {
+  NOT_A_NUMBER: "必须是数字", OUT_OF_RANGE: "超出允许范围", DUPLICATE: "重复", MUST_DEDUCT: "只能扣分（填负数）",
+  MALFORMED: "需要填写代码、事项和扣分", UNKNOWN_CYCLE: "只能是自然年或学年", UNKNOWN_CATEGORY: "类别未知",
+  REQUIRED: "不能为空",
+};
+
+function numberInput(value, name) {
+  return el("input", { type: "number", step: "any", required: true, name, value: String(value ?? 0) });
+}
+
+function negativeRow(item) {
+  const row = el("tr", {},
+    el("td", {}, el("input", { name: "code", value: item.code || "", required: true, maxlength: "40" })),
+    el("td", {}, el("input", { name: "name", value: item.name || "", required: true, maxlength: "100" })),
+    el("td", {}, numberInput(item.points ?? -1, "points")));
+  row.append(el("td", {}, el("button", { type: "button", class: "btn btn-small", onclick: () => row.remove() }, "删除")));
+  return row;
+}
+
+/** The edit form, filled from the rules as the API stored them. */
+function fillRulesForm() {
+  document.getElementById("rules-cycle").value = rules.cycle || "calendar";
+  document.getElementById("rules-threshold").value = String(rules.threshold ?? 0);
+  document.getElementById("rules-edit").replaceChildren(table(["类别", ...Object.values(RULE_COLUMNS)],
+    (rules.rules || []).map((rule) => [CATEGORIES[rule.category] || rule.category,
+      ...Object.keys(RULE_COLUMNS).map((key) => numberInput(rule[key], key))]), { id: "rules-edit-rows" }));
+  document.querySelectorAll("#rules-edit-rows tbody tr").forEach((row, index) => {
+    row.dataset.category = rules.rules[index].category;
+  });
+  document.getElementById("negative-edit").replaceChildren(table([...Object.values(NEGATIVE_COLUMNS), "操作"], [],
+    { id: "negative-edit-rows" }));
+  document.querySelector("#negative-edit-rows tbody").append(...(rules.negative_list || []).map(negativeRow));
+}
+
+function rulesFromForm() {
+  const value = (input) => Number(input.value);
+  return {
+    cycle: document.getElementById("rules-cycle").value,
+    threshold: value(document.getElementById("rules-threshold")),
+    rules: [...document.querySelectorAll("#rules-edit-rows tbody tr")].map((row) => ({
+      category: row.dataset.category,
+      points: value(row.querySelector("[name=points]")),
+      daily_cap: value(row.querySelector("[name=daily_cap]")),
+      cycle_cap: value(row.querySelector("[name=cycle_cap]")),
+    })),
+    negative_list: [...document.querySelectorAll("#negative-edit-rows tbody tr")].map((row) => ({
+      code: row.querySelector("[name=code]").value.trim(),
+      name: row.querySelector("[name=name]").value.trim(),
+      points: value(row.querySelector("[name=points]")),
+    })),
+  };
+}
+
+/** One problem of RULES_INVALID in Chinese: which cell (rules[1].daily_cap -> 心得体会·每日上限) and why. */
+function problemText(problem, sent) {
+  const field = String(problem.field || "");
+  let where = { cycle: "积分周期", threshold: "诫勉谈话线", rules: "积分规则", negative_list: "负面清单" }[field] || field;
+  let match = field.match(/^rules\[(\d+)\](?:\.(\w+))?$/);
+  if (match) {
+    const category = sent.rules[Number(match[1])]?.category;
+    where = [CATEGORIES[category] || category, RULE_COLUMNS[match[2]] || ""].filter(Boolean).join("·");
+  }
+  match = field.match(/^negative_list\[(\d+)\](?:\.(\w+))?$/);
+  if (match) where = [`负面清单第 ${Number(match[1]) + 1} 项`, NEGATIVE_COLUMNS[match[2]] || ""].filter(Boolean).join("·");
+  // the service's message starts with the field path; what follows it is already Chinese (e.g. the range)
+  const message = String(problem.message || "");
+  const why = message.startsWith(`${field} `) ? message.slice(field.length + 1) : PROBLEMS[problem.reason] || message;
+  return `${where}：${why}`;
+}
+
+async function saveRules(event) {
+  event.preventDefault();
+  const note = document.getElementById("rules-status");
+  const sent = rulesFromForm();
+  let stored;
+  try {
+    stored = await call("PUT", "/v1/points/rules", { rules: sent });
+  } catch (error) {
+    const problems = error instanceof ApiError && error.code === "RULES_INVALID" ? error.details || [] : [];
+    say(note, `${errorText(error)}，未作任何修改。`, "error");
+    if (problems.length) {
+      note.append(el("ul", { id: "rules-problems" }, problems.map((problem) => el("li", {}, problemText(problem, sent)))));
+    }
+    return;
+  }
+  await loadRules();
+  fillRulesForm();
+  say(note, `积分规则已保存（${(stored.rules || []).length} 个类别，负面清单 ${(stored.negative_list || []).length} 项）。`, "ok");
+}
+
 const branchNames = new Map();
 const { roles } = await boot("points");
 try {
   await loadRules();
 } catch (error) {
   say(status, errorText(error), "error");
+}
+// only the city admin may change the rules (the API refuses anyone else with NOT_CITY_ADMIN)
+if (roles.admin.some((grant) => grant.org.kind === "city") && rules.rules) {
+  const rulesForm = document.getElementById("rules-form");
+  fillRulesForm();
+  rulesForm.hidden = false;
+  rulesForm.addEventListener("submit", saveRules);
+  document.getElementById("negative-add").addEventListener("click", () => {
+    document.querySelector("#negative-edit-rows tbody").append(negativeRow({ code: "", name: "", points: -1 }));
+  });
 }
 const { roots, orgs } = await subtreeOrgs(roles, { secretaries: true });
 for (const org of orgs) branchNames.set(org.id, org.name);
