@@ -1,7 +1,7 @@
 // 组织对比: the branch scores of several organisations of the caller's scope for a period (POST /v1/scores:compare):
 // a bar chart of the averages (organisations with data only, as the API draws it) and its table twin, where an
 // organisation without a scored branch shows 暂无数据; and its CSV.
-import { boot, call, el, errorText, isDenied, query, say, showDenied } from "/console/shell.js";
+import { answerOr, boot, call, el, query, say } from "/console/shell.js";
 import {
   draw, exportCsv, fillPeriods, orgLabel, periodKind, resizeCharts, scoreText, subtreeOrgs, twin,
 } from "/console/charts.js";
@@ -29,13 +29,8 @@ async function load() {
   if (orgIds.length > 50) return say(status, "一次最多对比 50 个组织。", "warn");
   say(status, "正在查询…");
   document.getElementById("result").hidden = true;
-  let answer;
-  try {
-    answer = await call("POST", "/v1/scores:compare", { org_ids: orgIds, period });
-  } catch (error) {
-    if (isDenied(error)) return showDenied(main, error);
-    return say(status, errorText(error), "error");
-  }
+  const answer = await answerOr(main, status, call("POST", "/v1/scores:compare", { org_ids: orgIds, period }));
+  if (!answer) return;
   say(status, "");
   render(answer);
 }

@@ -3,7 +3,7 @@
 // POST /v1/points/corrections); the talk list of a subtree (GET /v1/orgs/{id}/talk-candidates) and the tenant's
 // points rules and negative list (GET /v1/points/rules), which the city admin edits (PUT /v1/points/rules, the
 // whole table at once; the API validates it and lists every problem). Tables are exported as CSV.
-import { ApiError, boot, call, el, errorText, isDenied, localTime, query, say, showDenied, table } from "/console/shell.js";
+import { ApiError, answerOr, boot, call, el, errorText, isDenied, localTime, query, say, showDenied, table } from "/console/shell.js";
 import { exportCsv, fillOrgs, subtreeOrgs, twin } from "/console/charts.js";
 
 const CATEGORIES = {
@@ -41,13 +41,8 @@ async function memberName(memberId) {
 }
 
 async function loadLedger(memberId, cycle) {
-  let ledger;
-  try {
-    ledger = await call("GET", `/v1/points/ledger${query({ member_id: memberId, cycle })}`);
-  } catch (error) {
-    if (isDenied(error)) return showDenied(main, error);
-    return say(status, errorText(error), "error");
-  }
+  const ledger = await answerOr(main, status, call("GET", `/v1/points/ledger${query({ member_id: memberId, cycle })}`));
+  if (!ledger) return;
   const name = await memberName(memberId);
   const entries = ledger.entries || [];
   document.getElementById("ledger-summary").textContent =

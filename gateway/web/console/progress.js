@@ -1,6 +1,6 @@
 // 开展进度: how far the branches of a subtree got with the month's themed day (GET /v1/orgs/{id}/progress), overall
 // or by field or category: a bar chart of the stages and its table twin, drawn from the same answer, and its CSV.
-import { FIELD_LABELS, boot, call, errorText, isDenied, query, say, showDenied } from "/console/shell.js";
+import { FIELD_LABELS, answerOr, boot, call, query, say } from "/console/shell.js";
 import {
   CATEGORY_LABELS, STAGE_LABELS, draw, exportCsv, fillOrgs, fillPeriods, resizeCharts, subtreeOrgs, twin,
 } from "/console/charts.js";
@@ -27,13 +27,8 @@ async function load() {
   history.replaceState(null, "", location.pathname + query({ org, period, group_by: groupBy }));
   say(status, "正在查询…");
   document.getElementById("result").hidden = true;
-  let answer;
-  try {
-    answer = await call("GET", `/v1/orgs/${encodeURIComponent(org)}/progress${query({ period, group_by: groupBy })}`);
-  } catch (error) {
-    if (isDenied(error)) return showDenied(main, error);
-    return say(status, errorText(error), "error");
-  }
+  const answer = await answerOr(main, status, call("GET", `/v1/orgs/${encodeURIComponent(org)}/progress${query({ period, group_by: groupBy })}`));
+  if (!answer) return;
   say(status, "");
   render(answer, groupBy);
 }

@@ -103,6 +103,18 @@ export function showDenied(main, error) {
     el("p", {}, el("a", { href: "/console/" }, "返回首页"))));
 }
 
+/** The answer of a call, or null once its refusal is shown: out of scope replaces the page (showDenied), any other
+ * error goes to the status line. */
+export async function answerOr(main, status, request) {
+  try {
+    return await request;
+  } catch (error) {
+    if (isDenied(error)) showDenied(main, error);
+    else say(status, errorText(error), "error");
+    return null;
+  }
+}
+
 /** A status line under a form or section; kind "error" | "ok" | "warn" | "info". */
 export function say(node, text, kind = "info") {
   node.textContent = text;

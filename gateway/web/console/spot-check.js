@@ -1,6 +1,6 @@
 // 一键抽查: a random sample of a subtree's branches of a month with their score, its breakdown and the evidence
 // behind it (POST /v1/orgs/{id}/spot-checks); 重新抽取 draws a new sample. The table is exported as CSV.
-import { boot, call, errorText, isDenied, localTime, query, say, showDenied } from "/console/shell.js";
+import { answerOr, boot, call, localTime, query, say } from "/console/shell.js";
 import { exportCsv, fillOrgs, fillPeriods, scoreText, subtreeOrgs, twin } from "/console/charts.js";
 
 const BREAKDOWN = { signin: "签到", like: "点赞", richness: "资料", comments: "心得", rating: "评价" };
@@ -27,13 +27,8 @@ async function draw() {
   history.replaceState(null, "", location.pathname + query({ org, month, size }));
   say(status, "正在抽取…");
   document.getElementById("result").hidden = true;
-  let answer;
-  try {
-    answer = await call("POST", `/v1/orgs/${encodeURIComponent(org)}/spot-checks`, { month, sample_size: size });
-  } catch (error) {
-    if (isDenied(error)) return showDenied(main, error);
-    return say(status, errorText(error), "error");
-  }
+  const answer = await answerOr(main, status, call("POST", `/v1/orgs/${encodeURIComponent(org)}/spot-checks`, { month, sample_size: size }));
+  if (!answer) return;
   say(status, "");
   render(answer);
 }

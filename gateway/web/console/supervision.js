@@ -1,7 +1,7 @@
 // 督导通报: the month's supervision list (GET /v1/orgs/{id}/supervision), the quarter's bulletin with its best and
 // weakest branches (GET .../bulletin) and the downloads of the three XLSX reports (GET .../reports/{kind}?download=1:
 // 督导清单, 季度通报, 年度考核). The supervision table is also exported as CSV.
-import { FIELD_LABELS, boot, call, errorText, isDenied, query, say, showDenied, table } from "/console/shell.js";
+import { FIELD_LABELS, answerOr, boot, call, query, say, table } from "/console/shell.js";
 import { exportCsv, fillOrgs, fillPeriods, scoreText, subtreeOrgs, twin } from "/console/charts.js";
 
 const REASONS = {
@@ -32,15 +32,10 @@ async function load() {
   say(status, "正在查询…");
   document.getElementById("result").hidden = true;
   const base = `/v1/orgs/${encodeURIComponent(org)}`;
-  let supervision;
-  let bulletin;
-  try {
-    [supervision, bulletin] = await Promise.all([
-      call("GET", `${base}/supervision${query({ month })}`), call("GET", `${base}/bulletin${query({ quarter })}`)]);
-  } catch (error) {
-    if (isDenied(error)) return showDenied(main, error);
-    return say(status, errorText(error), "error");
-  }
+  const both = await answerOr(main, status, Promise.all([
+    call("GET", `${base}/supervision${query({ month })}`), call("GET", `${base}/bulletin${query({ quarter })}`)]));
+  if (!both) return;
+  const [supervision, bulletin] = both;
   say(status, "");
   const items = supervision.items || [];
   document.getElementById("supervision-summary").textContent = items.length

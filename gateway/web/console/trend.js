@@ -1,6 +1,6 @@
 // 得分趋势: a branch's monthly scores over a range of months (GET /v1/branches/{id}/trend): a line chart and its
 // table twin from the same answer, and its CSV.
-import { boot, call, errorText, isDenied, query, say, showDenied } from "/console/shell.js";
+import { answerOr, boot, call, query, say } from "/console/shell.js";
 import { draw, exportCsv, fillOrgs, monthBefore, resizeCharts, scoreText, subtreeOrgs, twin } from "/console/charts.js";
 
 const form = document.getElementById("filters");
@@ -20,13 +20,8 @@ async function load() {
   history.replaceState(null, "", location.pathname + query({ branch, from, to }));
   say(status, "正在查询…");
   document.getElementById("result").hidden = true;
-  let answer;
-  try {
-    answer = await call("GET", `/v1/branches/${encodeURIComponent(branch)}/trend${query({ month_from: from, month_to: to })}`);
-  } catch (error) {
-    if (isDenied(error)) return showDenied(main, error);
-    return say(status, errorText(error), "error");
-  }
+  const answer = await answerOr(main, status, call("GET", `/v1/branches/${encodeURIComponent(branch)}/trend${query({ month_from: from, month_to: to })}`));
+  if (!answer) return;
   say(status, "");
   render(answer);
 }

@@ -57,6 +57,17 @@ def test_a_failed_session_login_sets_no_cookie(http, backend):
     assert not answer.headers.getlist("Set-Cookie")
 
 
+@pytest.mark.parametrize("body, status, code", [
+    ({**LOGIN, "role": "admin"}, 400, "UNKNOWN_FIELD"),
+    ({**LOGIN, "username": 7}, 400, "INVALID_TYPE"),
+    ([LOGIN], 400, "BODY_NOT_OBJECT"),
+])
+def test_a_session_login_with_a_bad_body_is_refused_before_identity_is_asked(http, backend, body, status, code):
+    answer = http.post("/v1/auth/session", json=body)
+    assert (answer.status_code, answer.json["error"]["code"]) == (status, code)
+    assert backend.calls == [] and not answer.headers.getlist("Set-Cookie")
+
+
 def test_the_session_cookie_authenticates_a_get_without_csrf(http, backend, token):
     open_session(http, backend, token)
     answer = http.get("/v1/me")
