@@ -4,7 +4,7 @@ operation's nameko RPC on worker threads.
 
 Environment: TOKEN_PUBLIC_KEY_PATH (required), AMQP_URI, GATEWAY_HOST (127.0.0.1),
 GATEWAY_HTTP_PORT (8080), GATEWAY_HTTP_SERVER (builtin, the hand-written ``gateway.http_server``, or uvicorn:
-``gateway.asgi_server``), GATEWAY_GRPC_PORT (50051), GATEWAY_TLS_CERT and GATEWAY_TLS_KEY (PEM paths: HTTPS on the
+``gateway.asgi_server``), GATEWAY_EVENT_LOOP (asyncio or uvloop), GATEWAY_GRPC_PORT (50051), GATEWAY_TLS_CERT and GATEWAY_TLS_KEY (PEM paths: HTTPS on the
 HTTP port, TLS 1.2+; ``gateway.tls``), GATEWAY_HTTP_THREADS (32 threads for the HTTP requests that are not scans),
 GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations that are not batched),
 GATEWAY_RPC_TIMEOUT (30 s), GATEWAY_MAX_BODY_BYTES

@@ -13,15 +13,37 @@ import asyncio
 import threading
 from typing import Awaitable, Callable, TypeVar
 
+from servicekit.config import ConfigError, env
+
 T = TypeVar("T")
 
 _shared: "LoopThread | None" = None
 _shared_lock = threading.Lock()
 
 
+EVENT_LOOPS = ("asyncio", "uvloop")
+
+
+def event_loop_kind(value: str | None = None) -> str:
+    """Which loop implementation the gateway runs: ``value``, else ``GATEWAY_EVENT_LOOP``; ``asyncio`` (the
+    default) or ``uvloop`` (libuv; grpc.aio, the batcher and both HTTP servers run on it unchanged)."""
+    raw = env("GATEWAY_EVENT_LOOP", "asyncio") if value is None else value
+    kind = (raw or "asyncio").strip().lower()
+    if kind not in EVENT_LOOPS:
+        raise ConfigError(f"GATEWAY_EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}, not {raw!r}")
+    return kind
+
+
+def new_event_loop(kind: str | None = None) -> asyncio.AbstractEventLoop:
+    if event_loop_kind(kind) == "uvloop":
+        import uvloop
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 class LoopThread:
-    def __init__(self, name: str = "gateway-loop"):
-        self.loop = asyncio.new_event_loop()
+    def __init__(self, name: str = "gateway-loop", kind: str | None = None):
+        self.loop = new_event_loop(kind)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         self._lag_watched = False
