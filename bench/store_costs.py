@@ -4,22 +4,25 @@ the store process's own CPU time (from /proc), each way side by side.
     .venv/bin/python -m bench.store_costs [--bundles 300] [--activities 900] [--records 50000]
 
 1. The outbox: a bundle of 16 sign-in events inserted, then read and marked sent by the relay,
-   stored as nested event documents (the old form) or as encoded JSON text (``bundle_entry``), and
-   encoded bundles handed to the relay in memory (``note_committed``): marked sent, not read back.
+   stored as nested event documents (which the store decodes and re-encodes) or as encoded JSON text
+   (``bundle_entry``), and encoded bundles handed to the relay in memory (``note_committed``): marked sent,
+   not read back.
 2. The scan desk's activity cache: 900 frozen activities (23 members on each roster), read again in
    full by id, with a projection, or only checked for a change (``activities_changed_since``).
 3. The device book's refresh of an activity (what ``ServicePeers`` spares a lone attendance process).
 4. The score consumer: 300 branches' sign-ins and sign-outs in batches of 50, with every event id recorded
-   (the old way) or scans applied without ids (``needs_event_id``), on activities indexed by month, branch and
-   ancestors (before session 9) or found through ``places``, with each activity's ranking row written to a
-   collection of its own as well (sessions 9-13) or read from the activity (session 14); and what a ranking
-   cache reads, a month of --ranking-branches rows and the rows scored since a moment, both ways.
+   or scans applied without ids (``needs_event_id``, idempotent by member), on activities carrying their own
+   month, branch and ancestor indexes or found through ``places``, with each activity's ranking row written to
+   a collection of its own as well or derived from the activity (``score_row_of``); and what a ranking cache
+   reads, a month of --ranking-branches rows and the rows scored since a moment, both ways. Each index and
+   each extra document is rewritten by nx-27017 for every scan, which is what these lines price.
 5. The points consumer: 300 branches' sign-outs in batches of 50, applied with processed event ids
-   recorded (``apply_once``, the old way) or idempotent by ledger ids alone (``apply_idempotent``), and
+   recorded (``apply_once``) or idempotent by ledger ids alone (``apply_idempotent``), and
    the latter in batches of 30 and of 300 (what the consumer gathers while sign-outs keep coming).
 6. Attendance's records: batches of 14 inserted in a transaction into a collection already holding
-   --records of them, indexed by activity, member and chain key (before session 9) or by the chain key
-   alone; and an activity's records found by ``activity_id`` or by the range of their chain keys.
+   --records of them, indexed by activity, member and chain key or by the chain key alone; and an
+   activity's records found by ``activity_id`` or by the range of their chain keys (the key range is why
+   the other two indexes can go).
 """
 from __future__ import annotations
 
@@ -56,7 +59,7 @@ def sign_ins(count: int) -> list[dict]:
 
 
 def nested_entry(batch: list[dict]) -> dict:
-    """The form bundles had before session 6: every event a nested document."""
+    """An outbox entry with every event a nested document, which the store decodes and the relay re-encodes."""
     return {"_id": uuid.uuid4().hex, "status": PENDING, "created_at": NOW, "attempts": 0,
             "bundle": [{"exchange": "attendance.events", "routing_key": event["event_type"], "payload": event}
                        for event in batch]}
@@ -76,7 +79,7 @@ def outbox_costs(db, pid: int, bundles: int) -> None:
             collection.insert_one(entry)
         inserted = cpu_seconds(pid)
         for start in range(0, bundles, 20):
-            if read:                   # the relay reads what is pending, as before note_committed
+            if read:                   # the relay reads what is pending, as it does when nothing was handed over
                 relayed = list(collection.find({"status": PENDING}).sort("created_at", 1).limit(20))
             else:                      # handed over in memory by the process that committed them
                 relayed = entries[start:start + 20]
@@ -174,8 +177,8 @@ def score_applier(needs_id):
 
 
 class RowsApartStore(ScoringStore):
-    """Scoring's store as it was in sessions 9-13: each activity's ranking row written to ``scores`` beside
-    it, in the same transaction (a second replaced document per scan), and no index on the activities."""
+    """Scoring's store with each activity's ranking row written to ``scores`` beside it, in the same transaction
+    (a second replaced document per scan), and no index on the activities: the price of keeping rows apart."""
     collections = {**ScoringStore.collections, "activities": [], "scores": ["period_key", "changed_at"]}
     retired_indexes = {}
 
@@ -189,8 +192,8 @@ class RowsApartStore(ScoringStore):
 
 
 class IndexedActivitiesStore(RowsApartStore):
-    """Scoring's store as it was before session 9: its activities indexed by month, branch and ancestors (every
-    scan's replacement of the document paid for eight indexes), and its scores by branch too."""
+    """Scoring's store with its activities indexed by month, branch and ancestors (every scan's replacement of
+    the document pays for eight indexes) and its scores by branch too: the price of ``places`` not existing."""
     collections = {**RowsApartStore.collections, "activities": ScoringStore.retired_indexes["activities"],
                    "scores": [*RowsApartStore.collections["scores"], "branch_id"]}
 
@@ -208,7 +211,7 @@ def score_costs(uri: str, pid: int) -> None:
 
 def ranking_read_costs(uri: str, pid: int, branches: int) -> None:
     """What a ranking cache reads: a month's rows (its first call of a period) and the rows scored since a moment
-    (other processes' refresh every 15 s), from ``scores`` (sessions 9-13) or derived from the activities."""
+    (other processes' refresh every 15 s), from ``scores`` rows kept apart or derived from the activities."""
     store = open_store(RowsApartStore, f"ranking_reads_{uuid.uuid4().hex[:6]}", uri)
     applier = ScoreApplier(store)
     members = [f"m{number:03d}" for number in range(23)]
@@ -224,7 +227,7 @@ def ranking_read_costs(uri: str, pid: int, branches: int) -> None:
     print(f"ranking reads: {branches} branches' rows of a month, and the {len(changed)} scored since a moment "
           "(store CPU, s)")
     for label, month, recent in (
-            ("rows apart (sessions 9-13)", lambda: store.db.scores.find({"period_key": key}),
+            ("rows apart", lambda: store.db.scores.find({"period_key": key}),
              lambda: store.db.scores.find({"changed_at": {"$gte": since}})),
             ("from the activities", lambda: derived.score_rows(key), lambda: derived.score_rows_changed_since(since))):
         started = cpu_seconds(pid)

@@ -1397,7 +1397,7 @@ def main() -> None:
                         help=f"PROCESS_NICE of the points consumer's process (bin/run: {POINTS_NICE}; 0: the same "
                              f"priority as the rest)")
     parser.add_argument("--one-session", action="store_true",
-                        help="start the services and the load in the benchmark's session (before session 18), where "
+                        help="start the services and the load in the benchmark's own session, where "
                              "autogroup scheduling gives them one share of the CPU together; default: each its own, "
                              "as bin/run does")
     parser.add_argument("--shared-store", action="store_true",

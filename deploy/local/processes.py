@@ -47,7 +47,7 @@ GATEWAY_HTTP_PORT = 8080
 GATEWAY_GRPC_PORT = 50051
 # The live branch score (scoring and its store) yields the CPU to the members' scans: a scan's answer is
 # immediate and final, a score a second later is still live. At a 900-branch themed day's peak this gave 1,201
-# scans/s against 1,110 at equal priority (four pairs of runs, README "Session 21"), the live score 1-2 s behind
+# scans/s against 1,110 at equal priority (docs/performance.md, "Points consumer priority"), the live score 1-2 s behind
 # the scans instead of 0.5-1 s. Member points (not live) run lower still, or as low.
 LIVE_SCORE_NICE = 10
 POINTS_NICE = 10
