@@ -30,10 +30,10 @@ from servicekit.tokens import TokenSigner
 from services.identity import access, events, passwords
 from services.identity.arguments import boolean, text
 from services.identity.bootstrap import Bootstrap
-from services.identity.domain import idcard, lifecycle, members as member_rules, throttle, tree
+from services.identity.domain import idcard, lifecycle, members as member_rules, search as member_search, throttle, tree
 from services.identity.importer import import_members, import_orgs
-from services.identity.store import IdentityStore, ancestor_fields, path_of
-from services.identity.views import account_view, member_view, org_view, transfer_view
+from services.identity.store import PLACED_ROLES, IdentityStore, account_place, ancestor_fields, path_of
+from services.identity.views import account_entry, account_view, member_view, org_view, transfer_view
 
 log = logging.getLogger(__name__)
 USERNAME_MAX = 64
@@ -154,7 +154,7 @@ class IdentityService:
         root["a0"] = root["_id"]
         tenant["root_org_id"] = root["_id"]
         admin = self._new_account(tenant["_id"], admin_username, admin_password,
-                                  [{"role": ROLE_ORG_ADMIN, "org_id": root["_id"]}])
+                                  [{"role": ROLE_ORG_ADMIN, "org_id": root["_id"]}], grant_path=[root["_id"]])
 
         def writes(session):
             self.store.db.tenants.insert_one(tenant, session=session)
@@ -322,9 +322,17 @@ class IdentityService:
         if not changes:
             return member_view(member)
         stored = {**changes, "updated_at": stamp()}
+
+        def writes(session):
+            if "name" in changes or "phone" in changes:
+                # keys from the member as this transaction reads it: a parallel change of the other field counts
+                current = self.store.db.members.find_one(
+                    {"_id": member["_id"]}, {"name": 1, "phone": 1}, session=session) or member
+                current = {**current, **changes}
+                stored["search"] = member_search.member_keys(current["name"], current.get("phone", ""))
+            self.store.db.members.update_one({"_id": member["_id"]}, {"$set": stored}, session=session)
         self.store.commit(
-            lambda session: self.store.db.members.update_one({"_id": member["_id"]}, {"$set": stored},
-                                                             session=session),
+            writes,
             [events.MEMBER_UPDATED.build(member["tenant_id"], member_id=member["_id"],
                                          changes={k: v for k, v in changes.items() if k != "phone"})])
         self.relay.wake()
@@ -346,19 +354,29 @@ class IdentityService:
         return {}
 
     @rpc
-    def list_members(self, scope, org_id="", status="", mobile=None, page_size=0, page_token=""):
+    def list_members(self, scope, org_id="", status="", mobile=None, page_size=0, page_token="", q=""):
+        """``q``: only the members whose name contains it, or whose phone is it (11 digits) or ends in it
+        (4 digits); services.identity.domain.search."""
         caller = self._tenant_caller(scope)
         own_branch = self._own_branch(caller)
         org = access.readable_org(caller, self._org(org_id), own_branch)
         skip, limit = page_window(page_size, page_token)
+        search = member_search.parse_query(q)
         query = {}
         if status:
             query["status"] = self._choice(status, lifecycle.STATUSES, "status")
         if mobile is not None:
             query["mobile"] = boolean(mobile, "mobile")
-        found, token = page_of(self.store.members_in(org, query, skip, limit + 1), skip, limit)
+        manages = access.manages(caller, org)
+        if search is None:
+            found = self.store.members_in(org, query, skip, limit + 1)
+        elif search.by_phone and not manages:
+            found = []          # a branch peer is not shown phones, so it cannot find members by them either
+        else:
+            found = self.store.search_members(org, search.conditions(), query, skip, limit + 1)
+        found, token = page_of(found, skip, limit)
         views = [member_view(member) for member in found]
-        if not access.manages(caller, org):
+        if not manages:
             views = [self._as_branch_peer(view, caller) for view in views]
         return {"members": views, "next_page_token": token}
 
@@ -411,7 +429,8 @@ class IdentityService:
         roles = [{"role": ROLE_MEMBER, "org_id": member["branch_id"]}] if member and role == ROLE_MEMBER else []
         if grant_org is not None:
             roles.append({"role": role, "org_id": grant_org["_id"]})
-        account = self._new_account(caller.tenant_id, username, password, roles, member and member["_id"])
+        account = self._new_account(caller.tenant_id, username, password, roles, member and member["_id"],
+                                    path_of(grant_org if grant_org is not None else member))
         if self.store.account_by_login(account["login_key"]):
             raise Conflict("用户名已存在", code="USERNAME_EXISTS", field="username")
         self.store.commit(lambda session: self.store.db.accounts.insert_one(account, session=session), [
@@ -419,6 +438,20 @@ class IdentityService:
                                          roles=roles, member_id=account["member_id"])])
         self.relay.wake()
         return account_view(account)
+
+    @rpc
+    def list_accounts(self, scope, org_id="", role="", page_size=0, page_token=""):
+        """The accounts whose role grant lies in the subtree of ``org_id`` (one the caller manages), without
+        anything secret: an organisation admin sees its subtree's, a secretary its branch's."""
+        caller = self._tenant_caller(scope)
+        org = access.managed_org(caller, self._org(org_id), own_branch_id=self._own_branch(caller))
+        role = self._choice(role, PLACED_ROLES, "role") if role not in (None, "") else ""
+        skip, limit = page_window(page_size, page_token)
+        found, token = page_of(self.store.accounts_in(org, role, skip, limit + 1), skip, limit)
+        orgs = self.store.orgs_by_ids({grant["org_id"] for account in found for grant in account.get("roles", [])
+                                       if grant.get("org_id")})
+        names = self.store.member_names({account["member_id"] for account in found if account.get("member_id")})
+        return {"accounts": [account_entry(account, orgs, names) for account in found], "next_page_token": token}
 
     @rpc
     def reset_tenant_admin_password(self, scope, tenant_code="", username="", password=""):
@@ -500,19 +533,23 @@ class IdentityService:
                 raise Conflict("该转接已办结", code="TRANSFER_DECIDED", field="transfer_id")
             self.store.db.members.update_one({"_id": transfer["member_id"]}, {"$set": {
                 "branch_id": target["_id"], **ancestor_fields(new_path), "updated_at": now}}, session=session)
-            self._move_member_role(session, transfer["member_id"], target["_id"])
+            self._move_member_role(session, transfer["member_id"], target["_id"], new_path)
         self.store.commit(writes, [events.MEMBER_TRANSFERRED.build(
             caller.tenant_id, transfer_id=transfer["_id"], member_id=transfer["member_id"],
             from_branch_id=transfer["from_branch_id"], to_branch_id=target["_id"], path_ids=new_path)])
         self.relay.wake()
         return transfer_view(self.store.transfer(transfer["_id"]), now)
 
-    def _move_member_role(self, session, member_id: str, branch_id: str) -> None:
-        """The member's own role follows it; offices it held (secretary, admin) stay with the old branch."""
+    def _move_member_role(self, session, member_id: str, branch_id: str, branch_path: list[str]) -> None:
+        """The member's own role follows it, and with it where its account is listed; offices it held
+        (secretary, admin) stay with the old branch."""
         for account in self.store.db.accounts.find({"member_id": member_id}, session=session):
             roles = [{**grant, "org_id": branch_id} if grant["role"] == ROLE_MEMBER else grant
                      for grant in account.get("roles", [])]
-            self.store.db.accounts.update_one({"_id": account["_id"]}, {"$set": {"roles": roles}}, session=session)
+            changes = {"roles": roles}
+            if roles and roles[0]["role"] == ROLE_MEMBER:
+                changes.update(account_place(ROLE_MEMBER, branch_path))
+            self.store.db.accounts.update_one({"_id": account["_id"]}, {"$set": changes}, session=session)
 
     @rpc
     def reject_transfer(self, scope, transfer_id="", reason=""):
@@ -630,10 +667,13 @@ class IdentityService:
             raise InvalidArgument("用户名只能包含字母、数字和 . _ - @", code="USERNAME_INVALID", field=field)
         return value
 
-    def _new_account(self, tenant_id, username, password, roles, member_id=None) -> dict:
+    def _new_account(self, tenant_id, username, password, roles, member_id=None, grant_path=()) -> dict:
+        """``grant_path``: the path of the organisation of the account's one grant (``roles[0]``), where
+        list_accounts finds it."""
         return {"_id": new_id("acc"), "tenant_id": tenant_id, "username": username,
                 "login_key": f"{tenant_id or ''}:{username}", "password_hash": passwords.hash_password(password),
-                "roles": roles, "member_id": member_id, "created_at": stamp()}
+                "roles": roles, "member_id": member_id, "created_at": stamp(),
+                **account_place(roles[0]["role"], grant_path)}
 
     def _new_org(self, tenant_id: str, parent: dict, fields: dict, org_id: str | None = None,
                  import_id: str | None = None) -> dict:
@@ -667,6 +707,7 @@ class IdentityService:
                   "status_dates": {status: value.isoformat()
                                    for status, value in normalized.get("status_dates", {}).items() if value},
                   "enrolment": normalized.get("enrolment", "none"), "mobile": bool(normalized.get("mobile")),
+                  "search": member_search.member_keys(normalized["name"], normalized.get("phone", "")),
                   "created_at": now, "updated_at": now}
         if import_id:
             member["import_id"] = import_id

@@ -7,9 +7,11 @@ indexes, so neither is used.
 """
 from __future__ import annotations
 
+import heapq
 import queue
 import threading
 import time
+from operator import itemgetter
 from typing import Callable, Iterable
 
 from bson.binary import UUID_SUBTYPE, Binary
@@ -21,9 +23,10 @@ from servicekit.errors import Conflict
 from servicekit.events import stamp
 from servicekit.mongo import Store, is_duplicate
 from servicekit.outbox import add_events
+from servicekit.scope import ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_ORG_ADMIN
 from servicekit.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (ancestor_fields re-exported)
 
-from services.identity.domain import throttle
+from services.identity.domain import search as member_search, throttle
 from services.identity.events import SOURCE
 
 
@@ -31,16 +34,75 @@ def subtree_filter(org: dict) -> dict:
     return subtree.subtree_filter(path_of(org))
 
 
+# An account is placed in the tree by its role grant (a tenant account holds one: create_account and
+# create_tenant grant one role): a0..a5 are the path of the grant's organisation, ra0..ra5 the same ids
+# prefixed with the role ("member:<org id>"), so that a subtree's accounts of one role are one equality on one
+# single-field index. With an indexed role condition beside aL, SQLite may walk the role's index instead
+# (every member login of the city, to find a branch's few).
+ROLE_LEVEL_FIELDS = [f"r{name}" for name in LEVEL_FIELDS]
+PLACED_ROLES = (ROLE_ORG_ADMIN, ROLE_BRANCH_SECRETARY, ROLE_MEMBER)    # the roles a tenant account is granted
+
+
+def account_place(role: str, path_ids) -> dict:
+    """The placement fields of an account whose grant is ``role`` over the organisation at ``path_ids``."""
+    fields = ancestor_fields(path_ids)
+    fields.update({f"r{name}": f"{role}:{org_id}" if org_id else None for name, org_id in fields.items()})
+    return fields
+
+
+def accounts_filter(org: dict, role: str = "") -> dict:
+    """Accounts whose grant lies at or below ``org`` (of ``role`` only, if given)."""
+    level = len(path_of(org)) - 1
+    return {f"ra{level}": f"{role}:{org['_id']}"} if role else {f"a{level}": org["_id"]}
+
+
+# Member search (services.identity.domain.search): one single-field index per key of a member's ``search``.
+SEARCH_KEY_FIELDS = [f"search.{field}" for field in (*member_search.NAME_FIELDS, "phone_tail")]
+
+# What a list of accounts reads: never the password hash, the login key or the login times.
+ACCOUNT_LISTING = {"_id": 1, "tenant_id": 1, "username": 1, "roles": 1, "member_id": 1, "created_at": 1}
+
+
 class IdentityStore(Store):
     collections = {
         "tenants": [("code", {"unique": True})],
         "orgs": ["tenant_id", "parent_id", *LEVEL_FIELDS],
-        "members": ["branch_id", ("id_number_index", {"unique": True}), "import_id", *LEVEL_FIELDS],
-        "accounts": [("login_key", {"unique": True}), "member_id"],
+        "members": ["branch_id", ("id_number_index", {"unique": True}), "import_id", *LEVEL_FIELDS,
+                    *SEARCH_KEY_FIELDS],
+        "accounts": [("login_key", {"unique": True}), "member_id", *LEVEL_FIELDS, *ROLE_LEVEL_FIELDS],
         "login_attempts": ["expires_at"],
         "transfers": ["tenant_id", "member_id"],
         "imports": ["status"],
+        "migrations": [],       # _id: a one-time step done (with when)
     }
+
+    def migrate(self) -> None:
+        self.place_accounts()
+        self.key_member_search()
+
+    def place_accounts(self) -> int:
+        """Give every tenant account stored before accounts were placed in the tree its placement fields, once.
+        Only accounts without them are written (an account created or moved meanwhile keeps its own), and the
+        step is marked done only when all are written, so a start cut off half way is finished by the next.
+        Returns how many were written."""
+        if self.db.migrations.find_one({"_id": "account_places"}) is not None:
+            return 0
+        pending = [account for account in self.db.accounts.find({}, {"roles": 1, "a0": 1, "tenant_id": 1})
+                   if account.get("tenant_id") and not account.get("a0") and account.get("roles")
+                   and account["roles"][0].get("org_id")]
+        written = 0
+        for start in range(0, len(pending), 1000):
+            chunk = pending[start:start + 1000]
+            orgs = self.orgs_by_ids({account["roles"][0]["org_id"] for account in chunk})
+            updates = [UpdateOne({"_id": account["_id"], "a0": None}, {"$set": account_place(
+                grant["role"], path_of(orgs[grant["org_id"]]))})
+                for account in chunk for grant in account["roles"][:1] if grant["org_id"] in orgs]
+            if updates:     # in a transaction: nx-27017 otherwise commits each update on its own
+                with self.transaction() as session:
+                    written += self.db.accounts.bulk_write(updates, ordered=False, session=session).modified_count
+        self.db.migrations.update_one({"_id": "account_places"}, {"$set": {"done_at": stamp(), "written": written}},
+                                      upsert=True)
+        return written
 
     # --- writing with events -------------------------------------------------
     def commit(self, writes, events: list[dict]) -> None:
@@ -83,7 +145,7 @@ class IdentityStore(Store):
         return self.db.members.find_one(subtree_filter(org), {"_id": 1}) is not None
 
     def move_subtree(self, session, org: dict, new_path_ids: list[str]) -> None:
-        """Rewrite the ancestor fields of the node, every descendant and every member below it."""
+        """Rewrite the ancestor fields of the node, every descendant and every member and account below it."""
         old_level, new_level = org["level"], len(new_path_ids) - 1
         if old_level == new_level:
             prefix = ancestor_fields(new_path_ids)
@@ -92,13 +154,22 @@ class IdentityStore(Store):
             self.db.orgs.update_one({"_id": org["_id"]}, {"$set": {"parent_id": new_path_ids[-2]}}, session=session)
             for collection in (self.db.orgs, self.db.members):
                 collection.update_many(subtree_filter(org), {"$set": prefix}, session=session)
+            moved = [*LEVEL_FIELDS[:new_level + 1], *ROLE_LEVEL_FIELDS[:new_level + 1]]
+            for role in PLACED_ROLES:        # accounts: their role-prefixed fields too, one role at a time
+                place = account_place(role, new_path_ids)
+                self.db.accounts.update_many(accounts_filter(org, role),
+                                             {"$set": {name: place[name] for name in moved}}, session=session)
             return
-        for collection in (self.db.orgs, self.db.members):
-            updates = []
+        # by name: ``self.db.orgs`` is a new Collection object at every access, never ``is`` another
+        for name in ("orgs", "members", "accounts"):
+            collection, updates = self.db[name], []
             for doc in collection.find(subtree_filter(org), session=session):
                 path_ids = new_path_ids + path_of(doc)[old_level + 1:]
-                update = {**ancestor_fields(path_ids), "updated_at": stamp()}
-                if collection is self.db.orgs:
+                if name == "accounts":
+                    update = account_place(doc["roles"][0]["role"], path_ids)
+                else:
+                    update = {**ancestor_fields(path_ids), "updated_at": stamp()}
+                if name == "orgs":
                     update["level"] = len(path_ids) - 1
                     update["parent_id"] = path_ids[-2]
                 updates.append(UpdateOne({"_id": doc["_id"]}, {"$set": update}))
@@ -112,6 +183,51 @@ class IdentityStore(Store):
     def members_in(self, org: dict, query: dict, skip: int, limit: int) -> list[dict]:
         cursor = self.db.members.find({**subtree_filter(org), **query}).sort("_id", 1)
         return list(cursor.skip(skip).limit(limit))
+
+    def search_members(self, org: dict, conditions: list[dict], query: dict, skip: int, limit: int) -> list[dict]:
+        """The members of ``org``'s subtree that meet any of ``conditions`` (``MemberSearch.conditions``: each
+        served by one search-key index) and all of ``query`` (unindexed fields), in ``members_in``'s order."""
+        level = len(path_of(org)) - 1
+        # $in rather than an equality on the ancestor field: SQLite then reads only the search key's index and
+        # checks the subtree on each hit; given an equality it walks the subtree's index (the whole city at the
+        # root) instead. Nothing else here may be an indexed field either.
+        where = {f"a{level}": {"$in": [org["_id"]]}, "tenant_id": org["tenant_id"], **query}
+        wanted = skip + limit       # the first ``wanted`` of the union are among the first ``wanted`` of each
+        streams = [list(self.db.members.find({**condition, **where}).sort("_id", 1).limit(wanted))
+                   for condition in conditions]
+        found, last = [], None
+        for member in heapq.merge(*streams, key=itemgetter("_id")):
+            if member["_id"] != last:       # a member may match in several keys ("明明" by "明")
+                found.append(member)
+                last = member["_id"]
+        return found[skip:wanted]
+
+    def key_member_search(self, batch: int = 1000) -> int:
+        """Give every member stored before member search its search keys, once (marked done in ``migrations``
+        only when all are written, so a start cut off half way is finished by the next). One pass over the
+        members (nx-27017 answers a range on ``_id`` by reading every document); a member whose name or phone
+        changed meanwhile is left to the write that changed it. Returns how many were written."""
+        if self.db.migrations.find_one({"_id": "member_search_keys"}) is not None:
+            return 0
+        written, updates = 0, []
+        for member in self.db.members.find({}, {"name": 1, "phone": 1, "search": 1}).batch_size(batch):
+            if "search" in member:
+                continue
+            as_read = {field: member[field] for field in ("name", "phone") if field in member}
+            keys = member_search.member_keys(as_read.get("name", ""), as_read.get("phone", ""))
+            updates.append(UpdateOne({"_id": member["_id"], **as_read}, {"$set": {"search": keys}}))
+            if len(updates) == batch:
+                written, updates = written + self._write_keys(updates), []
+        written += self._write_keys(updates)
+        self.db.migrations.update_one({"_id": "member_search_keys"},
+                                      {"$set": {"done_at": stamp(), "written": written}}, upsert=True)
+        return written
+
+    def _write_keys(self, updates: list[UpdateOne]) -> int:
+        if not updates:
+            return 0
+        with self.transaction() as session:     # one commit per batch: nx-27017 commits every statement otherwise
+            return self.db.members.bulk_write(updates, ordered=False, session=session).modified_count
 
     def party_members_of(self, tenant_id: str, branch_ids: list[str]):
         """Probationary and full members of these branches (the statuses that make a party member).
@@ -137,6 +253,20 @@ class IdentityStore(Store):
 
     def account(self, account_id: str) -> dict | None:
         return self.db.accounts.find_one({"_id": account_id})
+
+    def accounts_in(self, org: dict, role: str, skip: int, limit: int) -> list[dict]:
+        """The accounts whose grant lies in ``org``'s subtree (of ``role`` only, if given), without secrets,
+        in a stable order for paging.
+
+        Organisation ids are unique across tenants, so the subtree's equality alone finds only ``org``'s tenant:
+        a tenant condition in the query would be read from every candidate document (most of the cost of a large
+        subtree's page); it is checked on the page found instead."""
+        cursor = self.db.accounts.find(accounts_filter(org, role), ACCOUNT_LISTING).sort("_id", 1)
+        return [account for account in cursor.skip(skip).limit(limit) if account.get("tenant_id") == org["tenant_id"]]
+
+    def member_names(self, member_ids) -> dict[str, str]:
+        return {member["_id"]: member["name"]
+                for member in self.db.members.find({"_id": {"$in": list(member_ids)}}, {"name": 1})}
 
     def replace_password(self, session, account_id: str, password_hash: str) -> None:
         self.db.accounts.update_one({"_id": account_id}, {"$set": {

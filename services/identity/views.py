@@ -44,6 +44,18 @@ def account_view(account: dict) -> dict:
             "member_id": account.get("member_id") or ""}
 
 
+def account_entry(account: dict, orgs: dict[str, dict], member_names: dict[str, str]) -> dict:
+    """A row of list_accounts: who, which roles over which organisations, whose member; named fields only, so
+    nothing secret stored on the account (its password hash, login key, login times) can slip into it."""
+    member_id = account.get("member_id") or ""
+    return {"id": account["_id"], "username": account["username"],
+            "roles": [{"role": grant["role"], "org_id": grant.get("org_id") or "",
+                       "org_name": orgs[grant["org_id"]]["name"] if grant.get("org_id") in orgs else ""}
+                      for grant in account.get("roles", [])],
+            "member_id": member_id, "member_name": member_names.get(member_id, ""),
+            "created_at": _time(account.get("created_at"))}
+
+
 def transfer_view(transfer: dict, now: str) -> dict:
     return {
         "id": transfer["_id"], "tenant_id": transfer["tenant_id"], "member_id": transfer["member_id"],

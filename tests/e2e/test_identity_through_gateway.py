@@ -171,3 +171,66 @@ def test_the_operator_resets_a_lost_tenant_admin_password_over_http_and_grpc(new
             grpc_client.call("ResetTenantAdminPassword", {"tenant_code": "no-such-city", "username": "admin"})
     assert answer["generated_password"] == "" and unknown.value.code == "TENANT_NOT_FOUND"
     HttpClient(gateway_process.http_url).login(code, "admin", PASSWORD)
+
+
+def test_accounts_are_listed_within_the_callers_subtree_over_http_and_grpc(new_city, gateway_process):
+    admin = new_city["admin"]
+    east_branch, west_branch = new_city["branches"]
+    for name, branch in (("east-sec", east_branch), ("west-sec", west_branch)):
+        admin.call("CreateAccount", {"username": name, "password": PASSWORD, "role": "branch_secretary",
+                                     "org_id": branch["id"]})
+    everyone = admin.call("ListAccounts", {"org_id": new_city["root"], "page_size": 500})
+    assert {row["username"] for row in everyone["accounts"]} == {"admin", "county0", "county1", "east-sec", "west-sec"}
+    assert everyone["next_page_token"] == ""
+
+    # over plain HTTP: the path and query of the operation table, rows without anything secret
+    request = urllib.request.Request(
+        f"{gateway_process.http_url}/v1/orgs/{new_city['counties'][0]['id']}/accounts?role=branch_secretary",
+        headers={"Authorization": f"Bearer {admin.token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = json.loads(response.read())
+    assert [row["username"] for row in body["accounts"]] == ["east-sec"]
+    row = body["accounts"][0]
+    assert set(row) == {"id", "username", "roles", "member_id", "member_name", "created_at"}
+    assert row["roles"] == [{"role": "branch_secretary", "org_id": east_branch["id"], "org_name": east_branch["name"]}]
+
+    # a county admin over gRPC: its county's accounts, paged, never the other county's
+    east_admin = HttpClient(gateway_process.http_url)
+    east_admin.login(new_city["code"], "county0", PASSWORD)
+    with GrpcClient(gateway_process.grpc_target, token=east_admin.token) as grpc_client:
+        first = grpc_client.call("ListAccounts", {"org_id": new_city["counties"][0]["id"], "page_size": 1})
+        second = grpc_client.call("ListAccounts", {"org_id": new_city["counties"][0]["id"], "page_size": 1,
+                                                   "page_token": first["next_page_token"]})
+        assert second["next_page_token"] == ""
+        assert {r["username"] for r in first["accounts"] + second["accounts"]} == {"county0", "east-sec"}
+        with pytest.raises(ApiError) as refused:
+            grpc_client.call("ListAccounts", {"org_id": new_city["counties"][1]["id"]})
+        assert refused.value.code == "ORG_NOT_FOUND"
+        with pytest.raises(ApiError) as refused:
+            grpc_client.call("ListAccounts", {"org_id": new_city["counties"][0]["id"], "role": "operator"})
+        assert refused.value.code == "VALUE_NOT_ALLOWED"
+    with pytest.raises(ApiError) as refused:
+        east_admin.call("ListAccounts", {"org_id": new_city["root"]})
+    assert (refused.value.status, refused.value.code) == (404, "ORG_NOT_FOUND")
+    with pytest.raises(ApiError) as refused:
+        east_admin.call("ListAccounts", {"org_id": new_city["counties"][0]["id"], "role": "admin"})
+    assert (refused.value.status, refused.value.code) == (400, "VALUE_NOT_ALLOWED")
+
+    # a secretary sees its branch; a member of the branch may not list it
+    number = new_unique_id_number(__import__("datetime").date(1985, 6, 1))
+    member = admin.call("CreateMember", {"branch_id": east_branch["id"], "name": "钱七", "gender": "male",
+                                         "birth_date": f"{number[6:10]}-{number[10:12]}-{number[12:14]}",
+                                         "id_number": number, "phone": "13700000009", "status": "full",
+                                         "status_dates": {"applicant": "2010-01-01", "probationary": "2012-07-01",
+                                                          "full": "2013-07-01"}})
+    admin.call("CreateAccount", {"username": "east-member", "password": PASSWORD, "role": "member",
+                                 "member_id": member["id"]})
+    secretary = HttpClient(gateway_process.http_url)
+    secretary.login(new_city["code"], "east-sec", PASSWORD)
+    rows = secretary.call("ListAccounts", {"org_id": east_branch["id"]})["accounts"]
+    assert {(r["username"], r["member_name"]) for r in rows} == {("east-sec", ""), ("east-member", "钱七")}
+    member_client = HttpClient(gateway_process.http_url)
+    member_client.login(new_city["code"], "east-member", PASSWORD)
+    with pytest.raises(ApiError) as refused:
+        member_client.call("ListAccounts", {"org_id": east_branch["id"]})
+    assert (refused.value.status, refused.value.code) == (403, "NOT_ORG_MANAGER")

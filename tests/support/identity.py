@@ -23,7 +23,9 @@ def login(rpc, tenant_code: str, username: str, password: str = PASSWORD) -> dic
 def member_fields(branch_id: str, name: str = "张三", **overrides) -> dict:
     birth = overrides.pop("birth", date(1990, 5, 17))
     number = new_unique_id_number(birth)
-    fields = {"branch_id": branch_id, "name": name, "gender": "male", "birth_date": birth.isoformat(),
+    # the number may carry a later day than asked for (kept unique); the birth date must agree with it
+    born = f"{number[6:10]}-{number[10:12]}-{number[12:14]}"
+    fields = {"branch_id": branch_id, "name": name, "gender": "male", "birth_date": born,
               "id_number": number, "phone": "13800138000", "education": "本科", "status": "full",
               "status_dates": {"applicant": "2015-03-01", "activist": "2015-09-01",
                                "development_target": "2016-10-01", "probationary": "2017-07-01",

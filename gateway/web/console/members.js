@@ -1,6 +1,7 @@
-// 党员: the members of an organisation's subtree (GET /v1/orgs/{id}/members?status=&mobile=, paged), each
-// opening its detail page. The API scopes the list; an organisation outside the caller's subtree shows only
-// 无权访问或不存在.
+// 党员: the members of an organisation's subtree (GET /v1/orgs/{id}/members?q=&status=&mobile=, paged), each
+// opening its detail page; q searches names and phones (党员检索). The API scopes the list; an organisation
+// outside the caller's subtree shows only 无权访问或不存在. The filters live in the page's URL, so a reload or a
+// shared link shows the same list.
 import { boot, csvField, downloadText, el, isDenied, say, showDenied, table } from "/console/shell.js";
 import {
   GENDER_LABELS, MEMBER_STATUS_LABELS, fetchJson, orgOptions, pager, pathText, refusalText, scopeRoots, wholeSubtree,
@@ -13,6 +14,7 @@ const status = document.getElementById("member-list-status");
 const form = document.getElementById("member-filters");
 const branchNames = new Map();
 let shown = [];
+let listRefused = false;     // the notice shows why the last list failed, until one loads
 
 function cells(member) {
   return [member.name, GENDER_LABELS[member.gender] || member.gender, MEMBER_STATUS_LABELS[member.status] || member.status,
@@ -21,7 +23,9 @@ function cells(member) {
 
 async function showPage(token) {
   const orgId = form.org.value;
-  const params = { page_size: PAGE_SIZE, page_token: token, status: form.status.value, mobile: form.mobile.value };
+  const searched = form.q.value.trim();
+  const params = { page_size: PAGE_SIZE, page_token: token, q: searched, status: form.status.value,
+    mobile: form.mobile.value };
   const answer = await fetchJson(`/v1/orgs/${encodeURIComponent(orgId)}/members`, params);
   shown = answer.members || [];
   const view = table(HEADERS, shown.map((member) => {
@@ -31,16 +35,23 @@ async function showPage(token) {
     return row;
   }), { id: "members" });
   document.getElementById("member-table").replaceChildren(shown.length ? view
-    : el("p", { class: "muted", id: "members-empty" }, "没有符合条件的党员。"));
+    : el("p", { class: "muted", id: "members-empty" }, searched ? "未找到匹配的党员。" : "没有符合条件的党员。"));
   return answer;
 }
 
 async function load(listPager) {
   try {
     await listPager.first();
+    if (listRefused) say(status, "");
+    listRefused = false;
   } catch (error) {
     if (isDenied(error)) showDenied(main, error);
-    else say(status, refusalText(error), "error");
+    else {
+      shown = [];
+      listRefused = true;
+      document.getElementById("member-table").replaceChildren();
+      say(status, refusalText(error), "error");
+    }
   }
 }
 
@@ -65,10 +76,12 @@ if (asked) form.org.value = asked;
 form.status.append(...Object.entries(MEMBER_STATUS_LABELS).map(([value, label]) => el("option", { value }, label)));
 form.status.value = params.get("status") || "";
 form.mobile.value = params.get("mobile") || "";
+form.q.value = params.get("q") || "";
 const listPager = pager(document.getElementById("member-pager"), showPage);
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   const search = new URLSearchParams({ org: form.org.value });
+  if (form.q.value.trim()) search.set("q", form.q.value.trim());
   if (form.status.value) search.set("status", form.status.value);
   if (form.mobile.value) search.set("mobile", form.mobile.value);
   history.replaceState(null, "", `?${search}`);

@@ -96,7 +96,7 @@ def test_openapi_describes_the_error_body(openapi):
 def test_openapi_takes_list_filters_from_the_query_and_files_as_raw_bodies(openapi):
     members = openapi["paths"]["/v1/orgs/{org_id}/members"]["get"]
     assert {p["name"] for p in members["parameters"] if p["in"] == "query"} == \
-        {"status", "mobile", "page_size", "page_token"}
+        {"status", "mobile", "page_size", "page_token", "q"}
     upload = openapi["paths"]["/v1/orgs/{parent_id}/org-imports"]["post"]["requestBody"]["content"]
     assert set(upload) == {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
