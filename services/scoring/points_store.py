@@ -9,12 +9,16 @@ others on the same database, servicekit.mongo.transaction_lock).
   learned from a roster get their ancestors without reading the scores' database.
 - ``members``: each member's branch and ancestors (from rosters), for subtree lists.
 - ``ledger``: the entries, never edited; ``balances``: per member and cycle, versioned by ``v``.
+- ``talks``: the secretary's talk (诫勉谈话) with a listed member, one per member and cycle (``_id``
+  ``<member>:<cycle>``), with the member's place when it was recorded; never edited.
 Every query uses one single-field index (nx-27017 ignores compound ones).
 """
 from __future__ import annotations
 
+from pymongo.errors import PyMongoError
+
 from servicekit.events import stamp
-from servicekit.mongo import Store
+from servicekit.mongo import Store, is_duplicate
 from servicekit.subtree import LEVEL_FIELDS
 
 POINTS_SUFFIX = "points"
@@ -35,6 +39,7 @@ class PointsStore(Store):
         "members": ["branch_id", *LEVEL_FIELDS],
         "ledger": ["member_id"],
         "balances": ["cycle_key"],
+        "talks": ["cycle_key"],
     }
     retired_indexes = {"balances": ["member_id"]}    # rewritten for nearly every sign-out, never asked for by member
 
@@ -96,3 +101,30 @@ class PointsStore(Store):
     def balances_of_cycle(self, tenant_id: str, cycle: str) -> dict[str, dict]:
         return {doc["member_id"]: doc for doc in self.db.balances.find({"cycle_key": f"{tenant_id}:{cycle}"})}
 
+    def balance(self, member_id: str, cycle: str) -> dict | None:
+        return self.db.balances.find_one({"_id": f"{member_id}:{cycle}"})
+
+    def record_talk(self, talk: dict) -> bool:
+        """Store a talk's record; False (nothing written) when the member's talk of that cycle is recorded
+        already. The ``_id`` makes the one-per-cycle rule hold for writers racing each other too."""
+        try:
+            self.db.talks.insert_one({**talk, "_id": f"{talk['member_id']}:{talk['cycle']}",
+                                      "cycle_key": f"{talk['tenant_id']}:{talk['cycle']}"})
+        except PyMongoError as error:
+            if is_duplicate(error):
+                return False
+            raise
+        return True
+
+    def talks_of_members(self, member_ids: list[str], cycle: str) -> dict[str, dict]:
+        """The recorded talks of these members in the cycle, by member id."""
+        if not member_ids:
+            return {}
+        return {doc["member_id"]: doc for doc in self.db.talks.find(
+            {"_id": {"$in": [f"{member_id}:{cycle}" for member_id in member_ids]}})}
+
+    def talks_under(self, tenant_id: str, cycle: str, org_id: str, level: int) -> list[dict]:
+        """The talks of a cycle recorded for members of a subtree (their place when recorded), newest first."""
+        found = [doc for doc in self.db.talks.find({"cycle_key": f"{tenant_id}:{cycle}"})
+                 if doc.get(f"a{level}") == org_id]
+        return sorted(found, key=lambda doc: (doc["held_on"], doc["recorded_at"], doc["member_id"]), reverse=True)

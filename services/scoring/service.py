@@ -13,13 +13,14 @@ from datetime import date
 from nameko.rpc import RpcProxy
 
 from servicekit.batch_consuming import BatchEventConsumer
-from servicekit.errors import InvalidArgument, NotFound, Rejected
+from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, Rejected
 from servicekit.events import stamp
 from servicekit.metrics import Metrics
 from servicekit.mongo import MongoStore
 from servicekit.paging import page_of, page_window
 from servicekit.rpc import rpc
 from servicekit.scope import CallerScope
+from servicekit.subtree import LEVEL_FIELDS
 
 from services.scoring import access, ledger, reports
 from services.scoring.arguments import choice, integer, text
@@ -29,13 +30,14 @@ from services.scoring.domain import periods
 from services.scoring.domain import points as points_rules
 from services.scoring.domain import score as score_rules
 from services.scoring.domain import supervision
+from services.scoring.domain import talks as talk_rules
 from services.scoring.domain.periods import MONTH, QUARTER, YEAR, cycle_of, month_range, parse_month, parse_period
 from services.scoring.domain.progress import STAGES, progress, was_held
 from services.scoring.domain.ranking import Ranked, chart
 from services.scoring.points_store import PointsStore, points_database
 from services.scoring.rankings import RankingsProvider, note_written
 from services.scoring.store import ScoringStore, ancestor_fields, score_row_of
-from services.scoring.views import entry_view, score_view
+from services.scoring.views import entry_view, score_view, talk_summary, talk_view
 
 GROUPS = ("", "field", "category")
 REPORT_KINDS = {"supervision": MONTH, "bulletin": QUARTER, "assessment": YEAR}
@@ -430,7 +432,6 @@ class ScoringService:
                 return ledger.write_entries(self.points, session, [candidate])
         written = retried(attempt)
         if not written:
-            from servicekit.errors import Conflict
             raise Conflict("该记录已存在", code="ALREADY_EXISTS")
         return written[0]
 
@@ -447,7 +448,47 @@ class ScoringService:
                 for member in self.points.members_under(org_id, level)]
         listed = points_rules.below_threshold(rows, table["threshold"])
         page, token = page_of(listed[skip:skip + limit + 1], skip, limit)
-        return {"cycle": cycle, "threshold": table["threshold"], "total": len(listed), "members": page,
+        talks = self.points.talks_of_members([row["member_id"] for row in page], cycle)
+        members = [{**row, "talked": row["member_id"] in talks,
+                    **({"talk": talk_summary(talks[row["member_id"]])} if row["member_id"] in talks else {})}
+                   for row in page]
+        return {"cycle": cycle, "threshold": table["threshold"], "total": len(listed), "members": members,
+                "next_page_token": token}
+
+    @rpc
+    def record_talk(self, scope, member_id="", cycle="", held_on="", note=""):
+        """The secretary's talk (诫勉谈话) with a member on the cycle's talk list, held and recorded."""
+        caller = self._caller(scope)
+        member_id = text(member_id, "member_id")
+        member = access.managed_member(caller, self.points.member(member_id), member_id)
+        if member_id == caller.member_id:
+            raise PermissionDenied("不能记录本人的诫勉谈话，应由上级党组织记录", code="OWN_TALK", field="member_id")
+        cycle = self._cycle(caller, cycle)
+        held_on = talk_rules.check_held_on(held_on, cycle, periods.today())
+        note = talk_rules.check_note(note)
+        table = ledger.rules_of(self.points, caller.tenant_id)
+        total = round((self.points.balance(member_id, cycle) or {}).get("total", 0), 2)
+        if not points_rules.on_talk_list(total, table["threshold"]):
+            raise Rejected(f"该党员 {cycle} 周期积分 {total:g} 分，不低于谈话线 {table['threshold']:g} 分，"
+                           "不在诫勉谈话名单中", code="NOT_ON_TALK_LIST", field="member_id")
+        talk = {"tenant_id": caller.tenant_id, "member_id": member_id, "cycle": cycle, "held_on": held_on,
+                "note": note, "recorded_by": caller.account_id, "recorded_at": stamp(), "total": total,
+                "threshold": table["threshold"], "branch_id": member.get("branch_id", ""),
+                **{name: member[name] for name in LEVEL_FIELDS if member.get(name)}}
+        if not self.points.record_talk(talk):
+            raise Conflict(f"该党员 {cycle} 周期的诫勉谈话已记录，每个周期只记录一次", code="TALK_EXISTS",
+                           field="member_id")
+        return talk_view(talk)
+
+    @rpc
+    def list_talks(self, scope, org_id="", cycle="", page_size=0, page_token=""):
+        caller = self._caller(scope)
+        level, org_id = self._subtree(caller, org_id)
+        cycle = self._cycle(caller, cycle)
+        skip, limit = page_window(page_size, page_token)
+        talks = self.points.talks_under(caller.tenant_id, cycle, org_id, level)
+        page, token = page_of(talks[skip:skip + limit + 1], skip, limit)
+        return {"cycle": cycle, "total": len(talks), "talks": [talk_view(talk) for talk in page],
                 "next_page_token": token}
 
     # ---------------------------------------------------------------- helpers

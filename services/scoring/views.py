@@ -31,3 +31,15 @@ def entry_view(entry: dict) -> dict:
             "source_kind": source.get("kind", ""), "source_event_id": source.get("event_id", ""),
             "source_account_id": source.get("account_id", ""), "corrects": entry.get("corrects", ""),
             "at": entry.get("at", "")}
+
+
+def talk_view(talk: dict) -> dict:
+    return {"member_id": talk["member_id"], "branch_id": talk.get("branch_id", ""), "cycle": talk["cycle"],
+            "held_on": talk["held_on"], "note": talk["note"], "recorded_by": talk["recorded_by"],
+            "recorded_at": talk["recorded_at"], "total": talk.get("total", 0.0),
+            "threshold": talk.get("threshold", 0.0)}
+
+
+def talk_summary(talk: dict) -> dict:
+    """What the talk list shows of a recorded talk (its note is read with ListTalks)."""
+    return {"held_on": talk["held_on"], "recorded_by": talk["recorded_by"]}

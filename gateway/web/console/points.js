@@ -1,9 +1,11 @@
 // 党员积分: a member's ledger of a cycle (GET /v1/points/ledger: balance, per category, every entry), with the
 // actions the API allows a manager of the member (POST /v1/members/{id}/deductions from the negative list,
-// POST /v1/points/corrections); the talk list of a subtree (GET /v1/orgs/{id}/talk-candidates) and the tenant's
-// points rules and negative list (GET /v1/points/rules), which the city admin edits (PUT /v1/points/rules, the
-// whole table at once; the API validates it and lists every problem). Tables are exported as CSV.
-import { ApiError, answerOr, boot, call, el, errorText, isDenied, localTime, query, say, showDenied, table } from "/console/shell.js";
+// POST /v1/points/corrections); the talk list of a subtree (GET /v1/orgs/{id}/talk-candidates), each member shown
+// talked or not, with a form recording the talk (POST /v1/members/{id}/talks) and the cycle's talk records
+// (GET /v1/orgs/{id}/talks); the tenant's points rules and negative list (GET /v1/points/rules), which the city
+// admin edits (PUT /v1/points/rules, the whole table at once; the API validates it and lists every problem).
+// Tables are exported as CSV.
+import { ApiError, allPages, answerOr, boot, call, el, errorText, isDenied, localTime, query, say, showDenied, table } from "/console/shell.js";
 import { exportCsv, fillOrgs, subtreeOrgs, twin } from "/console/charts.js";
 
 const CATEGORIES = {
@@ -31,13 +33,14 @@ function ledgerHref(memberId, cycle) {
   return `/console/points${query({ member: memberId, cycle })}`;
 }
 
+const names = new Map();
+
 async function memberName(memberId) {
-  try {
-    const member = await call("GET", `/v1/members/${encodeURIComponent(memberId)}`);
-    return member.name || memberId;
-  } catch (error) {
-    return memberId;
+  if (!names.has(memberId)) {
+    names.set(memberId, call("GET", `/v1/members/${encodeURIComponent(memberId)}`)
+      .then((member) => member.name || memberId, () => memberId));
   }
+  return names.get(memberId);
 }
 
 async function loadLedger(memberId, cycle) {
@@ -108,13 +111,29 @@ async function correct(entry, memberId, cycle) {
   say(status, "已更正：已记入一条相反的积分记录。", "ok");
 }
 
+/** Today where the talks are held (Asia/Shanghai), YYYY-MM-DD: the latest date a talk may have. */
+function today() {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
+}
+
+/** The first day of a points cycle: 1 January of "2026", 1 September of "2026-2027" (the API's rule). */
+function cycleStart(cycle) {
+  return /^\d{4}$/.test(cycle) ? `${cycle}-01-01` : `${cycle.slice(0, 4)}-09-01`;
+}
+
+function talkState(member) {
+  return member.talked ? `已谈话（${member.talk?.held_on || ""}）` : "未谈话";
+}
+
 async function loadTalk() {
   const form = document.getElementById("talk-filters");
   const org = form.org.value;
   const cycle = form.cycle.value.trim();
   if (!org) return;
+  say(document.getElementById("talk-status"), "");
   let answer;
   let members = [];
+  let talks = [];
   try {
     let token = "";
     for (let page = 0; page < 20; page += 1) {
@@ -123,20 +142,85 @@ async function loadTalk() {
       token = answer.next_page_token || "";
       if (!token) break;
     }
+    talks = await allPages(`/v1/orgs/${encodeURIComponent(org)}/talks`, { cycle: answer.cycle, page_size: 500 }, "talks");
   } catch (error) {
     if (isDenied(error)) return showDenied(main, error);
     return say(status, errorText(error), "error");
   }
-  const names = await Promise.all(members.map((member) => memberName(member.member_id)));
+  const shownNames = await Promise.all(members.map((member) => memberName(member.member_id)));
   document.getElementById("talk-summary").textContent =
-    `${answer.cycle} 周期积分低于 ${total(answer.threshold)} 分的党员共 ${answer.total} 名。`;
-  talkShown = twin(document.getElementById("talk-table"), ["党员", "所在支部", "积分"],
-    members.map((member, index) => [names[index], branchNames.get(member.branch_id) || member.branch_id, total(member.total)]),
+    `${answer.cycle} 周期积分低于 ${total(answer.threshold)} 分的党员共 ${answer.total} 名，` +
+    `已谈话 ${members.filter((member) => member.talked).length} 名。`;
+  talkShown = twin(document.getElementById("talk-table"), ["党员", "所在支部", "积分", "谈话情况"],
+    members.map((member, index) => [shownNames[index], branchNames.get(member.branch_id) || member.branch_id,
+      total(member.total), talkState(member)]),
     "talk-rows");
-  document.querySelector("#talk-rows thead tr").append(el("th", { scope: "col" }, "操作"));
+  document.querySelector("#talk-rows thead tr").append(el("th", { scope: "col", class: "no-print" }, "操作"));
   document.querySelectorAll("#talk-rows tbody tr").forEach((row, index) => {
-    row.append(el("td", {}, el("a", { href: ledgerHref(members[index].member_id, answer.cycle) }, "查看积分")));
+    const member = members[index];
+    row.dataset.member = member.member_id;
+    row.cells[3].replaceChildren(el("span", { class: `badge ${member.talked ? "badge-ok" : "badge-warn"}` }, talkState(member)));
+    row.append(el("td", { class: "no-print" },
+      el("a", { href: ledgerHref(member.member_id, answer.cycle) }, "查看积分"), " ",
+      member.talked ? null : el("button", {
+        type: "button", class: "btn btn-small record-talk", "data-member": member.member_id,
+        onclick: () => openTalkForm(row, member, shownNames[index], answer.cycle),
+      }, "记录谈话")));
   });
+  await showTalks(answer.cycle, talks);
+}
+
+/** The cycle's talk records of the subtree, newest first: also those of members no longer on the list. */
+async function showTalks(cycle, talks) {
+  const talkNames = await Promise.all(talks.map((talk) => memberName(talk.member_id)));
+  document.getElementById("talks-summary").textContent = `${cycle} 周期共记录诫勉谈话 ${talks.length} 次。`;
+  document.getElementById("talks-table").replaceChildren(table(["谈话日期", "党员", "所在支部", "谈话内容", "记录时间"],
+    talks.map((talk, index) => [talk.held_on, talkNames[index], branchNames.get(talk.branch_id) || talk.branch_id,
+      el("span", { class: "talk-note" }, talk.note), localTime(talk.recorded_at)]),
+    { id: "talks-rows" }));
+}
+
+/** The small form under a member's row: the talk's date (within the cycle, not after today) and what was said. */
+function openTalkForm(row, member, name, cycle) {
+  document.querySelector("#talk-rows .talk-form-row")?.remove();
+  const note = el("p", { class: "notice", role: "status", hidden: true });
+  const form = el("form", { class: "talk-form", "aria-label": `记录与${name}的诫勉谈话` },
+    el("div", { class: "form-grid" },
+      el("label", {}, "谈话日期", el("input", { type: "date", name: "held_on", required: true, value: today(),
+        min: cycleStart(cycle), max: today() })),
+      el("label", { class: "wide" }, "谈话内容", el("textarea", { name: "note", required: true, maxlength: "2000",
+        rows: "3", placeholder: "谈话指出的问题、本人态度和改进要求" }))),
+    el("div", { class: "actions" },
+      el("button", { type: "submit", class: "btn btn-primary" }, "保存谈话记录"),
+      el("button", { type: "button", class: "btn", onclick: () => formRow.remove() }, "取消")),
+    note);
+  const formRow = el("tr", { class: "talk-form-row no-print" },
+    el("td", { colspan: String(row.cells.length) }, el("p", { class: "small" }, `记录与 ${name} 的诫勉谈话（${cycle} 周期）`), form));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    recordTalk(form, note, member, name, cycle);
+  });
+  row.after(formRow);
+  form.held_on.focus();
+}
+
+async function recordTalk(form, note, member, name, cycle) {
+  const heldOn = form.held_on.value;
+  const text = form.note.value.trim();
+  if (!heldOn) return say(note, "请填写谈话日期。", "warn");
+  if (!text) return say(note, "请填写谈话内容。", "warn");
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  let talk;
+  try {
+    talk = await call("POST", `/v1/members/${encodeURIComponent(member.member_id)}/talks`,
+      { cycle, held_on: heldOn, note: text });
+  } catch (error) {
+    button.disabled = false;
+    return say(note, errorText(error), "error");
+  }
+  await loadTalk();
+  say(document.getElementById("talk-status"), `已记录与 ${name} 的诫勉谈话（${talk.held_on}）。`, "ok");
 }
 
 async function loadRules() {

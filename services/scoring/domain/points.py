@@ -119,6 +119,12 @@ def capped(points: float, daily_so_far: float, cycle_so_far: float, rule: dict) 
     return room
 
 
+def on_talk_list(total: float, threshold: float) -> bool:
+    """A member whose cycle balance is this total is on the talk list (诫勉谈话名单)."""
+    return total < threshold
+
+
 def below_threshold(balances: list[dict], threshold: float) -> list[dict]:
     """Members whose cycle balance is below the threshold, lowest first."""
-    return sorted((row for row in balances if row["total"] < threshold), key=lambda row: (row["total"], row["member_id"]))
+    return sorted((row for row in balances if on_talk_list(row["total"], threshold)),
+                  key=lambda row: (row["total"], row["member_id"]))

@@ -20,6 +20,9 @@ RULES = {"cycle": "calendar", "threshold": 10.0,
 ENTRY = {"id": "deduction:req-1", "member_id": "mem-1", "cycle": "2026", "category": "negative", "points": -5.0,
          "requested_points": -5.0, "reason": "未按时缴纳党费：三个月未交", "source_kind": "person",
          "source_event_id": "", "source_account_id": "acc-admin", "corrects": "", "at": "2026-12-05T04:00:00.000Z"}
+TALK = {"member_id": "mem-1", "branch_id": "org-branch-1", "cycle": "2026", "held_on": "2026-12-04",
+        "note": "指出问题，提出整改要求", "recorded_by": "acc-1", "recorded_at": "2026-12-05T04:00:00.000Z",
+        "total": 2.0, "threshold": 10.0}
 
 SCORING_REQUESTS = {
     "GetBranchScore": {"branch_id": "org-branch-1", "month": "2026-12"},
@@ -40,6 +43,8 @@ SCORING_REQUESTS = {
     "AddDeduction": {"member_id": "mem-1", "code": "LATE_DUES", "reason": "三个月未交", "request_id": "req-1"},
     "CorrectEntry": {"entry_id": "deduction:req-1", "reason": "已补交"},
     "ListTalkCandidates": {"org_id": "org-city", "cycle": "2026"},
+    "RecordTalk": {"member_id": "mem-1", "cycle": "2026", "held_on": "2026-12-04", "note": "指出问题，提出整改要求"},
+    "ListTalks": {"org_id": "org-city", "cycle": "2026", "page_size": 20},
 }
 
 SCORING_RESULTS = {
@@ -72,7 +77,12 @@ SCORING_RESULTS = {
                    "threshold": 10.0, "below_threshold": True, "entries": [ENTRY]},
     "add_deduction": ENTRY,
     "correct_entry": {**ENTRY, "id": "correction:deduction:req-1", "points": 5.0, "corrects": "deduction:req-1"},
-    "list_talk_candidates": {"cycle": "2026", "threshold": 10.0, "total": 1,
-                             "members": [{"member_id": "mem-1", "branch_id": "org-branch-1", "total": 2.0}],
+    "list_talk_candidates": {"cycle": "2026", "threshold": 10.0, "total": 2,
+                             "members": [{"member_id": "mem-1", "branch_id": "org-branch-1", "total": 2.0,
+                                          "talked": True, "talk": {"held_on": "2026-12-04", "recorded_by": "acc-1"}},
+                                         {"member_id": "mem-2", "branch_id": "org-branch-1", "total": 4.0,
+                                          "talked": False}],
                              "next_page_token": ""},
+    "record_talk": TALK,
+    "list_talks": {"cycle": "2026", "total": 1, "talks": [TALK], "next_page_token": ""},
 }
