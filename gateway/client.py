@@ -55,11 +55,15 @@ class HttpClient:
         return self.request(op.http_method, path, body=fields, token=token)
 
     def download(self, rpc: str, request: dict | None = None, token: str | None = None) -> tuple[dict, bytes]:
-        """A file operation's file itself (``?download=1``): its response headers (lower-case names) and bytes."""
+        """A file operation's file itself (``?download=1``; an inline file, such as a photo, is always answered as
+        the file): its response headers (lower-case names) and bytes."""
+        op = BY_RPC[rpc]
         fields = dict(request or {})
-        path = _path(BY_RPC[rpc], fields)
-        query = {key: _query_text(value) for key, value in {**fields, "download": 1}.items()}
-        url = f"{self.base_url}{path}?{urllib.parse.urlencode(query)}"
+        path = _path(op, fields)
+        if not op.download.inline:
+            fields["download"] = 1
+        query = urllib.parse.urlencode({key: _query_text(value) for key, value in fields.items()})
+        url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
         headers = {"Authorization": f"Bearer {token or self.token}"} if token or self.token else {}
         try:
             with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=self.timeout) as answer:

@@ -64,7 +64,13 @@ def _operation(op: Operation) -> str:
     if op.upload:
         upload = ("<p>Send the file itself as the body with Content-Type "
                   + " or ".join(f"<code>{escape(media)}</code>" for media in op.upload.media_map) + ".</p>")
-    if op.download:
+    if op.download and op.download.inline:
+        upload += ("<p>Over HTTP the answer is the image itself, "
+                   + " or ".join(f"<code>{escape(media)}</code>" for media in op.download.all_media_types)
+                   + ", with <code>Content-Disposition: inline</code>, an <code>ETag</code> (the content's SHA-256) "
+                   f"and <code>Cache-Control: private, max-age={op.download.max_age}</code>; "
+                   "<code>If-None-Match</code> naming that ETag is answered 304. Errors stay JSON.</p>")
+    elif op.download:
         upload += (f"<p>The file itself instead of JSON: add <code>?download=1</code>, or send "
                    f"<code>Accept: {escape(op.download.media_type)}</code>. It answers with that media type and "
                    "<code>Content-Disposition: attachment; filename=\"&lt;ASCII fallback&gt;\"; "

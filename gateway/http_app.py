@@ -204,24 +204,35 @@ def wants_file(download: Download, request: Request) -> bool:
                                                default=JSON_MEDIA_TYPE) == download.media_type
 
 
-def content_disposition(filename: str, ascii_name: str) -> str:
-    """``attachment`` with the UTF-8 file name (RFC 6266 / RFC 5987 ``filename*``) and a plain-ASCII
-    ``filename`` for older clients: the name's ASCII part, after ``ascii_name`` when the name has more."""
+def content_disposition(filename: str, ascii_name: str, disposition: str = "attachment") -> str:
+    """``attachment`` (or ``inline``) with the UTF-8 file name (RFC 6266 / RFC 5987 ``filename*``) and a
+    plain-ASCII ``filename`` for older clients: the name's ASCII part, after ``ascii_name`` when the name has
+    more."""
     stem, dot, extension = filename.rpartition(".") if "." in filename else (filename, "", "")
     extension = re.sub(r"[^A-Za-z0-9]", "", extension)
     plain = re.sub(r"[^A-Za-z0-9_-]+", "", stem).strip("_-")
     if not re.fullmatch(r"[A-Za-z0-9_-]+", stem):
         plain = f"{ascii_name}-{plain}" if plain else ascii_name
     fallback = f"{plain}.{extension}" if dot and extension else plain
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def file_response(download: Download, answer: Message) -> Response:
-    """The file an answer carries, as the HTTP body."""
+def file_response(download: Download, answer: Message, request: Request) -> Response:
+    """The file an answer carries, as the HTTP body; an inline file with its ETag and cache life, or only
+    those (304) when the client's If-None-Match names that ETag."""
     filename = getattr(answer, download.filename_field) or download.ascii_name
     media = getattr(answer, download.media_field) or download.media_type
+    disposition = content_disposition(filename, download.ascii_name, "inline" if download.inline else "attachment")
+    headers = {}
+    if download.max_age:
+        headers["Cache-Control"] = f"private, max-age={download.max_age}"
+    etag = getattr(answer, download.etag_field) if download.etag_field else ""
+    if etag:
+        headers["ETag"] = f'"{etag}"'
+        if request.if_none_match.contains_weak(etag):
+            return Response(status=304, headers=headers)
     return Response(getattr(answer, download.content_field), content_type=media,
-                    headers={"Content-Disposition": content_disposition(filename, download.ascii_name)})
+                    headers={**headers, "Content-Disposition": disposition})
 
 
 def query_value(field: FieldDescriptor, raw: str):
@@ -289,10 +300,11 @@ class GatewayApp:
             try:
                 scope, message = self.prepare(operation, request, path_args)
                 client = self.client_address(request) if operation.client_address else None
-                as_file = operation.download is not None and wants_file(operation.download, request)
+                download = operation.download
+                as_file = download is not None and (download.inline or wants_file(download, request))
                 answer = self.dispatcher.invoke(operation, message, scope, client)
                 if as_file:
-                    return file_response(operation.download, answer)
+                    return file_response(download, answer, request)
                 return json_response(message_to_json(answer))
             except Exception as exc:
                 return error_response(failure(exc, outcome))
@@ -392,7 +404,7 @@ class GatewayApp:
         for name in request.args:
             raw_values = request.args.getlist(name)
             field = fields.get(name)
-            if operation.download and name == DOWNLOAD_PARAMETER:
+            if operation.download and not operation.download.inline and name == DOWNLOAD_PARAMETER:
                 continue                    # not a request field: which form of the answer (``wants_file``)
             if field is None or name in operation.path_params:
                 raise invalid("UNKNOWN_FIELD", f"unknown query parameter {name!r}", name)

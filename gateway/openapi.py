@@ -52,6 +52,11 @@ DOWNLOAD_NOTE = ("The file itself instead of JSON: send `?download=1`, or an Acc
 DOWNLOAD_PARAMETER = {"name": "download", "in": "query", "required": False,
                       "schema": {"type": "string", "enum": ["1", "0", "true", "false"]},
                       "description": "1 (or true): answer with the file itself, not JSON"}
+INLINE_NOTE = ("Over HTTP the answer is the image itself (no JSON form), shown in place: Content-Disposition "
+               "inline, an ETag naming the content, Cache-Control private; a request whose If-None-Match names the "
+               "ETag is answered 304 with no body. Over gRPC it is the message.")
+IF_NONE_MATCH_PARAMETER = {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                           "description": "The ETag of the copy the client holds: 304 when it is still current"}
 DISPOSITION_HEADER = {"description": "With the file only: `attachment; filename=\"<ASCII fallback>\"; "
                                      "filename*=UTF-8''<the Chinese name, percent-encoded>` (RFC 6266, RFC 5987)",
                       "schema": {"type": "string"}}
@@ -198,7 +203,17 @@ def operation_object(builder: SchemaBuilder, op: Operation) -> dict:
         body = {"required": False, "content": {"application/json": {"schema": builder.ref(op.request.DESCRIPTOR)}}}
     responses = {"200": {"description": comment(op.response.DESCRIPTOR.full_name) or "OK",
                          "content": {"application/json": {"schema": builder.ref(op.response.DESCRIPTOR)}}}}
-    if op.download:
+    if op.download and op.download.inline:
+        parameters.append(dict(IF_NONE_MATCH_PARAMETER))
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        responses["200"]["description"] += f" {INLINE_NOTE}"
+        responses["200"]["content"] = {media: dict(binary) for media in op.download.all_media_types}
+        responses["200"]["headers"] = {name: {"schema": {"type": "string"}, "description": text} for name, text in (
+            ("Content-Disposition", "`inline; filename=\"<file name>\"; filename*=UTF-8''<file name>`"),
+            ("ETag", "The content's SHA-256, quoted"),
+            ("Cache-Control", f"`private, max-age={op.download.max_age}`"))}
+        responses["304"] = {"description": "Not modified: If-None-Match named the current ETag"}
+    elif op.download:
         parameters.append(dict(DOWNLOAD_PARAMETER))
         responses["200"]["description"] += f" {DOWNLOAD_NOTE}"
         responses["200"]["content"][op.download.media_type] = {"schema": {"type": "string", "format": "binary"}}

@@ -52,11 +52,24 @@ class Download:
     filename_field: str = "filename"
     media_field: str = "content_type"
     content_field: str = "content"
+    # An image a page shows in place (``<img src>``, a new tab): over HTTP the answer is always the file, with
+    # Content-Disposition inline, ``etag_field`` as its ETag (If-None-Match answers 304) and a private cache life.
+    inline: bool = False
+    etag_field: str = ""
+    max_age: int = 0
+    media_types: tuple[str, ...] = ()       # every media type the file may come in, when not only media_type
+
+    @property
+    def all_media_types(self) -> tuple[str, ...]:
+        return self.media_types or (self.media_type,)
 
 
 FILE_UPLOAD = Upload()
 PHOTO_MEDIA_TYPES = {"image/jpeg": "image/jpeg", "image/png": "image/png", "image/webp": "image/webp"}
 PHOTO_UPLOAD = Upload("content", "content_type", tuple(PHOTO_MEDIA_TYPES.items()), ("backfill_reason",))
+# a photo never changes under its upload id: a day's private caching spares reloading every thumbnail
+PHOTO_DOWNLOAD = Download("photo", "image/jpeg", inline=True, etag_field="content_hash", max_age=86400,
+                          media_types=tuple(PHOTO_MEDIA_TYPES))
 PUBLIC = False
 
 
@@ -156,6 +169,8 @@ IDENTITY = api_operations(identity_pb2.DESCRIPTOR.services_by_name["IdentityApi"
         summary="Advance a member to the next political status"),
     Row("CreateAccount",      "POST",   "/v1/accounts",                              "create_account",
         summary="Create a login account with one role"),
+    Row("ListAccounts",       "GET",    "/v1/orgs/{org_id}/accounts",                "list_accounts",
+        summary="List the accounts of an organisation's subtree, without secrets"),
     Row("ResetTenantAdminPassword", "POST", "/v1/tenants/{tenant_code}/admin:reset-password",
         "reset_tenant_admin_password",
         summary="Set a new password for a tenant's admin, given or generated (operator only)"),
@@ -211,6 +226,8 @@ ATTENDANCE = api_operations(attendance_pb2.DESCRIPTOR.services_by_name["Attendan
         summary="Add the written record of the activity"),
     Row("ListUploads",        "GET",    "/v1/activities/{activity_id}/uploads",           "list_uploads",
         summary="List the photos and written records of an activity"),
+    Row("GetUploadPhoto",     "GET",    "/v1/activities/{activity_id}/uploads/{upload_id}/photo", "get_upload_photo",
+        summary="A photo of the activity as an image, full size or thumbnail", download=PHOTO_DOWNLOAD),
     Row("BackfillScan",       "POST",   "/v1/activities/{activity_id}:backfill-scan",     "backfill_scan",
         summary="Enter a scan after closing, marked back-filled"),
     Row("OpenRectification",  "POST",   "/v1/activities/{activity_id}/rectifications",    "open_rectification",
@@ -265,7 +282,11 @@ SCORING = api_operations(scoring_pb2.DESCRIPTOR.services_by_name["ScoringApi"], 
     Row("CorrectEntry",       "POST",   "/v1/points/corrections",                     "correct_entry",
         summary="Correct a ledger entry by an opposite entry"),
     Row("ListTalkCandidates", "GET",    "/v1/orgs/{org_id}/talk-candidates",          "list_talk_candidates",
-        summary="Members below the points threshold"),
+        summary="Members below the points threshold, each with whether the talk was recorded"),
+    Row("RecordTalk",         "POST",   "/v1/members/{member_id}/talks",              "record_talk",
+        summary="Record the secretary's talk (诫勉谈话) with a member on the talk list"),
+    Row("ListTalks",          "GET",    "/v1/orgs/{org_id}/talks",                    "list_talks",
+        summary="The secretary's talks recorded in a subtree for a cycle"),
 ])
 
 OPERATIONS: tuple[Operation, ...] = (*IDENTITY, *ATTENDANCE, *SCORING)

@@ -45,7 +45,8 @@ CONTENT_TYPES = {
 }
 COMPRESSIBLE = {".html", ".js", ".mjs", ".css", ".json", ".svg", ".txt"}
 
-CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+# img-src: the API's own images (activity photos, by URL with the session cookie) and the QR codes' data: URLs
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 # every answer, API included
 COMMON_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))

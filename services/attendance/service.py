@@ -49,6 +49,8 @@ ROSTER_LEAD_MINUTES = 10
 STATISTICS_GROUPS = ("activity", "branch", "member")
 ACTIVITY_STATUSES = ("planning", "submitted", "approved", "closed")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PHOTO_SIZES = ("full", "thumb")
+PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 # Photos decoding at once (each on a native thread): CPU-bound, and a 40-megapixel one holds up to ~160 MB
 PHOTO_DECODES = semaphore.Semaphore(2)
 
@@ -516,9 +518,12 @@ class AttendanceService:
             data = base64.b64decode(content or "", validate=True)
         except (binascii.Error, ValueError):
             raise InvalidArgument("照片内容无效", code="UPLOAD_INVALID", field="content") from None
-        # decoding is CPU work of up to a few hundred ms: on a native thread, the scans' greenlets keep running
+        # decoding is CPU work of up to a few hundred ms: on a native thread, the scans' greenlets keep running;
+        # the thumbnail is made here too, so that listing an activity's photos only reads
         with PHOTO_DECODES:
             content_hash = tpool.execute(uploads.check_photo, data, content_type)
+            thumb = tpool.execute(uploads.thumbnail, data, content_type)
+        thumb_hash = uploads.content_hash(thumb)
         upload_id = new_id("upl")
         now = stamp(self.desk.clock.now())
         record = {"kind": "photo", "activity_id": activity_id, "upload_id": upload_id, "added_by": caller.account_id,
@@ -527,7 +532,8 @@ class AttendanceService:
 
         def store_blob(session):
             self.store.db.photos.insert_one({"_id": upload_id, "activity_id": activity_id, "content": data,
-                                             "content_type": content_type, "content_hash": content_hash},
+                                             "content_type": content_type, "content_hash": content_hash,
+                                             "thumb": thumb, "thumb_hash": thumb_hash},
                                             session=session)
             self._counting(activity_id, {"$inc": {"counts.photos": 1}})(session)
         return self._add_upload(activity, record, store_blob)
@@ -570,6 +576,43 @@ class AttendanceService:
         caller = self._caller(scope)
         access.readable(caller, self.store.activity(activity_id))
         return {"uploads": [upload_view(r) for r in self.store.records_of(activity_id, ("photo", "text"))]}
+
+    @rpc
+    def get_upload_photo(self, scope, activity_id="", upload_id="", size=""):
+        """A photo's bytes, as uploaded or as its thumbnail, for whoever may list the activity's uploads."""
+        caller = self._caller(scope)
+        access.readable(caller, self.store.activity(activity_id))
+        size = choice(size or "full", "size", PHOTO_SIZES, required=True)
+        upload_id = upload_id if isinstance(upload_id, str) else ""
+        record = self.store.records_by_ids([f"{activity_id}:upload:{upload_id}"], {"kind": 1}) if upload_id else {}
+        kind = next(iter(record.values()), {}).get("kind")
+        if kind == "text":
+            raise InvalidArgument("该资料是文字记录，不是照片", code="UPLOAD_NOT_A_PHOTO", field="upload_id")
+        stored = self.store.photo(upload_id, size) if kind == "photo" else None
+        if stored is None or stored.get("activity_id") != activity_id:
+            raise NotFound("照片不存在", code="UPLOAD_NOT_FOUND", field="upload_id")
+        if size == "full":       # the type as declared at upload, which may have carried parameters or capitals
+            content, content_type = stored["content"], uploads.declared_type(stored["content_type"])
+            content_hash = stored["content_hash"]
+        else:
+            content, content_type, content_hash = self._thumbnail(upload_id, stored)
+        extension = PHOTO_EXTENSIONS[content_type]
+        suffix = "-thumb" if size == "thumb" else ""
+        return {"upload_id": upload_id, "size": size, "filename": f"{upload_id}{suffix}.{extension}",
+                "content_type": content_type, "content": base64.b64encode(content).decode(),
+                "content_hash": content_hash}
+
+    def _thumbnail(self, upload_id: str, stored: dict) -> tuple[bytes, str, str]:
+        """The stored thumbnail; for a photo uploaded before thumbnails were made, one made now (on a native
+        thread, as at upload) and kept for the next request."""
+        if stored.get("thumb") is not None:
+            return stored["thumb"], uploads.THUMB_TYPE, stored["thumb_hash"]
+        photo = self.store.photo(upload_id, "full")
+        with PHOTO_DECODES:
+            thumb = tpool.execute(uploads.thumbnail, photo["content"], photo["content_type"])
+        thumb_hash = uploads.content_hash(thumb)
+        self.store.keep_thumbnail(upload_id, thumb, thumb_hash)
+        return thumb, uploads.THUMB_TYPE, thumb_hash
 
     # ------------------------------------------------------------ back-fill
     @rpc

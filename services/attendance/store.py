@@ -162,6 +162,18 @@ class AttendanceStore(Store):
         last = max(self._chain(activity_id, {"seq": 1, "hash": 1}), key=lambda doc: doc["seq"], default=None)
         return (last["seq"], last["hash"]) if last else None
 
+    # --- photos -------------------------------------------------------------------
+    def photo(self, upload_id: str, size: str) -> dict | None:
+        """A stored photo with the bytes of ``size`` only ("full": the upload, "thumb": its thumbnail, absent for
+        photos stored before thumbnails were made)."""
+        fields = ("content", "content_type", "content_hash") if size == "full" else ("thumb", "thumb_hash")
+        return self.db.photos.find_one({"_id": upload_id}, {"activity_id": 1, **{field: 1 for field in fields}})
+
+    def keep_thumbnail(self, upload_id: str, content: bytes, content_hash: str) -> None:
+        """Store a thumbnail made on demand, unless another request stored one first (theirs stays)."""
+        self.db.photos.update_one({"_id": upload_id, "thumb": {"$exists": False}},
+                                  {"$set": {"thumb": content, "thumb_hash": content_hash}})
+
     # --- leaves -----------------------------------------------------------------
     def leave(self, leave_id: str) -> dict | None:
         return self.db.leaves.find_one({"_id": leave_id})

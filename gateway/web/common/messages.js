@@ -155,6 +155,8 @@ export const MESSAGES = {
   IMAGE_TOO_LARGE: "图片过大",
   IMAGE_TOO_SMALL: "图片过小",
   NOT_AN_IMAGE: "不是有效的图片",
+  UPLOAD_NOT_FOUND: "照片不存在",
+  UPLOAD_NOT_A_PHOTO: "该资料是文字记录，不是照片",
   BACKFILL_ONLY_AFTER_CLOSING: "活动结束后才能补录",
   RECTIFICATION_NOT_FOUND: "整改事项不存在",
   RECTIFICATION_CLOSED: "整改事项已关闭",
@@ -171,6 +173,11 @@ export const MESSAGES = {
   ENTRY_NOT_FOUND: "积分记录不存在",
   ENTRY_IS_CORRECTION: "更正记录不能再更正",
   CYCLE_INVALID: "周期无效",
+  NOT_ON_TALK_LIST: "该党员本周期积分不低于谈话线，不在诫勉谈话名单中",
+  TALK_EXISTS: "本周期已记录过该党员的诫勉谈话，每个周期只记录一次",
+  OWN_TALK: "不能记录本人的诫勉谈话，请由上级党组织记录",
+  DATE_BEFORE_CYCLE: "谈话日期不能早于积分周期的开始日期",
+  CONTROL_CHARACTERS: "内容含有不可见的控制字符，请删除后重试",
 };
 
 // The Chinese message of an API error ({code, message, ...}); the server's message when the code is not in the table.

@@ -136,13 +136,29 @@ async function loadUploads() {
       el("p", { id: "uploads-summary" }, `共 ${photos} 张照片，文字记录 ${chars} 字。`),
       uploads.length ? table(["类型", "内容", "上传时间", "补录原因", "SHA-256"], uploads.map((upload) => [
         upload.kind === "photo" ? "照片" : "会议记录",
-        upload.kind === "photo" ? `${upload.content_type}，${(upload.size / 1024).toFixed(1)} KB` : upload.text,
+        upload.kind === "photo" ? photoCell(upload) : upload.text,
         localTime(upload.added_at), upload.backfilled ? upload.backfill_reason : "",
         el("code", { title: upload.content_hash }, (upload.content_hash || "").slice(0, 12)),
       ]), { id: "upload-table" }) : el("p", { class: "muted" }, "暂无图文资料。"));
   } catch (error) {
     box.replaceChildren(el("p", { class: "notice notice-error" }, errorText(error)));
   }
+}
+
+/** A photo's thumbnail (loaded by the browser with the session cookie, only when scrolled near), opening the
+ * photo as uploaded in a new tab. */
+function photoCell(upload) {
+  const photo = path(`/uploads/${encodeURIComponent(upload.id)}/photo`);
+  const details = `${upload.content_type}，${(upload.size / 1024).toFixed(1)} KB`;
+  const thumb = el("img", {
+    class: "upload-thumb", src: `${photo}?size=thumb`, loading: "lazy", decoding: "async",
+    alt: `活动照片（${localTime(upload.added_at)} 上传）`, dataset: { upload: upload.id },
+    onerror: () => thumb.replaceWith(el("span", { class: "upload-thumb-missing muted" }, "缩略图无法显示")),
+  });
+  return el("figure", { class: "upload-photo" },
+    el("a", { href: photo, target: "_blank", rel: "noopener", title: "在新标签页中查看原图" }, thumb),
+    el("figcaption", { class: "small muted" }, `${details} · `,
+      el("a", { href: photo, target: "_blank", rel: "noopener", class: "upload-full" }, "查看原图")));
 }
 
 function backfillReason() {

@@ -1,6 +1,7 @@
 """Contract-shaped requests and answers (docs/identity-rpc.md) for every operation."""
 from __future__ import annotations
 
+import base64
 import copy
 
 CALLER = {"account_id": "acc-admin", "tenant_id": "tenant-xa",
@@ -45,10 +46,11 @@ REQUESTS = {
     "GetMember": {"member_id": "mem-1"},
     "UpdateMember": {"member_id": "mem-1", "phone": "13900000000", "mobile": True},
     "RemoveMember": {"member_id": "mem-1"},
-    "ListMembers": {"org_id": "org-city", "status": "full", "mobile": False, "page_token": "p2"},
+    "ListMembers": {"org_id": "org-city", "status": "full", "mobile": False, "page_token": "p2", "q": "张"},
     "ChangeMemberStatus": {"member_id": "mem-1", "status": "full", "on": "2027-07-01"},
     "CreateAccount": {"username": "sec1", "password": "s3cret!", "role": "branch_secretary",
                       "org_id": "org-branch-1"},
+    "ListAccounts": {"org_id": "org-county", "role": "branch_secretary", "page_size": 20, "page_token": "p2"},
     "ResetTenantAdminPassword": {"tenant_code": "xa", "username": "admin", "password": ""},
     "RequestTransfer": {"member_id": "mem-1", "to_branch_id": "org-branch-2", "reason": "工作调动"},
     "AcceptTransfer": {"transfer_id": "tr-1"},
@@ -78,6 +80,9 @@ RESULTS = {
     "list_members": {"members": [MEMBER], "next_page_token": ""},
     "change_member_status": MEMBER,
     "create_account": ACCOUNT,
+    "list_accounts": {"accounts": [{"id": "acc-sec", "username": "sec1", "roles": [
+        {"role": "branch_secretary", "org_id": "org-branch-1", "org_name": "第一党支部"}], "member_id": "mem-1",
+        "member_name": "张三", "created_at": "2026-11-22T08:00:00Z"}], "next_page_token": "p3"},
     "reset_tenant_admin_password": {"account": ACCOUNT, "generated_password": "Gen3rated-once"},
     "request_transfer": TRANSFER,
     "accept_transfer": {**TRANSFER, "state": "accepted", "decided_at": "2026-11-23T08:00:00Z"},
@@ -121,6 +126,7 @@ RECTIFICATION = {"id": "rec-1", "activity_id": "act-1", "branch_id": "org-branch
                  "due_on": "2026-12-31", "state": "open", "overdue": False, "opened_by": "acc-admin",
                  "opened_at": "2026-12-06T00:00:00.000Z", "closed_by": "", "closed_at": "", "closing_note": ""}
 PNG_FILE = b"\x89PNG\r\n\x1a\n0000"
+JPEG_FILE = b"\xff\xd8\xff\xe0 pretend this is a thumbnail"
 
 REQUESTS.update({
     "IssueTheme": {"org_id": "org-city", "month": "2026-12", "title": "学习党章", "due_from": "2026-12-01",
@@ -146,6 +152,7 @@ REQUESTS.update({
     "AddPhoto": {"activity_id": "act-1", "content_type": "image/png", "content": PNG_FILE},
     "AddTextRecord": {"activity_id": "act-1", "text": "会议记录"},
     "ListUploads": {"activity_id": "act-1"},
+    "GetUploadPhoto": {"activity_id": "act-1", "upload_id": "upl-1", "size": "thumb"},
     "BackfillScan": {"activity_id": "act-1", "member_id": "mem-1", "direction": "in", "reason": "手机没电"},
     "OpenRectification": {"activity_id": "act-1", "title": "补充记录", "due_on": "2026-12-31"},
     "CloseRectification": {"rectification_id": "rec-1", "note": "已补充"},
@@ -176,6 +183,9 @@ RESULTS.update({
     "add_photo": UPLOAD,
     "add_text_record": {**UPLOAD, "kind": "text", "content_type": "text/plain", "text": "会议记录"},
     "list_uploads": {"uploads": [UPLOAD]},
+    "get_upload_photo": {"upload_id": "upl-1", "size": "thumb", "filename": "upl-1-thumb.jpg",
+                         "content_type": "image/jpeg", "content": base64.b64encode(JPEG_FILE).decode(),
+                         "content_hash": "ab" * 32},
     "backfill_scan": {**SCAN, "backfilled": True, "backfilled_by": "acc-admin", "backfill_reason": "手机没电"},
     "open_rectification": RECTIFICATION,
     "close_rectification": {**RECTIFICATION, "state": "closed"},

@@ -26,11 +26,12 @@ def files(backend):
     return backend
 
 
-def test_every_operation_answering_a_workbook_offers_the_download():
+def test_every_operation_answering_a_file_offers_the_download():
     answering_files = {op.rpc for op in OPERATIONS
                        if {"filename", "content"} <= set(op.response.DESCRIPTOR.fields_by_name)}
-    assert answering_files == set(FILES)
-    assert all(BY_RPC[rpc].download for rpc in FILES)
+    assert answering_files == set(FILES) | {"GetUploadPhoto"}          # a photo: always the image (test_photos)
+    assert all(BY_RPC[rpc].download for rpc in answering_files)
+    assert [rpc for rpc in answering_files if BY_RPC[rpc].download.inline] == ["GetUploadPhoto"]
 
 
 @pytest.mark.parametrize("rpc", FILES)
