@@ -113,7 +113,7 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 def member_tokens(keys: Path, count: int) -> tuple[Path, list[str]]:
-    from servicekit.tokens import TokenSigner, generate_keypair
+    from servicekit.security.tokens import TokenSigner, generate_keypair
     private, public = generate_keypair(keys)
     signer = TokenSigner(private.read_bytes(), 3600)
     return public, [signer.issue({"account_id": f"acc-{n}", "tenant_id": "tenant-1",

@@ -20,9 +20,9 @@ from pathlib import Path
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from bench.city_data import MEMBER_HEADER, ORG_HEADER, branch_paths, member_rows, org_rows, to_csv
-from servicekit.config import nameko_config
-from servicekit.embedded_mongo import EmbeddedMongo
-from servicekit.keys import ensure_keys
+from servicekit.process.config import nameko_config
+from servicekit.storage.embedded_mongo import EmbeddedMongo
+from servicekit.security.keys import ensure_keys
 from tests.support.broker import TestVhost
 from tests.support.identity import scope_of
 from tests.support.processes import ChildProcess, free_port
@@ -62,7 +62,7 @@ def main() -> None:
     mongo = None if os.environ.get("MONGO_URI") else EmbeddedMongo(work / "mongo").start()
     uri = os.environ.get("MONGO_URI") or mongo.uri
     with TestVhost() as bus:
-        child = ChildProcess("identity", ["-m", "servicekit.runner", "services.identity.service:IdentityService"],
+        child = ChildProcess("identity", ["-m", "servicekit.process.runner", "services.identity.service:IdentityService"],
                              {"AMQP_URI": bus, "MONGO_URI": uri, "METRICS_PORT": str(free_port())}, work)
         proxy = ClusterRpcProxy({**nameko_config(), "AMQP_URI": bus}, timeout=600)
         rpc = proxy.start()

@@ -13,9 +13,9 @@ import argparse
 import time
 import uuid
 
-from servicekit.embedded_mongo import EmbeddedMongo
-from servicekit.mongo import open_store
-from servicekit.subtree import ancestor_fields
+from servicekit.storage.embedded_mongo import EmbeddedMongo
+from servicekit.storage.mongo import open_store
+from servicekit.storage.subtree import ancestor_fields
 from services.identity.store import IdentityStore
 
 TENANT = "ten_bench"

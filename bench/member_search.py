@@ -28,10 +28,10 @@ from pathlib import Path
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from bench.city_data import MEMBER_HEADER, ORG_HEADER, SURNAMES, branch_paths, member_rows, org_rows, to_csv
-from servicekit.config import nameko_config
-from servicekit.embedded_mongo import EmbeddedMongo
-from servicekit.keys import ensure_keys
-from servicekit.mongo import open_store
+from servicekit.process.config import nameko_config
+from servicekit.storage.embedded_mongo import EmbeddedMongo
+from servicekit.security.keys import ensure_keys
+from servicekit.storage.mongo import open_store
 from services.identity.store import IdentityStore
 from tests.support.broker import TestVhost
 from tests.support.identity import scope_of
@@ -99,7 +99,7 @@ def main() -> None:
     mongo = None if os.environ.get("MONGO_URI") else EmbeddedMongo(work / "mongo").start()
     uri = os.environ.get("MONGO_URI") or mongo.uri
     with TestVhost() as bus:
-        child = ChildProcess("identity", ["-m", "servicekit.runner", "services.identity.service:IdentityService"],
+        child = ChildProcess("identity", ["-m", "servicekit.process.runner", "services.identity.service:IdentityService"],
                              {"AMQP_URI": bus, "MONGO_URI": uri, "METRICS_PORT": str(free_port())}, work)
         proxy = ClusterRpcProxy({**nameko_config(), "AMQP_URI": bus}, timeout=900)
         rpc = proxy.start()

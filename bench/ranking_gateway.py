@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.ranking_gateway [--branches 9000] [--calls 200] [--month 2026-05]
 
 Starts what a ranking call needs, for real: two embedded stores (nx-27017; scoring on one of its own, as
-``bin/run`` does), a RabbitMQ vhost of its own, identity, scoring (``servicekit.runner``) and the gateway.
+``bin/run`` does), a RabbitMQ vhost of its own, identity, scoring (``servicekit.process.runner``) and the gateway.
 Identity creates the tenant and its city admin; scoring's database is filled with the scoring service's own
 batch applier (``ScoreApplier``, the code its consumer runs on attendance events): every branch gets a closed
 themed day in the month and in the month before (random final statuses, so scores differ, tie and move), so
@@ -38,11 +38,11 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from bench.themed_day import ADMIN_PASSWORD, percentile, scrape, wait_http
 from gateway.client import GrpcClient, build_request
 from gateway.operations import BY_RPC
-from servicekit.config import nameko_config
-from servicekit.embedded_mongo import EmbeddedMongo
+from servicekit.process.config import nameko_config
+from servicekit.storage.embedded_mongo import EmbeddedMongo
 from servicekit.errors import Unauthenticated
-from servicekit.keys import ensure_keys
-from servicekit.mongo import open_store
+from servicekit.security.keys import ensure_keys
+from servicekit.storage.mongo import open_store
 from services.scoring.consumers import ScoreApplier
 from services.scoring.domain.periods import parse_period
 from services.scoring.store import ScoringStore
@@ -260,7 +260,7 @@ def main() -> None:
         try:
             main_store, scoring_store = processes.store("mongo"), processes.store("mongo-scoring")
             common = {"AMQP_URI": bus, "MONGO_URI": main_store.uri}
-            identity = processes.child("identity", ["-m", "servicekit.runner",
+            identity = processes.child("identity", ["-m", "servicekit.process.runner",
                                                     "services.identity.service:IdentityService"],
                                        {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast"})
             http_port, grpc_port = free_port(), free_port()
@@ -280,7 +280,7 @@ def main() -> None:
             days = fill_scores(open_store(ScoringStore, "scoring"), tenant_id, branches_of(root, args.branches),
                                months, args.seed)
             scoring_port = free_port()
-            scoring = processes.child("scoring", ["-m", "servicekit.runner", "services.scoring.service:ScoringService"],
+            scoring = processes.child("scoring", ["-m", "servicekit.process.runner", "services.scoring.service:ScoringService"],
                                       {**common, "MONGO_URI": scoring_store.uri, "METRICS_PORT": str(scoring_port)})
 
             def scoring_up():

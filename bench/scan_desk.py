@@ -24,11 +24,11 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from bench.proc import cpu_seconds
-from servicekit.config import amqp_uri
-from servicekit.embedded_mongo import EmbeddedMongo
-from servicekit.events import stamp
-from servicekit.mongo import open_store
-from servicekit.outbox import Relay
+from servicekit.process.config import amqp_uri
+from servicekit.storage.embedded_mongo import EmbeddedMongo
+from servicekit.timestamps import stamp
+from servicekit.storage.mongo import open_store
+from servicekit.messaging.outbox import Relay
 from services.attendance.chaining import ChainWriter
 from services.attendance.domain import qrtoken
 from services.attendance.scanning import ScanDesk

@@ -10,8 +10,8 @@ import secrets
 import sys
 import time
 
-from servicekit.embedded_mongo import EmbeddedMongo
-from servicekit.mongo import open_store
+from servicekit.storage.embedded_mongo import EmbeddedMongo
+from servicekit.storage.mongo import open_store
 
 from services.scoring.consumers import ScoreApplier
 from services.scoring.domain.ranking import competition_ranks, with_changes

@@ -35,11 +35,11 @@ from pathlib import Path
 from pymongo import MongoClient, ReplaceOne
 
 from bench.proc import cpu_seconds
-from servicekit.batch_consuming import apply_idempotent, apply_once
-from servicekit.embedded_mongo import EmbeddedMongo
-from servicekit.events import stamp
-from servicekit.mongo import open_store
-from servicekit.outbox import PENDING, SENT, bundle_entry
+from servicekit.messaging.consumers import apply_idempotent, apply_once
+from servicekit.storage.embedded_mongo import EmbeddedMongo
+from servicekit.timestamps import stamp
+from servicekit.storage.mongo import open_store
+from servicekit.messaging.outbox import PENDING, SENT, bundle_entry
 from services.attendance import events
 from services.attendance.scanning import DeviceBook, record_id
 from services.attendance.store import SCAN_CHANGED_AT, AttendanceStore

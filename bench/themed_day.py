@@ -26,8 +26,8 @@ the plain per-request path, for the baseline. Then:
 5. closes the day and reconciles every answer against the attendance database.
 
 Access tokens: members and secretaries do not log in (208,000 logins would take longer than
-the day): the bench owns the key files (servicekit.keys.ensure_keys), so it mints their
-access tokens with servicekit.tokens.TokenSigner, exactly as identity would for their scope.
+the day): the bench owns the key files (servicekit.security.keys.ensure_keys), so it mints their
+access tokens with servicekit.security.tokens.TokenSigner, exactly as identity would for their scope.
 The city admin logs in through the gateway. QR tokens are the printable codes: computed
 with the QR key the bench owns and checked against GetQrCode for a sample of activities.
 """
@@ -64,12 +64,12 @@ from bench.proc import cpu_seconds, machine_busy_seconds
 from deploy.local.processes import LIVE_SCORE_NICE, POINTS_NICE
 from gateway.client import GrpcClient, build_request
 from gateway.operations import BY_RPC
-from servicekit.config import nameko_config
-from servicekit.embedded_mongo import EmbeddedMongo
-from servicekit.events import parse_stamp
-from servicekit.keys import ensure_keys
-from servicekit.priority import lower_priority_of
-from servicekit.tokens import TokenSigner
+from servicekit.process.config import nameko_config
+from servicekit.storage.embedded_mongo import EmbeddedMongo
+from servicekit.timestamps import parse_stamp
+from servicekit.security.keys import ensure_keys
+from servicekit.process.priority import lower_priority_of
+from servicekit.security.tokens import TokenSigner
 from services.attendance.domain import qrtoken
 from services.scoring.points_store import points_database
 from tests.support.attendance import point_at
@@ -81,7 +81,7 @@ CITY_CENTRE = (33.0676, 107.0238)        # 汉中市
 BRANCHES_PER_COMMITTEE = 45
 ADMIN_PASSWORD = "Bench-pass-1"
 # Plans, reviews and leaves: calls in flight. The attendance process runs its transactions one at a time
-# per database (servicekit.mongo.transaction_lock: nx-27017 cannot interleave two on one connection), so
+# per database (servicekit.storage.mongo.transaction_lock: nx-27017 cannot interleave two on one connection), so
 # more calls in flight only overlap the gateway and RPC round trips with the store's work.
 SETUP_CONCURRENCY = 8
 CLOCK_STEP_SECONDS = 20.0
@@ -512,10 +512,10 @@ class Bench:
     # --- processes ---------------------------------------------------------------
     def start(self, bus: str, mongo_uri: str, scoring_mongo_uri: str) -> None:
         common = {"AMQP_URI": bus, "MONGO_URI": mongo_uri}
-        self.identity = self.child("identity", ["-m", "servicekit.runner", "services.identity.service:IdentityService"],
+        self.identity = self.child("identity", ["-m", "servicekit.process.runner", "services.identity.service:IdentityService"],
                                    {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast"})
         self.attendance_metrics = free_port()
-        self.attendance = self.child("attendance", ["-m", "servicekit.runner",
+        self.attendance = self.child("attendance", ["-m", "servicekit.process.runner",
                                                     "services.attendance.service:AttendanceService"],
                                      {**common, "METRICS_PORT": str(self.attendance_metrics),
                                       "ATTENDANCE_CLOCK_CONTROL": "1"})
@@ -523,12 +523,12 @@ class Bench:
         self.scoring = None
         if (REPO / "services/scoring/service.py").exists() and not self.args.without_scoring:
             self.scoring_metrics = free_port()
-            self.scoring = self.child("scoring", ["-m", "servicekit.runner", "services.scoring.service:ScoringService"],
+            self.scoring = self.child("scoring", ["-m", "servicekit.process.runner", "services.scoring.service:ScoringService"],
                                       {**common, "MONGO_URI": scoring_mongo_uri,
                                        "METRICS_PORT": str(self.scoring_metrics),
                                        "PROCESS_NICE": str(self.args.scoring_nice)})
             self.points_metrics = free_port()      # the points consumer, a process of its own as bin/run runs it
-            self.points = self.child("scoring-points", ["-m", "servicekit.runner",
+            self.points = self.child("scoring-points", ["-m", "servicekit.process.runner",
                                                         "services.scoring.service:PointsConsumer"],
                                      {**common, "MONGO_URI": scoring_mongo_uri, "METRICS_PORT": str(self.points_metrics),
                                       "PROCESS_NICE": str(self.args.points_nice)})
@@ -1109,7 +1109,7 @@ class Bench:
               f"{args.peak_rate}/s\ngateway A: RecordScan micro-batching "
               f"{'present in gateway/ (on by default)' if self.batching_present else 'NOT present in gateway/ yet: A is per-request too'}; "
               f"gateway B: GATEWAY_SCAN_BATCH=off\ntokens: member and secretary access tokens minted by the bench "
-              f"with servicekit.tokens.TokenSigner (it owns the keys from ensure_keys), not by logging in; "
+              f"with servicekit.security.tokens.TokenSigner (it owns the keys from ensure_keys), not by logging in; "
               f"the city admin logged in through the gateway")
         kinds = Counter(s.kind for s in self.scans)
         bad = sum(n for k, n in kinds.items() if k not in ("good", "retry"))

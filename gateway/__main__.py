@@ -23,7 +23,7 @@ import sys
 import threading
 
 from gateway import build_protos
-from servicekit.config import env
+from servicekit.process.config import env
 
 log = logging.getLogger("gateway")
 
@@ -34,7 +34,7 @@ def main() -> int:
     build_protos.build()
 
     from gateway.server import http_server_kind
-    from servicekit.config import ConfigError
+    from servicekit.process.config import ConfigError
     try:
         http_server = http_server_kind()            # refused before anything starts
     except ConfigError as error:
@@ -46,8 +46,8 @@ def main() -> int:
     from gateway.dispatch import Dispatcher
     from gateway.server import GatewayServer
     from gateway.tls import context_from_env
-    from servicekit.collector import settle_after_start, young_threshold
-    from servicekit.tokens import CachingTokenVerifier
+    from servicekit.process.collector import settle_after_start, young_threshold
+    from servicekit.security.tokens import CachingTokenVerifier
 
     young_threshold()                               # GC_YOUNG_THRESHOLD, before anything starts
     backend = NamekoBackend()

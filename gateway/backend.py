@@ -14,8 +14,8 @@ from kombu.exceptions import OperationalError
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from gateway.errors import GatewayError
-from servicekit.config import env, nameko_config
-from servicekit.kombu_fixes import skip_missing_librabbitmq
+from servicekit.process.config import env, nameko_config
+from servicekit.messaging.kombu_fixes import skip_missing_librabbitmq
 
 skip_missing_librabbitmq()
 

@@ -35,7 +35,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from servicekit.config import env, switched_off
+from servicekit.process.config import env, switched_off
 from servicekit.errors import error_from_dict
 
 from gateway import metrics

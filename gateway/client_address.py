@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import unquote
 
-from servicekit.config import env
+from servicekit.process.config import env
 
 UNKNOWN = "unknown"        # no peer address at all: such requests share one counter
 

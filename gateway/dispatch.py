@@ -16,8 +16,8 @@ from gateway.client_address import UNKNOWN
 from gateway.convert import as_kwargs, mistyped_field, to_kwargs, to_message
 from gateway.operations import Operation
 from servicekit.errors import InvalidArgument, Unauthenticated
-from servicekit.scope import CallerScope
-from servicekit.tokens import TokenVerifier
+from servicekit.security.scope import CallerScope
+from servicekit.security.tokens import TokenVerifier
 
 MAX_PAGE_SIZE = 500
 

@@ -13,7 +13,7 @@ import asyncio
 import threading
 from typing import Awaitable, Callable, TypeVar
 
-from servicekit.config import ConfigError, env
+from servicekit.process.config import ConfigError, env
 
 T = TypeVar("T")
 

@@ -33,8 +33,8 @@ from gateway.openapi import build_openapi
 from gateway.operations import OPERATIONS, Download, Operation
 from gateway.pages import (COMMON_HEADERS, CSRF_COOKIE, CSRF_HEADER, StaticFiles, caller_token, cleared_cookies,
                            new_csrf_token, security_headers, session_cookies)
-from servicekit.config import env
-from servicekit.metrics import sample_names
+from servicekit.process.config import env
+from servicekit.process.metrics import sample_names
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 JSON_MEDIA_TYPE = "application/json"

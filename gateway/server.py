@@ -16,8 +16,8 @@ from gateway.dispatch import Dispatcher
 from gateway.grpc_server import GrpcGateway
 from gateway.http_app import GatewayApp, max_body_bytes
 from gateway.http_server import HttpGateway
-from servicekit.config import ConfigError, env
-from servicekit.metrics import watch_collector_pauses
+from servicekit.process.config import ConfigError, env
+from servicekit.process.metrics import watch_collector_pauses
 
 log = logging.getLogger(__name__)
 

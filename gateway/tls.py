@@ -15,7 +15,7 @@ import socket
 import ssl
 from pathlib import Path
 
-from servicekit.config import ConfigError, env
+from servicekit.process.config import ConfigError, env
 
 CERT_FILE = "gateway-tls.crt"
 KEY_FILE = "gateway-tls.key"

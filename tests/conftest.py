@@ -14,10 +14,10 @@ import secrets
 import pymongo
 import pytest
 
-from servicekit.config import amqp_uri as configured_amqp_uri
-from servicekit.config import nameko_config
-from servicekit.embedded_mongo import EmbeddedMongo
-from servicekit.keys import ensure_keys, new_password
+from servicekit.process.config import amqp_uri as configured_amqp_uri
+from servicekit.process.config import nameko_config
+from servicekit.storage.embedded_mongo import EmbeddedMongo
+from servicekit.security.keys import ensure_keys, new_password
 from tests.support.service_fixtures import bus_uri, identity_service, operator_scope, rpc  # noqa: F401
 from tests.support.service_fixtures import scoring_service  # noqa: F401
 from tests.support.service_fixtures import attendance_service  # noqa: F401

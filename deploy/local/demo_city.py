@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable
 
-from servicekit.keys import new_password
+from servicekit.security.keys import new_password
 from services.identity.domain.lifecycle import add_years
 
 TENANT_CODE = "hanzhong"

@@ -39,8 +39,8 @@ def service(name: str, class_name: str, metrics_port: int, secrets: tuple[str, .
             process_name: str = "", nice: int = 0, planned: bool = False) -> Process:
     module = f"services.{name}.service"
     env = {"METRICS_PORT": str(metrics_port), **({"PROCESS_NICE": str(nice)} if nice else {})}
-    return Process(process_name or name, ("-m", "servicekit.runner", f"{module}:{class_name}"), metrics_port,
-                   needs=("servicekit.runner", module), env=env, secrets=secrets, store=store, planned=planned)
+    return Process(process_name or name, ("-m", "servicekit.process.runner", f"{module}:{class_name}"), metrics_port,
+                   needs=("servicekit.process.runner", module), env=env, secrets=secrets, store=store, planned=planned)
 
 
 GATEWAY_HTTP_PORT = 8080

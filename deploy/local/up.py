@@ -21,10 +21,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from deploy.local.processes import GATEWAY_GRPC_PORT, GATEWAY_HTTP_PORT, PROCESSES, STORE_NICE, Process
-from servicekit.config import amqp_uri
-from servicekit.embedded_mongo import EmbeddedMongo, EmbeddedMongoError, log_tail
-from servicekit.keys import ensure_keys, ensure_operator_password
-from servicekit.priority import lower_priority_of
+from servicekit.process.config import amqp_uri
+from servicekit.storage.embedded_mongo import EmbeddedMongo, EmbeddedMongoError, log_tail
+from servicekit.security.keys import ensure_keys, ensure_operator_password
+from servicekit.process.priority import lower_priority_of
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var"

@@ -10,7 +10,7 @@ Anything outside the caller's tenant or subtree is reported as not found.
 from __future__ import annotations
 
 from servicekit.errors import NotFound, PermissionDenied
-from servicekit.scope import ROLE_BRANCH_SECRETARY, CallerScope
+from servicekit.security.scope import ROLE_BRANCH_SECRETARY, CallerScope
 
 NOT_FOUND_MESSAGE = "活动不存在或不在您的管辖范围内"
 

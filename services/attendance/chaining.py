@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 import eventlet.semaphore
 
-from servicekit.config import env
+from servicekit.process.config import env
 from servicekit.errors import PermissionDenied
-from servicekit.events import utc_now
+from servicekit.timestamps import utc_now
 
 from services.attendance.domain import chain
 

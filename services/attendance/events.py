@@ -4,7 +4,7 @@ Every payload also carries the envelope (event_id, event_type, occurred_at,
 schema_version, tenant_id). Times are ISO-8601 UTC text. ``org_path`` is the
 branch's ancestor ids, the tenant root first and the branch itself last.
 """
-from servicekit.events import EventSpec
+from servicekit.messaging.events import EventSpec
 
 SOURCE = "attendance"
 

@@ -18,15 +18,15 @@ from datetime import datetime, timedelta
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from servicekit.errors import InvalidArgument, Rejected, ServiceError
-from servicekit.events import parse_stamp, stamp, utc_now
-from servicekit.scope import CallerScope
+from servicekit.timestamps import parse_stamp, stamp, utc_now
+from servicekit.security.scope import CallerScope
 
 from services.attendance import events
 from services.attendance.access import require_member
 from services.attendance.chaining import ChainWriter, Clock
 from services.attendance.domain import qrtoken, scans
 from services.attendance.store import change_mark
-from servicekit.mongo import is_duplicate
+from servicekit.storage.mongo import is_duplicate
 from services.attendance.views import scan_view
 
 TOKEN_FOREIGN_MESSAGE = "该二维码不属于您可参加的活动"
@@ -169,7 +169,7 @@ class LastFixes:
 class DeviceBook:
     """Which members used each device, per activity, kept in memory: loaded the first time a scan
     needs it, then updated with what this process stores, and refreshed after ``ttl`` seconds to see
-    other instances' scans, while any run (``peers``, ``servicekit.peers.ServicePeers``, refreshed by the
+    other instances' scans, while any run (``peers``, ``servicekit.messaging.peers.ServicePeers``, refreshed by the
     service's timer: alone, this process has stored every record since it loaded the book, and the
     refreshes cost the store about a fifth of a millisecond per activity each minute of the day). Every
     activity of a batch that needs loading or refreshing is read at once, by the ids of its roster's

@@ -20,17 +20,17 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from servicekit.arguments import choice, text
-from servicekit.config import ConfigError, env
+from servicekit.process.config import ConfigError, env
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, error_from_dict
-from servicekit.events import parse_stamp, stamp
-from servicekit.metrics import Metrics
-from servicekit.mongo import MongoStore, open_store
-from servicekit.outbox import OutboxRelay, add_events
-from servicekit.paging import page_of, page_window
-from servicekit.peers import ServicePeers
-from servicekit.rpc import rpc
-from servicekit.scope import CallerScope
-from servicekit.subtree import ancestor_fields
+from servicekit.timestamps import parse_stamp, stamp
+from servicekit.process.metrics import Metrics
+from servicekit.storage.mongo import MongoStore, open_store
+from servicekit.messaging.outbox import OutboxRelay, add_events
+from servicekit.storage.paging import page_of, page_window
+from servicekit.messaging.peers import ServicePeers
+from servicekit.messaging.rpc import rpc
+from servicekit.security.scope import CallerScope
+from servicekit.storage.subtree import ancestor_fields
 
 from services.attendance import access, events, sweeps
 from services.attendance.chaining import ChainWriter, Clock

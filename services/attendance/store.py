@@ -21,10 +21,10 @@ from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from servicekit.errors import Conflict
-from servicekit.events import stamp
-from servicekit.mongo import Store, is_duplicate
-from servicekit.outbox import add_events, note_committed
-from servicekit.subtree import LEVEL_FIELDS, subtree_filter
+from servicekit.timestamps import stamp
+from servicekit.storage.mongo import is_duplicate
+from servicekit.messaging.outbox import OutboxStore, add_events, note_committed
+from servicekit.storage.subtree import LEVEL_FIELDS, subtree_filter
 
 from services.attendance.events import SOURCE
 
@@ -47,7 +47,8 @@ def change_mark(activity: dict) -> tuple:
     return activity.get(SCAN_CHANGED_AT), activity.get(SCAN_CHANGE_ID)
 
 
-class AttendanceStore(Store):
+class AttendanceStore(OutboxStore):
+    source = SOURCE
     collections = {
         "themes": ["tenant_id", "org_id"],
         "activities": [("branch_month", {"unique": True}), "theme_id", "branch_id", "month", "status",

@@ -13,7 +13,7 @@ import logging
 import time
 from datetime import timedelta
 
-from servicekit.events import stamp
+from servicekit.timestamps import stamp
 
 from services.attendance import events
 from services.attendance.domain import closing

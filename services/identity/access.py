@@ -6,7 +6,7 @@ existence is not revealed; what the caller may see but not change is forbidden.
 from __future__ import annotations
 
 from servicekit.errors import NotFound, PermissionDenied
-from servicekit.scope import ROLE_ORG_ADMIN, CallerScope
+from servicekit.security.scope import ROLE_ORG_ADMIN, CallerScope
 
 
 def path_ids(doc: dict) -> list[str]:

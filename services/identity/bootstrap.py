@@ -7,10 +7,10 @@ import uuid
 from nameko.extensions import DependencyProvider
 from pymongo.errors import DuplicateKeyError
 
-from servicekit.config import database_name, env
-from servicekit.events import stamp
-from servicekit.mongo import open_store
-from servicekit.scope import ROLE_OPERATOR
+from servicekit.process.config import database_name, env
+from servicekit.timestamps import stamp
+from servicekit.storage.mongo import open_store
+from servicekit.security.scope import ROLE_OPERATOR
 
 from services.identity import passwords
 from services.identity.store import IdentityStore

@@ -1,5 +1,5 @@
 """Events the identity service publishes (exchange ``identity.events``): the one definition."""
-from servicekit.events import EventSpec
+from servicekit.messaging.events import EventSpec
 
 SOURCE = "identity"
 

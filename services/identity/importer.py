@@ -20,10 +20,10 @@ from datetime import date
 from eventlet import tpool
 from eventlet.semaphore import Semaphore
 
-from servicekit.config import ConfigError, env
+from servicekit.process.config import ConfigError, env
 from servicekit.errors import InvalidArgument
-from servicekit.events import stamp
-from servicekit.scope import CallerScope
+from servicekit.timestamps import stamp
+from servicekit.security.scope import CallerScope
 
 from services.identity import events
 from services.identity.domain import importing, tree

@@ -6,7 +6,7 @@ import threading
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from servicekit.config import env
+from servicekit.process.config import env
 from servicekit.errors import InvalidArgument
 
 MIN_LENGTH = 8

@@ -14,18 +14,18 @@ from datetime import date, timedelta
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from servicekit.config import env
+from servicekit.process.config import env
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, TooManyRequests, Unauthenticated
-from servicekit.events import stamp, utc_now
-from servicekit.fieldcrypt import FieldCipher
-from servicekit.keys import new_password
-from servicekit.metrics import Metrics
-from servicekit.mongo import MongoStore
-from servicekit.outbox import OutboxRelay
-from servicekit.paging import page_of, page_window
-from servicekit.rpc import rpc
-from servicekit.scope import ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_ORG_ADMIN, CallerScope
-from servicekit.tokens import TokenSigner
+from servicekit.timestamps import stamp, utc_now
+from servicekit.security.fieldcrypt import FieldCipher
+from servicekit.security.keys import new_password
+from servicekit.process.metrics import Metrics
+from servicekit.storage.mongo import MongoStore
+from servicekit.messaging.outbox import OutboxRelay
+from servicekit.storage.paging import page_of, page_window
+from servicekit.messaging.rpc import rpc
+from servicekit.security.scope import ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_ORG_ADMIN, CallerScope
+from servicekit.security.tokens import TokenSigner
 
 from services.identity import access, events, passwords
 from services.identity.arguments import boolean, text

@@ -18,13 +18,13 @@ from bson.binary import UUID_SUBTYPE, Binary
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from servicekit import subtree
+from servicekit.storage import subtree
 from servicekit.errors import Conflict
-from servicekit.events import stamp
-from servicekit.mongo import Store, is_duplicate
-from servicekit.outbox import add_events
-from servicekit.scope import ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_ORG_ADMIN
-from servicekit.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (ancestor_fields re-exported)
+from servicekit.timestamps import stamp
+from servicekit.storage.mongo import is_duplicate
+from servicekit.messaging.outbox import OutboxStore, add_events
+from servicekit.security.scope import ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_ORG_ADMIN
+from servicekit.storage.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (ancestor_fields re-exported)
 
 from services.identity.domain import search as member_search, throttle
 from services.identity.events import SOURCE
@@ -63,7 +63,8 @@ SEARCH_KEY_FIELDS = [f"search.{field}" for field in (*member_search.NAME_FIELDS,
 ACCOUNT_LISTING = {"_id": 1, "tenant_id": 1, "username": 1, "roles": 1, "member_id": 1, "created_at": 1}
 
 
-class IdentityStore(Store):
+class IdentityStore(OutboxStore):
+    source = SOURCE
     collections = {
         "tenants": [("code", {"unique": True})],
         "orgs": ["tenant_id", "parent_id", *LEVEL_FIELDS],

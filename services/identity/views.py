@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from servicekit.events import iso
+from servicekit.timestamps import iso
 
 from services.identity.access import path_ids
 from services.identity.domain.lifecycle import STATUSES

@@ -5,7 +5,7 @@ Outside the caller's tenant or subtree answers not found; visible but not allowe
 from __future__ import annotations
 
 from servicekit.errors import NotFound, PermissionDenied
-from servicekit.scope import CallerScope
+from servicekit.security.scope import CallerScope
 
 from services.scoring.store import path_of
 

@@ -14,9 +14,9 @@ from collections import OrderedDict
 from prometheus_client import Histogram
 from pymongo import ReplaceOne, UpdateOne
 
-from servicekit.batch_consuming import apply_idempotent, apply_once
-from servicekit.events import parse_stamp, stamp
-from servicekit.mongo import open_store
+from servicekit.messaging.consumers import apply_idempotent, apply_once
+from servicekit.timestamps import parse_stamp, stamp
+from servicekit.storage.mongo import open_store
 
 from services.scoring import ledger
 from services.scoring.facts_updates import IDEMPOTENT_BY_KEYS, SCORE_EVENTS, applied, updates_for
@@ -260,8 +260,8 @@ def transaction_parts(events: list[dict], most_entries: int | None = None) -> li
 
 
 def declared_in_topology() -> bool:
-    """The consumers' rows are the ones servicekit.topology declares up front."""
-    from servicekit.topology import SUBSCRIPTIONS
+    """The consumers' rows are the ones servicekit.messaging.topology declares up front."""
+    from servicekit.messaging.topology import SUBSCRIPTIONS
     rows = {(source, event, "scoring", consumer) for consumer, subscriptions in
             (("score", SCORE_SUBSCRIPTIONS), ("points", POINTS_SUBSCRIPTIONS)) for source, event in subscriptions}
     return rows <= set(SUBSCRIPTIONS)

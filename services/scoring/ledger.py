@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pymongo import ReplaceOne
 
-from servicekit.events import stamp
+from servicekit.timestamps import stamp
 
 from services.scoring.domain import points as rules
 from services.scoring.domain.periods import cycle_of

@@ -2,7 +2,7 @@
 
 The points consumer writes a ledger entry and a balance for almost every sign-out and absence. In a
 database of its own its transactions never hold up the score consumer's (transactions wait only for
-others on the same database, servicekit.mongo.transaction_lock).
+others on the same database, servicekit.storage.mongo.transaction_lock).
 
 - ``tenants``: each tenant's root organisation and its points rules table.
 - ``branches``: each branch's place in the tree (from activity_issued/activity_closed), so members
@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from pymongo.errors import PyMongoError
 
-from servicekit.events import stamp
-from servicekit.mongo import Store, is_duplicate
-from servicekit.subtree import LEVEL_FIELDS
+from servicekit.timestamps import stamp
+from servicekit.messaging.outbox import OutboxStore
+from servicekit.storage.mongo import is_duplicate
+from servicekit.storage.subtree import LEVEL_FIELDS
 
 POINTS_SUFFIX = "points"
 # Before points had a database of their own they lived in the scores' database: taken over at start-up.
@@ -32,7 +33,7 @@ def points_database(service_name: str) -> str:
     return f"{service_name}_{POINTS_SUFFIX}"
 
 
-class PointsStore(Store):
+class PointsStore(OutboxStore):
     collections = {
         "tenants": [],
         "branches": [],

@@ -21,8 +21,8 @@ from datetime import timedelta
 import eventlet
 from nameko.extensions import DependencyProvider
 
-from servicekit.events import parse_stamp, stamp, utc_now
-from servicekit.mongo import open_store
+from servicekit.timestamps import parse_stamp, stamp, utc_now
+from servicekit.storage.mongo import open_store
 
 from services.scoring.domain import periods
 from services.scoring.domain.periods import MONTH, parse_period

@@ -1,6 +1,6 @@
 """Scoring service (nameko ``scoring``): branch scores, rankings, supervision outputs, member points.
 
-Scores are learned from attendance events by two batched consumers (servicekit.batch_consuming);
+Scores are learned from attendance events by two batched consumers (servicekit.messaging.consumers);
 entry points read, rate, reconcile and manage points. The RPC contract is docs/scoring-rpc.md.
 """
 from __future__ import annotations
@@ -12,15 +12,15 @@ from datetime import date
 
 from nameko.rpc import RpcProxy
 
-from servicekit.batch_consuming import BatchEventConsumer
+from servicekit.messaging.consumers import BatchEventConsumer
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, Rejected
-from servicekit.events import stamp
-from servicekit.metrics import Metrics
-from servicekit.mongo import MongoStore
-from servicekit.paging import page_of, page_window
-from servicekit.rpc import rpc
-from servicekit.scope import CallerScope
-from servicekit.subtree import LEVEL_FIELDS
+from servicekit.timestamps import stamp
+from servicekit.process.metrics import Metrics
+from servicekit.storage.mongo import MongoStore
+from servicekit.storage.paging import page_of, page_window
+from servicekit.messaging.rpc import rpc
+from servicekit.security.scope import CallerScope
+from servicekit.storage.subtree import LEVEL_FIELDS
 
 from services.scoring import access, ledger, reports
 from services.scoring.arguments import choice, integer, text
@@ -501,7 +501,7 @@ class ScoringService:
 
 class PointsConsumer:
     """The scoring service's points ledger learner (积分), run as a process of its own beside ScoringService
-    (``python -m servicekit.runner services.scoring.service:PointsConsumer``). It bears the service's name, so
+    (``python -m servicekit.process.runner services.scoring.service:PointsConsumer``). It bears the service's name, so
     its queues (``evt-...--scoring.points``) and its database (``points_database("scoring")``) are the
     scoring service's: ScoringService's RPCs read and correct what it writes.
 

@@ -25,9 +25,9 @@ import time
 
 from pymongo import ReplaceOne, UpdateOne
 
-from servicekit.events import parse_stamp, stamp
-from servicekit.mongo import Store
-from servicekit.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (re-exported)
+from servicekit.timestamps import parse_stamp, stamp
+from servicekit.messaging.outbox import OutboxStore
+from servicekit.storage.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (re-exported)
 
 from services.scoring.domain import score as score_rules
 from services.scoring.domain.progress import stage_of, was_held
@@ -107,7 +107,7 @@ def place_changed(before: dict, after: dict) -> bool:
     return any(before.get(name) != after.get(name) for name in PLACE_FIELDS)
 
 
-class ScoringStore(Store):
+class ScoringStore(OutboxStore):
     _org_samples: dict[str, tuple[float, dict]]
 
     def __init__(self, db):

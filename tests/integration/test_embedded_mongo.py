@@ -4,8 +4,8 @@ import struct
 import pymongo
 import pytest
 
-from servicekit.config import database_name
-from servicekit.embedded_mongo import EmbeddedMongo, EmbeddedMongoError
+from servicekit.process.config import database_name
+from servicekit.storage.embedded_mongo import EmbeddedMongo, EmbeddedMongoError
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +87,7 @@ def send_invalid_message(mongo: EmbeddedMongo) -> None:
 def test_the_store_logs_warnings_but_not_a_line_per_command(tmp_path, monkeypatch):
     monkeypatch.delenv("EMBEDDED_MONGO_LOG", raising=False)
     with EmbeddedMongo(tmp_path / "data") as mongo, pymongo.MongoClient(mongo.uri) as client:
-        assert mongo.process.args[1:3] == ["-m", "servicekit.nx_server"]
+        assert mongo.process.args[1:3] == ["-m", "servicekit.storage.nx_server"]
         for n in range(20):
             client.pb_smoke.items.insert_one({"_id": n})
         assert client.pb_smoke.items.count_documents({}) == 20
@@ -101,7 +101,7 @@ def test_the_store_logs_warnings_but_not_a_line_per_command(tmp_path, monkeypatc
 def test_every_command_is_logged_when_asked(tmp_path, monkeypatch):
     monkeypatch.setenv("EMBEDDED_MONGO_LOG", "commands")
     with EmbeddedMongo(tmp_path / "data") as mongo, pymongo.MongoClient(mongo.uri) as client:
-        assert "servicekit.nx_server" not in mongo.process.args
+        assert "servicekit.storage.nx_server" not in mongo.process.args
         for n in range(20):
             client.pb_smoke.items.insert_one({"_id": n})
     assert mongo.log_path.read_text().count("Command response") >= 20

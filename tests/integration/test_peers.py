@@ -6,7 +6,7 @@ import uuid
 import pytest
 from kombu import Connection, Consumer, Queue
 
-from servicekit.peers import ServicePeers
+from servicekit.messaging.peers import ServicePeers
 
 pytestmark = pytest.mark.integration
 

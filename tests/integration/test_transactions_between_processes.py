@@ -1,5 +1,5 @@
 """Two processes writing one database in transactions, as the scoring service and its points consumer write the
-points database: on nx-27017 they take turns (``servicekit.mongo.embedded_transaction_lock``); without that, their
+points database: on nx-27017 they take turns (``servicekit.storage.mongo.embedded_transaction_lock``); without that, their
 transactions interleaved on the server's one connection and a quarter to a half of them failed with "no such
 savepoint" although their writes had been stored."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from servicekit.config import database_name
+from servicekit.process.config import database_name
 
 pytestmark = pytest.mark.integration
 
@@ -21,13 +21,13 @@ REPO = Path(__file__).resolve().parents[2]
 WRITER = """
 import json, sys, time
 import pymongo
-from servicekit.mongo import Store
+from servicekit.storage.mongo import Store
 uri, database, name, count, locked = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
 store = Store(pymongo.MongoClient(uri)[database])
 store.db.command("ping")
 time.sleep(max(0.0, float(sys.argv[6]) - time.time()))     # both writers start together
 if not locked:
-    import servicekit.mongo as mongo
+    import servicekit.storage.mongo as mongo
     mongo.embedded_lock_name = lambda client: None          # as before: no lock between processes
 failed = 0
 for n in range(count):

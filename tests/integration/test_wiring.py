@@ -8,43 +8,17 @@ import urllib.request
 import pytest
 from kombu import Connection
 
-from servicekit.consuming import handle_once
-from servicekit.events import EventSpec
-from servicekit.mongo import Store, open_store
-from servicekit.outbox import Relay, add_events, note_committed
-from servicekit.topology import declare_topology, event_queue
+from servicekit.messaging.events import EventSpec
+from servicekit.storage.mongo import open_store
+from servicekit.messaging.outbox import OutboxStore, Relay, add_events, note_committed
+from servicekit.messaging.topology import declare_topology, event_queue
 
 pytestmark = pytest.mark.integration
 SAMPLE = EventSpec("wiringtest", "thing_happened", ("thing_id",))
 
 
-class TallyStore(Store):
+class TallyStore(OutboxStore):
     collections = {"tallies": []}
-
-
-def test_an_event_handled_twice_changes_state_once(mongo_uri):
-    store = open_store(TallyStore, "wiring_tally")
-    event = SAMPLE.build("tenant-a", thing_id="t1")
-
-    def effect(session):
-        store.db.tallies.update_one({"_id": "t1"}, {"$inc": {"count": 1}}, upsert=True, session=session)
-    assert handle_once(store, "wiring", "tally", event, effect) is True
-    assert handle_once(store, "wiring", "tally", event, effect) is False
-    assert store.db.tallies.find_one({"_id": "t1"})["count"] == 1
-
-
-def test_a_failing_effect_leaves_no_trace_and_can_be_retried(mongo_uri):
-    store = open_store(TallyStore, "wiring_tally")
-    event = SAMPLE.build("tenant-a", thing_id="t2")
-
-    def failing(session):
-        store.db.tallies.insert_one({"_id": "t2", "count": 1}, session=session)
-        raise RuntimeError("handler crashed")
-    with pytest.raises(RuntimeError):
-        handle_once(store, "wiring", "tally", event, failing)
-    assert store.db.tallies.find_one({"_id": "t2"}) is None
-    assert handle_once(store, "wiring", "tally", event,
-                       lambda s: store.db.tallies.insert_one({"_id": "t2", "count": 1}, session=s)) is True
 
 
 def test_the_relay_publishes_each_pending_entry_with_confirms_and_marks_it_sent(mongo_uri, bus_uri):
@@ -245,7 +219,7 @@ def test_the_service_serves_prometheus_metrics_by_operation_and_outcome(identity
 
 
 def test_an_idempotent_batch_that_loses_a_race_for_a_key_is_applied_again_on_what_is_written(mongo_uri):
-    from servicekit.batch_consuming import apply_idempotent
+    from servicekit.messaging.consumers import apply_idempotent
 
     store = open_store(TallyStore, f"wiring_idempotent_{uuid.uuid4().hex[:6]}")
     store.db.tallies.insert_one({"_id": "entry-1", "by": "the other consumer"})
@@ -269,7 +243,7 @@ def test_an_idempotent_batch_that_loses_a_race_for_a_key_is_applied_again_on_wha
 def test_entries_handed_over_with_no_relay_running_are_bounded_in_memory(mongo_uri):
     """A process that commits without a relay (a script, a test) keeps at most HANDED_OVER_KEPT entries in
     memory; the ones pushed out stay pending in the store for a relay's read."""
-    from servicekit import outbox
+    from servicekit.messaging import outbox
     store = open_store(TallyStore, f"wiring_handed_{uuid.uuid4().hex[:6]}")
     note_committed(store.db, [{"_id": str(n)} for n in range(outbox.HANDED_OVER_KEPT + 10)])
     kept = outbox._handed_over[store.db.name]
@@ -278,7 +252,7 @@ def test_entries_handed_over_with_no_relay_running_are_bounded_in_memory(mongo_u
 
 
 def test_a_started_service_freezes_its_start_up_and_times_its_collections(identity_service, city):
-    """The runner freezes what the start-up left (servicekit.collector) and serves the collector's pauses."""
+    """The runner freezes what the start-up left (servicekit.process.collector) and serves the collector's pauses."""
     log = identity_service.log_path.read_text(errors="replace")
     frozen = re.search(r"(\d+) objects of its start-up frozen", log)
     assert frozen and int(frozen.group(1)) > 10_000

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from PIL import Image
 
-from servicekit.events import parse_stamp, stamp
+from servicekit.timestamps import parse_stamp, stamp
 
 from tests.support.identity import PASSWORD, City, login
 

@@ -11,7 +11,7 @@ import subprocess
 import uuid
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from servicekit.config import amqp_uri
+from servicekit.process.config import amqp_uri
 
 
 def _ctl(*args: str) -> None:

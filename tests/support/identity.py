@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from servicekit.tokens import TokenVerifier
+from servicekit.security.tokens import TokenVerifier
 
 from services.identity.domain.idcard import make_id_number
 

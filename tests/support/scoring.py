@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 import uuid
 
-from servicekit.mongo import shared_client
-from servicekit.outbox import Relay, add_events
+from servicekit.storage.mongo import shared_client
+from servicekit.messaging.outbox import Relay, add_events
 
 from services.attendance import events as att
 

@@ -11,7 +11,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from deploy.local.up import http_ok
-from servicekit.config import nameko_config
+from servicekit.process.config import nameko_config
 from tests.support.broker import TestVhost
 from tests.support.identity import scope_of
 from tests.support.processes import ChildProcess, free_port
@@ -34,7 +34,7 @@ def service_process(name: str, class_name: str, env: dict, log_dir, answers):
     """Start ``services.<name>.service:<class_name>`` on the session's vhost and store; yield it once
     ``answers()`` succeeds; stop it afterwards."""
     metrics_port = int(env.get("METRICS_PORT") or free_port())
-    child = ChildProcess(name, ["-m", "servicekit.runner", f"services.{name}.service:{class_name}"],
+    child = ChildProcess(name, ["-m", "servicekit.process.runner", f"services.{name}.service:{class_name}"],
                          {"OUTBOX_POLL_SECONDS": "0.05", "LOG_LEVEL": os.environ.get("TEST_SERVICE_LOG_LEVEL", "INFO"),
                           **env, "METRICS_PORT": str(metrics_port)}, log_dir)
     try:

@@ -1,7 +1,7 @@
 """BatchEventConsumer's flush: messages holding one event or a list of events, acked only once applied."""
 from types import SimpleNamespace
 
-from servicekit.batch_consuming import BatchEventConsumer
+from servicekit.messaging.consumers import BatchEventConsumer
 
 
 class Message:
@@ -116,8 +116,8 @@ def test_with_quiet_a_batch_grows_while_events_keep_coming_and_a_lone_one_waits_
 def test_wait_is_observed_for_every_event_from_its_message_first_event():
     from prometheus_client import REGISTRY
 
-    from servicekit.batch_consuming import observe_wait
-    from servicekit.events import parse_stamp
+    from servicekit.messaging.consumers import observe_wait
+    from servicekit.timestamps import parse_stamp
 
     def cumulative(bound):
         return REGISTRY.get_sample_value("event_wait_seconds_bucket", {

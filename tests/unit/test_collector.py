@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from servicekit.collector import YOUNG_THRESHOLD, settle_after_start
-from servicekit.config import ConfigError
+from servicekit.process.collector import YOUNG_THRESHOLD, settle_after_start
+from servicekit.process.config import ConfigError
 
 
 @pytest.fixture
@@ -58,8 +58,8 @@ def test_a_young_threshold_that_is_not_a_count_is_refused_before_anything_change
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == threshold
 
 
-@pytest.mark.parametrize("command", [["servicekit.runner", "services.scoring.service:PointsConsumer"],
-                                     ["servicekit.nx_server", "--port", "0"]])
+@pytest.mark.parametrize("command", [["servicekit.process.runner", "services.scoring.service:PointsConsumer"],
+                                     ["servicekit.storage.nx_server", "--port", "0"]])
 def test_a_process_refuses_a_bad_young_threshold_before_serving(command):
     done = subprocess.run([sys.executable, "-m", *command], env={**os.environ, "GC_YOUNG_THRESHOLD": "many"},
                           capture_output=True, text=True, timeout=60)

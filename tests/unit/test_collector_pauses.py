@@ -5,7 +5,7 @@ import gc
 
 from prometheus_client import REGISTRY
 
-from servicekit import metrics
+from servicekit.process import metrics
 
 
 def runs(generation: int) -> float:

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from servicekit.keys import ensure_keys, ensure_operator_password, new_password
-from servicekit.tokens import TokenSigner, TokenVerifier
+from servicekit.security.keys import ensure_keys, ensure_operator_password, new_password
+from servicekit.security.tokens import TokenSigner, TokenVerifier
 
 
 def mode(path) -> int:

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from servicekit.kombu_fixes import skip_missing_librabbitmq
+from servicekit.messaging.kombu_fixes import skip_missing_librabbitmq
 
 
 def test_a_missing_module_is_marked_absent_and_its_import_fails_at_once():

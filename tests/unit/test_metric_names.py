@@ -2,7 +2,7 @@
 from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app
 from werkzeug.test import Client
 
-from servicekit.metrics import FamilyNames, sample_names
+from servicekit.process.metrics import FamilyNames, sample_names
 
 
 def page(registry, query: str) -> str:

@@ -1,8 +1,8 @@
 """What the outbox stores for a bundle, and what the relay publishes for each kind of entry."""
 import json
 
-from servicekit.events import EventSpec
-from servicekit.outbox import PENDING, amqp_messages, bundle_entry, outbox_entry
+from servicekit.messaging.events import EventSpec
+from servicekit.messaging.outbox import PENDING, amqp_messages, bundle_entry, outbox_entry
 
 THING = EventSpec("sample", "thing_happened", ("thing_id",))
 OTHER = EventSpec("sample", "other_happened", ("thing_id",))

@@ -1,4 +1,4 @@
-"""PROCESS_NICE: a process that may wait lowers its CPU priority (servicekit.priority)."""
+"""PROCESS_NICE: a process that may wait lowers its CPU priority (servicekit.process.priority)."""
 from __future__ import annotations
 
 import os
@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from servicekit.priority import PriorityError, lower_priority_of, nice_steps
+from servicekit.process.priority import PriorityError, lower_priority_of, nice_steps
 
 CHILD = """
 import os, sys
 from pathlib import Path
-from servicekit.priority import lower_cpu_priority
+from servicekit.process.priority import lower_cpu_priority
 group = Path(sys.argv[1])
 if sys.argv[2] == "leader":
     os.setsid()
@@ -57,7 +57,7 @@ def test_no_steps_changes_nothing(tmp_path):
 
 
 def test_the_runner_refuses_a_bad_setting_before_starting():
-    done = subprocess.run([sys.executable, "-m", "servicekit.runner", "services.scoring.service:PointsConsumer"],
+    done = subprocess.run([sys.executable, "-m", "servicekit.process.runner", "services.scoring.service:PointsConsumer"],
                           env={**os.environ, "PROCESS_NICE": "high"}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "PROCESS_NICE must be a whole number" in done.stderr

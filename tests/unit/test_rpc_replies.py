@@ -7,7 +7,7 @@ from kombu.serialization import loads
 from nameko.rpc import Responder
 
 from servicekit.errors import InvalidArgument
-from servicekit.rpc import OnceEncodedResponder
+from servicekit.messaging.rpc import OnceEncodedResponder
 
 
 class RecordingPublisher:
@@ -71,7 +71,7 @@ def test_a_result_that_cannot_be_encoded_is_answered_with_nameko_s_error(result)
 
 def test_no_service_declares_an_entry_point_with_nameko_s_own_rpc():
     """nameko's ``rpc`` beside ours would put a second consumer on the service's queue, one that does not know
-    the other's methods: every RPC entry point is ``servicekit.rpc.rpc``."""
+    the other's methods: every RPC entry point is ``servicekit.messaging.rpc.rpc``."""
     import re
     from pathlib import Path
     root = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from servicekit.events import parse_stamp, stamp
+from servicekit.timestamps import parse_stamp, stamp
 
 
 def test_a_stamp_reads_back_as_the_same_moment_in_utc():
@@ -35,7 +35,7 @@ def test_anything_but_the_stored_form_is_refused(text):
 
 
 def test_an_event_takes_its_time_as_a_moment_a_stamp_made_for_its_batch_or_now():
-    from servicekit.events import EventSpec
+    from servicekit.messaging.events import EventSpec
     spec = EventSpec("sample", "thing_happened", ("thing_id",))
     moment = datetime(2026, 11, 22, 10, 0, 0, 123000, tzinfo=timezone.utc)
     assert spec.build("t1", moment, thing_id="x")["occurred_at"] == "2026-11-22T10:00:00.123Z"

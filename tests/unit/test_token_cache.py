@@ -6,7 +6,7 @@ import time
 import pytest
 
 from servicekit.errors import Unauthenticated
-from servicekit.tokens import CachingTokenVerifier, TokenSigner
+from servicekit.security.tokens import CachingTokenVerifier, TokenSigner
 
 SCOPE = {"account_id": "acc-1", "tenant_id": "t-1", "roles": [{"role": "member", "org_id": None}],
          "member_id": "mem-1", "branch_id": "org-b"}
@@ -91,7 +91,7 @@ def test_cached_entries_are_untracked_the_first_time_the_collector_looks_at_them
 
 
 def test_past_the_shared_role_sets_an_entry_keeps_its_roles_itself(platform_env, monkeypatch):
-    monkeypatch.setattr("servicekit.tokens.ROLE_SETS_SHARED", 1)
+    monkeypatch.setattr("servicekit.security.tokens.ROLE_SETS_SHARED", 1)
     signer, verifier = TokenSigner(), CachingTokenVerifier()
     first = signer.issue(SCOPE)
     other_roles = [{"role": "secretary", "org_id": "org-c"}]

@@ -1,4 +1,4 @@
-"""The gateway's own token check (servicekit.tokens.TokenVerifier) against PyJWT's, token by token: every
+"""The gateway's own token check (servicekit.security.tokens.TokenVerifier) against PyJWT's, token by token: every
 token either accepts with the same claims or both refuse with the same code. Where ours is stricter
 (a non-integer expiry, a boolean time), the test says so and checks that ours refuses."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from servicekit import tokens
+from servicekit.security import tokens
 from servicekit.errors import Unauthenticated
 
 PRIVATE = Ed25519PrivateKey.generate()

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from servicekit.events import stamp, utc_now
-from servicekit.mongo import open_store
+from servicekit.timestamps import stamp, utc_now
+from servicekit.storage.mongo import open_store
 from services.attendance.scanning import ActivityCache
 from services.attendance.store import SCAN_CHANGED_AT, AttendanceStore, change_mark, scan_changed
 

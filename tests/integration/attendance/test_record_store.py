@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 
-from servicekit.mongo import open_store
+from servicekit.storage.mongo import open_store
 from services.attendance.chaining import ChainWriter
 from services.attendance.store import AttendanceStore
 

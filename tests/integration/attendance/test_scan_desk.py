@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from servicekit.events import stamp
-from servicekit.mongo import open_store
+from servicekit.timestamps import stamp
+from servicekit.storage.mongo import open_store
 from services.attendance.chaining import ChainWriter
 from services.attendance.domain import chain, qrtoken
 from services.attendance.scanning import ScanDesk
@@ -48,7 +48,7 @@ class CountingStore(AttendanceStore):
 
 
 class Peers:
-    """What the broker would say about other attendance instances (``servicekit.peers.ServicePeers``)."""
+    """What the broker would say about other attendance instances (``servicekit.messaging.peers.ServicePeers``)."""
 
     def __init__(self, others: bool):
         self.others = others

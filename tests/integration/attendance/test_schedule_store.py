@@ -5,7 +5,7 @@ import secrets
 
 import pytest
 
-from servicekit.mongo import open_store
+from servicekit.storage.mongo import open_store
 from services.attendance.store import AttendanceStore
 
 pytestmark = pytest.mark.integration

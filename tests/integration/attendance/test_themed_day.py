@@ -148,7 +148,7 @@ def test_sign_out_needs_a_sign_in_and_closing_gives_every_member_one_status(rpc,
 
 def test_tampering_with_a_stored_record_is_detected(rpc, day, mongo_uri):
     import pymongo
-    from servicekit.config import database_name
+    from servicekit.process.config import database_name
 
     member = day.member_scopes[0]
     day.at("start_at", -5)
@@ -164,8 +164,8 @@ def test_tampering_with_a_stored_record_is_detected(rpc, day, mongo_uri):
 
 def test_approved_leave_makes_a_member_excused_and_refuses_their_scan(rpc, day, mongo_uri):
     import pymongo
-    from servicekit.config import database_name
-    from servicekit.events import stamp
+    from servicekit.process.config import database_name
+    from servicekit.timestamps import stamp
 
     def scan_changed_at():      # what other instances' scan desks check for (services.attendance.store)
         return pymongo.MongoClient(mongo_uri)[database_name("attendance")].activities.find_one(
@@ -253,7 +253,7 @@ def test_a_fix_whose_numbers_are_not_numbers_is_refused_by_the_service_itself(rp
 
 def test_one_device_under_another_case_or_width_is_one_shared_device(rpc, day, mongo_uri):
     import pymongo
-    from servicekit.config import database_name
+    from servicekit.process.config import database_name
 
     day.at("start_at", -5)
     first = day.scan(day.member_scopes[0], "in", device_id="dev-shared-1")
@@ -271,7 +271,7 @@ def test_only_a_real_image_is_stored_and_counted_as_a_photo(rpc, day, mongo_uri)
     import base64
 
     import pymongo
-    from servicekit.config import database_name
+    from servicekit.process.config import database_name
 
     db = pymongo.MongoClient(mongo_uri)[database_name("attendance")]
     activity_id = day.activity["id"]

@@ -9,7 +9,7 @@ import pymongo
 import pytest
 from PIL import Image
 
-from servicekit.config import database_name
+from servicekit.process.config import database_name
 from servicekit.errors import InvalidArgument, NotFound
 from services.attendance.domain.uploads import thumbnail
 from tests.support.attendance import ThemedDay, photo

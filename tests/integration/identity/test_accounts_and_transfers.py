@@ -5,7 +5,7 @@ import pytest
 from kombu import Connection, Exchange, Queue
 
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, TooManyRequests, Unauthenticated
-from servicekit.tokens import TokenVerifier
+from servicekit.security.tokens import TokenVerifier
 
 from tests.support.identity import PASSWORD, login
 

@@ -8,7 +8,7 @@ import pymongo
 import pytest
 
 from servicekit.errors import Conflict
-from servicekit.mongo import open_store
+from servicekit.storage.mongo import open_store
 from services.identity.store import IdentityStore
 
 

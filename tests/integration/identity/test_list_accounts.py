@@ -7,7 +7,7 @@ import secrets
 import pytest
 
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
-from servicekit.mongo import open_store
+from servicekit.storage.mongo import open_store
 from services.identity.store import IdentityStore
 from tests.support.identity import PASSWORD, login
 

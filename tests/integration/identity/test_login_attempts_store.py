@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from servicekit.mongo import open_store
+from servicekit.storage.mongo import open_store
 from services.identity.domain import throttle
 from services.identity.domain.throttle import Rule
 from services.identity.store import IdentityStore

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from servicekit.errors import TooManyRequests, Unauthenticated
-from servicekit.mongo import open_store
+from servicekit.storage.mongo import open_store
 from services.identity.domain import throttle
 from services.identity.store import IdentityStore
 from tests.support.identity import PASSWORD

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from servicekit.errors import InvalidArgument, NotFound
-from servicekit.mongo import open_store
+from servicekit.storage.mongo import open_store
 from services.identity.domain.search import member_keys, parse_query
 from services.identity.store import IdentityStore
 from tests.support.identity import new_unique_id_number

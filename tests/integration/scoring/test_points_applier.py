@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from servicekit.mongo import open_store
+from servicekit.storage.mongo import open_store
 from services.scoring import consumers
 from services.scoring.consumers import PointsApplier, ScoreApplier
 from services.scoring.points_store import PointsStore, points_database

@@ -8,7 +8,7 @@ from pathlib import Path
 from kombu import Connection
 
 from services.scoring.consumers import POINTS_SUBSCRIPTIONS, SCORE_SUBSCRIPTIONS
-from servicekit.topology import event_queue
+from servicekit.messaging.topology import event_queue
 
 
 def niceness(pid: int) -> int:

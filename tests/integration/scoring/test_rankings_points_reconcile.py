@@ -5,7 +5,7 @@ import pymongo
 import pytest
 from openpyxl import load_workbook
 
-from servicekit.config import database_name
+from servicekit.process.config import database_name
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
 from tests.support.attendance import ThemedDay as AttendanceDay
 from tests.support.scoring import ThemedDay, wait_for

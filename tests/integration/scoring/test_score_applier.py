@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from servicekit.mongo import open_store
+from servicekit.storage.mongo import open_store
 from services.scoring import rankings
 from services.scoring.consumers import ScoreApplier
 from services.scoring.rankings import RankingCache

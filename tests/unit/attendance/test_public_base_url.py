@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from servicekit.config import ConfigError
+from servicekit.process.config import ConfigError
 from services.attendance.service import public_base_url
 
 

@@ -2,7 +2,7 @@
 few seconds, and at once when the clock passes what it read (a test's clock jumps hours)."""
 from datetime import datetime, timedelta, timezone
 
-from servicekit.events import stamp
+from servicekit.timestamps import stamp
 from services.attendance.sweeps import Schedule
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)

@@ -22,7 +22,7 @@ from gateway.dispatch import Dispatcher  # noqa: E402
 from gateway.grpc_server import GrpcGateway  # noqa: E402
 from gateway.http_app import GatewayApp  # noqa: E402
 from gateway.operations import Operation  # noqa: E402
-from servicekit import tokens  # noqa: E402
+from servicekit.security import tokens  # noqa: E402
 from tests.unit.gateway.samples import CALLER, RESULTS  # noqa: E402
 
 

@@ -14,7 +14,7 @@ from gateway.client import ApiError, GrpcClient
 from gateway.dispatch import Dispatcher
 from gateway.grpc_server import GrpcGateway
 from servicekit.errors import Rejected
-from servicekit.tokens import TokenVerifier
+from servicekit.security.tokens import TokenVerifier
 from tests.unit.gateway.samples import CALLER, REQUESTS, RESULTS
 
 

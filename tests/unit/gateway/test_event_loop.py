@@ -8,7 +8,7 @@ import json
 import pytest
 
 from gateway.event_loop import LoopThread, event_loop_kind
-from servicekit.config import ConfigError
+from servicekit.process.config import ConfigError
 from tests.unit.gateway.test_http_server import EchoApp, http_server
 
 

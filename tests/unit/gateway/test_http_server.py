@@ -17,7 +17,7 @@ from gateway.dispatch import Dispatcher
 from gateway.http_app import GatewayApp
 from gateway.http_server import HttpGateway
 from gateway.server import HTTP_SERVERS
-from servicekit.tokens import TokenVerifier
+from servicekit.security.tokens import TokenVerifier
 from tests.unit.gateway.samples import REQUESTS, RESULTS
 
 MAX_BODY = 1000
@@ -145,7 +145,7 @@ def test_the_peer_reaches_the_app_and_x_forwarded_for_is_left_to_it(echo):
 
 def test_the_http_server_is_chosen_by_gateway_http_server(monkeypatch):
     from gateway.server import http_server_kind
-    from servicekit.config import ConfigError
+    from servicekit.process.config import ConfigError
     monkeypatch.delenv("GATEWAY_HTTP_SERVER", raising=False)
     assert http_server_kind() == "builtin"
     monkeypatch.setenv("GATEWAY_HTTP_SERVER", "Uvicorn")

@@ -11,7 +11,7 @@ from werkzeug.test import Client
 from gateway.batching import Batcher
 from gateway.dispatch import Dispatcher
 from gateway.http_app import GatewayApp
-from servicekit.tokens import TokenVerifier
+from servicekit.security.tokens import TokenVerifier
 from tests.unit.gateway.samples import REQUESTS, RESULTS
 from gateway.server import HTTP_SERVERS
 from tests.unit.gateway.test_http_server import Reader, ScanBackend, connect, http_server, request

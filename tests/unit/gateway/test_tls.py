@@ -14,7 +14,7 @@ import pytest
 from gateway import tls
 from gateway.http_server import HttpGateway
 from gateway.server import GatewayServer
-from servicekit.config import ConfigError
+from servicekit.process.config import ConfigError
 
 NAMES, ADDRESSES = ["localhost", "pb-tryout.lan"], ["127.0.0.1", "::1", "192.168.7.9"]
 

@@ -2,7 +2,7 @@
 import pytest
 
 from servicekit.errors import NotFound, PermissionDenied
-from servicekit.scope import CallerScope, RoleGrant
+from servicekit.security.scope import CallerScope, RoleGrant
 from services.identity.access import tenant_admin_for_reset
 
 OPERATOR = CallerScope("acc-operator", None, (RoleGrant("operator"),))

@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from servicekit.config import ConfigError
+from servicekit.process.config import ConfigError
 from servicekit.errors import InvalidArgument
 from services.identity import importer
 from services.identity.domain import importing, xlsx_reader

@@ -6,7 +6,7 @@ import secrets
 import string
 from pathlib import Path
 
-from servicekit.tokens import generate_keypair
+from servicekit.security.tokens import generate_keypair
 
 FIELD_KEY_BYTES = 32
 

@@ -8,7 +8,7 @@ write of every service at a themed day (README, session 20). Warnings and errors
 ``EMBEDDED_MONGO_LOG=commands`` starts the plain ``nx-27017`` with every line, to see what the services ask of
 the store.
 
-    python -m servicekit.nx_server <nx-27017's arguments>
+    python -m servicekit.storage.nx_server <nx-27017's arguments>
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ import sys
 def main(argv: list[str]) -> int | None:
     from nx_27017.nx_27017 import main as serve
 
-    from servicekit.collector import settle_after_start
-    from servicekit.config import ConfigError
+    from servicekit.process.collector import settle_after_start
+    from servicekit.process.config import ConfigError
     logging.disable(logging.INFO)               # INFO and DEBUG, whatever level nx-27017 configures
     try:
         settle_after_start("nx-27017")          # its modules, out of the collections while it serves

@@ -12,7 +12,7 @@ import time
 from nameko.extensions import DependencyProvider
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
 
-from servicekit.config import env
+from servicekit.process.config import env
 from servicekit.errors import ServiceError
 
 RPC_SECONDS = Histogram("service_rpc_seconds", "Time to answer an RPC or handle an event, by operation and outcome",

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from servicekit.config import env
+from servicekit.process.config import env
 from servicekit.errors import Unauthenticated
 
 ALGORITHM = "EdDSA"

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from servicekit.config import env
+from servicekit.process.config import env
 
 
 def _derive(master: bytes, purpose: str, tenant_id: str) -> bytes:

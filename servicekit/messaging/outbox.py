@@ -8,9 +8,9 @@ topic exchanges, persistent, with pipelined publisher confirms (publish all, the
 once for the acks), and marks sent only what the broker confirmed, so a crash
 republishes at worst: consumers are idempotent on event_id.
 
-An entry this process committed need not be read back: a writer that calls ``note_committed(db,
-entries)`` after its transaction committed hands them to the process's relay, which publishes them
-from memory and only marks them sent. The relay still reads the outbox whenever nothing was handed
+A service's store subclasses ``OutboxStore``, whose ``commit(writes, events)`` runs the writes and
+stores the events in one transaction, then hands the entries to the process's relay and wakes it:
+the relay publishes them from memory and only marks them sent, and no other code wakes it. The relay still reads the outbox whenever nothing was handed
 over, and at least every ``QUERY_SECONDS`` (entries of other writers and processes, entries whose
 publishing failed): a scan batch's bundle cost the store a query and the relay a decode each.
 """
@@ -29,17 +29,19 @@ import eventlet
 from kombu import Connection, Exchange
 from nameko.extensions import DependencyProvider
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from servicekit.config import amqp_uri, database_name, env
-from servicekit.events import parse_stamp, stamp, utc_now
-from servicekit.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
-from servicekit.mongo import shared_client
-from servicekit.topology import declare_topology
+from servicekit.process.config import amqp_uri, database_name, env
+from servicekit.timestamps import parse_stamp, stamp, utc_now
+from servicekit.process.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
+from servicekit.errors import Conflict
+from servicekit.storage.mongo import Store, is_duplicate, shared_client
+from servicekit.messaging.topology import declare_topology
 
 log = logging.getLogger(__name__)
 
-OUTBOX_COLLECTIONS = {"outbox": ["status", "created_at"], "outbox_lease": []}
+# what a service database holds for messaging: the outbox, the relay's lease, and the ids of consumed events
+MESSAGING_COLLECTIONS = {"outbox": ["status", "created_at"], "outbox_lease": [], "processed_events": []}
 PENDING, SENT = "pending", "sent"
 LEASE_SECONDS = 10
 BATCH = 500
@@ -84,7 +86,7 @@ def amqp_messages(entry: dict) -> list[tuple[str, str, str, int]]:
 
     A bundle's events of one routing key travel as one message whose body is their list, in order, so
     a scan batch of 20 sign-ins is one message to each of its queues instead of 20, which was most of
-    the broker's work per scan (servicekit.batch_consuming unpacks it). Entries written before bundles
+    the broker's work per scan (servicekit.messaging.consumers unpacks it). Entries written before bundles
     were stored encoded (a ``bundle`` of payloads) are still published, the same way."""
     if "messages" in entry:
         return [(exchange, routing_key, body, count) for exchange, routing_key, body, count in entry["messages"]]
@@ -118,10 +120,44 @@ HANDED_OVER_KEPT = 20 * BATCH
 _handed_over: defaultdict[str, deque] = defaultdict(lambda: deque(maxlen=HANDED_OVER_KEPT))
 
 
+# database name -> how to wake the relay of this process that publishes it (set while one runs)
+_wakers: dict[str, callable] = {}
+
+
 def note_committed(db, entries: list[dict]) -> None:
     """Entries of ``add_events`` whose transaction has committed: this process's relay publishes them without
-    reading them back (they stay pending in the store until it marks them sent, as any other)."""
+    reading them back (they stay pending in the store until it marks them sent, as any other), woken now."""
+    if not entries:
+        return
     _handed_over[db.name].extend(entries)
+    wake = _wakers.get(db.name)
+    if wake is not None:
+        wake()
+
+
+class OutboxStore(Store):
+    """A service database that publishes events. ``source``: the publishing service (exchange
+    ``<source>.events``); ``duplicate``: ``(code, message)`` of the Conflict a unique index's refusal
+    becomes in ``commit`` (None: the error passes as it is)."""
+
+    collections = MESSAGING_COLLECTIONS
+    source = ""
+    duplicate: tuple[str, str] | None = None
+
+    def commit(self, writes, events=(), bundle: bool = False, duplicate: tuple[str, str] | None = None):
+        """Run ``writes(session)`` and store ``events`` in the outbox in one transaction, then hand the entries
+        to this process's relay. Returns what ``writes`` returned."""
+        duplicate = duplicate or self.duplicate
+        try:
+            with self.transaction() as session:
+                result = writes(session)
+                entries = add_events(self.db, list(events), self.source, session=session, bundle=bundle)
+        except (DuplicateKeyError, BulkWriteError) as error:
+            if duplicate is not None and is_duplicate(error):
+                raise Conflict(duplicate[1], code=duplicate[0]) from error
+            raise
+        note_committed(self.db, entries)
+        return result
 
 
 class Relay:
@@ -301,7 +337,7 @@ class Relay:
 
 
 class OutboxRelay(DependencyProvider):
-    """Declare ``relay = OutboxRelay()`` on a publishing service; workers may call ``self.relay.wake()``."""
+    """Declare ``relay = OutboxRelay()`` on a publishing service; its store's commits wake it."""
 
     def __init__(self):
         self._wake = None
@@ -312,10 +348,13 @@ class OutboxRelay(DependencyProvider):
         self.relay = Relay(self.container.service_name, uri=self.container.config.get("AMQP_URI"))
         self._wake = eventlet.event.Event()
         self._running = True
+        _wakers[self.relay.db.name] = self.wake
         self.container.spawn_managed_thread(self._loop, identifier="outbox_relay")
 
     def stop(self):
         self._running = False
+        if self.relay is not None and _wakers.get(self.relay.db.name) == self.wake:
+            del _wakers[self.relay.db.name]
         self.wake()
 
     def kill(self):

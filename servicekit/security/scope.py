@@ -83,3 +83,10 @@ class CallerScope:
             roles.append(RoleGrant(grant["role"], grant.get("org_id")))
         return cls(account_id=data["account_id"], tenant_id=data.get("tenant_id"), roles=tuple(roles),
                    member_id=data.get("member_id"), branch_id=data.get("branch_id"))
+
+
+def caller_of(scope) -> CallerScope:
+    """The caller of an entry point that acts inside a tenant (every one but the operator's)."""
+    caller = CallerScope.from_dict(scope)
+    caller.require_tenant()
+    return caller

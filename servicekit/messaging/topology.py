@@ -15,7 +15,7 @@ DELIVERY_LIMIT = 5
 # (source service, event type, consuming service, handler method)
 SUBSCRIPTIONS: list[tuple[str, str, str, str]] = []
 
-# scoring: two batched consumers (servicekit.batch_consuming), "score" and "points".
+# scoring: two batched consumers (servicekit.messaging.consumers), "score" and "points".
 _SCORING_SCORE_EVENTS = ("activity_issued", "plan_submitted", "plan_reviewed", "activity_opened", "roster_frozen",
                          "checkin_recorded", "checkout_recorded", "scan_flagged", "leave_decided", "activity_closed",
                          "reflection_posted", "activity_liked", "upload_added", "rectification_opened",

@@ -2,9 +2,9 @@
 
 nameko's event handler runs one worker and one transaction per message (~600 events/s
 here). ``BatchEventConsumer`` is a nameko dependency that runs one kombu consumer per
-process on the same declared quorum queues (``servicekit.topology.event_queue``), with a
+process on the same declared quorum queues (``servicekit.messaging.topology.event_queue``), with a
 large prefetch. A message's body is one event, or a list of events of one type (the
-relay sends a bundled outbox entry that way, ``servicekit.outbox.amqp_messages``). It
+relay sends a bundled outbox entry that way, ``servicekit.messaging.outbox.amqp_messages``). It
 gathers up to ``max_batch`` events or ``max_wait_ms``, hands them to its applier in one
 call and acks their messages only after the applier returned: a crash before the ack
 redelivers the batch, and ``apply_once`` (or, for an effect idempotent by keys of its own,
@@ -25,10 +25,10 @@ from nameko.extensions import DependencyProvider
 from prometheus_client import Histogram
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from servicekit.events import parse_stamp
-from servicekit.metrics import EVENTS_CONSUMED
-from servicekit.mongo import is_duplicate
-from servicekit.topology import declare_topology, event_queue
+from servicekit.timestamps import parse_stamp
+from servicekit.process.metrics import EVENTS_CONSUMED
+from servicekit.storage.mongo import is_duplicate
+from servicekit.messaging.topology import declare_topology, event_queue
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class BatchEventConsumer(DependencyProvider):
 
     ``make_applier(container)`` returns an object with ``apply(events: list[dict]) -> None``.
     Each row becomes the queue ``evt-<source>-<event_type>--<service>.<name>``; list the same rows in
-    ``servicekit.topology.SUBSCRIPTIONS`` so they are declared before anyone publishes.
+    ``servicekit.messaging.topology.SUBSCRIPTIONS`` so they are declared before anyone publishes.
     """
 
     def __init__(self, name: str, subscriptions: list[tuple[str, str]], make_applier, max_batch: int = 1000,

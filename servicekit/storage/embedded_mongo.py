@@ -6,7 +6,7 @@ nx-27017 runs its threaded server (``--threaded``: a thread per connection, read
 answering on that thread) rather than its asyncio one, which hands every command to a worker thread and the
 answer back to its event loop. At a city's scan peak the hand-offs had been a fifth of the store's busy time;
 threaded, the main store took 12-20 % less CPU per scan (README, session 19). ``EMBEDDED_MONGO_SERVER=asyncio``
-runs the asyncio server. It logs warnings and errors, not a line per command (``servicekit.nx_server``;
+runs the asyncio server. It logs warnings and errors, not a line per command (``servicekit.storage.nx_server``;
 ``EMBEDDED_MONGO_LOG=commands``: every line).
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ LOG_SETTINGS = ("warnings", "commands")
 
 def log_setting(setting: str | None = None) -> str:
     """What the store logs (``EMBEDDED_MONGO_LOG``): ``warnings`` (the default) or ``commands``, a line for
-    every command it answers, as nx-27017 does by itself (``servicekit.nx_server``)."""
+    every command it answers, as nx-27017 does by itself (``servicekit.storage.nx_server``)."""
     setting = (setting if setting is not None else os.environ.get("EMBEDDED_MONGO_LOG", "")).strip() or "warnings"
     if setting not in LOG_SETTINGS:
         raise EmbeddedMongoError(f"EMBEDDED_MONGO_LOG must be one of {', '.join(LOG_SETTINGS)}, not {setting!r}")
@@ -70,11 +70,11 @@ def log_setting(setting: str | None = None) -> str:
 
 def server_command(log: str = "warnings") -> list[str]:
     """nx-27017 from the running interpreter's environment (the project's venv), through
-    ``servicekit.nx_server`` unless every command is to be logged."""
+    ``servicekit.storage.nx_server`` unless every command is to be logged."""
     if importlib.util.find_spec("nx_27017") is None:
         raise EmbeddedMongoError("nx-27017 is not installed in this environment: run bin/setup")
     if log == "warnings":
-        return [sys.executable, "-m", "servicekit.nx_server"]
+        return [sys.executable, "-m", "servicekit.storage.nx_server"]
     script = Path(sys.executable).parent / "nx-27017"
     if script.exists():
         return [str(script)]

@@ -20,7 +20,7 @@ import pymongo
 from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError, OperationFailure
 from nameko.extensions import DependencyProvider
 
-from servicekit.config import database_name, mongo_uri
+from servicekit.process.config import database_name, mongo_uri
 
 _clients: dict[str, pymongo.MongoClient] = {}
 _clients_lock = threading.Lock()
@@ -168,9 +168,11 @@ class Store:
 
     @classmethod
     def all_collections(cls) -> dict[str, list]:
-        from servicekit.outbox import OUTBOX_COLLECTIONS
-        from servicekit.consuming import CONSUMER_COLLECTIONS
-        return {**OUTBOX_COLLECTIONS, **CONSUMER_COLLECTIONS, **cls.collections}
+        """The collections declared by this class and every base (a base such as ``OutboxStore`` adds its own)."""
+        merged: dict[str, list] = {}
+        for klass in reversed(cls.__mro__):
+            merged.update(vars(klass).get("collections", {}))
+        return merged
 
     @contextmanager
     def transaction(self, session=None):

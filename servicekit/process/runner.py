@@ -1,6 +1,6 @@
-"""Run one nameko service: ``python -m servicekit.runner services.identity.service:IdentityService``.
+"""Run one nameko service: ``python -m servicekit.process.runner services.identity.service:IdentityService``.
 
-Configuration comes from the environment (servicekit.config); no YAML file.
+Configuration comes from the environment (servicekit.process.config); no YAML file.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import sys  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from servicekit.collector import settle_after_start, young_threshold  # noqa: E402
-from servicekit.config import ConfigError, nameko_config  # noqa: E402
-from servicekit.priority import PriorityError, lower_cpu_priority, nice_steps  # noqa: E402
+from servicekit.process.collector import settle_after_start, young_threshold  # noqa: E402
+from servicekit.process.config import ConfigError, nameko_config  # noqa: E402
+from servicekit.process.priority import PriorityError, lower_cpu_priority, nice_steps  # noqa: E402
 
 
 def load(target: str):
@@ -28,7 +28,7 @@ def load(target: str):
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m servicekit.runner package.module:ServiceClass", file=sys.stderr)
+        print("usage: python -m servicekit.process.runner package.module:ServiceClass", file=sys.stderr)
         return 2
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import gc
 import logging
 
-from servicekit.config import ConfigError, env, switched_off
+from servicekit.process.config import ConfigError, env, switched_off
 
 log = logging.getLogger(__name__)
 

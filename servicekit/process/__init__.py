@@ -1,0 +1,1 @@
+"""Processes: configuration, the runner, metrics, the garbage collector, CPU priority."""

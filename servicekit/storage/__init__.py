@@ -1,0 +1,1 @@
+"""Storage: the MongoDB dependency and stores, the embedded nx-27017 server, subtrees, paging."""
