@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 import eventlet.semaphore
 
-from servicekit.process.config import env
 from servicekit.errors import PermissionDenied
+from servicekit.process.clock import WallClock
+from servicekit.process.config import env
 from servicekit.timestamps import utc_now
 
 from services.attendance.domain import chain
@@ -34,9 +35,8 @@ class ChainWriter:
 
     def warm(self, activity_ids) -> int:
         """Read the heads of these activities now, where not known: the sweep that froze their rosters does, before
-        sign-in opens, so that their first scans at a city's peak read none (at 900 branches those reads were a
-        third of the store's commands in the sign-in phase). Each under the lock, as a scan batch takes it, so a read
-        never overwrites a head that a batch advanced meanwhile. Returns how many heads were read."""
+        sign-in opens, so that their first scans read none. Each under the lock, as a scan batch takes it, so a
+        read never overwrites a head that a batch advanced meanwhile. Returns how many heads were read."""
         read = 0
         for activity_id in activity_ids:
             with self.lock:
@@ -80,7 +80,7 @@ class ChainWriter:
             return documents
 
 
-class Clock:
+class Clock(WallClock):
     """The service's time. With ATTENDANCE_CLOCK_CONTROL=1 (tests, benchmarks) an offset stored in
     the database shifts it for every process of the service, so a themed day can be driven
     from sign-in to closing without waiting; otherwise it is the real time."""
@@ -92,17 +92,21 @@ class Clock:
         self.controllable = env("ATTENDANCE_CLOCK_CONTROL", "0") == "1"
         self._offset = 0.0
         self._loaded = 0.0
+        self._sets = 0          # offsets set by this process: a read begun before one is stale
 
     def now(self) -> datetime:
         if not self.controllable:
             return utc_now()
         if time.monotonic() - self._loaded > self.REFRESH_SECONDS:
-            self._offset = self.store.clock_offset()
-            self._loaded = time.monotonic()
+            sets = self._sets
+            offset = self.store.clock_offset()
+            if sets == self._sets:
+                self._offset, self._loaded = offset, time.monotonic()
         return utc_now() + timedelta(seconds=self._offset)
 
     def set_offset(self, seconds: float) -> None:
         if not self.controllable:
             raise PermissionDenied("the clock is not controllable here", code="CLOCK_CONTROL_DISABLED")
         self.store.set_clock_offset(seconds)
+        self._sets += 1
         self._offset, self._loaded = float(seconds), time.monotonic()

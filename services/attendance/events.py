@@ -4,9 +4,23 @@ Every payload also carries the envelope (event_id, event_type, occurred_at,
 schema_version, tenant_id). Times are ISO-8601 UTC text. ``org_path`` is the
 branch's ancestor ids, the tenant root first and the branch itself last.
 """
+from servicekit import roster
 from servicekit.messaging.events import EventSpec
 
+from services.attendance.domain import lifecycle
+
 SOURCE = "attendance"
+
+# The values consumers compare payload fields with, defined here once.
+PLAN_APPROVED, PLAN_REJECTED = "approved", "rejected"        # plan_reviewed.decision
+LEAVE_APPROVED, LEAVE_REFUSED = "approved", "refused"        # leave_decided.decision
+UPLOAD_PHOTO, UPLOAD_TEXT = "photo", "text"                  # upload_added.kind
+# activity_closed.statuses: member_id -> one of the roster categories
+PRESENT, INCOMPLETE, EXCUSED, ABSENT, MOBILE = (roster.PRESENT, roster.INCOMPLETE, roster.EXCUSED, roster.ABSENT,
+                                                roster.MOBILE)
+# an activity's stored status, as ``activity_facts`` answers it
+ACTIVITY_STATUSES = lifecycle.STORED_STATUSES
+STATUS_PLANNING, STATUS_SUBMITTED, STATUS_APPROVED, STATUS_CLOSED = ACTIVITY_STATUSES
 
 
 def _spec(name: str, *fields: str) -> EventSpec:

@@ -1,12 +1,10 @@
 """The scan desk: judges and stores a batch of sign-in/sign-out scans in one pass.
 
-The gateway gathers the scans that arrive within a few milliseconds into one call, so a
-batch of up to a few hundred scans costs at most one read (the members' existing records,
-unless this process knows them: ``KnownRecords``; who used each device is kept in memory per
-activity), one transaction (their records + one bundled
-outbox entry) and no per-scan round trip. Each
-scan still gets its own final answer: a counted record (or, for a repeat, the first one)
-or a rejection with its code. Rejected scans are stored nowhere.
+The gateway gathers the scans that arrive within a few milliseconds into one call, so a batch costs at most
+one read (the members' existing records, unless this process knows them: ``KnownRecords``), one transaction
+(their records and one bundled outbox entry) and no per-scan round trip. Each scan still gets its own answer:
+a counted record (for a repeat, the first one) or a rejection with its code; rejected scans are stored nowhere.
+What stays in memory, and why, is in docs/performance.md, "Caches on the scan path".
 """
 from __future__ import annotations
 
@@ -18,15 +16,15 @@ from datetime import datetime, timedelta
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from servicekit.errors import InvalidArgument, Rejected, ServiceError
-from servicekit.timestamps import parse_stamp, stamp, utc_now
 from servicekit.security.scope import CallerScope
+from servicekit.storage.mongo import is_duplicate
+from servicekit.timestamps import parse_stamp, stamp, utc_now
 
 from services.attendance import events
 from services.attendance.access import require_member
 from services.attendance.chaining import ChainWriter, Clock
-from services.attendance.domain import qrtoken, scans
+from services.attendance.domain import lifecycle, qrtoken, scans
 from services.attendance.store import change_mark
-from servicekit.storage.mongo import is_duplicate
 from services.attendance.views import scan_view
 
 TOKEN_FOREIGN_MESSAGE = "该二维码不属于您可参加的活动"
@@ -45,10 +43,8 @@ def record_id(activity_id: str, direction: str, member_id: str) -> str:
 def rules_of(activity: dict) -> scans.ActivityRules:
     plan = activity.get("plan") or {}
     roster = activity.get("roster") or {}
-    status = {"approved": "open" if activity.get("roster_frozen_at") else "approved"}.get(
-        activity["status"], activity["status"])
     return scans.ActivityRules(
-        activity_id=activity["_id"], status=status,
+        activity_id=activity["_id"], status=lifecycle.state_of(activity),
         venue_lat=plan["venue"]["lat"], venue_lng=plan["venue"]["lng"], radius_m=activity["radius_m"],
         checkin_opens_at=parse_stamp(plan["checkin_opens_at"]),
         checkin_closes_at=parse_stamp(plan["checkin_closes_at"]),
@@ -70,17 +66,13 @@ class Pending:
 
 class ActivityCache:
     """Activities as scans need them. Once the roster is frozen, only a leave approval or the closing
-    changes what a scan is judged on, and every such write stamps the activity's ``scan_changed_at``
-    (``store.scan_changed``). So a frozen activity is read once; after ``ttl`` seconds the store is only
-    asked whether it changed since it was last checked (minus ``margin``, for a write that took its stamp
-    before a slow commit, or another machine's clock), and only one changed by a write this desk has not
-    seen (``change_mark``) is read again: in the margin after a change (the roster freeze, as sign-ins come)
-    the check sends the mark, not the roster. At 9,000
-    branches every scan found its activity older than the old 10 s re-read, and re-reading the document
-    (roster included) cost the embedded store four times what the check costs. Every ``full_ttl``
-    seconds a frozen activity is read again whatever its stamp says (a write by an older version of the
-    service, during an upgrade, does not stamp). An activity whose roster is not frozen yet is read
-    again after one second."""
+    changes what a scan is judged on, and every such write stamps the activity (``store.scan_changed``).
+    So a frozen activity is read once; after ``ttl`` seconds the store is only asked whether it changed
+    since it was last checked (minus ``margin``, for a write that took its stamp before a slow commit, or
+    another machine's clock), and only one changed by a write this desk has not seen (``change_mark``) is
+    read again. Every ``full_ttl`` seconds a frozen activity is read again whatever its stamp says (a write
+    of an older version, during an upgrade, does not stamp); one not frozen yet after ``unfrozen_ttl``.
+    This process's own writes make it ``forget`` an activity at once (``store.on_scan_rules_changed``)."""
 
     def __init__(self, store, ttl: float = ACTIVITY_TTL_SECONDS, unfrozen_ttl: float = 1.0,
                  margin: float = CHANGE_MARGIN_SECONDS, full_ttl: float = ACTIVITY_FULL_TTL_SECONDS):
@@ -107,7 +99,7 @@ class ActivityCache:
 
     def _keep(self, docs, now: float, wall: datetime) -> None:
         for doc in docs:
-            rules = rules_of(doc) if doc.get("plan") and doc["status"] in ("approved", "closed") else None
+            rules = rules_of(doc) if doc.get("plan") and lifecycle.state_of(doc) in lifecycle.PLAN_APPROVED else None
             ttl = self.ttl if doc.get("roster_frozen_at") else self.unfrozen_ttl
             self._items[doc["_id"]] = CachedActivity(doc, rules, read_at=now, check_at=now + ttl, checked_wall=wall)
 
@@ -126,11 +118,11 @@ class CachedActivity:
 
 class KnownRecords:
     """Scan records known to be stored (this process stored or read them; bounded, oldest forgotten first),
-    with a sign-in's place and time (its ``Prior.checkin``). A record is never changed or removed once
-    stored, so a sign-out whose sign-in is known needs no read of it, and, while this is the only
-    instance, neither does a scan whose own record is not known: the record is written, and if another
-    process stored it first (its unique ``_id`` refuses the write) the batch is judged again on what the
-    store holds. A known record that a scan repeats is still read, for the first record's answer."""
+    with a sign-in's place and time (its ``Prior.checkin``). A record never changes once stored, so a
+    sign-out whose sign-in is known needs no read of it, and, while this is the only instance, neither
+    does a scan whose own record is not known: if another process stored it first, its unique ``_id``
+    refuses the write and the batch is judged again on what the store holds. A known record that a scan
+    repeats is still read, for the first record's answer."""
 
     def __init__(self, capacity: int = KNOWN_RECORDS_CAPACITY):
         self.capacity = capacity
@@ -167,20 +159,11 @@ class LastFixes:
 
 
 class DeviceBook:
-    """Which members used each device, per activity, kept in memory: loaded the first time a scan
-    needs it, then updated with what this process stores, and refreshed after ``ttl`` seconds to see
-    other instances' scans, while any run (``peers``, ``servicekit.messaging.peers.ServicePeers``, refreshed by the
-    service's timer: alone, this process has stored every record since it loaded the book, and the
-    refreshes cost the store about a fifth of a millisecond per activity each minute of the day). Every
-    activity of a batch that needs loading or refreshing is read at once, by the ids of its roster's
-    sign-in and sign-out records (nx-27017 answers ``$in`` on ``_id`` from the index; one query per
-    activity cost a city's batches a round trip each). A
-    record never changes once stored, so a refresh asks only for the ids not seen yet: at 9,000
-    branches an activity is refreshed several times during the sign-in hour, and re-reading the
-    records already known made the store decode each of them again every time. A device's members are kept as a
-    tuple of their ids, not a set: a tuple of strings is one object the garbage collector stops tracking, a set is
-    tracked for good, and a city's books held about 160,000 of them, which every full collection walked (58 ms
-    against 12 for a simulated city's books as tuples: 9,000 activities of 18 devices), attendance's threads waiting."""
+    """Which members used each device, per activity, kept in memory: loaded the first time a scan needs it
+    (every activity of a batch at once, by the ids of its roster's records), then updated with what this
+    process stores. While other instances run (``peers``) it is refreshed after ``ttl`` seconds, asking only
+    for the records not seen yet (a record never changes). A device's members are a tuple, not a set: a
+    tuple of strings is untracked by the garbage collector, and a city's books hold some 160,000 of them."""
 
     PROJECTION = {"activity_id": 1, "device_key": 1, "member_id": 1}
 
@@ -191,9 +174,8 @@ class DeviceBook:
     def users(self, activities: dict[str, dict], empty=frozenset()) -> dict[str, dict[str, tuple[str, ...]]]:
         """activity id -> {device key: its members' ids}, for the activities given (id -> activity document). While no
         other instance runs, a book not loaded yet of an activity in ``empty`` (no records at all, by the chain
-        head this process knows: ``ChainWriter.empty_chains``) starts empty without a read: a city's first
-        sign-ins meet thousands of activities, and their books' reads (the ids of every roster member's two
-        records) found nothing. Where others run, a head read earlier may be stale, and the book is read."""
+        head this process knows: ``ChainWriter.empty_chains``) starts empty without a read. Where others run,
+        a head read earlier may be stale, and the book is read."""
         now = time.monotonic()
         refresh = self.peers is None or self.peers.others_running()
         for activity_id in () if refresh else empty:
@@ -357,10 +339,8 @@ class ScanDesk:
         for p, document, _, verdict in new_records:
             outbox += self._events(p, document, verdict, occurred)
 
-        def write(session):
-            self.store.db.records.insert_many(documents, ordered=True, session=session)
         try:
-            self.store.commit(write, outbox, bundle=True)
+            self.store.record_scans(documents, outbox)
         except Exception:
             self.chain.forget(doc["activity_id"] for doc in documents)
             self.devices.forget(doc["activity_id"] for doc in documents)
@@ -375,8 +355,8 @@ class ScanDesk:
     def _records_to_judge(self, pending: list[Pending], trust_known: bool) -> dict[str, dict]:
         """The stored records the batch is judged on: each scan's own record (a repeat) and its sign-in. A
         sign-in this process knows is not read; a scan's own record unknown here is taken as not stored only
-        while ``peers`` says no other instance runs: where others store scans too, a repeat of one of theirs
-        would otherwise cost the whole batch a rolled-back write and a second pass."""
+        while ``peers`` says no other instance runs (else a repeat of another's record would cost the whole
+        batch a rolled-back write and a second pass)."""
         assume_absent = trust_known and self.peers is not None and not self.peers.others_running()
         wanted = set()
         for p in pending:

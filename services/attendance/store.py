@@ -8,37 +8,41 @@ Subtrees are found through the ancestor fields ``a0``..``a5`` copied from the br
 (single-field indexes only: nx-27017 plans with nothing else).
 
 A record's only index besides its id is the unique ``chain_key`` (``<activity>:<seq>``), which also finds
-an activity's records (a range over the keys starting ``<activity>:``): every scan inserts a record, and
-each index it writes is a B-tree page touched at a random place and written back at the commit (indexes on
-``activity_id`` and ``member_id`` as well cost nx-27017 a fifth more per insert, and no query asked for a
-member's records).
+an activity's records (a range over the keys starting ``<activity>:``): every scan inserts a record, and each
+index it writes is a B-tree page written back at the commit; no query asks for a member's records.
+
+Writes that change what a process caches tell it after the commit (``on_scan_rules_changed``,
+``on_schedule_changed``).
 """
 from __future__ import annotations
 
 import secrets
+import uuid
 
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from servicekit.errors import Conflict
-from servicekit.timestamps import stamp
-from servicekit.storage.mongo import is_duplicate
-from servicekit.messaging.outbox import OutboxStore, add_events, note_committed
+from servicekit.messaging.outbox import OutboxStore, add_events
 from servicekit.storage.subtree import LEVEL_FIELDS, subtree_filter
+from servicekit.timestamps import stamp
 
-from services.attendance.events import SOURCE
+from services.attendance.domain.lifecycle import APPROVED, CLOSED, PLANNING, SUBMITTED
+from services.attendance.events import LEAVE_APPROVED, SOURCE
 
 SCAN_CHANGED_AT = "scan_changed_at"
 SCAN_CHANGE_ID = "scan_change_id"
+ISSUE_BUNDLE = 1000
+
+
+def new_id(prefix: str) -> str:
+    """The id of a new theme, leave, upload or rectification."""
+    return f"{prefix}_{uuid.uuid4().hex}"
 
 
 def scan_changed() -> dict:
     """``$set`` fields for every write that changes what a scan is judged on (status, plan, fence, roster,
-    leave): the wall time of the change, so that scan desks holding the activity in memory find it with
-    ``AttendanceStore.activities_changed_since`` instead of re-reading every activity they hold. Wall time,
-    not the service clock, which tests and benchmarks shift. The random ``scan_change_id`` names the write,
-    so a desk that already holds the activity as this write left it knows it has nothing to read again (a
-    stamp alone may be shared by two writes in one millisecond)."""
+    leave), so that scan desks holding the activity find it with ``activities_changed_since``. Wall time, not
+    the service clock, which tests shift; the random id tells apart two writes of the same millisecond."""
     return {SCAN_CHANGED_AT: stamp(), SCAN_CHANGE_ID: secrets.token_hex(8)}
 
 
@@ -62,22 +66,25 @@ class AttendanceStore(OutboxStore):
     }
     retired_indexes = {"records": ["activity_id", "member_id"]}
 
-    # --- writing with events -------------------------------------------------
-    def commit(self, writes, events: list[dict], bundle: bool = False) -> None:
-        """Run ``writes(session)`` and store ``events`` in the outbox, all in one transaction; then hand the
-        entries to this process's relay (``note_committed``)."""
-        with self.transaction() as session:
-            writes(session)
-            entries = add_events(self.db, events, SOURCE, session=session, bundle=bundle)
-        note_committed(self.db, entries)
+    def __init__(self, db):
+        super().__init__(db)
+        self._rules_listeners: list = []       # called with an activity id after its scan rules changed
+        self._schedule_listeners: list = []    # called after freezes and closings were scheduled
 
-    def commit_or_conflict(self, writes, events: list[dict], code: str, message: str) -> None:
-        try:
-            self.commit(writes, events)
-        except (DuplicateKeyError, BulkWriteError) as error:
-            if is_duplicate(error):
-                raise Conflict(message, code=code) from error
-            raise
+    # --- who hears of writes (the process's caches) ------------------------------
+    def on_scan_rules_changed(self, listener) -> None:
+        """Call ``listener(activity_id)`` after every commit that changed what that activity's scans are
+        judged on (the scan desk's activity cache forgets it)."""
+        self._rules_listeners.append(listener)
+
+    def on_schedule_changed(self, listener) -> None:
+        """Call ``listener()`` after a commit that scheduled roster freezes and closings."""
+        self._schedule_listeners.append(listener)
+
+    def _rules_changed(self, activity_ids) -> None:
+        for activity_id in activity_ids:
+            for listener in self._rules_listeners:
+                listener(activity_id)
 
     # --- themes and activities -----------------------------------------------
     def theme(self, theme_id: str) -> dict | None:
@@ -95,9 +102,7 @@ class AttendanceStore(OutboxStore):
 
     def activities_changed_since(self, activity_ids, since: str) -> dict[str, tuple]:
         """``{activity_id: change mark}`` for those of these activities whose scan rules changed at or after
-        ``since`` (a stamp); a mark is ``change_mark(document)``. The condition is evaluated by the store
-        itself, so an unchanged activity is not sent, and only the mark of a changed one is: on nx-27017 a
-        check costs a quarter of reading the document, whose roster makes it large."""
+        ``since`` (a stamp): the store answers the marks only, never the large documents (rosters)."""
         query = {"_id": {"$in": list(activity_ids)}, SCAN_CHANGED_AT: {"$gte": since}}
         return {doc["_id"]: change_mark(doc) for doc in self.db.activities.find(
             query, {SCAN_CHANGED_AT: 1, SCAN_CHANGE_ID: 1})}
@@ -114,23 +119,103 @@ class AttendanceStore(OutboxStore):
         cursor = self.db.activities.find({**subtree_filter(path_ids), **query}, projection)
         return list(cursor.sort([("month", -1), ("_id", 1)]).skip(skip).limit(limit))
 
-    def update_activity(self, activity_id: str, expected: dict, changes: dict, session=None) -> dict | None:
-        """Apply ``changes`` if the activity still matches ``expected``; the updated document or None."""
-        changes = {**changes, "$set": {**changes.get("$set", {}), **scan_changed()}}
-        return self.db.activities.find_one_and_update({"_id": activity_id, **expected}, changes,
-                                                      return_document=ReturnDocument.AFTER, session=session)
+    def issue_theme(self, theme: dict, activities: list[dict], events: list[dict]) -> None:
+        """The theme and its branches' activities. Their events go in bundles of ``ISSUE_BUNDLE``, so a city's
+        issue is a few messages, none too large: the first is handed to the relay, which reads the others."""
+        first, rest = events[:ISSUE_BUNDLE], events[ISSUE_BUNDLE:]
+
+        def writes(session):
+            self.db.themes.insert_one(theme, session=session)
+            self.db.activities.insert_many(activities, ordered=True, session=session)
+            for start in range(0, len(rest), ISSUE_BUNDLE):
+                add_events(self.db, rest[start:start + ISSUE_BUNDLE], SOURCE, session=session, bundle=True)
+        self.commit(writes, first, bundle=True, duplicate=("THEME_ALREADY_ISSUED", "这些支部本月的主题党日已下发"))
+
+    def submit_plan(self, activity: dict, plan: dict, submitted_by: str, now: str, event: dict) -> dict:
+        """The plan, (re)submitted for review, if the activity is still as it was read."""
+        return self._change_activity(activity["_id"], {"status": activity["status"]}, {
+            "plan": plan, "status": SUBMITTED.value, "submitted_by": submitted_by, "submitted_at": now,
+            "updated_at": now}, [event])
+
+    def reject_plan(self, activity_id: str, review: dict, now: str, event: dict) -> dict:
+        return self._change_activity(activity_id, {"status": SUBMITTED.value}, {
+            "status": PLANNING.value, "review": review, "updated_at": now}, [event])
+
+    def approve_plan(self, activity_id: str, plan: dict, radius_m: int, review: dict, now: str, events: list[dict],
+                     freeze_at: str) -> dict:
+        """The approved plan, with its roster freeze (at ``freeze_at``) and its closing scheduled."""
+        def schedule(session):
+            entries = [{"_id": f"{kind}:{activity_id}", "kind": kind, "activity_id": activity_id, "due_at": due}
+                       for kind, due in (("freeze", freeze_at), ("close", plan["checkout_closes_at"]))]
+            self.db.schedule.insert_many(entries, session=session)
+        approved = self._change_activity(activity_id, {"status": SUBMITTED.value}, {
+            "status": APPROVED.value, "review": review, "plan": plan, "radius_m": radius_m,
+            "checkin_opens_at": plan["checkin_opens_at"], "checkout_closes_at": plan["checkout_closes_at"],
+            "updated_at": now}, events, also=schedule)
+        for listener in self._schedule_listeners:
+            listener()
+        return approved
+
+    def _change_activity(self, activity_id: str, expected: dict, fields: dict, events: list[dict],
+                         also=None) -> dict:
+        """Set ``fields`` (and run ``also(session)``) if the activity still matches ``expected``, with the
+        events; the updated document. Conflict if it changed meanwhile."""
+        def writes(session):
+            changed = self.db.activities.find_one_and_update(
+                {"_id": activity_id, **expected}, {"$set": {**fields, **scan_changed()}},
+                return_document=ReturnDocument.AFTER, session=session)
+            if changed is None:
+                raise Conflict("活动状态已变化，请刷新后重试", code="ACTIVITY_CHANGED")
+            if also:
+                also(session)
+            return changed
+        changed = self.commit(writes, events)
+        self._rules_changed([activity_id])
+        return changed
+
+    def freeze_rosters(self, rosters: list[tuple[str, dict, dict]], frozen_at: str, due_ids: list[str]) -> list[str]:
+        """Freeze each ``(activity id, roster, roster_frozen event)`` whose activity is still approved and not
+        frozen, and take ``due_ids``' freezes off the schedule (done, or no longer waiting). The ids frozen."""
+        frozen, events = [], []
+
+        def writes(session):
+            for activity_id, roster, event in rosters:
+                updated = self.db.activities.update_one(
+                    {"_id": activity_id, "status": APPROVED.value, "roster_frozen_at": None},
+                    {"$set": {"roster": roster, "roster_frozen_at": frozen_at, **scan_changed()}}, session=session)
+                if updated.matched_count == 1:
+                    frozen.append(activity_id)
+                    events.append(event)
+            self._unschedule(session, "freeze", due_ids)
+        self.commit(writes, events, bundle=True)
+        self._rules_changed(frozen)
+        return frozen
+
+    def close_activities(self, results: list[tuple[str, dict, dict]], closed_at: str, due_ids: list[str]) -> list[str]:
+        """Close each ``(activity id, {statuses, totals, chain_head}, activity_closed event)`` whose activity is
+        still approved, and take ``due_ids``' closings off the schedule. The ids closed."""
+        closed, events = [], []
+
+        def writes(session):
+            for activity_id, result, event in results:
+                updated = self.db.activities.update_one(
+                    {"_id": activity_id, "status": APPROVED.value},
+                    {"$set": {"status": CLOSED.value, **result, "closed_at": closed_at, **scan_changed()}},
+                    session=session)
+                if updated.matched_count == 1:
+                    closed.append(activity_id)
+                    events.append(event)
+            self._unschedule(session, "close", due_ids)
+        self.commit(writes, events, bundle=True)
+        self._rules_changed(closed)
+        return closed
 
     # --- the schedule of roster freezes and closings ---------------------------
     def schedule_entries(self, due_by: str) -> list[dict]:
         """The roster freezes and closings still to do that are due by ``due_by`` (a stamp)."""
         return list(self.db.schedule.find({"due_at": {"$lte": due_by}}, {"kind": 1, "activity_id": 1, "due_at": 1}))
 
-    def schedule(self, session, activity: dict, plan: dict, freeze_at: str) -> None:
-        entries = [{"_id": f"{kind}:{activity['_id']}", "kind": kind, "activity_id": activity["_id"], "due_at": due}
-                   for kind, due in (("freeze", freeze_at), ("close", plan["checkout_closes_at"]))]
-        self.db.schedule.insert_many(entries, session=session)
-
-    def unschedule(self, session, kind: str, activity_ids: list[str]) -> None:
+    def _unschedule(self, session, kind: str, activity_ids: list[str]) -> None:
         for start in range(0, len(activity_ids), 1000):
             ids = [f"{kind}:{activity_id}" for activity_id in activity_ids[start:start + 1000]]
             self.db.schedule.delete_many({"_id": {"$in": ids}}, session=session)
@@ -163,6 +248,39 @@ class AttendanceStore(OutboxStore):
         last = max(self._chain(activity_id, {"seq": 1, "hash": 1}), key=lambda doc: doc["seq"], default=None)
         return (last["seq"], last["hash"]) if last else None
 
+    def record_scans(self, documents: list[dict], events: list[dict]) -> None:
+        """A scan batch's new records, chained, and its events in one bundle."""
+        self.commit(lambda session: self.db.records.insert_many(documents, ordered=True, session=session), events,
+                    bundle=True)
+
+    def post_reflection(self, record: dict, events: list[dict]) -> None:
+        self._add_record(record, events, {"$inc": {"counts.reflections": 1}}, ("REFLECTION_EXISTS", "您已发表过心得体会"))
+
+    def like_activity(self, record: dict, events: list[dict], mobile: bool) -> None:
+        self._add_record(record, events, {"$set": {f"liked.{record['member_id']}": mobile}}, ("LIKE_EXISTS", "已点赞"))
+
+    def add_upload(self, record: dict, events: list[dict], photo: dict | None = None) -> None:
+        """A photo (its record and ``photo``, the stored bytes) or a written record, counted on the activity."""
+        counter = {"$inc": {"counts.photos": 1}} if photo else {"$inc": {"counts.text_chars": record["size"]}}
+        self._add_record(record, events, counter, ("UPLOAD_EXISTS", "重复上传"), photo=photo)
+
+    def backfill_scan(self, record: dict, events: list[dict], statuses: dict, totals: dict, now: str) -> None:
+        """A back-filled scan, with the closed activity's results and sealed head recomputed to include it."""
+        results = {"$set": {"statuses": statuses, "totals": totals,
+                            "chain_head": {"seq": record["seq"], "hash": record["hash"]}, "updated_at": now}}
+        self._add_record(record, events, results, ("RECORD_EXISTS", "该记录已存在"))
+
+    def _add_record(self, record: dict, events: list[dict], activity_change: dict, duplicate: tuple[str, str],
+                    photo: dict | None = None) -> None:
+        """One chained record and the change it makes to its activity's own figures; ``duplicate``: the
+        Conflict when the record exists."""
+        def writes(session):
+            self.db.records.insert_many([record], session=session)
+            if photo is not None:
+                self.db.photos.insert_one(photo, session=session)
+            self.db.activities.update_one({"_id": record["activity_id"]}, activity_change, session=session)
+        self.commit(writes, events, duplicate=duplicate)
+
     # --- photos -------------------------------------------------------------------
     def photo(self, upload_id: str, size: str) -> dict | None:
         """A stored photo with the bytes of ``size`` only ("full": the upload, "thumb": its thumbnail, absent for
@@ -182,6 +300,29 @@ class AttendanceStore(OutboxStore):
     def leaves_of(self, activity_id: str) -> list[dict]:
         return sorted(self.db.leaves.find({"activity_id": activity_id}), key=lambda doc: doc["requested_at"])
 
+    def leave_of(self, activity_id: str, member_id: str) -> dict | None:
+        return self.db.leaves.find_one({"leave_key": f"{activity_id}:{member_id}"})
+
+    def request_leave(self, leave: dict) -> None:
+        """A new request, or one asked again after a refusal (the same id)."""
+        self.commit(lambda session: self.db.leaves.replace_one({"_id": leave["_id"]}, leave, upsert=True,
+                                                               session=session),
+                    duplicate=("LEAVE_EXISTS", "您已提交过请假申请"))
+
+    def decide_leave(self, leave: dict, changes: dict, event: dict) -> None:
+        """The decision on a pending request; an approval excuses the member from the activity's scans."""
+        def writes(session):
+            done = self.db.leaves.update_one({"_id": leave["_id"], "state": "pending"}, {"$set": changes},
+                                             session=session)
+            if done.matched_count != 1:
+                raise Conflict("该请假申请已处理", code="LEAVE_ALREADY_DECIDED")
+            if changes["state"] == LEAVE_APPROVED:
+                self.db.activities.update_one({"_id": leave["activity_id"]},
+                                              {"$set": {f"on_leave.{leave['member_id']}": True, **scan_changed()}},
+                                              session=session)
+        self.commit(writes, [event])
+        self._rules_changed([leave["activity_id"]])
+
     # --- rectifications -----------------------------------------------------------
     def rectification(self, rectification_id: str) -> dict | None:
         return self.db.rectifications.find_one({"_id": rectification_id})
@@ -189,6 +330,17 @@ class AttendanceStore(OutboxStore):
     def rectifications_in(self, path_ids: list[str], query: dict, skip: int, limit: int) -> list[dict]:
         cursor = self.db.rectifications.find({**subtree_filter(path_ids), **query})
         return list(cursor.sort([("due_on", 1), ("_id", 1)]).skip(skip).limit(limit))
+
+    def open_rectification(self, item: dict, event: dict) -> None:
+        self.commit(lambda session: self.db.rectifications.insert_one(item, session=session), [event])
+
+    def close_rectification(self, rectification_id: str, changes: dict, event: dict) -> None:
+        def writes(session):
+            done = self.db.rectifications.update_one({"_id": rectification_id, "state": "open"},
+                                                     {"$set": changes}, session=session)
+            if done.matched_count != 1:
+                raise Conflict("该整改事项已关闭", code="RECTIFICATION_CLOSED")
+        self.commit(writes, [event])
 
     # --- the test clock ---------------------------------------------------------
     def clock_offset(self) -> float:

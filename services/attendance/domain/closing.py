@@ -42,3 +42,14 @@ def totals(statuses: dict[str, str], roster: dict[str, bool], liked: set[str], r
     only those in the mobile status), reflections, photos and text written (``servicekit.roster.figures``)."""
     return {**categories.figures(statuses, liked), "reflections": reflections, "photos": photos,
             "text_chars": text_chars}
+
+
+def result(activity: dict, scans: list[dict]) -> tuple[dict, dict]:
+    """(statuses, totals) of an activity from its sign-in/sign-out records and its own counters."""
+    roster = {member_id: bool(entry.get("mobile")) for member_id, entry in (activity.get("roster") or {}).items()}
+    checked_in = {r["member_id"] for r in scans if r.get("kind") == "checkin"}
+    checked_out = {r["member_id"] for r in scans if r.get("kind") == "checkout"}
+    counts = activity.get("counts") or {}
+    statuses = final_statuses(roster, set(activity.get("on_leave") or {}), checked_in, checked_out)
+    return statuses, totals(statuses, roster, set(activity.get("liked") or {}), counts.get("reflections", 0),
+                            counts.get("photos", 0), counts.get("text_chars", 0))

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from servicekit.errors import InvalidArgument
 
 from .geo import check_coordinates, distance_m, finite_number, require_number
+from .lifecycle import CLOSED, OPEN
 from .qrtoken import CHECKIN, CHECKOUT, TOKEN_MESSAGES
 
 MAX_ACCURACY_M = 100
@@ -81,7 +82,7 @@ class Fix:
 @dataclass(frozen=True)
 class ActivityRules:
     activity_id: str
-    status: str  # "open", "closed" or another state where scans are not taken
+    status: str  # lifecycle state: scans are taken when OPEN
     venue_lat: float
     venue_lng: float
     radius_m: int
@@ -243,8 +244,8 @@ def judge(rules: ActivityRules, member_id: str, direction: str, fix: Fix, now: d
         raise ValueError(f"unknown direction: {direction!r}")
     if prior.same_direction is not None:
         return Verdict(accepted=True, code=REPEAT, distance_m=None, flags=(), repeat=True)
-    if rules.status != "open":
-        return _rejected("ACTIVITY_CLOSED" if rules.status == "closed" else "ACTIVITY_NOT_OPEN")
+    if rules.status != OPEN:
+        return _rejected("ACTIVITY_CLOSED" if rules.status == CLOSED else "ACTIVITY_NOT_OPEN")
     if member_id not in rules.roster:
         return _rejected("NOT_ON_ROSTER")
     if member_id in rules.on_leave:

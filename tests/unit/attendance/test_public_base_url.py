@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from servicekit.process.config import ConfigError
-from services.attendance.service import public_base_url
+from services.attendance.desk import public_base_url
 
 
 def test_the_default_is_the_gateway_on_this_machine(monkeypatch):

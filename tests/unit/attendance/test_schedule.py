@@ -3,7 +3,7 @@ few seconds, and at once when the clock passes what it read (a test's clock jump
 from datetime import datetime, timedelta, timezone
 
 from servicekit.timestamps import stamp
-from services.attendance.sweeps import Schedule
+from services.attendance.schedule import Schedule
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
 ENTRIES = [("freeze", "a1", NOW - timedelta(seconds=1)), ("close", "a1", NOW + timedelta(seconds=30)),

@@ -1,0 +1,109 @@
+"""The clockwork: every second the timer freezes the rosters and closes the activities that are due
+(``schedule.Schedule`` says which); tests shift the clock and sweep at once.
+
+Every instance may sweep: each activity changes state with a conditional update, and only the instance whose
+update matched publishes the event.
+"""
+from __future__ import annotations
+
+import logging
+
+from servicekit.timestamps import stamp
+
+from services.attendance import events
+from services.attendance.domain import closing, lifecycle
+from services.attendance.scanning import record_id
+
+log = logging.getLogger(__name__)
+SCAN_FIELDS = {"activity_id": 1, "member_id": 1, "kind": 1}   # what a closing needs of a scan record
+
+
+class Sweeps:
+    def __init__(self, store, clock, identity, desk):
+        self.store, self.clock, self.identity, self.desk = store, clock, identity, desk
+
+    def tick(self) -> None:
+        self.desk.peers.refresh()               # every 30 s: are other instances storing scans?
+        try:
+            self.sweep()
+        except Exception:  # noqa: BLE001  the next tick retries; nothing is half written (transactions)
+            log.exception("attendance sweep failed")
+
+    def run_sweeps(self) -> dict:
+        """Sweep now, re-reading the schedule."""
+        self.desk.schedule.mark_changed()
+        return self.sweep()
+
+    def set_clock_offset(self, seconds) -> dict:
+        """Shift the service clock (only with ATTENDANCE_CLOCK_CONTROL=1: tests and benchmarks)."""
+        self.clock.set_offset(seconds)
+        return {"now": stamp(self.clock.now())}
+
+    def sweep(self) -> dict:
+        now = self.clock.now()
+        frozen = self.freeze_due_rosters(now)
+        self.desk.chain.warm(frozen)            # before sign-in opens: the first scans read no chain head
+        closed = self.close_due_activities(now)
+        return {"frozen": len(frozen), "closed": len(closed)}
+
+    def freeze_due_rosters(self, now) -> list[str]:
+        """Freeze the roster of every approved activity whose freeze time has come: the branch's party members
+        at that moment (its mobile members included, flagged). The ids frozen."""
+        schedule = self.desk.schedule
+        due_ids = schedule.due("freeze", now)
+        if not due_ids:
+            return []
+        activities = [a for a in self.store.activities_by_ids(due_ids).values()
+                      if lifecycle.allows(lifecycle.FREEZE_ROSTER, a)]
+        rosters: dict[str, list[dict]] = {}
+        for tenant_id in {a["tenant_id"] for a in activities}:
+            branch_ids = sorted({a["branch_id"] for a in activities if a["tenant_id"] == tenant_id})
+            rosters.update(self.identity.branch_rosters(tenant_id=tenant_id, branch_ids=branch_ids))
+        frozen = []
+        for activity in activities:
+            members = rosters.get(activity["branch_id"], [])
+            roster = {m["member_id"]: {"name": m["name"], "mobile": bool(m["mobile"])} for m in members}
+            mobile = sorted(m for m, entry in roster.items() if entry["mobile"])
+            frozen.append((activity["_id"], roster, events.ROSTER_FROZEN.build(
+                activity["tenant_id"], activity_id=activity["_id"], branch_id=activity["branch_id"],
+                month=activity["month"], roster_size=len(roster), on_site_expected=len(roster) - len(mobile),
+                mobile_count=len(mobile), member_ids=sorted(roster), mobile_member_ids=mobile)))
+        done = self.store.freeze_rosters(frozen, stamp(now), due_ids)
+        schedule.done("freeze", due_ids)
+        return done
+
+    def close_due_activities(self, now) -> list[str]:
+        """Close every approved activity whose sign-out window has ended: final statuses, totals, the sealed
+        chain head and an activity_closed event each. The ids closed."""
+        schedule, chain = self.desk.schedule, self.desk.chain
+        due_ids = schedule.due("close", now)
+        if not due_ids:
+            return []
+        activities = [a for a in self.store.activities_by_ids(due_ids).values()
+                      if lifecycle.allows(lifecycle.CLOSE, a)]
+        with chain.lock:  # no record is appended while heads are sealed
+            records = self._scan_records(activities)
+            results = []
+            for activity in activities:
+                seq, head_hash = chain.head(activity["_id"])
+                head = {"seq": seq, "hash": head_hash} if seq else None
+                statuses, totals = closing.result(activity, records[activity["_id"]])
+                results.append((activity["_id"], {"statuses": statuses, "totals": totals, "chain_head": head},
+                                events.ACTIVITY_CLOSED.build(
+                                    activity["tenant_id"], activity_id=activity["_id"],
+                                    branch_id=activity["branch_id"], month=activity["month"],
+                                    org_path=activity["org_path"], closed_at=stamp(now), totals=totals,
+                                    statuses=statuses, chain_head=head)))
+            closed = self.store.close_activities(results, stamp(now), due_ids)
+        schedule.done("close", due_ids)
+        return closed
+
+    def _scan_records(self, activities: list[dict]) -> dict[str, list[dict]]:
+        """The sign-in and sign-out records of the activities' roster members, read by id."""
+        ids = [record_id(a["_id"], direction, member_id) for a in activities
+               for member_id in (a.get("roster") or {}) for direction in ("in", "out")]
+        found: dict[str, list[dict]] = {a["_id"]: [] for a in activities}
+        for start in range(0, len(ids), 2000):
+            for record in self.store.records_by_ids(ids[start:start + 2000], SCAN_FIELDS).values():
+                found[record["activity_id"]].append(record)
+        return found

@@ -1,0 +1,110 @@
+"""The store's intention-named writes against the real store: each commits its state with its events in one
+transaction (nothing of a refused one is written), and tells the process's caches what it changed."""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from servicekit.errors import Conflict
+from servicekit.storage.mongo import open_store
+from services.attendance import events, store as store_module
+from services.attendance.store import AttendanceStore, change_mark
+from services.attendance.usecases.activities import new_activity
+
+pytestmark = pytest.mark.integration
+
+THEME = {"_id": "thm_1", "tenant_id": "t1", "month": "2026-11", "title": "学习党章", "required_actions": [],
+         "due_from": "2026-11-15", "due_to": "2026-11-25", "radius_m": 300}
+PLAN = {"start_at": "2026-11-20T01:00:00.000Z", "checkin_opens_at": "2026-11-20T00:30:00.000Z",
+        "checkout_closes_at": "2026-11-20T04:00:00.000Z"}
+
+
+def activity(branch: str, status: str = "planning") -> dict:
+    doc = new_activity(THEME, {"org_id": branch, "name": branch, "path_ids": ["root", branch]},
+                       "2026-11-01T00:00:00.000Z")
+    return {**doc, "status": status}
+
+
+def event(activity_id: str) -> dict:
+    return events.PLAN_REVIEWED.build("t1", activity_id=activity_id, branch_id="b1", month="2026-11",
+                                      decision="approved", reason="", reviewed_by="acc")
+
+
+@pytest.fixture
+def store(mongo_uri):
+    store = open_store(AttendanceStore, f"attendance_writes_{secrets.token_hex(3)}", mongo_uri)
+    store.changed, store.rescheduled = [], []
+    store.on_scan_rules_changed(store.changed.append)
+    store.on_schedule_changed(lambda: store.rescheduled.append(True))
+    return store
+
+
+def test_an_approval_schedules_the_freeze_and_closing_and_tells_the_caches(store):
+    store.db.activities.insert_one(activity("b1", "submitted"))
+    before = change_mark(store.activity("act_b1_2026-11"))
+    approved = store.approve_plan("act_b1_2026-11", PLAN, 500, {"decision": "approved"}, "2026-11-02T00:00:00.000Z",
+                                  [event("act_b1_2026-11")], freeze_at="2026-11-20T00:20:00.000Z")
+    assert approved["status"] == "approved" and approved["radius_m"] == 500 and change_mark(approved) != before
+    assert sorted((e["_id"], e["due_at"]) for e in store.db.schedule.find()) == [
+        ("close:act_b1_2026-11", "2026-11-20T04:00:00.000Z"), ("freeze:act_b1_2026-11", "2026-11-20T00:20:00.000Z")]
+    assert store.changed == ["act_b1_2026-11"] and store.rescheduled == [True]
+    assert store.db.outbox.count_documents({}) == 1
+
+
+def test_a_change_to_an_activity_that_changed_meanwhile_writes_nothing(store):
+    store.db.activities.insert_one(activity("b1", "planning"))
+    with pytest.raises(Conflict) as refused:
+        store.approve_plan("act_b1_2026-11", PLAN, 300, {}, "2026-11-02T00:00:00.000Z", [event("act_b1_2026-11")],
+                           freeze_at="2026-11-20T00:20:00.000Z")
+    assert refused.value.code == "ACTIVITY_CHANGED"
+    assert store.db.schedule.count_documents({}) == store.db.outbox.count_documents({}) == 0
+    assert store.activity("act_b1_2026-11")["status"] == "planning"
+    assert store.changed == [] and store.rescheduled == []
+
+
+def test_an_approved_leave_excuses_the_member_and_tells_the_caches(store):
+    store.db.activities.insert_one(activity("b1", "approved"))
+    leave = {"_id": "lv_1", "activity_id": "act_b1_2026-11", "member_id": "m1", "leave_key": "act_b1_2026-11:m1",
+             "state": "pending", "requested_at": "2026-11-02T00:00:00.000Z"}
+    store.request_leave(leave)
+    with pytest.raises(Conflict) as refused:
+        store.request_leave({**leave, "_id": "lv_2"})           # one request per member and activity
+    assert refused.value.code == "LEAVE_EXISTS"
+    store.decide_leave(leave, {"state": "approved"}, events.LEAVE_DECIDED.build(
+        "t1", activity_id="act_b1_2026-11", branch_id="b1", member_id="m1", leave_id="lv_1", decision="approved",
+        decided_by="acc"))
+    assert store.activity("act_b1_2026-11")["on_leave"] == {"m1": True} and store.changed == ["act_b1_2026-11"]
+    with pytest.raises(Conflict) as refused:
+        store.decide_leave(leave, {"state": "refused"}, {})
+    assert refused.value.code == "LEAVE_ALREADY_DECIDED" and store.leave("lv_1")["state"] == "approved"
+
+
+def test_a_freeze_changes_only_the_approved_unfrozen_activities_and_clears_their_schedule(store):
+    store.db.activities.insert_many([activity("b1", "approved"), activity("b2", "closed")])
+    store.db.schedule.insert_many([{"_id": f"freeze:act_{b}_2026-11", "kind": "freeze",
+                                    "activity_id": f"act_{b}_2026-11", "due_at": "x"} for b in ("b1", "b2")])
+    roster = {"m1": {"name": "张三", "mobile": False}}
+    frozen = store.freeze_rosters([(f"act_{b}_2026-11", roster, event(f"act_{b}_2026-11")) for b in ("b1", "b2")],
+                                  "2026-11-20T00:20:00.000Z", ["act_b1_2026-11", "act_b2_2026-11"])
+    assert frozen == ["act_b1_2026-11"] and store.changed == ["act_b1_2026-11"]
+    assert store.activity("act_b1_2026-11")["roster"] == roster and store.activity("act_b2_2026-11")["roster"] is None
+    assert store.db.schedule.count_documents({}) == 0
+    [entry] = store.db.outbox.find()                      # one bundle, with the frozen activity's event only
+    [(_, _, body, count)] = entry["messages"]
+    assert count == 1 and "act_b1_2026-11" in body and "act_b2_2026-11" not in body
+
+
+def test_a_theme_issues_its_events_in_bundles_and_only_once(store, monkeypatch):
+    monkeypatch.setattr(store_module, "ISSUE_BUNDLE", 2)
+    activities = [activity(f"b{n}") for n in range(5)]
+    issued = [events.ACTIVITY_ISSUED.build(
+        "t1", activity_id=a["_id"], theme_id="thm_1", branch_id=a["branch_id"], branch_name="", org_path=[],
+        field="", category="", month="2026-11", title="", due_from="", due_to="", issued_by="acc") for a in activities]
+    store.issue_theme({"_id": "thm_1", "tenant_id": "t1", "org_id": "root"}, activities, issued)
+    bundles = sorted(entry["messages"][0][3] for entry in store.db.outbox.find())
+    assert bundles == [1, 2, 2] and store.db.activities.count_documents({}) == 5
+    with pytest.raises(Conflict) as refused:
+        store.issue_theme({"_id": "thm_2", "tenant_id": "t1", "org_id": "root"}, activities[:1], issued[:1])
+    assert refused.value.code == "THEME_ALREADY_ISSUED"
+    assert store.db.themes.count_documents({}) == 1 and store.db.outbox.count_documents({}) == 3
