@@ -5,7 +5,6 @@ import logging
 import uuid
 
 from nameko.extensions import DependencyProvider
-from pymongo.errors import DuplicateKeyError
 
 from servicekit.process.config import database_name, env
 from servicekit.timestamps import stamp
@@ -23,14 +22,10 @@ def ensure_operator(store: IdentityStore, password: str | None) -> bool:
     """Create the installation operator account once, from OPERATOR_PASSWORD; True if created."""
     if not password or store.account_by_login(f":{OPERATOR_USERNAME}"):
         return False
-    try:
-        store.db.accounts.insert_one({
-            "_id": f"acc_{uuid.uuid4().hex}", "tenant_id": None, "username": OPERATOR_USERNAME,
-            "login_key": f":{OPERATOR_USERNAME}", "password_hash": passwords.hash_password(password),
-            "roles": [{"role": ROLE_OPERATOR, "org_id": None}], "member_id": None, "created_at": stamp()})
-    except DuplicateKeyError:
-        return False
-    return True
+    return store.create_operator({
+        "_id": f"acc_{uuid.uuid4().hex}", "tenant_id": None, "username": OPERATOR_USERNAME,
+        "login_key": f":{OPERATOR_USERNAME}", "password_hash": passwords.hash_password(password),
+        "roles": [{"role": ROLE_OPERATOR, "org_id": None}], "member_id": None, "created_at": stamp()})
 
 
 class Bootstrap(DependencyProvider):

@@ -1,5 +1,6 @@
 """Events the identity service publishes (exchange ``identity.events``): the one definition."""
 from servicekit.messaging.events import EventSpec
+from servicekit.storage.subtree import path_of
 
 SOURCE = "identity"
 
@@ -26,5 +27,13 @@ MEMBER_TRANSFERRED = _spec("member_transferred", "transfer_id", "member_id", "fr
                            "path_ids")
 ACCOUNT_CREATED = _spec("account_created", "account_id", "username", "roles", "member_id")
 ACCOUNT_PASSWORD_RESET = _spec("account_password_reset", "account_id", "username", "reset_by")
+
+
+def organisation_created(org: dict, occurred_at: str) -> dict:
+    """The event of a new organisation, from its stored document (one created alone or a tenant's root)."""
+    return ORGANISATION_CREATED.build(
+        org["tenant_id"], occurred_at, org_id=org["_id"], parent_id=org["parent_id"], name=org["name"],
+        kind=org["kind"], category=org.get("category", ""), field=org.get("field", ""), path_ids=path_of(org))
+
 
 ALL = [value for value in dict(globals()).values() if isinstance(value, EventSpec)]

@@ -22,7 +22,7 @@ from servicekit.storage import subtree
 from servicekit.errors import Conflict
 from servicekit.timestamps import stamp
 from servicekit.storage.mongo import is_duplicate
-from servicekit.messaging.outbox import OutboxStore, add_events
+from servicekit.messaging.outbox import OutboxStore
 from servicekit.security.scope import ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_ORG_ADMIN
 from servicekit.storage.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (ancestor_fields re-exported)
 
@@ -63,8 +63,13 @@ SEARCH_KEY_FIELDS = [f"search.{field}" for field in (*member_search.NAME_FIELDS,
 ACCOUNT_LISTING = {"_id": 1, "tenant_id": 1, "username": 1, "roles": 1, "member_id": 1, "created_at": 1}
 
 
+class Abandoned(Exception):
+    """Raised inside a commit's writes to undo them: what they were to change was changed meanwhile."""
+
+
 class IdentityStore(OutboxStore):
     source = SOURCE
+    duplicate = ("ALREADY_EXISTS", "已存在相同的记录")
     collections = {
         "tenants": [("code", {"unique": True})],
         "orgs": ["tenant_id", "parent_id", *LEVEL_FIELDS],
@@ -105,24 +110,19 @@ class IdentityStore(OutboxStore):
                                       upsert=True)
         return written
 
-    # --- writing with events -------------------------------------------------
-    def commit(self, writes, events: list[dict]) -> None:
-        """Run ``writes(session)`` and store ``events`` in the outbox, all in one transaction."""
-        try:
-            with self.transaction() as session:
-                writes(session)
-                add_events(self.db, events, SOURCE, session=session)
-        except (DuplicateKeyError, BulkWriteError) as error:
-            if is_duplicate(error):
-                raise Conflict("已存在相同的记录", code="ALREADY_EXISTS") from error
-            raise
-
     # --- tenants ---------------------------------------------------------------
     def tenant_by_code(self, code: str) -> dict | None:
         return self.db.tenants.find_one({"code": code})
 
     def tenant(self, tenant_id: str) -> dict | None:
         return self.db.tenants.find_one({"_id": tenant_id})
+
+    def create_tenant(self, tenant: dict, root: dict, admin: dict, events: list[dict]) -> None:
+        def writes(session):
+            self.db.tenants.insert_one(tenant, session=session)
+            self.db.orgs.insert_one(root, session=session)
+            self.db.accounts.insert_one(admin, session=session)
+        self.commit(writes, events)
 
     # --- organisations ---------------------------------------------------------
     def org(self, org_id: str) -> dict | None:
@@ -145,13 +145,26 @@ class IdentityStore(OutboxStore):
     def has_members(self, org: dict) -> bool:
         return self.db.members.find_one(subtree_filter(org), {"_id": 1}) is not None
 
-    def move_subtree(self, session, org: dict, new_path_ids: list[str]) -> None:
+    def create_org(self, org: dict, events: list[dict]) -> None:
+        self.commit(lambda session: self.db.orgs.insert_one(org, session=session), events)
+
+    def update_org(self, org_id: str, changes: dict, events: list[dict]) -> None:
+        self.commit(lambda session: self.db.orgs.update_one({"_id": org_id}, {"$set": changes}, session=session),
+                    events)
+
+    def move_org(self, org: dict, new_path_ids: list[str], now: str, events: list[dict]) -> None:
+        self.commit(lambda session: self._move_subtree(session, org, new_path_ids, now), events)
+
+    def dissolve_org(self, org_id: str, events: list[dict]) -> None:
+        self.commit(lambda session: self.db.orgs.delete_one({"_id": org_id}, session=session), events)
+
+    def _move_subtree(self, session, org: dict, new_path_ids: list[str], now: str) -> None:
         """Rewrite the ancestor fields of the node, every descendant and every member and account below it."""
         old_level, new_level = org["level"], len(new_path_ids) - 1
         if old_level == new_level:
             prefix = ancestor_fields(new_path_ids)
             prefix = {name: prefix[name] for name in LEVEL_FIELDS[:new_level + 1]}
-            prefix["updated_at"] = stamp()
+            prefix["updated_at"] = now
             self.db.orgs.update_one({"_id": org["_id"]}, {"$set": {"parent_id": new_path_ids[-2]}}, session=session)
             for collection in (self.db.orgs, self.db.members):
                 collection.update_many(subtree_filter(org), {"$set": prefix}, session=session)
@@ -169,7 +182,7 @@ class IdentityStore(OutboxStore):
                 if name == "accounts":
                     update = account_place(doc["roles"][0]["role"], path_ids)
                 else:
-                    update = {**ancestor_fields(path_ids), "updated_at": stamp()}
+                    update = {**ancestor_fields(path_ids), "updated_at": now}
                 if name == "orgs":
                     update["level"] = len(path_ids) - 1
                     update["parent_id"] = path_ids[-2]
@@ -180,6 +193,36 @@ class IdentityStore(OutboxStore):
     # --- members ---------------------------------------------------------------
     def member(self, member_id: str) -> dict | None:
         return self.db.members.find_one({"_id": member_id})
+
+    def create_member(self, member: dict, events: list[dict]) -> None:
+        self.commit(lambda session: self.db.members.insert_one(member, session=session), events)
+
+    def update_member(self, member: dict, changes: dict, now: str, events: list[dict]) -> dict:
+        """Write ``changes``; a new name or phone rewrites the search keys from the member as this transaction
+        reads it, so a parallel change of the other field counts. Returns what was set."""
+        stored = {**changes, "updated_at": now}
+
+        def writes(session):
+            if "name" in changes or "phone" in changes:
+                current = self.db.members.find_one({"_id": member["_id"]}, {"name": 1, "phone": 1},
+                                                   session=session) or member
+                current = {**current, **changes}
+                stored["search"] = member_search.member_keys(current["name"], current.get("phone", ""))
+            self.db.members.update_one({"_id": member["_id"]}, {"$set": stored}, session=session)
+        self.commit(writes, events)
+        return stored
+
+    def change_member_status(self, member: dict, changes: dict, events: list[dict]) -> None:
+        """Only from the status the caller saw: a parallel change of status is not overwritten."""
+        self.commit(lambda session: self.db.members.update_one(
+            {"_id": member["_id"], "status": member["status"]}, {"$set": changes}, session=session), events)
+
+    def remove_member(self, member_id: str, events: list[dict]) -> None:
+        """The member and its logins."""
+        def writes(session):
+            self.db.members.delete_one({"_id": member_id}, session=session)
+            self.db.accounts.delete_many({"member_id": member_id}, session=session)
+        self.commit(writes, events)
 
     def members_in(self, org: dict, query: dict, skip: int, limit: int) -> list[dict]:
         cursor = self.db.members.find({**subtree_filter(org), **query}).sort("_id", 1)
@@ -259,9 +302,8 @@ class IdentityStore(OutboxStore):
         """The accounts whose grant lies in ``org``'s subtree (of ``role`` only, if given), without secrets,
         in a stable order for paging.
 
-        Organisation ids are unique across tenants, so the subtree's equality alone finds only ``org``'s tenant:
-        a tenant condition in the query would be read from every candidate document (most of the cost of a large
-        subtree's page); it is checked on the page found instead."""
+        Organisation ids are unique across tenants, so the tenant is checked on the page found rather than in
+        the query, where it would be read from every candidate document."""
         cursor = self.db.accounts.find(accounts_filter(org, role), ACCOUNT_LISTING).sort("_id", 1)
         return [account for account in cursor.skip(skip).limit(limit) if account.get("tenant_id") == org["tenant_id"]]
 
@@ -269,12 +311,23 @@ class IdentityStore(OutboxStore):
         return {member["_id"]: member["name"]
                 for member in self.db.members.find({"_id": {"$in": list(member_ids)}}, {"name": 1})}
 
-    def replace_password(self, session, account_id: str, password_hash: str) -> None:
-        self.db.accounts.update_one({"_id": account_id}, {"$set": {
-            "password_hash": password_hash, "password_reset_at": stamp()}}, session=session)
+    def create_account(self, account: dict, events: list[dict]) -> None:
+        self.commit(lambda session: self.db.accounts.insert_one(account, session=session), events)
 
-    def record_login_success(self, account_id: str, new_hash: str | None) -> None:
-        changes = {"last_login_at": stamp()}
+    def create_operator(self, account: dict) -> bool:
+        """The installation operator's account, unless one exists; True if created."""
+        try:
+            self.db.accounts.insert_one(account)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def reset_password(self, account_id: str, password_hash: str, now: str, events: list[dict]) -> None:
+        self.commit(lambda session: self.db.accounts.update_one({"_id": account_id}, {"$set": {
+            "password_hash": password_hash, "password_reset_at": now}}, session=session), events)
+
+    def record_login_success(self, account_id: str, new_hash: str | None, now: str) -> None:
+        changes = {"last_login_at": now}
         if new_hash:
             changes["password_hash"] = new_hash
         self.db.accounts.update_one({"_id": account_id}, {"$set": changes})
@@ -327,10 +380,49 @@ class IdentityStore(OutboxStore):
     def transfers(self, query: dict, skip: int, limit: int) -> list[dict]:
         return list(self.db.transfers.find(query).sort("requested_at", -1).skip(skip).limit(limit))
 
-    def decide_transfer(self, session, transfer_id: str, changes: dict) -> dict | None:
-        return self.db.transfers.find_one_and_update(
-            {"_id": transfer_id, "state": "pending"}, {"$set": changes},
-            return_document=ReturnDocument.AFTER, session=session)
+    def request_transfer(self, transfer: dict, events: list[dict]) -> None:
+        self.commit(lambda session: self.db.transfers.insert_one(transfer, session=session), events)
+
+    def accept_transfer(self, transfer: dict, decision: dict, branch_path: list[str], now: str,
+                        events: list[dict]) -> bool:
+        """Decide the pending transfer and move its member (and the member's own role) to the branch at
+        ``branch_path``; False, with nothing written, if it was decided meanwhile."""
+        member_id = transfer["member_id"]
+
+        def writes(session):
+            self._decide_transfer(session, transfer["_id"], decision)
+            self.db.members.update_one({"_id": member_id}, {"$set": {
+                "branch_id": branch_path[-1], **ancestor_fields(branch_path), "updated_at": now}}, session=session)
+            self._move_member_role(session, member_id, branch_path)
+        return self._commit_unless_abandoned(writes, events)
+
+    def reject_transfer(self, transfer: dict, decision: dict, events: list[dict]) -> bool:
+        """Decide the pending transfer; False, with nothing written, if it was decided meanwhile."""
+        return self._commit_unless_abandoned(
+            lambda session: self._decide_transfer(session, transfer["_id"], decision), events)
+
+    def _commit_unless_abandoned(self, writes, events: list[dict]) -> bool:
+        try:
+            self.commit(writes, events)
+        except Abandoned:
+            return False
+        return True
+
+    def _decide_transfer(self, session, transfer_id: str, decision: dict) -> None:
+        if self.db.transfers.find_one_and_update({"_id": transfer_id, "state": "pending"}, {"$set": decision},
+                                                 return_document=ReturnDocument.AFTER, session=session) is None:
+            raise Abandoned
+
+    def _move_member_role(self, session, member_id: str, branch_path: list[str]) -> None:
+        """The member's own role follows it, and with it where its account is listed; offices it held
+        (secretary, admin) stay with the old branch."""
+        for account in self.db.accounts.find({"member_id": member_id}, session=session):
+            roles = [{**grant, "org_id": branch_path[-1]} if grant["role"] == ROLE_MEMBER else grant
+                     for grant in account.get("roles", [])]
+            changes = {"roles": roles}
+            if roles and roles[0]["role"] == ROLE_MEMBER:
+                changes.update(account_place(ROLE_MEMBER, branch_path))
+            self.db.accounts.update_one({"_id": account["_id"]}, {"$set": changes}, session=session)
 
     # --- imports ---------------------------------------------------------------
     def begin_import(self, import_id: str, tenant_id: str, kind: str, by: str, rows: int) -> None:
@@ -365,10 +457,9 @@ class IdentityStore(OutboxStore):
         """Insert ``batches`` (a list of documents is cut into batches), then mark the import done and store
         its events in one transaction; on any failure remove everything the import wrote.
 
-        Each batch is one transaction (nx-27017 commits every statement otherwise: a commit per document
-        is what made imports slow) and is inserted by a writer thread while the caller prepares the next
-        batch (``batches`` may be a generator). ``events`` may be a callable, called once all batches are
-        written."""
+        Each batch is one transaction (nx-27017 commits every statement otherwise), inserted by a writer thread
+        while the caller prepares the next (``batches`` may be a generator). ``events`` may be a callable,
+        called once all batches are written."""
         if isinstance(batches, list) and (not batches or isinstance(batches[0], dict)):
             batches = [batches[start:start + WRITE_BATCH] for start in range(0, len(batches), WRITE_BATCH)]
         collection = self.db[collection_name]

@@ -19,7 +19,7 @@ def check_character(first_17: str) -> str:
     return CHECK_CHARACTERS[(sum(map(mul, first_17.encode("ascii"), WEIGHTS)) - _ZERO_OFFSET) % 11]
 
 
-def id_number_problem(value: object, today: date | None = None) -> tuple[str, Problem | None]:
+def id_number_problem(value: object, today: date) -> tuple[str, Problem | None]:
     """The normalised number and no problem, or "" and the problem."""
     number = str(value if value is not None else "").strip().upper()
     if not number:
@@ -30,7 +30,7 @@ def id_number_problem(value: object, today: date | None = None) -> tuple[str, Pr
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         return "", _problem("身份证号中的出生日期不存在")
-    if birth < EARLIEST_BIRTH_DATE or birth > (today or date.today()):
+    if birth < EARLIEST_BIRTH_DATE or birth > today:
         return "", _problem("身份证号中的出生日期不合理")
     if check_character(number[:17]) != number[17]:
         return "", _problem("身份证号校验位错误，请核对")
@@ -41,7 +41,7 @@ def _problem(message: str) -> Problem:
     return Problem("id_number", "ID_NUMBER_INVALID", message)
 
 
-def normalize_id_number(value: object, today: date | None = None) -> str:
+def normalize_id_number(value: object, today: date) -> str:
     number, problem = id_number_problem(value, today)
     if problem:
         raise problem.to_error()

@@ -20,7 +20,7 @@ NAME_FIELDS = ("name", "name_1", "name_2", "name_3")
 PHONE_TAIL_LENGTH = 4
 PHONE_LENGTH = 11
 # Begins every name key and name search text: nx-27017 takes a query string that begins like a date ("2024/01/01",
-# digits of any script) for a datetime and then reads every document (5 s at 208,000 members) instead of the index.
+# digits of any script) for a datetime and then reads every document instead of the index.
 NAME_MARK = "~"
 _REFUSED_CATEGORIES = {"Cc", "Cf", "Cs"}     # control, invisible format characters, lone surrogates
 _PHONE_NOISE = str.maketrans("", "", " -")

@@ -1,7 +1,7 @@
 """The first worksheet of an XLSX file as rows of cell values, read straight from the sheet XML.
 
-openpyxl's read-only reader spends ~17 µs per cell (an object per inline string, a dict per
-cell): 53 s for a 208,000-member file. This reader takes from openpyxl only what is small and
+openpyxl's read-only reader makes objects per cell, too slow for a city's file
+(docs/performance.md#imports-at-city-scale). This reader takes from openpyxl only what is small and
 subtle (which part is the first worksheet, which cell styles are dates, the 1900/1904 epoch)
 and walks the sheet XML itself with ElementTree's C parser. It gives the values openpyxl gives
 with ``read_only=True, data_only=True, values_only=True``: shared and inline strings, numbers

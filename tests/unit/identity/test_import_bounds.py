@@ -16,7 +16,7 @@ import pytest
 
 from servicekit.process.config import ConfigError
 from servicekit.errors import InvalidArgument
-from services.identity import importer
+from services.identity.usecases import imports
 from services.identity.domain import importing, xlsx_reader
 from services.identity.domain.importing import MEMBER_REQUIRED_COLUMNS, read_table
 from tests.support.xlsx import NS, PARTS, SHEET, sheet_xml, text_row, xlsx
@@ -101,7 +101,7 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(monkeypatch):
     content = ("branch_ref,name,id_number,phone,status\n" + "一支部,张三,1,2,full\n" * 100).encode()
     refused("csv", content, "FILE_TOO_LARGE")
     with pytest.raises(InvalidArgument) as caught:
-        importer.decode_content(base64.b64encode(content).decode())
+        imports.decode_content(base64.b64encode(content).decode())
     assert caught.value.code == "FILE_TOO_LARGE"
 
 
@@ -200,13 +200,13 @@ def test_more_rows_than_allowed_are_refused_in_both_formats():
 
 def test_the_rows_per_file_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("IMPORT_MAX_ROWS", "400000")
-    assert importer._max_rows() == 400_000
+    assert imports._max_rows() == 400_000
     monkeypatch.delenv("IMPORT_MAX_ROWS")
-    assert importer._max_rows() == importing.MAX_ROWS >= 210_000
+    assert imports._max_rows() == importing.MAX_ROWS >= 210_000
     for bad in ("0", "many", "-5"):
         monkeypatch.setenv("IMPORT_MAX_ROWS", bad)
         with pytest.raises(ConfigError):
-            importer._max_rows()
+            imports._max_rows()
 
 
 @pytest.mark.parametrize("limit, sheet", [

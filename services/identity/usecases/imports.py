@@ -1,13 +1,12 @@
 """Bulk import of organisations and members from CSV/XLSX: every row checked first, then all or nothing.
 
-A file with any bad row imports nothing and the error lists every bad row (line,
-field, reason). A good file is written in batches under an import record; if the
-process dies half-way, start-up removes what that import wrote (store.py).
+A file with any bad row imports nothing and the error lists every bad row (line, field, reason). A good
+file is written in batches under an import record; if the process dies half-way, start-up removes what
+that import wrote (store.py).
 
-Reading and checking a file is seconds of CPU work (a city's 208,000 members), so it runs on a
-real thread (``off_the_loop``): on the service's event loop it would hold every other call, logins
-included, until done. The bounds of ``domain.importing`` keep each file's work short all the same
-(the thread still shares the GIL), and refuse a hostile file before it costs much.
+Reading and checking a file is seconds of CPU work (a city's members), so it runs on a real thread
+(``off_the_loop``): on the event loop it would hold every other call, logins included. The bounds of
+``domain.importing`` keep each file's work short all the same (the thread still shares the GIL).
 """
 from __future__ import annotations
 
@@ -20,14 +19,16 @@ from datetime import date
 from eventlet import tpool
 from eventlet.semaphore import Semaphore
 
-from servicekit.process.config import ConfigError, env
 from servicekit.errors import InvalidArgument
-from servicekit.timestamps import stamp
+from servicekit.process.config import ConfigError, env
+from servicekit.security.fieldcrypt import FieldCipher
 from servicekit.security.scope import CallerScope
 
-from services.identity import events
+from services.identity import access, events
+from services.identity.documents import member as member_document
 from services.identity.domain import importing, tree
 from services.identity.store import WRITE_BATCH, IdentityStore, path_of
+from services.identity.usecases.common import UseCases
 
 EVENT_CHUNK = 1000
 YIELD_EVERY = 250
@@ -90,21 +91,72 @@ def _chunks(items: list, size: int = EVENT_CHUNK):
         yield items[start:start + size]
 
 
-def import_orgs(store: IdentityStore, caller: CallerScope, parent: dict, fmt, content) -> dict:
-    import_id = f"imp_{uuid.uuid4().hex}"
-    documents, problems = off_the_loop(_planned_orgs, format_of(fmt), content, caller.tenant_id, parent, import_id)
-    if problems:
-        raise off_the_loop(reject, problems)
-    now = stamp()
-    for doc in documents:
-        doc["created_at"] = doc["updated_at"] = now
-    store.begin_import(import_id, caller.tenant_id, "orgs", caller.account_id, len(documents))
-    summaries = [{"org_id": d["_id"], "parent_id": d["parent_id"], "name": d["name"], "kind": d["kind"],
-                  "category": d["category"], "field": d["field"]} for d in documents]
-    store.write_import(import_id, "orgs", documents, [
-        events.ORGANISATIONS_IMPORTED.build(caller.tenant_id, import_id=import_id, parent_id=parent["_id"],
-                                            orgs=chunk) for chunk in _chunks(summaries)])
-    return {"imported": len(documents), "import_id": import_id}
+class Imports(UseCases):
+    def __init__(self, store: IdentityStore, clock, cipher: FieldCipher):
+        super().__init__(store, clock)
+        self.cipher = cipher
+
+    def orgs(self, caller: CallerScope, parent_id, fmt, content) -> dict:
+        """Organisations below ``parent_id`` (which the caller administers)."""
+        parent = access.administered_org(caller, self.org(parent_id, "parent_id"), "parent_id")
+        import_id = f"imp_{uuid.uuid4().hex}"
+        documents, problems = off_the_loop(_planned_orgs, format_of(fmt), content, caller.tenant_id, parent,
+                                           import_id)
+        if problems:
+            raise off_the_loop(reject, problems)
+        now = self.stamp()
+        for doc in documents:
+            doc["created_at"] = doc["updated_at"] = now
+        self.store.begin_import(import_id, caller.tenant_id, "orgs", caller.account_id, len(documents))
+        summaries = [{"org_id": d["_id"], "parent_id": d["parent_id"], "name": d["name"], "kind": d["kind"],
+                      "category": d["category"], "field": d["field"]} for d in documents]
+        self.store.write_import(import_id, "orgs", documents, [
+            events.ORGANISATIONS_IMPORTED.build(caller.tenant_id, now, import_id=import_id, parent_id=parent["_id"],
+                                                orgs=chunk) for chunk in _chunks(summaries)])
+        return {"imported": len(documents), "import_id": import_id}
+
+    def members(self, caller: CallerScope, org_id, fmt, content) -> dict:
+        """Members into the branches of ``org_id``'s subtree (one the caller manages). Every row is validated and
+        checked against the members already stored before anything is written; the documents (with the
+        encrypted ID number) are then made batch by batch while the previous batch is being written."""
+        root = access.managed_org(caller, self.org(org_id), own_branch_id=self.own_branch(caller))
+        fmt = format_of(fmt)
+        resolver = BranchResolver(self.store, root)
+        tenant_id, cipher = caller.tenant_id, self.cipher
+        valid, problems, index_values = off_the_loop(_checked_members, fmt, content, resolver, cipher, tenant_id,
+                                                     self.clock.today())
+        existing = self.store.existing_id_indexes(index_values)
+        if existing:
+            problems.extend({"line": row["line"], "field": "id_number", "reason": "MEMBER_EXISTS",
+                             "message": "该身份证号已登记"}
+                            for row, value in zip(valid, index_values) if value in existing)
+        if problems:
+            raise off_the_loop(reject, problems)
+        del index_values
+        import_id = f"imp_{uuid.uuid4().hex}"
+        self.store.begin_import(import_id, tenant_id, "members", caller.account_id, len(valid))
+        summaries: list[dict] = []
+
+        def batches():
+            for rows_of_batch in _chunks(valid, WRITE_BATCH):
+                now, batch = self.stamp(), []
+                for count, row in enumerate(rows_of_batch, start=1):
+                    doc = member_document(cipher, tenant_id, resolver.branches[row["branch_id"]], row, now,
+                                          import_id)
+                    batch.append(doc)
+                    summaries.append({"member_id": doc["_id"], "branch_id": doc["branch_id"],
+                                      "status": doc["status"], "mobile": doc["mobile"]})
+                    if count % YIELD_EVERY == 0:
+                        time.sleep(0)  # under eventlet: let the writer collect its answer and send the next batch
+                yield batch
+
+        def member_events():
+            now = self.stamp()
+            return [events.MEMBERS_IMPORTED.build(tenant_id, now, import_id=import_id, members=chunk)
+                    for chunk in _chunks(summaries)]
+
+        self.store.write_import(import_id, "members", batches(), member_events)
+        return {"imported": len(valid), "import_id": import_id}
 
 
 def _planned_orgs(fmt: str, content, tenant_id: str, parent: dict, import_id: str) -> tuple[list[dict], list[dict]]:
@@ -151,52 +203,11 @@ class BranchResolver:
         return self.by_path.get(ref) or self.by_path.get("/".join(part.strip() for part in ref.split("/")))
 
 
-def import_members(store: IdentityStore, cipher, caller: CallerScope, root: dict, fmt, content,
-                   member_document) -> dict:
-    """Every row is validated and checked against the members already stored before anything is written;
-    the documents (with the encrypted ID number) are then made batch by batch while the previous batch
-    is being written."""
-    fmt = format_of(fmt)
-    resolver = BranchResolver(store, root)
-    tenant_id = caller.tenant_id
-    valid, problems, index_values = off_the_loop(_checked_members, fmt, content, resolver, cipher, tenant_id)
-    existing = store.existing_id_indexes(index_values)
-    if existing:
-        problems.extend({"line": row["line"], "field": "id_number", "reason": "MEMBER_EXISTS",
-                         "message": "该身份证号已登记"}
-                        for row, value in zip(valid, index_values) if value in existing)
-    if problems:
-        raise off_the_loop(reject, problems)
-    del index_values
-    import_id = f"imp_{uuid.uuid4().hex}"
-    store.begin_import(import_id, tenant_id, "members", caller.account_id, len(valid))
-    summaries: list[dict] = []
-
-    def batches():
-        for rows_of_batch in _chunks(valid, WRITE_BATCH):
-            documents = []
-            for count, row in enumerate(rows_of_batch, start=1):
-                doc = member_document(tenant_id, resolver.branches[row["branch_id"]], row, import_id, cipher)
-                documents.append(doc)
-                summaries.append({"member_id": doc["_id"], "branch_id": doc["branch_id"], "status": doc["status"],
-                                  "mobile": doc["mobile"]})
-                if count % YIELD_EVERY == 0:
-                    time.sleep(0)  # under eventlet: let the writer collect its answer and send the next batch
-            yield documents
-
-    def member_events():
-        return [events.MEMBERS_IMPORTED.build(tenant_id, import_id=import_id, members=chunk)
-                for chunk in _chunks(summaries)]
-
-    store.write_import(import_id, "members", batches(), member_events)
-    return {"imported": len(valid), "import_id": import_id}
-
-
-def _checked_members(fmt: str, content, resolver: BranchResolver, cipher, tenant_id: str
+def _checked_members(fmt: str, content, resolver: BranchResolver, cipher, tenant_id: str, today: date
                      ) -> tuple[list[dict], list[dict], list[str]]:
     """The file's valid member rows, the problems of the others and the valid rows' ID number indexes (off the
     loop)."""
     rows = importing.read_table(fmt, decode_content(content), importing.MEMBER_REQUIRED_COLUMNS, MAX_ROWS)
-    valid, problems = importing.validate_member_rows(rows, resolver, date.today())
+    valid, problems = importing.validate_member_rows(rows, resolver, today)
     del rows
     return valid, problems, [cipher.blind_index(tenant_id, row["id_number"]) for row in valid]

@@ -1,0 +1,1 @@
+"""The identity service's use cases, one module per topic (docs/architecture.md)."""

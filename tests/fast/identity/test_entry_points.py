@@ -1,0 +1,126 @@
+"""Every entry point of the identity service hands its caller and arguments to one use case, unchanged."""
+from __future__ import annotations
+
+import inspect
+from unittest.mock import MagicMock
+
+import pytest
+from nameko.rpc import Rpc
+from nameko.timer import Timer
+
+from servicekit.errors import PermissionDenied
+from servicekit.security.scope import CallerScope
+from services.identity.service import IdentityService
+from tests.fast.identity.fakes import CITY_ADMIN, OPERATOR
+
+TENANT_CALLER = CallerScope.from_dict(CITY_ADMIN)
+OPERATOR_CALLER = CallerScope.from_dict(OPERATOR)
+
+# rpc, its keyword arguments, the use-case property and method, the caller handed over, the arguments after it
+DELEGATIONS = [
+    ("login", dict(tenant_code="city", username="u", password="p", client_address="a"), "sessions", "login",
+     None, ("city", "u", "p", "a")),
+    ("get_me", dict(scope=OPERATOR), "sessions", "me", OPERATOR_CALLER, ()),        # the operator too
+    ("create_tenant", dict(scope=OPERATOR, code="c", name="n", admin_username="au", admin_password="ap"),
+     "tenants", "create", OPERATOR_CALLER, ("c", "n", "au", "ap")),
+    ("get_org", dict(scope=CITY_ADMIN, org_id="o"), "organisations", "get", TENANT_CALLER, ("o",)),
+    ("list_subtree", dict(scope=CITY_ADMIN, org_id="o", max_depth=2, kind="k", field="f", page_size=5,
+                          page_token="t"), "organisations", "list_subtree", TENANT_CALLER, ("o", 2, "k", "f", 5, "t")),
+    ("create_org", dict(scope=CITY_ADMIN, parent_id="p", name="n", kind="k", category="c", field="f"),
+     "organisations", "create", TENANT_CALLER, ("p", "n", "k", "c", "f")),
+    ("update_org", dict(scope=CITY_ADMIN, org_id="o", name="n", category=None, field="f"), "organisations", "update",
+     TENANT_CALLER, ("o", "n", None, "f")),
+    ("move_org", dict(scope=CITY_ADMIN, org_id="o", new_parent_id="p"), "organisations", "move", TENANT_CALLER,
+     ("o", "p")),
+    ("dissolve_org", dict(scope=CITY_ADMIN, org_id="o"), "organisations", "dissolve", TENANT_CALLER, ("o",)),
+    ("branches_under", dict(scope=CITY_ADMIN, org_id="o"), "organisations", "branches_under", TENANT_CALLER,
+     ("o",)),
+    ("create_member", dict(scope=CITY_ADMIN, branch_id="b", name="n", gender="g", birth_date="d", id_number="i",
+                           phone="p", education="e", status="s", status_dates={"s": "d"}, enrolment="en",
+                           mobile=True),
+     "members", "create", TENANT_CALLER, ("b", "n", "g", "d", "i", "p", "e", "s", {"s": "d"}, "en", True)),
+    ("get_member", dict(scope=CITY_ADMIN, member_id="m"), "members", "get", TENANT_CALLER, ("m",)),
+    ("update_member", dict(scope=CITY_ADMIN, member_id="m", name="n", phone=None, education="e", enrolment=None,
+                           mobile=False), "members", "update", TENANT_CALLER, ("m", "n", None, "e", None, False)),
+    ("remove_member", dict(scope=CITY_ADMIN, member_id="m"), "members", "remove", TENANT_CALLER, ("m",)),
+    ("list_members", dict(scope=CITY_ADMIN, org_id="o", status="s", mobile=True, page_size=5, page_token="t", q="q"),
+     "members", "list", TENANT_CALLER, ("o", "s", True, 5, "t", "q")),
+    ("change_member_status", dict(scope=CITY_ADMIN, member_id="m", status="s", on="d"), "members", "change_status",
+     TENANT_CALLER, ("m", "s", "d")),
+    ("branch_rosters", dict(tenant_id="ten_1", branch_ids=["b1", "b2"]), "members", "branch_rosters", None,
+     ("ten_1", ["b1", "b2"])),
+    ("create_account", dict(scope=CITY_ADMIN, username="u", password="p", role="r", org_id="o", member_id="m"),
+     "accounts", "create", TENANT_CALLER, ("u", "p", "r", "o", "m")),
+    ("list_accounts", dict(scope=CITY_ADMIN, org_id="o", role="r", page_size=5, page_token="t"), "accounts", "list",
+     TENANT_CALLER, ("o", "r", 5, "t")),
+    ("reset_tenant_admin_password", dict(scope=OPERATOR, tenant_code="c", username="u", password="p"), "accounts",
+     "reset_tenant_admin_password", OPERATOR_CALLER, ("c", "u", "p")),
+    ("request_transfer", dict(scope=CITY_ADMIN, member_id="m", to_branch_id="b", reason="r"), "transfers",
+     "request", TENANT_CALLER, ("m", "b", "r")),
+    ("accept_transfer", dict(scope=CITY_ADMIN, transfer_id="t"), "transfers", "accept", TENANT_CALLER, ("t",)),
+    ("reject_transfer", dict(scope=CITY_ADMIN, transfer_id="t", reason="r"), "transfers", "reject", TENANT_CALLER,
+     ("t", "r")),
+    ("list_transfers", dict(scope=CITY_ADMIN, org_id="o", side="s", state="st", page_size=5, page_token="t"),
+     "transfers", "list", TENANT_CALLER, ("o", "s", "st", 5, "t")),
+    ("import_orgs", dict(scope=CITY_ADMIN, parent_id="p", format="csv", content="c"), "imports", "orgs",
+     TENANT_CALLER, ("p", "csv", "c")),
+    ("import_members", dict(scope=CITY_ADMIN, org_id="o", format="xlsx", content="c"), "imports", "members",
+     TENANT_CALLER, ("o", "xlsx", "c")),
+]
+
+
+def entry_points(kind) -> set[str]:
+    return {name for name, member in inspect.getmembers(IdentityService, inspect.isfunction)
+            if any(isinstance(entry, kind) for entry in getattr(member, "nameko_entrypoints", ()))}
+
+
+def test_every_rpc_is_in_the_table():
+    assert entry_points(Rpc) == {row[0] for row in DELEGATIONS}
+
+
+@pytest.fixture
+def use_case(monkeypatch):
+    """Replaces one use-case property of the service by a mock; returns the mock."""
+    def replace(name: str) -> MagicMock:
+        fake = MagicMock(name=name)
+        monkeypatch.setattr(IdentityService, name, property(lambda self: fake))
+        return fake
+    return replace
+
+
+@pytest.mark.parametrize("rpc, kwargs, topic, method, caller, arguments", DELEGATIONS,
+                         ids=[row[0] for row in DELEGATIONS])
+def test_the_entry_point_answers_what_its_use_case_answers(service, use_case, rpc, kwargs, topic, method, caller,
+                                                           arguments):
+    fake = use_case(topic)
+    answer = getattr(service, rpc)(**kwargs)
+    called = getattr(fake, method)
+    called.assert_called_once_with(*((caller,) if caller else ()), *arguments)
+    assert answer is called.return_value
+
+
+def test_the_timer_forgets_login_attempts_through_sessions(service, use_case):
+    assert entry_points(Timer) == {"forget_login_attempts"}
+    sessions = use_case("sessions")
+    service.forget_login_attempts()
+    sessions.forget_attempts.assert_called_once_with()
+
+
+TENANT_RPCS = [row for row in DELEGATIONS if row[4] is TENANT_CALLER]
+
+
+@pytest.mark.parametrize("rpc, kwargs", [(row[0], row[1]) for row in TENANT_RPCS], ids=[row[0] for row in TENANT_RPCS])
+def test_an_rpc_inside_a_tenant_refuses_the_operator_before_any_use_case(service, store, rpc, kwargs):
+    with pytest.raises(PermissionDenied) as refused:
+        getattr(service, rpc)(**{**kwargs, "scope": OPERATOR})
+    assert refused.value.code == "TENANT_REQUIRED"
+    assert store.method_calls == []
+
+
+def test_the_use_cases_get_the_services_own_dependencies(service, store, clock, signer, hash_gate):
+    for topic in ("sessions", "tenants", "organisations", "members", "accounts", "transfers", "imports"):
+        built = getattr(service, topic)
+        assert (built.store, built.clock) == (store, clock), topic
+    assert (service.sessions.hash_gate, service.sessions.signer) == (hash_gate, signer)
+    assert service.members.cipher is service.secrets.cipher
+    assert service.imports.cipher is service.secrets.cipher
