@@ -1,22 +1,17 @@
 """Scoring storage: what the service learned from events, and the scores it computed.
 
-- ``activities``: one document per branch's themed day, holding the facts seen in events as
-  dicts keyed by member, upload or record id (sets without arrays: nx-27017 mis-answers
-  multikey indexes), the stage times, the rating, ``rev`` (bumped by every write of facts) and
-  the computed score with its breakdown, stamped ``scored_at`` and ``scored_ms`` (the same moment in epoch
-  milliseconds, indexed: what other processes' ranking caches ask for changes by).
-  Its one index is ``scored_ms``: it is replaced for every scan, and nx-27017 rewrites every index entry of a
-  replaced document (one such document: 0.19 ms of store CPU per replacement without indexes, 0.29-0.33 ms
-  with the eight that ``places`` now carries).
-- ``places``: where each activity sits, for finding activities by month, branch or ancestor: its tenant, branch,
-  month and ancestor fields, indexed; written only when one of them changes (the activity issued, closed after
-  a move), in the transaction that changes the activity.
-- Ranking rows (one per branch and month, ``score_row_of``) are derived from the activities when read; until
-  session 14 they were written to a collection ``scores`` of their own with every scan, a second replaced
-  document per scan that was a third of what the score consumer cost the store (bench.store_costs). An older
-  store's ``scores`` is no longer read or written (it can be dropped once no older scoring process runs).
-Member points live in a database of their own (points_store).
-Every query uses one single-field index (nx-27017 ignores compound ones).
+- ``activities``: one document per branch's themed day, holding the facts seen in events as dicts keyed by
+  member, upload or record id (sets without arrays: nx-27017 mis-answers multikey indexes), the stage times,
+  the rating, ``rev`` (bumped by every write of facts) and the computed score with its breakdown, stamped
+  ``scored_at`` and ``scored_ms`` (the same moment in epoch milliseconds, indexed: what other processes'
+  ranking caches ask for changes by). It is replaced for every scan and nx-27017 rewrites every index entry
+  of a replaced document, so ``scored_ms`` is its one index.
+- ``places``: where each activity sits (tenant, branch, month, ancestors), indexed, for finding activities by
+  month, branch or subtree; written only when one of them changes, in the transaction that changes the activity.
+- Ranking rows (one per branch and month, ``score_row_of``) are derived from the activities when read, not
+  stored apart: a second replaced document per scan (docs/performance.md).
+Member points live in a database of their own (points_store). Every query uses one single-field index
+(nx-27017 ignores compound ones).
 """
 from __future__ import annotations
 
@@ -31,6 +26,28 @@ from servicekit.storage.subtree import LEVEL_FIELDS, ancestor_fields, path_of  #
 
 from services.scoring.domain import score as score_rules
 from services.scoring.domain.progress import stage_of, was_held
+
+STUB = {"rev": 0, "stages": {}}         # an activity first heard of: replaced, guarded by rev 0, by its batch
+
+
+class StaleWrite(Exception):
+    """Another writer changed a document between this write's read and its guarded replacement."""
+
+
+class StaleFacts(StaleWrite):
+    """Another process wrote an activity's facts between a batch's read and its write."""
+
+
+def retried(attempt, attempts: int = 3):
+    """``attempt()`` again (its transaction rolled back) while another writer keeps winning the race."""
+    for number in range(1, attempts + 1):
+        try:
+            return attempt()
+        except StaleWrite:
+            if number == attempts:
+                raise
+    raise AssertionError("unreachable")
+
 
 def facts_of(doc: dict) -> score_rules.Facts:
     """The counts behind an activity document's score (closed: attendance's final statuses)."""
@@ -78,7 +95,7 @@ def score_row_of(doc: dict) -> dict | None:
     holds: one the store has never scored is left out, not a failed read of the whole month)."""
     if not doc.get("month") or not doc.get("tenant_id") or doc.get("score") is None:
         return None
-    held = was_held(doc.get("stages") or {})      # from the stages: a row stored before ``held`` is read right
+    held = was_held(doc.get("stages") or {})
     return {"_id": f"{doc['branch_id']}:{doc['month']}", "tenant_id": doc["tenant_id"], "branch_id": doc["branch_id"],
             "name": doc.get("branch_name", ""), **{name: doc.get(name) for name in LEVEL_FIELDS},
             "field": doc.get("field", ""), "category": doc.get("category", ""), "changed_at": doc.get("scored_at", ""),
@@ -178,26 +195,39 @@ class ScoringStore(OutboxStore):
                 return doc
         return None
 
-    def set_rating(self, activity_id: str, rating: int, comment: str, by: str) -> None:
+    def set_rating(self, activity_id: str, rating: int, comment: str, by: str, at: str) -> None:
         self.db.activities.update_one({"_id": activity_id}, {
-            "$set": {"rating": rating, "rating_comment": comment, "rating_by": by, "rating_at": stamp()},
+            "$set": {"rating": rating, "rating_comment": comment, "rating_by": by, "rating_at": at},
             "$inc": {"rev": 1}})
 
-    def recompute(self, activity_ids) -> list[dict]:
-        """Compute the score of each activity from its stored facts and write it (the caller hands the
-        ranking rows of those returned to its process's ranking caches after this).
+    def recompute(self, activity_ids, now: str) -> list[dict]:
+        """Compute the score of each activity from its stored facts and write it, stamped ``now`` (the caller
+        hands the ranking rows of those returned to its process's ranking caches after this).
 
         A write is guarded by the ``rev`` read: if another process changed the facts meanwhile, its own
         recompute writes the newer score. Returns the activities whose score was written."""
         docs = self.activities_by_ids(set(activity_ids))
         activity_updates, written = [], []
-        now = stamp()
         for doc in docs:
             changes = scored_fields(doc, now)
             activity_updates.append(UpdateOne({"_id": doc["_id"], "rev": doc.get("rev", 0)}, {"$set": changes}))
             written.append({**doc, **changes})
         self.write_scores(activity_updates)
         return written
+
+    def add_stubs(self, activity_ids: list[str], session) -> None:
+        """Activities first heard of, to be replaced by their batch like any other (guarded by ``rev`` 0)."""
+        self.db.activities.insert_many([{"_id": activity_id, **STUB} for activity_id in activity_ids],
+                                       ordered=True, session=session)
+
+    def replace_scored(self, revs: list[int], docs: list[dict], session, places: list[dict] = ()) -> None:
+        """Replace each activity by its new facts and score, whole (on nx-27017 2.3x cheaper than the same
+        change as operators), guarded by the ``rev`` it was read with (``revs``, in the order of ``docs``);
+        StaleFacts when another writer changed any of them since."""
+        writes = [ReplaceOne({"_id": doc["_id"], "rev": rev}, doc) for rev, doc in zip(revs, docs)]
+        result = self.write_scores(writes, session=session, places=places)
+        if result is not None and result.matched_count != len(writes):
+            raise StaleFacts(f"{len(writes) - result.matched_count} activities changed meanwhile")
 
     def write_scores(self, activity_writes: list, session=None, places: list[dict] = ()):
         """One bulk write per collection (the places replaced whole); returns the activities' write result."""

@@ -8,7 +8,7 @@ from services.scoring.store import path_of
 def score_view(doc: dict) -> dict:
     stages = doc.get("stages") or {}
     rectifications = set(doc.get("rect_opened") or {}) - set(doc.get("rect_closed") or {})
-    held = was_held(stages)       # a day not held has no score (a document scored before ``held`` too)
+    held = was_held(stages)       # a day not held has no score
     return {
         "activity_id": doc["_id"], "branch_id": doc.get("branch_id", ""), "branch_name": doc.get("branch_name", ""),
         "month": doc.get("month", ""), "field": doc.get("field", ""), "category": doc.get("category", ""),

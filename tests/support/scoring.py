@@ -6,8 +6,14 @@ import uuid
 
 from servicekit.storage.mongo import shared_client
 from servicekit.messaging.outbox import Relay, add_events
+from servicekit.process.clock import WallClock
 
 from services.attendance import events as att
+
+
+def today() -> str:
+    """Today's date (YYYY-MM-DD) as the scoring service's clock sees it (China's)."""
+    return WallClock().today().isoformat()
 
 
 class AttendancePublisher:

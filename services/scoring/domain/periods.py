@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from servicekit.errors import InvalidArgument
 
@@ -12,16 +10,6 @@ _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
 MONTH, QUARTER, YEAR = "month", "quarter", "year"
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")      # themed days are planned in local time
-
-
-def today() -> str:
-    """Today's date (YYYY-MM-DD) where the themed days are held."""
-    return datetime.now(LOCAL_ZONE).date().isoformat()
-
-
-def this_month() -> str:
-    return today()[:7]
 
 
 @dataclass(frozen=True)

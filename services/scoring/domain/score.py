@@ -10,6 +10,8 @@ from dataclasses import dataclass, fields
 
 from servicekit import roster as categories
 
+from services.attendance.events import STATUS_CLOSED
+
 WEIGHTS = {"signin": 70, "like": 10, "richness": 10, "comments": 5, "rating": 5}
 PHOTO_TARGET = 6            # photos counted up to this many
 TEXT_TARGET = 300           # characters of written record counted up to this many
@@ -88,8 +90,8 @@ def day_score(facts: Facts, held: bool) -> dict:
 
 
 def counts_of(facts: Facts) -> dict:
-    """The counts as a plain dict (``dataclasses.asdict`` deep-copies every value: 7 % of the score
-    consumer's CPU for a dataclass of integers)."""
+    """The counts as a plain dict (not ``dataclasses.asdict``, which deep-copies every value: the score consumer
+    calls this for every activity of every batch)."""
     return {name: getattr(facts, name) for name in FACT_NAMES}
 
 
@@ -150,7 +152,7 @@ def record_held(record: dict) -> bool:
     """Whether attendance's record of a day says it was held: roster frozen, a scan, or closed (what the
     ``held`` stage of scoring's events means)."""
     return bool(record.get("roster_frozen") or record.get("checked_in") or record.get("checked_out")
-                or record.get("status") == "closed")
+                or record.get("status") == STATUS_CLOSED)
 
 
 def differences(stored: dict, recomputed: dict) -> list[dict]:

@@ -8,10 +8,11 @@ import threading
 import pytest
 
 from servicekit.storage.mongo import open_store
-from services.scoring import consumers
-from services.scoring.consumers import PointsApplier, ScoreApplier
 from services.scoring.points_store import PointsStore, points_database
 from services.scoring.store import ScoringStore
+from services.scoring.usecases import points_events
+from services.scoring.usecases.points_events import PointsApplier
+from services.scoring.usecases.score_events import ScoreApplier
 from tests.support.scoring import ThemedDay
 
 pytestmark = pytest.mark.integration
@@ -80,28 +81,6 @@ def test_a_batch_reads_its_tenants_rules_once(stores):
                                    day.closed({f"m{n}": "present" for n in range(6)})])
     assert counting.tenant_reads == 1
     assert sum(len(points.ledger_of(f"m{n}", "2026")) for n in range(6)) == 12
-
-
-def test_points_an_earlier_version_kept_with_the_scores_are_taken_over_once(mongo_uri):
-    service = f"scoring_legacy_{secrets.token_hex(3)}"
-    scores = open_store(ScoringStore, service, mongo_uri)
-    legacy = scores.db
-    legacy.tenants.insert_one({"_id": "t1", "root_org_id": "city", "rules": {"cycle": "calendar"}})
-    legacy.members.insert_one({"_id": "m1", "tenant_id": "t1", "branch_id": "b1", "a0": "city", "a1": "county"})
-    legacy.ledger.insert_many([{"_id": f"e{n}", "member_id": "m1", "cycle": "2026", "at": f"2026-05-0{n}",
-                                "points": 5, "category": "attendance"} for n in range(1, 4)])
-    legacy.balances.insert_one({"_id": "m1:2026", "member_id": "m1", "cycle_key": "t1:2026", "total": 15, "v": 3})
-    legacy.activities.insert_many([
-        {"_id": "old", "branch_id": "b1", "month": "2026-04", "a0": "city", "a1": "old-county", "a2": "b1"},
-        {"_id": "new", "branch_id": "b1", "month": "2026-05", "a0": "city", "a1": "county", "a2": "b1"}])
-    points = open_store(PointsStore, points_database(service), mongo_uri)   # start-up takes them over
-    assert [e["_id"] for e in points.ledger_of("m1", "2026")] == ["e1", "e2", "e3"]
-    assert points.balances_of_cycle("t1", "2026")["m1"]["total"] == 15
-    assert points.tenant("t1")["root_org_id"] == "city" and points.member("m1")["a1"] == "county"
-    assert points.db.branches.find_one({"_id": "b1"}) == {"_id": "b1", "a0": "city", "a1": "county", "a2": "b1"}
-    legacy.ledger.insert_one({"_id": "e9", "member_id": "m1", "cycle": "2026", "at": "2026-05-09"})
-    assert points.adopt_legacy_points() == {}                  # once: what is here already is never overwritten
-    assert len(points.ledger_of("m1", "2026")) == 3
 
 
 def test_points_are_idempotent_by_their_ledger_ids_without_recording_event_ids(stores):
@@ -208,7 +187,7 @@ class CountingTransactions(PointsStore):
 
 def test_a_batch_of_large_closings_is_written_in_several_transactions(stores, monkeypatch):
     _, points = stores
-    monkeypatch.setattr(consumers, "MAX_ENTRIES_PER_TRANSACTION", 5)
+    monkeypatch.setattr(points_events, "MAX_ENTRIES_PER_TRANSACTION", 5)
     days = [ThemedDay("t1", {**BRANCH, "id": f"b{n}"}, "2026-05", [f"m{n}{k}" for k in range(3)]) for n in range(4)]
     applier = PointsApplier(points)
     applier.apply([event for day in days for event in (day.issued(), *day.planned_and_opened())])

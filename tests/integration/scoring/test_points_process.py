@@ -7,7 +7,8 @@ from pathlib import Path
 
 from kombu import Connection
 
-from services.scoring.consumers import POINTS_SUBSCRIPTIONS, SCORE_SUBSCRIPTIONS
+from services.scoring.usecases.points_events import POINTS_SUBSCRIPTIONS
+from services.scoring.usecases.score_events import SCORE_SUBSCRIPTIONS
 from servicekit.messaging.topology import event_queue
 
 

@@ -8,14 +8,15 @@ import time
 import pytest
 
 from servicekit.storage.mongo import open_store
-from services.scoring import rankings
-from services.scoring.consumers import ScoreApplier
-from services.scoring.rankings import RankingCache
+from services.scoring import ranking_cache
+from services.scoring.ranking_cache import RankingCache
 from services.scoring.store import ScoringStore, epoch_ms
+from services.scoring.usecases.score_events import ScoreApplier
 from tests.support.scoring import ThemedDay
 
 pytestmark = pytest.mark.integration
 BRANCH = {"id": "b1", "name": "一支部", "path_ids": ["city", "county", "b1"], "field": "rural"}
+NOW = "2026-05-20T10:00:00.000Z"
 
 
 class RacingStore(ScoringStore):
@@ -65,17 +66,16 @@ def test_a_write_that_raced_another_is_retried_on_the_newer_facts(mongo_uri, sto
 
 
 def test_a_balance_changed_since_it_was_read_is_not_overwritten(mongo_uri):
-    from services.scoring import ledger
-    from services.scoring.points_store import PointsStore
+    from services.scoring.points_store import PointsStore, StaleBalance
     store = open_store(PointsStore, f"scoring_points_{secrets.token_hex(3)}", mongo_uri)
     with store.transaction() as session:
-        ledger.write_balances(store, session, {"m1:2026": {"total": 5, "member_id": "m1"}}, {})
+        store.write_balances(session, {"m1:2026": {"total": 5, "member_id": "m1"}}, {})
     read = store.db.balances.find_one({"_id": "m1:2026"})
     with store.transaction() as session:                   # another writer adds 3 points
-        ledger.write_balances(store, session, {"m1:2026": {**read, "total": 8}}, {"m1:2026": read})
-    with pytest.raises(ledger.StaleBalance):                 # a write based on the first read loses the race
+        store.write_balances(session, {"m1:2026": {**read, "total": 8}}, {"m1:2026": read})
+    with pytest.raises(StaleBalance):                      # a write based on the first read loses the race
         with store.transaction() as session:
-            ledger.write_balances(store, session, {"m1:2026": {**read, "total": 6}}, {"m1:2026": read})
+            store.write_balances(session, {"m1:2026": {**read, "total": 6}}, {"m1:2026": read})
     assert store.db.balances.find_one({"_id": "m1:2026"})["total"] == 8
 
 
@@ -134,7 +134,7 @@ def test_a_rating_written_meanwhile_is_kept_and_the_scan_still_counts(store):
     day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2"])
     applier = ScoreApplier(store)
     applier.apply([day.issued(), *day.planned_and_opened(), day.scan("m1")])
-    store.set_rating(day.activity_id, 90, "很好", "acc-county")     # another writer: the remembered copy is stale
+    store.set_rating(day.activity_id, 90, "很好", "acc-county", NOW)   # another writer: the remembered copy is stale
     [written] = applier.apply([day.scan("m2")])
     doc = store.activity(day.activity_id)
     assert doc["rating"] == 90 and set(doc["in"]) == {"m1", "m2"} and written["rating"] == 90
@@ -171,18 +171,18 @@ def test_an_activity_is_placed_when_issued_and_moved_when_closed_under_another_p
 
 def test_activities_an_earlier_version_indexed_directly_are_placed_and_their_indexes_dropped(mongo_uri):
     service = f"scoring_unplaced_{secrets.token_hex(3)}"
-    legacy = open_store(ScoringStore, service, mongo_uri).db
-    legacy.places.drop()
+    earlier = open_store(ScoringStore, service, mongo_uri).db
+    earlier.places.drop()
     for field in ScoringStore.retired_indexes["activities"]:
-        legacy.activities.create_index(field)
-    for field in ScoringStore.retired_indexes["scores"]:             # ranking rows kept apart until session 14
-        legacy.scores.create_index(field)
-    legacy.migrations.drop()
-    legacy.activities.insert_many([
+        earlier.activities.create_index(field)
+    for field in ScoringStore.retired_indexes["scores"]:             # ranking rows once kept apart
+        earlier.scores.create_index(field)
+    earlier.migrations.drop()
+    earlier.activities.insert_many([
         {"_id": f"act-{n}", "tenant_id": "t1", "branch_id": f"b{n}", "month": "2026-04", "month_key": "t1:2026-04",
          "a0": "city", "a1": "county", "a2": f"b{n}", "in": {"m1": 1}, "stages": {"held": "2026-04-15T01:00:00Z"},
          "score": 50.0} for n in range(3)])
-    legacy.places.insert_one({"_id": "act-0", "tenant_id": "t1", "branch_id": "b0", "month": "2026-04",
+    earlier.places.insert_one({"_id": "act-0", "tenant_id": "t1", "branch_id": "b0", "month": "2026-04",
                               "month_key": "t1:2026-04", "a0": "city", "a1": "county", "a2": "b0"})  # a start cut off
     store = open_store(ScoringStore, service, mongo_uri)                  # the new version starts
     assert store.db.places.count_documents({}) == 3
@@ -222,7 +222,7 @@ def test_another_process_ranking_cache_sees_a_scan_at_its_next_refresh(store):
     day = ThemedDay("t1", BRANCH, "2026-05", ["m1", "m2", "m3"])
     ScoreApplier(store).apply([day.issued(), *day.planned_and_opened()])
     other = RankingCache(ScoringStore(store.db))                 # a second scoring process's cache:
-    rankings._CACHES.discard(other)                              # not handed this process's commits
+    ranking_cache._CACHES.discard(other)                         # not handed this process's commits
     [before] = other.rows("t1:2026-05")
     [scanned] = ScoreApplier(store).apply([day.scan("m1"), day.scan("m2")])
     assert other.rows("t1:2026-05") == [before]                    # not yet: it reads changes every 15 s

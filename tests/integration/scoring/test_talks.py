@@ -4,9 +4,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, Rejected
-from services.scoring.domain.periods import cycle_of, today
+from services.scoring.domain.periods import cycle_of
 from tests.support.identity import PASSWORD, login
-from tests.support.scoring import wait_for
+from tests.support.scoring import today, wait_for
 from tests.integration.scoring.test_rankings_points_reconcile import held
 
 pytestmark = pytest.mark.integration
@@ -94,7 +94,7 @@ def test_an_admin_above_the_branch_records_a_talk_and_talks_list_newest_first_in
 def test_the_cycle_defaults_to_the_current_one(rpc, city, listed):
     talk = rpc.scoring.record_talk(scope=listed["secretary"], member_id=listed["absent"][0], held_on=today(),
                                    note=NOTE)
-    assert talk["cycle"] == cycle_of(date.today().isoformat(), "calendar") and talk["held_on"] == today()
+    assert talk["cycle"] == cycle_of(today(), "calendar") and talk["held_on"] == today()
 
 
 def test_callers_outside_the_members_subtree_or_tenant_are_refused_and_nothing_is_written(

@@ -1,9 +1,12 @@
 """A branch has a score only for a day it held: rankings, bulletins, grades and aggregates use real scores only."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+from servicekit.process.clock import FixedClock
 from services.scoring.domain import supervision
 from services.scoring.domain.ranking import Ranked, with_changes
-from services.scoring.rankings import RankingCache
+from services.scoring.ranking_cache import RankingCache
 from services.scoring.store import score_row_of, scored_fields
 
 NOW = "2026-06-20T08:00:00.000Z"
@@ -101,7 +104,8 @@ def month_row(branch: str, month: str, score: float, held: bool = True, final: b
 
 
 def quarter(this_month: str, *docs) -> list[tuple]:
-    cache = RankingCache(Rows(list(docs)), refresh_seconds=3600, this_month=lambda: this_month)
+    clock = FixedClock(datetime(int(this_month[:4]), int(this_month[5:]), 15, tzinfo=timezone.utc))
+    cache = RankingCache(Rows(list(docs)), refresh_seconds=3600, clock=clock)
     ranked = cache.ranked("t:2026-Q2", 0, "city")
     return [(row["id"], row["rank"], row["score"], row["months"], row["held"], row["final"])
             for row in ranked.page(0, 99)]

@@ -5,7 +5,7 @@ from services.scoring.domain import points, supervision
 from services.scoring.domain.periods import cycle_of, enclosing, month_range, parse_month, parse_period
 from services.scoring.domain.progress import progress, stage_of
 from services.scoring.domain.ranking import chart, competition_ranks, with_changes
-from services.scoring.facts_updates import applied, updates_for
+from services.scoring.domain.facts_updates import applied, updates_for
 from tests.support.scoring import ThemedDay
 
 
@@ -122,7 +122,7 @@ def test_an_update_applied_in_memory_gives_what_the_store_will_hold():
 
 
 def test_a_ranking_table_takes_committed_rows_and_moves_its_version_only_on_change():
-    from services.scoring.rankings import RankingCache, note_written
+    from services.scoring.ranking_cache import RankingCache, note_written
 
     class Rows:
         def score_rows(self, period_key):

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from services.scoring.domain.ranking import Ranked, competition_ranks, with_changes
-from services.scoring.rankings import RankingCache
+from services.scoring.ranking_cache import RankingCache
 
 MAY, APRIL, QUARTER = "t:2026-05", "t:2026-04", "t:2026-Q2"
 

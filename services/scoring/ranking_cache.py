@@ -1,16 +1,13 @@
 """Ranking tables served from memory: one per period, loaded once, then kept current.
 
-Reading 9,000 score rows from nx-27017 takes over a second, far over the 50 ms a ranking may
-take, so each process keeps the rows of the periods it has been asked about. The score
-consumer of the same process hands every row it commits to its process's caches
-(``note_written``): rankings follow the scores at once. Rows written by other processes are
-picked up by a background read of the rows changed since the last one, at most every
-REFRESH_SECONDS (a range query, which nx-27017 answers by scanning the collection).
+Reading 9,000 score rows from nx-27017 takes over a second, far over the 50 ms a ranking may take, so each
+process keeps the rows of the periods it has been asked about. The score consumer of the same process hands
+every row it commits to its process's caches (``note_written``); rows written by other processes arrive with a
+background read of the rows changed since the last one, at most every REFRESH_SECONDS.
 
-What a ranking call needs is derived from the tables and kept until a table's version moves: each period's
-rows in ranking order, each subtree's (field's, category's) ``Ranked`` list, the previous period's ranks by
-branch id. A call then copies only its page; the first call after a score changed ranks a city's 9,000 rows
-again in about 6 ms (sorting once, filtering in order), where copying every ranked row took 50-100 ms.
+What a ranking call needs (each period's rows in ranking order, each subtree's ``Ranked`` list, the previous
+period's ranks) is derived from the tables and kept until a table's version moves, so a call copies only its
+page (docs/scoring.md, "How a ranking call is served").
 """
 from __future__ import annotations
 
@@ -21,10 +18,10 @@ from datetime import timedelta
 import eventlet
 from nameko.extensions import DependencyProvider
 
-from servicekit.timestamps import parse_stamp, stamp, utc_now
+from servicekit.process.clock import WallClock
 from servicekit.storage.mongo import open_store
+from servicekit.timestamps import parse_stamp, stamp
 
-from services.scoring.domain import periods
 from services.scoring.domain.periods import MONTH, parse_period
 from services.scoring.domain.ranking import Ranked, ranking_order
 
@@ -63,11 +60,11 @@ def note_written(docs: list[dict]) -> None:
 
 
 class RankingCache:
-    def __init__(self, store, refresh_seconds: float = REFRESH_SECONDS, this_month=periods.this_month):
+    def __init__(self, store, refresh_seconds: float = REFRESH_SECONDS, clock=None):
         _CACHES.add(self)
         self.store = store
         self.refresh_seconds = refresh_seconds
-        self.this_month = this_month      # a month before it is over: a day not held there counts 0
+        self.clock = clock or WallClock()
         self.tables: dict[str, dict[str, dict]] = {}
         self.watermark: str | None = None
         self.checked = 0.0
@@ -75,6 +72,10 @@ class RankingCache:
         self.versions: dict[str, int] = {}
         self.memo: dict[tuple, tuple[int, object]] = {}
         self.aggregates: dict[str, tuple[tuple, dict]] = {}
+
+    def this_month(self) -> str:
+        """The current month (China's): before it is over, a day not held in it does not count 0 yet."""
+        return self.clock.today().isoformat()[:7]
 
     def rows(self, period_key: str) -> list[dict]:
         return list(self._table(period_key).values())
@@ -86,7 +87,7 @@ class RankingCache:
         if wanted.kind != MONTH:
             return self._aggregate(tenant_id, period_key, wanted.months)
         if period_key not in self.tables:
-            started = stamp()
+            started = stamp(self.clock.now())
             table = {}
             for doc in self.store.score_rows(period_key):
                 row = ranking_row(doc)
@@ -198,8 +199,8 @@ class RankingCache:
 
     def _refresh(self) -> None:
         try:
-            started = stamp()
-            since = stamp(parse_stamp(self.watermark) - OVERLAP) if self.watermark else stamp(utc_now() - OVERLAP)
+            started = stamp(self.clock.now())
+            since = stamp(parse_stamp(self.watermark or started) - OVERLAP)
             self.note(self.store.score_rows_changed_since(since))
             self.watermark = started
         finally:
@@ -212,7 +213,7 @@ class RankingsProvider(DependencyProvider):
 
     def setup(self):
         from services.scoring.store import ScoringStore
-        self.cache = RankingCache(open_store(ScoringStore, self.container.service_name))
+        self.cache = RankingCache(open_store(ScoringStore, self.container.service_name), clock=WallClock())
 
     def get_dependency(self, worker_ctx):
         return self.cache
