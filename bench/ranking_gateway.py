@@ -43,7 +43,7 @@ from servicekit.storage.embedded_mongo import EmbeddedMongo
 from servicekit.errors import Unauthenticated
 from servicekit.security.keys import ensure_keys
 from servicekit.storage.mongo import open_store
-from services.scoring.consumers import ScoreApplier
+from services.scoring.usecases.score_events import ScoreApplier
 from services.scoring.domain.periods import parse_period
 from services.scoring.store import ScoringStore
 from tests.support.broker import TestVhost

@@ -13,10 +13,10 @@ import time
 from servicekit.storage.embedded_mongo import EmbeddedMongo
 from servicekit.storage.mongo import open_store
 
-from services.scoring.consumers import ScoreApplier
 from services.scoring.domain.ranking import competition_ranks, with_changes
-from services.scoring.rankings import RankingCache
+from services.scoring.ranking_cache import RankingCache
 from services.scoring.store import ScoringStore
+from services.scoring.usecases.score_events import ScoreApplier
 from tests.support.scoring import ThemedDay
 
 MEMBERS = 23

@@ -43,7 +43,8 @@ from servicekit.messaging.outbox import PENDING, SENT, bundle_entry
 from services.attendance import events
 from services.attendance.scanning import DeviceBook, record_id
 from services.attendance.store import SCAN_CHANGED_AT, AttendanceStore
-from services.scoring.consumers import PointsApplier, ScoreApplier, needs_event_id
+from services.scoring.usecases.points_events import PointsApplier
+from services.scoring.usecases.score_events import ScoreApplier, needs_event_id
 from services.scoring.points_store import PointsStore
 from services.scoring.store import ScoringStore, score_row_of
 from tests.support.scoring import ThemedDay

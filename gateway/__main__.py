@@ -2,17 +2,16 @@
 asyncio loop thread (grpc.aio, and HTTP/1.1 by httptools; scans are batched on that loop), every other
 operation's nameko RPC on worker threads.
 
-Environment: TOKEN_PUBLIC_KEY_PATH (required), AMQP_URI, GATEWAY_HOST (127.0.0.1),
-GATEWAY_HTTP_PORT (8080), GATEWAY_HTTP_SERVER (builtin, the hand-written ``gateway.http_server``, or uvicorn:
-``gateway.asgi_server``), GATEWAY_EVENT_LOOP (asyncio or uvloop), GATEWAY_GRPC_PORT (50051), GATEWAY_TLS_CERT and GATEWAY_TLS_KEY (PEM paths: HTTPS on the
-HTTP port, TLS 1.2+; ``gateway.tls``), GATEWAY_HTTP_THREADS (32 threads for the HTTP requests that are not scans),
-GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations that are not batched),
-GATEWAY_RPC_TIMEOUT (30 s), GATEWAY_MAX_BODY_BYTES
-(64 MiB), TRUSTED_PROXIES (addresses or CIDR networks whose X-Forwarded-For is believed: none), LOG_LEVEL (INFO);
-scan micro-batching: GATEWAY_SCAN_BATCH (on|off),
-GATEWAY_BATCH_MAX (256), GATEWAY_BATCH_FILL (32: a batch of as many is sent at once), GATEWAY_BATCH_WAIT_MS
-(40: a smaller one when its oldest scan has waited as long), GATEWAY_BATCH_SENDERS (1; about attendance instances /
-gateways); verified access tokens remembered: GATEWAY_TOKEN_CACHE (250000, about 0.45 KB each).
+Environment: TOKEN_PUBLIC_KEY_PATH (required), AMQP_URI, GATEWAY_HOST (127.0.0.1), GATEWAY_HTTP_PORT (8080),
+GATEWAY_HTTP_SERVER (builtin, ``gateway.http.server``, or uvicorn, ``gateway.http.uvicorn``), GATEWAY_EVENT_LOOP
+(asyncio or uvloop), GATEWAY_GRPC_PORT (50051), GATEWAY_TLS_CERT and GATEWAY_TLS_KEY (PEM paths: HTTPS on the HTTP
+port, TLS 1.2+; ``gateway.http.tls``), GATEWAY_HTTP_THREADS (32 threads for the HTTP requests that are not scans),
+GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations that are not batched), GATEWAY_RPC_TIMEOUT (30 s),
+GATEWAY_MAX_BODY_BYTES (64 MiB), TRUSTED_PROXIES (addresses or CIDR networks whose X-Forwarded-For is believed:
+none), LOG_LEVEL (INFO); scan micro-batching: GATEWAY_SCAN_BATCH (on|off), GATEWAY_BATCH_MAX (256),
+GATEWAY_BATCH_FILL (32: a batch of as many is sent at once), GATEWAY_BATCH_WAIT_MS (40: a smaller one when its
+oldest scan has waited as long), GATEWAY_BATCH_SENDERS (1; about attendance instances / gateways); verified access
+tokens remembered: GATEWAY_TOKEN_CACHE (250000, about 0.45 KB each).
 Stops cleanly on SIGTERM or SIGINT.
 """
 from __future__ import annotations
@@ -22,7 +21,7 @@ import signal
 import sys
 import threading
 
-from gateway import build_protos
+from gateway.grpc import build_protos
 from servicekit.process.config import env
 
 log = logging.getLogger("gateway")
@@ -45,7 +44,7 @@ def main() -> int:
     from gateway.batching import Batcher
     from gateway.dispatch import Dispatcher
     from gateway.server import GatewayServer
-    from gateway.tls import context_from_env
+    from gateway.http.tls import context_from_env
     from servicekit.process.collector import settle_after_start, young_threshold
     from servicekit.security.tokens import CachingTokenVerifier
 

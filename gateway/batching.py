@@ -1,31 +1,16 @@
 """Micro-batching: requests of a batchable operation that arrive together travel as one RPC.
 
-A member's scan is one small request; thousands arrive within seconds at the start and the
-end of a themed day. Each request adds its keyword arguments and a future to the pending group
-of its operation, on the gateway's event loop (``gateway.event_loop``). A group is due when it holds
-``fill`` requests (32) or its oldest request has waited ``max_wait`` (40 ms), and a due group is sent,
-up to ``max_batch`` (256) at a time, by one of ``senders`` threads, which makes one call of the
-operation's batch method with every request's keyword arguments, its caller's scope included. While
-every sender is busy the groups keep growing; a sender that finishes takes the oldest group once it
-is due, not before. A call costs the gateway, the broker, the attendance service and its store about as
-much as a dozen scans do (its messages, the transaction, the outbox entry), so the size of a batch is
-most of what a scan costs while the load is moderate: sent 4 ms after their first request, or as soon as
-the sender was free, the batches at a 900-branch sign-out held 6.7 scans and a sign-out cost the platform
-2.8 ms of CPU; held to 32 or 40 ms they held 18 and it cost 2.0 ms (README, session 15). The price is
-latency where there is CPU to spare: a lone scan waits up to 40 ms more. One sender by default, for one
-attendance process (the embedded deployment): with two, two batches shared that process and its store,
-each was smaller and took longer, and at a city's sign-out peak the scans cost 5 % more CPU and the
-branch scores fell further behind (README, sessions 10-11); give a gateway as many senders as the
-attendance instances it shares with the other gateways can take at once. The service answers each item
-on its own (``{"result": ...}`` or ``{"error": ...}``), so one bad scan never fails another.
+Each request adds its keyword arguments and a future to the pending group of its operation, on the gateway's
+event loop (``gateway.event_loop``). A group is due when it holds ``fill`` requests (32) or its oldest request has
+waited ``max_wait`` (40 ms); a due group is sent, up to ``max_batch`` (256) at a time, by one of ``senders``
+threads as one call of the operation's batch method. While every sender is busy the groups keep growing, and a
+sender that comes back takes the oldest group once it is due, not before: a call costs the platform about as much
+as a dozen scans, so a batch's size is most of what a scan costs (docs/performance.md#scan-batching-at-the-gateway).
+The service answers each item on its own (``{"result": ...}`` or ``{"error": ...}``), so one bad scan never fails
+another.
 
-gRPC and HTTP requests, on the loop already (``gateway.grpc_server``, ``gateway.http_server``),
-``await submit(...)``; a caller on another thread uses ``call(...)``. A request waits on a future of
-the loop, not on a thread of its own: with
-hundreds of scans in flight, the thread hand-offs of the earlier queue-and-lock design cost
-the gateway more CPU than the gRPC machinery itself (0.49 against 0.28 ms per scan, measured).
-The batch call's own timeout (the nameko proxy's) bounds every wait. This is transport, not
-business: every rule stays in the service.
+A request on the loop already (gRPC, and HTTP scans) ``await``s ``submit(...)`` and holds no thread; a caller on
+another thread uses ``call(...)``. The batch call's own timeout (the nameko proxy's) bounds every wait.
 """
 from __future__ import annotations
 
@@ -34,6 +19,7 @@ import functools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 from servicekit.process.config import env, switched_off
 from servicekit.errors import error_from_dict
@@ -49,8 +35,10 @@ DEFAULT_FILL = 32
 
 class Batcher:
     def __init__(self, backend, max_batch: int = 256, max_wait: float = DEFAULT_WAIT_MS / 1000, senders: int = 1,
-                 answer_timeout: float = 60.0, loop: LoopThread | None = None, fill: int = DEFAULT_FILL):
+                 answer_timeout: float = 60.0, loop: LoopThread | None = None, fill: int = DEFAULT_FILL,
+                 clock: Callable[[], float] = time.perf_counter):
         self.backend = backend
+        self.clock = clock                  # times each batch call (the waits go by the loop's own time)
         self.max_batch, self.max_wait, self.senders = max_batch, max_wait, senders
         self.fill = min(fill, max_batch)
         self.answer_timeout = answer_timeout
@@ -149,11 +137,11 @@ class Batcher:
     # --- on a sender thread --------------------------------------------------------------
     def _call_backend(self, key: tuple[str, str], items: list[dict]) -> list:
         service, method = key
-        started = time.perf_counter()
+        started = self.clock()
         try:
             answers = self.backend.call(service, method, items=items)
         finally:
-            _series(key)[1].observe(time.perf_counter() - started)
+            _series(key)[1].observe(self.clock() - started)
         if not isinstance(answers, list) or len(answers) != len(items):
             raise RuntimeError(f"{service}.{method} answered {len(answers or [])} items for {len(items)}")
         return answers

@@ -9,8 +9,7 @@ doubles, nested messages, repeated fields of those, proto3 ``optional``); anythi
 (enums, bytes, 64-bit integers, floats, maps, oneofs, google.protobuf types), and any
 value that is not of exactly the expected Python type, goes through json_format as before,
 so answers and errors stay the same. Keys no field has are dropped, as json_format drops them
-(a ranking row's ``counts`` carries ``rating``, which the Counts message has not: before,
-that one key sent every ranking page through json_format, three times slower).
+(a ranking row's ``counts`` carries ``rating``, which the Counts message has not).
 
 A caller's body (``strict``) is held to JSON's types where json_format is lenient: a number field takes a JSON
 number, not text, a bool or null (``_refuse_loose_numbers``). A message from the wire (gRPC) whose known field
@@ -171,10 +170,9 @@ def mistyped_field(message: Message, path: str = "") -> str | None:
 # --- dict → keyword arguments, without a message in between ------------------------------------
 def as_kwargs(cls: type[Message], data: dict | None, strict: bool = False) -> dict:
     """``to_kwargs(to_message(cls, data, strict))``, computed from the dict alone for a plain message (a
-    member's scan and its answer on the HTTP side, which need no message: building one and reading it
-    back cost the gateway about a sixth of its CPU per scan, 0.227-0.255 against 0.198-0.210 ms with tokens
-    cached, bench.gateway_scan, with libsodium's token check). Anything the fast path is unsure of goes the long
-    way, so answers and errors stay the same."""
+    member's scan and its answer on the HTTP side, which need no message: building one and reading it back
+    was about a sixth of the gateway's CPU per scan). Anything the fast path is unsure of goes the long way,
+    so answers and errors stay the same."""
     if is_plain(cls.DESCRIPTOR):
         try:
             return _normalized(cls.DESCRIPTOR, data or {}, strict)

@@ -1,10 +1,14 @@
-"""The core both protocols share: token → scope → guards → service call → response.
+"""The core both edges share: token → scope → guards → service call → answer.
 
-``backend.call(service, method, **kwargs)`` is injected: ``gateway.backend`` in the
-process, a fake in tests. The request's fields become the keyword arguments: every
-plain field is sent (its zero value meaning "not given"), an ``optional`` field only
-when set; the caller's scope goes as ``scope``, and to an operation that asks for it (login) the
-caller's address as ``client_address``. No business rules live here.
+``backend.call(service, method, **kwargs)`` is injected: ``gateway.backend`` in the process, a fake in tests. The
+request's fields become the keyword arguments: every plain field is sent (its zero value meaning "not given"), an
+``optional`` field only when set; the caller's scope goes as ``scope``, and to an operation that asks for it (login)
+the caller's address as ``client_address``. No business rules live here.
+
+Two call paths with the same steps: ``call`` on a worker thread (a nameko RPC blocks), ``call_async`` on the
+gateway's event loop for an operation that ``batches`` (a member's scan waits for its batch as a future, holding no
+thread). ``plain=True`` takes the request as keyword arguments and answers a dict (the HTTP side's JSON, no message
+built either way); otherwise a request message in, a response message out.
 """
 from __future__ import annotations
 
@@ -43,10 +47,6 @@ def request_kwargs(request: Message) -> dict:
     return to_kwargs(request)
 
 
-def response_message(operation: Operation, result) -> Message:
-    return to_message(operation.response, result)
-
-
 class Dispatcher:
     def __init__(self, backend: Backend, verifier: TokenVerifier, max_page_size: int = MAX_PAGE_SIZE,
                  batcher=None):
@@ -63,49 +63,34 @@ class Dispatcher:
             raise Unauthenticated("this operation needs a bearer token", code="TOKEN_MISSING")
         return CallerScope.from_dict(self.verifier.verify(token)).to_dict()
 
-    def invoke(self, operation: Operation, request: Message, scope: dict | None,
-               client_address: str | None = None) -> Message:
-        kwargs = self._kwargs(operation, request, scope)
-        if operation.client_address:
-            kwargs["client_address"] = client_address or UNKNOWN
+    def batches(self, operation: Operation) -> bool:
+        return bool(operation.batch_method) and self.batcher is not None
+
+    def call(self, operation: Operation, request: Message | dict, scope: dict | None,
+             client_address: str | None = None, plain: bool = False) -> Message | dict:
+        """The answer to one request, from a thread that may block (a batched operation waits for its batch)."""
+        kwargs = self._arguments(operation, request, scope, client_address, plain)
         if self.batches(operation):
             result = self.batcher.call(operation.service, operation.batch_method, kwargs)
         else:
             result = self.backend.call(operation.service, operation.method, **kwargs)
-        return response_message(operation, result)
+        return as_kwargs(operation.response, result) if plain else to_message(operation.response, result)
 
-    def call(self, operation: Operation, request: Message, token: str | None,
-             client_address: str | None = None) -> Message:
-        return self.invoke(operation, request, self.authenticate(operation, token), client_address)
-
-    def batches(self, operation: Operation) -> bool:
-        return bool(operation.batch_method) and self.batcher is not None
-
-    async def call_batched(self, operation: Operation, request: Message, token: str | None) -> Message:
-        """``call`` for an operation that ``batches``, awaited on the gateway's event loop: the request
-        joins its batch without a thread of its own (token checks are CPU only, and cached)."""
-        return await self.invoke_batched(operation, request, self.authenticate(operation, token))
-
-    async def invoke_batched(self, operation: Operation, request: Message, scope: dict | None) -> Message:
-        kwargs = self._kwargs(operation, request, scope)
+    async def call_async(self, operation: Operation, request: Message | dict, scope: dict | None,
+                         client_address: str | None = None, plain: bool = False) -> Message | dict:
+        """``call`` on the gateway's event loop, for an operation that ``batches``: the request joins its batch."""
+        kwargs = self._arguments(operation, request, scope, client_address, plain)
         result = await self.batcher.submit(operation.service, operation.batch_method, kwargs)
-        return response_message(operation, result)
+        return as_kwargs(operation.response, result) if plain else to_message(operation.response, result)
 
-    async def invoke_batched_plain(self, operation: Operation, request: dict, scope: dict | None) -> dict:
-        """``invoke_batched`` for the HTTP side, which holds the request as keyword arguments
-        (``convert.as_kwargs``) and answers JSON: the answer as ``message_to_json`` gives it, without a
-        message built either way."""
-        kwargs = self._scoped(operation, request, scope)
-        result = await self.batcher.submit(operation.service, operation.batch_method, kwargs)
-        return as_kwargs(operation.response, result)
-
-    def _kwargs(self, operation: Operation, request: Message, scope: dict | None) -> dict:
-        return self._scoped(operation, request_kwargs(request), scope)
-
-    def _scoped(self, operation: Operation, kwargs: dict, scope: dict | None) -> dict:
+    def _arguments(self, operation: Operation, request: Message | dict, scope: dict | None,
+                   client_address: str | None, plain: bool) -> dict:
+        kwargs = request if plain else request_kwargs(request)
         self._check_page_size(kwargs)
         if operation.auth:
             kwargs["scope"] = scope
+        if operation.client_address:
+            kwargs["client_address"] = client_address or UNKNOWN
         return kwargs
 
     def _check_page_size(self, kwargs: dict) -> None:

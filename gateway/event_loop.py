@@ -42,8 +42,9 @@ def new_event_loop(kind: str | None = None) -> asyncio.AbstractEventLoop:
 
 
 class LoopThread:
-    def __init__(self, name: str = "gateway-loop", kind: str | None = None):
-        self.loop = new_event_loop(kind)
+    def __init__(self, name: str = "gateway-loop", kind: str | None = None,
+                 loop: asyncio.AbstractEventLoop | None = None):
+        self.loop = loop if loop is not None else new_event_loop(kind)       # ``loop``: a test's, with its own clock
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         self._lag_watched = False

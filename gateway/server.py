@@ -1,6 +1,6 @@
 """Both edges in one process, on the gateway's event loop thread: the gRPC server (grpc.aio) and the
-HTTP server (``gateway.http_server``: httptools, the WSGI app on worker threads, scans on the loop; or, with
-``GATEWAY_HTTP_SERVER=uvicorn``, uvicorn on the same loop with the same app, ``gateway.asgi_server``).
+HTTP server (``gateway.http.server``: httptools, the WSGI app on worker threads, scans on the loop; or, with
+``GATEWAY_HTTP_SERVER=uvicorn``, uvicorn on the same loop with the same app, ``gateway.http.uvicorn``).
 
     server = GatewayServer(dispatcher, host="127.0.0.1", http_port=0, grpc_port=0).start()
     server.http_url, server.grpc_target   # the ports actually bound
@@ -13,9 +13,9 @@ import ssl
 
 from gateway import metrics
 from gateway.dispatch import Dispatcher
-from gateway.grpc_server import GrpcGateway
-from gateway.http_app import GatewayApp, max_body_bytes
-from gateway.http_server import HttpGateway
+from gateway.grpc.server import GrpcGateway
+from gateway.http.app import GatewayApp, max_body_bytes
+from gateway.http.server import HttpGateway
 from servicekit.process.config import ConfigError, env
 from servicekit.process.metrics import watch_collector_pauses
 
@@ -42,7 +42,7 @@ class GatewayServer:
         self.host = host
         self.http_server = http_server_kind(http_server)
         if self.http_server == "uvicorn":
-            from gateway.asgi_server import UvicornGateway as http_class
+            from gateway.http.uvicorn import UvicornGateway as http_class
         else:
             http_class = HttpGateway
         self.grpc = GrpcGateway(dispatcher, f"{host}:{grpc_port}", max_workers=grpc_workers,

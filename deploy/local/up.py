@@ -136,7 +136,7 @@ def web_settings(env: dict[str, str], tls: bool, var: Path = VAR) -> dict[str, s
     the environment win (a certificate of one's own: GATEWAY_TLS_CERT and GATEWAY_TLS_KEY)."""
     settings: dict[str, str] = {}
     if tls and not env.get("GATEWAY_TLS_CERT"):
-        from gateway.tls import ensure_self_signed
+        from gateway.http.tls import ensure_self_signed
 
         cert, key = ensure_self_signed(var / "keys")
         settings.update(GATEWAY_TLS_CERT=str(cert), GATEWAY_TLS_KEY=str(key))
@@ -145,7 +145,7 @@ def web_settings(env: dict[str, str], tls: bool, var: Path = VAR) -> dict[str, s
         scheme = "https" if tls or env.get("GATEWAY_TLS_CERT") else "http"
         host = "127.0.0.1"
         if scheme == "https":
-            from gateway.tls import lan_address
+            from gateway.http.tls import lan_address
 
             host = lan_address() or host
         settings["PUBLIC_BASE_URL"] = f"{scheme}://{host}:{GATEWAY_HTTP_PORT}"

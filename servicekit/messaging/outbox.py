@@ -86,15 +86,10 @@ def amqp_messages(entry: dict) -> list[tuple[str, str, str, int]]:
 
     A bundle's events of one routing key travel as one message whose body is their list, in order, so
     a scan batch of 20 sign-ins is one message to each of its queues instead of 20, which was most of
-    the broker's work per scan (servicekit.messaging.consumers unpacks it). Entries written before bundles
-    were stored encoded (a ``bundle`` of payloads) are still published, the same way."""
+    the broker's work per scan (servicekit.messaging.consumers unpacks it)."""
     if "messages" in entry:
         return [(exchange, routing_key, body, count) for exchange, routing_key, body, count in entry["messages"]]
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for message in entry.get("bundle") or [entry]:
-        groups.setdefault((message["exchange"], message["routing_key"]), []).append(message["payload"])
-    return [(exchange, routing_key, encode_body(payloads[0] if len(payloads) == 1 else payloads), len(payloads))
-            for (exchange, routing_key), payloads in groups.items()]
+    return [(entry["exchange"], entry["routing_key"], encode_body(entry["payload"]), 1)]
 
 
 def add_events(db, events: list[dict], source: str, session=None, bundle: bool = False) -> list[dict]:

@@ -1,17 +1,10 @@
 """Python's cyclic garbage collector, settled once a long-running process has started.
 
-Once a service or the gateway is up, it holds its modules, classes, functions and protocol descriptors for good:
-about 75,000 objects the collector tracks in attendance and 68,000 in the gateway. Every full collection walked
-them all, 30-40 ms each (timed after import on session 23's machine), while every thread of the process waited.
-``settle_after_start`` collects once and freezes what survived (``gc.freeze``): later collections, full ones
-included, walk only what the process made since. Objects frozen are never freed, so it is called once, after the
-start-up, never per request.
-
-It also lets more objects be made before a young collection (10,000, Python's default 700): a scan's dicts and
-lists live while the scan is in flight, a few hundred milliseconds at a peak, so with 700 most of them were walked
-and promoted before they died, and the promoted ones brought the next full collection closer. In a 900-branch day
-the collector's pauses fell from 14-48 ms per second to 0-16 in the gateway and 3-24 in attendance, none over 25 ms,
-and the day ran at 1,303-1,465 scans/s while saturated against 1,249-1,391 with the freeze alone (README, session 23).
+A started process holds tens of thousands of long-lived objects (modules, classes, protocol descriptors) that
+every full collection would walk while every thread waits. ``settle_after_start`` collects once and freezes what
+survived (``gc.freeze``), so later collections walk only what the process made since; frozen objects are never
+freed, so it is called once, after start-up. A larger young threshold (10,000, Python's default 700) lets a scan's
+short-lived dicts die before a collection promotes them. Figures: docs/performance.md#garbage-collector-settings.
 
 ``GC_FREEZE=off`` leaves the collector as Python sets it; ``GC_YOUNG_THRESHOLD`` sets the young threshold alone.
 """

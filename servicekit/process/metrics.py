@@ -75,7 +75,7 @@ def watch_collector_pauses() -> None:
     """Time every run of the cyclic collector into ``process_gc_pause_seconds`` (once per process). CPython starts
     no collection while one runs, its callbacks included, so one start time serves every thread. A generation 0 run
     takes microseconds, a full one over a large heap tens of milliseconds in which no thread of the process moves
-    (README, session 22)."""
+    (docs/performance.md#how-to-measure)."""
     with _callbacks_lock:
         if _time_collection in gc.callbacks:
             return

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import OrderedDict
 from pathlib import Path
+from typing import Callable
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -70,16 +71,15 @@ class TokenSigner:
 
 
 class TokenVerifier:
-    """Checks a token with the public key alone. Issued by ``TokenSigner`` (PyJWT), checked here directly:
-    one algorithm and one key make the check short, and PyJWT 2.15's pure-Python checks around the
-    signature (each base64 segment's alphabet tested a character at a time, claims one by one) cost about
-    90 us per token on top of the Ed25519 signature's 229 (322 us against 231-267 measured on a slow machine).
-    The signature is checked by libsodium (PyNaCl), not OpenSSL (cryptography): 81-86 us against 144-207 on
-    one machine, the largest single cost of a member's first scan in the gateway. libsodium refuses what
-    OpenSSL refuses (a non-canonical S, a wrong length) and more (small-order points), never less.
+    """Checks a token with the public key alone. Issued by ``TokenSigner`` (PyJWT), checked here directly: one
+    algorithm and one key make the check short, where PyJWT's pure-Python checks around the signature cost more
+    than the signature itself. The signature is checked by libsodium (PyNaCl), faster than OpenSSL for Ed25519
+    (the largest single cost of a member's first scan in the gateway); it refuses what OpenSSL refuses
+    (a non-canonical S, a wrong length) and more (small-order points), never less.
     ``tests/unit/test_token_verify.py`` holds it to PyJWT's answers, token by token."""
 
-    def __init__(self, public_pem: bytes | None = None):
+    def __init__(self, public_pem: bytes | None = None, clock: Callable[[], float] = time.time):
+        self.clock = clock                  # seconds since the epoch: what ``exp`` is checked against
         key = serialization.load_pem_public_key(public_pem or _read("TOKEN_PUBLIC_KEY_PATH"))
         if not isinstance(key, Ed25519PublicKey):
             raise ValueError("the token public key must be an Ed25519 key")
@@ -107,7 +107,7 @@ class TokenVerifier:
             raise Unauthenticated("token invalid", code="TOKEN_INVALID") from None
         if header.get("typ") != TOKEN_TYPE:
             raise Unauthenticated("wrong token type", code="TOKEN_INVALID")
-        check_claims(claims, int(time.time()))
+        check_claims(claims, int(self.clock()))
         return claims
 
 
@@ -150,14 +150,13 @@ class CachingTokenVerifier(TokenVerifier):
     token), bounded to ``capacity`` entries (``GATEWAY_TOKEN_CACHE``); a cached answer is re-checked
     against the clock.
 
-    The default holds a whole city's members: at 208,000 members a cache of 100,000 made about 60,000
-    sign-outs verify their token's signature again. An entry is kept small for that: the token's SHA-256
-    digest (a 556-byte token is not kept), its expiry and the scope's values, with equal roles, tenants
-    and branches shared: 432 bytes per token measured (tracemalloc, 20,000 tokens), against 1,012 when
-    the token and a scope dict were kept, so a whole city fits in about 110 MB."""
+    The default holds a whole city's members (a smaller cache made many sign-outs verify their signature
+    again). An entry is kept small for that: the token's SHA-256 digest (not the token), its expiry and the
+    scope's values, with equal roles, tenants and branches shared, about 0.45 KB per token."""
 
-    def __init__(self, public_pem: bytes | None = None, capacity: int | None = None):
-        super().__init__(public_pem)
+    def __init__(self, public_pem: bytes | None = None, capacity: int | None = None,
+                 clock: Callable[[], float] = time.time):
+        super().__init__(public_pem, clock)
         self.capacity = capacity if capacity is not None else int(env("GATEWAY_TOKEN_CACHE", "250000"))
         self._cache: OrderedDict[bytes, tuple] = OrderedDict()   # digest -> (exp, *scope values), roles by number
         self._role_numbers: dict[str, int] = {}                  # equal roles, one copy: their text -> number
@@ -168,7 +167,7 @@ class CachingTokenVerifier(TokenVerifier):
         key = hashlib.sha256(token.encode()).digest()
         with self._lock:
             cached = self._cache.get(key)
-        if cached is not None and cached[0] > time.time():
+        if cached is not None and cached[0] > self.clock():
             return self._scope(cached[1:])
         claims = self.verified_claims(token)
         scope = scope_of_claims(claims)
@@ -186,12 +185,10 @@ class CachingTokenVerifier(TokenVerifier):
 
     def _kept_roles(self, roles) -> int | tuple | None:
         """The roles as an entry keeps them: the number of their one shared frozen copy (a tuple of each grant's
-        items), so that an entry is one flat tuple of plain values, which Python's cyclic collector stops tracking
-        the first time it looks at it. An entry that nested its roles (or its scope's values) in tuples of their own
-        stayed tracked until several full collections had looked at it, its parts first: a city's 208,000 entries
-        were 348,000 tracked tuples when the sign-out began, and the full collection that met them held the
-        gateway's loop, and every scan in flight, for 290 ms (README, session 24). Past ``ROLE_SETS_SHARED``
-        distinct role sets, the frozen roles themselves; None where they are not grants of plain values."""
+        items), so that an entry is one flat tuple of plain values, which the cyclic collector stops tracking (nested
+        tuples per entry made full collections long enough to stall the gateway's loop:
+        docs/performance.md#garbage-collector-settings). Past ``ROLE_SETS_SHARED`` distinct role sets, the frozen
+        roles themselves; None where they are not grants of plain values."""
         frozen = _frozen_roles(roles)
         if frozen is roles:
             return None

@@ -2,10 +2,9 @@
 
 Used by `bin/run` (deploy/local/up.py) and the test fixtures when MONGO_URI is not set.
 
-nx-27017 runs its threaded server (``--threaded``: a thread per connection, reading a command, running it and
-answering on that thread) rather than its asyncio one, which hands every command to a worker thread and the
-answer back to its event loop. At a city's scan peak the hand-offs had been a fifth of the store's busy time;
-threaded, the main store took 12-20 % less CPU per scan (README, session 19). ``EMBEDDED_MONGO_SERVER=asyncio``
+nx-27017 runs its threaded server (``--threaded``: a thread per connection) rather than its asyncio one, whose
+hand-offs between worker threads and its event loop cost the store CPU at a scan peak
+(docs/performance.md#embedded-store-limits-and-the-separate-scoring-store). ``EMBEDDED_MONGO_SERVER=asyncio``
 runs the asyncio server. It logs warnings and errors, not a line per command (``servicekit.storage.nx_server``;
 ``EMBEDDED_MONGO_LOG=commands``: every line).
 """

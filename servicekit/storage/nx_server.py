@@ -1,10 +1,9 @@
 """nx-27017's server as ``EmbeddedMongo`` starts it: its own ``main``, with its INFO and DEBUG lines off.
 
-nx-27017 configures INFO logging and writes a line for every command it answers ("Command response:
-response_keys=[...]") and every connection it accepts to its standard error, which ``EmbeddedMongo`` keeps in
-the store's log file (``var/log/mongo.log`` under ``bin/run``), never rotated: 10-14 lines a second from each
-store of an idle platform (the services' timers), about 100 MB a day each, and a line per batch, read and
-write of every service at a themed day (README, session 20). Warnings and errors are still logged.
+nx-27017 logs a line at INFO for every command and connection to its standard error, which ``EmbeddedMongo``
+keeps, never rotated, in the store's log file: about 100 MB a day per idle store, and a line per write at a themed
+day (docs/performance.md#embedded-store-limits-and-the-separate-scoring-store). Warnings and errors are still
+logged.
 ``EMBEDDED_MONGO_LOG=commands`` starts the plain ``nx-27017`` with every line, to see what the services ask of
 the store.
 

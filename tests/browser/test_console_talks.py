@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from services.scoring.domain.periods import today
 from tests.browser.conftest import api_client, console_login
 from tests.browser.test_console_pages import last_month, publisher  # noqa: F401 - publisher is a fixture
 from tests.support.identity import PASSWORD
 from tests.support.scoring import ThemedDay as ScoredDay
-from tests.support.scoring import wait_for
+from tests.support.scoring import today, wait_for
 
 NOTE = "指出其两次无故缺席主题党日。\n本人表示接受批评，今后按时参加组织生活。"
 

@@ -8,10 +8,9 @@ import grpc
 import pytest
 
 from gateway.client import ApiError, GrpcClient, HttpClient
-from services.scoring.domain.periods import today
 from tests.e2e.test_scoring_through_gateway import held_day, new_city, publisher  # noqa: F401 - publisher: a fixture
 from tests.support.identity import PASSWORD
-from tests.support.scoring import wait_for
+from tests.support.scoring import today, wait_for
 
 pytestmark = pytest.mark.e2e
 CYCLE = "2026"      # test_scoring_through_gateway.MONTH is 2026-09

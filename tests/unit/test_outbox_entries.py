@@ -38,14 +38,6 @@ def test_text_is_published_as_utf8_json_without_escaping_chinese():
     assert json.loads(body.encode("utf-8")) == event
 
 
-def test_entries_stored_before_bundles_were_encoded_are_published_the_same_way():
-    events = sample_events()
-    legacy = {"_id": "old", "status": PENDING, "bundle": [
-        {"exchange": "sample.events", "routing_key": event["event_type"], "payload": event} for event in events]}
-    assert [(e, k, json.loads(b), n) for e, k, b, n in amqp_messages(legacy)] == \
-           [(e, k, json.loads(b), n) for e, k, b, n in amqp_messages(bundle_entry(events, "sample"))]
-
-
 def test_a_single_entry_is_one_message_with_the_event_as_its_body():
     event = THING.build("tenant-a", thing_id="t9")
     (exchange, key, body, count), = amqp_messages(outbox_entry({**event, "_source": "sample"}))

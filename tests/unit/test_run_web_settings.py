@@ -3,7 +3,7 @@ self-signed certificate and the LAN."""
 from __future__ import annotations
 
 from deploy.local.up import web_settings
-from gateway import tls
+from gateway.http import tls
 
 
 def test_without_tls_the_codes_open_the_local_gateway(tmp_path):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from gateway import build_protos
+from gateway.grpc import build_protos
 
 build_protos.build()  # the test modules import the generated messages
 
@@ -19,8 +19,8 @@ from werkzeug.test import Client  # noqa: E402
 
 from gateway.client import GrpcClient  # noqa: E402
 from gateway.dispatch import Dispatcher  # noqa: E402
-from gateway.grpc_server import GrpcGateway  # noqa: E402
-from gateway.http_app import GatewayApp  # noqa: E402
+from gateway.grpc.server import GrpcGateway  # noqa: E402
+from gateway.http.app import GatewayApp  # noqa: E402
 from gateway.operations import Operation  # noqa: E402
 from servicekit.security import tokens  # noqa: E402
 from tests.unit.gateway.samples import CALLER, RESULTS  # noqa: E402

@@ -1,9 +1,11 @@
-"""Micro-batching in the gateway: many requests, one RPC, each request its own answer."""
+"""Micro-batching in the gateway: many requests, one RPC, each request its own answer.
+
+The batcher runs on a loop whose clock moves only when a test moves it (``virtual_time``), so what is sent when
+is exact."""
 from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import grpc
 import pytest
@@ -12,21 +14,33 @@ from prometheus_client import REGISTRY
 from gateway.batching import Batcher
 from gateway.client import ApiError, GrpcClient
 from gateway.dispatch import Dispatcher
-from gateway.grpc_server import GrpcGateway
+from gateway.grpc.server import GrpcGateway
 from servicekit.errors import Rejected
 from servicekit.security.tokens import TokenVerifier
 from tests.unit.gateway.samples import CALLER, REQUESTS, RESULTS
+from tests.unit.gateway.virtual_time import VirtualTime
+
+OPERATION = {"operation": "attendance.record_scans"}
+
+
+@pytest.fixture
+def clock():
+    virtual = VirtualTime("batching")
+    yield virtual
+    virtual.close()
 
 
 class RecordingBackend:
-    def __init__(self, fail: bool = False):
-        self.calls, self.fail = [], fail
+    """Answers odd items with a refusal; every call waits for ``release`` (set it to let calls through)."""
+
+    def __init__(self, fail: bool = False, clock=None):
+        self.calls, self.fail, self.clock = [], fail, clock
         self.release, self.entered = threading.Event(), threading.Event()
 
     def call(self, service, method, **kwargs):
         self.entered.set()
-        self.release.wait(5)
-        self.calls.append((service, method, kwargs["items"]))
+        assert self.release.wait(5)
+        self.calls.append((service, method, [item["n"] for item in kwargs["items"]]))
         if self.fail:
             raise ConnectionError("broker down")
         return [{"error": {"kind": "REJECTED", "code": "OUTSIDE_FENCE", "message": "远"}} if item["n"] % 2
@@ -37,30 +51,48 @@ def sample(name: str, **labels) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def run_concurrently(batcher, count):
-    answers, threads = [None] * count, []
+class Sent:
+    """How many batches the batcher sent, and how long their first requests had waited, since it was made."""
 
-    def one(n):
-        try:
-            answers[n] = batcher.call("attendance", "record_scans", {"n": n, "scope": {"account_id": str(n)}})
-        except Exception as error:  # noqa: BLE001
-            answers[n] = error
-    for n in range(count):
-        threads.append(threading.Thread(target=one, args=(n,)))
-        threads[-1].start()
-    return answers, threads
+    def __init__(self):
+        self.count0, self.sum0 = self._now()
+
+    @staticmethod
+    def _now() -> tuple[float, float]:
+        return (sample("gateway_batch_wait_seconds_count", **OPERATION),
+                sample("gateway_batch_wait_seconds_sum", **OPERATION))
+
+    def batches(self) -> int:
+        return int(self._now()[0] - self.count0)
+
+    def waited(self) -> float:
+        return self._now()[1] - self.sum0
 
 
-def test_requests_arriving_together_share_one_call_and_each_gets_its_own_answer():
+def submit(clock: VirtualTime, batcher: Batcher, n: int, **extra):
+    """A request joining its batch on the batcher's loop; its answer is the returned future's."""
+    return asyncio.run_coroutine_threadsafe(batcher.submit("attendance", "record_scans", {"n": n, **extra}),
+                                            clock.loop)
+
+
+def outcome(future):
+    try:
+        return future.result(5)
+    except Exception as error:  # noqa: BLE001
+        return error
+
+
+def test_requests_arriving_together_share_one_call_and_each_gets_its_own_answer(clock):
     backend = RecordingBackend()
-    batcher = Batcher(backend, max_batch=100, max_wait=0.2, senders=1)
-    answers, threads = run_concurrently(batcher, 20)
     backend.release.set()
-    for thread in threads:
-        thread.join(5)
-    assert sum(len(items) for _, _, items in backend.calls) == 20
-    assert len(backend.calls) < 20
-    assert {(service, method) for service, method, _ in backend.calls} == {("attendance", "record_scans")}
+    batcher = Batcher(backend, max_batch=100, max_wait=0.25, senders=1, loop=clock.thread)
+    sent = Sent()
+    futures = [submit(clock, batcher, n, scope={"account_id": str(n)}) for n in range(20)]
+    clock.settle()
+    assert sent.batches() == 0                          # fewer than ``fill``: waiting for company
+    clock.advance(0.25)
+    answers = [outcome(future) for future in futures]
+    assert backend.calls == [("attendance", "record_scans", list(range(20)))]
     for n, answer in enumerate(answers):
         if n % 2:
             assert isinstance(answer, Rejected) and answer.code == "OUTSIDE_FENCE"
@@ -69,28 +101,31 @@ def test_requests_arriving_together_share_one_call_and_each_gets_its_own_answer(
     batcher.close()
 
 
-def test_a_failed_batch_call_fails_every_request_in_it_and_is_timed():
-    timed = sample("gateway_batch_seconds_count", operation="attendance.record_scans")
+def test_a_failed_batch_call_fails_every_request_in_it_and_is_timed(clock):
+    timed = sample("gateway_batch_seconds_count", **OPERATION)
     backend = RecordingBackend(fail=True)
     backend.release.set()
-    batcher = Batcher(backend, max_batch=10, max_wait=0.05, senders=1)
-    answers, threads = run_concurrently(batcher, 4)
-    for thread in threads:
-        thread.join(5)
-    assert all(isinstance(answer, ConnectionError) for answer in answers)
-    assert sample("gateway_batch_seconds_count", operation="attendance.record_scans") - timed == len(backend.calls) >= 1
+    batcher = Batcher(backend, max_batch=10, max_wait=0.0625, senders=1, loop=clock.thread)
+    futures = [submit(clock, batcher, n) for n in range(4)]
+    clock.settle()
+    clock.advance(0.0625)
+    assert all(isinstance(outcome(future), ConnectionError) for future in futures)
+    assert len(backend.calls) == 1
+    assert sample("gateway_batch_seconds_count", **OPERATION) - timed == 1
     batcher.close()
 
 
-def test_batches_never_exceed_the_maximum():
+def test_batches_never_exceed_the_maximum(clock):
     backend = RecordingBackend()
-    batcher = Batcher(backend, max_batch=3, max_wait=0.2, senders=1)
-    answers, threads = run_concurrently(batcher, 10)
     backend.release.set()
-    for thread in threads:
-        thread.join(5)
-    assert max(len(items) for _, _, items in backend.calls) <= 3
-    assert sum(len(items) for _, _, items in backend.calls) == 10
+    batcher = Batcher(backend, max_batch=3, max_wait=0.25, senders=1, loop=clock.thread)
+    futures = [submit(clock, batcher, n) for n in range(10)]
+    clock.settle()
+    clock.advance(0.25)                                 # the last one alone is due only by its wait
+    for future in futures:
+        outcome(future)
+    assert [len(items) for _, _, items in backend.calls] == [3, 3, 3, 1]
+    assert sorted(n for _, _, items in backend.calls for n in items) == list(range(10))
     batcher.close()
 
 
@@ -110,73 +145,52 @@ def test_one_batch_is_in_flight_unless_more_senders_are_configured(monkeypatch):
     batcher.close()
 
 
-class TimedBackend:
-    """Notes when each batch call starts and what it carries; the first call is held until ``release``."""
-
-    def __init__(self):
-        self.calls: list[tuple[float, list]] = []
-        self.release = threading.Event()
-
-    def call(self, service, method, **kwargs):
-        self.calls.append((time.monotonic(), [item["n"] for item in kwargs["items"]]))
-        if len(self.calls) == 1:
-            self.release.wait(5)
-        return [{"result": {"n": item["n"]}} for item in kwargs["items"]]
-
-
-def submit_at(batcher, n: int, submitted: dict, answers: dict) -> threading.Thread:
-    def one():
-        submitted[n] = time.monotonic()
-        answers[n] = batcher.call("attendance", "record_scans", {"n": n})
-    thread = threading.Thread(target=one)
-    thread.start()
-    return thread
-
-
-def test_a_lone_request_waits_for_company_until_its_wait_is_over():
-    backend = TimedBackend()
+def test_a_lone_request_waits_for_company_until_its_wait_is_over(clock):
+    backend = RecordingBackend()
     backend.release.set()
-    batcher = Batcher(backend, max_batch=100, fill=10, max_wait=0.6, senders=1)
-    submitted, answers = {}, {}
-    thread = submit_at(batcher, 1, submitted, answers)
-    time.sleep(0.15)
-    assert backend.calls == []                          # not sent while it may still get company
-    thread.join(5)
-    assert answers == {1: {"n": 1}}
-    assert backend.calls[0][0] - submitted[1] >= 0.6
+    batcher = Batcher(backend, max_batch=100, fill=10, max_wait=0.625, senders=1, loop=clock.thread)
+    sent = Sent()
+    future = submit(clock, batcher, 2)
+    clock.settle()
+    clock.advance(0.5)
+    assert sent.batches() == 0 and not future.done()     # not sent while it may still get company
+    clock.advance(0.125)
+    assert future.result(5) == {"n": 2}
+    assert sent.batches() == 1 and sent.waited() == pytest.approx(0.625)
     batcher.close()
 
 
-def test_a_group_that_is_full_enough_is_sent_at_once():
-    backend = TimedBackend()
+def test_a_group_that_is_full_enough_is_sent_at_once(clock):
+    backend = RecordingBackend()
     backend.release.set()
-    batcher = Batcher(backend, max_batch=100, fill=4, max_wait=5.0, senders=1)
-    submitted, answers = {}, {}
-    started = time.monotonic()
-    threads = [submit_at(batcher, n, submitted, answers) for n in range(4)]
-    for thread in threads:
-        thread.join(5)
-    assert time.monotonic() - started < 2.0             # not the 5 s wait
-    assert sorted(n for _, items in backend.calls for n in items) == [0, 1, 2, 3]
-    assert answers == {n: {"n": n} for n in range(4)}
+    batcher = Batcher(backend, max_batch=100, fill=4, max_wait=5.0, senders=1, loop=clock.thread)
+    futures = [submit(clock, batcher, n) for n in range(4)]
+    answers = [outcome(future) for future in futures]   # the clock never moves: sent for being full
+    assert backend.calls == [("attendance", "record_scans", [0, 1, 2, 3])]
+    assert answers[0] == {"n": 0} and answers[2] == {"n": 2}
+    assert all(isinstance(answers[n], Rejected) for n in (1, 3))
     batcher.close()
 
 
-def test_a_sender_that_frees_up_waits_until_the_next_group_is_due():
-    backend = TimedBackend()
-    batcher = Batcher(backend, max_batch=100, fill=100, max_wait=0.3, senders=1)
-    submitted, answers = {}, {}
-    first = submit_at(batcher, 1, submitted, answers)
-    while not backend.calls:                            # the first batch goes after 0.3 s and is held
-        time.sleep(0.01)
-    second = submit_at(batcher, 2, submitted, answers)
-    time.sleep(0.05)
-    backend.release.set()                               # the sender is free 0.05 s after the second request
-    first.join(5)
-    second.join(5)
-    assert answers == {1: {"n": 1}, 2: {"n": 2}}
-    assert [items for _, items in backend.calls] == [[1], [2]]
-    assert backend.calls[1][0] - submitted[2] >= 0.3    # waited for company, not sent when the sender freed
+def test_a_sender_that_frees_up_waits_until_the_next_group_is_due(clock):
+    backend = RecordingBackend()
+    batcher = Batcher(backend, max_batch=100, fill=100, max_wait=0.25, senders=1, loop=clock.thread)
+    sent = Sent()
+    first = submit(clock, batcher, 0)
+    clock.settle()
+    clock.advance(0.25)                                 # the first batch goes at 0.25 and is held
+    assert backend.entered.wait(5)
+    second = submit(clock, batcher, 2)                  # joins at 0.25
+    clock.settle()
+    clock.advance(0.125)
+    backend.release.set()                               # the sender is free at 0.375
+    assert first.result(5) == {"n": 0}
+    clock.settle()
+    assert sent.batches() == 1 and not second.done()    # not sent when the sender freed
+    clock.advance(0.125)
+    assert second.result(5) == {"n": 2}
+    assert [items for _, _, items in backend.calls] == [[0], [2]]
+    assert sent.batches() == 2 and sent.waited() == pytest.approx(0.25 + 0.25)     # each waited its whole max_wait
     batcher.close()
 
 
@@ -211,7 +225,7 @@ class ScanBackend:
 
 def test_grpc_scans_in_flight_together_share_one_call_and_each_gets_its_own_answer(keys, token):
     backend = ScanBackend()
-    batcher = Batcher(backend, max_batch=100, max_wait=0.3, senders=1)
+    batcher = Batcher(backend, max_batch=100, fill=12, max_wait=30.0, senders=1)     # sent once all 12 are in
     gateway = GrpcGateway(Dispatcher(backend, TokenVerifier(keys.public_pem), batcher=batcher),
                           "127.0.0.1:0", max_workers=2).start()
     answers = [None] * 12
@@ -232,7 +246,7 @@ def test_grpc_scans_in_flight_together_share_one_call_and_each_gets_its_own_answ
     finally:
         gateway.stop(grace=0)
         batcher.close()
-    assert sum(map(len, backend.calls)) == 12 and len(backend.calls) < 12
+    assert [len(items) for items in backend.calls] == [12]
     assert all(item["scope"]["account_id"] == CALLER["account_id"] for items in backend.calls for item in items)
     for n, answer in enumerate(answers):
         if n % 3 == 0:
@@ -242,10 +256,10 @@ def test_grpc_scans_in_flight_together_share_one_call_and_each_gets_its_own_answ
             assert answer["record"]["member_id"] == f"m{n}" and answer["message"] == "签到成功"
 
 
-def test_a_thread_and_a_coroutine_share_the_loop_batches():
+def test_a_thread_and_a_coroutine_share_the_loop_batches(clock):
     backend = RecordingBackend()
     backend.release.set()
-    batcher = Batcher(backend, max_batch=10, max_wait=0.01, senders=1)
+    batcher = Batcher(backend, max_batch=10, fill=1, senders=1, loop=clock.thread)
     assert batcher.call("attendance", "record_scans", {"n": 2}) == {"n": 2}
     with pytest.raises(Rejected):
         batcher.call("attendance", "record_scans", {"n": 3})
@@ -253,25 +267,25 @@ def test_a_thread_and_a_coroutine_share_the_loop_batches():
     batcher.close()
 
 
-def test_each_batch_call_is_measured_its_wait_its_round_trip_and_its_size():
+def test_each_batch_call_is_measured_its_wait_its_round_trip_and_its_size(clock):
     """``gateway_batch_*``: where a batched request's time went (operations read these to tell the gateway's
     queue from the service's call)."""
-    operation = {"operation": "attendance.record_scans"}
-    calls_before = sample("gateway_batch_seconds_count", **operation)
-    seconds_before = sample("gateway_batch_seconds_sum", **operation)
-    sizes_before = sample("gateway_batch_size_sum", **operation)
-    waits_before = sample("gateway_batch_wait_seconds_count", **operation)
+    calls_before = sample("gateway_batch_seconds_count", **OPERATION)
+    seconds_before = sample("gateway_batch_seconds_sum", **OPERATION)
+    sizes_before = sample("gateway_batch_size_sum", **OPERATION)
     backend = RecordingBackend()
-    batcher = Batcher(backend, max_batch=100, max_wait=0.05, senders=1)
-    answers, threads = run_concurrently(batcher, 12)
+    batcher = Batcher(backend, max_batch=100, max_wait=0.0625, senders=1, loop=clock.thread, clock=clock.time)
+    sent = Sent()
+    futures = [submit(clock, batcher, n) for n in range(12)]
+    clock.settle()
+    clock.advance(0.0625)
     assert backend.entered.wait(5)
-    time.sleep(0.3)                                 # the call is held 0.3 s in the backend
+    clock.advance(0.25)                                 # the call is held 0.25 s in the backend
     backend.release.set()
-    for thread in threads:
-        thread.join(5)
-    calls = len(backend.calls)
-    assert sample("gateway_batch_seconds_count", **operation) - calls_before == calls
-    assert sample("gateway_batch_seconds_sum", **operation) - seconds_before >= 0.25
-    assert sample("gateway_batch_size_sum", **operation) - sizes_before == 12
-    assert sample("gateway_batch_wait_seconds_count", **operation) - waits_before == calls
+    for future in futures:
+        outcome(future)
+    assert sample("gateway_batch_seconds_count", **OPERATION) - calls_before == 1
+    assert sample("gateway_batch_seconds_sum", **OPERATION) - seconds_before == pytest.approx(0.25)
+    assert sample("gateway_batch_size_sum", **OPERATION) - sizes_before == 12
+    assert sent.batches() == 1 and sent.waited() == pytest.approx(0.0625)
     batcher.close()

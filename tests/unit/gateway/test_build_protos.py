@@ -1,6 +1,6 @@
 import os
 
-from gateway import build_protos
+from gateway.grpc import build_protos
 
 IDENTITY_PROTO = build_protos.PROTO_ROOT / "partybuilding" / "v1" / "identity.proto"
 
@@ -27,6 +27,6 @@ def test_generated_modules_import_each_other_absolutely():
 
 
 def test_the_descriptor_set_keeps_the_proto_comments():
-    from gateway.descriptions import comment
+    from gateway.http.descriptions import comment
 
     assert comment("partybuilding.v1.IdentityApi.GetMe").startswith("Who am I")

@@ -5,8 +5,8 @@ import pytest
 from werkzeug.test import Client
 
 from gateway.client_address import TrustedProxies, grpc_peer
-from gateway.grpc_server import GrpcGateway
-from gateway.http_app import GatewayApp
+from gateway.grpc.server import GrpcGateway
+from gateway.http.app import GatewayApp
 from gateway.operations import BY_RPC
 from servicekit.errors import TooManyRequests
 from tests.unit.gateway.samples import request_for

@@ -125,7 +125,7 @@ def test_a_refused_body_is_refused_by_json_format_s_words():
 
 def test_an_integer_beyond_any_double_is_a_caller_s_error_naming_its_field():
     """JSON allows a 400-digit number; json_format lets float() overflow (which answered 500 before)."""
-    from gateway.http_app import parse_error
+    from gateway.http.app import parse_error
     for convert_it in (to_message, as_kwargs):
         with pytest.raises(json_format.ParseError) as refused:
             convert_it(SCAN.request, {"token": "t", "fix": {**FIX, "lng": 10 ** 400}}, strict=True)
@@ -140,7 +140,7 @@ def test_an_integer_beyond_any_double_is_a_caller_s_error_naming_its_field():
 def test_a_scan_s_number_that_is_not_a_json_number_is_refused_naming_its_field(fix, field):
     """json_format reads "33.146" and true as numbers and null as 0: the scan's fast path, like every strict body,
     refuses them (a string latitude signed the member in; null and true were judged as positions)."""
-    from gateway.http_app import parse_error
+    from gateway.http.app import parse_error
     with pytest.raises(json_format.ParseError) as refused:
         as_kwargs(SCAN.request, {"token": "t", "fix": fix}, strict=True)
     error = parse_error(refused.value)

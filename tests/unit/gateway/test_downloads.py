@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 import pytest
 
-from gateway.http_app import content_disposition
+from gateway.http.app import content_disposition
 from gateway.operations import BY_RPC, OPERATIONS
 from servicekit.spreadsheets import XLSX_MEDIA_TYPE
 

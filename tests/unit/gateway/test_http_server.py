@@ -1,5 +1,5 @@
-"""The gateway's HTTP/1.1 servers over raw sockets, the hand-written one (gateway.http_server) and uvicorn
-(gateway.asgi_server, GATEWAY_HTTP_SERVER=uvicorn) alike: keep-alive and pipelining, what they refuse
+"""The gateway's HTTP/1.1 servers over raw sockets, the hand-written one (gateway.http.server) and uvicorn
+(gateway.http.uvicorn, GATEWAY_HTTP_SERVER=uvicorn) alike: keep-alive and pipelining, what they refuse
 (malformed requests, smuggling, oversized headers and bodies, slow requests) with the app's JSON error body,
 100-continue, chunked bodies, HEAD, and scans answered on the loop in batches."""
 from __future__ import annotations
@@ -14,11 +14,12 @@ import pytest
 
 from gateway.batching import Batcher
 from gateway.dispatch import Dispatcher
-from gateway.http_app import GatewayApp
-from gateway.http_server import HttpGateway
+from gateway.http.app import GatewayApp
+from gateway.http.server import HttpGateway
 from gateway.server import HTTP_SERVERS
 from servicekit.security.tokens import TokenVerifier
 from tests.unit.gateway.samples import REQUESTS, RESULTS
+from tests.unit.gateway.virtual_time import VirtualTime
 
 MAX_BODY = 1000
 
@@ -52,7 +53,7 @@ class EchoApp:
 def http_server(kind: str, app, workers: int = 2, max_body: int = MAX_BODY, **options) -> HttpGateway:
     """The built-in server or uvicorn (``GATEWAY_HTTP_SERVER``) on a free port, serving ``app``."""
     if kind == "uvicorn":
-        from gateway.asgi_server import UvicornGateway
+        from gateway.http.uvicorn import UvicornGateway
         return UvicornGateway(app, "127.0.0.1", 0, max_body=max_body, workers=workers, **options).start()
     return HttpGateway(app, "127.0.0.1", 0, max_body=max_body, workers=workers, **options).start()
 
@@ -291,25 +292,43 @@ def test_an_app_that_fails_answers_500_and_keeps_the_connection(echo):
     sock.close()
 
 
+def receiving(server: HttpGateway) -> bool:
+    """Whether a connection of ``server`` has begun a request it has not received whole (read on its loop)."""
+    async def check() -> bool:
+        return any(connection.incoming is not None and not connection.discarding
+                   for connection in server.connections)
+    return server.loop_thread.run(check())
+
+
 def test_a_request_that_does_not_arrive_in_time_is_refused_and_an_idle_connection_closed():
-    """The built-in server's own: uvicorn has no deadline for a request to arrive whole (``gateway.asgi_server``)."""
-    server = serve(EchoApp(), request_timeout=0.3, idle_timeout=0.3)
+    """The built-in server's own: uvicorn has no deadline for a request to arrive whole (``gateway.http.uvicorn``).
+    The server's loop keeps a clock of the test's, moved past each deadline."""
+    clock = VirtualTime("http-deadlines")
+    server = serve(EchoApp(), request_timeout=30.0, idle_timeout=75.0, loop=clock.thread)
     try:
         slow = connect(server)
         slow.sendall(b"POST /echo HTTP/1.1\r\nHost: te")          # and then nothing
+        for _ in range(500):                                      # until the server has read it
+            if receiving(server):
+                break
+            time.sleep(0.01)
+        clock.advance(29.5)
+        assert receiving(server)                                 # not yet refused
+        clock.advance(0.5)
         assert_refused(Reader(slow), 408, "REQUEST_TIMEOUT")
         idle = connect(server)
         idle.sendall(request("/echo", "GET"))
         reader = Reader(idle)
         assert reader.response()[0] == 200
-        started = time.monotonic()
-        assert reader.closed() and time.monotonic() - started < 3
+        clock.advance(75.0)
+        assert reader.closed()
     finally:
         server.stop(grace=1)
+        clock.close()
 
 
 def test_connections_over_the_limit_are_closed():
-    """The built-in server's own: uvicorn answers connections over its limit 503 (``gateway.asgi_server``)."""
+    """The built-in server's own: uvicorn answers connections over its limit 503 (``gateway.http.uvicorn``)."""
     server = serve(EchoApp(), max_connections=1)
     try:
         first = connect(server)
@@ -337,7 +356,7 @@ class ScanBackend:
 
 def test_scans_are_answered_on_the_loop_in_one_batch_and_other_calls_on_threads(keys, token, kind):
     backend = ScanBackend()
-    batcher = Batcher(backend, max_batch=100, max_wait=0.3, senders=1)
+    batcher = Batcher(backend, max_batch=100, fill=8, max_wait=30.0, senders=1)     # sent once all 8 are in
     app = GatewayApp(Dispatcher(backend, TokenVerifier(keys.public_pem), batcher=batcher), max_body=MAX_BODY)
     server = http_server(kind, app, workers=1)
     try:

@@ -8,7 +8,7 @@ from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Request
 
 from gateway.client import ApiError
-from gateway.http_app import MAX_JSON_DEPTH, GatewayApp, json_depth
+from gateway.http.app import MAX_JSON_DEPTH, GatewayApp, json_depth
 from gateway.operations import BY_RPC, OPERATIONS
 
 

@@ -1,35 +1,35 @@
-"""The gateway's event loop measures how late it runs a timer (``gateway_event_loop_lag_seconds``)."""
+"""The gateway's event loop measures how late it runs a timer (``gateway_event_loop_lag_seconds``), on a loop whose
+clock moves only when the test moves it."""
 from __future__ import annotations
 
-import threading
-import time
+import pytest
 
-from gateway.event_loop import LoopThread
-
-
-def test_a_callback_that_holds_the_loop_shows_as_lag():
-    loop_thread, seen, seen_lock = LoopThread(name="lag-test"), [], threading.Lock()
-
-    def observe(lag: float) -> None:
-        with seen_lock:
-            seen.append(lag)
-
-    loop_thread.watch_lag(observe, every=0.02)
-    time.sleep(0.2)
-    with seen_lock:
-        quiet = list(seen)
-    assert len(quiet) >= 4 and max(quiet) < 0.2
-    loop_thread.loop.call_soon_threadsafe(time.sleep, 0.3)      # a callback that keeps the loop for 0.3 s
-    time.sleep(0.6)
-    with seen_lock:
-        assert max(seen[len(quiet):]) >= 0.2
-    loop_thread.loop.call_soon_threadsafe(loop_thread.loop.stop)
+from tests.unit.gateway.virtual_time import VirtualTime
 
 
-def test_the_lag_is_watched_once_per_loop():
-    loop_thread, seen = LoopThread(name="lag-once"), []
-    loop_thread.watch_lag(seen.append, every=0.05)
-    loop_thread.watch_lag(seen.append, every=0.05)
-    time.sleep(0.5)
-    assert 2 <= len(seen) <= 12                     # one probe every 50 ms at most, not two
-    loop_thread.loop.call_soon_threadsafe(loop_thread.loop.stop)
+@pytest.fixture
+def clock():
+    virtual = VirtualTime("lag")
+    yield virtual
+    virtual.close()
+
+
+def test_a_callback_that_holds_the_loop_shows_as_lag(clock):
+    seen = []
+    clock.thread.watch_lag(seen.append, every=0.125)
+    clock.settle()
+    for _ in range(4):
+        clock.advance(0.125)
+    assert seen == [0.0] * 5                            # a probe at 0, 0.125, ... 0.5, each on time
+    clock.hold(0.5)                                     # a callback keeps the loop from 0.5 to 1.0
+    assert seen[5:] == [1.0 - 0.625]                    # the probe due at 0.625 ran at 1.0
+
+
+def test_the_lag_is_watched_once_per_loop(clock):
+    seen = []
+    clock.thread.watch_lag(seen.append, every=0.25)
+    clock.thread.watch_lag(seen.append, every=0.25)
+    clock.settle()
+    for _ in range(4):
+        clock.advance(0.25)
+    assert seen == [0.0] * 5                            # one probe every 0.25 s, not two

@@ -5,8 +5,8 @@ import gzip
 
 import pytest
 
-from gateway.http_server import HttpGateway
-from gateway.pages import CONTENT_SECURITY_POLICY, WEB_ROOT
+from gateway.http.server import HttpGateway
+from gateway.http.pages import CONTENT_SECURITY_POLICY, WEB_ROOT
 from tests.unit.gateway.test_http_server import Reader, connect, request
 
 PAGE_HEADERS = {
@@ -23,9 +23,9 @@ PAGES = {          # path: its content type
     "/web/common/style.css": "text/css; charset=utf-8",
 }
 TRAVERSALS = ["/m/../../etc/passwd", "/m/%2e%2e/%2e%2e/etc/passwd", "/m/..%2f..%2fetc%2fpasswd",
-              "/m/%2E%2E/%2E%2E/gateway/http_app.py", "/web/common/../../http_app.py", "/web/common/..%5c..%5chttp_app.py",
+              "/m/%2E%2E/%2E%2E/gateway/http/app.py", "/web/common/../../dispatch.py", "/web/common/..%5c..%5cdispatch.py",
               "/m/..\\..\\etc\\passwd", "/m/%252e%252e/%252e%252e/etc/passwd", "/m/./scan.html", "/m//scan.html",
-              "/web/common/.%2e/.%2e/http_app.py", "/m/scan.html%00.js", "/web/vendor/../../http_app.py",
+              "/web/common/.%2e/.%2e/dispatch.py", "/m/scan.html%00.js", "/web/vendor/../../dispatch.py",
               "/console/../m/scan"]
 
 
@@ -86,10 +86,10 @@ def test_a_path_leaving_the_pages_directories_is_refused(http, path):
 
 
 def test_traversals_are_refused_through_the_real_server_too(app):
-    """The server percent-decodes the path itself (``http_server.path_and_query``): the raw bytes on the wire."""
+    """The server percent-decodes the path itself (``gateway.http.server.path_and_query``): the raw bytes on the wire."""
     server = HttpGateway(app, "127.0.0.1", 0, max_body=1000, workers=1).start()
     try:
-        for path in TRAVERSALS + ["/m/%2e%2e%2f%2e%2e%2fgateway%2fhttp_app.py"]:
+        for path in TRAVERSALS + ["/m/%2e%2e%2f%2e%2e%2fgateway%2fdispatch.py"]:
             sock = connect(server)
             sock.sendall(request(path, "GET"))
             status, headers, body = Reader(sock).response()

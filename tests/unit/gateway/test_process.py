@@ -11,7 +11,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from gateway import build_protos
+from gateway.grpc import build_protos
 from gateway.client import ApiError, GrpcClient, HttpClient
 from gateway.server import GatewayServer
 from tests.unit.gateway.samples import CALLER, REQUESTS
@@ -52,7 +52,7 @@ def test_the_grpc_client_logs_in_and_calls_through_a_real_server(served, backend
 
 
 def test_importing_the_gateway_does_not_monkey_patch_with_eventlet():
-    code = ("import gateway.__main__, gateway.backend, gateway.grpc_server, gateway.http_app; "
+    code = ("import gateway.__main__, gateway.backend, gateway.grpc.server, gateway.http.app; "
             "import eventlet.patcher as p; "
             "assert not any(p.is_monkey_patched(m) for m in ('socket', 'thread', 'select', 'time'))")
     subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=REPO_ROOT, check=True, timeout=60)

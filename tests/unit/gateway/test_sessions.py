@@ -10,7 +10,7 @@ from werkzeug.test import Client
 
 from gateway.batching import Batcher
 from gateway.dispatch import Dispatcher
-from gateway.http_app import GatewayApp
+from gateway.http.app import GatewayApp
 from servicekit.security.tokens import TokenVerifier
 from tests.unit.gateway.samples import REQUESTS, RESULTS
 from gateway.server import HTTP_SERVERS

@@ -1,4 +1,4 @@
-"""HTTPS on the gateway's HTTP port (gateway.tls): a generated self-signed certificate carries this machine's
+"""HTTPS on the gateway's HTTP port (gateway.http.tls): a generated self-signed certificate carries this machine's
 names, the real server answers over TLS 1.2+ with ``wsgi.url_scheme`` https, and plain HTTP sent to the TLS port is
 refused without an answer and without disturbing the server."""
 from __future__ import annotations
@@ -11,8 +11,8 @@ import stat
 
 import pytest
 
-from gateway import tls
-from gateway.http_server import HttpGateway
+from gateway.http import tls
+from gateway.http.server import HttpGateway
 from gateway.server import GatewayServer
 from servicekit.process.config import ConfigError
 

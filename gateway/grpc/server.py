@@ -3,7 +3,7 @@ operation table.
 
 Each proto service gets one generic handler mapping its rpcs to the shared dispatcher; the
 standard health and reflection services are served beside them. A batched operation (a
-member's scan) joins its batch on the loop itself (``Dispatcher.call_batched``); every other
+member's scan) joins its batch on the loop itself (``Dispatcher.call_async``); every other
 operation runs ``Dispatcher.call`` on a worker thread, as a nameko RPC blocks.
 """
 from __future__ import annotations
@@ -43,16 +43,19 @@ def unary_handler(dispatcher: Dispatcher, operation: Operation, workers: ThreadP
     batched = dispatcher.batches(operation)
     trusted_proxies = trusted_proxies if trusted_proxies is not None else TrustedProxies()
 
+    def answer(request, token: str | None, client: str | None):
+        """On a worker thread: the token's check may verify a signature, the call blocks."""
+        return dispatcher.call(operation, request, dispatcher.authenticate(operation, token), client)
+
     async def handle(raw: bytes, context: grpc.aio.ServicerContext):
         with metrics.track("grpc", operation.rpc) as outcome:
             try:
                 token = metadata_token(context)
                 request = parse_request(operation, raw)
                 if batched:
-                    return await dispatcher.call_batched(operation, request, token)
+                    return await dispatcher.call_async(operation, request, dispatcher.authenticate(operation, token))
                 client = metadata_client_address(context, trusted_proxies) if operation.client_address else None
-                return await asyncio.get_running_loop().run_in_executor(
-                    workers, dispatcher.call, operation, request, token, client)
+                return await asyncio.get_running_loop().run_in_executor(workers, answer, request, token, client)
             except Exception as exc:
                 reply = describe(exc)
                 outcome.value = reply.kind

@@ -5,7 +5,7 @@ from html import escape
 
 from google.protobuf.descriptor import Descriptor
 
-from gateway.descriptions import choices, comment, is_optional, type_name
+from gateway.http.descriptions import choices, comment, is_optional, type_name
 from gateway.operations import Operation
 from protos.partybuilding.v1 import common_pb2
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from gateway import descriptions
-from gateway.descriptions import comment, is_map, is_optional
+from gateway.http import descriptions
+from gateway.http.descriptions import comment, is_map, is_optional
 from gateway.operations import Operation
-from gateway.pages import CSRF_COOKIE, SESSION_COOKIE
+from gateway.http.pages import CSRF_COOKIE, SESSION_COOKIE
 from protos.partybuilding.v1 import common_pb2
 
 API_PACKAGE = "partybuilding.v1."
@@ -150,7 +150,7 @@ def build_openapi(operations: tuple[Operation, ...]) -> dict:
 
 
 def session_paths(builder: SchemaBuilder, login: Operation) -> dict:
-    """The pages' login and logout (``gateway.pages``): HTTP only, no rpc of their own."""
+    """The pages' login and logout (``gateway.http.pages``): HTTP only, no rpc of their own."""
     errors = {status: {"$ref": "#/components/responses/Error", "description": text}
               for status, text in ERROR_STATUSES.items() if status not in ("404", "409")}
     cookies = {"Set-Cookie": {"description": f"{SESSION_COOKIE} (HttpOnly) and {CSRF_COOKIE}; SameSite=Strict, "

@@ -27,12 +27,12 @@ from gateway import metrics
 from gateway.client_address import TrustedProxies
 from gateway.convert import as_kwargs, to_kwargs, to_message
 from gateway.dispatch import Dispatcher
-from gateway.docs_page import render_docs
 from gateway.errors import ErrorReply, GatewayError, describe
-from gateway.openapi import build_openapi
+from gateway.http.docs import render_docs
+from gateway.http.openapi import build_openapi
+from gateway.http.pages import (COMMON_HEADERS, CSRF_COOKIE, CSRF_HEADER, StaticFiles, caller_token, cleared_cookies,
+                                new_csrf_token, security_headers, session_cookies)
 from gateway.operations import OPERATIONS, Download, Operation
-from gateway.pages import (COMMON_HEADERS, CSRF_COOKIE, CSRF_HEADER, StaticFiles, caller_token, cleared_cookies,
-                           new_csrf_token, security_headers, session_cookies)
 from servicekit.process.config import env
 from servicekit.process.metrics import sample_names
 
@@ -54,7 +54,7 @@ BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 MAX_JSON_DEPTH = 32
 _DEPTH_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")     # +1 / -1 as signed bytes
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
-SESSION_PATH = "/v1/auth/session"           # a page's login: the token as an HttpOnly cookie (``gateway.pages``)
+SESSION_PATH = "/v1/auth/session"           # a page's login: the token as an HttpOnly cookie (``gateway.http.pages``)
 SESSION_END_PATH = "/v1/auth/session:end"
 LOGIN_RPC = "Login"
 PAGE_REDIRECTS = {"/": "/console/", "/m": "/m/", "/console": "/console/"}
@@ -85,7 +85,7 @@ def message_to_json(message: Message) -> dict:
 
 
 class Answer:
-    """A whole HTTP answer: status, headers (str pairs) and body. What ``gateway.http_server`` writes; a
+    """A whole HTTP answer: status, headers (str pairs) and body. What ``gateway.http.server`` writes; a
     batched operation's answer is built as one directly, without a werkzeug Response."""
 
     __slots__ = ("status", "headers", "body")
@@ -104,7 +104,7 @@ class PlainRequest:
     authorization: str | None
     content_type: str
     body: bytes
-    cookie: str | None = None           # the Cookie header: a page's session (``gateway.pages``)
+    cookie: str | None = None           # the Cookie header: a page's session (``gateway.http.pages``)
     csrf_token: str | None = None       # X-CSRF-Token, which a session cookie needs on a POST
 
 
@@ -302,7 +302,7 @@ class GatewayApp:
                 client = self.client_address(request) if operation.client_address else None
                 download = operation.download
                 as_file = download is not None and (download.inline or wants_file(download, request))
-                answer = self.dispatcher.invoke(operation, message, scope, client)
+                answer = self.dispatcher.call(operation, message, scope, client)
                 if as_file:
                     return file_response(download, answer, request)
                 return json_response(message_to_json(answer))
@@ -310,7 +310,7 @@ class GatewayApp:
                 return error_response(failure(exc, outcome))
 
     def serve_batched(self, request: PlainRequest):
-        """For a server on the gateway's event loop (``gateway.http_server``): the awaitable ``Answer`` of a
+        """For a server on the gateway's event loop (``gateway.http.server``): the awaitable ``Answer`` of a
         request of a batched operation (a member's scan), which then joins its batch on the loop with no
         thread of its own, or None for any other request (served by calling the app on a thread). The same
         checks as ``serve``: token first, no query string, a JSON object of known fields."""
@@ -330,7 +330,7 @@ class GatewayApp:
                     raise self._too_large()
                 values = self._parse(operation, self._json_body(request.body, media_type(request.content_type)),
                                      as_kwargs)
-                return json_answer(await self.dispatcher.invoke_batched_plain(operation, values, scope),
+                return json_answer(await self.dispatcher.call_async(operation, values, scope, plain=True),
                                    headers=API_HEADERS)
             except Exception as exc:
                 return error_answer(failure(exc, outcome), API_HEADERS)
@@ -441,7 +441,7 @@ class GatewayApp:
         return error_response(reply, headers)
 
     def serve_static(self, request: Request) -> Response:
-        """A page or asset (``gateway.pages.StaticFiles``), gzipped when the client accepts it; ``/`` and a mount
+        """A page or asset (``gateway.http.pages.StaticFiles``), gzipped when the client accepts it; ``/`` and a mount
         without its slash redirect."""
         if request.path in PAGE_REDIRECTS:
             return Response(status=302, headers={"Location": PAGE_REDIRECTS[request.path]})
@@ -467,7 +467,7 @@ class GatewayApp:
         with metrics.track("http", "CreateSession") as outcome:
             try:
                 message = self.bind(login, request, {})
-                answer = message_to_json(self.dispatcher.invoke(login, message, None, self.client_address(request)))
+                answer = message_to_json(self.dispatcher.call(login, message, None, self.client_address(request)))
                 csrf = new_csrf_token()
                 response = json_response({"account": answer["account"], "expires_in": answer["expires_in"],
                                           "csrf_token": csrf})

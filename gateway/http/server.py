@@ -4,12 +4,8 @@ app behind it.
 A member's scan is answered on the loop itself, as on the gRPC side: the request is parsed, its
 token checked and it joins its batch as a future (``GatewayApp.serve_batched``), so thousands of
 phones waiting for their batch hold no thread. Every other request runs the WSGI app
-(``GatewayApp``) on a worker thread, since its nameko RPC blocks.
-
-Before this server the HTTP side ran under waitress (a thread per request in flight), then on this
-loop with h11, a pure-Python parser that cost about 190 us of CPU per request and answer on a slow
-machine (a fifth of the gateway's CPU per scan), where httptools parses in C and the answer is
-written as bytes here: about 5 us.
+(``GatewayApp``) on a worker thread, since its nameko RPC blocks. httptools parses in C and the answer
+is written as bytes here (docs/performance.md#the-gateways-work-per-scan).
 
 What the server enforces (each refused with a JSON error body, as the app's own errors):
 - the request's syntax, by the parser (a malformed request line or header, two lengths), and a body
@@ -40,7 +36,7 @@ import httptools
 
 from gateway.errors import INTERNAL_REPLY, ErrorReply
 from gateway.event_loop import LoopThread, shared_loop
-from gateway.http_app import Answer, PlainRequest, error_answer
+from gateway.http.app import Answer, PlainRequest, error_answer
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +70,7 @@ def plain_request(request: "Incoming") -> PlainRequest:
             authorization = text if authorization is None else f"{authorization}, {text}"
         elif name == b"content-type":
             content_type = value.decode("latin-1")
-        elif name == b"cookie":              # a page's session (gateway.pages); repeated: joined, as a browser does
+        elif name == b"cookie":              # a page's session (gateway.http.pages); repeated: joined
             text = value.decode("latin-1")
             cookie = text if cookie is None else f"{cookie}; {text}"
         elif name == b"x-csrf-token":
@@ -391,7 +387,7 @@ class HttpGateway:
                  idle_timeout: float = IDLE_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
                  ssl_context: ssl.SSLContext | None = None):
         self.app, self.host, self.max_body = app, host, max_body
-        self.ssl_context = ssl_context                  # HTTPS when set (``gateway.tls``)
+        self.ssl_context = ssl_context                  # HTTPS when set (``gateway.http.tls``)
         self.scheme = "https" if ssl_context is not None else "http"
         self.request_timeout, self.idle_timeout, self.max_connections = request_timeout, idle_timeout, max_connections
         self.loop_thread = loop or shared_loop()

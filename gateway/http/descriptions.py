@@ -11,7 +11,7 @@ from functools import lru_cache
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import FieldDescriptor
 
-from gateway.build_protos import DESCRIPTOR_SET
+from gateway.grpc.build_protos import DESCRIPTOR_SET
 from protos.partybuilding.v1 import common_pb2
 
 MESSAGE_TYPE, SERVICE = 4, 6          # FileDescriptorProto field numbers

@@ -1,9 +1,9 @@
-"""The HTTP side served by uvicorn (httptools) instead of ``gateway.http_server``: ``GATEWAY_HTTP_SERVER=uvicorn``.
+"""The HTTP side served by uvicorn (httptools) instead of ``gateway.http.server``: ``GATEWAY_HTTP_SERVER=uvicorn``.
 
 The same app behind either server, and the same answers to clients: a small ASGI adapter reads the request
 (refusing an oversized head or body as the built-in server does), answers a member's scan on the loop with no
 thread (``GatewayApp.serve_batched``) and every other request by calling the WSGI app on a pool of
-``workers`` threads, with the environ the built-in server builds (``http_server.wsgi_environ``). uvicorn's
+``workers`` threads, with the environ the built-in server builds (``gateway.http.server.wsgi_environ``). uvicorn's
 server runs as a task on the gateway's one loop (``gateway.event_loop``), where the batcher and grpc.aio live,
 so a scan never crosses threads to join its batch.
 
@@ -25,8 +25,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gateway.errors import INTERNAL_REPLY
 from gateway.event_loop import LoopThread, shared_loop
-from gateway.http_app import Answer, error_answer
-from gateway.http_server import (BODILESS, IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_HEADER_BYTES, REQUEST_TIMEOUT,
+from gateway.http.app import Answer, error_answer
+from gateway.http.server import (BODILESS, IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_HEADER_BYTES, REQUEST_TIMEOUT,
                                  SERVER_NAME, SKIPPED_HEADERS, Incoming, app_error, plain_request, response_bytes,
                                  run_wsgi, wsgi_environ)
 

@@ -22,7 +22,7 @@ from servicekit.errors import PermissionDenied
 
 from gateway.dispatch import bearer_token
 
-WEB_ROOT = Path(__file__).resolve().parent / "web"
+WEB_ROOT = Path(__file__).resolve().parents[1] / "web"
 # URL prefix -> directory under WEB_ROOT
 MOUNTS = {
     "/m/": "m",

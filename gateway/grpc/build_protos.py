@@ -1,6 +1,6 @@
 """Compile every .proto under protos/ into Python modules beside it.
 
-Run from anywhere: ``python -m gateway.build_protos`` (``--force`` to rebuild).
+Run from anywhere: ``python -m gateway.grpc.build_protos`` (``--force`` to rebuild).
 Protos are compiled with ``-I <repo root>`` so generated imports are absolute
 (``from protos.partybuilding.v1 import common_pb2``). It also writes
 ``protos/descriptors.binpb``, a FileDescriptorSet with source info, from which the
@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = REPO_ROOT / "protos"
 DESCRIPTOR_SET = PROTO_ROOT / "descriptors.binpb"
 

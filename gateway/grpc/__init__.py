@@ -1,0 +1,2 @@
+"""The gRPC side: the servicers generated from the operation table (``server``) and the compiled protos
+(``build_protos``)."""
