@@ -1,7 +1,7 @@
 """Benchmark (not a test): the gateway's own CPU per member scan, without the store or the services.
 
     python -m bench.gateway_scan [--scans 10000] [--members 5000] [--concurrency 256] [--rounds 3]
-                                 [--batch on|off] [--protocol http|grpc] [--http-server builtin|uvicorn]
+                                 [--batch on|off] [--protocol http|grpc] [--event-loop uvloop|asyncio]
                                  [--profile /tmp/gw.txt]
 
 Starts, on a RabbitMQ vhost of its own, a stand-in ``attendance`` service whose
@@ -134,7 +134,7 @@ def run(args, work: Path, bus: str) -> None:
     try:
         gateway = subprocess.Popen([PYTHON, "-m", "gateway"], cwd=REPO, env={
             **env, "TOKEN_PUBLIC_KEY_PATH": str(public), "GATEWAY_GRPC_PORT": str(port),
-            "GATEWAY_HTTP_PORT": str(port + 1), "GATEWAY_SCAN_BATCH": args.batch, "GATEWAY_HTTP_SERVER": args.http_server,
+            "GATEWAY_HTTP_PORT": str(port + 1), "GATEWAY_SCAN_BATCH": args.batch, "GATEWAY_EVENT_LOOP": args.event_loop,
             "LOG_LEVEL": "WARNING"})
         children.append(gateway)
         wait_for_port(port)
@@ -176,8 +176,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", default="on", choices=("on", "off"))
-    parser.add_argument("--http-server", default="builtin", choices=("builtin", "uvicorn"),
-                        help="GATEWAY_HTTP_SERVER of the gateway")
+    parser.add_argument("--event-loop", default="uvloop", choices=("uvloop", "asyncio"),
+                        help="GATEWAY_EVENT_LOOP of the gateway")
     parser.add_argument("--protocol", default="http", choices=("http", "grpc"),
                         help="the load's: HTTP/JSON on keep-alive connections, or gRPC")
     parser.add_argument("--profile", default="")

@@ -537,7 +537,6 @@ class Bench:
             http, grpc_port = free_port(), free_port()
             env = {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http), "GATEWAY_GRPC_PORT": str(grpc_port),
                    "GATEWAY_RPC_TIMEOUT": "600", "GATEWAY_BATCH_SENDERS": str(self.args.gateway_senders),
-                   "GATEWAY_HTTP_SERVER": self.args.http_server,
                    "GATEWAY_EVENT_LOOP": self.args.event_loop, **extra}
             if self.args.gateway_workers:
                 env["GATEWAY_GRPC_WORKERS"] = str(self.args.gateway_workers)
@@ -997,7 +996,7 @@ class Bench:
                 print(f"    attendance.record_scans in those seconds: {calls:,.1f} calls/s, {answered / calls:.1f} "
                       f"scans per call, {busy_calls * 1e3 / calls:.1f} ms per call, {busy_calls:.2f} calls in "
                       f"progress on average (the gateway's senders: {self.args.gateway_senders}; "
-                      f"HTTP server: {self.args.http_server}, event loop: {self.args.event_loop})")
+                      f"event loop: {self.args.event_loop})")
 
     def print_stalls(self, start_at: float, worst: list[int], saturated_at: list[float]) -> None:
         """What held scans up in the seconds with the most slow answers against the other saturated seconds: the
@@ -1406,9 +1405,7 @@ def main() -> None:
                         help=f"PROCESS_NICE of the scoring service, and the nice of its store process (bin/run: "
                              f"{LIVE_SCORE_NICE}; 0: the same priority as the scans)")
     parser.add_argument("--gateway-senders", type=int, default=1, help="GATEWAY_BATCH_SENDERS of the batching gateway")
-    parser.add_argument("--http-server", default="builtin", choices=("builtin", "uvicorn"),
-                        help="GATEWAY_HTTP_SERVER of both gateways: the hand-written server or uvicorn")
-    parser.add_argument("--event-loop", default="asyncio", choices=("asyncio", "uvloop"),
+    parser.add_argument("--event-loop", default="uvloop", choices=("asyncio", "uvloop"),
                         help="GATEWAY_EVENT_LOOP of both gateways")
     parser.add_argument("--without-scoring", action="store_true",
                         help="do not start scoring (its event consumers share the store: the scan path alone)")

@@ -1,10 +1,9 @@
 """``python -m gateway``: serve gRPC and HTTP in one process (no eventlet patching), both on one
-asyncio loop thread (grpc.aio, and HTTP/1.1 by httptools; scans are batched on that loop), every other
+event loop thread (uvloop by default: grpc.aio, and HTTP/1.1 by uvicorn; scans are batched on that loop), every other
 operation's nameko RPC on worker threads.
 
 Environment: TOKEN_PUBLIC_KEY_PATH (required), AMQP_URI, GATEWAY_HOST (127.0.0.1), GATEWAY_HTTP_PORT (8080),
-GATEWAY_HTTP_SERVER (builtin, ``gateway.http.server``, or uvicorn, ``gateway.http.uvicorn``), GATEWAY_EVENT_LOOP
-(asyncio or uvloop), GATEWAY_GRPC_PORT (50051), GATEWAY_TLS_CERT and GATEWAY_TLS_KEY (PEM paths: HTTPS on the HTTP
+GATEWAY_EVENT_LOOP (uvloop or asyncio), GATEWAY_GRPC_PORT (50051), GATEWAY_TLS_CERT and GATEWAY_TLS_KEY (PEM paths: HTTPS on the HTTP
 port, TLS 1.2+; ``gateway.http.tls``), GATEWAY_HTTP_THREADS (32 threads for the HTTP requests that are not scans),
 GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations that are not batched), GATEWAY_RPC_TIMEOUT (30 s),
 GATEWAY_MAX_BODY_BYTES (64 MiB), TRUSTED_PROXIES (addresses or CIDR networks whose X-Forwarded-For is believed:
@@ -32,10 +31,10 @@ def main() -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     build_protos.build()
 
-    from gateway.server import http_server_kind
+    from gateway.event_loop import event_loop_kind
     from servicekit.process.config import ConfigError
     try:
-        http_server = http_server_kind()            # refused before anything starts
+        event_loop_kind()                           # refused before anything starts
     except ConfigError as error:
         log.error("%s", error)
         return 2
@@ -57,7 +56,7 @@ def main() -> int:
                            grpc_port=int(env("GATEWAY_GRPC_PORT", "50051")),
                            http_threads=int(env("GATEWAY_HTTP_THREADS", "32")),
                            grpc_workers=int(env("GATEWAY_GRPC_WORKERS", "128")),
-                           ssl_context=context_from_env(), http_server=http_server)
+                           ssl_context=context_from_env())
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())

@@ -25,10 +25,10 @@ EVENT_LOOPS = ("asyncio", "uvloop")
 
 
 def event_loop_kind(value: str | None = None) -> str:
-    """Which loop implementation the gateway runs: ``value``, else ``GATEWAY_EVENT_LOOP``; ``asyncio`` (the
-    default) or ``uvloop`` (libuv; grpc.aio, the batcher and both HTTP servers run on it unchanged)."""
-    raw = env("GATEWAY_EVENT_LOOP", "asyncio") if value is None else value
-    kind = (raw or "asyncio").strip().lower()
+    """Which loop implementation the gateway runs: ``value``, else ``GATEWAY_EVENT_LOOP``; ``uvloop`` (the
+    default: libuv, what keeps uvicorn level with a hand-written server, docs/performance.md) or ``asyncio``."""
+    raw = env("GATEWAY_EVENT_LOOP", "uvloop") if value is None else value
+    kind = (raw or "uvloop").strip().lower()
     if kind not in EVENT_LOOPS:
         raise ConfigError(f"GATEWAY_EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}, not {raw!r}")
     return kind

@@ -1,6 +1,5 @@
 """Both edges in one process, on the gateway's event loop thread: the gRPC server (grpc.aio) and the
-HTTP server (``gateway.http.server``: httptools, the WSGI app on worker threads, scans on the loop; or, with
-``GATEWAY_HTTP_SERVER=uvicorn``, uvicorn on the same loop with the same app, ``gateway.http.uvicorn``).
+HTTP server (``gateway.http.server``: uvicorn, the WSGI app on worker threads, scans on the loop).
 
     server = GatewayServer(dispatcher, host="127.0.0.1", http_port=0, grpc_port=0).start()
     server.http_url, server.grpc_target   # the ports actually bound
@@ -16,38 +15,19 @@ from gateway.dispatch import Dispatcher
 from gateway.grpc.server import GrpcGateway
 from gateway.http.app import GatewayApp, max_body_bytes
 from gateway.http.server import HttpGateway
-from servicekit.process.config import ConfigError, env
 from servicekit.process.metrics import watch_collector_pauses
 
 log = logging.getLogger(__name__)
 
-HTTP_SERVERS = ("builtin", "uvicorn")
-
-
-def http_server_kind(value: str | None = None) -> str:
-    """Which HTTP server serves: ``value``, else ``GATEWAY_HTTP_SERVER``; ``builtin`` (the default) or ``uvicorn``."""
-    raw = env("GATEWAY_HTTP_SERVER", "builtin") if value is None else value
-    kind = (raw or "builtin").strip().lower()
-    if kind not in HTTP_SERVERS:
-        raise ConfigError(f"GATEWAY_HTTP_SERVER must be one of {', '.join(HTTP_SERVERS)}, not {raw!r}")
-    return kind
-
-
 class GatewayServer:
     def __init__(self, dispatcher: Dispatcher, host: str = "127.0.0.1", http_port: int = 8080,
                  grpc_port: int = 50051, http_threads: int = 16, grpc_workers: int = 16,
-                 max_body: int | None = None, ssl_context: ssl.SSLContext | None = None,
-                 http_server: str | None = None):
+                 max_body: int | None = None, ssl_context: ssl.SSLContext | None = None):
         max_body = max_body if max_body is not None else max_body_bytes()
         self.host = host
-        self.http_server = http_server_kind(http_server)
-        if self.http_server == "uvicorn":
-            from gateway.http.uvicorn import UvicornGateway as http_class
-        else:
-            http_class = HttpGateway
         self.grpc = GrpcGateway(dispatcher, f"{host}:{grpc_port}", max_workers=grpc_workers,
                                 max_message_bytes=max_body)
-        self.http = http_class(GatewayApp(dispatcher, max_body=max_body), host, http_port, max_body=max_body,
+        self.http = HttpGateway(GatewayApp(dispatcher, max_body=max_body), host, http_port, max_body=max_body,
                                 workers=http_threads, ssl_context=ssl_context)
 
     @property
@@ -63,8 +43,7 @@ class GatewayServer:
         self.http.start()
         self.grpc.loop_thread.watch_lag(metrics.LOOP_LAG.observe)
         watch_collector_pauses()
-        log.info("gateway serving gRPC on %s and HTTP on %s/ (%s server; docs at /docs)", self.grpc_target,
-                 self.http_url, self.http_server)
+        log.info("gateway serving gRPC on %s and HTTP on %s/ (docs at /docs)", self.grpc_target, self.http_url)
         return self
 
     def stop(self, grace: float = 5.0) -> None:

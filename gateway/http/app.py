@@ -85,7 +85,7 @@ def message_to_json(message: Message) -> dict:
 
 
 class Answer:
-    """A whole HTTP answer: status, headers (str pairs) and body. What ``gateway.http.server`` writes; a
+    """A whole HTTP answer: status, headers (str pairs) and body. What ``gateway.http.wsgi.response_bytes`` writes; a
     batched operation's answer is built as one directly, without a werkzeug Response."""
 
     __slots__ = ("status", "headers", "body")

@@ -30,7 +30,7 @@ def city(gateway_process, operator_password):
 
 def login(gateway_process, tenant_code: str, username: str, password: str, *, source: str = "127.0.0.1",
           forwarded_for: str | None = None) -> tuple[int, dict, dict]:
-    """POST /v1/auth/login from ``source`` (a loopback address); (status, body, headers)."""
+    """POST /v1/auth/login from ``source`` (a loopback address); (status, body, headers by lower-case name)."""
     url = urllib.parse.urlsplit(gateway_process.http_url)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30, source_address=(source, 0))
     headers = {"Content-Type": "application/json"}
@@ -40,7 +40,7 @@ def login(gateway_process, tenant_code: str, username: str, password: str, *, so
         connection.request("POST", "/v1/auth/login", json.dumps(
             {"tenant_code": tenant_code, "username": username, "password": password}), headers)
         response = connection.getresponse()
-        return response.status, json.loads(response.read()), dict(response.getheaders())
+        return response.status, json.loads(response.read()), {name.lower(): value for name, value in response.getheaders()}
     finally:
         connection.close()
 
@@ -54,7 +54,7 @@ def test_a_hundred_wrong_guesses_from_one_address_do_not_stop_the_admin_at_anoth
     codes = Counter(code_of(body) for _, body, _ in guesses)
     assert set(codes) == {"LOGIN_FAILED", "TOO_MANY_ATTEMPTS"} and codes["LOGIN_FAILED"] < 15
     refused = [(status, headers) for status, body, headers in guesses if code_of(body) == "TOO_MANY_ATTEMPTS"]
-    assert all(status == 429 and int(headers["Retry-After"]) >= 1 for status, headers in refused)
+    assert all(status == 429 and int(headers["retry-after"]) >= 1 for status, headers in refused)
     # at once, on the first try: through the proxy from another address, and directly from another peer
     status, body, _ = login(gateway_process, city, "admin", PASSWORD, forwarded_for="198.51.100.20")
     assert status == 200 and body["access_token"]

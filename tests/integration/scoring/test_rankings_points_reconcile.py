@@ -35,7 +35,8 @@ def ranking_when(rpc, scope, org_id, period, count):
             answer = rpc.scoring.get_ranking(scope=scope, org_id=org_id, period=period)
         except NotFound:
             return None
-        return answer if answer["total"] == count and all(row["final"] for row in answer["rows"]) else None
+        held = [row for row in answer["rows"] if row["held"]]       # a branch not yet held is listed too (未开展)
+        return answer if len(held) == count == answer["total"] and all(row["final"] for row in held) else None
     return wait_for(check)
 
 

@@ -1,5 +1,5 @@
-"""The gateway's HTTP/1.1 servers over raw sockets, the hand-written one (gateway.http.server) and uvicorn
-(gateway.http.uvicorn, GATEWAY_HTTP_SERVER=uvicorn) alike: keep-alive and pipelining, what they refuse
+"""The gateway's HTTP/1.1 server (uvicorn with the gateway's protocol, gateway.http.server) over raw sockets:
+keep-alive and pipelining, what it refuses
 (malformed requests, smuggling, oversized headers and bodies, slow requests) with the app's JSON error body,
 100-continue, chunked bodies, HEAD, and scans answered on the loop in batches."""
 from __future__ import annotations
@@ -16,7 +16,6 @@ from gateway.batching import Batcher
 from gateway.dispatch import Dispatcher
 from gateway.http.app import GatewayApp
 from gateway.http.server import HttpGateway
-from gateway.server import HTTP_SERVERS
 from servicekit.security.tokens import TokenVerifier
 from tests.unit.gateway.samples import REQUESTS, RESULTS
 from tests.unit.gateway.virtual_time import VirtualTime
@@ -50,27 +49,19 @@ class EchoApp:
         return [answer]
 
 
-def http_server(kind: str, app, workers: int = 2, max_body: int = MAX_BODY, **options) -> HttpGateway:
-    """The built-in server or uvicorn (``GATEWAY_HTTP_SERVER``) on a free port, serving ``app``."""
-    if kind == "uvicorn":
-        from gateway.http.uvicorn import UvicornGateway
-        return UvicornGateway(app, "127.0.0.1", 0, max_body=max_body, workers=workers, **options).start()
+def http_server(app, workers: int = 2, max_body: int = MAX_BODY, **options) -> HttpGateway:
+    """The gateway's HTTP server on a free port, serving ``app``."""
     return HttpGateway(app, "127.0.0.1", 0, max_body=max_body, workers=workers, **options).start()
 
 
-def serve(app, kind: str = "builtin", **options) -> HttpGateway:
-    return http_server(kind, app, **options)
-
-
-@pytest.fixture(params=HTTP_SERVERS)
-def kind(request) -> str:
-    return request.param
+def serve(app, **options) -> HttpGateway:
+    return http_server(app, **options)
 
 
 @pytest.fixture
-def echo(kind):
+def echo():
     app = EchoApp()
-    server = serve(app, kind)
+    server = serve(app)
     yield server
     server.stop(grace=1)
 
@@ -142,18 +133,6 @@ def test_the_peer_reaches_the_app_and_x_forwarded_for_is_left_to_it(echo):
     answer = json.loads(Reader(sock).response()[2])
     assert (answer["peer"], answer["forwarded"], answer["scheme"]) == ("127.0.0.1", "203.0.113.9", "http")
     sock.close()
-
-
-def test_the_http_server_is_chosen_by_gateway_http_server(monkeypatch):
-    from gateway.server import http_server_kind
-    from servicekit.process.config import ConfigError
-    monkeypatch.delenv("GATEWAY_HTTP_SERVER", raising=False)
-    assert http_server_kind() == "builtin"
-    monkeypatch.setenv("GATEWAY_HTTP_SERVER", "Uvicorn")
-    assert http_server_kind() == "uvicorn"
-    monkeypatch.setenv("GATEWAY_HTTP_SERVER", "nginx")
-    with pytest.raises(ConfigError, match="GATEWAY_HTTP_SERVER must be one of builtin, uvicorn, not 'nginx'"):
-        http_server_kind()
 
 
 def test_pipelined_requests_are_answered_in_order(echo):
@@ -295,14 +274,12 @@ def test_an_app_that_fails_answers_500_and_keeps_the_connection(echo):
 def receiving(server: HttpGateway) -> bool:
     """Whether a connection of ``server`` has begun a request it has not received whole (read on its loop)."""
     async def check() -> bool:
-        return any(connection.incoming is not None and not connection.discarding
-                   for connection in server.connections)
+        return any(connection.deadline is not None for connection in server.server.server_state.connections)
     return server.loop_thread.run(check())
 
 
 def test_a_request_that_does_not_arrive_in_time_is_refused_and_an_idle_connection_closed():
-    """The built-in server's own: uvicorn has no deadline for a request to arrive whole (``gateway.http.uvicorn``).
-    The server's loop keeps a clock of the test's, moved past each deadline."""
+    """The server's loop keeps a clock of the test's, moved past each deadline."""
     clock = VirtualTime("http-deadlines")
     server = serve(EchoApp(), request_timeout=30.0, idle_timeout=75.0, loop=clock.thread)
     try:
@@ -320,15 +297,15 @@ def test_a_request_that_does_not_arrive_in_time_is_refused_and_an_idle_connectio
         idle.sendall(request("/echo", "GET"))
         reader = Reader(idle)
         assert reader.response()[0] == 200
+        assert not receiving(server)                             # a whole request holds no deadline
         clock.advance(75.0)
         assert reader.closed()
     finally:
-        server.stop(grace=1)
+        clock.while_running(lambda: server.stop(grace=1))     # uvicorn's shutdown polls on the loop's clock
         clock.close()
 
 
-def test_connections_over_the_limit_are_closed():
-    """The built-in server's own: uvicorn answers connections over its limit 503 (``gateway.http.uvicorn``)."""
+def test_connections_over_the_limit_are_answered_503():
     server = serve(EchoApp(), max_connections=1)
     try:
         first = connect(server)
@@ -336,7 +313,7 @@ def test_connections_over_the_limit_are_closed():
         assert Reader(first).response()[0] == 200
         second = connect(server)
         second.sendall(request("/echo", "GET"))
-        assert Reader(second).closed()
+        assert Reader(second).response()[0] == 503
     finally:
         server.stop(grace=1)
 
@@ -354,11 +331,11 @@ class ScanBackend:
                 for item in kwargs["items"]]
 
 
-def test_scans_are_answered_on_the_loop_in_one_batch_and_other_calls_on_threads(keys, token, kind):
+def test_scans_are_answered_on_the_loop_in_one_batch_and_other_calls_on_threads(keys, token):
     backend = ScanBackend()
     batcher = Batcher(backend, max_batch=100, fill=8, max_wait=30.0, senders=1)     # sent once all 8 are in
     app = GatewayApp(Dispatcher(backend, TokenVerifier(keys.public_pem), batcher=batcher), max_body=MAX_BODY)
-    server = http_server(kind, app, workers=1)
+    server = http_server(app, workers=1)
     try:
         sockets = [connect(server) for _ in range(8)]
         for n, sock in enumerate(sockets):        # eight scans in flight at once, on one worker thread at most
@@ -412,7 +389,7 @@ SCAN_CASES = {           # name: (path, body, headers beyond a good token and JS
 
 
 @pytest.mark.parametrize("case", SCAN_CASES)
-def test_a_scan_on_the_loop_is_answered_as_the_app_on_a_thread_answers_it(keys, token, case, kind):
+def test_a_scan_on_the_loop_is_answered_as_the_app_on_a_thread_answers_it(keys, token, case):
     """The loop's own path for scans (``PlainRequest``, no WSGI environ) against the WSGI app's path, which
     serves every scan when the gateway does not batch: the same status, error code and body."""
     path, body, headers, status, code = SCAN_CASES[case]
@@ -422,7 +399,7 @@ def test_a_scan_on_the_loop_is_answered_as_the_app_on_a_thread_answers_it(keys, 
         backend = ScanBackend()
         batcher = Batcher(backend, max_batch=100, max_wait=0.001, senders=1) if batched else None
         app = GatewayApp(Dispatcher(backend, TokenVerifier(keys.public_pem), batcher=batcher), max_body=MAX_BODY)
-        server = http_server(kind, app, workers=1)
+        server = http_server(app, workers=1)
         try:
             sock = connect(server)
             sock.sendall(request(path, body=body, headers=headers))

@@ -86,7 +86,7 @@ def test_a_path_leaving_the_pages_directories_is_refused(http, path):
 
 
 def test_traversals_are_refused_through_the_real_server_too(app):
-    """The server percent-decodes the path itself (``gateway.http.server.path_and_query``): the raw bytes on the wire."""
+    """The server percent-decodes the path itself (``gateway.http.wsgi.path_and_query``): the raw bytes on the wire."""
     server = HttpGateway(app, "127.0.0.1", 0, max_body=1000, workers=1).start()
     try:
         for path in TRAVERSALS + ["/m/%2e%2e%2f%2e%2e%2fgateway%2fdispatch.py"]:

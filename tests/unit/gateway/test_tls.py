@@ -66,10 +66,9 @@ def test_by_default_the_certificate_covers_localhost_the_loopback_and_the_host_n
     assert "127.0.0.1" in addresses
 
 
-@pytest.mark.parametrize("kind", ["builtin", "uvicorn"])
-def test_the_gateway_answers_healthz_over_tls(dispatcher, certificate, kind):
+def test_the_gateway_answers_healthz_over_tls(dispatcher, certificate):
     server = GatewayServer(dispatcher, host="127.0.0.1", http_port=0, grpc_port=0, http_threads=2, grpc_workers=2,
-                           ssl_context=tls.server_context(*certificate), http_server=kind).start()
+                           ssl_context=tls.server_context(*certificate)).start()
     try:
         assert server.http_url.startswith("https://127.0.0.1:")
         scheme = https_get(server.http.port, "/v1/me", certificate[0])[1]          # HSTS: the app saw https

@@ -40,6 +40,25 @@ class VirtualTime:
         self.loop.call_soon_threadsafe(self._move, seconds)
         self.settle()
 
+    def while_running(self, work, step: float = 0.2):
+        """``work()``, with the clock moved by ``step`` every few milliseconds meanwhile (for what polls on timers,
+        such as a server's shutdown); what ``work`` returns."""
+        import threading
+        import time
+        done = threading.Event()
+
+        def tick() -> None:
+            while not done.is_set():
+                self.loop.call_soon_threadsafe(self._move, step)
+                time.sleep(0.005)
+        ticker = threading.Thread(target=tick, daemon=True)
+        ticker.start()
+        try:
+            return work()
+        finally:
+            done.set()
+            ticker.join()
+
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread._thread.join(5)

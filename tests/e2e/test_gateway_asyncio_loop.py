@@ -1,5 +1,5 @@
-"""The gateway served by uvicorn (GATEWAY_HTTP_SERVER=uvicorn) as a real process: a page's session login, a
-member's scan by cookie with and without the CSRF header, pages and health, as the built-in server serves them."""
+"""The gateway on asyncio's own loop (GATEWAY_EVENT_LOOP=asyncio, the fallback to uvloop) as a real process: a
+page's session login, a member's scan by cookie with and without the CSRF header, pages and health."""
 from __future__ import annotations
 
 import json
@@ -17,12 +17,12 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def uvicorn_gateway(identity_service, attendance_service, bus_uri, tmp_path_factory):
+def asyncio_gateway(identity_service, attendance_service, bus_uri, tmp_path_factory):
     http_port, grpc_port = free_port(), free_port()
-    child = ChildProcess("gateway-uvicorn", ["-m", "gateway"],
+    child = ChildProcess("gateway-asyncio", ["-m", "gateway"],
                          {"AMQP_URI": bus_uri, "GATEWAY_HTTP_PORT": str(http_port),
-                          "GATEWAY_GRPC_PORT": str(grpc_port), "GATEWAY_HTTP_SERVER": "uvicorn"},
-                         tmp_path_factory.mktemp("gateway-uvicorn-logs"))
+                          "GATEWAY_GRPC_PORT": str(grpc_port), "GATEWAY_EVENT_LOOP": "asyncio"},
+                         tmp_path_factory.mktemp("gateway-asyncio-logs"))
     child.wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=2))
     child.http_url = f"http://127.0.0.1:{http_port}"
     yield child
@@ -39,9 +39,9 @@ def post(url: str, body: dict, headers: dict):
         return error.code, error.headers, json.loads(error.read())
 
 
-def test_a_session_login_and_a_scan_by_cookie_through_uvicorn(uvicorn_gateway, rpc, operator_scope):
+def test_a_session_login_and_a_scan_by_cookie_on_asyncios_loop(asyncio_gateway, rpc, operator_scope):
     day = ThemedDay(rpc, City(rpc, operator_scope))
-    base = uvicorn_gateway.http_url
+    base = asyncio_gateway.http_url
     admin = HttpClient(base)
     admin.login(day.city.code, "county1", PASSWORD)
     issued = admin.call("IssueTheme", {"org_id": day.city.counties[0]["id"], "month": day.month,
