@@ -35,8 +35,7 @@ def final_statuses(roster: dict[str, bool], on_leave: set[str], checked_in: set[
     return categories.categories(roster, on_leave, checked_in, checked_out)
 
 
-def totals(statuses: dict[str, str], roster: dict[str, bool], liked: set[str], reflections: int,
-           photos: int, text_chars: int) -> dict:
+def totals(statuses: dict[str, str], liked: set[str], reflections: int, photos: int, text_chars: int) -> dict:
     """The activity's figures: the status counts, how many were expected on site (the roster minus the
     mobile members who took part online) and the mobile members who liked the activity (mobile_liked:
     only those in the mobile status), reflections, photos and text written (``servicekit.roster.figures``)."""
@@ -51,5 +50,5 @@ def result(activity: dict, scans: list[dict]) -> tuple[dict, dict]:
     checked_out = {r["member_id"] for r in scans if r.get("kind") == "checkout"}
     counts = activity.get("counts") or {}
     statuses = final_statuses(roster, set(activity.get("on_leave") or {}), checked_in, checked_out)
-    return statuses, totals(statuses, roster, set(activity.get("liked") or {}), counts.get("reflections", 0),
+    return statuses, totals(statuses, set(activity.get("liked") or {}), counts.get("reflections", 0),
                             counts.get("photos", 0), counts.get("text_chars", 0))

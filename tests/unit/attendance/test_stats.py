@@ -26,11 +26,11 @@ def names_of(roster):
 
 ACTIVITIES = [
     {"activity_id": "act_1", "branch_id": "br_1", "branch_name": "第一支部", "month": "2026-10", "status": "closed",
-     "totals": totals(STATUSES_1, ROSTER_1, set(), 2, 3, 400), "statuses": STATUSES_1, "names": names_of(ROSTER_1)},
+     "totals": totals(STATUSES_1, set(), 2, 3, 400), "statuses": STATUSES_1, "names": names_of(ROSTER_1)},
     {"activity_id": "act_2", "branch_id": "br_1", "branch_name": "第一支部", "month": "2026-11", "status": "closed",
-     "totals": totals(STATUSES_2, ROSTER_2, set(), 3, 1, 100), "statuses": STATUSES_2, "names": names_of(ROSTER_2)},
+     "totals": totals(STATUSES_2, set(), 3, 1, 100), "statuses": STATUSES_2, "names": names_of(ROSTER_2)},
     {"activity_id": "act_3", "branch_id": "br_2", "branch_name": "第二支部", "month": "2026-11", "status": "closed",
-     "totals": totals(STATUSES_3, ROSTER_3, set(), 1, 0, 0), "statuses": STATUSES_3, "names": names_of(ROSTER_3)},
+     "totals": totals(STATUSES_3, set(), 1, 0, 0), "statuses": STATUSES_3, "names": names_of(ROSTER_3)},
     {"activity_id": "act_4", "branch_id": "br_1", "branch_name": "第一支部", "month": "2026-12", "status": "open",
      "totals": None, "statuses": {}, "names": {}},
 ]
@@ -59,7 +59,7 @@ def test_the_rate_counts_a_mobile_member_who_came_without_exceeding_one():
     roster = {"a": False, "m": True}
     statuses = final_statuses(roster, set(), {"a", "m"}, {"a", "m"})
     row = by_activity([{"activity_id": "x", "branch_id": "b", "branch_name": "n", "month": "2026-11",
-                        "status": "closed", "totals": totals(statuses, roster, set(), 0, 0, 0),
+                        "status": "closed", "totals": totals(statuses, set(), 0, 0, 0),
                         "statuses": statuses}])[0]
     assert row["present"] == 2 and row["on_site_expected"] == 2     # the mobile member who came is on site
     assert row["attendance_rate"] == 1.0
@@ -69,7 +69,7 @@ def test_an_activity_where_nobody_was_expected_has_no_rate():
     roster = {"m": True}
     statuses = final_statuses(roster, set(), set(), set())
     row = by_activity([{"activity_id": "x", "branch_id": "b", "branch_name": "n", "month": "2026-11",
-                        "status": "closed", "totals": totals(statuses, roster, set(), 0, 0, 0),
+                        "status": "closed", "totals": totals(statuses, set(), 0, 0, 0),
                         "statuses": statuses}])[0]
     assert row["mobile"] == 1 and row["attendance_rate"] is None
 
