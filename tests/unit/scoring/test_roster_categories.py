@@ -37,7 +37,7 @@ CASES = {
 
 def attendance_side(roster, on_leave, checked_in, checked_out, liked):
     statuses = closing.final_statuses(roster, on_leave, checked_in, checked_out)
-    totals = closing.totals(statuses, roster, liked, 0, 0, 0)
+    totals = closing.totals(statuses, liked, 0, 0, 0)
     [row] = stats.by_activity([{"activity_id": "a", "branch_id": "b", "branch_name": "支部", "month": "2026-11",
                                 "status": "closed", "totals": totals, "statuses": statuses}])
     return statuses, totals, row
