@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+# the platform's civil time: dates a member or an official sees (a birthday, "today", a month) are China's
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def utc_now() -> datetime:

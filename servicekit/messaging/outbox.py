@@ -23,6 +23,7 @@ import time
 import uuid
 from collections import OrderedDict, defaultdict, deque
 from datetime import timedelta
+from typing import Callable
 
 import amqp
 import eventlet
@@ -92,14 +93,16 @@ def amqp_messages(entry: dict) -> list[tuple[str, str, str, int]]:
     return [(entry["exchange"], entry["routing_key"], encode_body(entry["payload"]), 1)]
 
 
-def add_events(db, events: list[dict], source: str, session=None, bundle: bool = False) -> list[dict]:
+def add_events(db, events: list[dict], source: str, session=None, bundle: bool | int = False) -> list[dict]:
     """Store events to publish from ``source`` as part of the caller's transaction; the entries stored.
 
-    ``bundle=True`` stores them as one entry (published in order, marked sent together)."""
+    ``bundle=True`` stores them as one entry (published in order, marked sent together); ``bundle=N`` as entries
+    of at most N events each (none too large a message)."""
     if not events:
         return []
     if bundle:
-        entries = [bundle_entry(events, source)]
+        size = len(events) if bundle is True else int(bundle)
+        entries = [bundle_entry(events[start:start + size], source) for start in range(0, len(events), size)]
     else:
         entries = [{**outbox_entry({**event, "_source": source})} for event in events]
     if len(entries) == 1:
@@ -116,7 +119,7 @@ _handed_over: defaultdict[str, deque] = defaultdict(lambda: deque(maxlen=HANDED_
 
 
 # database name -> how to wake the relay of this process that publishes it (set while one runs)
-_wakers: dict[str, callable] = {}
+_wakers: dict[str, Callable[[], None]] = {}
 
 
 def note_committed(db, entries: list[dict]) -> None:
@@ -139,10 +142,12 @@ class OutboxStore(Store):
     source = ""
     duplicate: tuple[str, str] | None = None
 
-    def commit(self, writes, events=(), bundle: bool = False, duplicate: tuple[str, str] | None = None):
+    def commit(self, writes, events=(), bundle: bool | int = False, duplicate: tuple[str, str] | None = None):
         """Run ``writes(session)`` and store ``events`` in the outbox in one transaction, then hand the entries
         to this process's relay. Returns what ``writes`` returned."""
         duplicate = duplicate or self.duplicate
+        if events and not self.source:
+            raise ValueError(f"{type(self).__name__} commits events but names no source (its exchange)")
         try:
             with self.transaction() as session:
                 result = writes(session)

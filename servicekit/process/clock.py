@@ -3,14 +3,10 @@ in its entry points and use cases, a fixed clock in tests (``FixedClock``)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from nameko.extensions import DependencyProvider
 
-from servicekit.timestamps import utc_now
-
-# the platform's civil time: dates a member or an official sees (a birthday, "today", a month) are China's
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+from servicekit.timestamps import LOCAL_ZONE, utc_now
 
 
 class WallClock:

@@ -22,7 +22,7 @@ import uuid
 from pymongo import ReturnDocument
 
 from servicekit.errors import Conflict
-from servicekit.messaging.outbox import OutboxStore, add_events
+from servicekit.messaging.outbox import OutboxStore
 from servicekit.storage.subtree import LEVEL_FIELDS, subtree_filter
 from servicekit.timestamps import stamp
 
@@ -121,15 +121,11 @@ class AttendanceStore(OutboxStore):
 
     def issue_theme(self, theme: dict, activities: list[dict], events: list[dict]) -> None:
         """The theme and its branches' activities. Their events go in bundles of ``ISSUE_BUNDLE``, so a city's
-        issue is a few messages, none too large: the first is handed to the relay, which reads the others."""
-        first, rest = events[:ISSUE_BUNDLE], events[ISSUE_BUNDLE:]
-
+        issue is a few messages, none too large."""
         def writes(session):
             self.db.themes.insert_one(theme, session=session)
             self.db.activities.insert_many(activities, ordered=True, session=session)
-            for start in range(0, len(rest), ISSUE_BUNDLE):
-                add_events(self.db, rest[start:start + ISSUE_BUNDLE], SOURCE, session=session, bundle=True)
-        self.commit(writes, first, bundle=True, duplicate=("THEME_ALREADY_ISSUED", "这些支部本月的主题党日已下发"))
+        self.commit(writes, events, bundle=ISSUE_BUNDLE, duplicate=("THEME_ALREADY_ISSUED", "这些支部本月的主题党日已下发"))
 
     def submit_plan(self, activity: dict, plan: dict, submitted_by: str, now: str, event: dict) -> dict:
         """The plan, (re)submitted for review, if the activity is still as it was read."""

@@ -18,6 +18,7 @@ SAMPLE = EventSpec("wiringtest", "thing_happened", ("thing_id",))
 
 
 class TallyStore(OutboxStore):
+    source = "wiringtest"
     collections = {"tallies": []}
 
 
@@ -151,6 +152,34 @@ def test_entries_handed_over_are_published_without_reading_the_outbox_and_others
         relay.close()
         assert_published_once(queue, ["h0", "h1", "h2", "h3"])
         assert store.db.outbox.count_documents({"status": "pending"}) == 0
+
+
+def test_a_commit_in_sized_bundles_hands_every_bundle_over_and_wakes_the_relay(mongo_uri, bus_uri):
+    from servicekit.messaging import outbox
+    with watched(bus_uri, "on_sized") as (store, queue):
+        woken = []
+        outbox._wakers[store.db.name] = lambda: woken.append(True)
+        try:
+            counting = CountingFinds(store.db)
+            relay = Relay("wiring_sized", db=counting, uri=bus_uri)
+            relay.run_once()                                                      # the first read: nothing yet
+            finds = counting.finds
+            things = [f"s{i}" for i in range(5)]
+            store.commit(lambda session: None, [SAMPLE.build("tenant-a", thing_id=t) for t in things], bundle=2)
+            assert woken == [True]
+            assert store.db.outbox.count_documents({}) == 3                      # 2 + 2 + 1 events
+            assert relay.run_once() == 3 and counting.finds == finds              # all three from memory
+            relay.close()
+            bodies, deadline = [], time.monotonic() + 5
+            while len(bodies) < 3 and time.monotonic() < deadline:
+                message = queue.get(no_ack=True)
+                if message is not None:
+                    bodies.append(message.payload)
+            events = [event for body in bodies for event in (body if isinstance(body, list) else [body])]
+            assert [len(body) if isinstance(body, list) else 1 for body in bodies] == [2, 2, 1]
+            assert [event["thing_id"] for event in events] == things
+        finally:
+            outbox._wakers.pop(store.db.name, None)
 
 
 def test_an_entry_both_handed_over_and_read_is_published_once(mongo_uri, bus_uri):

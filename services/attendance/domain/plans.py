@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from servicekit.errors import InvalidArgument
+from servicekit.timestamps import LOCAL_ZONE
 
 from . import coords
 from .geo import check_coordinates
 
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 DEFAULT_RADIUS_M = 300
 RADIUS_RANGE = (50, 2000)

@@ -14,16 +14,15 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
 from servicekit import roster
 from servicekit.spreadsheets import append_row, workbook_bytes
+from servicekit.timestamps import LOCAL_ZONE
 
 from .closing import ABSENT, EXCUSED, INCOMPLETE, MOBILE, PRESENT, STATUSES
 
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 FIGURES = ("roster", "on_site_expected", PRESENT, INCOMPLETE, EXCUSED, ABSENT, MOBILE)
 RATE_FIELDS = {"attendance_rate"}
 

@@ -8,11 +8,10 @@ from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDen
 from servicekit.security.scope import CallerScope
 from servicekit.storage.paging import page_of, page_window
 from servicekit.storage.subtree import ancestor_fields
-from servicekit.timestamps import stamp
+from servicekit.timestamps import LOCAL_ZONE, stamp
 
 from services.attendance import access, events
 from services.attendance.arguments import MAX_REASON_CHARS
-from services.attendance.domain.plans import LOCAL_ZONE
 from services.attendance.store import new_id
 from services.attendance.views import rectification_view
 

@@ -9,11 +9,10 @@ from servicekit.arguments import choice
 from servicekit.errors import error_from_dict
 from servicekit.security.scope import CallerScope
 from servicekit.storage.paging import page_of, page_window
-from servicekit.timestamps import stamp
+from servicekit.timestamps import LOCAL_ZONE, stamp
 
 from services.attendance import access
 from services.attendance.domain import lifecycle, qrtoken
-from services.attendance.domain.plans import LOCAL_ZONE
 from services.attendance.views import scan_view
 
 

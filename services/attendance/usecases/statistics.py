@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 
 from servicekit.arguments import choice
+from servicekit.timestamps import LOCAL_ZONE
 from servicekit.errors import InvalidArgument, PermissionDenied
 from servicekit.security.scope import CallerScope
 from servicekit.storage.paging import page_of, page_window
 
 from services.attendance.arguments import month_argument
 from services.attendance.domain import stats
-from services.attendance.domain.plans import LOCAL_ZONE
 
 STATISTICS_GROUPS = ("activity", "branch", "member")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 from gateway.event_loop import LoopThread
 
@@ -43,8 +45,6 @@ class VirtualTime:
     def while_running(self, work, step: float = 0.2):
         """``work()``, with the clock moved by ``step`` every few milliseconds meanwhile (for what polls on timers,
         such as a server's shutdown); what ``work`` returns."""
-        import threading
-        import time
         done = threading.Event()
 
         def tick() -> None:
