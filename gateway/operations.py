@@ -16,6 +16,7 @@ from google.protobuf.message_factory import GetMessageClass
 
 from protos.partybuilding.v1 import attendance_pb2, identity_pb2
 from protos.partybuilding.v1 import scoring_pb2
+from protos.partybuilding.v1 import content_pb2
 from servicekit.spreadsheets import XLSX_MEDIA_TYPE
 
 PATH_PARAM = re.compile(r"\{(\w+)\}")
@@ -289,7 +290,21 @@ SCORING = api_operations(scoring_pb2.DESCRIPTOR.services_by_name["ScoringApi"], 
         summary="The secretary's talks recorded in a subtree for a cycle"),
 ])
 
-OPERATIONS: tuple[Operation, ...] = (*IDENTITY, *ATTENDANCE, *SCORING)
+# The content service (nameko ``content``) answers several proto services, one per topic.
+CONTENT = api_operations(content_pb2.DESCRIPTOR.services_by_name["ContentApi"], "content", [
+    #   rpc                   HTTP      path                                          nameko method
+    Row("GetContentSettings", "GET",    "/v1/content/settings",                       "get_settings",
+        summary="The tenant's content settings"),
+    Row("SetContentSettings", "PATCH",  "/v1/content/settings",                       "set_settings",
+        summary="Change some of the tenant's content settings (city admin)"),
+])
+LEARNING: tuple[Operation, ...] = ()
+QUIZ: tuple[Operation, ...] = ()
+RECOMMENDATION: tuple[Operation, ...] = ()
+COMMUNITY: tuple[Operation, ...] = ()
+
+OPERATIONS: tuple[Operation, ...] = (*IDENTITY, *ATTENDANCE, *SCORING, *CONTENT, *LEARNING, *QUIZ, *RECOMMENDATION,
+                                     *COMMUNITY)
 
 
 def index(operations: tuple[Operation, ...]) -> dict[str, Operation]:

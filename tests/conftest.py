@@ -21,6 +21,7 @@ from servicekit.security.keys import ensure_keys, new_password
 from tests.support.service_fixtures import bus_uri, identity_service, operator_scope, rpc  # noqa: F401
 from tests.support.service_fixtures import scoring_service  # noqa: F401
 from tests.support.service_fixtures import attendance_service  # noqa: F401
+from tests.support.service_fixtures import content_service  # noqa: F401
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -61,7 +61,7 @@ PROCESSES = (
     service("scoring", "ScoringService", 9103, store="scoring", nice=LIVE_SCORE_NICE),
     # member points are not live: their consumer yields the CPU to scans at a themed day's peak
     service("scoring", "PointsConsumer", 9106, store="scoring", process_name="scoring-points", nice=POINTS_NICE),
-    service("content", "ContentService", 9104, planned=True),
+    service("content", "ContentService", 9104),
     service("volunteer", "VolunteerService", 9105, planned=True),
     Process("gateway", ("-m", "gateway"), GATEWAY_HTTP_PORT, needs=("gateway.__main__",),
             env={"GATEWAY_HTTP_PORT": str(GATEWAY_HTTP_PORT), "GATEWAY_GRPC_PORT": str(GATEWAY_GRPC_PORT),

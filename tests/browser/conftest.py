@@ -29,7 +29,7 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
-def platform(gateway_process, attendance_service, scoring_service):  # noqa: F811
+def platform(gateway_process, attendance_service, scoring_service, content_service):  # noqa: F811
     return gateway_process
 
 

@@ -97,3 +97,17 @@ def scoring_service(bus_uri, mongo_uri, tmp_path_factory, rpc):
         points.close()
         scoring.close()
 
+
+
+@pytest.fixture(scope="session")
+def content_service(bus_uri, mongo_uri, tmp_path_factory, rpc, identity_service):
+    """The content service as a real process (ready once it answers an RPC)."""
+    def answers():
+        from servicekit.errors import Unauthenticated
+        try:
+            rpc.content.get_settings(scope={})
+        except Unauthenticated:
+            return True
+        return False
+    yield from service_process("content", "ContentService", {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri},
+                               tmp_path_factory.mktemp("content-logs"), answers)
