@@ -298,13 +298,14 @@ CONTENT = api_operations(content_pb2.DESCRIPTOR.services_by_name["ContentApi"], 
     Row("SetContentSettings", "PATCH",  "/v1/content/settings",                       "set_settings",
         summary="Change some of the tenant's content settings (city admin)"),
 ])
+LIBRARY: tuple[Operation, ...] = ()
 LEARNING: tuple[Operation, ...] = ()
 QUIZ: tuple[Operation, ...] = ()
 RECOMMENDATION: tuple[Operation, ...] = ()
 COMMUNITY: tuple[Operation, ...] = ()
 
-OPERATIONS: tuple[Operation, ...] = (*IDENTITY, *ATTENDANCE, *SCORING, *CONTENT, *LEARNING, *QUIZ, *RECOMMENDATION,
-                                     *COMMUNITY)
+OPERATIONS: tuple[Operation, ...] = (*IDENTITY, *ATTENDANCE, *SCORING, *CONTENT, *LIBRARY, *LEARNING, *QUIZ,
+                                     *RECOMMENDATION, *COMMUNITY)
 
 
 def index(operations: tuple[Operation, ...]) -> dict[str, Operation]:

@@ -178,6 +178,13 @@ export const MESSAGES = {
   OWN_TALK: "不能记录本人的诫勉谈话，请由上级党组织记录",
   DATE_BEFORE_CYCLE: "谈话日期不能早于积分周期的开始日期",
   CONTROL_CHARACTERS: "内容含有不可见的控制字符，请删除后重试",
+  // content: settings
+  // content: columns, items, feed, notices
+  // content: attachments and search
+  // content: learning packages and study
+  // content: question bank, quizzes, contests
+  // content: recommendations and gap reports
+  // content: role models, publicity, mailbox
 };
 
 // The Chinese message of an API error ({code, message, ...}); the server's message when the code is not in the table.

@@ -30,6 +30,16 @@ const NAV = [
   { page: "spot-check", href: "/console/spot-check", label: "一键抽查", roles: ["admin"] },
   { page: "supervision", href: "/console/supervision", label: "督导通报", roles: ["admin"] },
   { page: "points", href: "/console/points", label: "党员积分", roles: ["admin", "secretary"] },
+  { page: "content", href: "/console/content", label: "内容发布", roles: ["admin", "secretary"] },
+  { page: "notices", href: "/console/notices", label: "通知已读", roles: ["admin", "secretary"] },
+  { page: "library", href: "/console/library", label: "资料附件", roles: ["admin", "secretary"] },
+  { page: "packages", href: "/console/packages", label: "学习套餐", roles: ["admin", "secretary"] },
+  { page: "questions", href: "/console/questions", label: "题库", roles: ["admin"] },
+  { page: "quizzes", href: "/console/quizzes", label: "答题竞赛", roles: ["admin", "secretary"] },
+  { page: "gaps", href: "/console/gaps", label: "学习短板", roles: ["admin", "secretary"] },
+  { page: "role-models", href: "/console/role-models", label: "先锋之星", roles: ["admin", "secretary"] },
+  { page: "publicity", href: "/console/publicity", label: "发展公示", roles: ["admin", "secretary"] },
+  { page: "mailbox", href: "/console/mailbox", label: "书记信箱", roles: ["admin", "secretary"] },
 ];
 
 /** `api` with the console's habits: JSON in and out; errors are ApiError (status, code, message, details). */

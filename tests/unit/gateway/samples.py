@@ -206,10 +206,12 @@ RESULTS.update(SCORING_RESULTS)
 from tests.unit.gateway.community_samples import COMMUNITY_REQUESTS, COMMUNITY_RESULTS  # noqa: E402
 from tests.unit.gateway.content_samples import CONTENT_REQUESTS, CONTENT_RESULTS  # noqa: E402
 from tests.unit.gateway.learning_samples import LEARNING_REQUESTS, LEARNING_RESULTS  # noqa: E402
+from tests.unit.gateway.library_samples import LIBRARY_REQUESTS, LIBRARY_RESULTS  # noqa: E402
 from tests.unit.gateway.quiz_samples import QUIZ_REQUESTS, QUIZ_RESULTS  # noqa: E402
 from tests.unit.gateway.recommendation_samples import RECOMMENDATION_REQUESTS, RECOMMENDATION_RESULTS  # noqa: E402
 
-for _requests, _results in ((CONTENT_REQUESTS, CONTENT_RESULTS), (LEARNING_REQUESTS, LEARNING_RESULTS),
+for _requests, _results in ((CONTENT_REQUESTS, CONTENT_RESULTS), (LIBRARY_REQUESTS, LIBRARY_RESULTS),
+                            (LEARNING_REQUESTS, LEARNING_RESULTS),
                             (QUIZ_REQUESTS, QUIZ_RESULTS), (RECOMMENDATION_REQUESTS, RECOMMENDATION_RESULTS),
                             (COMMUNITY_REQUESTS, COMMUNITY_RESULTS)):
     REQUESTS.update(_requests)
