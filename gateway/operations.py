@@ -17,6 +17,11 @@ from google.protobuf.message_factory import GetMessageClass
 from protos.partybuilding.v1 import attendance_pb2, identity_pb2
 from protos.partybuilding.v1 import scoring_pb2
 from protos.partybuilding.v1 import content_pb2
+from protos.partybuilding.v1 import community_pb2
+from protos.partybuilding.v1 import library_pb2
+from protos.partybuilding.v1 import learning_pb2
+from protos.partybuilding.v1 import quiz_pb2
+from protos.partybuilding.v1 import recommendation_pb2
 from servicekit.spreadsheets import XLSX_MEDIA_TYPE
 
 PATH_PARAM = re.compile(r"\{(\w+)\}")
@@ -297,12 +302,164 @@ CONTENT = api_operations(content_pb2.DESCRIPTOR.services_by_name["ContentApi"], 
         summary="The tenant's content settings"),
     Row("SetContentSettings", "PATCH",  "/v1/content/settings",                       "set_settings",
         summary="Change some of the tenant's content settings (city admin)"),
+    Row("ListColumns",        "GET",    "/v1/orgs/{org_id}/columns",                  "list_columns",
+        summary="A node's columns, its default ones created on first use"),
+    Row("CreateColumn",       "POST",   "/v1/orgs/{org_id}/columns",                  "create_column",
+        summary="Add a column to a node, with or without review"),
+    Row("CreateItem",         "POST",   "/v1/items",                                  "create_item",
+        summary="Write a draft article, notice, download or learning item in a column"),
+    Row("GetItem",            "GET",    "/v1/items/{item_id}",                        "get_item",
+        summary="Read one item; a member's first open of a notice counts as read"),
+    Row("UpdateItem",         "PATCH",  "/v1/items/{item_id}",                        "update_item",
+        summary="Edit an item; a published item's edit makes a new version"),
+    Row("SubmitItem",         "POST",   "/v1/items/{item_id}:submit",                 "submit_item",
+        summary="Submit a draft for review, or publish it in a column without review"),
+    Row("ReviewItem",         "POST",   "/v1/items/{item_id}:review",                 "review_item",
+        summary="Approve (publish) or reject a submitted item with a reason"),
+    Row("WithdrawItem",       "POST",   "/v1/items/{item_id}:withdraw",               "withdraw_item",
+        summary="Withdraw a published item, with the reason"),
+    Row("PinItem",            "POST",   "/v1/items/{item_id}:pin",                    "pin_item",
+        summary="Pin a published item until a time, or unpin it"),
+    Row("PushItem",           "POST",   "/v1/items/{item_id}:push",                   "push_item",
+        summary="Push a published item first in members' feeds (重点推送), or stop"),
+    Row("GetItemHistory",     "GET",    "/v1/items/{item_id}/history",                "item_history",
+        summary="Every version of an item and every action on it"),
+    Row("GetFeed",            "GET",    "/v1/feed",                                   "get_feed",
+        summary="The member's feed: pushed and pinned first, then newest"),
+    Row("ListItems",          "GET",    "/v1/orgs/{org_id}/items",                    "list_items",
+        summary="A subtree's items by status, kind or column (managers)"),
+    Row("ListNotices",        "GET",    "/v1/orgs/{org_id}/notices",                  "list_notices",
+        summary="The published notices reaching a node, its ancestors' and its subtree's"),
+    Row("GetReceipts",        "GET",    "/v1/items/{item_id}/receipts",               "notice_receipts",
+        summary="A notice's read receipts per branch of the caller's subtree"),
+    Row("GetBranchReceipts",  "GET",    "/v1/items/{item_id}/receipts/{branch_id}",   "notice_branch_receipts",
+        summary="One branch's readers and unread members of a notice"),
+    Row("RemindUnread",       "POST",   "/v1/items/{item_id}:remind",                 "remind_unread",
+        summary="Remind the members who have not read a notice (recorded)"),
 ])
-LIBRARY: tuple[Operation, ...] = ()
-LEARNING: tuple[Operation, ...] = ()
-QUIZ: tuple[Operation, ...] = ()
-RECOMMENDATION: tuple[Operation, ...] = ()
-COMMUNITY: tuple[Operation, ...] = ()
+# The types an attachment may be declared as (the content service checks the bytes against the claim);
+# application/octet-stream lets the bytes decide. Kept equal to services.content.domain.attachments.DECLARABLE.
+OOXML = "application/vnd.openxmlformats-officedocument"
+ATTACHMENT_MEDIA_TYPES = (
+    "application/pdf", f"{OOXML}.wordprocessingml.document", f"{OOXML}.spreadsheetml.sheet",
+    f"{OOXML}.presentationml.presentation", "application/msword", "application/vnd.ms-excel", "image/png",
+    "image/jpeg", "image/jpg", "image/pjpeg", "audio/mpeg", "audio/mp3", "audio/mp4", "audio/x-m4a", "audio/m4a",
+    "video/mp4", "text/plain", "text/csv", "text/markdown", "application/octet-stream")
+ATTACHMENT_UPLOAD = Upload("content", "media_type", tuple((media, media) for media in ATTACHMENT_MEDIA_TYPES),
+                           ("filename",))
+ATTACHMENT_DOWNLOAD = Download("attachment", "application/octet-stream", media_field="media_type",
+                               media_types=ATTACHMENT_MEDIA_TYPES)
+LIBRARY = api_operations(library_pb2.DESCRIPTOR.services_by_name["LibraryApi"], "content", [
+    #   rpc                   HTTP      path                                          nameko method
+    Row("UploadAttachment",   "POST",   "/v1/orgs/{org_id}/attachments",              "upload_attachment",
+        summary="Upload a file for an organisation node (its admins or secretary)", upload=ATTACHMENT_UPLOAD),
+    Row("ListAttachments",    "GET",    "/v1/orgs/{org_id}/attachments",              "list_attachments",
+        summary="The attachments of a subtree, newest first"),
+    Row("DownloadAttachment", "GET",    "/v1/attachments/{attachment_id}",            "download_attachment",
+        summary="An attachment's file (counted)", download=ATTACHMENT_DOWNLOAD),
+    Row("SearchItems",        "GET",    "/v1/content/search",                         "search_items",
+        summary="Full-text search of the published items in the caller's reach"),
+    Row("RecentSearches",     "GET",    "/v1/content/searches/recent",                "recent_searches",
+        summary="The member's latest searches"),
+])
+LEARNING = api_operations(learning_pb2.DESCRIPTOR.services_by_name["LearningApi"], "content", [
+    #   rpc                   HTTP      path                                               nameko method
+    Row("CreatePackage",      "POST",   "/v1/packages",                                    "create_package",
+        summary="Create a draft learning package for a subtree (学习套餐)"),
+    Row("UpdatePackage",      "PATCH",  "/v1/packages/{package_id}",                       "update_package",
+        summary="Change a draft package's title, due date or items"),
+    Row("PublishPackage",     "POST",   "/v1/packages/{package_id}:publish",               "publish_package",
+        summary="Publish a draft package to its subtree"),
+    Row("ClosePackage",       "POST",   "/v1/packages/{package_id}:close",                 "close_package",
+        summary="Close a published package: study no longer counts"),
+    Row("GetPackage",         "GET",    "/v1/packages/{package_id}",                       "get_package",
+        summary="Read one learning package"),
+    Row("ListPackages",       "GET",    "/v1/orgs/{org_id}/packages",                      "list_packages",
+        summary="The packages an organisation owns or is pushed"),
+    Row("ListMyPackages",     "GET",    "/v1/me/packages",                                 "list_my_packages",
+        summary="The calling member's packages of a month with its progress"),
+    Row("GetPackageProgress", "GET",    "/v1/packages/{package_id}/progress",              "package_progress",
+        summary="A package's progress per branch, county, field or category, ranked (完成率)"),
+    Row("ListPackageMembers", "GET",    "/v1/packages/{package_id}/branches/{branch_id}/members",
+        "package_branch_members", summary="Each member of a branch with the items it studied"),
+    Row("StartStudy",         "POST",   "/v1/packages/{package_id}/items/{item_key}:start", "start_study",
+        summary="Start studying an item: the service observes the time itself"),
+    Row("StudyHeartbeat",     "POST",   "/v1/study-sessions/{session_id}:heartbeat",       "study_heartbeat",
+        summary="The study page is still open and visible"),
+    Row("EndStudy",           "POST",   "/v1/study-sessions/{session_id}:end",             "end_study",
+        summary="The study page closed or was hidden"),
+])
+QUIZ = api_operations(quiz_pb2.DESCRIPTOR.services_by_name["QuizApi"], "content", [
+    #   rpc                    HTTP      path                                          nameko method
+    Row("CreateBankQuestion",  "POST",   "/v1/questions",                              "create_bank_question",
+        summary="Add a question to a node's bank (admin)"),
+    Row("ListBankQuestions",   "GET",    "/v1/orgs/{org_id}/questions",                "list_bank_questions",
+        summary="The questions visible at a node, by category, difficulty and kind"),
+    Row("RetireBankQuestion",  "DELETE", "/v1/questions/{question_id}",                "retire_bank_question",
+        summary="Take a question out of the bank"),
+    Row("ImportBankQuestions", "POST",   "/v1/orgs/{org_id}/question-imports",         "import_bank_questions",
+        summary="Import questions from an XLSX or CSV file (all rows or none)", upload=FILE_UPLOAD),
+    Row("CreateQuiz",          "POST",   "/v1/quizzes",                                "create_quiz",
+        summary="Open a quiz or knowledge contest to a subtree"),
+    Row("ListQuizzes",         "GET",    "/v1/orgs/{org_id}/quizzes",                  "list_quizzes",
+        summary="The quizzes and contests of a subtree"),
+    Row("ListMyQuizzes",       "GET",    "/v1/my/quizzes",                             "list_my_quizzes",
+        summary="A member's quizzes and contests with its standing"),
+    Row("GetQuiz",             "GET",    "/v1/quizzes/{quiz_id}",                      "get_quiz",
+        summary="Read one quiz or contest"),
+    Row("GetQuizLeaderboard",  "GET",    "/v1/quizzes/{quiz_id}/leaderboard",          "quiz_leaderboard",
+        summary="Ranking by member, branch or county"),
+    Row("StartQuizAttempt",    "POST",   "/v1/quizzes/{quiz_id}/attempts",             "start_quiz_attempt",
+        summary="Start (or resume) an attempt"),
+    Row("GetQuizAttempt",      "GET",    "/v1/quiz-attempts/{attempt_id}",             "get_quiz_attempt",
+        summary="Read the member's attempt with its saved answers"),
+    Row("SaveQuizAnswer",      "PUT",    "/v1/quiz-attempts/{attempt_id}/answers/{question_id}", "save_quiz_answer",
+        summary="Save one answer of an attempt"),
+    Row("SubmitQuizAttempt",   "POST",   "/v1/quiz-attempts/{attempt_id}:submit",      "submit_quiz_attempt",
+        summary="Submit an attempt: graded on the server"),
+    Row("GetDailyQuestion",    "GET",    "/v1/daily-question",                         "get_daily_question",
+        summary="The member's question of the day"),
+    Row("AnswerDailyQuestion", "POST",   "/v1/daily-question:answer",                  "answer_daily_question",
+        summary="Answer the day's question, once"),
+])
+RECOMMENDATION = api_operations(recommendation_pb2.DESCRIPTOR.services_by_name["RecommendationApi"], "content", [
+    #   rpc                    HTTP      path                                         nameko method
+    Row("ListRecommendations", "GET",    "/v1/recommendations",                       "list_recommendations",
+        summary="Items recommended to the calling member, each with its reason"),
+    Row("GetGapReport",        "GET",    "/v1/branches/{branch_id}/gap-report",       "branch_gap_report",
+        summary="A branch's weakest quiz categories and its members behind on this month's packages"),
+])
+COMMUNITY = api_operations(community_pb2.DESCRIPTOR.services_by_name["CommunityApi"], "content", [
+    #   rpc                   HTTP      path                                          nameko method
+    Row("ProposeRoleModels",  "GET",    "/v1/branches/{branch_id}/role-model-candidates", "propose_role_models",
+        summary="A branch's proposed weekly pioneer or monthly star candidates, from the period's points"),
+    Row("NameRoleModel",      "POST",   "/v1/branches/{branch_id}/role-models",       "name_role_model",
+        summary="Name the branch's weekly pioneer or monthly star with a citation, and publish it"),
+    Row("ListRoleModels",     "GET",    "/v1/orgs/{org_id}/role-models",              "list_role_models",
+        summary="The role models named in a subtree"),
+    Row("ListPublicities",    "GET",    "/v1/orgs/{org_id}/publicities",              "list_publicities",
+        summary="The development publicities (发展党员公示) of a subtree"),
+    Row("GetPublicity",       "GET",    "/v1/publicities/{publicity_id}",             "get_publicity",
+        summary="A development publicity, for anyone who sees its notice"),
+    Row("ObjectToPublicity",  "POST",   "/v1/publicities/{publicity_id}/objections",  "object_to_publicity",
+        summary="Object to an open publicity, by real name or anonymously"),
+    Row("ListObjections",     "GET",    "/v1/publicities/{publicity_id}/objections",  "list_objections",
+        summary="A publicity's objections with who objected (the superior's admins)"),
+    Row("HandleObjection",    "POST",   "/v1/objections/{objection_id}:handle",       "handle_objection",
+        summary="Record how an objection was handled; a sustained one suspends the publicity"),
+    Row("WriteLetter",        "POST",   "/v1/letters",                                "write_letter",
+        summary="Write to the branch secretary or the superior (书记信箱), optionally anonymous to the secretary"),
+    Row("ListMyLetters",      "GET",    "/v1/letters",                                "list_my_letters",
+        summary="The caller's letters and their answers"),
+    Row("ListLetters",        "GET",    "/v1/orgs/{org_id}/letters",                  "list_letters",
+        summary="The letters a manager receives in a subtree, overdue first"),
+    Row("GetLetter",          "GET",    "/v1/letters/{letter_id}",                    "get_letter",
+        summary="A letter, for its author or its recipients"),
+    Row("AnswerLetter",       "POST",   "/v1/letters/{letter_id}:answer",             "answer_letter",
+        summary="Answer a letter"),
+    Row("WithdrawLetter",     "POST",   "/v1/letters/{letter_id}:withdraw",           "withdraw_letter",
+        summary="Withdraw an unanswered letter (its author)"),
+])
 
 OPERATIONS: tuple[Operation, ...] = (*IDENTITY, *ATTENDANCE, *SCORING, *CONTENT, *LIBRARY, *LEARNING, *QUIZ,
                                      *RECOMMENDATION, *COMMUNITY)

@@ -25,6 +25,12 @@ _SCORING_POINTS_EVENTS = ("roster_frozen", "checkout_recorded", "reflection_post
 SUBSCRIPTIONS += [("attendance", name, "scoring", "score") for name in _SCORING_SCORE_EVENTS]
 SUBSCRIPTIONS += [("attendance", name, "scoring", "points") for name in _SCORING_POINTS_EVENTS]
 SUBSCRIPTIONS += [("identity", "tenant_created", "scoring", "points")]
+# scoring's points: study, quizzes and contests earn member points (services/scoring/usecases/points_events.py).
+SUBSCRIPTIONS += [("content", name, "scoring", "points")
+                  for name in ("item_studied", "quiz_attempt_finished", "contest_finished")]
+
+# content's development publicity (发展党员公示): services/content/usecases/community_events.py
+SUBSCRIPTIONS += [("identity", "member_status_changed", "content", "publicity")]
 
 
 def queue_arguments() -> dict:

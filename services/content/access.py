@@ -70,3 +70,37 @@ def require_city_admin(caller: CallerScope, org_paths, identity) -> str:
     if root not in caller.admin_org_ids:
         raise PermissionDenied("只有市级管理员可以执行此操作", code="NOT_CITY_ADMIN")
     return root
+
+
+def reach_paths(caller: CallerScope, org_paths, identity) -> list[list[str]]:
+    """The paths (root first) of the caller's own branch and of every node it manages: what lies on one of them,
+    or below a managed node, is in the caller's reach (``within_reach``)."""
+    org_ids = sorted(caller.managed_org_ids) + ([caller.branch_id] if caller.branch_id else [])
+    return [org_paths.path(identity, caller, org_id) for org_id in dict.fromkeys(org_ids)]
+
+
+def within_reach(caller: CallerScope, owner_path, reach: list[list[str]]) -> bool:
+    """Whether what the node at ``owner_path`` owns is visible to a caller of ``reach``: the owner is the
+    caller's branch, a managed node or an ancestor of one (a member reads its branch path's columns, an admin
+    also its superiors'), or lies in a managed subtree."""
+    owner = owner_path[-1] if owner_path else None
+    return bool(owner) and (any(owner in path for path in reach) or manages(caller, owner_path))
+
+
+# --- publishing: items and columns ------------------------------------------------------------
+def reaches(owner_path, member_path, managed_paths) -> bool:
+    """Whether content owned by the node at ``owner_path`` is in the caller's audience: the owner is the
+    member's branch or an ancestor, or a node the caller manages or one of its ancestors."""
+    owner = owner_path[-1] if owner_path else None
+    return bool(owner) and (owner in (member_path or ()) or any(owner in path for path in managed_paths))
+
+
+def sees_item(caller: CallerScope, item: dict | None, member_path, managed_paths) -> bool:
+    """A published item: its owner's subtree sees it, and managers see their ancestors' too; any other state:
+    only the managers of the owning node (its writers and reviewers)."""
+    if not same_tenant(caller, item):
+        return False
+    owner_path = item.get("org_path") or []
+    if manages(caller, owner_path):
+        return True
+    return item.get("status") == "published" and reaches(owner_path, member_path, managed_paths)

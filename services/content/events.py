@@ -19,9 +19,12 @@ CONTENT_PUBLISHED = _spec("content_published", "item_id", "org_id", "org_path", 
 CONTENT_REJECTED = _spec("content_rejected", "item_id", "org_id", "kind", "title", "reason", "reviewed_by")
 # A member opened a notice for the first time (已读).
 NOTICE_READ = _spec("notice_read", "item_id", "member_id", "branch_id", "read_at")
-# --- learning (学习套餐): an item counts as studied once the server saw its minimum time.
-ITEM_STUDIED = _spec("item_studied", "package_id", "item_id", "member_id", "branch_id", "seconds", "studied_at")
+# --- learning (学习套餐): an item counts as studied once the server saw its minimum time. ``item_id`` is the
+# content item's id ("" for a link); ``item_key`` names the item within its package.
+ITEM_STUDIED = _spec("item_studied", "package_id", "item_id", "item_key", "member_id", "branch_id", "seconds",
+                     "studied_at")
 # --- quizzes and contests (以考促学): score band "excellent" | "pass" | "fail".
+BAND_EXCELLENT, BAND_PASS, BAND_FAIL = "excellent", "pass", "fail"
 QUIZ_ATTEMPT_FINISHED = _spec("quiz_attempt_finished", "quiz_id", "attempt_id", "kind", "member_id", "branch_id",
                               "score", "max_score", "band", "finished_at")
 CONTEST_FINISHED = _spec("contest_finished", "quiz_id", "member_id", "branch_id", "rank", "score",

@@ -54,11 +54,12 @@ class PointsStore(OutboxStore):
         return self.db.tenants.find_one({"_id": tenant_id})
 
     def rules_of(self, tenant_id: str, known: dict | None = None) -> dict:
-        """A tenant's points rules (the default table until its city admin sets one); ``known``: the tables
-        read so far by a batch, which reads each tenant's once."""
+        """A tenant's points rules (the default table until its city admin sets one, completed with categories
+        added since, ``points.completed``); ``known``: the tables read so far by a batch, which reads each
+        tenant's once."""
         if known is not None and tenant_id in known:
             return known[tenant_id]
-        table = (self.tenant(tenant_id) or {}).get("rules") or points_rules.default_rules()
+        table = points_rules.completed((self.tenant(tenant_id) or {}).get("rules"))
         if known is not None:
             known[tenant_id] = table
         return table
@@ -94,6 +95,15 @@ class PointsStore(OutboxStore):
         if writes:
             self.db.members.bulk_write(writes, ordered=False, session=session)
 
+    def note_members(self, tenant_id: str, branch_id: str, member_ids, fields: dict, session) -> None:
+        """Members learned from another source than a roster (content's study and quiz events): placed under
+        their branch only if never placed before, so an old event replayed never moves a member back."""
+        writes = [UpdateOne({"_id": member_id}, {"$setOnInsert": {"tenant_id": tenant_id, "branch_id": branch_id,
+                                                                  **fields}}, upsert=True)
+                  for member_id in member_ids]
+        if writes:
+            self.db.members.bulk_write(writes, ordered=False, session=session)
+
     def move_branch_members(self, branch_id: str, fields: dict, session) -> None:
         """A branch's members follow it to its place in the tree."""
         self.db.members.update_many({"branch_id": branch_id}, {"$set": fields}, session=session)
@@ -107,6 +117,20 @@ class PointsStore(OutboxStore):
     def ledger_of(self, member_id: str, cycle: str) -> list[dict]:
         entries = [entry for entry in self.db.ledger.find({"member_id": member_id}) if entry["cycle"] == cycle]
         return sorted(entries, key=lambda entry: (entry["at"], entry["_id"]))
+
+    def points_of_members(self, member_ids: list[str], since: str, until: str) -> dict[str, dict]:
+        """{member_id: {"total", "by_category"}} of the entries whose day lies in [since, until], for members with
+        any (one indexed query per thousand members; the day is filtered here)."""
+        totals: dict[str, dict] = {}
+        for start in range(0, len(member_ids), 1000):
+            for entry in self.db.ledger.find({"member_id": {"$in": member_ids[start:start + 1000]}},
+                                             {"member_id": 1, "day": 1, "category": 1, "points": 1}):
+                if since <= entry["day"] <= until:
+                    row = totals.setdefault(entry["member_id"], {"total": 0, "by_category": {}})
+                    row["total"] += entry["points"]
+                    row["by_category"][entry["category"]] = row["by_category"].get(entry["category"], 0) \
+                        + entry["points"]
+        return totals
 
     def ledger_entry(self, entry_id: str) -> dict | None:
         return self.db.ledger.find_one({"_id": entry_id})

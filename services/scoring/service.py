@@ -125,6 +125,12 @@ class ScoringService:
     def list_talks(self, scope, org_id="", cycle="", page_size=0, page_token=""):
         return self.points.talks(caller_of(scope), org_id, cycle, page_size, page_token)
 
+    # ------------------------------------------ internal: other services only
+    # Not in the gateway's operation table: content's role models (每周一先、每月一星) read the period's points.
+    @rpc
+    def member_points_totals(self, scope, branch_id="", since="", until=""):
+        return self.points.member_totals(caller_of(scope), branch_id, since, until)
+
     # --------------------------------------------------------------- use cases
     @property
     def scores(self) -> Scores:

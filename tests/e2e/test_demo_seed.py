@@ -1,6 +1,7 @@
 """bin/run's demo seed (deploy.local.up.seed_demo) through a real gateway and identity service: a seed that
 failed part-way is completed by the next run, and a finished one is never repeated."""
 import uuid
+from datetime import date
 
 import pytest
 
@@ -18,7 +19,7 @@ class Platform:
 
 
 def test_a_seed_that_failed_part_way_is_completed_by_the_next_run_and_then_never_repeated(
-        gateway_process, operator_password, tmp_path, monkeypatch):
+        gateway_process, content_service, operator_password, tmp_path, monkeypatch):
     code = f"demo-{uuid.uuid4().hex[:8]}"
     logins_file, flag, state = tmp_path / "demo-logins.txt", tmp_path / "demo-seeded", tmp_path / "demo-seed.json"
 
@@ -66,6 +67,16 @@ def test_a_seed_that_failed_part_way_is_completed_by_the_next_run_and_then_never
     admin.login(code, f"{code}_admin", rows[0][2])
     root = next(org for org in admin.call("GetMe")["orgs"] if org["kind"] == "city")
     assert len(admin.call("ListSubtree", {"org_id": root["id"], "max_depth": 1})["orgs"]) == 5
+    # the content a new user finds: the pinned notice first in a member's feed, the county's article reviewed and
+    # published, this month's package and quiz
+    member = HttpClient(gateway_process.http_url)
+    member.login(code, "member1", rows[6][2])
+    feed = member.call("GetFeed", {"page_size": 20})["items"]
+    assert feed[0]["kind"] == "notice" and feed[0]["pinned"] and feed[0]["pushed"]
+    published = admin.call("ListItems", {"org_id": root["id"], "status": "published", "kind": "article"})["items"]
+    assert "基层党建：党支部标准化规范化建设要点" in [item["title"] for item in published]
+    assert [p["title"] for p in member.call("ListMyPackages")["packages"]] == [f"{date.today().month}月学习套餐"]
+    assert any(q["kind"] == "quiz" for q in member.call("ListMyQuizzes")["quizzes"])
     assert flag.exists() and logins_file.stat().st_mode & 0o777 == 0o600 and state.stat().st_mode & 0o777 == 0o600
 
     # 4: done once, never again: not even the gateway is asked

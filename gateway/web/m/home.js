@@ -10,7 +10,8 @@ const ACTIVITY_STATUS = { planning: "筹备中", submitted: "计划待审核", a
 const MY_STATUS = { present: "出席", incomplete: "未签退", excused: "请假", absent: "缺勤", mobile: "线上参与（流动党员）" };
 const LEAVE_STATE = { pending: "待审批", approved: "已批准", refused: "未批准" };
 const POINT_CATEGORY = { attendance: "参加活动", reflection: "心得体会", volunteer_hours: "志愿服务",
-                         quiz: "学习答题", absence: "缺勤扣分", deduction: "负面清单扣分" };
+                         quiz: "学习答题", study: "学习套餐", contest: "知识竞赛", absence: "缺勤扣分",
+                         deduction: "负面清单扣分" };
 
 const pad = (n) => String(n).padStart(2, "0");
 const thisMonth = (d = new Date()) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}`;

@@ -2,9 +2,151 @@
 
 A mixin of ``services.content.store.ContentStore``: it declares its collections (single-field indexes
 only) and its intention-named reads and writes; writes with consequences go through ``self.commit``.
+
+- ``role_models``: one per (branch, kind, period), ``_id`` ``rm_<branch>_<kind>_<period>`` (a second naming is
+  refused by the id); the branch path's ancestor fields for subtree lists.
+- ``publicities``: ``_id`` ``pub_<event id>`` of identity's member_status_changed that opened it, so a replayed
+  event finds it; ancestor fields of the member's branch path.
+- ``objections``: by ``publicity_id``; the objector's account is always kept.
+- ``letters``: by author and by the ancestor fields of the author's branch path.
+A role model and a publicity are committed with their event; their generated items are published after the
+commit (``publishing.insert_published_item`` commits on its own), under ids derived from the record, and the record
+is marked ``published`` then. One left unpublished by a crash in between is found by ``unpublished_records`` and
+published again; a duplicate item id there means it was published already.
 """
 from __future__ import annotations
 
+from pymongo import ReturnDocument
+
+from servicekit.errors import Conflict
+from servicekit.storage.mongo import is_duplicate
+from servicekit.storage.subtree import LEVEL_FIELDS, subtree_filter
+
 
 class CommunityRecords:
-    collections: dict[str, list] = {}
+    collections: dict[str, list] = {
+        "role_models": ["published", *LEVEL_FIELDS],
+        "publicities": ["state", "published", *LEVEL_FIELDS],
+        "objections": ["publicity_id"],
+        "letters": ["author_member_id", *LEVEL_FIELDS],
+    }
+
+    # --- role models ----------------------------------------------------------------------
+    def role_model(self, role_model_id: str) -> dict | None:
+        return self.db.role_models.find_one({"_id": role_model_id})
+
+    def role_models_under(self, path_ids: list[str], kind: str = "") -> list[dict]:
+        """The role models named in a subtree, newest period first."""
+        found = [doc for doc in self.db.role_models.find(subtree_filter(path_ids)) if not kind or doc["kind"] == kind]
+        return sorted(found, key=lambda doc: (doc["period"], doc["named_at"], doc["_id"]), reverse=True)
+
+    def name_role_model(self, record: dict, events: list) -> dict:
+        """The named role model with its event; Conflict when the branch's one of that period is named already."""
+        self.commit(lambda session: self.db.role_models.insert_one(record, session=session), events,
+                    duplicate=("ROLE_MODEL_EXISTS", "该支部本期已确定人选"))
+        return record
+
+    # --- publicities and objections ---------------------------------------------------------
+    def publicity(self, publicity_id: str) -> dict | None:
+        return self.db.publicities.find_one({"_id": publicity_id}) if publicity_id else None
+
+    def publicities_under(self, path_ids: list[str], state: str = "") -> list[dict]:
+        found = [doc for doc in self.db.publicities.find(subtree_filter(path_ids))
+                 if not state or doc["state"] == state]
+        return sorted(found, key=lambda doc: (doc["opens_on"], doc["_id"]), reverse=True)
+
+    def open_publicities(self) -> list[dict]:
+        return list(self.db.publicities.find({"state": "open"}))
+
+    def open_publicity(self, publicity: dict, events: list) -> bool:
+        """A new publicity with its event; False (nothing written) when it exists already (a replayed event)."""
+        try:
+            self.commit(lambda session: self.db.publicities.insert_one(publicity, session=session), events)
+        except Exception as error:      # the event was applied before: its publicity stands
+            if is_duplicate(error):
+                return False
+            raise
+        return True
+
+    def close_publicity(self, publicity: dict, changes: dict) -> bool:
+        """Close (or suspend) an open publicity; False when it is no longer open."""
+        done = self.db.publicities.update_one({"_id": publicity["_id"], "state": "open"}, {"$set": changes})
+        return done.modified_count == 1
+
+    def objections_of(self, publicity_id: str) -> list[dict]:
+        return sorted(self.db.objections.find({"publicity_id": publicity_id}),
+                      key=lambda doc: (doc["submitted_at"], doc["_id"]))
+
+    def objection(self, objection_id: str) -> dict | None:
+        return self.db.objections.find_one({"_id": objection_id}) if objection_id else None
+
+    def add_objection(self, objection: dict) -> dict:
+        """An objection, counted on its publicity (pending objections hold its closing)."""
+        def writes(session):
+            self.db.objections.insert_one(objection, session=session)
+            self.db.publicities.update_one({"_id": objection["publicity_id"]},
+                                           {"$inc": {"objections": 1, "pending_objections": 1}}, session=session)
+        self.commit(writes)
+        return objection
+
+    def handle_objection(self, objection: dict, changes: dict, publicity_changes: dict | None) -> dict:
+        """The handling of a pending objection; a sustained one suspends its publicity in the same transaction.
+        Conflict when it was handled meanwhile, or the publicity left the open state meanwhile."""
+        def writes(session):
+            handled = self.db.objections.find_one_and_update(
+                {"_id": objection["_id"], "state": "pending"}, {"$set": changes},
+                return_document=ReturnDocument.AFTER, session=session)
+            if handled is None:
+                raise Conflict("该异议已处理", code="OBJECTION_HANDLED")
+            update = {"$inc": {"pending_objections": -1}}
+            if publicity_changes:
+                update["$set"] = publicity_changes
+            query = {"_id": objection["publicity_id"], **({"state": "open"} if publicity_changes else {})}
+            if self.db.publicities.update_one(query, update, session=session).matched_count != 1:
+                raise Conflict("该公示已结束", code="PUBLICITY_NOT_OPEN")
+            return handled
+        return self.commit(writes)
+
+    # --- generated items, published after their record's commit --------------------------------
+    def mark_published(self, collection: str, record_id: str) -> None:
+        self.db[collection].update_one({"_id": record_id}, {"$set": {"published": True}})
+
+    def unpublished_records(self, collection: str) -> list[dict]:
+        return list(self.db[collection].find({"published": False}))
+
+    def publish_generated(self, item: dict) -> bool:
+        """Publish a generated item (publishing's ``insert_published_item``); False when its id is published
+        already (a record's publication completed again)."""
+        try:
+            self.insert_published_item(item, [])
+        except Exception as error:
+            if is_duplicate(error):
+                return False
+            raise
+        return True
+
+    # --- letters ----------------------------------------------------------------------------
+    def letter(self, letter_id: str) -> dict | None:
+        return self.db.letters.find_one({"_id": letter_id}) if letter_id else None
+
+    def letters_of_author(self, member_id: str) -> list[dict]:
+        return sorted(self.db.letters.find({"author_member_id": member_id}),
+                      key=lambda doc: (doc["asked_at"], doc["_id"]), reverse=True)
+
+    def letters_under(self, path_ids: list[str]) -> list[dict]:
+        return list(self.db.letters.find(subtree_filter(path_ids)))
+
+    def write_letter(self, letter: dict, events: list) -> dict:
+        self.commit(lambda session: self.db.letters.insert_one(letter, session=session), events,
+                    duplicate=("LETTER_EXISTS", "该信件已提交"))
+        return letter
+
+    def close_letter(self, letter: dict, changes: dict, events: list) -> dict:
+        """Answer or withdraw an open letter, with its events; Conflict when it was closed meanwhile."""
+        def writes(session):
+            closed = self.db.letters.find_one_and_update({"_id": letter["_id"], "state": "open"}, {"$set": changes},
+                                                         return_document=ReturnDocument.AFTER, session=session)
+            if closed is None:
+                raise Conflict("该信件已答复或已撤回", code="LETTER_CLOSED")
+            return closed
+        return self.commit(writes, events)

@@ -1,10 +1,311 @@
-"""Columns, content items with their versions, pins and pushes, notices' read receipts, attachments and the search index.
+"""Columns, content items with their versions and log, the feed's published heads, notices' read receipts.
 
 A mixin of ``services.content.store.ContentStore``: it declares its collections (single-field indexes
 only) and its intention-named reads and writes; writes with consequences go through ``self.commit``.
+
+- ``items``: one document per item in its current version; ``item_versions`` keeps every version
+  (``<item_id>:<version>``), ``item_log`` every action (submitted, rejected with its reason, withdrawn...).
+- ``columns``: default columns have the natural id ``<org_id>:<key>``, so creating them on first use by two
+  callers at once inserts one.
+- ``reads``: one row per (item, member) at the first open (``<item_id>:<member_id>``, a repeat cannot be
+  stored twice); ``read_counts`` one counter per (item, branch) incremented in the same transaction, so the
+  receipts of a city-wide notice never count rows; unread = roster - reads, nothing written at publish time.
+- ``feed_marks``: a node's mark changes in every commit that changes what its members' feeds show
+  (publish, withdraw, edit of a published item, pin, push). Each process keeps the published heads of the
+  nodes it served (``published_heads``) and re-reads a node when its mark moved: its own commits drop the
+  node at once; another instance's commits are seen at the next mark check (``FEED_CHECK_SECONDS``).
 """
 from __future__ import annotations
 
+import secrets
+import threading
+import time
+import uuid
+
+from pymongo import DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from servicekit.errors import Conflict
+from servicekit.storage.mongo import is_duplicate
+from servicekit.storage.subtree import LEVEL_FIELDS, ancestor_fields, subtree_filter
+
+PUBLISHED = "published"
+FEED_CHECK_SECONDS = 1.0      # how stale another instance's publish may look in this process's feeds
+FEED_HEADS = 200              # newest published items kept per node; deeper pages read the store
+FEED_NODES_KEPT = 20_000
+# read_count as of when the node's heads were loaded: popularity for recommendations, where a count a little
+# old does no harm
+HEAD_FIELDS = ("org_id", "column_id", "kind", "title", "summary", "tags", "pinned_until", "pushed",
+               "published_at", "author_name", "version", "org_path", "attachment_ids", "read_count")
+
+# default columns per org node, key -> name (their review: ``default_review``)
+DEFAULT_COLUMNS = {
+    "news": "要闻动态",
+    "notices": "通知公告",
+    "learning": "学习资料",
+    "role_models": "先锋榜样",
+    "publicity": "公示公告",
+}
+SYSTEM_COLUMNS = ("role_models", "publicity")
+
+
+def default_review(org_path: list[str], key: str) -> bool:
+    """Whether a default column reviews before publishing: below the tenant root (nobody stands above the root's
+    admins), except the columns the system writes (role models, publicity)."""
+    return len(org_path) > 1 and key not in SYSTEM_COLUMNS
+
+
+def new_item_id() -> str:
+    return f"itm_{uuid.uuid4().hex}"
+
+
+def new_column_id() -> str:
+    return f"col_{uuid.uuid4().hex}"
+
+
+def default_column_id(org_id: str, key: str) -> str:
+    return f"{org_id}:{key}"
+
+
+def read_id(item_id: str, member_id: str) -> str:
+    return f"{item_id}:{member_id}"
+
+
+def head_of(item: dict) -> dict:
+    """What a feed shows of an item (never the body)."""
+    return {"_id": item["_id"], **{name: item.get(name) for name in HEAD_FIELDS}}
+
 
 class PublishingRecords:
-    collections: dict[str, list] = {}
+    collections: dict[str, list] = {
+        "columns": ["org_id", ("org_name", {"unique": True})],
+        "items": ["org_id", "status", *LEVEL_FIELDS],
+        "item_versions": ["item_id"],
+        "item_log": ["item_id"],
+        "feed_marks": [],                     # _id: org id
+        "reads": ["member_id", "item_branch"],
+        "read_counts": ["item_id"],           # _id: "<item_id>:<branch_id>"
+        "reminders": ["item_id"],
+    }
+
+    # --- columns --------------------------------------------------------------------
+    def column(self, column_id: str) -> dict | None:
+        return self.db.columns.find_one({"_id": column_id})
+
+    def columns_of(self, tenant_id: str, org_id: str) -> list[dict]:
+        return list(self.db.columns.find({"org_id": org_id, "tenant_id": tenant_id}).sort("created_at", 1))
+
+    def ensure_default_columns(self, tenant_id: str, org_path: list[str], review_required=None, at: str = "") -> None:
+        """The node's default columns, created on first use (their natural ids make a second creation a no-op).
+        Their review follows the node, never the caller (``default_review``): ``review_required`` is not used."""
+        org_id = org_path[-1]
+        wanted = [default_column_id(org_id, key) for key in DEFAULT_COLUMNS]
+        if len(list(self.db.columns.find({"_id": {"$in": wanted}}, {"_id": 1}))) == len(wanted):
+            return
+        self.insert_new("columns", [
+            {"_id": default_column_id(org_id, key), "tenant_id": tenant_id, "org_id": org_id,
+             "org_path": list(org_path), **ancestor_fields(org_path), "key": key, "name": name,
+             "org_name": f"{org_id}:{name}", "review_required": default_review(org_path, key), "created_by": "",
+             "created_at": at}
+            for key, name in DEFAULT_COLUMNS.items()])
+
+    def default_column(self, tenant_id: str, org_path: list[str], key: str, review_required=None,
+                       at: str = "") -> dict:
+        self.ensure_default_columns(tenant_id, org_path, None, at)
+        return self.column(default_column_id(org_path[-1], key))
+
+    def insert_column(self, column: dict) -> dict:
+        try:
+            self.db.columns.insert_one(column)
+        except DuplicateKeyError:
+            raise Conflict("该组织已有同名栏目", code="COLUMN_EXISTS", field="name") from None
+        return column
+
+    # --- items: reads ---------------------------------------------------------------
+    def item(self, item_id: str) -> dict | None:
+        return self.db.items.find_one({"_id": item_id}) if isinstance(item_id, str) and item_id else None
+
+    def published_items_by_ids(self, ids) -> list[dict]:
+        ids = [i for i in ids or () if isinstance(i, str)]
+        if not ids:
+            return []
+        return [doc for doc in self.db.items.find({"_id": {"$in": ids}}) if doc.get("status") == PUBLISHED]
+
+    def items_in(self, path_ids: list[str], status: str, kind: str, column_id: str, skip: int,
+                 limit: int) -> list[dict]:
+        """Items of a subtree, newest change first; filters by status, kind and column when given."""
+        query = dict(subtree_filter(path_ids))
+        if status:
+            query["status"] = status
+        for name, value in (("kind", kind), ("column_id", column_id)):
+            if value:
+                query[name] = value
+        cursor = self.db.items.find(query, {"body": 0})
+        return list(cursor.sort([("updated_at", DESCENDING), ("_id", 1)]).skip(skip).limit(limit))
+
+    def versions_of(self, item_id: str) -> list[dict]:
+        return sorted(self.db.item_versions.find({"item_id": item_id}), key=lambda row: row["version"])
+
+    def log_of(self, item_id: str) -> list[dict]:
+        return sorted(self.db.item_log.find({"item_id": item_id}), key=lambda row: (row["at"], row["_id"]))
+
+    # --- items: writes --------------------------------------------------------------
+    def create_item(self, item: dict, version: dict, log: dict) -> dict:
+        def writes(session):
+            self.db.items.insert_one(item, session=session)
+            self.db.item_versions.insert_one(version, session=session)
+            self.db.item_log.insert_one(log, session=session)
+            return item
+        return self.commit(writes)
+
+    def insert_published_item(self, item: dict, events: list) -> dict:
+        """A system-generated item (role models, publicity), published at once, with ``events``; the item
+        needs ``_id``, ``org_path``, ``column_id`` and the content fields (shared-shapes.md)."""
+        item = {**item, **ancestor_fields(item["org_path"]), "status": PUBLISHED, "generated": True}
+        item.setdefault("version", 1)
+        version = {"_id": f"{item['_id']}:{item['version']}", "item_id": item["_id"], "version": item["version"],
+                   **{name: item.get(name) for name in ("title", "body", "summary", "tags", "attachment_ids")},
+                   "edited_by": item.get("author_account_id", ""), "edited_at": item.get("published_at")}
+
+        def writes(session):
+            self.db.items.insert_one(item, session=session)
+            self.db.item_versions.insert_one(version, session=session)
+            self._changed_feed(item["org_id"], session)
+            self.replace_postings(item, session=session)
+            return item
+        self.commit(writes, events)
+        self._feed_forget(item["org_id"])
+        return item
+
+    def change_item(self, item: dict, expected_status: str, fields: dict, events: list, log: dict,
+                    version: dict | None = None, postings: str = "", feed: bool = False) -> dict:
+        """Set ``fields`` on the item if it is still in ``expected_status`` at the version read, append ``log``
+        (and a new ``version`` row), replace or drop its search postings (``postings``: "replace" | "drop"),
+        move its node's feed mark when ``feed``; the events commit with it. Conflict if it changed meanwhile."""
+        def writes(session):
+            changed = self.db.items.find_one_and_update(
+                {"_id": item["_id"], "status": expected_status, "version": item["version"]},
+                {"$set": fields}, return_document=ReturnDocument.AFTER, session=session)
+            if changed is None:
+                raise Conflict("内容状态已变化，请刷新后重试", code="ITEM_CHANGED")
+            self.db.item_log.insert_one(log, session=session)
+            if version is not None:
+                self.db.item_versions.replace_one({"_id": version["_id"]}, version, upsert=True, session=session)
+            if postings == "replace":
+                self.replace_postings(changed, session=session)
+            elif postings == "drop":
+                self.drop_postings(changed["_id"], session=session)
+            if feed:
+                self._changed_feed(changed["org_id"], session)
+            return changed
+        changed = self.commit(writes, events)
+        if feed:
+            self._feed_forget(changed["org_id"])
+        return changed
+
+    # --- reads of items (已读) and reminders -------------------------------------------
+    def has_read(self, item_id: str, member_id: str) -> bool:
+        return self.db.reads.find_one({"_id": read_id(item_id, member_id)}, {"_id": 1}) is not None
+
+    def record_read(self, read: dict, events: list) -> bool:
+        """The member's first open of the item: its read row, the (item, branch) counter and the item's
+        read_count, with ``events``. False (nothing written) when it had been read already."""
+        if self.has_read(read["item_id"], read["member_id"]):
+            return False
+        counter_id = f"{read['item_id']}:{read['branch_id']}"
+
+        def writes(session):
+            self.db.reads.insert_one({**read, "_id": read_id(read["item_id"], read["member_id"]),
+                                      "item_branch": counter_id}, session=session)
+            self.db.read_counts.update_one(
+                {"_id": counter_id}, {"$inc": {"count": 1}, "$setOnInsert": {
+                    "item_id": read["item_id"], "branch_id": read["branch_id"], "tenant_id": read["tenant_id"]}},
+                upsert=True, session=session)
+            self.db.items.update_one({"_id": read["item_id"]}, {"$inc": {"read_count": 1}}, session=session)
+        try:
+            self.commit(writes, events)
+        except Exception as error:       # the same member's other open won the race: counted once
+            if is_duplicate(error):
+                return False
+            raise
+        return True
+
+    def read_counts_of(self, item_id: str) -> dict[str, int]:
+        """{branch_id: members who have read the item}."""
+        return {row["branch_id"]: row["count"] for row in self.db.read_counts.find({"item_id": item_id})}
+
+    def readers_in_branch(self, item_id: str, branch_id: str) -> dict[str, str]:
+        """{member_id: read_at} of the branch's members who have read the item."""
+        return {row["member_id"]: row["read_at"]
+                for row in self.db.reads.find({"item_branch": f"{item_id}:{branch_id}"},
+                                              {"member_id": 1, "read_at": 1})}
+
+    def recent_reads_of(self, member_id: str, limit: int = 50) -> list[dict]:
+        rows = list(self.db.reads.find({"member_id": member_id}))
+        rows.sort(key=lambda row: row["read_at"], reverse=True)
+        return rows[:limit]
+
+    def record_reminder(self, reminder: dict) -> dict:
+        self.db.reminders.insert_one(reminder)
+        return reminder
+
+    def reminders_of(self, item_id: str) -> list[dict]:
+        return sorted(self.db.reminders.find({"item_id": item_id}), key=lambda row: row["at"])
+
+    # --- the feed ---------------------------------------------------------------------
+    def published_heads(self, org_ids: list[str]) -> dict[str, tuple[list[dict], bool]]:
+        """{org_id: (heads, complete)}: each node's promoted (pinned or pushed) published items and its
+        ``FEED_HEADS`` newest, from this process's cache (``complete``: the node has no older ones)."""
+        cache, lock = self._feed_cache()
+        now = time.monotonic()
+        with lock:
+            held = {org_id: cache.get(org_id) for org_id in org_ids}
+        stale = [org_id for org_id, hit in held.items() if hit is None or now - hit[1] >= FEED_CHECK_SECONDS]
+        if stale:
+            marks = {row["_id"]: row["mark"] for row in self.db.feed_marks.find({"_id": {"$in": stale}})}
+            for org_id in stale:
+                mark, hit = marks.get(org_id, ""), held[org_id]
+                if hit is not None and hit[0] == mark:
+                    held[org_id] = (mark, now, hit[2], hit[3])
+                else:
+                    heads, complete = self._read_heads(org_id)
+                    held[org_id] = (mark, now, heads, complete)
+            with lock:
+                if len(cache) + len(stale) > FEED_NODES_KEPT:
+                    cache.clear()
+                cache.update({org_id: held[org_id] for org_id in stale})
+        return {org_id: (hit[2], hit[3]) for org_id, hit in held.items()}
+
+    def published_newest(self, org_ids: list[str], limit: int) -> list[dict]:
+        """The newest ``limit`` published heads of these nodes (the feed's pages past the cached heads)."""
+        cursor = self.db.items.find({"org_id": {"$in": list(org_ids)}, "status": PUBLISHED},
+                                    {name: 1 for name in HEAD_FIELDS})
+        return [head_of(doc) for doc in cursor.sort([("published_at", DESCENDING), ("_id", 1)]).limit(limit)]
+
+    def _read_heads(self, org_id: str) -> tuple[list[dict], bool]:
+        projection = {name: 1 for name in (*HEAD_FIELDS, "status", "promoted")}
+        newest = list(self.db.items.find({"org_id": org_id, "status": PUBLISHED}, projection)
+                      .sort([("published_at", DESCENDING), ("_id", 1)]).limit(FEED_HEADS + 1))
+        complete = len(newest) <= FEED_HEADS
+        heads = {doc["_id"]: head_of(doc) for doc in newest[:FEED_HEADS]}
+        if not complete:
+            for doc in self.db.items.find({"org_id": org_id, "promoted": True}, projection):
+                if doc.get("status") == PUBLISHED:
+                    heads.setdefault(doc["_id"], head_of(doc))
+        return list(heads.values()), complete
+
+    def _changed_feed(self, org_id: str, session) -> None:
+        self.db.feed_marks.update_one({"_id": org_id}, {"$set": {"mark": secrets.token_hex(8)}}, upsert=True,
+                                      session=session)
+
+    def _feed_forget(self, org_id: str) -> None:
+        cache, lock = self._feed_cache()
+        with lock:
+            cache.pop(org_id, None)
+
+    def _feed_cache(self):
+        """{org_id: (mark, checked_at, heads, complete)} and its lock: one per store, that is per process."""
+        cache = self.__dict__.get("_feed_heads")
+        if cache is None:
+            cache = self.__dict__.setdefault("_feed_heads", ({}, threading.Lock()))
+        return cache

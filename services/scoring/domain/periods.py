@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from servicekit.errors import InvalidArgument
 
@@ -89,3 +90,24 @@ def cycle_of(day: str, cycle_kind: str) -> str:
         start = year if month >= 9 else year - 1
         return f"{start}-{start + 1}"
     return f"{year}"
+
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MOST_DAYS = 366
+
+
+def day_range(since, until) -> tuple[str, str]:
+    """Two days YYYY-MM-DD, first to last inclusive, at most ``MOST_DAYS`` days apart (a week, a month)."""
+    days = []
+    for value, field in ((since, "since"), (until, "until")):
+        if not isinstance(value, str) or not _DAY.match(value):
+            raise InvalidArgument(f"{field} 格式应为 YYYY-MM-DD", code="DATE_INVALID", field=field)
+        try:
+            days.append(date.fromisoformat(value))
+        except ValueError:
+            raise InvalidArgument(f"{field} 格式应为 YYYY-MM-DD", code="DATE_INVALID", field=field) from None
+    if days[1] < days[0]:
+        raise InvalidArgument("until 不能早于 since", code="RANGE_INVALID", field="until")
+    if (days[1] - days[0]).days >= MOST_DAYS:
+        raise InvalidArgument(f"时间范围不能超过 {MOST_DAYS} 天", code="RANGE_TOO_LONG", field="until")
+    return since, until

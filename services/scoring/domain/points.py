@@ -1,8 +1,9 @@
 """Member points (积分): the per-tenant rules table, its validation, caps and the threshold.
 
-Points per category (attending, reflections, volunteer hours, quizzes, absence), a daily and
-a cycle cap per category, a negative list (负面清单) of deductions and the threshold below
-which a member is called for a talk (诫勉谈话).
+Points per category (attending, reflections, volunteer hours, quizzes, study, contests, absence), a
+daily and a cycle cap per category, a negative list (负面清单) of deductions and the threshold below
+which a member is called for a talk (诫勉谈话). How many times its points a content event is worth (a
+quiz's score band, a contest's rank) is decided here too.
 """
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import math
 
 from servicekit.errors import InvalidArgument
 
-CATEGORIES = ("attendance", "reflection", "volunteer_hours", "quiz", "absence")
+CATEGORIES = ("attendance", "reflection", "volunteer_hours", "quiz", "study", "contest", "absence")
+# Categories added after tenants could store their own tables: a stored table without them takes their default
+# rule (a tenant switches one off with points 0), so study and contests earn points without re-saving the rules.
+ADDED_LATER = ("study", "contest")
 CYCLES = ("calendar", "academic")
 MAX_POINTS = 100
 DEFAULT_RULES = {
@@ -22,6 +26,8 @@ DEFAULT_RULES = {
         {"category": "reflection", "points": 2, "daily_cap": 4, "cycle_cap": 24},
         {"category": "volunteer_hours", "points": 1, "daily_cap": 8, "cycle_cap": 100},
         {"category": "quiz", "points": 1, "daily_cap": 5, "cycle_cap": 50},
+        {"category": "study", "points": 1, "daily_cap": 6, "cycle_cap": 100},
+        {"category": "contest", "points": 1, "daily_cap": 5, "cycle_cap": 30},
         {"category": "absence", "points": -5, "daily_cap": 0, "cycle_cap": 0},
     ],
     "negative_list": [
@@ -34,6 +40,29 @@ DEFAULT_RULES = {
 
 def default_rules() -> dict:
     return copy.deepcopy(DEFAULT_RULES)
+
+
+def completed(table: dict | None) -> dict:
+    """The rules in force: the default table for a tenant that stored none, else its table with the default rule
+    of each category added after it was stored (``ADDED_LATER``)."""
+    if not table:
+        return default_rules()
+    present = {rule["category"] for rule in table.get("rules") or ()}
+    missing = [copy.deepcopy(rule) for rule in DEFAULT_RULES["rules"]
+               if rule["category"] in ADDED_LATER and rule["category"] not in present]
+    return {**table, "rules": [*table.get("rules", []), *missing]} if missing else table
+
+
+def contest_quantity(rank, participants) -> int:
+    """How many times the contest points a placing is worth: first 5, second 4, third 3, the best tenth 2,
+    everyone else who took part 1 (0 without a rank)."""
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+        return 0
+    if rank <= 3:
+        return 6 - rank
+    if isinstance(participants, int) and not isinstance(participants, bool) and rank <= max(1, participants // 10):
+        return 2
+    return 1
 
 
 def _number(value, where: str, problems: list, low: float, high: float) -> None:

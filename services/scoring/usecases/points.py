@@ -15,7 +15,7 @@ from services.scoring.arguments import text
 from services.scoring.domain import ledger
 from services.scoring.domain import points as points_rules
 from services.scoring.domain import talks as talk_rules
-from services.scoring.domain.periods import cycle_of
+from services.scoring.domain.periods import cycle_of, day_range
 from services.scoring.points_store import PointsStore
 from services.scoring.usecases.subtrees import Subtrees
 from services.scoring.views import entry_view, talk_summary, talk_view
@@ -88,6 +88,18 @@ class Points:
                      "uncapped": True, "corrects": original["_id"]}
         candidate["day"] = original["day"]
         return entry_view(self._write(candidate, now))
+
+    def member_totals(self, caller: CallerScope, branch_id, since, until) -> dict:
+        """Each member's points between two days of a branch the caller manages (for content's role models)."""
+        since, until = day_range(since, until)
+        level, branch_id = self.subtrees.level(caller, branch_id)
+        members = [member["_id"] for member in self.store.members_under(branch_id, level)
+                   if member.get("branch_id") == branch_id]
+        totals = self.store.points_of_members(members, since, until)
+        return {"branch_id": branch_id, "since": since, "until": until, "members": [
+            {"member_id": member_id, "total": round(totals[member_id]["total"], 2),
+             "by_category": {k: round(v, 2) for k, v in totals[member_id]["by_category"].items()}}
+            for member_id in members if member_id in totals]}
 
     # ------------------------------------------------------------------ talks
     def talk_candidates(self, caller: CallerScope, org_id, cycle, page_size, page_token) -> dict:

@@ -1,9 +1,12 @@
-"""Member points learned from attendance events: the points consumer's batches (``PointsApplier``), written to
-the points database (points_store), run in a process of its own (``service.PointsConsumer``).
+"""Member points learned from attendance and content events: the points consumer's batches (``PointsApplier``),
+written to the points database (points_store), run in a process of its own (``service.PointsConsumer``).
 
 Idempotent by natural keys: ledger ids ``<activity>:<member>:<category>`` (an existing entry is skipped and
 balances move only with new entries), members, branches and tenants upserted with the same fields. So a batch
 may be written in several transactions: a redelivery after a crash between them finds the first ones' entries.
+Content's events key their entries the same way: ``<package>:<item key>:<member>:study`` (an item of a package
+studied; a link has no content item id, so the package's item key names it), ``<quiz>:<member>:quiz:<level>`` (one entry per score band reached, ``QUIZ_LEVELS``) and
+``<quiz>:<member>:contest`` (a contest placing, worth ``points.contest_quantity`` times the rule's points).
 """
 from __future__ import annotations
 
@@ -14,16 +17,25 @@ from servicekit.storage.subtree import ancestor_fields
 from servicekit.timestamps import stamp
 
 from services.attendance import events as att
+from services.content import events as content
 from services.identity import events as identity_events
 from services.scoring.domain import ledger
+from services.scoring.domain import points as point_rules
 from services.scoring.points_store import PointsStore, points_database
 from services.scoring.store import retried
 
 ISSUED, ROSTER_FROZEN, CLOSED = att.ACTIVITY_ISSUED.name, att.ROSTER_FROZEN.name, att.ACTIVITY_CLOSED.name
 CHECKOUT, REFLECTION_POSTED = att.CHECKOUT_RECORDED.name, att.REFLECTION_POSTED.name
 TENANT_CREATED = identity_events.TENANT_CREATED.name
+STUDIED, QUIZ_FINISHED, CONTEST_FINISHED = (content.ITEM_STUDIED.name, content.QUIZ_ATTEMPT_FINISHED.name,
+                                            content.CONTEST_FINISHED.name)
+CONTENT_EVENTS = (STUDIED, QUIZ_FINISHED, CONTEST_FINISHED)
 POINTS_SUBSCRIPTIONS = [(att.SOURCE, name) for name in (ROSTER_FROZEN, CHECKOUT, REFLECTION_POSTED, CLOSED, ISSUED)] \
-    + [(identity_events.SOURCE, TENANT_CREATED)]
+    + [(identity_events.SOURCE, TENANT_CREATED)] + [(content.SOURCE, name) for name in CONTENT_EVENTS]
+# A finished quiz pays one level of the quiz points per band reached: taking part counts, doing well counts more.
+# Each level is an entry of its own, so a better later attempt tops up to its band and no level is paid twice.
+QUIZ_LEVELS = {content.BAND_FAIL: 1, content.BAND_PASS: 2, content.BAND_EXCELLENT: 3}
+QUIZ_LEVEL_REASONS = {1: "完成答题", 2: "答题及格", 3: "答题优秀"}
 MAX_ENTRIES_PER_TRANSACTION = 2000
 
 
@@ -66,6 +78,7 @@ class PointsApplier:
             if event["event_type"] == ROSTER_FROZEN:
                 store.place_members(event["tenant_id"], event["branch_id"], event.get("member_ids") or [],
                                     branch_paths.get(event["branch_id"], {}), session)
+        self._note_content_members(events, branch_paths, session)
         for branch_id, fields in issued_paths.items():   # a branch moved since last month: its members follow
             store.move_branch_members(branch_id, fields, session)
         candidates, rules_by_tenant = [], {}
@@ -73,12 +86,30 @@ class PointsApplier:
             candidates.extend(self._awards(event, rules_by_tenant))
         store.write_entries(session, candidates, rules_by_tenant, at=stamp(self.clock.now()))
 
+    def _note_content_members(self, events: list[dict], branch_paths: dict, session) -> None:
+        """A member known so far only from content's events (no themed day yet) is placed under the branch its
+        event names, so its ledger is found by those who manage it."""
+        by_branch: dict[tuple[str, str], set[str]] = {}
+        for event in events:
+            if event["event_type"] in CONTENT_EVENTS and event.get("branch_id") and event.get("member_id"):
+                by_branch.setdefault((event["tenant_id"], event["branch_id"]), set()).add(event["member_id"])
+        if not by_branch:
+            return
+        unknown = {branch_id for _, branch_id in by_branch if branch_id not in branch_paths}
+        if unknown:
+            branch_paths.update(self.store.branch_places(unknown, session))
+        for (tenant_id, branch_id), member_ids in sorted(by_branch.items()):
+            self.store.note_members(tenant_id, branch_id, sorted(member_ids), branch_paths.get(branch_id, {}),
+                                    session)
+
     def _awards(self, event: dict, rules_by_tenant: dict) -> list[dict]:
         kind, tenant_id = event["event_type"], event.get("tenant_id")
-        if kind not in (CHECKOUT, REFLECTION_POSTED, CLOSED) or not tenant_id:
+        if kind not in (CHECKOUT, REFLECTION_POSTED, CLOSED, *CONTENT_EVENTS) or not tenant_id:
             return []
         table = self.store.rules_of(tenant_id, rules_by_tenant)
         source = {"kind": "event", "event_id": event["event_id"], "event_type": kind}
+        if kind in CONTENT_EVENTS:
+            return content_awards(event, table, source)
         at = event.get("at") or event["occurred_at"]
         if kind == CHECKOUT:            # back-filled after the closing (has_points_work)
             points = ledger.rule_points(table, "attendance")
@@ -101,6 +132,30 @@ class PointsApplier:
                 entries.append(ledger.entry(f"{event['activity_id']}:{member_id}:absence", tenant_id, member_id,
                                             "absence", absence, "主题党日缺勤", source, at))
         return entries
+
+
+def content_awards(event: dict, table: dict, source: dict) -> list[dict]:
+    """The entries a content event earns under the tenant's rules (none for a category the rules pay nothing)."""
+    kind, tenant_id, member_id = event["event_type"], event["tenant_id"], event.get("member_id")
+    if not member_id:
+        return []
+    if kind == STUDIED:
+        points = ledger.rule_points(table, "study")
+        return [] if not points else [ledger.entry(
+            f"{event['package_id']}:{event.get('item_key') or event['item_id']}:{member_id}:study", tenant_id,
+            member_id, "study", points,
+            "完成学习", source, event.get("studied_at") or event["occurred_at"])]
+    if kind == QUIZ_FINISHED:
+        points = ledger.rule_points(table, "quiz")
+        at = event.get("finished_at") or event["occurred_at"]
+        return [] if not points else [ledger.entry(
+            f"{event['quiz_id']}:{member_id}:quiz:{level}", tenant_id, member_id, "quiz", points,
+            QUIZ_LEVEL_REASONS[level], source, at) for level in range(1, QUIZ_LEVELS.get(event.get("band"), 0) + 1)]
+    quantity = point_rules.contest_quantity(event.get("rank"), event.get("participants"))
+    points = ledger.rule_points(table, "contest", quantity)
+    return [] if not points else [ledger.entry(
+        f"{event['quiz_id']}:{member_id}:contest", tenant_id, member_id, "contest", points,
+        f"知识竞赛第 {event['rank']} 名", source, event["occurred_at"])]
 
 
 def attendance_entry(activity_id: str, member_id: str, tenant_id: str, points: float, source: dict, at: str) -> dict:

@@ -69,9 +69,12 @@ class FakeIdentity:
 
     def branches_under(self, scope: dict, org_id: str) -> dict:
         root = self.get_org(scope, org_id)
-        branches = [org_view(o) for o, path in PATHS.items()
-                    if org_id in path and KINDS.get(o, "branch") == "branch" and tenant_of(o) == root["tenant_id"]]
-        return {"branches": branches}
+        views = [org_view(o) for o, path in PATHS.items()
+                 if org_id in path and KINDS.get(o, "branch") == "branch" and tenant_of(o) == root["tenant_id"]]
+        # as identity answers it: org_id (not id) per branch
+        return {"branches": [{"org_id": v["id"], "name": v["name"], "path_ids": v["path_ids"],
+                              "path_names": v["path_names"], "field": v["field"], "category": v["category"],
+                              "level": v["level"]} for v in views]}
 
     def branch_rosters(self, tenant_id: str = "", branch_ids=()) -> dict:
         self.asked.append(("branch_rosters", ",".join(branch_ids)))

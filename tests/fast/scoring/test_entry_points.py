@@ -45,6 +45,7 @@ DELEGATIONS = [
     ("record_talk", dict(member_id="m", cycle="c", held_on="h", note="n"), "points", "record_talk",
      ("m", "c", "h", "n")),
     ("list_talks", dict(org_id="o", cycle="c", page_size=5, page_token="t"), "points", "talks", ("o", "c", 5, "t")),
+    ("member_points_totals", dict(branch_id="b", since="s", until="u"), "points", "member_totals", ("b", "s", "u")),
 ]
 # the defaults an entry point gives a use case when the caller leaves the arguments out
 DEFAULTS = {"get_ranking": ("", "", "", "", 0, ""), "compare_orgs": (None, ""), "rate_activity": ("", None, ""),

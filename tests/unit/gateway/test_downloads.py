@@ -29,7 +29,7 @@ def files(backend):
 def test_every_operation_answering_a_file_offers_the_download():
     answering_files = {op.rpc for op in OPERATIONS
                        if {"filename", "content"} <= set(op.response.DESCRIPTOR.fields_by_name)}
-    assert answering_files == set(FILES) | {"GetUploadPhoto"}          # a photo: always the image (test_photos)
+    assert answering_files == set(FILES) | {"GetUploadPhoto", "DownloadAttachment"}          # a photo: always the image (test_photos)
     assert all(BY_RPC[rpc].download for rpc in answering_files)
     assert [rpc for rpc in answering_files if BY_RPC[rpc].download.inline] == ["GetUploadPhoto"]
 

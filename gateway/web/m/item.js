@@ -1,0 +1,57 @@
+// /m/item?id=<item_id>: one published item (GET /v1/items/{id}): title, publisher, time, the body's paragraphs,
+// tags and attachments (GET /v1/attachments/{id}?download=1). Opening it is the read: a notice shows 已读 once the
+// service has counted it (a repeat open counts nothing).
+import { get, login, logout, me } from "/web/common/api.js";
+import { h, mount, notice, loginForm, formatTime } from "/web/common/ui.js";
+
+const app = document.getElementById("app");
+const who = document.getElementById("who");
+const KIND_LABELS = { article: "文章", notice: "通知", download: "资料", learning: "学习" };
+
+/** The body's paragraphs (split at new lines) as <p> nodes: text stays text, never HTML. */
+export function paragraphs(body) {
+  return String(body || "").split(/\n+/).map((line) => line.trim()).filter(Boolean).map((line) => h("p", {}, line));
+}
+
+async function show(id) {
+  let item;
+  try {
+    item = await get(`/v1/items/${encodeURIComponent(id)}`);
+  } catch (error) {
+    if (error.status === 401) return showLogin(id);
+    return mount(app, notice("error", "无法打开", error.message), h("p", {}, h("a", { href: "/m/feed" }, "返回资讯")));
+  }
+  document.title = `${item.title} · 智慧党建`;
+  const attachments = (item.attachment_ids || []).map((attachment, n) => h("li", {},
+    h("a", { href: `/v1/attachments/${encodeURIComponent(attachment)}?download=1` }, `附件 ${n + 1}`)));
+  mount(app, h("article", { class: "card", id: "item" },
+    h("h2", { id: "item-title" }, item.title),
+    h("p", { class: "muted small" }, [KIND_LABELS[item.kind] || "", item.author_name,
+      item.published_at ? formatTime(item.published_at) : ""].filter(Boolean).join(" · "), " ",
+      item.kind === "notice" && item.read ? h("span", { class: "badge badge-ok", id: "read-mark" }, "已读") : null),
+    h("div", { class: "item-body", id: "item-body" }, paragraphs(item.body)),
+    (item.tags || []).length ? h("p", { class: "tags" }, item.tags.map((tag) =>
+      h("a", { class: "badge", href: `/m/search?q=${encodeURIComponent(tag)}` }, tag))) : null,
+    attachments.length ? h("section", {}, h("h3", {}, "附件"), h("ul", {}, attachments)) : null),
+    h("p", {}, h("a", { href: "/m/feed" }, "返回资讯")));
+}
+
+function showLogin(id) {
+  mount(who);
+  mount(app, loginForm(async ({ tenant_code, username, password }) => {
+    await login(tenant_code, username, password);
+    await start(id);
+  }, { title: "党员登录" }));
+}
+
+async function start(id) {
+  const current = await me().catch(() => undefined);
+  if (current === null) return showLogin(id);
+  if (current === undefined) return mount(app, notice("error", "加载失败", "网络连接失败，请稍后再试。"));
+  mount(who, h("span", {}, current.member ? current.member.name : current.account.username, " "),
+    h("button", { class: "link", type: "button", id: "logout", onclick: async () => { await logout(); showLogin(id); } }, "退出"));
+  if (!id) return mount(app, notice("info", "未指定内容", ""), h("p", {}, h("a", { href: "/m/feed" }, "返回资讯")));
+  await show(id);
+}
+
+start(new URLSearchParams(location.search).get("id") || "");

@@ -1,0 +1,103 @@
+"""The publishing store against the embedded store: the feed's cached heads are dropped by the process's own
+commits at once and seen from another process at its next mark check; a read is counted once however often
+it is recorded; a generated item is published with its events and its search postings."""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from servicekit.storage.mongo import open_store
+from servicekit.storage.subtree import ancestor_fields
+from services.content import events
+from services.content.store import ContentStore
+from services.content.stores import publishing
+
+pytestmark = pytest.mark.integration
+PATH = ["c1", "d1", "b1"]
+
+
+@pytest.fixture
+def stores(mongo_uri):
+    name = f"content_pub_{secrets.token_hex(3)}"
+    return open_store(ContentStore, name, mongo_uri), open_store(ContentStore, name, mongo_uri)
+
+
+def generated(store, title, org_path=PATH, published_at="2026-12-06T08:00:00.000Z", **extra):
+    item = {"_id": publishing.new_item_id(), "tenant_id": "t1", "org_id": org_path[-1], "org_path": list(org_path),
+            "column_id": f"{org_path[-1]}:news", "kind": "notice", "title": title, "body": "学习党章", "summary": "",
+            "tags": ["党章"], "attachment_ids": [], "pinned_until": None, "pushed": False, "promoted": False,
+            "published_at": published_at, "author_name": "", "read_count": 0, "created_at": published_at,
+            "updated_at": published_at, **extra}
+    event = events.CONTENT_PUBLISHED.build("t1", published_at, item_id=item["_id"], org_id=item["org_id"],
+                                           org_path=item["org_path"], kind="notice", title=title, version=1,
+                                           pushed=False, published_by="")
+    return store.insert_published_item(item, [event])
+
+
+def heads(store, org_id="b1"):
+    return [head["title"] for head in store.published_heads([org_id])[org_id][0]]
+
+
+def test_own_commits_show_at_once_another_process_at_its_next_check(stores, monkeypatch):
+    one, two = stores
+    monkeypatch.setattr(publishing, "FEED_CHECK_SECONDS", 60.0)
+    assert heads(one) == [] and heads(two) == []
+    generated(one, "第一条")
+    assert heads(one) == ["第一条"]
+    assert heads(two) == []                     # not checked again yet: still the cached heads
+    monkeypatch.setattr(publishing, "FEED_CHECK_SECONDS", 0.0)
+    assert heads(two) == ["第一条"]
+    item = one.item(one.published_heads(["b1"])["b1"][0][0]["_id"])
+    assert one.published_items_by_ids([item["_id"], "itm_none"])[0]["generated"] is True
+    assert one.db.postings.count_documents({"item_id": item["_id"]}) > 0
+    assert one.db.outbox.count_documents({}) >= 1
+
+
+def test_a_node_with_more_than_the_cached_heads_keeps_its_promoted_ones(stores, monkeypatch):
+    one, _two = stores
+    monkeypatch.setattr(publishing, "FEED_HEADS", 2)
+    generated(one, "置顶旧闻", published_at="2026-12-01T00:00:00.000Z", promoted=True,
+              pinned_until="2026-12-31T00:00:00.000Z")
+    for day in (2, 3, 4):
+        generated(one, f"新闻{day}", published_at=f"2026-12-0{day}T00:00:00.000Z")
+    held, complete = one.published_heads(["b1"])["b1"]
+    assert complete is False and [h["title"] for h in held] == ["新闻4", "新闻3", "置顶旧闻"]
+    assert [h["title"] for h in one.published_newest(["b1", "d1"], 10)] == ["新闻4", "新闻3", "新闻2", "置顶旧闻"]
+
+
+def test_a_read_is_counted_once(stores):
+    one, two = stores
+    item = generated(one, "通知")
+    read = {"item_id": item["_id"], "member_id": "m1", "branch_id": "b1", "tenant_id": "t1", "tags": ["党章"],
+            "kind": "notice", "read_at": "2026-12-06T09:00:00.000Z"}
+    assert one.record_read(read, []) is True
+    assert two.record_read(read, []) is False
+    assert one.record_read({**read, "member_id": "m2"}, []) is True
+    assert one.read_counts_of(item["_id"]) == {"b1": 2}
+    assert set(one.readers_in_branch(item["_id"], "b1")) == {"m1", "m2"}
+    assert one.item(item["_id"])["read_count"] == 2
+    assert [r["item_id"] for r in one.recent_reads_of("m1")] == [item["_id"]]
+
+
+def test_a_change_guarded_by_status_and_version(stores):
+    one, _two = stores
+    item = generated(one, "通知")
+    log = {"_id": "log_1", "item_id": item["_id"], "action": "withdrawn", "by": "a", "at": "x", "reason": "r",
+           "version": 1, "until": ""}
+    withdrawn = one.change_item(item, "published", {"status": "withdrawn"}, [], log, postings="drop", feed=True)
+    assert withdrawn["status"] == "withdrawn" and heads(one) == []
+    assert one.db.postings.count_documents({"item_id": item["_id"]}) == 0
+    with pytest.raises(Exception) as refused:
+        one.change_item(item, "published", {"status": "withdrawn"}, [], {**log, "_id": "log_2"})
+    assert getattr(refused.value, "code", "") == "ITEM_CHANGED"
+    assert ancestor_fields(PATH)["a2"] == one.item(item["_id"])["a2"]
+
+
+def test_default_columns_review_by_level_whatever_the_first_caller_asks(stores):
+    one, _two = stores
+    assert one.default_column("t1", PATH, "publicity", False, "2026-12-06T08:00:00.000Z")["review_required"] is False
+    review = {c["key"]: c["review_required"] for c in one.columns_of("t1", "b1")}
+    assert review == {"news": True, "notices": True, "learning": True, "role_models": False, "publicity": False}
+    one.ensure_default_columns("t1", ["c1"], True, "2026-12-06T08:00:00.000Z")
+    assert not any(c["review_required"] for c in one.columns_of("t1", "c1"))
