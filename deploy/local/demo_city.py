@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable
 
+from deploy.local import demo_content
 from servicekit.security.keys import new_password
 from services.identity.domain.lifecycle import add_years
 
@@ -388,6 +389,10 @@ def seed(gateway_http: str = "http://127.0.0.1:8080", operator_password: str | N
                                secretary["id"], secretary["name"]))
         logins.append(_account(api, tenant_code, f"member{number}", chosen, "member", branch, member["id"],
                                member["name"]))
+    county_org = next(org for org in orgs if org["kind"] == "county" and org["name"] == f"{COUNTIES[0][0]}委")
+    county = _Api(gateway_http)
+    county.login(tenant_code, f"{COUNTIES[0][2]}_admin", chosen[f"{COUNTIES[0][2]}_admin"])
+    demo_content.seed_content(api, county, root, county_org)
     return [login for login in logins if login]
 
 
