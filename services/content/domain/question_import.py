@@ -19,7 +19,7 @@ from typing import Iterator
 from servicekit.errors import InvalidArgument
 
 from services.content.domain import quizzes as rules
-from services.identity.domain import xlsx_reader
+from servicekit import xlsx_reader
 
 FORMATS = ("csv", "xlsx")
 MAX_ROWS = 5_000

@@ -14,9 +14,10 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Callable, Iterable, Iterator, Sequence
 
+from servicekit import xlsx_reader
 from servicekit.errors import InvalidArgument
 
-from . import members, tree, xlsx_reader
+from . import members, tree
 from .problems import Problem
 
 FORMATS = ("csv", "xlsx")

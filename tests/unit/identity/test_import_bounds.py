@@ -17,7 +17,8 @@ import pytest
 from servicekit.process.config import ConfigError
 from servicekit.errors import InvalidArgument
 from services.identity.usecases import imports
-from services.identity.domain import importing, xlsx_reader
+from servicekit import xlsx_reader
+from services.identity.domain import importing
 from services.identity.domain.importing import MEMBER_REQUIRED_COLUMNS, read_table
 from tests.support.xlsx import NS, PARTS, SHEET, sheet_xml, text_row, xlsx
 

@@ -10,7 +10,8 @@ import pytest
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 
-from services.identity.domain import importing, xlsx_reader
+from servicekit import xlsx_reader
+from services.identity.domain import importing
 
 
 def openpyxl_rows(content: bytes) -> list[list]:
