@@ -2,9 +2,10 @@
 
 Each request adds its keyword arguments and a future to the pending group of its operation, on the gateway's
 event loop (``gateway.event_loop``). A group is due when it holds ``fill`` requests (32) or its oldest request has
-waited ``max_wait`` (40 ms); a due group is sent, up to ``max_batch`` (256) at a time, by one of ``senders``
-threads as one call of the operation's batch method. While every sender is busy the groups keep growing, and a
-sender that comes back takes the oldest group once it is due, not before: a call costs the platform about as much
+waited ``max_wait`` (40 ms); a due group is sent, up to ``max_batch`` (256) at a time, as one call of the operation's
+batch method, with at most ``senders`` calls of each operation in flight (operations never wait for each other: a
+member's feed does not queue behind a batch of scans). While an operation's senders are busy its group keeps
+growing, and when one comes back it takes the group once it is due, not before: a call costs the platform about as much
 as a dozen scans, so a batch's size is most of what a scan costs (docs/performance.md#scan-batching-at-the-gateway).
 The service answers each item on its own (``{"result": ...}`` or ``{"error": ...}``), so one bad scan never fails
 another.
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WAIT_MS = 40
 DEFAULT_FILL = 32
+MAX_BATCHED_OPERATIONS = 8        # sender threads are made for this many batched operations
 
 
 class Batcher:
@@ -43,11 +45,12 @@ class Batcher:
         self.fill = min(fill, max_batch)
         self.answer_timeout = answer_timeout
         self.loop_thread = loop or shared_loop()
-        self._pool = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="batch-sender")
+        # threads for every batched operation's senders (a batched operation is a row of the operation table)
+        self._pool = ThreadPoolExecutor(max_workers=senders * MAX_BATCHED_OPERATIONS, thread_name_prefix="batch-sender")
         # touched on the loop only: each group's requests, and the loop time its oldest request arrived
         self._pending: dict[tuple[str, str], list[tuple[dict, asyncio.Future]]] = {}
         self._first_at: dict[tuple[str, str], float] = {}
-        self._busy = 0
+        self._busy: dict[tuple[str, str], int] = {}       # batch calls in flight, by operation
         self._timer: asyncio.TimerHandle | None = None
 
     @classmethod
@@ -84,15 +87,21 @@ class Batcher:
 
     # --- on the loop ---------------------------------------------------------------------
     def _send_due(self) -> None:
-        """Send every group that is due (full, or its oldest request has waited ``max_wait``) while a sender
-        is free, oldest first; otherwise wake up when the oldest group falls due."""
+        """Send every group that is due (full, or its oldest request has waited ``max_wait``) and whose operation
+        has a sender free, oldest first; wake up when the next group that could be sent falls due."""
         loop = self.loop_thread.loop
-        while self._pending and self._busy < self.senders:
-            key = min(self._first_at, key=self._first_at.__getitem__)
+        while True:
+            free = [key for key in self._pending if self._busy.get(key, 0) < self.senders]
+            if not free:
+                return
+            key = min(free, key=self._first_at.__getitem__)
             due_in = self._first_at[key] + self.max_wait - loop.time()
             if len(self._pending[key]) < self.fill and due_in > 0:
-                self._wake_in(due_in)
-                return
+                sooner = [k for k in free if len(self._pending[k]) >= self.fill]
+                if not sooner:
+                    self._wake_in(due_in)
+                    return
+                key = min(sooner, key=self._first_at.__getitem__)
             self._send(key)
 
     def _wake_in(self, delay: float) -> None:
@@ -118,12 +127,13 @@ class Batcher:
         wait_series, _, size_series = _series(key)
         wait_series.observe(waited)
         size_series.observe(len(batch))
-        self._busy += 1
+        self._busy[key] = self._busy.get(key, 0) + 1
         sent = self.loop_thread.loop.run_in_executor(self._pool, self._call_backend, key, [kw for kw, _ in batch])
-        sent.add_done_callback(lambda outcome: self._answered(batch, outcome))
+        sent.add_done_callback(lambda outcome: self._answered(key, batch, outcome))
 
-    def _answered(self, batch: list[tuple[dict, asyncio.Future]], outcome: asyncio.Future) -> None:
-        self._busy -= 1
+    def _answered(self, key: tuple[str, str], batch: list[tuple[dict, asyncio.Future]],
+                  outcome: asyncio.Future) -> None:
+        self._busy[key] -= 1
         error = outcome.exception()
         for index, (_, future) in enumerate(batch):
             if future.done():                       # its request was cancelled meanwhile

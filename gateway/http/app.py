@@ -263,9 +263,10 @@ class GatewayApp:
             Rule(SESSION_PATH, methods=["POST"], endpoint="session_start"),
             Rule(SESSION_END_PATH, methods=["POST"], endpoint="session_end"),
         ], converters={"segment": SegmentConverter}, merge_slashes=False)
-        # batched operations without path parameters, by (method, path): answered on the server's loop
+        # batched operations without path parameters whose request is a JSON body (a scan), by (method, path):
+        # answered on the server's loop; the others join their batch from a thread (``Dispatcher.call``)
         self.batched_routes = {(op.http_method, op.path): op for op in operations
-                               if op.batch_method and not op.path_params}
+                               if op.batch_method and not op.path_params and op.http_method != "GET"}
         self.openapi = json.dumps(build_openapi(operations), ensure_ascii=False, indent=1)
         self.docs = render_docs(operations)
         self.static = StaticFiles()

@@ -11,6 +11,7 @@ all of them take this one; none uses nameko's ``rpc`` directly.
 """
 from __future__ import annotations
 
+import logging
 import sys
 
 from kombu.serialization import dumps, registry
@@ -20,6 +21,8 @@ from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_
                               SERIALIZER_CONFIG_KEY)
 
 from servicekit.errors import ServiceError
+
+log = logging.getLogger(__name__)
 
 
 class OnceEncodedResponder(Responder):
@@ -56,3 +59,18 @@ class OnceEncodedRpc(Rpc):
 
 
 rpc = OnceEncodedRpc.decorator(expected_exceptions=(ServiceError,))
+
+
+def answer_each(items, handle) -> list[dict]:
+    """A batch method's answers (``gateway.batching``), in order: ``{"result": handle(item)}`` or ``{"error": body}``
+    for each item, so that one refused or failing item never fails the others of its batch."""
+    answers = []
+    for item in items or ():
+        try:
+            answers.append({"result": handle(item)})
+        except ServiceError as error:
+            answers.append({"error": error.to_dict()})
+        except Exception:  # noqa: BLE001  answered as the gateway answers an unexpected error; logged here
+            log.exception("a batch item failed")
+            answers.append({"error": ServiceError("服务内部错误，请稍后重试", code="INTERNAL").to_dict()})
+    return answers

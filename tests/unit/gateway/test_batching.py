@@ -289,3 +289,34 @@ def test_each_batch_call_is_measured_its_wait_its_round_trip_and_its_size(clock)
     assert sample("gateway_batch_size_sum", **OPERATION) - sizes_before == 12
     assert sent.batches() == 1 and sent.waited() == pytest.approx(0.0625)
     batcher.close()
+
+
+def test_operations_do_not_wait_for_each_other(clock):
+    """A batch of one operation in flight holds its own sender only: another operation's full group goes at once,
+    while a second group of the first waits for that operation's sender."""
+    class Entering(RecordingBackend):
+        def __init__(self):
+            super().__init__()
+            self.entries, self.two_in = [], threading.Event()
+
+        def call(self, service, method, **kwargs):
+            self.entries.append((method, [item["n"] for item in kwargs["items"]]))
+            if len(self.entries) == 2:
+                self.two_in.set()
+            return super().call(service, method, **kwargs)
+
+    backend = Entering()
+    batcher = Batcher(backend, max_batch=100, fill=2, max_wait=5.0, senders=1, loop=clock.thread)
+    scans = [submit(clock, batcher, n) for n in (0, 2)]
+    assert backend.entered.wait(5)                       # the scans' batch is in flight, held by the backend
+    more_scans = [submit(clock, batcher, n) for n in (8, 10)]
+    feeds = [asyncio.run_coroutine_threadsafe(batcher.submit("content", "get_feeds", {"n": n}), clock.loop)
+             for n in (4, 6)]
+    assert backend.two_in.wait(5)                        # the feeds went while the scans' sender was busy
+    clock.settle()
+    assert backend.entries == [("record_scans", [0, 2]), ("get_feeds", [4, 6])]
+    backend.release.set()
+    assert [outcome(f) for f in feeds] == [{"n": 4}, {"n": 6}]
+    assert [outcome(f) for f in scans + more_scans] == [{"n": 0}, {"n": 2}, {"n": 8}, {"n": 10}]
+    assert backend.entries[2] == ("record_scans", [8, 10])   # the scans' second group, once their sender was back
+    batcher.close()
