@@ -213,3 +213,7 @@ class IdentityService:
     @rpc
     def branch_rosters(self, tenant_id="", branch_ids=()):
         return self.members.branch_rosters(tenant_id, branch_ids)
+
+    @rpc
+    def branch_roster_sizes(self, tenant_id="", branch_ids=()):
+        return self.members.branch_roster_sizes(tenant_id, branch_ids)

@@ -128,6 +128,11 @@ class Members(UseCases):
                                                  "mobile": bool(member.get("mobile"))})
         return rosters
 
+    def branch_roster_sizes(self, tenant_id, branch_ids) -> dict[str, int]:
+        """How many members each branch's roster (``branch_rosters``) has, without the names: for counts and
+        completion rates over a whole subtree."""
+        return self.store.party_member_counts(tenant_id, list(dict.fromkeys(branch_ids)))
+
 
 def _as_branch_peer(view: dict, caller: CallerScope) -> dict:
     """What a member may see of fellow branch members: name, status and role in the branch."""

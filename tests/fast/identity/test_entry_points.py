@@ -49,6 +49,8 @@ DELEGATIONS = [
      TENANT_CALLER, ("m", "s", "d")),
     ("branch_rosters", dict(tenant_id="ten_1", branch_ids=["b1", "b2"]), "members", "branch_rosters", None,
      ("ten_1", ["b1", "b2"])),
+    ("branch_roster_sizes", dict(tenant_id="ten_1", branch_ids=["b1", "b2"]), "members", "branch_roster_sizes", None,
+     ("ten_1", ["b1", "b2"])),
     ("create_account", dict(scope=CITY_ADMIN, username="u", password="p", role="r", org_id="o", member_id="m"),
      "accounts", "create", TENANT_CALLER, ("u", "p", "r", "o", "m")),
     ("list_accounts", dict(scope=CITY_ADMIN, org_id="o", role="r", page_size=5, page_token="t"), "accounts", "list",

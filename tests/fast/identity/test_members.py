@@ -163,3 +163,10 @@ def test_branch_rosters_list_each_branchs_party_members(service, store):
     assert service.branch_rosters(tenant_id=TENANT, branch_ids=["b1", "b2"]) == {
         "b1": [{"member_id": "mem_1", "name": "张三", "mobile": True}], "b2": []}
     store.party_members_of.assert_called_once_with(TENANT, ["b1", "b2"])
+
+
+def test_branch_roster_sizes_count_each_branchs_party_members_once_per_branch(service, store):
+    store.party_member_counts.return_value = {"b1": 2, "b2": 0}
+    assert service.branch_roster_sizes(tenant_id=TENANT, branch_ids=["b1", "b2", "b1"]) == {"b1": 2, "b2": 0}
+    store.party_member_counts.assert_called_once_with(TENANT, ["b1", "b2"])
+    store.party_members_of.assert_not_called()        # no member's name is read for a count
