@@ -234,6 +234,7 @@ export const MESSAGES = {
   SESSION_CLOSED: "本次学习已结束，请重新开始",
   SESSION_EXPIRED: "学习中断时间过长，请重新开始",
   STUDY_CHANGED: "学习记录已被同时更新，请重试",
+  STUDY_RANKING_OFF: "本单位未公开学习排行",
   // content: question bank, quizzes, contests
   QUESTION_NOT_FOUND: "题目不存在或不在您的管理范围内",
   QUIZ_NOT_FOUND: "答题活动不存在或不在您的范围内",

@@ -73,9 +73,11 @@ function actionsOf(item) {
 function drawItems() {
   const byId = new Map(columns.map((column) => [column.id, column.name]));
   const rows = items.map((item) => [
-    el("span", { class: "item-title" }, item.title),
+    // the number is what a learning package's item names (学习套餐 “链接或资讯编号”)
+    el("div", {}, el("span", { class: "item-title" }, item.title),
+      el("div", { class: "muted small item-id" }, `编号 ${item.id}`)),
     KINDS[item.kind] || item.kind,
-    byId.get(item.column_id) || "",
+    byId.get(item.column_id) || item.author_name || "",     // a lower node's column: name the node that owns it
     el("span", { class: "item-status" }, STATUS[item.status] || item.status,
       item.pushed ? el("span", { class: "badge badge-info" }, "推送") : null,
       item.pinned_until ? el("span", { class: "badge badge-warn", title: localTime(item.pinned_until) }, "置顶") : null,

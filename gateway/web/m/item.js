@@ -13,6 +13,8 @@ export function paragraphs(body) {
   return String(body || "").split(/\n+/).map((line) => line.trim()).filter(Boolean).map((line) => h("p", {}, line));
 }
 
+let member = false;      // only a member has learning packages
+
 async function show(id) {
   let item;
   try {
@@ -33,7 +35,25 @@ async function show(id) {
     (item.tags || []).length ? h("p", { class: "tags" }, item.tags.map((tag) =>
       h("a", { class: "badge", href: `/m/search?q=${encodeURIComponent(tag)}` }, tag))) : null,
     attachments.length ? h("section", {}, h("h3", {}, "附件"), h("ul", {}, attachments)) : null),
+    h("div", { id: "study-hint" }),
     h("p", {}, h("a", { href: "/m/feed" }, "返回资讯")));
+  if (member) await studyHint(id);
+}
+
+/** An item that is part of one of the member's packages is studied on /m/study, where the time is observed:
+ * reading it here counts no study time, so the page says where to read it. */
+async function studyHint(id) {
+  const answer = await get("/v1/me/packages").catch(() => null);
+  for (const pkg of (answer && answer.packages) || []) {
+    const item = (pkg.items || []).find((one) => one.item_id === id);
+    if (!item) continue;
+    const hint = document.getElementById("study-hint");
+    if (item.studied) return mount(hint, notice("ok", "本文已完成学习"));
+    return mount(hint, notice("info", `本文是学习套餐“${pkg.title}”的内容`,
+      `在学习页阅读满 ${item.min_seconds} 秒计为已学，在本页阅读不计学习时长。`),
+    h("a", { href: `/m/study?package=${encodeURIComponent(pkg.id)}&item=${encodeURIComponent(item.key)}`,
+      class: "btn btn-primary btn-block", id: "study-link" }, "去学习页阅读"));
+  }
 }
 
 function showLogin(id) {
@@ -50,6 +70,7 @@ async function start(id) {
   if (current === undefined) return mount(app, notice("error", "加载失败", "网络连接失败，请稍后再试。"));
   mount(who, h("span", {}, current.member ? current.member.name : current.account.username, " "),
     h("button", { class: "link", type: "button", id: "logout", onclick: async () => { await logout(); showLogin(id); } }, "退出"));
+  member = Boolean(current.member);
   if (!id) return mount(app, notice("info", "未指定内容", ""), h("p", {}, h("a", { href: "/m/feed" }, "返回资讯")));
   await show(id);
 }

@@ -39,13 +39,12 @@ function answerInputs(question, name, onAnswer) {
   const picked = new Set(question.choices || []);
   const box = h("div", { class: "answer", role: type === "radio" ? "radiogroup" : "group" });
   for (const option of question.options) {
-    const input = h("input", { type, name, value: option.key, checked: picked.has(option.key),
-      style: "width:auto;min-height:0;margin:0 .5rem 0 0" });
+    const input = h("input", { type, name, value: option.key, checked: picked.has(option.key) });
     input.addEventListener("change", () => {
       const chosen = Array.from(box.querySelectorAll("input:checked")).map((i) => i.value);
       onAnswer({ choices: chosen });
     });
-    box.append(h("label", { class: "option", style: "display:flex;align-items:center;padding:.35rem 0" }, input,
+    box.append(h("label", { class: "option" }, input,
       `${option.key}. ${option.text}`));
   }
   return box;

@@ -2,7 +2,8 @@
 // time so far; /m/study?package=<id>&item=<key> studies one item: it shows the item (a content item's text from
 // GET /v1/items/{id}, or the video, audio or link) and reports start, a heartbeat about every 15 s while the page is
 // visible, and end when it is hidden or left. The time counted is what the service observed; the page never
-// claims a duration.
+// claims a duration. Below the packages, 本支部学习榜 (GET /v1/branches/{id}/study-ranking) appears only when the
+// service answers it: members see it when the tenant made study rankings public (else STUDY_RANKING_OFF).
 import { get, login, logout, me, post } from "/web/common/api.js";
 import { h, mount, notice, loginForm, formatTime } from "/web/common/ui.js";
 
@@ -26,7 +27,28 @@ function itemLine(pkg, item) {
     h("span", { class: "muted small" }, `${KINDS[item.kind] || ""} · 已计 ${duration(item.seconds)} / 需 ${duration(item.min_seconds)}`));
 }
 
-async function showList() {
+/** The branch's study ranking of the month, or null when it is not shown to this caller. */
+async function rankingSection(branchId) {
+  if (!branchId) return null;
+  let ranking;
+  try {
+    ranking = await get(`/v1/branches/${encodeURIComponent(branchId)}/study-ranking`);
+  } catch (error) {
+    return null;  // STUDY_RANKING_OFF: the tenant keeps study private; any other failure hides it too
+  }
+  const entries = ranking.entries || [];
+  return h("section", { class: "card", id: "study-ranking", "aria-labelledby": "study-ranking-title" },
+    h("h2", { id: "study-ranking-title" }, "本支部学习榜"),
+    h("p", { class: "muted small" }, `${ranking.month} · 按已学内容数、学习时长排列`),
+    entries.length
+      ? h("ol", { class: "list study-ranking" }, entries.map((entry) => h("li", {
+        class: entry.me ? "study-rank me" : "study-rank", "data-member": entry.member_id },
+      h("strong", {}, `第 ${entry.rank} 名`), " ", entry.name, entry.me ? "（我）" : "", " ",
+      h("span", { class: "muted small" }, `已学 ${entry.items_studied} 项 · ${duration(entry.seconds)}`))))
+      : h("p", { class: "muted" }, "本月还没有学习记录。"));
+}
+
+async function showList(branchId) {
   let answer;
   try {
     answer = await get("/v1/me/packages");
@@ -41,6 +63,8 @@ async function showList() {
       h("h2", {}, pkg.title, " ", pkg.status === "closed" ? h("span", { class: "badge badge-info" }, "已结束") : null),
       h("p", { class: "muted small" }, `${pkg.org_name || ""} · 截止 ${pkg.due_on} · 已学 ${pkg.studied_count} / ${pkg.item_count} 项`),
       h("ul", { class: "study-items" }, pkg.items.map((item) => itemLine(pkg, item))))));
+  const ranking = await rankingSection(branchId);
+  if (ranking) app.append(ranking);
 }
 
 function itemContent(item, content) {
@@ -48,7 +72,7 @@ function itemContent(item, content) {
     return h("div", { class: "item-body", id: "item-body" }, String(content.body || "").split(/\n+/)
       .map((line) => line.trim()).filter(Boolean).map((line) => h("p", {}, line)));
   }
-  if (item.kind === "video") return h("video", { src: item.url, controls: true, preload: "metadata", style: "width:100%" });
+  if (item.kind === "video") return h("video", { src: item.url, controls: true, preload: "metadata", class: "media" });
   if (item.kind === "audio") return h("audio", { src: item.url, controls: true, preload: "metadata" });
   return h("p", {}, h("a", { href: item.url, target: "_blank", rel: "noopener noreferrer" }, "打开学习链接"),
     h("span", { class: "muted small" }, "（请保持本页面打开以记录学习时长）"));
@@ -159,7 +183,7 @@ async function start() {
   if (!current.member) return mount(app, notice("info", "仅党员可以学习", "请使用党员账号登录。"));
   const params = new URLSearchParams(location.search);
   if (params.get("package") && params.get("item")) return showItem(params.get("package"), params.get("item"));
-  await showList();
+  await showList(current.member.branch_id);
 }
 
 start();
