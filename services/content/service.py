@@ -12,7 +12,7 @@ from nameko.timer import timer
 
 from servicekit.messaging.consumers import BatchEventConsumer
 from servicekit.messaging.outbox import OutboxRelay
-from servicekit.messaging.rpc import rpc
+from servicekit.messaging.rpc import answer_each, rpc
 from servicekit.process.clock import ServiceClock
 from servicekit.process.metrics import Metrics
 from servicekit.security.scope import caller_of
@@ -263,6 +263,10 @@ class ContentService:
     def end_study(self, scope, session_id=""):
         return self.study.end(caller_of(scope), session_id)
 
+    @rpc
+    def study_ranking(self, scope, branch_id="", month=""):
+        return self.learning.study_ranking(caller_of(scope), branch_id, month)
+
 
     # --- question bank, quizzes, daily question, contests ---------------------------
     @rpc
@@ -383,7 +387,7 @@ class ContentService:
 
     @timer(interval=300)
     def close_due_publicities(self):
-        return self.publicities.tend()
+        return self.publicities.close_due()
 
     @rpc
     def write_letter(self, scope, to_kind="", subject="", body="", anonymous=None):
@@ -408,3 +412,24 @@ class ContentService:
     @rpc
     def withdraw_letter(self, scope, letter_id=""):
         return self.mailbox.withdraw(caller_of(scope), letter_id)
+
+    # --- batches the gateway sends (gateway.batching): the members' busiest calls, many in one RPC -----------
+    @rpc
+    def get_feeds(self, items=()):
+        return answer_each(items, lambda item: self.get_feed(**item))
+
+    @rpc
+    def get_items(self, items=()):
+        return answer_each(items, lambda item: self.get_item(**item))
+
+    @rpc
+    def start_quiz_attempts(self, items=()):
+        return answer_each(items, lambda item: self.start_quiz_attempt(**item))
+
+    @rpc
+    def save_quiz_answers(self, items=()):
+        return answer_each(items, lambda item: self.save_quiz_answer(**item))
+
+    @rpc
+    def submit_quiz_attempts(self, items=()):
+        return answer_each(items, lambda item: self.submit_quiz_attempt(**item))

@@ -358,3 +358,29 @@ def totals(rows: list[dict], item_count: int) -> dict:
     return {"branches": sum(r["branches"] for r in rows), "members": members, "completed": completed,
             "started": sum(r["started"] for r in rows), "items_studied": studied,
             "completion_rate": rate(completed, members), "items_rate": rate(studied, members * item_count)}
+
+
+# --- a branch's study ranking (本支部学习榜) ------------------------------------------------------------------
+def study_ranking(roster: list[dict], rows: list[dict], package_ids) -> list[dict]:
+    """The branch's members ranked by the items they studied of the month's packages, then by the seconds the
+    service credited them on those items; equal items and seconds share a rank. Only roster members with credited
+    time are listed: it shows progress, nobody is ranked last for not having started. ``rows``: study items
+    (member_id, package_id, seconds, studied_at)."""
+    wanted, names = set(package_ids), {member["member_id"]: member.get("name", "") for member in roster}
+    totals: dict[str, dict] = {}
+    for row in rows:
+        if row.get("package_id") not in wanted or row.get("member_id") not in names:
+            continue
+        entry = totals.setdefault(row["member_id"], {"member_id": row["member_id"], "name": names[row["member_id"]],
+                                                     "items_studied": 0, "seconds": 0.0})
+        entry["items_studied"] += int(bool(row.get("studied_at")))
+        entry["seconds"] += float(row.get("seconds") or 0)
+    entries = [{**entry, "seconds": int(entry["seconds"])} for entry in totals.values()
+               if entry["items_studied"] or int(entry["seconds"])]
+    entries.sort(key=lambda e: (-e["items_studied"], -e["seconds"], e["name"], e["member_id"]))
+    for index, entry in enumerate(entries):
+        previous = entries[index - 1] if index else None
+        same = previous and (previous["items_studied"], previous["seconds"]) == (entry["items_studied"],
+                                                                                 entry["seconds"])
+        entry["rank"] = previous["rank"] if same else index + 1
+    return entries

@@ -4,7 +4,8 @@ from __future__ import annotations
 from servicekit.errors import InvalidArgument
 
 DEFAULTS = {
-    # members' daily study points are not ranked publicly unless the tenant turns it on (contests keep theirs)
+    # members' daily study points are not ranked publicly unless the tenant turns it on (contests keep theirs):
+    # the branch's study ranking (learning's study_ranking) answers its members only when this is on
     "study_points_public": False,
     "publicity_days": 5,           # 发展党员公示: at least five working days is the common rule
     "mailbox_overdue_days": 7,     # a letter unanswered this long is overdue

@@ -9,10 +9,9 @@ only) and its intention-named reads and writes; writes with consequences go thro
   event finds it; ancestor fields of the member's branch path.
 - ``objections``: by ``publicity_id``; the objector's account is always kept.
 - ``letters``: by author and by the ancestor fields of the author's branch path.
-A role model and a publicity are committed with their event; their generated items are published after the
-commit (``publishing.insert_published_item`` commits on its own), under ids derived from the record, and the record
-is marked ``published`` then. One left unpublished by a crash in between is found by ``unpublished_records`` and
-published again; a duplicate item id there means it was published already.
+A role model and a publicity commit in one transaction with their generated items (published through
+publishing's ``write_published_item``, under ids derived from the record) and their events: a record is never
+stored without its published items, nor an item without its record.
 """
 from __future__ import annotations
 
@@ -25,8 +24,8 @@ from servicekit.storage.subtree import LEVEL_FIELDS, subtree_filter
 
 class CommunityRecords:
     collections: dict[str, list] = {
-        "role_models": ["published", *LEVEL_FIELDS],
-        "publicities": ["state", "published", *LEVEL_FIELDS],
+        "role_models": [*LEVEL_FIELDS],
+        "publicities": ["state", *LEVEL_FIELDS],
         "objections": ["publicity_id"],
         "letters": ["author_member_id", *LEVEL_FIELDS],
     }
@@ -40,10 +39,12 @@ class CommunityRecords:
         found = [doc for doc in self.db.role_models.find(subtree_filter(path_ids)) if not kind or doc["kind"] == kind]
         return sorted(found, key=lambda doc: (doc["period"], doc["named_at"], doc["_id"]), reverse=True)
 
-    def name_role_model(self, record: dict, events: list) -> dict:
-        """The named role model with its event; Conflict when the branch's one of that period is named already."""
-        self.commit(lambda session: self.db.role_models.insert_one(record, session=session), events,
+    def name_role_model(self, record: dict, items: list[dict], events: list) -> dict:
+        """The named role model, its generated items published and its events, in one transaction; Conflict when
+        the branch's one of that period is named already."""
+        self.commit(self._with_items(self.db.role_models, record, items), events,
                     duplicate=("ROLE_MODEL_EXISTS", "该支部本期已确定人选"))
+        self.published_items_committed(items)
         return record
 
     # --- publicities and objections ---------------------------------------------------------
@@ -58,14 +59,16 @@ class CommunityRecords:
     def open_publicities(self) -> list[dict]:
         return list(self.db.publicities.find({"state": "open"}))
 
-    def open_publicity(self, publicity: dict, events: list) -> bool:
-        """A new publicity with its event; False (nothing written) when it exists already (a replayed event)."""
+    def open_publicity(self, publicity: dict, items: list[dict], events: list) -> bool:
+        """A new publicity, its generated notice published and its events, in one transaction; False (nothing
+        written) when it exists already (a replayed event)."""
         try:
-            self.commit(lambda session: self.db.publicities.insert_one(publicity, session=session), events)
+            self.commit(self._with_items(self.db.publicities, publicity, items), events)
         except Exception as error:      # the event was applied before: its publicity stands
             if is_duplicate(error):
                 return False
             raise
+        self.published_items_committed(items)
         return True
 
     def close_publicity(self, publicity: dict, changes: dict) -> bool:
@@ -107,23 +110,14 @@ class CommunityRecords:
             return handled
         return self.commit(writes)
 
-    # --- generated items, published after their record's commit --------------------------------
-    def mark_published(self, collection: str, record_id: str) -> None:
-        self.db[collection].update_one({"_id": record_id}, {"$set": {"published": True}})
-
-    def unpublished_records(self, collection: str) -> list[dict]:
-        return list(self.db[collection].find({"published": False}))
-
-    def publish_generated(self, item: dict) -> bool:
-        """Publish a generated item (publishing's ``insert_published_item``); False when its id is published
-        already (a record's publication completed again)."""
-        try:
-            self.insert_published_item(item, [])
-        except Exception as error:
-            if is_duplicate(error):
-                return False
-            raise
-        return True
+    def _with_items(self, collection, record: dict, items: list[dict]):
+        """The writes of a record and of its generated items (publishing's ``write_published_item``)."""
+        def writes(session):
+            collection.insert_one(record, session=session)
+            for item in items:
+                self.write_published_item(item, session)
+            return record
+        return writes
 
     # --- letters ----------------------------------------------------------------------------
     def letter(self, letter_id: str) -> dict | None:

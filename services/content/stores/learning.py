@@ -150,6 +150,13 @@ class LearningRecords:
     def package_members_of_branch(self, package_id: str, branch_id: str) -> list[dict]:
         return list(self.db.package_members.find({"package_branch": f"{package_id}:{branch_id}"}))
 
+    def study_rows_of(self, package_ids: list[str], member_ids: list[str]) -> list[dict]:
+        """The study items (member_id, package_id, seconds, studied_at) of these members in these packages: one
+        indexed ``package_member`` query per pair, a branch's roster times a month's few packages."""
+        projection = {"member_id": 1, "package_id": 1, "seconds": 1, "studied_at": 1}
+        return [row for package_id in package_ids for member_id in member_ids
+                for row in self.db.study_items.find({"package_member": f"{package_id}:{member_id}"}, projection)]
+
     def studied_item_keys(self, member_id: str) -> set[str]:
         """``<package_id>:<item key>`` of every package item the member has studied (for recommendations)."""
         return {f"{row['package_id']}:{row['item_key']}" for row in self.studied_items_of(member_id)}

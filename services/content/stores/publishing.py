@@ -159,23 +159,32 @@ class PublishingRecords:
         return self.commit(writes)
 
     def insert_published_item(self, item: dict, events: list) -> dict:
-        """A system-generated item (role models, publicity), published at once, with ``events``; the item
-        needs ``_id``, ``org_path``, ``column_id`` and the content fields (shared-shapes.md)."""
+        """A system-generated item published at once, committed with ``events`` (``write_published_item``)."""
+        stored = self.commit(lambda session: self.write_published_item(item, session), events)
+        self.published_items_committed([stored])
+        return stored
+
+    def write_published_item(self, item: dict, session) -> dict:
+        """Write a system-generated item (role models, publicity) as published inside the caller's transaction
+        (``session``): the item, its first version, its node's feed mark and its search postings, so that the
+        record it was generated from commits with it. The item needs ``_id``, ``org_path``, ``column_id`` and the
+        content fields (shared-shapes.md); returns it as stored. After the commit: ``published_items_committed``."""
         item = {**item, **ancestor_fields(item["org_path"]), "status": PUBLISHED, "generated": True}
         item.setdefault("version", 1)
         version = {"_id": f"{item['_id']}:{item['version']}", "item_id": item["_id"], "version": item["version"],
                    **{name: item.get(name) for name in ("title", "body", "summary", "tags", "attachment_ids")},
                    "edited_by": item.get("author_account_id", ""), "edited_at": item.get("published_at")}
-
-        def writes(session):
-            self.db.items.insert_one(item, session=session)
-            self.db.item_versions.insert_one(version, session=session)
-            self._changed_feed(item["org_id"], session)
-            self.replace_postings(item, session=session)
-            return item
-        self.commit(writes, events)
-        self._feed_forget(item["org_id"])
+        self.db.items.insert_one(item, session=session)
+        self.db.item_versions.insert_one(version, session=session)
+        self._changed_feed(item["org_id"], session)
+        self.replace_postings(item, session=session)
         return item
+
+    def published_items_committed(self, items: list[dict]) -> None:
+        """Items of ``write_published_item`` whose transaction has committed: this process's feeds show them at
+        once (other processes at their next mark check)."""
+        for item in items:
+            self._feed_forget(item["org_id"])
 
     def change_item(self, item: dict, expected_status: str, fields: dict, events: list, log: dict,
                     version: dict | None = None, postings: str = "", feed: bool = False) -> dict:

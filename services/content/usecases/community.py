@@ -31,7 +31,6 @@ from services.content import events
 from services.content.domain import community as rules
 from services.content.domain import settings as settings_rules
 
-ROLE_MODELS, PUBLICITIES = "role_models", "publicities"
 SYSTEM_ACCOUNT = "system:content"
 
 
@@ -42,7 +41,7 @@ def generated_item_id(record_id: str, org_id: str) -> str:
 
 def item_spec(record_id: str, org_path: list[str], column_key: str, kind: str, title: str, body: str,
               tags: list[str]) -> dict:
-    """What a record keeps of a generated item until it is published."""
+    """What a record keeps of a generated item (its id for the views, its content for publishing it)."""
     return {"_id": generated_item_id(record_id, org_path[-1]), "org_path": list(org_path), "column_key": column_key,
             "kind": kind, "title": title, "body": body, "tags": list(tags)}
 
@@ -69,30 +68,26 @@ class Community:
     def own_branch_path(self, caller: CallerScope) -> list[str]:
         return self.org_paths.path(self.identity, caller, caller.branch_id) if caller.branch_id else []
 
-    def publish(self, collection: str, record: dict) -> None:
-        """The record's generated items, each in its node's default column, then the record marked published."""
+    def generated_items(self, record: dict) -> tuple[list[dict], list[dict]]:
+        """The record's generated items, each in its node's default column, and their content_published events:
+        they commit with the record (the store's ``name_role_model``, ``open_publicity``)."""
         at = record.get("published_at") or self.now()
+        items, published = [], []
         for spec in record["items"]:
             column = self.store.default_column(record["tenant_id"], spec["org_path"], spec["column_key"], False, at)
             summary = spec["body"].split("\n", 1)[0][:120]
-            self.store.publish_generated({
-                "_id": spec["_id"], "tenant_id": record["tenant_id"], "org_id": spec["org_path"][-1],
-                "org_path": spec["org_path"], "column_id": column["_id"], "kind": spec["kind"], "title": spec["title"],
-                "body": spec["body"], "summary": summary, "tags": spec["tags"], "attachment_ids": [], "version": 1,
-                "pinned_until": None, "pushed": False, "published_at": at, "author_account_id": SYSTEM_ACCOUNT,
-                "author_name": record.get("publisher_name", ""), "read_count": 0, "created_at": at,
-                "updated_at": at})
-        self.store.mark_published(collection, record["_id"])
-
-    def complete_publications(self) -> int:
-        """Publish the items of records whose commit went through but whose publication did not (a crash in
-        between); each item's id makes a second publication a no-op."""
-        done = 0
-        for collection in (ROLE_MODELS, PUBLICITIES):
-            for record in self.store.unpublished_records(collection):
-                self.publish(collection, record)
-                done += 1
-        return done
+            item = {"_id": spec["_id"], "tenant_id": record["tenant_id"], "org_id": spec["org_path"][-1],
+                    "org_path": spec["org_path"], "column_id": column["_id"], "kind": spec["kind"],
+                    "title": spec["title"], "body": spec["body"], "summary": summary, "tags": spec["tags"],
+                    "attachment_ids": [], "version": 1, "pinned_until": None, "pushed": False, "promoted": False,
+                    "published_at": at, "author_account_id": SYSTEM_ACCOUNT,
+                    "author_name": record.get("publisher_name", ""), "read_count": 0, "created_at": at,
+                    "updated_at": at}
+            items.append(item)
+            published.append(events.CONTENT_PUBLISHED.build(
+                record["tenant_id"], at, item_id=item["_id"], org_id=item["org_id"], org_path=item["org_path"],
+                kind=item["kind"], title=item["title"], version=1, pushed=False, published_by=SYSTEM_ACCOUNT))
+        return items, published
 
 
 def _page(rows: list, page_size, page_token) -> tuple[list, str]:
@@ -163,14 +158,14 @@ class RoleModels(Community):
                   "member_name": member_name, "citation": citation,
                   "points": round(float((totals.get(member_id) or {}).get("total") or 0), 2),
                   "proposed": member_id in proposed, "named_by": caller.account_id, "named_at": now,
-                  "publisher_name": branch_name, "published_at": now, "published": False,
+                  "publisher_name": branch_name, "published_at": now, "published": True,
                   "items": [item_spec(record_id, org_path, "role_models", "article", title, body, ["先锋榜样"])
                             for org_path in columns]}
-        self.store.name_role_model(record, [events.ROLE_MODEL_NAMED.build(
+        items, published = self.generated_items(record)
+        self.store.name_role_model(record, items, [events.ROLE_MODEL_NAMED.build(
             caller.tenant_id, now, role_model_id=record_id, branch_id=branch["id"], member_id=member_id, kind=kind,
-            period=period, named_by=caller.account_id)])
-        self.publish(ROLE_MODELS, record)
-        return role_model_view({**record, "published": True})
+            period=period, named_by=caller.account_id), *published])
+        return role_model_view(record)
 
     def list(self, caller: CallerScope, org_id, kind, page_size, page_token) -> dict:
         kind = choice(kind, "kind", tuple(rules.ROLE_MODEL_KINDS))
@@ -284,10 +279,6 @@ class Publicities(Community):
                                                              "ended_at": self.now()})
         return closed
 
-    def tend(self) -> dict:
-        """The timer's round: close what is due, publish what a crash left unpublished."""
-        return {"closed": self.close_due(), "completed": self.complete_publications()}
-
     # --- identity's member_status_changed ----------------------------------------------------
     def on_status_changed(self, event: dict) -> bool:
         """Open the publicity of a member's step to development target or probationary member, once per event
@@ -296,10 +287,7 @@ class Publicities(Community):
         if not rules.is_publicised(event.get("new_status", "")) or not event.get("tenant_id"):
             return False
         publicity_id = f"pub_{event['event_id']}"
-        existing = self.store.publicity(publicity_id)
-        if existing is not None:
-            if not existing.get("published"):
-                self.publish(PUBLICITIES, existing)
+        if self.store.publicity(publicity_id) is not None:
             return False
         scope = CallerScope(SYSTEM_ACCOUNT, event["tenant_id"], (RoleGrant(ROLE_BRANCH_SECRETARY, event["branch_id"]),))
         branch = self.identity.get_org(scope=scope.to_dict(), org_id=event["branch_id"])
@@ -319,14 +307,13 @@ class Publicities(Community):
                      "org_path": org_path, "step": step, "step_on": event.get("on", ""), "opens_on": opens_on,
                      "closes_on": closes_on, "days": days, "state": rules.PublicityState.OPEN.value,
                      "objections": 0, "pending_objections": 0, "opened_at": now, "publisher_name": org_name,
-                     "published_at": now, "published": False,
+                     "published_at": now, "published": True,
                      "items": [item_spec(publicity_id, org_path, "publicity", "notice", title, body, ["发展党员"])]}
-        opened = self.store.open_publicity(publicity, [events.PUBLICITY_OPENED.build(
+        items, published = self.generated_items(publicity)
+        return self.store.open_publicity(publicity, items, [events.PUBLICITY_OPENED.build(
             event["tenant_id"], now, publicity_id=publicity_id, member_id=event["member_id"],
-            branch_id=event["branch_id"], org_id=org_path[-1], step=step, opens_on=opens_on, closes_on=closes_on)])
-        if opened:
-            self.publish(PUBLICITIES, publicity)
-        return opened
+            branch_id=event["branch_id"], org_id=org_path[-1], step=step, opens_on=opens_on, closes_on=closes_on),
+            *published])
 
 
 def publicity_view(publicity: dict, counts: bool = False) -> dict:

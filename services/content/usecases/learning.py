@@ -5,10 +5,13 @@ progress; managers see progress per branch, per county, by field or category, ra
 Visibility: a package is the business of the managers of its node (drafts too); once published, of every
 member below it and of the managers of nodes below it (for their own part of it). Anything else is answered as
 ``PACKAGE_NOT_FOUND``, like an id that exists nowhere.
+
+A branch's study ranking of a month (本支部学习榜) is its managers' progress view; its members see it only when
+the tenant turned ``study_points_public`` on (the issue: study is not ranked publicly unless the tenant wants it).
 """
 from __future__ import annotations
 
-from servicekit.arguments import choice
+from servicekit.arguments import choice, text
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
 from servicekit.security.scope import CallerScope
 from servicekit.storage.paging import page_of, page_window
@@ -17,9 +20,10 @@ from servicekit.timestamps import stamp
 
 from services.content import access
 from services.content.domain import learning as rules
+from services.content.domain import settings as settings_rules
 from services.content.stores.learning import new_package_id
 
-ROSTER_CHUNK = 500          # branches per identity call when counting rosters
+ROSTER_CHUNK = 500          # branches per identity call when counting rosters (one indexed query each there)
 VISIBLE_TO_MEMBERS = (rules.PUBLISHED.value, rules.CLOSED.value)
 
 
@@ -184,11 +188,12 @@ class Learning:
                 "totals": rules.totals(rows, item_count), "rows": rows}
 
     def _roster_sizes(self, tenant_id: str, branch_ids: list[str]) -> dict[str, int]:
+        """Each branch's roster size from identity's ``branch_roster_sizes``: counts only, no names (a city's
+        rosters are 208,000 of them)."""
         sizes: dict[str, int] = {}
         for start in range(0, len(branch_ids), ROSTER_CHUNK):
-            rosters = self.identity.branch_rosters(tenant_id=tenant_id,
-                                                   branch_ids=branch_ids[start:start + ROSTER_CHUNK])
-            sizes.update({branch_id: len(members) for branch_id, members in rosters.items()})
+            sizes.update(self.identity.branch_roster_sizes(tenant_id=tenant_id,
+                                                           branch_ids=branch_ids[start:start + ROSTER_CHUNK]))
         return sizes
 
     def branch_members(self, caller: CallerScope, package_id, branch_id) -> dict:
@@ -223,6 +228,43 @@ class Learning:
         if not package:
             return []
         return [m for m in self.members_of_branch(package, branch_id) if not m["completed"]]
+
+    # --- the branch's study ranking (本支部学习榜) ------------------------------------------------------------
+    def study_ranking(self, caller: CallerScope, branch_id, month) -> dict:
+        """The branch's members ranked by items studied, then seconds, over the month's packages that reach it
+        (``rules.study_ranking``). Its managers (the secretary, admins above) always; its own members only when
+        the tenant's ``study_points_public`` is on (else ``STUDY_RANKING_OFF``); anyone else: not found."""
+        caller.require_tenant()
+        branch_id = text(branch_id, "branch_id", max_length=100)
+        month = rules.validate_month(month) if month else self.clock.today().strftime("%Y-%m")
+        branch = self._ranked_branch(caller, branch_id)
+        public = settings_rules.merged(self.store.settings_of(caller.tenant_id))["study_points_public"]
+        if not access.manages(caller, branch["path_ids"]) and not public:
+            raise PermissionDenied("本单位未公开学习排行", code="STUDY_RANKING_OFF", field="branch_id")
+        packages = self.store.packages_owned_by(caller.tenant_id, list(branch["path_ids"]), month,
+                                                VISIBLE_TO_MEMBERS)
+        roster = self.identity.branch_rosters(tenant_id=caller.tenant_id, branch_ids=[branch["id"]]).get(
+            branch["id"], [])
+        package_ids = sorted(p["_id"] for p in packages)
+        rows = self.store.study_rows_of(package_ids, [m["member_id"] for m in roster]) if package_ids else []
+        entries = rules.study_ranking(roster, rows, package_ids)
+        return {"branch_id": branch["id"], "branch_name": branch.get("name", ""), "month": month, "public": public,
+                "members": len(roster), "package_count": len(packages),
+                "item_count": sum(len(p["items"]) for p in packages),
+                "entries": [{**entry, "me": entry["member_id"] == caller.member_id} for entry in entries]}
+
+    def _ranked_branch(self, caller: CallerScope, branch_id: str) -> dict:
+        """The branch, to its managers and its own members; NotFound for anyone else, as for no such branch."""
+        try:
+            org = self.org_paths.org(self.identity, caller, branch_id)
+        except NotFound:
+            org = None
+        if not access.same_tenant(caller, org) or not (access.manages(caller, org["path_ids"])
+                                                        or org["id"] == caller.branch_id):
+            raise NotFound("支部不存在或不在您的范围内", code="ORG_NOT_FOUND", field="branch_id")
+        if org.get("kind") != "branch":
+            raise InvalidArgument("只能查看党支部的学习排行", code="NOT_A_BRANCH", field="branch_id")
+        return org
 
     # --- content items a package references ------------------------------------------------------------
     def _check_content_items(self, caller: CallerScope, items: list[dict]) -> None:

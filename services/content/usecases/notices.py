@@ -2,7 +2,7 @@
 
 Nothing is written per member at publish time: a read row and its branch's counter are written when a member
 first opens the item, and the unread of a branch are its roster (identity's ``branch_rosters``, party members
-now) less its readers. A notice's audience is its owning node's subtree; each level's managers see the
+now) less its readers; counts over many branches take the rosters' sizes only (``branch_roster_sizes``). A notice's audience is its owning node's subtree; each level's managers see the
 branches of their own subtree within it. Reminding records who reminded whom and when; delivering the push to
 the members' phones is not this service's.
 """
@@ -78,10 +78,9 @@ class Notices:
         item, node = self.receipt_scope(caller, item_id)
         skip, limit = page_window(page_size, page_token)
         branches = sorted(self.branches(caller, node[-1]), key=lambda b: (b.get("path_names") or [], b["org_id"]))
-        rosters = self.rosters(caller, [b["org_id"] for b in branches])
+        sizes = self.roster_sizes(caller, [b["org_id"] for b in branches])
         counts = self.store.read_counts_of(item["_id"])
-        rows = [rules.receipt_row(b, len(rosters.get(b["org_id"], [])), counts.get(b["org_id"], 0))
-                for b in branches]
+        rows = [rules.receipt_row(b, sizes.get(b["org_id"], 0), counts.get(b["org_id"], 0)) for b in branches]
         read, expected = sum(r["read"] for r in rows), sum(r["expected"] for r in rows)
         page, token = page_of(rows[skip:skip + limit + 1], skip, limit)
         return {"item_id": item["_id"], "title": item["title"], "org_id": node[-1], "read": read,
@@ -105,13 +104,12 @@ class Notices:
         else:
             branches = self.branches(caller, node[-1])
         ids = [b["org_id"] for b in branches]
-        rosters = self.rosters(caller, ids)
         if branch_id:
             readers = self.store.readers_in_branch(item["_id"], ids[0])
-            count = sum(1 for m in rosters.get(ids[0], []) if m["member_id"] not in readers)
+            count = sum(1 for m in self.rosters(caller, ids).get(ids[0], []) if m["member_id"] not in readers)
         else:
-            counts = self.store.read_counts_of(item["_id"])
-            count = sum(max(len(rosters.get(i, [])) - counts.get(i, 0), 0) for i in ids)
+            sizes, counts = self.roster_sizes(caller, ids), self.store.read_counts_of(item["_id"])
+            count = sum(max(sizes.get(i, 0) - counts.get(i, 0), 0) for i in ids)
         now = stamp(self.clock.now())
         reminder = {"_id": f"rmd_{uuid.uuid4().hex}", "tenant_id": item["tenant_id"], "item_id": item["_id"],
                     "org_id": ids[0] if branch_id else node[-1], "by": caller.account_id, "at": now,
@@ -128,6 +126,12 @@ class Notices:
         if not branch_ids:
             return {}
         return self.identity.branch_rosters(tenant_id=caller.tenant_id, branch_ids=list(branch_ids))
+
+    def roster_sizes(self, caller: CallerScope, branch_ids: list[str]) -> dict[str, int]:
+        """{branch_id: roster size}: for counts, where the names are not shown."""
+        if not branch_ids:
+            return {}
+        return self.identity.branch_roster_sizes(tenant_id=caller.tenant_id, branch_ids=list(branch_ids))
 
     def branch_in(self, caller: CallerScope, node: list[str], branch_id) -> dict:
         branch_id = text(branch_id, "branch_id", max_length=100)

@@ -60,7 +60,8 @@ class FakeCommunityStore:
         self.columns: dict[str, dict] = {}
         self.events: list[dict] = []
         self.stored_settings: dict | None = None
-        self.fail_publishing = False
+        self.commits: list[dict] = []      # what each commit of a record wrote: the record, its items, its events
+        self.fail_commit = False
 
     # settings and publishing ----------------------------------------------------------------
     def settings_of(self, tenant_id):
@@ -70,19 +71,17 @@ class FakeCommunityStore:
         column_id = f"{org_path[-1]}:{key}"
         return self.columns.setdefault(column_id, {"_id": column_id, "org_id": org_path[-1], "key": key})
 
-    def publish_generated(self, item):
-        if self.fail_publishing:
+    def _commit_record(self, collection, record, items, events):
+        """One transaction: the record, its generated items published and its events, or (``fail_commit``: the
+        store went away) none of them."""
+        if self.fail_commit:
             raise RuntimeError("the store went away")
-        if item["_id"] in self.items:
-            return False
-        self.items[item["_id"]] = {**item, "status": "published", "generated": True}
-        return True
-
-    def mark_published(self, collection, record_id):
-        getattr(self, collection)[record_id]["published"] = True
-
-    def unpublished_records(self, collection):
-        return [copy.deepcopy(doc) for doc in getattr(self, collection).values() if doc.get("published") is False]
+        getattr(self, collection)[record["_id"]] = copy.deepcopy(record)
+        for item in items:
+            self.items[item["_id"]] = {**copy.deepcopy(item), "status": "published", "generated": True}
+        self.events += events
+        self.commits.append({"record": record["_id"], "items": [item["_id"] for item in items],
+                             "events": [event["event_type"] for event in events]})
 
     # role models ---------------------------------------------------------------------------------
     def role_model(self, role_model_id):
@@ -94,11 +93,10 @@ class FakeCommunityStore:
                  if d.get(field) == value and (not kind or d["kind"] == kind)]
         return sorted(found, key=lambda d: (d["period"], d["named_at"], d["_id"]), reverse=True)
 
-    def name_role_model(self, record, events):
+    def name_role_model(self, record, items, events):
         if record["_id"] in self.role_models:
             raise Conflict("该支部本期已确定人选", code="ROLE_MODEL_EXISTS")
-        self.role_models[record["_id"]] = copy.deepcopy(record)
-        self.events += events
+        self._commit_record("role_models", record, items, events)
         return record
 
     # publicities ---------------------------------------------------------------------------------
@@ -114,11 +112,10 @@ class FakeCommunityStore:
     def open_publicities(self):
         return [copy.deepcopy(d) for d in self.publicities.values() if d["state"] == "open"]
 
-    def open_publicity(self, publicity, events):
+    def open_publicity(self, publicity, items, events):
         if publicity["_id"] in self.publicities:
             return False
-        self.publicities[publicity["_id"]] = copy.deepcopy(publicity)
-        self.events += events
+        self._commit_record("publicities", publicity, items, events)
         return True
 
     def close_publicity(self, publicity, changes):

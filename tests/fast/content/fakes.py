@@ -81,3 +81,10 @@ class FakeIdentity:
         return {branch_id: [{"member_id": m, "name": m, "mobile": False}
                             for m in ROSTERS.get(branch_id, [])]
                 for branch_id in branch_ids if branch_id in PATHS and tenant_of(branch_id) == tenant_id}
+
+    def branch_roster_sizes(self, tenant_id: str = "", branch_ids=()) -> dict:
+        """As identity answers it: every branch asked, with the size of the roster ``branch_rosters`` lists (0 for
+        another tenant's or an unknown branch), no names."""
+        self.asked.append(("branch_roster_sizes", ",".join(branch_ids)))
+        return {branch_id: len(ROSTERS.get(branch_id, []))
+                if branch_id in PATHS and tenant_of(branch_id) == tenant_id else 0 for branch_id in branch_ids}

@@ -118,6 +118,10 @@ class MemoryLearning:
     def package_members_of_branch(self, package_id, branch_id):
         return [dict(row) for row in self.members.values() if row["package_branch"] == f"{package_id}:{branch_id}"]
 
+    def study_rows_of(self, package_ids, member_ids):
+        return [copy.deepcopy(row) for row in self.items.values()
+                if row["package_id"] in package_ids and row["member_id"] in member_ids]
+
     def studied_item_keys(self, member_id):
         return {f"{row['package_id']}:{row['item_key']}" for row in self.studied_items_of(member_id)}
 

@@ -104,11 +104,14 @@ def test_a_repeat_read_counts_once(service, memory, notice):
     assert {r["item_id"] for r in memory.recent_reads_of("m_1")} == {notice["id"], article["id"]}
 
 
-def test_receipts_per_branch_after_reads_by_several_members(service, memory, notice):
+def test_receipts_per_branch_after_reads_by_several_members(service, memory, notice, identity):
     for caller in (MEMBER, MEMBER_2, MEMBER_3, MEMBER):
         service.get_item(caller, item_id=notice["id"])
+    identity.asked.clear()
     city = service.notice_receipts(CITY_ADMIN, item_id=notice["id"])
     assert (city["org_id"], city["read"], city["expected"], city["unread"]) == (CITY, 3, 5, 2)
+    # the counts come from the rosters' sizes: no member's name crosses for them
+    assert [name for name, _ in identity.asked if name.startswith("branch_roster")] == ["branch_roster_sizes"]
     rows = {row["branch_id"]: (row["read"], row["expected"]) for row in city["branches"]}
     assert rows == {BRANCH: (2, 3), BRANCH2: (1, 1), BRANCH_B: (0, 1)}
     # the county admin sees its own subtree's branches of the city's notice
@@ -121,12 +124,14 @@ def test_receipts_per_branch_after_reads_by_several_members(service, memory, not
     assert len(page["branches"]) == 2 and page["next_page_token"]
 
 
-def test_reminding_the_unread_is_recorded(service, memory, notice):
+def test_reminding_the_unread_is_recorded(service, memory, notice, identity):
     service.get_item(MEMBER, item_id=notice["id"])
     one = service.remind_unread(SECRETARY, item_id=notice["id"], branch_id=BRANCH)
     assert (one["reminded"], one["org_id"]) == (2, BRANCH)
+    identity.asked.clear()
     every = service.remind_unread(CITY_ADMIN, item_id=notice["id"])
     assert every["reminded"] == 4 and every["org_id"] == CITY
+    assert [name for name, _ in identity.asked if name.startswith("branch_roster")] == ["branch_roster_sizes"]
     assert [(r["by"], r["count"]) for r in memory.reminders_of(notice["id"])] == [
         (SECRETARY["account_id"], 2), (CITY_ADMIN["account_id"], 4)]
 

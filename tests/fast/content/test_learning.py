@@ -253,12 +253,16 @@ def study_all(service, clock, caller, package_id, keys=("v1", "a1")):
         service.end_study(caller, session_id)
 
 
-def test_progress_per_branch_and_county_ranked(service, clock):
+def test_progress_per_branch_and_county_ranked(service, clock, identity):
     package = published(service)
     study_all(service, clock, MEMBER, package["id"])
     study_all(service, clock, MEMBER_2, package["id"], keys=("a1",))
     study_all(service, clock, MEMBER_3, package["id"])
+    identity.asked.clear()
     by_branch = service.package_progress(CITY_ADMIN, package["id"])
+    # the roster sizes only, in one call for the subtree's branches: no member's name crosses for a rate
+    [(asked, branches)] = [entry for entry in identity.asked if entry[0].startswith("branch_roster")]
+    assert asked == "branch_roster_sizes" and sorted(branches.split(",")) == sorted((BRANCH, BRANCH2, BRANCH_B))
     rows = {row["group_id"]: row for row in by_branch["rows"]}
     assert (rows[BRANCH]["members"], rows[BRANCH]["completed"], rows[BRANCH]["items_studied"]) == (3, 1, 3)
     assert rows[BRANCH]["completion_rate"] == 33.3 and rows[BRANCH]["items_rate"] == 50.0
@@ -295,3 +299,51 @@ def test_branch_members_and_members_behind(service, clock):
     assert refusal(NotFound, lambda: service.package_branch_members(OTHER_COUNTY_ADMIN, package["id"],
                                                                     BRANCH)).code == "ORG_NOT_FOUND"
     assert service.store.studied_item_keys("m_2") == {f"{package['id']}:v1"}
+
+
+# --- the branch's study ranking (本支部学习榜) --------------------------------------------------------------------
+def test_the_secretary_sees_the_branchs_study_ranking_of_the_months_packages(service, clock):
+    package = published(service)
+    study_all(service, clock, MEMBER, package["id"])                       # both items
+    study_all(service, clock, MEMBER_2, package["id"], keys=("a1",))        # one
+    study_all(service, clock, MEMBER_3, package["id"])                      # another branch: not in this ranking
+    ranking = service.study_ranking(SECRETARY, branch_id=BRANCH, month="2026-12")
+    assert (ranking["branch_id"], ranking["month"], ranking["public"], ranking["members"], ranking["package_count"],
+            ranking["item_count"]) == (BRANCH, "2026-12", False, 3, 1, 2)
+    assert [(e["rank"], e["member_id"], e["items_studied"], e["seconds"], e["me"]) for e in ranking["entries"]] == [
+        (1, "m_1", 2, 60, False), (2, "m_2", 1, 30, False)]
+    # this month by default; another month has no package, so no one is ranked
+    assert service.study_ranking(COUNTY_ADMIN, branch_id=BRANCH)["entries"] == ranking["entries"]
+    assert service.study_ranking(CITY_ADMIN, branch_id=BRANCH, month="2026-11")["entries"] == []
+
+
+def test_members_see_their_branchs_ranking_only_when_the_tenant_made_it_public(service, clock, store):
+    package = published(service)
+    study_all(service, clock, MEMBER, package["id"])
+    off = refusal(PermissionDenied, lambda: service.study_ranking(MEMBER_2, branch_id=BRANCH))
+    assert (off.code, off.field) == ("STUDY_RANKING_OFF", "branch_id")
+    store.settings_of.return_value = {"study_points_public": True}
+    ranking = service.study_ranking(MEMBER, branch_id=BRANCH)
+    assert ranking["public"] is True
+    assert [(e["member_id"], e["me"]) for e in ranking["entries"]] == [("m_1", True)]
+    # public or not, another branch's ranking is not a member's business
+    assert refusal(NotFound, lambda: service.study_ranking(MEMBER_3, branch_id=BRANCH)).code == "ORG_NOT_FOUND"
+
+
+@pytest.mark.parametrize("caller", [OTHER_COUNTY_ADMIN, FOREIGN_ADMIN, OTHER_MEMBER, MEMBER_3])
+def test_outsiders_get_the_same_not_found_as_for_no_such_branch(service, caller):
+    outside = refusal(NotFound, lambda: service.study_ranking(caller, branch_id=BRANCH))
+    missing = refusal(NotFound, lambda: service.study_ranking(CITY_ADMIN, branch_id="org_nowhere"))
+    assert (outside.code, outside.field) == (missing.code, missing.field) == ("ORG_NOT_FOUND", "branch_id")
+
+
+@pytest.mark.parametrize("caller, arguments, code, field", [
+    (SECRETARY, {"branch_id": ""}, "REQUIRED", "branch_id"),
+    (SECRETARY, {"branch_id": 5}, "INVALID_TYPE", "branch_id"),
+    (SECRETARY, {"branch_id": BRANCH, "month": "2026-13"}, "INVALID_MONTH", "month"),
+    (SECRETARY, {"branch_id": BRANCH, "month": "十二月"}, "INVALID_MONTH", "month"),
+    (COUNTY_ADMIN, {"branch_id": COUNTY}, "NOT_A_BRANCH", "branch_id"),
+])
+def test_bad_ranking_requests_are_refused(service, caller, arguments, code, field):
+    refused = refusal(InvalidArgument, lambda: service.study_ranking(caller, **arguments))
+    assert (refused.code, refused.field) == (code, field)

@@ -243,3 +243,32 @@ def test_counts_never_exceed_the_roster_and_ties_share_a_rank():
                                "branch")
     assert rows[0]["completion_rate"] == 100.0 and rows[0]["items_rate"] == 100.0
     assert [(r["group_id"], r["rank"]) for r in rows[1:]] == [("b2", 2), ("b3", 2)]
+
+
+# --- the branch's study ranking ------------------------------------------------------------------------------
+def test_the_study_ranking_orders_by_items_then_seconds_and_shares_ties():
+    roster = [{"member_id": m, "name": n} for m, n in (("m1", "张三"), ("m2", "李四"), ("m3", "王五"), ("m4", "赵六"),
+                                                       ("m5", "孙七"))]
+    rows = [
+        {"member_id": "m1", "package_id": "p1", "seconds": 100.4, "studied_at": "x"},
+        {"member_id": "m1", "package_id": "p1", "seconds": 20.0, "studied_at": None},   # time on an unfinished item
+        {"member_id": "m2", "package_id": "p1", "seconds": 90, "studied_at": "x"},
+        {"member_id": "m2", "package_id": "p2", "seconds": 60, "studied_at": "x"},
+        {"member_id": "m3", "package_id": "p1", "seconds": 120, "studied_at": "x"},
+        {"member_id": "m4", "package_id": "p1", "seconds": 120.9, "studied_at": "x"},    # ties with m3 (whole s)
+        {"member_id": "m1", "package_id": "p_old", "seconds": 900, "studied_at": "x"},   # another month's package
+        {"member_id": "m_gone", "package_id": "p1", "seconds": 500, "studied_at": "x"},  # no longer on the roster
+    ]
+    ranked = rules.study_ranking(roster, rows, ["p1", "p2"])
+    assert [(e["rank"], e["member_id"], e["name"], e["items_studied"], e["seconds"]) for e in ranked] == [
+        (1, "m2", "李四", 2, 150), (2, "m1", "张三", 1, 120), (2, "m3", "王五", 1, 120), (2, "m4", "赵六", 1, 120)]
+    # m5 studied nothing: not listed (progress, not shame)
+    assert "m5" not in {e["member_id"] for e in ranked}
+
+
+def test_the_study_ranking_lists_time_without_a_finished_item_below_finished_ones():
+    roster = [{"member_id": "m1", "name": "张三"}, {"member_id": "m2", "name": "李四"}]
+    rows = [{"member_id": "m1", "package_id": "p1", "seconds": 40, "studied_at": None},
+            {"member_id": "m2", "package_id": "p1", "seconds": 0.4, "studied_at": None}]
+    assert [(e["member_id"], e["items_studied"], e["seconds"], e["rank"])
+            for e in rules.study_ranking(roster, rows, ["p1"])] == [("m1", 0, 40, 1)]

@@ -35,6 +35,7 @@ LEARNING_REQUESTS: dict[str, dict] = {
     "StartStudy": {"package_id": "pkg-1", "item_key": "v1"},
     "StudyHeartbeat": {"session_id": "ses-1"},
     "EndStudy": {"session_id": "ses-1"},
+    "GetStudyRanking": {"branch_id": "org-branch-1", "month": "2026-12"},
 }
 LEARNING_RESULTS: dict[str, dict] = {
     "create_package": {**PACKAGE, "status": "draft", "published_at": ""},
@@ -53,4 +54,10 @@ LEARNING_RESULTS: dict[str, dict] = {
     "start_study": {**SESSION, "last_seen_at": SESSION["started_at"], "session_seconds": 0},
     "study_heartbeat": SESSION,
     "end_study": {**SESSION, "state": "ended", "ended_at": "2026-12-06T08:00:30.000Z"},
+    "study_ranking": {"branch_id": "org-branch-1", "branch_name": "第一党支部", "month": "2026-12", "public": True,
+                      "members": 30, "package_count": 1, "item_count": 2, "entries": [
+                          {"rank": 1, "member_id": "mem-1", "name": "张三", "items_studied": 2, "seconds": 900,
+                           "me": True},
+                          {"rank": 2, "member_id": "mem-2", "name": "李四", "items_studied": 1, "seconds": 300,
+                           "me": False}]},
 }

@@ -38,9 +38,13 @@ def test_a_step_to_development_target_opens_a_publicity_in_the_superiors_column(
     assert (item["org_id"], item["column_id"], item["kind"], item["status"]) == \
         (COUNTY, f"{COUNTY}:publicity", "notice", "published")
     assert item["title"] == "关于李四同志拟确定为发展对象的公示" and "2026-12-06 至 2026-12-11" in item["body"]
-    [event] = community_store.events
+    event, published = community_store.events
     assert (event["event_type"], event["member_id"], event["org_id"], event["closes_on"]) == \
         ("publicity_opened", "m_2", COUNTY, "2026-12-11")
+    assert (published["event_type"], published["item_id"], published["org_id"], published["kind"]) == \
+        ("content_published", item["_id"], COUNTY, "notice")
+    assert community_store.commits == [{"record": opened["_id"], "items": [item["_id"]],
+                                        "events": ["publicity_opened", "content_published"]}]
 
 
 def test_the_tenants_publicity_days_apply(publicities, community_store):
@@ -56,19 +60,19 @@ def test_a_replayed_event_opens_nothing_new(publicities, community_store, commun
     assert publicities.on_status_changed(event) is True
     asked = len(community_identity.asked)
     assert publicities.on_status_changed(dict(event)) is False
-    assert (len(community_store.publicities), len(community_store.items), len(community_store.events)) == (1, 1, 1)
+    assert (len(community_store.publicities), len(community_store.items), len(community_store.commits)) == (1, 1, 1)
     assert len(community_identity.asked) == asked          # a replay asks identity nothing
 
 
-def test_a_replay_completes_a_publication_a_crash_left_undone(publicities, community_store):
+def test_an_event_whose_commit_failed_opens_its_publicity_when_redelivered(publicities, community_store):
     event = status_changed()
-    community_store.fail_publishing = True
+    community_store.fail_commit = True
     with pytest.raises(RuntimeError):
         publicities.on_status_changed(event)
-    community_store.fail_publishing = False
-    assert publicities.on_status_changed(event) is False
-    assert len(community_store.items) == 1 and len(community_store.events) == 1
-    assert next(iter(community_store.publicities.values()))["published"] is True
+    assert not community_store.publicities and not community_store.items and not community_store.events
+    community_store.fail_commit = False
+    assert publicities.on_status_changed(event) is True
+    assert (len(community_store.publicities), len(community_store.items), len(community_store.commits)) == (1, 1, 1)
 
 
 @pytest.mark.parametrize("new_status, old_status", [("activist", "applicant"), ("full", "probationary")])
@@ -154,14 +158,14 @@ def test_a_sustained_objection_suspends_the_publicity(community, community_store
 def test_it_closes_after_its_last_day_once_every_objection_is_handled(community, community_store, clock, opened):
     objection = community.object_to_publicity(MEMBER, publicity_id=opened["_id"], reason="异议", anonymous=True)
     clock.advance(days=5)                        # Friday 11 December: the last day
-    assert community.close_due_publicities()["closed"] == 0
+    assert community.close_due_publicities() == 0
     clock.advance(days=1)
     with pytest.raises(Conflict) as refused:
         community.object_to_publicity(MEMBER, publicity_id=opened["_id"], reason="迟到的异议", anonymous=True)
     assert refused.value.code == "PUBLICITY_NOT_OPEN"
-    assert community.close_due_publicities()["closed"] == 0      # an objection still waits for its handling
+    assert community.close_due_publicities() == 0      # an objection still waits for its handling
     community.handle_objection(CITY_ADMIN, objection_id=objection["id"], outcome="dismissed", note="经核实不属实")
-    assert community.close_due_publicities()["closed"] == 1
+    assert community.close_due_publicities() == 1
     assert community.get_publicity(MEMBER, publicity_id=opened["_id"])["state"] == "closed"
 
 

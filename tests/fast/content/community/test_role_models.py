@@ -37,7 +37,12 @@ def test_naming_commits_the_event_and_publishes_in_the_branch_and_county_columns
                                       member_id="m_1", citation=f"  {CITATION} ")
     assert (named["member_name"], named["citation"], named["points"], named["proposed"], named["published"]) == \
         ("张三", CITATION, 12, True, True)
-    assert community_store.event_types() == ["role_model_named"]
+    # the record, both generated items and every event in one commit
+    assert community_store.commits == [{"record": named["id"], "items": named["item_ids"], "events": [
+        "role_model_named", "content_published", "content_published"]}]
+    assert [(e["item_id"], e["org_id"], e["kind"], e["published_by"]) for e in community_store.events[1:]] == \
+        [(named["item_ids"][0], BRANCH, "article", "system:content"),
+         (named["item_ids"][1], COUNTY, "article", "system:content")]
     event = community_store.events[0]
     assert (event["member_id"], event["kind"], event["period"], event["branch_id"]) == \
         ("m_1", "monthly_star", "2026-11", BRANCH)
@@ -72,17 +77,16 @@ def test_the_previous_periods_role_model_comes_after_others_at_equal_points(comm
     assert [(c["member_id"], c["named_before"]) for c in candidates] == [("m_2", False), ("m_1", True)]
 
 
-def test_a_crash_before_publication_is_completed_by_the_timer(community, community_store):
-    community_store.fail_publishing = True
+def test_a_failed_commit_leaves_neither_record_nor_items_and_naming_again_succeeds(community, community_store):
+    community_store.fail_commit = True
     with pytest.raises(RuntimeError):
         community.name_role_model(SECRETARY, branch_id=BRANCH, kind="monthly_star", period="2026-11",
                                   member_id="m_1", citation=CITATION)
-    assert community_store.event_types() == ["role_model_named"] and not community_store.items
-    community_store.fail_publishing = False
-    assert community.close_due_publicities() == {"closed": 0, "completed": 1}
-    [record] = community_store.role_models.values()
-    assert record["published"] is True and len(community_store.items) == 2
-    assert community.close_due_publicities() == {"closed": 0, "completed": 0}
+    assert not community_store.role_models and not community_store.items and not community_store.events
+    community_store.fail_commit = False
+    named = community.name_role_model(SECRETARY, branch_id=BRANCH, kind="monthly_star", period="2026-11",
+                                      member_id="m_1", citation=CITATION)
+    assert sorted(community_store.items) == sorted(named["item_ids"]) and len(community_store.commits) == 1
 
 
 def test_the_member_must_be_on_the_branchs_roster(community, community_store):

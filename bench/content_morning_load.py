@@ -1,0 +1,163 @@
+"""Load generator of bench.content_morning: members' feeds, notice openings and contest attempts over HTTP/JSON
+(keep-alive connections, one request at a time on each, as phones send them).
+
+    python -m bench.content_morning_load <work.pickle> <answers.pickle>
+
+The work file holds ``{"http", "concurrency", "feeds", "contests", "notice_id", "quiz_id"}``:
+- ``feeds``: ``(member_id, at, token, opens_notice)``: at ``at`` seconds the member reads its feed, then (when
+  ``opens_notice``) opens the notice;
+- ``contests``: ``(member_id, at, token, answer_times, right_share)``: at ``at`` the member starts the contest,
+  saves its answers at the offsets ``answer_times`` (seconds after the start, one per question, the last one
+  also submitting), answering right with probability ``right_share`` (by the option texts of ``key``).
+Every call is kept: ``(kind, member_id, sent_at, latency_s, status, error_code)``; contests also keep what was
+answered and what the server graded.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pickle
+import random
+import resource
+import sys
+import time
+from urllib.parse import urlsplit
+
+
+class Http:
+    """JSON over HTTP/1.1 keep-alive connections, at most ``limit`` requests in flight."""
+
+    def __init__(self, base: str, limit: int):
+        url = urlsplit(base)
+        self.host, self.port = url.hostname, url.port
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.slots = asyncio.Semaphore(limit)
+
+    async def call(self, method: str, path: str, token: str, body: dict | None = None,
+                   timeout: float = 60.0) -> tuple[int, dict]:
+        data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {token}\r\n"
+                f"Accept: application/json\r\n"
+                + (f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n" if body is not None else "")
+                + "\r\n").encode()
+        async with self.slots:
+            for fresh in (False, True):
+                reused = bool(self.idle) and not fresh
+                connection = self.idle.pop() if reused else None
+                try:
+                    async with asyncio.timeout(timeout):
+                        connection = connection or await asyncio.open_connection(self.host, self.port)
+                        status, answer = await self._exchange(connection, head + data)
+                    self.idle.append(connection)
+                    return status, answer
+                except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as error:
+                    if connection is not None:
+                        connection[1].close()
+                    if reused and not isinstance(error, asyncio.TimeoutError):
+                        continue       # a kept connection the server closed meanwhile: once more on a new one
+                    return (504 if isinstance(error, asyncio.TimeoutError) else 503), {}
+        return 503, {}
+
+    @staticmethod
+    async def _exchange(connection, request: bytes) -> tuple[int, dict]:
+        reader, writer = connection
+        writer.write(request)
+        head = (await reader.readuntil(b"\r\n\r\n")).lower()
+        at = head.index(b"content-length:") + 15
+        body = await reader.readexactly(int(head[at:head.index(b"\r\n", at)]))
+        return int(head[9:12]), (json.loads(body) if body else {})
+
+    async def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+
+
+def error_code(answer: dict) -> str:
+    return ((answer or {}).get("error") or {}).get("code", "")
+
+
+async def run(work: dict) -> dict:
+    http = Http(work["http"], work["concurrency"])
+    calls: list[tuple] = []
+    attempts: list[dict] = []
+    started = time.perf_counter()
+    key: dict[str, dict] = work["key"]           # stem -> {"kind", "right": [texts] or accepted text}
+
+    async def timed(kind: str, member_id: str, method: str, path: str, token: str, body=None):
+        sent = time.perf_counter()
+        status, answer = await http.call(method, path, token, body)
+        calls.append((kind, member_id, sent - started, time.perf_counter() - sent, status, error_code(answer)))
+        return status, answer
+
+    async def at(offset: float) -> None:
+        delay = offset - (time.perf_counter() - started)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def feed(member_id, offset, token, opens_notice) -> None:
+        await at(offset)
+        status, _ = await timed("feed", member_id, "GET", "/v1/feed?page_size=20", token)
+        if status == 200 and opens_notice:
+            await timed("open", member_id, "GET", f"/v1/items/{work['notice_id']}", token)
+
+    def answer_for(question: dict, right: bool, rng: random.Random) -> tuple[dict, bool]:
+        truth = key[question["stem"]]
+        if question["kind"] == "fill":
+            return {"text": truth["right"][0] if right else "不知道"}, right
+        options = question.get("options") or []
+        labels_right = sorted(o["key"] for o in options if o["text"] in truth["right"])
+        if right:
+            return {"choices": labels_right}, True
+        wrong = [o["key"] for o in options if o["key"] not in labels_right] or [options[0]["key"]]
+        picked = [rng.choice(wrong)]
+        return {"choices": picked}, sorted(picked) == labels_right
+
+    async def contest(member_id, offset, token, answer_times, right_share) -> None:
+        rng = random.Random(member_id)
+        await at(offset)
+        status, attempt = await timed("start", member_id, "POST", f"/v1/quizzes/{work['quiz_id']}/attempts", token,
+                                      {})
+        if status != 200:
+            attempts.append({"member_id": member_id, "attempt_id": "", "started": False})
+            return
+        record = {"member_id": member_id, "attempt_id": attempt["id"], "started": True, "saved": 0,
+                  "expected": 0, "score": None, "state": "", "questions": len(attempt["questions"])}
+        attempts.append(record)
+        for question, when in zip(attempt["questions"], answer_times):
+            await at(offset + when)
+            body, right = answer_for(question, rng.random() < right_share, rng)
+            status, _ = await timed("save", member_id, "PUT",
+                                    f"/v1/quiz-attempts/{attempt['id']}/answers/{question['id']}", token, body)
+            if status == 200:
+                record["saved"] += 1
+                record["expected"] += question["points"] if right else 0
+        status, finished = await timed("submit", member_id, "POST", f"/v1/quiz-attempts/{attempt['id']}:submit",
+                                       token, {})
+        if status == 200:
+            record["score"], record["state"] = finished["score"], finished["state"]
+
+    tasks = [feed(*entry) for entry in work["feeds"]] + [contest(*entry) for entry in work["contests"]]
+    await asyncio.gather(*tasks)
+    await http.close()
+    return {"calls": calls, "attempts": attempts, "elapsed": time.perf_counter() - started, "pid": os.getpid()}
+
+
+def main() -> None:
+    work_path, answers_path = sys.argv[1], sys.argv[2]
+    with open(work_path, "rb") as file:
+        work = pickle.load(file)
+    start_at = work.get("start_at")
+    if start_at:
+        while time.time() < start_at:
+            time.sleep(min(0.01, max(0.0, start_at - time.time())))
+    result = asyncio.run(run(work))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu"] = usage.ru_utime + usage.ru_stime
+    with open(answers_path + ".tmp", "wb") as file:
+        pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(answers_path + ".tmp", answers_path)
+
+
+if __name__ == "__main__":
+    main()
