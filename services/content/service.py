@@ -420,7 +420,7 @@ class ContentService:
 
     @rpc
     def get_items(self, items=()):
-        return answer_each(items, lambda item: self.get_item(**item))
+        return self.notices.open_items(items)
 
     @rpc
     def start_quiz_attempts(self, items=()):

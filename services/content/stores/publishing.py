@@ -10,10 +10,12 @@ only) and its intention-named reads and writes; writes with consequences go thro
 - ``reads``: one row per (item, member) at the first open (``<item_id>:<member_id>``, a repeat cannot be
   stored twice); ``read_counts`` one counter per (item, branch) incremented in the same transaction, so the
   receipts of a city-wide notice never count rows; unread = roster - reads, nothing written at publish time.
-- ``feed_marks``: a node's mark changes in every commit that changes what its members' feeds show
-  (publish, withdraw, edit of a published item, pin, push). Each process keeps the published heads of the
-  nodes it served (``published_heads``) and re-reads a node when its mark moved: its own commits drop the
-  node at once; another instance's commits are seen at the next mark check (``FEED_CHECK_SECONDS``).
+- ``feed_marks``: a node's mark (and ``changed_at``) changes in every commit that changes what its members'
+  feeds show (publish, withdraw, edit of a published item, pin, push). Each process keeps the published heads of
+  the nodes it served (``published_heads``): its own commits drop the node at once; once every
+  ``FEED_CHECK_SECONDS`` one query for the marks changed lately finds what other instances committed. A feed
+  request reads nothing from the store: a per-node check would be a query on nearly every feed (a branch's
+  members read their feed a few times a minute each).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import secrets
 import threading
 import time
 import uuid
+from datetime import timedelta
 
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -28,11 +31,15 @@ from pymongo.errors import DuplicateKeyError
 from servicekit.errors import Conflict
 from servicekit.storage.mongo import is_duplicate
 from servicekit.storage.subtree import LEVEL_FIELDS, ancestor_fields, subtree_filter
+from servicekit.timestamps import stamp, utc_now
 
 PUBLISHED = "published"
 FEED_CHECK_SECONDS = 1.0      # how stale another instance's publish may look in this process's feeds
 FEED_HEADS = 200              # newest published items kept per node; deeper pages read the store
 FEED_NODES_KEPT = 20_000
+READS_BUNDLE = 500             # notice_read events per outbox entry of a batch of opens
+# marks are polled from this long before the last poll: a commit's changed_at is stamped before it commits
+FEED_POLL_OVERLAP_SECONDS = 30.0
 # read_count as of when the node's heads were loaded: popularity for recommendations, where a count a little
 # old does no harm
 HEAD_FIELDS = ("org_id", "column_id", "kind", "title", "summary", "tags", "pinned_until", "pushed",
@@ -82,7 +89,7 @@ class PublishingRecords:
         "items": ["org_id", "status", *LEVEL_FIELDS],
         "item_versions": ["item_id"],
         "item_log": ["item_id"],
-        "feed_marks": [],                     # _id: org id
+        "feed_marks": ["changed_at"],         # _id: org id
         "reads": ["member_id", "item_branch"],
         "read_counts": ["item_id"],           # _id: "<item_id>:<branch_id>"
         "reminders": ["item_id"],
@@ -124,6 +131,10 @@ class PublishingRecords:
     # --- items: reads ---------------------------------------------------------------
     def item(self, item_id: str) -> dict | None:
         return self.db.items.find_one({"_id": item_id}) if isinstance(item_id, str) and item_id else None
+
+    def items_by_ids(self, ids) -> list[dict]:
+        ids = [i for i in ids or () if isinstance(i, str)]
+        return list(self.db.items.find({"_id": {"$in": ids}})) if ids else []
 
     def published_items_by_ids(self, ids) -> list[dict]:
         ids = [i for i in ids or () if isinstance(i, str)]
@@ -219,25 +230,46 @@ class PublishingRecords:
     def record_read(self, read: dict, events: list) -> bool:
         """The member's first open of the item: its read row, the (item, branch) counter and the item's
         read_count, with ``events``. False (nothing written) when it had been read already."""
-        if self.has_read(read["item_id"], read["member_id"]):
-            return False
-        counter_id = f"{read['item_id']}:{read['branch_id']}"
+        return (read["item_id"], read["member_id"]) in self.record_reads([(read, events)])
+
+    def record_reads(self, entries: list[tuple[dict, list]]) -> set[tuple[str, str]]:
+        """The first opens among ``entries`` (read row, its events), written in one commit: the read rows, the
+        (item, branch) counters and the items' read_count, with the events in one outbox entry. Answers the
+        (item_id, member_id) pairs written; a pair read before (or twice in the entries) is written once."""
+        fresh: dict[str, tuple[dict, list]] = {}
+        for read, events in entries:
+            fresh.setdefault(read_id(read["item_id"], read["member_id"]), (read, events))
+        for doc in self.db.reads.find({"_id": {"$in": list(fresh)}}, {"_id": 1}):
+            fresh.pop(doc["_id"], None)
+        if not fresh:
+            return set()
+        counters: dict[str, list] = {}
+        per_item: dict[str, int] = {}
+        for read, _ in fresh.values():
+            counter = counters.setdefault(f"{read['item_id']}:{read['branch_id']}", [read, 0])
+            counter[1] += 1
+            per_item[read["item_id"]] = per_item.get(read["item_id"], 0) + 1
 
         def writes(session):
-            self.db.reads.insert_one({**read, "_id": read_id(read["item_id"], read["member_id"]),
-                                      "item_branch": counter_id}, session=session)
-            self.db.read_counts.update_one(
-                {"_id": counter_id}, {"$inc": {"count": 1}, "$setOnInsert": {
-                    "item_id": read["item_id"], "branch_id": read["branch_id"], "tenant_id": read["tenant_id"]}},
-                upsert=True, session=session)
-            self.db.items.update_one({"_id": read["item_id"]}, {"$inc": {"read_count": 1}}, session=session)
+            self.db.reads.insert_many([{**read, "_id": key, "item_branch": f"{read['item_id']}:{read['branch_id']}"}
+                                       for key, (read, _) in fresh.items()], ordered=True, session=session)
+            for counter_id, (read, count) in counters.items():
+                self.db.read_counts.update_one(
+                    {"_id": counter_id}, {"$inc": {"count": count}, "$setOnInsert": {
+                        "item_id": read["item_id"], "branch_id": read["branch_id"], "tenant_id": read["tenant_id"]}},
+                    upsert=True, session=session)
+            for item_id, count in per_item.items():
+                self.db.items.update_one({"_id": item_id}, {"$inc": {"read_count": count}}, session=session)
         try:
-            self.commit(writes, events)
-        except Exception as error:       # the same member's other open won the race: counted once
-            if is_duplicate(error):
-                return False
-            raise
-        return True
+            self.commit(writes, [event for _, events in fresh.values() for event in events], bundle=READS_BUNDLE)
+        except Exception as error:
+            if not is_duplicate(error):
+                raise
+            # another open of one of these members won the race: the batch's reads one by one, each counted once
+            if len(fresh) == 1:
+                return set()
+            return {pair for entry in fresh.values() for pair in self.record_reads([entry])}
+        return {(read["item_id"], read["member_id"]) for read, _ in fresh.values()}
 
     def read_counts_of(self, item_id: str) -> dict[str, int]:
         """{branch_id: members who have read the item}."""
@@ -265,25 +297,43 @@ class PublishingRecords:
     def published_heads(self, org_ids: list[str]) -> dict[str, tuple[list[dict], bool]]:
         """{org_id: (heads, complete)}: each node's promoted (pinned or pushed) published items and its
         ``FEED_HEADS`` newest, from this process's cache (``complete``: the node has no older ones)."""
-        cache, lock = self._feed_cache()
-        now = time.monotonic()
+        cache, lock, _ = self._feed_cache()
+        self._poll_feed_marks()
         with lock:
             held = {org_id: cache.get(org_id) for org_id in org_ids}
-        stale = [org_id for org_id, hit in held.items() if hit is None or now - hit[1] >= FEED_CHECK_SECONDS]
-        if stale:
-            marks = {row["_id"]: row["mark"] for row in self.db.feed_marks.find({"_id": {"$in": stale}})}
-            for org_id in stale:
-                mark, hit = marks.get(org_id, ""), held[org_id]
-                if hit is not None and hit[0] == mark:
-                    held[org_id] = (mark, now, hit[2], hit[3])
-                else:
-                    heads, complete = self._read_heads(org_id)
-                    held[org_id] = (mark, now, heads, complete)
+        missing = [org_id for org_id, hit in held.items() if hit is None]
+        if missing:
+            # the mark before the heads: a commit between the two leaves a newer mark than the heads, which the
+            # next poll drops, never the other way round
+            marks = {row["_id"]: row["mark"] for row in self.db.feed_marks.find({"_id": {"$in": missing}})}
+            for org_id in missing:
+                held[org_id] = (marks.get(org_id, ""), *self._read_heads(org_id))
             with lock:
-                if len(cache) + len(stale) > FEED_NODES_KEPT:
+                if len(cache) + len(missing) > FEED_NODES_KEPT:
                     cache.clear()
-                cache.update({org_id: held[org_id] for org_id in stale})
-        return {org_id: (hit[2], hit[3]) for org_id, hit in held.items()}
+                cache.update({org_id: held[org_id] for org_id in missing})
+        return {org_id: (hit[1], hit[2]) for org_id, hit in held.items()}
+
+    def _poll_feed_marks(self) -> None:
+        """At most once every ``FEED_CHECK_SECONDS``: drop the cached nodes whose mark moved since the last poll
+        (another instance's commits; this process's own were dropped at once)."""
+        cache, lock, poll = self._feed_cache()
+        now = time.monotonic()
+        if now - poll["at"] < FEED_CHECK_SECONDS or not poll["lock"].acquire(blocking=False):
+            return
+        try:
+            started = utc_now()
+            query = {"changed_at": {"$gte": poll["since"]}} if poll["since"] else {}
+            moved = {row["_id"]: row["mark"] for row in self.db.feed_marks.find(query, {"mark": 1})}
+            with lock:
+                for org_id, mark in moved.items():
+                    hit = cache.get(org_id)
+                    if hit is not None and hit[0] != mark:
+                        del cache[org_id]
+            poll["since"] = stamp(started - timedelta(seconds=FEED_POLL_OVERLAP_SECONDS))
+            poll["at"] = now
+        finally:
+            poll["lock"].release()
 
     def published_newest(self, org_ids: list[str], limit: int) -> list[dict]:
         """The newest ``limit`` published heads of these nodes (the feed's pages past the cached heads)."""
@@ -304,17 +354,20 @@ class PublishingRecords:
         return list(heads.values()), complete
 
     def _changed_feed(self, org_id: str, session) -> None:
-        self.db.feed_marks.update_one({"_id": org_id}, {"$set": {"mark": secrets.token_hex(8)}}, upsert=True,
-                                      session=session)
+        self.db.feed_marks.update_one({"_id": org_id}, {"$set": {"mark": secrets.token_hex(8), "changed_at": stamp()}},
+                                      upsert=True, session=session)
 
     def _feed_forget(self, org_id: str) -> None:
-        cache, lock = self._feed_cache()
+        cache, lock, _ = self._feed_cache()
         with lock:
             cache.pop(org_id, None)
 
     def _feed_cache(self):
-        """{org_id: (mark, checked_at, heads, complete)} and its lock: one per store, that is per process."""
+        """{org_id: (mark, heads, complete)}, its lock and the marks' poll state: one per store, that is per
+        process."""
         cache = self.__dict__.get("_feed_heads")
         if cache is None:
-            cache = self.__dict__.setdefault("_feed_heads", ({}, threading.Lock()))
+            cache = self.__dict__.setdefault("_feed_heads", ({}, threading.Lock(),
+                                                             {"at": float("-inf"), "since": "",
+                                                              "lock": threading.Lock()}))
         return cache

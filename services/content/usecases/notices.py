@@ -2,8 +2,9 @@
 
 Nothing is written per member at publish time: a read row and its branch's counter are written when a member
 first opens the item, and the unread of a branch are its roster (identity's ``branch_rosters``, party members
-now) less its readers; counts over many branches take the rosters' sizes only (``branch_roster_sizes``). A notice's audience is its owning node's subtree; each level's managers see the
-branches of their own subtree within it. Reminding records who reminded whom and when; delivering the push to
+now) less its readers; counts over many branches take the rosters' sizes only (``branch_roster_sizes``). A
+notice's audience is its owning node's subtree; each level's managers see the branches of their own subtree
+within it. Reminding records who reminded whom and when; delivering the push to
 the members' phones is not this service's.
 """
 from __future__ import annotations
@@ -12,7 +13,8 @@ import uuid
 
 from servicekit.arguments import text
 from servicekit.errors import Conflict, NotFound
-from servicekit.security.scope import CallerScope
+from servicekit.messaging.rpc import answer_each
+from servicekit.security.scope import CallerScope, caller_of
 from servicekit.storage.paging import page_of, page_window
 from servicekit.timestamps import stamp
 
@@ -31,21 +33,55 @@ class Notices:
 
     def open_item(self, caller: CallerScope, item_id) -> dict:
         """The item; a member opening a published item of its branch's path reads it (once counted)."""
-        item = self.publishing.visible_item(caller, item_id)
+        view, read = self._opened(caller, item_id, {})
+        if read is not None:
+            self._count_reads([(view, read)])
+        return view
+
+    def open_items(self, items) -> list[dict]:
+        """A batch of opens (``gateway.batching``), each answered as ``open_item`` would answer it: the batch's
+        items read from the store once each, and its first reads written in one commit (a city-wide notice is
+        opened by a whole city within minutes)."""
+        items = list(items or ())
+        wanted = {item.get("item_id") for item in items if isinstance(item.get("item_id"), str) and item["item_id"]}
+        known = {doc["_id"]: doc for doc in self.store.items_by_ids(sorted(wanted))} if wanted else {}
+        reads = []
+
+        def opened(item: dict) -> dict:
+            view, read = self._opened(caller_of(item.get("scope")), item.get("item_id", ""), known)
+            if read is not None:
+                reads.append((view, read))
+            return view
+        answers = answer_each(items, opened)
+        if reads:
+            self._count_reads(reads)
+        return answers
+
+    def _opened(self, caller: CallerScope, item_id, known: dict) -> tuple[dict, dict | None]:
+        """The item's view and, when the caller reads it now as a member, its read row."""
+        item = self.publishing.visible_item(caller, item_id, known.get(item_id) if isinstance(item_id, str) else None)
         view = item_view(item)
         member_path = self.publishing.member_path(caller) if caller.member_id else []
-        if item["status"] == rules.PUBLISHED.value and item["org_id"] in member_path:
-            now = stamp(self.clock.now())
-            read = {"item_id": item["_id"], "member_id": caller.member_id, "branch_id": caller.branch_id,
-                    "tenant_id": item["tenant_id"], "tags": list(item.get("tags") or []), "kind": item["kind"],
-                    "read_at": now}
-            notice = [events.NOTICE_READ.build(item["tenant_id"], now, item_id=item["_id"],
-                                               member_id=caller.member_id, branch_id=caller.branch_id,
-                                               read_at=now)] if item["kind"] == "notice" else []
-            if self.store.record_read(read, notice):
+        if item["status"] != rules.PUBLISHED.value or item["org_id"] not in member_path:
+            return view, None
+        read = {"item_id": item["_id"], "member_id": caller.member_id, "branch_id": caller.branch_id,
+                "tenant_id": item["tenant_id"], "tags": list(item.get("tags") or []), "kind": item["kind"],
+                "read_at": stamp(self.clock.now())}
+        return view, read
+
+    def _count_reads(self, opened: list[tuple[dict, dict]]) -> None:
+        """Write the first reads among ``opened`` (with a notice's ``notice_read`` each) and mark the views."""
+        entries = []
+        for _view, read in opened:
+            notice = [events.NOTICE_READ.build(read["tenant_id"], read["read_at"], item_id=read["item_id"],
+                                               member_id=read["member_id"], branch_id=read["branch_id"],
+                                               read_at=read["read_at"])] if read["kind"] == "notice" else []
+            entries.append((read, notice))
+        written = self.store.record_reads(entries)
+        for view, read in opened:
+            if (read["item_id"], read["member_id"]) in written:
                 view["read_count"] += 1
             view["read"] = True
-        return view
 
     def list_notices(self, caller: CallerScope, org_id) -> dict:
         """The published notices reaching a node: its ancestors' (from the feed's cached heads) and its subtree's,

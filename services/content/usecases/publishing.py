@@ -42,8 +42,10 @@ class Publishing:
                 return path[:path.index(org_id) + 1]
         return self.org_paths.path(self.identity, caller, org_id)
 
-    def visible_item(self, caller: CallerScope, item_id) -> dict:
-        item = self.store.item(item_id) if isinstance(item_id, str) and item_id else None
+    def visible_item(self, caller: CallerScope, item_id, item: dict | None = None) -> dict:
+        """The item (``item``: already read by the caller's batch), if the caller may see it."""
+        if item is None:
+            item = self.store.item(item_id) if isinstance(item_id, str) and item_id else None
         if item is None or not access.sees_item(caller, item, self.member_path(caller), self.managed_paths(caller)):
             raise NotFound(ITEM_NOT_FOUND, code="ITEM_NOT_FOUND", field="item_id")
         return item

@@ -10,9 +10,9 @@ from servicekit.storage.subtree import ancestor_fields
 
 from services.content.stores.publishing import DEFAULT_COLUMNS, default_column_id, default_review, head_of, read_id
 
-METHODS = ("column", "columns_of", "ensure_default_columns", "default_column", "insert_column", "item",
+METHODS = ("column", "columns_of", "ensure_default_columns", "default_column", "insert_column", "item", "items_by_ids",
            "published_items_by_ids", "items_in", "versions_of", "log_of", "create_item", "insert_published_item",
-           "change_item", "has_read", "record_read", "read_counts_of", "readers_in_branch", "recent_reads_of",
+           "change_item", "has_read", "record_read", "record_reads", "read_counts_of", "readers_in_branch", "recent_reads_of",
            "record_reminder", "reminders_of", "published_heads", "published_newest", "attachments_by_ids")
 
 
@@ -65,6 +65,9 @@ class MemoryPublishing:
     # --- items -----------------------------------------------------------------------
     def item(self, item_id):
         return copy.deepcopy(self.items.get(item_id))
+
+    def items_by_ids(self, ids):
+        return [copy.deepcopy(self.items[i]) for i in ids if i in self.items]
 
     def published_items_by_ids(self, ids):
         return [copy.deepcopy(self.items[i]) for i in ids if i in self.items and self.items[i]["status"] == "published"]
@@ -125,6 +128,9 @@ class MemoryPublishing:
         self.items[read["item_id"]]["read_count"] = self.items[read["item_id"]].get("read_count", 0) + 1
         self.events.extend(events)
         return True
+
+    def record_reads(self, entries):
+        return {(read["item_id"], read["member_id"]) for read, events in entries if self.record_read(read, events)}
 
     def read_counts_of(self, item_id):
         return {key.split(":", 1)[1]: count for key, count in self.counts.items() if key.split(":", 1)[0] == item_id}

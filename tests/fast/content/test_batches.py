@@ -18,8 +18,9 @@ def test_a_batch_of_feeds_answers_each_caller_on_its_own(service, monkeypatch):
 
 def test_every_batched_method_answers_as_its_single_call(service, monkeypatch):
     calls = []
-    monkeypatch.setattr(Notices, "open_item", lambda self, caller, item_id:
-                        calls.append(("open", item_id)) or {"id": item_id})
+    monkeypatch.setattr(Notices, "open_items", lambda self, items:
+                        [calls.append(("open", item["item_id"])) or {"result": {"id": item["item_id"]}}
+                         for item in items])
     monkeypatch.setattr(Attempts, "start", lambda self, caller, quiz_id:
                         calls.append(("start", quiz_id)) or {"id": "att"})
     monkeypatch.setattr(Attempts, "save_answer", lambda self, caller, a, q, choices, text:

@@ -104,6 +104,22 @@ def test_a_repeat_read_counts_once(service, memory, notice):
     assert {r["item_id"] for r in memory.recent_reads_of("m_1")} == {notice["id"], article["id"]}
 
 
+def test_a_batch_of_opens_answers_each_as_its_single_call(service, memory, notice):
+    """The gateway's batch: every member's open answered on its own, the first reads counted once each, a foreign
+    caller refused alone."""
+    answers = service.get_items([{"scope": MEMBER, "item_id": notice["id"]},
+                                 {"scope": MEMBER_2, "item_id": notice["id"]},
+                                 {"scope": MEMBER, "item_id": notice["id"]},
+                                 {"scope": OTHER_MEMBER, "item_id": "itm_none"},
+                                 {"scope": FOREIGN_ADMIN, "item_id": notice["id"]}])
+    assert [a["result"]["read"] for a in answers[:3]] == [True, True, True]
+    assert [a["error"]["code"] for a in answers[3:]] == ["ITEM_NOT_FOUND", "ITEM_NOT_FOUND"]
+    assert memory.items[notice["id"]]["read_count"] == 2
+    assert sorted(e["member_id"] for e in memory.events_of("notice_read")) == ["m_1", "m_2"]
+    again = service.get_items([{"scope": MEMBER_2, "item_id": notice["id"]}])
+    assert again[0]["result"]["read_count"] == 2 and len(memory.events_of("notice_read")) == 2
+
+
 def test_receipts_per_branch_after_reads_by_several_members(service, memory, notice, identity):
     for caller in (MEMBER, MEMBER_2, MEMBER_3, MEMBER):
         service.get_item(caller, item_id=notice["id"])

@@ -101,3 +101,35 @@ def test_default_columns_review_by_level_whatever_the_first_caller_asks(stores):
     assert review == {"news": True, "notices": True, "learning": True, "role_models": False, "publicity": False}
     one.ensure_default_columns("t1", ["c1"], True, "2026-12-06T08:00:00.000Z")
     assert not any(c["review_required"] for c in one.columns_of("t1", "c1"))
+
+
+def test_a_batch_of_first_reads_is_one_commit_each_pair_counted_once(stores):
+    one, two = stores
+    item = generated(one, "通知")
+    read = {"item_id": item["_id"], "member_id": "m1", "branch_id": "b1", "tenant_id": "t1", "tags": ["党章"],
+            "kind": "notice", "read_at": "2026-12-06T09:00:00.000Z"}
+    assert one.record_read(read, []) is True
+    notice = events.NOTICE_READ.build("t1", read["read_at"], item_id=item["_id"], member_id="m2", branch_id="b2",
+                                      read_at=read["read_at"])
+    outbox_before = one.db.outbox.count_documents({})
+    batch = [(read, []), ({**read, "member_id": "m2", "branch_id": "b2"}, [notice]),
+             ({**read, "member_id": "m2", "branch_id": "b2"}, [notice]), ({**read, "member_id": "m3"}, [])]
+    assert two.record_reads(batch) == {(item["_id"], "m2"), (item["_id"], "m3")}
+    assert one.read_counts_of(item["_id"]) == {"b1": 2, "b2": 1}
+    assert one.item(item["_id"])["read_count"] == 3
+    assert one.db.outbox.count_documents({}) == outbox_before + 1        # the batch's events in one entry
+    assert two.record_reads(batch) == set()
+
+
+def test_another_process_publishing_is_seen_at_the_next_poll_of_the_marks(stores, monkeypatch):
+    one, two = stores
+    monkeypatch.setattr(publishing, "FEED_CHECK_SECONDS", 0.0)
+    generated(one, "第一条")
+    assert heads(two) == ["第一条"]
+    generated(one, "第二条", published_at="2026-12-06T09:00:00.000Z")
+    generated(one, "县里一条", org_path=["c1", "d1"])
+    assert heads(two) == ["第二条", "第一条"] and heads(two, "d1") == ["县里一条"]
+    monkeypatch.setattr(publishing, "FEED_CHECK_SECONDS", 3600.0)
+    generated(one, "第三条", published_at="2026-12-06T10:00:00.000Z")
+    assert heads(two) == ["第二条", "第一条"]              # polled within the hour already: still the cached heads
+    assert heads(one) == ["第三条", "第二条", "第一条"]     # the writer's own commit shows at once
