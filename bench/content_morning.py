@@ -42,7 +42,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from bench.city_data import MEMBER_HEADER, ORG_HEADER, member_rows, to_csv
 from bench.proc import cpu_seconds
-from bench.themed_day import call_many, city_orgs, must_all_succeed, percentile, wait_http
+from bench.themed_day import call_many, city_orgs, must_all_succeed, percentile, rabbit_pid, wait_http
 from gateway.client import GrpcClient
 from servicekit.process.config import nameko_config
 from servicekit.security.keys import ensure_keys
@@ -257,7 +257,8 @@ class Bench:
             procs.append(subprocess.Popen([sys.executable, "-m", "bench.content_morning_load", str(path), str(out)]))
             outs.append(out)
         watched = {"content": self.content.process.pid, "gateway": self.gateway.process.pid,
-                   "identity": self.identity.process.pid}
+                   "identity": self.identity.process.pid, **({"store": self.store_pid} if self.store_pid else {}),
+                   **({"rabbitmq": rabbit} if (rabbit := rabbit_pid()) else {})}
         before = {name: cpu_seconds(pid) for name, pid in watched.items()}
         started = time.perf_counter()
         for proc in procs:
@@ -351,6 +352,7 @@ def main() -> None:
     mongo = None if os.environ.get("MONGO_URI") else EmbeddedMongo(bench.work / "mongo").start()
     uri = os.environ.get("MONGO_URI") or mongo.uri
     bench.mongo = pymongo.MongoClient(uri)
+    bench.store_pid = mongo.process.pid if mongo else None
     started = time.perf_counter()
     passed = False
     with TestVhost() as bus:

@@ -18,7 +18,8 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import parse_cookie
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -188,6 +189,15 @@ def refuse_query(names) -> None:
         raise invalid("UNKNOWN_FIELD", f"query parameter {name!r} is not accepted here; send it in the body", name)
 
 
+def with_path_args(values: dict, path_args: dict) -> dict:
+    """The request's fields with its path's: a field given in both must agree (PATH_BODY_MISMATCH)."""
+    for name, value in path_args.items():
+        if name in values and values[name] != value:
+            raise invalid("PATH_BODY_MISMATCH", f"{name} differs between the path and the body", name)
+        values[name] = value
+    return values
+
+
 def wants_file(download: Download, request: Request) -> bool:
     """Whether the client asks for the file itself: ``?download=1`` (``0`` for the JSON), else an Accept that
     prefers ``download.media_type`` to JSON. No Accept, or ``*/*``, keeps the JSON existing clients read."""
@@ -263,10 +273,12 @@ class GatewayApp:
             Rule(SESSION_PATH, methods=["POST"], endpoint="session_start"),
             Rule(SESSION_END_PATH, methods=["POST"], endpoint="session_end"),
         ], converters={"segment": SegmentConverter}, merge_slashes=False)
-        # batched operations without path parameters whose request is a JSON body (a scan), by (method, path):
-        # answered on the server's loop; the others join their batch from a thread (``Dispatcher.call``)
+        # batched operations are answered on the server's loop (``serve_batched``): those without path parameters
+        # found by (method, path) at once, the others by the routing table (whose other rules may win)
         self.batched_routes = {(op.http_method, op.path): op for op in operations
-                               if op.batch_method and not op.path_params and op.http_method != "GET"}
+                               if op.batch_method and not op.path_params}
+        self.batched_with_params = any(op.batch_method and op.path_params for op in operations)
+        self._loop_routes = self.url_map.bind("gateway")
         self.openapi = json.dumps(build_openapi(operations), ensure_ascii=False, indent=1)
         self.docs = render_docs(operations)
         self.static = StaticFiles()
@@ -312,25 +324,40 @@ class GatewayApp:
 
     def serve_batched(self, request: PlainRequest):
         """For a server on the gateway's event loop (``gateway.http.server``): the awaitable ``Answer`` of a
-        request of a batched operation (a member's scan), which then joins its batch on the loop with no
-        thread of its own, or None for any other request (served by calling the app on a thread). The same
-        checks as ``serve``: token first, no query string, a JSON object of known fields."""
-        operation = self.batched_routes.get((request.method, request.path))
+        request of a batched operation (a member's scan, feed, notice, quiz answer), which then joins its batch on
+        the loop with no thread of its own, or None for any other request (served by calling the app on a thread).
+        The same checks as ``serve``: token first, then a GET's query fields or a JSON object of known fields and no
+        query string."""
+        operation, path_args = self._batched_route(request)
         if operation is None or not self.dispatcher.batches(operation):
             return None
-        return self._serve_batched(operation, request)
+        return self._serve_batched(operation, path_args, request)
 
-    async def _serve_batched(self, operation: Operation, request: PlainRequest) -> Answer:
+    def _batched_route(self, request: PlainRequest) -> tuple[Operation | None, dict]:
+        operation = self.batched_routes.get((request.method, request.path))
+        if operation is not None or not self.batched_with_params:
+            return operation, {}
+        try:
+            endpoint, path_args = self._loop_routes.match(request.path, method=request.method)
+        except HTTPException:         # not found, another method, a redirect: the thread's route answers it
+            return None, {}
+        operation = self.operations.get(endpoint)
+        return (operation, path_args) if operation is not None and operation.batch_method else (None, {})
+
+    async def _serve_batched(self, operation: Operation, path_args: dict, request: PlainRequest) -> Answer:
         with metrics.track("http", operation.rpc) as outcome:
             try:
                 cookies = parse_cookie(request.cookie) if request.cookie and not request.authorization else None
                 scope = self.dispatcher.authenticate(
                     operation, caller_token(request.authorization, cookies, request.csrf_token, request.method))
-                refuse_query(name for name, _ in parse_qsl(request.query, keep_blank_values=True))
-                if len(request.body) > self.max_body:
-                    raise self._too_large()
-                values = self._parse(operation, self._json_body(request.body, media_type(request.content_type)),
-                                     as_kwargs)
+                if operation.http_method == "GET":
+                    values = self._query_fields(operation, MultiDict(parse_qsl(request.query, keep_blank_values=True)))
+                else:
+                    refuse_query(name for name, _ in parse_qsl(request.query, keep_blank_values=True))
+                    if len(request.body) > self.max_body:
+                        raise self._too_large()
+                    values = self._json_body(request.body, media_type(request.content_type))
+                values = self._parse(operation, with_path_args(values, path_args), as_kwargs)
                 return json_answer(await self.dispatcher.call_async(operation, values, scope, plain=True),
                                    headers=API_HEADERS)
             except Exception as exc:
@@ -352,15 +379,11 @@ class GatewayApp:
         if operation.upload:
             return self._bind_upload(operation, request, path_args)
         if operation.http_method == "GET":
-            values = self._query_fields(operation, request)
+            values = self._query_fields(operation, request.args)
         else:
             refuse_query(request.args)
             values = self._json_body(self._read_body(request), request.mimetype)
-        for name, value in path_args.items():
-            if name in values and values[name] != value:
-                raise invalid("PATH_BODY_MISMATCH", f"{name} differs between the path and the body", name)
-            values[name] = value
-        return self._parse(operation, values)
+        return self._parse(operation, with_path_args(values, path_args))
 
     @staticmethod
     def _parse(operation: Operation, values: dict, convert=to_message):
@@ -399,11 +422,11 @@ class GatewayApp:
             raise invalid("BODY_NOT_OBJECT", "the body must be a JSON object")
         return body
 
-    def _query_fields(self, operation: Operation, request: Request) -> dict:
+    def _query_fields(self, operation: Operation, args: MultiDict) -> dict:
         fields = operation.request.DESCRIPTOR.fields_by_name
         values: dict = {}
-        for name in request.args:
-            raw_values = request.args.getlist(name)
+        for name in args:
+            raw_values = args.getlist(name)
             field = fields.get(name)
             if operation.download and not operation.download.inline and name == DOWNLOAD_PARAMETER:
                 continue                    # not a request field: which form of the answer (``wants_file``)

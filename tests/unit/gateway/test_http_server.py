@@ -417,3 +417,68 @@ def test_a_scan_on_the_loop_is_answered_as_the_app_on_a_thread_answers_it(keys, 
         assert answer["message"] == "d1"
     elif code is not None:
         assert answer["error"]["code"] == code
+
+
+class ContentBackend:
+    """The content service's busiest calls, batched or one by one, answered with their contract samples."""
+    SINGLE = {"get_feeds": "get_feed", "get_items": "get_item", "save_quiz_answers": "save_quiz_answer",
+              "submit_quiz_attempts": "submit_quiz_attempt"}
+
+    def __init__(self):
+        self.calls: list[tuple[str, list[dict]]] = []
+
+    def call(self, service, method, **kwargs):
+        assert service == "content"
+        if method in self.SINGLE:
+            self.calls.append((method, kwargs["items"]))
+            return [{"result": RESULTS[self.SINGLE[method]]} for _ in kwargs["items"]]
+        self.calls.append((method, [kwargs]))
+        return RESULTS[method]
+
+
+FEED, ITEM = "/v1/feed", "/v1/items/itm-1"
+ANSWER = "/v1/quiz-attempts/att-1/answers/q-1"
+CONTENT_CASES = {        # name: (method, path, body, expected status, code, the batch method or None)
+    "feed": ("GET", FEED + "?page_size=5", None, 200, None, "get_feeds"),
+    "feed, page size as text": ("GET", FEED + "?page_size=five", None, 400, "INVALID_TYPE", None),
+    "feed, unknown parameter": ("GET", FEED + "?colour=red", None, 400, "UNKNOWN_FIELD", None),
+    "feed, repeated parameter": ("GET", FEED + "?page_size=5&page_size=6", None, 400, "REPEATED_PARAMETER", None),
+    "an item": ("GET", ITEM, None, 200, None, "get_items"),
+    "an item, its id in the query too": ("GET", ITEM + "?item_id=itm-2", None, 400, "UNKNOWN_FIELD", None),
+    "an answer": ("PUT", ANSWER, b'{"choices": ["A"]}', 200, None, "save_quiz_answers"),
+    "an answer for another attempt": ("PUT", ANSWER, b'{"attempt_id": "att-2"}', 400, "PATH_BODY_MISMATCH", None),
+    "an answer with a query": ("PUT", ANSWER + "?text=x", b"{}", 400, "UNKNOWN_FIELD", None),
+    "a submission": ("POST", "/v1/quiz-attempts/att-1:submit", b"", 200, None, "submit_quiz_attempts"),
+    "an item's history (not batched)": ("GET", ITEM + "/history", None, 200, None, None),
+}
+
+
+@pytest.mark.parametrize("case", CONTENT_CASES)
+def test_batched_content_calls_on_the_loop_are_answered_as_on_a_thread(keys, token, case):
+    """Every batched operation with path parameters or a query string takes the loop's path: the same status,
+    error code and body as the WSGI app on a thread, and a valid request travels in its batch."""
+    method, path, body, status, code, batch_method = CONTENT_CASES[case]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    answers = {}
+    for batched in (True, False):
+        backend = ContentBackend()
+        batcher = Batcher(backend, max_batch=100, max_wait=0.001, senders=1) if batched else None
+        app = GatewayApp(Dispatcher(backend, TokenVerifier(keys.public_pem), batcher=batcher), max_body=MAX_BODY)
+        routed = []                          # requests the app answered on a thread
+        app.route = lambda wsgi_request, route=app.route: routed.append(wsgi_request.path) or route(wsgi_request)
+        server = http_server(app, workers=1)
+        try:
+            sock = connect(server)
+            sock.sendall(request(path, method, body=body or b"", headers=headers))
+            answer_status, _, answer = Reader(sock).response()
+            answers[batched] = (answer_status, json.loads(answer))
+            if batched and batch_method:
+                assert [name for name, _ in backend.calls] == [batch_method] and routed == []
+        finally:
+            server.stop(grace=1)
+            if batcher is not None:
+                batcher.close()
+    assert answers[True] == answers[False]
+    assert answers[True][0] == status
+    if code is not None:
+        assert answers[True][1]["error"]["code"] == code
