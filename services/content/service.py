@@ -18,7 +18,7 @@ from servicekit.process.metrics import Metrics
 from servicekit.security.scope import caller_of
 from servicekit.storage.mongo import MongoStore
 
-from services.content.orgs import OrgPathsProvider
+from services.content.orgs import OrgPathsProvider, members_branches
 from services.content.store import ContentStore
 from services.content.usecases.settings import Settings
 from services.content.usecases.community import Mailbox, Publicities, RoleModels
@@ -416,10 +416,12 @@ class ContentService:
     # --- batches the gateway sends (gateway.batching): the members' busiest calls, many in one RPC -----------
     @rpc
     def get_feeds(self, items=()):
+        self.org_paths.warm(self.identity, members_branches(items))
         return answer_each(items, lambda item: self.get_feed(**item))
 
     @rpc
     def get_items(self, items=()):
+        self.org_paths.warm(self.identity, members_branches(items))
         return self.notices.open_items(items)
 
     @rpc
