@@ -270,6 +270,7 @@ class Bench:
         self.cpu = {name: cpu_seconds(pid) - before[name] for name, pid in watched.items()}
         results = [pickle.loads(out.read_bytes()) for out in outs]
         self.log(f"the morning ran in {self.elapsed:.0f}s")
+        self.content_pid = self.content.process.pid
         return results
 
     # --- figures and reconciliation ------------------------------------------------------------
@@ -296,6 +297,13 @@ class Bench:
             print(f"{kind:8} {len(rows):7} {ok:7}  {str(dict(errors))[:30]:30} {percentile(latencies, .5) * 1000:7.1f}"
                   f"  {p99 * 1000:7.1f}  {latencies[-1] * 1000:7.1f}   "
                   f"{'' if target is None else f'{target * 1000:.0f} ms {verdict}'}")
+        window = 60.0 if self.args.feed_minutes >= 5 else 10.0
+        slices: dict[int, list[float]] = defaultdict(list)
+        for kind, _, sent, latency, _, _ in calls:
+            if kind == "feed":
+                slices[int(sent // window)].append(latency)
+        print(f"feed p99 by {window:.0f} s of the morning (ms): " + ", ".join(
+            f"{percentile(sorted(values), 0.99) * 1000:.0f}" for _, values in sorted(slices.items())))
         span = max((c[2] + c[3] for c in calls), default=1.0)
         print(f"\n{len(calls)} calls in {span:.0f}s ({len(calls) / span:.0f}/s); CPU seconds: "
               + ", ".join(f"{name} {seconds:.0f}" for name, seconds in self.cpu.items())
