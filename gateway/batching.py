@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 DEFAULT_WAIT_MS = 40
 DEFAULT_FILL = 32
 MAX_BATCHED_OPERATIONS = 8        # sender threads are made for this many batched operations
+MAX_OPERATION_SENDERS = 4         # ... each with at most this many batches in flight (``Row.batch_senders``)
 
 
 class Batcher:
@@ -46,11 +47,13 @@ class Batcher:
         self.answer_timeout = answer_timeout
         self.loop_thread = loop or shared_loop()
         # threads for every batched operation's senders (a batched operation is a row of the operation table)
-        self._pool = ThreadPoolExecutor(max_workers=senders * MAX_BATCHED_OPERATIONS, thread_name_prefix="batch-sender")
+        self._pool = ThreadPoolExecutor(max_workers=max(senders, MAX_OPERATION_SENDERS) * MAX_BATCHED_OPERATIONS,
+                                        thread_name_prefix="batch-sender")
         # touched on the loop only: each group's requests, and the loop time its oldest request arrived
         self._pending: dict[tuple[str, str], list[tuple[dict, asyncio.Future]]] = {}
         self._first_at: dict[tuple[str, str], float] = {}
         self._busy: dict[tuple[str, str], int] = {}       # batch calls in flight, by operation
+        self._senders: dict[tuple[str, str], int] = {}    # an operation's own limit, when it has one
         self._timer: asyncio.TimerHandle | None = None
 
     @classmethod
@@ -64,23 +67,26 @@ class Batcher:
                    answer_timeout=float(env("GATEWAY_RPC_TIMEOUT", "30")) + 5)
 
     # --- entry points ---------------------------------------------------------------
-    async def submit(self, service: str, batch_method: str, kwargs: dict):
-        """One request's own answer (or its own error raised), awaited on any event loop."""
+    async def submit(self, service: str, batch_method: str, kwargs: dict, senders: int = 0):
+        """One request's own answer (or its own error raised), awaited on any event loop; ``senders``: the batch
+        calls of this operation that may be in flight at once (0: the batcher's ``senders``)."""
         if not self.loop_thread.on_loop():
-            concurrent = asyncio.run_coroutine_threadsafe(self.submit(service, batch_method, kwargs),
+            concurrent = asyncio.run_coroutine_threadsafe(self.submit(service, batch_method, kwargs, senders),
                                                           self.loop_thread.loop)
             return await asyncio.wrap_future(concurrent)
         future = self.loop_thread.loop.create_future()
         key = (service, batch_method)
+        if senders:
+            self._senders[key] = senders
         if key not in self._pending:
             self._pending[key], self._first_at[key] = [], self.loop_thread.loop.time()
         self._pending[key].append((kwargs, future))
         self._send_due()
         return unwrap(await future)
 
-    def call(self, service: str, batch_method: str, kwargs: dict):
+    def call(self, service: str, batch_method: str, kwargs: dict, senders: int = 0):
         """The same from a thread that is not the loop's (the HTTP side)."""
-        return self.loop_thread.run(self.submit(service, batch_method, kwargs), timeout=self.answer_timeout)
+        return self.loop_thread.run(self.submit(service, batch_method, kwargs, senders), timeout=self.answer_timeout)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
@@ -91,7 +97,7 @@ class Batcher:
         has a sender free, oldest first; wake up when the next group that could be sent falls due."""
         loop = self.loop_thread.loop
         while True:
-            free = [key for key in self._pending if self._busy.get(key, 0) < self.senders]
+            free = [key for key in self._pending if self._busy.get(key, 0) < self._senders.get(key, self.senders)]
             if not free:
                 return
             key = min(free, key=self._first_at.__getitem__)

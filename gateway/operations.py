@@ -89,6 +89,7 @@ class Row:
     summary: str = ""
     upload: Upload | None = None
     batch_method: str = ""         # nameko method taking many requests at once (see gateway.batching)
+    batch_senders: int = 0         # its batches in flight at once (0: GATEWAY_BATCH_SENDERS)
     client_address: bool = False   # the service is also sent the caller's address (``gateway.client_address``)
     download: Download | None = None
 
@@ -109,6 +110,7 @@ class Operation:
     batch_method: str = ""
     client_address: bool = False
     download: Download | None = None
+    batch_senders: int = 0
 
     @property
     def grpc_path(self) -> str:
@@ -137,7 +139,7 @@ def api_operations(api: ServiceDescriptor, service: str, rows: list[Row]) -> tup
                 raise ValueError(f"{row.rpc}: path parameter {name} is not a field of {request.DESCRIPTOR.name}")
         operations.append(Operation(row.rpc, api.full_name, request, response, row.http_method, row.path,
                                     service, row.method, row.auth, row.summary, row.upload,
-                                    row.batch_method, row.client_address, row.download))
+                                    row.batch_method, row.client_address, row.download, row.batch_senders))
     return tuple(operations)
 
 
@@ -295,7 +297,10 @@ SCORING = api_operations(scoring_pb2.DESCRIPTOR.services_by_name["ScoringApi"], 
         summary="The secretary's talks recorded in a subtree for a cycle"),
 ])
 
-# The content service (nameko ``content``) answers several proto services, one per topic.
+# The content service (nameko ``content``) answers several proto services, one per topic. Its batched calls keep
+# two batches each in flight: a batch of answers is many small writes, whose waits the next batch overlaps
+# (docs/performance.md#content-a-notice-and-a-contest-on-one-morning).
+CONTENT_SENDERS = 2
 CONTENT = api_operations(content_pb2.DESCRIPTOR.services_by_name["ContentApi"], "content", [
     #   rpc                   HTTP      path                                          nameko method
     Row("GetContentSettings", "GET",    "/v1/content/settings",                       "get_settings",
@@ -309,7 +314,8 @@ CONTENT = api_operations(content_pb2.DESCRIPTOR.services_by_name["ContentApi"], 
     Row("CreateItem",         "POST",   "/v1/items",                                  "create_item",
         summary="Write a draft article, notice, download or learning item in a column"),
     Row("GetItem",            "GET",    "/v1/items/{item_id}",                        "get_item",
-        summary="Read one item; a member's first open of a notice counts as read", batch_method="get_items"),
+        summary="Read one item; a member's first open of a notice counts as read", batch_method="get_items",
+        batch_senders=CONTENT_SENDERS),
     Row("UpdateItem",         "PATCH",  "/v1/items/{item_id}",                        "update_item",
         summary="Edit an item; a published item's edit makes a new version"),
     Row("SubmitItem",         "POST",   "/v1/items/{item_id}:submit",                 "submit_item",
@@ -325,7 +331,8 @@ CONTENT = api_operations(content_pb2.DESCRIPTOR.services_by_name["ContentApi"], 
     Row("GetItemHistory",     "GET",    "/v1/items/{item_id}/history",                "item_history",
         summary="Every version of an item and every action on it"),
     Row("GetFeed",            "GET",    "/v1/feed",                                   "get_feed",
-        summary="The member's feed: pushed and pinned first, then newest", batch_method="get_feeds"),
+        summary="The member's feed: pushed and pinned first, then newest", batch_method="get_feeds",
+        batch_senders=CONTENT_SENDERS),
     Row("ListItems",          "GET",    "/v1/orgs/{org_id}/items",                    "list_items",
         summary="A subtree's items by status, kind or column (managers)"),
     Row("ListNotices",        "GET",    "/v1/orgs/{org_id}/notices",                  "list_notices",
@@ -412,13 +419,16 @@ QUIZ = api_operations(quiz_pb2.DESCRIPTOR.services_by_name["QuizApi"], "content"
     Row("GetQuizLeaderboard",  "GET",    "/v1/quizzes/{quiz_id}/leaderboard",          "quiz_leaderboard",
         summary="Ranking by member, branch or county"),
     Row("StartQuizAttempt",    "POST",   "/v1/quizzes/{quiz_id}/attempts",             "start_quiz_attempt",
-        summary="Start (or resume) an attempt", batch_method="start_quiz_attempts"),
+        summary="Start (or resume) an attempt", batch_method="start_quiz_attempts",
+        batch_senders=CONTENT_SENDERS),
     Row("GetQuizAttempt",      "GET",    "/v1/quiz-attempts/{attempt_id}",             "get_quiz_attempt",
         summary="Read the member's attempt with its saved answers"),
     Row("SaveQuizAnswer",      "PUT",    "/v1/quiz-attempts/{attempt_id}/answers/{question_id}", "save_quiz_answer",
-        summary="Save one answer of an attempt", batch_method="save_quiz_answers"),
+        summary="Save one answer of an attempt", batch_method="save_quiz_answers",
+        batch_senders=CONTENT_SENDERS),
     Row("SubmitQuizAttempt",   "POST",   "/v1/quiz-attempts/{attempt_id}:submit",      "submit_quiz_attempt",
-        summary="Submit an attempt: graded on the server", batch_method="submit_quiz_attempts"),
+        summary="Submit an attempt: graded on the server", batch_method="submit_quiz_attempts",
+        batch_senders=CONTENT_SENDERS),
     Row("GetDailyQuestion",    "GET",    "/v1/daily-question",                         "get_daily_question",
         summary="The member's question of the day"),
     Row("AnswerDailyQuestion", "POST",   "/v1/daily-question:answer",                  "answer_daily_question",

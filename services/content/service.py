@@ -430,8 +430,8 @@ class ContentService:
 
     @rpc
     def save_quiz_answers(self, items=()):
-        return answer_each(items, lambda item: self.save_quiz_answer(**item))
+        return self.quiz_attempts.save_answers(items)
 
     @rpc
     def submit_quiz_attempts(self, items=()):
-        return answer_each(items, lambda item: self.submit_quiz_attempt(**item))
+        return self.quiz_attempts.submit_all(items)

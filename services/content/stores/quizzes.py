@@ -110,6 +110,9 @@ class QuizRecords:
     def attempt(self, attempt_id: str) -> dict | None:
         return self.db.attempts.find_one({"_id": attempt_id})
 
+    def attempts_by_ids(self, attempt_ids: list[str]) -> list[dict]:
+        return list(self.db.attempts.find({"_id": {"$in": list(attempt_ids)}})) if attempt_ids else []
+
     def attempts_of(self, member_id: str, quiz_id: str) -> list[dict]:
         """A member's attempts of a quiz, first first (by the member's index, then the quiz in the filter)."""
         return list(self.db.attempts.find({"member_id": member_id, "quiz_id": quiz_id},

@@ -15,7 +15,8 @@ import uuid
 
 from servicekit import arguments
 from servicekit.errors import Conflict, InvalidArgument
-from servicekit.security.scope import CallerScope
+from servicekit.messaging.rpc import answer_each
+from servicekit.security.scope import CallerScope, caller_of
 from servicekit.timestamps import stamp
 
 from services.content import access, events
@@ -194,10 +195,35 @@ class Attempts(QuizTopic):
         self.desk.quiz_changed(quiz["_id"])
         return done
 
+    # --- batches (gateway.batching) ---------------------------------------------------
+    def save_answers(self, items) -> list[dict]:
+        """A batch of saved answers, each answered as ``save_answer``; their attempts read in one query."""
+        items = self._prefetched(items)
+        return answer_each(items, lambda item: self.save_answer(
+            caller_of(item.get("scope")), item.get("attempt_id", ""), item.get("question_id", ""),
+            item.get("choices"), item.get("text", "")))
+
+    def submit_all(self, items) -> list[dict]:
+        """A batch of submissions, each answered as ``submit``; their attempts read in one query."""
+        items = self._prefetched(items)
+        return answer_each(items, lambda item: self.submit(caller_of(item.get("scope")), item.get("attempt_id", "")))
+
+    def _prefetched(self, items) -> list[dict]:
+        """The batch's items; their attempts read at once into ``_known``, each used by the first item that asks
+        for it (a second item of the same attempt reads it again, after the first one's write)."""
+        items = list(items or ())
+        ids = sorted({item.get("attempt_id") for item in items
+                      if isinstance(item.get("attempt_id"), str) and item.get("attempt_id")})
+        self._known = {doc["_id"]: doc for doc in self.store.attempts_by_ids(ids)} if ids else {}
+        return items
+
     # --- shared ---------------------------------------------------------------------
     def _own_attempt(self, caller: CallerScope, attempt_id) -> tuple[dict, dict | None]:
         member_id = access.require_member(caller)
-        attempt = self.store.attempt(arguments.text(attempt_id, "attempt_id", max_length=64))
+        attempt_id = arguments.text(attempt_id, "attempt_id", max_length=64)
+        known = getattr(self, "_known", None)
+        attempt = known.pop(attempt_id, None) if known else None
+        attempt = attempt or self.store.attempt(attempt_id)
         if (not access.same_tenant(caller, attempt) or attempt["member_id"] != member_id
                 or attempt["kind"] == rules.DAILY):
             raise attempt_not_found()

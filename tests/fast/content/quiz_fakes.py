@@ -12,6 +12,7 @@ from tests.fast.content.fakes import CITY, COUNTY, COUNTY_B, PATHS, TENANT
 
 METHODS = ("question", "questions_by_ids", "bank_questions", "pool_questions", "add_questions", "retire_question",
            "quiz", "add_quiz", "quizzes_in", "quizzes_owned_by", "contests_due", "finish_contest", "attempt",
+           "attempts_by_ids",
            "attempts_of", "add_attempt", "save_answer", "finish_attempt", "add_daily_answer", "overdue_attempts",
            "results_of", "result_of", "category_stats_of", "category_stats_of_branch")
 
@@ -91,6 +92,9 @@ class QuizMemory:
     # --- attempts
     def attempt(self, attempt_id):
         return copy.deepcopy(self.attempts.get(attempt_id))
+
+    def attempts_by_ids(self, attempt_ids):
+        return [copy.deepcopy(self.attempts[i]) for i in attempt_ids if i in self.attempts]
 
     def attempts_of(self, member_id, quiz_id):
         return copy.deepcopy(sorted((a for a in self.attempts.values()

@@ -436,3 +436,25 @@ def test_the_daily_question_is_for_members_of_a_tenant_with_a_bank(service, memo
     assert service.get_daily_question(MEMBER) == {"date": "2026-12-06", "available": False, "answered": False}
     with pytest.raises(PermissionDenied):
         service.get_daily_question(CITY_ADMIN)
+
+
+def test_a_batch_of_answers_and_submissions_answers_each_as_its_single_call(service, bank, memory, store):
+    """The gateway's batches: two answers of one attempt in one batch both kept, a stranger's answer refused alone,
+    the batch's attempts read in one query; submissions graded as one by one."""
+    quiz = new_quiz(service)
+    mine = service.start_quiz_attempt(MEMBER, quiz_id=quiz["id"])
+    first, second = mine["questions"][:2]
+    reads = []
+    store.attempts_by_ids.side_effect = lambda ids: reads.append(list(ids)) or memory.attempts_by_ids(ids)
+    answers = service.save_quiz_answers([
+        {"scope": MEMBER, "attempt_id": mine["id"], "question_id": first["id"], "choices": [right_label(first)]},
+        {"scope": OTHER_MEMBER, "attempt_id": mine["id"], "question_id": first["id"], "choices": ["A"]},
+        {"scope": MEMBER, "attempt_id": mine["id"], "question_id": second["id"], "choices": [right_label(second)],
+         "text": ""}])
+    assert reads == [[mine["id"]]]
+    assert [a["result"]["question_id"] for a in (answers[0], answers[2])] == [first["id"], second["id"]]
+    assert answers[1]["error"]["code"] == "ATTEMPT_NOT_FOUND"
+    done = service.submit_quiz_attempts([{"scope": MEMBER, "attempt_id": mine["id"]},
+                                         {"scope": MEMBER, "attempt_id": "att_none"}])
+    assert done[0]["result"]["state"] == "submitted" and done[0]["result"]["score"] == 4
+    assert done[1]["error"]["code"] == "ATTEMPT_NOT_FOUND"

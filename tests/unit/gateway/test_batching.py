@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import grpc
 import pytest
@@ -319,4 +320,19 @@ def test_operations_do_not_wait_for_each_other(clock):
     assert [outcome(f) for f in feeds] == [{"n": 4}, {"n": 6}]
     assert [outcome(f) for f in scans + more_scans] == [{"n": 0}, {"n": 2}, {"n": 8}, {"n": 10}]
     assert backend.entries[2] == ("record_scans", [8, 10])   # the scans' second group, once their sender was back
+    batcher.close()
+
+
+def test_an_operation_may_keep_more_batches_in_flight_than_the_default(clock):
+    backend = RecordingBackend()
+    batcher = Batcher(backend, max_batch=100, fill=2, max_wait=5.0, senders=1, loop=clock.thread)
+    feeds = [asyncio.run_coroutine_threadsafe(batcher.submit("content", "get_feeds", {"n": n}, senders=2), clock.loop)
+             for n in (0, 2, 4, 6)]
+    clock.settle()
+    deadline = time.monotonic() + 5
+    while batcher._busy.get(("content", "get_feeds")) != 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert batcher._busy[("content", "get_feeds")] == 2       # both groups in flight, not one after the other
+    backend.release.set()
+    assert [outcome(f) for f in feeds] == [{"n": 0}, {"n": 2}, {"n": 4}, {"n": 6}]
     batcher.close()
