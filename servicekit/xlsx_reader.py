@@ -91,6 +91,31 @@ def numbered_rows(content: bytes) -> Iterator[tuple[int, dict[int, object]]]:
     return _rows(archive, sheet_path, strings_path, epoch, date_styles, timedelta_styles)
 
 
+def readable_rows(content: bytes) -> Iterator[tuple[int, dict[int, object]]]:
+    """An import file's rows as ``numbered_rows`` gives them (``fallback_rows`` for a workbook it cannot read);
+    a file that cannot be read is an InvalidArgument FILE_UNREADABLE of the field ``content``, and a limit's
+    refusal passes as it is."""
+    try:
+        rows = numbered_rows(content)
+    except Unsupported:
+        try:
+            rows = fallback_rows(content)
+        except InvalidArgument:
+            raise
+        except Exception:
+            raise _unreadable("无法读取 XLSX 文件，请确认文件未损坏") from None
+    try:
+        yield from rows
+    except InvalidArgument:
+        raise
+    except Exception:
+        raise _unreadable("读取 XLSX 文件内容时出错，请确认文件未损坏") from None
+
+
+def _unreadable(message: str) -> InvalidArgument:
+    return InvalidArgument(message, code="FILE_UNREADABLE", field="content")
+
+
 def sheet_rows(content: bytes) -> Iterator[list]:
     """Rows of the first worksheet, from row 1, each a list of values indexed by column (A = 0), a missing
     row empty and a missing cell ``None``: the shape openpyxl's read-only reader gives."""

@@ -63,23 +63,9 @@ def _cell_text(value) -> str:
 
 
 def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
-    try:
-        rows = xlsx_reader.numbered_rows(content)
-    except xlsx_reader.Unsupported:
-        try:
-            rows = xlsx_reader.fallback_rows(content)
-        except InvalidArgument:
-            raise
-        except Exception:
-            raise _unreadable("无法读取 XLSX 文件，请确认文件未损坏") from None
-    try:
-        for line, cells in rows:
-            width = max(cells) + 1 if cells else 0
-            yield line, [_cell_text(cells.get(position)) for position in range(width)]
-    except InvalidArgument:
-        raise
-    except Exception:
-        raise _unreadable("读取 XLSX 文件内容时出错，请确认文件未损坏") from None
+    for line, cells in xlsx_reader.readable_rows(content):
+        width = max(cells) + 1 if cells else 0
+        yield line, [_cell_text(cells.get(position)) for position in range(width)]
 
 
 def _csv_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:

@@ -183,25 +183,6 @@ class _BoundedLines:
         self._record = 0
 
 
-def _xlsx_records(content: bytes) -> Iterator[tuple[int, dict[int, object]]]:
-    """(row number, {column: value}) of the rows with a row element, only the cells with a value."""
-    try:
-        rows = xlsx_reader.numbered_rows(content)
-    except xlsx_reader.Unsupported:
-        try:
-            rows = xlsx_reader.fallback_rows(content)
-        except InvalidArgument:
-            raise
-        except Exception:
-            raise _unreadable("无法读取 XLSX 文件，请确认文件未损坏") from None
-    try:
-        yield from rows
-    except InvalidArgument:
-        raise
-    except Exception:
-        raise _unreadable("读取 XLSX 文件内容时出错，请确认文件未损坏") from None
-
-
 def _header_index(header: Sequence[str], header_line: int, required: Iterable[str]) -> dict[str, int]:
     index: dict[str, int] = {}
     for position, text in enumerate(header):
@@ -239,7 +220,7 @@ def read_table(fmt: str, content: bytes, required: Iterable[str] = (), max_rows:
         raise file_too_large()
     max_rows = max_rows or MAX_ROWS
     sparse = fmt == "xlsx"          # XLSX rows are {column: value} (their cells' text made here), CSV rows lists
-    records = _xlsx_records(content) if sparse else _csv_records(content)
+    records = xlsx_reader.readable_rows(content) if sparse else _csv_records(content)
     index: dict[str, int] | None = None
     rows: list[tuple[int, dict[str, str]]] = []
     for line, cells in records:
