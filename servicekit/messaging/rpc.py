@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from eventlet.greenpool import GreenPool
 from kombu.serialization import dumps, registry
 from nameko.exceptions import UnserializableValueError, serialize
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
@@ -61,16 +62,20 @@ class OnceEncodedRpc(Rpc):
 rpc = OnceEncodedRpc.decorator(expected_exceptions=(ServiceError,))
 
 
-def answer_each(items, handle) -> list[dict]:
+def answer_each(items, handle, concurrency: int = 1) -> list[dict]:
     """A batch method's answers (``gateway.batching``), in order: ``{"result": handle(item)}`` or ``{"error": body}``
-    for each item, so that one refused or failing item never fails the others of its batch."""
-    answers = []
-    for item in items or ():
+    for each item, so that one refused or failing item never fails the others of its batch. With ``concurrency``
+    above 1, that many items are handled at once on green threads: items that wait on the store (one small write
+    each) overlap their waits instead of queueing one behind another."""
+    def one(item) -> dict:
         try:
-            answers.append({"result": handle(item)})
+            return {"result": handle(item)}
         except ServiceError as error:
-            answers.append({"error": error.to_dict()})
+            return {"error": error.to_dict()}
         except Exception:  # noqa: BLE001  answered as the gateway answers an unexpected error; logged here
             log.exception("a batch item failed")
-            answers.append({"error": ServiceError("服务内部错误，请稍后重试", code="INTERNAL").to_dict()})
-    return answers
+            return {"error": ServiceError("服务内部错误，请稍后重试", code="INTERNAL").to_dict()}
+    items = list(items or ())
+    if concurrency > 1 and len(items) > 1:
+        return list(GreenPool(min(concurrency, len(items))).imap(one, items))
+    return [one(item) for item in items]

@@ -426,7 +426,7 @@ class ContentService:
 
     @rpc
     def start_quiz_attempts(self, items=()):
-        return answer_each(items, lambda item: self.start_quiz_attempt(**item))
+        return self.quiz_attempts.start_all(items)
 
     @rpc
     def save_quiz_answers(self, items=()):

@@ -22,3 +22,23 @@ def test_each_item_gets_its_own_answer_in_order(caplog):
 
 def test_no_items_no_answers():
     assert answer_each((), lambda item: item) == [] and answer_each(None, lambda item: item) == []
+
+
+def test_items_may_be_handled_at_once_and_are_answered_in_order():
+    import eventlet
+
+    running, most = [0], [0]
+
+    def handle(item):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        eventlet.sleep(0.001 * (10 - item))      # later items finish first
+        running[0] -= 1
+        if item == 3:
+            raise InvalidArgument("不对", code="BAD")
+        return item * 2
+
+    answers = answer_each(range(10), handle, concurrency=4)
+    assert [a.get("result") for a in answers] == [0, 2, 4, None, 8, 10, 12, 14, 16, 18]
+    assert answers[3]["error"]["code"] == "BAD"
+    assert most[0] == 4                           # four at a time, never more

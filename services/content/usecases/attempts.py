@@ -22,6 +22,7 @@ from servicekit.timestamps import stamp
 from services.content import access, events
 from services.content.domain import quizzes as rules
 from services.content.domain.settings import band
+from services.content.orgs import members_branches
 from services.content.quiz_views import attempt_view
 from services.content.usecases.quizzes import QuizTopic, quiz_not_found
 
@@ -31,6 +32,10 @@ SWEEP_BATCH = 200
 
 def attempt_not_found():
     return access.not_found("答题记录不存在", "ATTEMPT_NOT_FOUND", "attempt_id")
+
+
+# items of a batch of starts or answers handled at once: each is one small write whose wait the others overlap
+BATCH_CONCURRENCY = 8
 
 
 class Attempts(QuizTopic):
@@ -201,7 +206,14 @@ class Attempts(QuizTopic):
         items = self._prefetched(items)
         return answer_each(items, lambda item: self.save_answer(
             caller_of(item.get("scope")), item.get("attempt_id", ""), item.get("question_id", ""),
-            item.get("choices"), item.get("text", "")))
+            item.get("choices"), item.get("text", "")), concurrency=BATCH_CONCURRENCY)
+
+    def start_all(self, items) -> list[dict]:
+        """A batch of starts, each answered as ``start``; the members' branches asked of identity at once."""
+        items = list(items or ())
+        self.org_paths.warm(self.identity, members_branches(items))
+        return answer_each(items, lambda item: self.start(caller_of(item.get("scope")), item.get("quiz_id", "")),
+                           concurrency=BATCH_CONCURRENCY)
 
     def submit_all(self, items) -> list[dict]:
         """A batch of submissions, each answered as ``submit``; their attempts read in one query."""
