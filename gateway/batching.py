@@ -54,7 +54,8 @@ class Batcher:
         self._first_at: dict[tuple[str, str], float] = {}
         self._busy: dict[tuple[str, str], int] = {}       # batch calls in flight, by operation
         self._senders: dict[tuple[str, str], int] = {}    # an operation's own limit, when it has one
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
+        self._timer_at = 0.0
 
     @classmethod
     def from_env(cls, backend) -> "Batcher | None":
@@ -112,11 +113,13 @@ class Batcher:
 
     def _wake_in(self, delay: float) -> None:
         loop = self.loop_thread.loop
-        if self._timer is not None and self._timer.when() <= loop.time() + delay:
+        # the wake-up time kept here: uvloop answers call_later under a millisecond with a plain Handle (no when())
+        wake_at = loop.time() + delay
+        if self._timer is not None and self._timer_at <= wake_at:
             return
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = loop.call_later(delay, self._on_timer)
+        self._timer, self._timer_at = loop.call_later(delay, self._on_timer), wake_at
 
     def _on_timer(self) -> None:
         self._timer = None

@@ -336,3 +336,24 @@ def test_an_operation_may_keep_more_batches_in_flight_than_the_default(clock):
     backend.release.set()
     assert [outcome(f) for f in feeds] == [{"n": 0}, {"n": 2}, {"n": 4}, {"n": 6}]
     batcher.close()
+
+
+def test_a_wake_up_under_a_millisecond_on_uvloop_is_kept_and_replaced():
+    """uvloop answers call_later under a millisecond with a plain Handle (no ``when``): a later wake-up must still
+    compare with it and a request arriving meanwhile must still be answered."""
+    from gateway.event_loop import LoopThread
+
+    thread = LoopThread(name="test-uvloop-wake", kind="uvloop")
+    backend = RecordingBackend()
+    backend.release.set()
+    batcher = Batcher(backend, max_batch=100, fill=100, max_wait=0.05, senders=1, loop=thread)
+    try:
+        async def wakes():
+            batcher._wake_in(0.0003)
+            batcher._wake_in(0.01)                 # later than the one pending: kept as it is
+            batcher._wake_in(0.0002)               # sooner: replaces it
+            return await batcher.submit("attendance", "record_scans", {"n": 4})
+        assert thread.run(wakes(), timeout=5) == {"n": 4}
+    finally:
+        batcher.close()
+        thread.loop.call_soon_threadsafe(thread.loop.stop)
