@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import os
 import pickle
 import random
@@ -41,19 +40,17 @@ from pathlib import Path
 import pymongo
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from bench.city_data import MEMBER_HEADER, ORG_HEADER, member_rows, to_csv
 from bench.proc import cpu_seconds
-from bench.themed_day import call_many, city_orgs, must_all_succeed, percentile, rabbit_pid, wait_http
+from bench.themed_day import (ADMIN_PASSWORD, call_many, import_bench_city, must_all_succeed, percentile,
+                               rabbit_pid, wait_http)
 from gateway.client import GrpcClient
 from servicekit.process.config import nameko_config
 from servicekit.security.keys import ensure_keys
 from servicekit.security.tokens import TokenSigner
 from servicekit.storage.embedded_mongo import EmbeddedMongo
 from tests.support.broker import TestVhost
-from tests.support.identity import scope_of
 from tests.support.processes import ChildProcess, free_port
 
-ADMIN_PASSWORD = "Bench-pass-1"
 SETUP_CONCURRENCY = 8
 CATEGORIES = ("党章", "党史", "党纪法规")
 QUESTIONS_PER_CATEGORY = 20
@@ -139,22 +136,8 @@ class Bench:
 
     # --- the city -----------------------------------------------------------------------
     def import_city(self) -> None:
-        args = self.args
-        orgs, paths = city_orgs(args.branches)
-        rows = member_rows(args.members, paths, seed=args.seed)
-        operator = scope_of(self.rpc.identity.login(tenant_code="", username="operator",
-                                                    password=os.environ["OPERATOR_PASSWORD"]))
-        created = self.rpc.identity.create_tenant(scope=operator, code="benchcity", name="基准市",
-                                                  admin_username="admin", admin_password=ADMIN_PASSWORD)
-        self.tenant_id, self.root = created["tenant"]["id"], created["root_org"]["id"]
-        self.admin_scope = scope_of(self.rpc.identity.login(tenant_code="benchcity", username="admin",
-                                                            password=ADMIN_PASSWORD))
-        started = time.perf_counter()
-        self.rpc.identity.import_orgs(scope=self.admin_scope, parent_id=self.root, format="csv",
-                                      content=base64.b64encode(to_csv(ORG_HEADER, orgs)).decode())
-        answer = self.rpc.identity.import_members(scope=self.admin_scope, org_id=self.root, format="csv",
-                                                  content=base64.b64encode(to_csv(MEMBER_HEADER, rows)).decode())
-        self.log(f"city: {answer['imported']} members imported in {time.perf_counter() - started:.1f}s")
+        city = import_bench_city(self.rpc, self.args.members, self.args.branches, self.args.seed, self.log)
+        self.tenant_id, self.root, self.admin_scope = city.tenant_id, city.root, city.admin_scope
         self.branches = self.rpc.identity.branches_under(scope=self.admin_scope, org_id=self.root)["branches"]
         self.counties = sorted({b["path_ids"][1] for b in self.branches})
         self.members: list[tuple[str, str]] = []          # (member id, branch id)

@@ -17,12 +17,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import pickle
 import random
-import resource
-import sys
 import time
 from urllib.parse import urlsplit
+
+from bench.themed_day_load import serve
 
 
 class Http:
@@ -144,19 +143,7 @@ async def run(work: dict) -> dict:
 
 
 def main() -> None:
-    work_path, answers_path = sys.argv[1], sys.argv[2]
-    with open(work_path, "rb") as file:
-        work = pickle.load(file)
-    start_at = work.get("start_at")
-    if start_at:
-        while time.time() < start_at:
-            time.sleep(min(0.01, max(0.0, start_at - time.time())))
-    result = asyncio.run(run(work))
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["cpu"] = usage.ru_utime + usage.ru_stime
-    with open(answers_path + ".tmp", "wb") as file:
-        pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(answers_path + ".tmp", answers_path)
+    serve(run)
 
 
 if __name__ == "__main__":

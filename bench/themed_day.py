@@ -50,6 +50,7 @@ import time
 import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -108,6 +109,37 @@ def city_orgs(branches: int) -> tuple[list[list], list[str]]:
                 paths.append(f"第{c + 1}区县委/第{c + 1}区第{k + 1}党委/第{b + 1}党支部")
                 made += 1
     return rows, paths
+
+
+@dataclass
+class BenchCity:
+    tenant_id: str
+    root: str
+    admin_scope: dict
+    member_seconds: float
+
+
+def import_bench_city(rpc, members: int, branches: int, seed: int, log: Callable[[str], None]) -> BenchCity:
+    """The tenant "benchcity" (admin "admin") with ``branches`` branches and ``members`` members of bench.city_data,
+    imported through identity's RPCs."""
+    orgs, paths = city_orgs(branches)
+    rows = member_rows(members, paths, seed=seed)
+    operator = scope_of(rpc.identity.login(tenant_code="", username="operator",
+                                           password=os.environ["OPERATOR_PASSWORD"]))
+    created = rpc.identity.create_tenant(scope=operator, code="benchcity", name="基准市",
+                                         admin_username="admin", admin_password=ADMIN_PASSWORD)
+    root = created["root_org"]["id"]
+    admin_scope = scope_of(rpc.identity.login(tenant_code="benchcity", username="admin", password=ADMIN_PASSWORD))
+    started = time.perf_counter()
+    answer = rpc.identity.import_orgs(scope=admin_scope, parent_id=root, format="csv",
+                                      content=base64.b64encode(to_csv(ORG_HEADER, orgs)).decode())
+    log(f"organisations: {answer['imported']} imported in {time.perf_counter() - started:.1f}s")
+    started = time.perf_counter()
+    answer = rpc.identity.import_members(scope=admin_scope, org_id=root, format="csv",
+                                         content=base64.b64encode(to_csv(MEMBER_HEADER, rows)).decode())
+    seconds = time.perf_counter() - started
+    log(f"members: {answer['imported']} imported in {seconds:.1f}s ({sum(1 for r in rows if r[-1] == 'true')} mobile)")
+    return BenchCity(created["tenant"]["id"], root, admin_scope, seconds)
 
 
 # ------------------------------------------------------------------------ measurements
@@ -616,26 +648,9 @@ class Bench:
 
     # --- city ----------------------------------------------------------------------
     def import_city(self) -> None:
-        args = self.args
-        orgs, paths = city_orgs(args.branches)
-        rows = member_rows(args.members, paths, seed=args.seed)
-        operator = scope_of(self.rpc.identity.login(tenant_code="", username="operator",
-                                                    password=os.environ["OPERATOR_PASSWORD"]))
-        created = self.rpc.identity.create_tenant(scope=operator, code="benchcity", name="基准市",
-                                                  admin_username="admin", admin_password=ADMIN_PASSWORD)
-        self.tenant_id, self.root = created["tenant"]["id"], created["root_org"]["id"]
-        self.admin_scope = scope_of(self.rpc.identity.login(tenant_code="benchcity", username="admin",
-                                                            password=ADMIN_PASSWORD))
-        started = time.perf_counter()
-        answer = self.rpc.identity.import_orgs(scope=self.admin_scope, parent_id=self.root, format="csv",
-                                               content=base64.b64encode(to_csv(ORG_HEADER, orgs)).decode())
-        self.log(f"organisations: {answer['imported']} imported in {time.perf_counter() - started:.1f}s")
-        started = time.perf_counter()
-        answer = self.rpc.identity.import_members(scope=self.admin_scope, org_id=self.root, format="csv",
-                                                  content=base64.b64encode(to_csv(MEMBER_HEADER, rows)).decode())
-        self.import_seconds = time.perf_counter() - started
-        self.log(f"members: {answer['imported']} imported in {self.import_seconds:.1f}s "
-                 f"({sum(1 for r in rows if r[-1] == 'true')} mobile)")
+        city = import_bench_city(self.rpc, self.args.members, self.args.branches, self.args.seed, self.log)
+        self.tenant_id, self.root, self.admin_scope = city.tenant_id, city.root, city.admin_scope
+        self.import_seconds = city.member_seconds
 
     # --- themed day: issue, plans, approval ---------------------------------------
     def prepare_day(self) -> None:

@@ -219,7 +219,9 @@ async def run(work: dict) -> dict:
     return {"answers": answers, "unsent": unsent, "elapsed": elapsed, "lag_max": lag_max, "pid": os.getpid()}
 
 
-def main() -> None:
+def serve(run) -> None:
+    """A load process: its work file (argv 1), the parent's start signal, ``await run(work)``, and the answers with
+    the process's CPU time and peak memory written to argv 2."""
     work_path, answers_path = sys.argv[1], sys.argv[2]
     with open(work_path, "rb") as file:
         work = pickle.load(file)
@@ -234,6 +236,10 @@ def main() -> None:
     with open(answers_path + ".tmp", "wb") as file:
         pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(answers_path + ".tmp", answers_path)
+
+
+def main() -> None:
+    serve(run)
 
 
 if __name__ == "__main__":
