@@ -169,6 +169,15 @@ def publicity_text(step: str, member_name: str, branch_name: str, org_name: str,
     return title, body
 
 
+
+def publicity_ending_text(state: str, on: str, objections: int) -> str:
+    """The paragraph a publicity's notice gains when it ends, so that a reader of the notice sees its outcome."""
+    if state == PublicityState.SUSPENDED.value:
+        return f"【公示结果】{on}：公示期间反映的问题经核实成立，本公示中止，发展程序暂停。"
+    handled = "，期间收到的异议已核实处理" if objections else "，未收到异议"
+    return f"【公示结果】{on}：公示期满{handled}，公示结束。"
+
+
 # --------------------------------------------------------------------------- role models
 ROLE_MODEL_KINDS = {"weekly_pioneer": "每周一先", "monthly_star": "每月一星"}
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")

@@ -71,10 +71,43 @@ class CommunityRecords:
         self.published_items_committed(items)
         return True
 
-    def close_publicity(self, publicity: dict, changes: dict) -> bool:
-        """Close (or suspend) an open publicity; False when it is no longer open."""
-        done = self.db.publicities.update_one({"_id": publicity["_id"], "state": "open"}, {"$set": changes})
-        return done.modified_count == 1
+    def close_publicity(self, publicity: dict, changes: dict, edits: list[dict]) -> bool:
+        """Close an open publicity with its notices' new versions (``ending_edits``), in one transaction; False
+        (nothing written) when it is no longer open."""
+        def writes(session):
+            done = self.db.publicities.update_one({"_id": publicity["_id"], "state": "open"}, {"$set": changes},
+                                                  session=session)
+            if done.modified_count != 1:
+                raise Conflict("该公示已结束", code="PUBLICITY_NOT_OPEN")      # aborts: no notice edits, no events
+            self._write_ending_edits(edits, session)
+        try:
+            self.commit(writes, [edit["event"] for edit in edits])
+        except Conflict as conflict:
+            if conflict.code == "PUBLICITY_NOT_OPEN":
+                return False
+            raise
+        self._forget_edited_feeds(edits)
+        return True
+
+    def _write_ending_edits(self, edits: list[dict], session) -> None:
+        """A publicity's notices rewritten as it ends: each item's new version, its log row, its search postings
+        and its node's feed mark. Conflict when a notice changed since it was read (the next sweep tries again)."""
+        for edit in edits:
+            item = edit["item"]
+            changed = self.db.items.find_one_and_update(
+                {"_id": item["_id"], "version": item["version"]}, {"$set": edit["fields"]},
+                return_document=ReturnDocument.AFTER, session=session)
+            if changed is None:
+                raise Conflict("公示公告已变化，请重试", code="ITEM_CHANGED")
+            self.db.item_versions.replace_one({"_id": edit["version"]["_id"]}, edit["version"], upsert=True,
+                                              session=session)
+            self.db.item_log.insert_one(edit["log"], session=session)
+            self.replace_postings(changed, session=session)
+            self._changed_feed(changed["org_id"], session)
+
+    def _forget_edited_feeds(self, edits: list[dict]) -> None:
+        for edit in edits:
+            self._feed_forget(edit["item"]["org_id"])
 
     def objections_of(self, publicity_id: str) -> list[dict]:
         return sorted(self.db.objections.find({"publicity_id": publicity_id}),
@@ -92,9 +125,11 @@ class CommunityRecords:
         self.commit(writes)
         return objection
 
-    def handle_objection(self, objection: dict, changes: dict, publicity_changes: dict | None) -> dict:
-        """The handling of a pending objection; a sustained one suspends its publicity in the same transaction.
-        Conflict when it was handled meanwhile, or the publicity left the open state meanwhile."""
+    def handle_objection(self, objection: dict, changes: dict, publicity_changes: dict | None,
+                         edits: list[dict] = ()) -> dict:
+        """The handling of a pending objection; a sustained one suspends its publicity in the same transaction,
+        with its notices' new versions (``edits``). Conflict when it was handled meanwhile, or the publicity left
+        the open state meanwhile."""
         def writes(session):
             handled = self.db.objections.find_one_and_update(
                 {"_id": objection["_id"], "state": "pending"}, {"$set": changes},
@@ -107,8 +142,11 @@ class CommunityRecords:
             query = {"_id": objection["publicity_id"], **({"state": "open"} if publicity_changes else {})}
             if self.db.publicities.update_one(query, update, session=session).matched_count != 1:
                 raise Conflict("该公示已结束", code="PUBLICITY_NOT_OPEN")
+            self._write_ending_edits(edits, session)
             return handled
-        return self.commit(writes)
+        handled = self.commit(writes, [edit["event"] for edit in edits])
+        self._forget_edited_feeds(edits)
+        return handled
 
     def _with_items(self, collection, record: dict, items: list[dict]):
         """The writes of a record and of its generated items (publishing's ``write_published_item``)."""

@@ -30,6 +30,7 @@ from services.content import access
 from services.content import events
 from services.content.domain import community as rules
 from services.content.domain import settings as settings_rules
+from services.content.usecases.publishing import log_row, version_row
 
 SYSTEM_ACCOUNT = "system:content"
 
@@ -264,8 +265,9 @@ class Publicities(Community):
         suspends = outcome == "sustained" and publicity["state"] == rules.PublicityState.OPEN.value
         if suspends:
             rules.publicity_transition(rules.SUSPEND_PUBLICITY, publicity, self.today())
-        handled = self.store.handle_objection(objection, changes, {
-            "state": rules.PublicityState.SUSPENDED.value, "ended_at": now} if suspends else None)
+        ending = {"state": rules.PublicityState.SUSPENDED.value, "ended_at": now} if suspends else None
+        handled = self.store.handle_objection(objection, changes, ending,
+                                              self.ending_edits(publicity, ending, now) if ending else [])
         return objection_view(handled)
 
     def close_due(self) -> int:
@@ -275,9 +277,30 @@ class Publicities(Community):
             if publicity["closes_on"] >= today or publicity.get("pending_objections"):
                 continue
             rules.publicity_transition(rules.CLOSE_PUBLICITY, publicity, today)
-            closed += self.store.close_publicity(publicity, {"state": rules.PublicityState.CLOSED.value,
-                                                             "ended_at": self.now()})
+            ending = {"state": rules.PublicityState.CLOSED.value, "ended_at": self.now()}
+            closed += self.store.close_publicity(publicity, ending, self.ending_edits(publicity, ending,
+                                                                                      ending["ended_at"]))
         return closed
+
+    def ending_edits(self, publicity: dict, ending: dict, now: str) -> list[dict]:
+        """The new version of each of the publicity's generated notices, with the outcome appended: they commit
+        with the publicity's ending, each only if the notice is still at the version read here."""
+        line = rules.publicity_ending_text(ending["state"], self.today(), publicity.get("objections", 0))
+        edits = []
+        for spec in publicity.get("items") or ():
+            item = self.store.item(spec["_id"])
+            if item is None or item.get("status") != "published":
+                continue
+            after = {**item, "body": f"{item['body']}\n{line}", "version": item["version"] + 1, "updated_at": now}
+            edits.append({
+                "item": item, "fields": {"body": after["body"], "version": after["version"], "updated_at": now},
+                "version": version_row(after, SYSTEM_ACCOUNT, now),
+                "log": log_row(item, "edited", SYSTEM_ACCOUNT, now, reason="公示结束", version=after["version"]),
+                "event": events.CONTENT_PUBLISHED.build(
+                    item["tenant_id"], now, item_id=item["_id"], org_id=item["org_id"], org_path=item["org_path"],
+                    kind=item["kind"], title=item["title"], version=after["version"],
+                    pushed=bool(item.get("pushed")), published_by=SYSTEM_ACCOUNT)})
+        return edits
 
     # --- identity's member_status_changed ----------------------------------------------------
     def on_status_changed(self, event: dict) -> bool:

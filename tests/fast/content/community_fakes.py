@@ -118,12 +118,24 @@ class FakeCommunityStore:
         self._commit_record("publicities", publicity, items, events)
         return True
 
-    def close_publicity(self, publicity, changes):
+    def close_publicity(self, publicity, changes, edits):
         stored = self.publicities[publicity["_id"]]
         if stored["state"] != "open":
             return False
         stored.update(changes)
+        self._apply_edits(edits)
         return True
+
+    def item(self, item_id):
+        return copy.deepcopy(self.items.get(item_id))
+
+    def _apply_edits(self, edits):
+        for edit in edits:
+            stored = self.items[edit["item"]["_id"]]
+            if stored["version"] != edit["item"]["version"]:
+                raise Conflict("公示公告已变化，请重试", code="ITEM_CHANGED")
+            stored.update(edit["fields"])
+            self.events.append(edit["event"])
 
     def objections_of(self, publicity_id):
         return sorted((copy.deepcopy(d) for d in self.objections.values() if d["publicity_id"] == publicity_id),
@@ -139,7 +151,7 @@ class FakeCommunityStore:
         stored["pending_objections"] += 1
         return objection
 
-    def handle_objection(self, objection, changes, publicity_changes):
+    def handle_objection(self, objection, changes, publicity_changes, edits=()):
         stored = self.objections[objection["_id"]]
         if stored["state"] != "pending":
             raise Conflict("该异议已处理", code="OBJECTION_HANDLED")
@@ -149,6 +161,7 @@ class FakeCommunityStore:
         stored.update(changes)
         publicity["pending_objections"] -= 1
         publicity.update(publicity_changes or {})
+        self._apply_edits(edits)
         return copy.deepcopy(stored)
 
     # letters -------------------------------------------------------------------------------------

@@ -98,6 +98,17 @@ def test_a_step_opens_one_publicity_and_a_replay_none(rpc, city, other_city, rep
     assert handled["outcome"] == "dismissed"
     assert rpc.content.get_publicity(scope=city.admin, publicity_id=opened["id"])["pending_objections"] == 0
 
+    # a sustained objection suspends the other publicity, and its notice says so in a new version
+    [suspended] = [p for p in listed if p["member_name"] == "孙预备"]
+    sustained = rpc.content.object_to_publicity(scope=objector, publicity_id=suspended["id"], reason="情况属实。",
+                                                anonymous=False, name="周党员")
+    rpc.content.handle_objection(scope=city.county_admins[0], objection_id=sustained["id"], outcome="sustained",
+                                 note="经核实属实。")
+    assert rpc.content.get_publicity(scope=city.admin, publicity_id=suspended["id"])["state"] == "suspended"
+    notice = rpc.content.get_item(scope=city.admin, item_id=suspended["item_id"])
+    assert notice["version"] == 2
+    assert notice["body"].splitlines()[-1].endswith("公示期间反映的问题经核实成立，本公示中止，发展程序暂停。")
+
 
 def test_an_anonymous_letter_hides_its_author_from_the_secretary_only(rpc, city, other_city):
     branch = city.branches[1][0]

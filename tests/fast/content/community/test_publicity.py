@@ -147,6 +147,9 @@ def test_a_sustained_objection_suspends_the_publicity(community, community_store
     assert (handled["state"], handled["outcome"], handled["handled_by"]) == \
         ("handled", "sustained", COUNTY_ADMIN["account_id"])
     assert community_store.publicities[opened["_id"]]["state"] == "suspended"
+    notice = community_store.items[opened["items"][0]["_id"]]
+    assert notice["version"] == 2
+    assert notice["body"].endswith("公示期间反映的问题经核实成立，本公示中止，发展程序暂停。")
     with pytest.raises(Conflict) as refused:
         community.handle_objection(COUNTY_ADMIN, objection_id=objection["id"], outcome="dismissed", note="不属实")
     assert refused.value.code == "OBJECTION_HANDLED"
@@ -167,6 +170,20 @@ def test_it_closes_after_its_last_day_once_every_objection_is_handled(community,
     community.handle_objection(CITY_ADMIN, objection_id=objection["id"], outcome="dismissed", note="经核实不属实")
     assert community.close_due_publicities() == 1
     assert community.get_publicity(MEMBER, publicity_id=opened["_id"])["state"] == "closed"
+    notice = community_store.items[opened["items"][0]["_id"]]
+    assert (notice["version"], notice["body"].splitlines()[-1]) == \
+        (2, "【公示结果】2026-12-12：公示期满，期间收到的异议已核实处理，公示结束。")
+    assert community_store.events[-1]["event_type"] == "content_published"
+    assert community.close_due_publicities() == 0          # closed once: the notice is not edited again
+    assert community_store.items[opened["items"][0]["_id"]]["version"] == 2
+
+
+def test_a_publicity_without_objections_says_so_when_it_closes(community, community_store, clock, opened):
+    clock.advance(days=6)
+    assert community.close_due_publicities() == 1
+    body = community_store.items[opened["items"][0]["_id"]]["body"]
+    assert body.splitlines()[-1] == "【公示结果】2026-12-12：公示期满，未收到异议，公示结束。"
+    assert body.startswith(opened["items"][0]["body"])
 
 
 def test_publicities_are_listed_for_managers_of_the_subtree(community, opened, publicities):
