@@ -14,7 +14,8 @@ ROLE_OPERATOR = "operator"          # the installation's operator: creates tenan
 ROLE_ORG_ADMIN = "org_admin"        # admin of an organisation node and its subtree
 ROLE_BRANCH_SECRETARY = "branch_secretary"  # 支部书记: acts on one branch
 ROLE_MEMBER = "member"              # 党员: itself and its own branch, read-only
-ROLES = (ROLE_OPERATOR, ROLE_ORG_ADMIN, ROLE_BRANCH_SECRETARY, ROLE_MEMBER)
+ROLE_CITIZEN = "citizen"            # 群众: its own volunteer orders only; no member record, never an org grant
+ROLES = (ROLE_OPERATOR, ROLE_ORG_ADMIN, ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_CITIZEN)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,12 @@ class CallerScope:
     @property
     def is_operator(self) -> bool:
         return any(grant.role == ROLE_OPERATOR for grant in self.roles)
+
+    @property
+    def is_citizen(self) -> bool:
+        """A citizen's account: every grant it holds is the citizen role (the gateway lets it call only the
+        operations marked for citizens)."""
+        return bool(self.roles) and all(grant.role == ROLE_CITIZEN for grant in self.roles)
 
     @property
     def managed_org_ids(self) -> frozenset[str]:

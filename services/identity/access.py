@@ -6,7 +6,16 @@ existence is not revealed; what the caller may see but not change is forbidden.
 from __future__ import annotations
 
 from servicekit.errors import NotFound, PermissionDenied
-from servicekit.security.scope import ROLE_ORG_ADMIN, CallerScope
+from servicekit.security.scope import ROLE_ORG_ADMIN, CallerScope, caller_of
+
+
+def party_caller(scope) -> CallerScope:
+    """The caller of an operation on the party's own records (the tree, members, accounts, transfers): any
+    tenant account but a citizen's, which has its own account and nothing else here."""
+    caller = caller_of(scope)
+    if caller.is_citizen:
+        raise PermissionDenied("群众账号无权使用此功能", code="CITIZEN_NOT_ALLOWED")
+    return caller
 
 
 def path_ids(doc: dict) -> list[str]:

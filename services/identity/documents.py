@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 
 from servicekit.security.fieldcrypt import FieldCipher
+from servicekit.security.scope import ROLE_CITIZEN
 
 from services.identity import passwords
 from services.identity.domain import idcard, search as member_search
@@ -35,6 +36,15 @@ def account(tenant_id: str, username: str, password: str, roles: list[dict], now
     return {"_id": new_id("acc"), "tenant_id": tenant_id, "username": username,
             "login_key": f"{tenant_id or ''}:{username}", "password_hash": passwords.hash_password(password),
             "roles": roles, "member_id": member_id, "created_at": now, **account_place(roles[0]["role"], grant_path)}
+
+
+def citizen_account(tenant_id: str, phone: str, name: str, password_hash: str, now: str) -> dict:
+    """A citizen's account: its phone is its login name; the citizen role alone, over no organisation, so it is
+    placed nowhere in the tree and no subtree's account list shows it."""
+    roles = [{"role": ROLE_CITIZEN, "org_id": None}]
+    return {"_id": new_id("acc"), "tenant_id": tenant_id, "username": phone, "login_key": f"{tenant_id}:{phone}",
+            "password_hash": password_hash, "roles": roles, "member_id": None, "name": name, "created_at": now,
+            **account_place(ROLE_CITIZEN, ())}
 
 
 def member(cipher: FieldCipher, tenant_id: str, branch: dict, normalized: dict, now: str,

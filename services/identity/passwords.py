@@ -51,10 +51,11 @@ class GateFull(Exception):
 
 
 class HashGate:
-    """At most ``running`` password verifications at once in this process and ``waiting`` more queued for a
-    turn; one more is refused at once (``GateFull``), so a flood of logins from many addresses costs a bounded
-    share of the CPU and does not queue the service's other requests behind it. ``offload`` runs the hashing
-    (eventlet's native thread pool in a service, so its other green threads go on meanwhile)."""
+    """At most ``running`` password verifications (or a registration's hashing) at once in this process and
+    ``waiting`` more queued for a turn; one more is refused at once (``GateFull``), so a flood of logins or
+    registrations from many addresses costs a bounded share of the CPU and does not queue the service's other
+    requests behind it. ``offload`` runs the hashing (eventlet's native thread pool in a service, so its other
+    green threads go on meanwhile)."""
 
     def __init__(self, running: int = 2, waiting: int = 6, offload=None):
         self._turns = threading.BoundedSemaphore(running)
@@ -68,13 +69,20 @@ class HashGate:
 
     def verify(self, stored_hash: str | None, password: str) -> tuple[bool, str | None]:
         """``verify_password`` within the bounds."""
+        return self._within_bounds(verify_password, stored_hash, password)
+
+    def hash(self, password: str) -> str:
+        """``hash_password`` within the same bounds: a citizen's registration, public like a login."""
+        return self._within_bounds(hash_password, password)
+
+    def _within_bounds(self, function, *args):
         with self._lock:
             if self._admitted >= self._limit:
                 raise GateFull()
             self._admitted += 1
         try:
             with self._turns:
-                return self._offload(verify_password, stored_hash, password)
+                return self._offload(function, *args)
         finally:
             with self._lock:
                 self._admitted -= 1

@@ -14,14 +14,16 @@ from servicekit.process.clock import ServiceClock
 from servicekit.process.config import env
 from servicekit.process.metrics import Metrics
 from servicekit.security.fieldcrypt import FieldCipher
-from servicekit.security.scope import CallerScope, caller_of
+from servicekit.security.scope import CallerScope
 from servicekit.security.tokens import TokenSigner
 from servicekit.storage.mongo import MongoStore
 
 from services.identity import passwords
+from services.identity.access import party_caller
 from services.identity.bootstrap import Bootstrap
 from services.identity.store import IdentityStore
 from services.identity.usecases.accounts import Accounts
+from services.identity.usecases.citizens import Citizens
 from services.identity.usecases.imports import Imports
 from services.identity.usecases.members import Members
 from services.identity.usecases.organisations import Organisations
@@ -70,6 +72,10 @@ class IdentityService:
         return Sessions(self.store, self.clock, self.hash_gate, self.secrets.signer)
 
     @property
+    def citizens(self) -> Citizens:
+        return Citizens(self.store, self.clock, self.hash_gate)
+
+    @property
     def tenants(self) -> Tenants:
         return Tenants(self.store, self.clock)
 
@@ -106,6 +112,13 @@ class IdentityService:
     def get_me(self, scope):
         return self.sessions.me(CallerScope.from_dict(scope))
 
+    # ------------------------------------------------------------------ citizens
+    # Public: a citizen (群众) opens its own account, then logs in with its phone as the username. Every other
+    # entry point below refuses a citizen's scope (party_caller).
+    @rpc
+    def register_citizen(self, tenant_code="", phone="", password="", name="", client_address=""):
+        return self.citizens.register(tenant_code, phone, password, name, client_address)
+
     # ------------------------------------------------------------------ tenants
     @rpc
     def create_tenant(self, scope, code="", name="", admin_username="", admin_password=""):
@@ -114,64 +127,64 @@ class IdentityService:
     # ------------------------------------------------------------ organisations
     @rpc
     def get_org(self, scope, org_id=""):
-        return self.organisations.get(caller_of(scope), org_id)
+        return self.organisations.get(party_caller(scope), org_id)
 
     @rpc
     def list_subtree(self, scope, org_id="", max_depth=0, kind="", field="", page_size=0, page_token=""):
-        return self.organisations.list_subtree(caller_of(scope), org_id, max_depth, kind, field, page_size,
+        return self.organisations.list_subtree(party_caller(scope), org_id, max_depth, kind, field, page_size,
                                                page_token)
 
     @rpc
     def create_org(self, scope, parent_id="", name="", kind="", category="", field=""):
-        return self.organisations.create(caller_of(scope), parent_id, name, kind, category, field)
+        return self.organisations.create(party_caller(scope), parent_id, name, kind, category, field)
 
     @rpc
     def update_org(self, scope, org_id="", name=None, category=None, field=None):
-        return self.organisations.update(caller_of(scope), org_id, name, category, field)
+        return self.organisations.update(party_caller(scope), org_id, name, category, field)
 
     @rpc
     def move_org(self, scope, org_id="", new_parent_id=""):
-        return self.organisations.move(caller_of(scope), org_id, new_parent_id)
+        return self.organisations.move(party_caller(scope), org_id, new_parent_id)
 
     @rpc
     def dissolve_org(self, scope, org_id=""):
-        return self.organisations.dissolve(caller_of(scope), org_id)
+        return self.organisations.dissolve(party_caller(scope), org_id)
 
     # ------------------------------------------------------------------ members
     @rpc
     def create_member(self, scope, branch_id="", name="", gender="", birth_date="", id_number="", phone="",
                       education="", status="applicant", status_dates=None, enrolment="none", mobile=False):
-        return self.members.create(caller_of(scope), branch_id, name, gender, birth_date, id_number, phone,
+        return self.members.create(party_caller(scope), branch_id, name, gender, birth_date, id_number, phone,
                                    education, status, status_dates, enrolment, mobile)
 
     @rpc
     def get_member(self, scope, member_id=""):
-        return self.members.get(caller_of(scope), member_id)
+        return self.members.get(party_caller(scope), member_id)
 
     @rpc
     def update_member(self, scope, member_id="", name=None, phone=None, education=None, enrolment=None, mobile=None):
-        return self.members.update(caller_of(scope), member_id, name, phone, education, enrolment, mobile)
+        return self.members.update(party_caller(scope), member_id, name, phone, education, enrolment, mobile)
 
     @rpc
     def remove_member(self, scope, member_id=""):
-        return self.members.remove(caller_of(scope), member_id)
+        return self.members.remove(party_caller(scope), member_id)
 
     @rpc
     def list_members(self, scope, org_id="", status="", mobile=None, page_size=0, page_token="", q=""):
-        return self.members.list(caller_of(scope), org_id, status, mobile, page_size, page_token, q)
+        return self.members.list(party_caller(scope), org_id, status, mobile, page_size, page_token, q)
 
     @rpc
     def change_member_status(self, scope, member_id="", status="", on=""):
-        return self.members.change_status(caller_of(scope), member_id, status, on)
+        return self.members.change_status(party_caller(scope), member_id, status, on)
 
     # ----------------------------------------------------------------- accounts
     @rpc
     def create_account(self, scope, username="", password="", role="", org_id="", member_id=""):
-        return self.accounts.create(caller_of(scope), username, password, role, org_id, member_id)
+        return self.accounts.create(party_caller(scope), username, password, role, org_id, member_id)
 
     @rpc
     def list_accounts(self, scope, org_id="", role="", page_size=0, page_token=""):
-        return self.accounts.list(caller_of(scope), org_id, role, page_size, page_token)
+        return self.accounts.list(party_caller(scope), org_id, role, page_size, page_token)
 
     @rpc
     def reset_tenant_admin_password(self, scope, tenant_code="", username="", password=""):
@@ -181,34 +194,38 @@ class IdentityService:
     # ---------------------------------------------------------------- transfers
     @rpc
     def request_transfer(self, scope, member_id="", to_branch_id="", reason=""):
-        return self.transfers.request(caller_of(scope), member_id, to_branch_id, reason)
+        return self.transfers.request(party_caller(scope), member_id, to_branch_id, reason)
 
     @rpc
     def accept_transfer(self, scope, transfer_id=""):
-        return self.transfers.accept(caller_of(scope), transfer_id)
+        return self.transfers.accept(party_caller(scope), transfer_id)
 
     @rpc
     def reject_transfer(self, scope, transfer_id="", reason=""):
-        return self.transfers.reject(caller_of(scope), transfer_id, reason)
+        return self.transfers.reject(party_caller(scope), transfer_id, reason)
 
     @rpc
     def list_transfers(self, scope, org_id="", side="", state="", page_size=0, page_token=""):
-        return self.transfers.list(caller_of(scope), org_id, side, state, page_size, page_token)
+        return self.transfers.list(party_caller(scope), org_id, side, state, page_size, page_token)
 
     # ------------------------------------------------------------------ imports
     @rpc
     def import_orgs(self, scope, parent_id="", format="", content=""):
-        return self.imports.orgs(caller_of(scope), parent_id, format, content)
+        return self.imports.orgs(party_caller(scope), parent_id, format, content)
 
     @rpc
     def import_members(self, scope, org_id="", format="", content=""):
-        return self.imports.members(caller_of(scope), org_id, format, content)
+        return self.imports.members(party_caller(scope), org_id, format, content)
 
     # ------------------------------------------ internal: other services only
     # Not in the gateway's operation table, so unreachable from outside the cluster.
     @rpc
     def branches_under(self, scope, org_id=""):
-        return self.organisations.branches_under(caller_of(scope), org_id)
+        return self.organisations.branches_under(party_caller(scope), org_id)
+
+    @rpc
+    def tenant_by_code(self, tenant_code=""):
+        return self.tenants.by_code(tenant_code)
 
     @rpc
     def branch_rosters(self, tenant_id="", branch_ids=()):

@@ -327,6 +327,12 @@ class IdentityStore(OutboxStore):
     def create_account(self, account: dict, events: list[dict]) -> None:
         self.commit(lambda session: self.db.accounts.insert_one(account, session=session), events)
 
+    def register_citizen(self, account: dict, events: list[dict]) -> None:
+        """A citizen's new account; its phone already taken in the tenant (a registration racing this one) is
+        ``PHONE_TAKEN`` by the login key's unique index."""
+        self.commit(lambda session: self.db.accounts.insert_one(account, session=session), events,
+                    duplicate=("PHONE_TAKEN", "该手机号已注册，请直接登录"))
+
     def create_operator(self, account: dict) -> bool:
         """The installation operator's account, unless one exists; True if created."""
         try:

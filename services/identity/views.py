@@ -41,7 +41,7 @@ def member_view(member: dict) -> dict:
 def account_view(account: dict) -> dict:
     return {"id": account["_id"], "tenant_id": account.get("tenant_id") or "", "username": account["username"],
             "roles": [{"role": r["role"], "org_id": r.get("org_id") or ""} for r in account.get("roles", [])],
-            "member_id": account.get("member_id") or ""}
+            "member_id": account.get("member_id") or "", "name": account.get("name", "")}
 
 
 def account_entry(account: dict, orgs: dict[str, dict], member_names: dict[str, str]) -> dict:

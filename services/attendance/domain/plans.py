@@ -16,10 +16,10 @@ import re
 from datetime import date, datetime, timedelta, timezone
 
 from servicekit.errors import InvalidArgument
+from servicekit.geo import check_coordinates
 from servicekit.timestamps import LOCAL_ZONE
 
 from . import coords
-from .geo import check_coordinates
 
 
 DEFAULT_RADIUS_M = 300

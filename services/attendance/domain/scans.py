@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from servicekit.errors import InvalidArgument
+from servicekit.geo import check_coordinates, distance_m, finite_number, require_number
 
-from .geo import check_coordinates, distance_m, finite_number, require_number
 from .lifecycle import CLOSED, OPEN
 from .qrtoken import CHECKIN, CHECKOUT, TOKEN_MESSAGES
 

@@ -30,6 +30,9 @@ class Rule:
 ACCOUNT_FROM_ADDRESS = Rule("account", free=5, base=1.0, cap=15 * 60, forget=60 * 60)
 # every failed login from one address, whatever the name: password spraying over many accounts
 ADDRESS = Rule("address", free=20, base=1.0, cap=5 * 60, forget=60 * 60)
+# citizens' registrations from one address, whatever the phone: a script opening accounts in bulk. Mild, since
+# many phones share one address behind a carrier's NAT; every registration counts, taken or not.
+REGISTRATION = Rule("registration", free=20, base=5.0, cap=5 * 60, forget=60 * 60)
 IPV6_PREFIX = 64                    # one subscriber's IPv6 network: its 2^64 addresses count as one
 
 
@@ -62,6 +65,12 @@ def counters(tenant_code: str, username: str, client_address: str) -> list[Count
     if client:
         found.append(Counter(_counter_id("address", client), ADDRESS))
     return found
+
+
+def registration_counters(client_address: str) -> list[Counter]:
+    """The counters a citizen's registration is charged to: its address's; none without one (a caller inside the
+    platform, such as a seeding script, is not throttled)."""
+    return [Counter(_counter_id("registration", client_key(client_address)), REGISTRATION)] if client_address else []
 
 
 def _counter_id(*parts: str) -> str:

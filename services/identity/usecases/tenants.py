@@ -1,7 +1,7 @@
 """Tenants (one city each): created by the installation operator with their root organisation and admin."""
 from __future__ import annotations
 
-from servicekit.errors import Conflict, InvalidArgument
+from servicekit.errors import Conflict, InvalidArgument, NotFound
 from servicekit.process.config import env
 from servicekit.security.scope import ROLE_ORG_ADMIN, CallerScope
 
@@ -37,3 +37,12 @@ class Tenants(UseCases):
                                          roles=admin["roles"], member_id=None)])
         return {"tenant": {"id": tenant["_id"], "code": code, "name": name}, "root_org": org_view(root),
                 "admin_account": account_view(admin)}
+
+    def by_code(self, tenant_code) -> dict:
+        """A tenant named by its login code, for another service's public operation (a citizen's order names its
+        tenant by code); its id, code, name and root organisation, nothing else."""
+        tenant = self.store.tenant_by_code(text(tenant_code, "tenant_code", max_length=32))
+        if tenant is None:
+            raise NotFound("单位代码不存在", code="TENANT_NOT_FOUND", field="tenant_code")
+        return {"tenant_id": tenant["_id"], "code": tenant["code"], "name": tenant["name"],
+                "root_org_id": tenant["root_org_id"]}

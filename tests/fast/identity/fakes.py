@@ -37,6 +37,7 @@ COUNTY_ADMIN = scope("org_admin", "org_county")
 SECRETARY = scope("branch_secretary", "org_branch")
 FOREIGN_ADMIN = scope("org_admin", "org_elsewhere", tenant_id="ten_2")
 OPERATOR = scope("operator", None, tenant_id=None)
+CITIZEN = scope("citizen", None)
 
 
 class FakeCipher:

@@ -11,7 +11,7 @@ from nameko.timer import Timer
 from servicekit.errors import PermissionDenied
 from servicekit.security.scope import CallerScope
 from services.identity.service import IdentityService
-from tests.fast.identity.fakes import CITY_ADMIN, OPERATOR
+from tests.fast.identity.fakes import CITIZEN, CITY_ADMIN, OPERATOR
 
 TENANT_CALLER = CallerScope.from_dict(CITY_ADMIN)
 OPERATOR_CALLER = CallerScope.from_dict(OPERATOR)
@@ -21,6 +21,9 @@ DELEGATIONS = [
     ("login", dict(tenant_code="city", username="u", password="p", client_address="a"), "sessions", "login",
      None, ("city", "u", "p", "a")),
     ("get_me", dict(scope=OPERATOR), "sessions", "me", OPERATOR_CALLER, ()),        # the operator too
+    ("register_citizen", dict(tenant_code="city", phone="13900001111", password="p", name="n", client_address="a"),
+     "citizens", "register", None, ("city", "13900001111", "p", "n", "a")),
+    ("tenant_by_code", dict(tenant_code="city"), "tenants", "by_code", None, ("city",)),
     ("create_tenant", dict(scope=OPERATOR, code="c", name="n", admin_username="au", admin_password="ap"),
      "tenants", "create", OPERATOR_CALLER, ("c", "n", "au", "ap")),
     ("get_org", dict(scope=CITY_ADMIN, org_id="o"), "organisations", "get", TENANT_CALLER, ("o",)),
@@ -119,10 +122,29 @@ def test_an_rpc_inside_a_tenant_refuses_the_operator_before_any_use_case(service
     assert store.method_calls == []
 
 
+@pytest.mark.parametrize("rpc, kwargs", [(row[0], row[1]) for row in TENANT_RPCS], ids=[row[0] for row in TENANT_RPCS])
+def test_an_rpc_on_the_partys_records_refuses_a_citizen_before_any_use_case(service, store, rpc, kwargs):
+    with pytest.raises(PermissionDenied) as refused:
+        getattr(service, rpc)(**{**kwargs, "scope": CITIZEN})
+    assert refused.value.code == "CITIZEN_NOT_ALLOWED"
+    assert store.method_calls == []
+
+
+@pytest.mark.parametrize("rpc", ["create_tenant", "reset_tenant_admin_password"])
+def test_the_operators_rpcs_refuse_a_citizen(service, store, rpc):
+    [kwargs] = [row[1] for row in DELEGATIONS if row[0] == rpc]
+    with pytest.raises(PermissionDenied) as refused:
+        getattr(service, rpc)(**{**kwargs, "scope": CITIZEN})
+    assert refused.value.code == "OPERATOR_ONLY"
+    assert store.method_calls == []
+
+
 def test_the_use_cases_get_the_services_own_dependencies(service, store, clock, signer, hash_gate):
-    for topic in ("sessions", "tenants", "organisations", "members", "accounts", "transfers", "imports"):
+    for topic in ("sessions", "citizens", "tenants", "organisations", "members", "accounts", "transfers",
+                  "imports"):
         built = getattr(service, topic)
         assert (built.store, built.clock) == (store, clock), topic
     assert (service.sessions.hash_gate, service.sessions.signer) == (hash_gate, signer)
+    assert service.citizens.hash_gate is hash_gate
     assert service.members.cipher is service.secrets.cipher
     assert service.imports.cipher is service.secrets.cipher

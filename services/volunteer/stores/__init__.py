@@ -1,0 +1,1 @@
+"""The volunteer store's topics: one mixin per topic, combined in ``services.volunteer.store``."""
