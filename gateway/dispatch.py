@@ -19,7 +19,7 @@ from google.protobuf.message import Message
 from gateway.client_address import UNKNOWN
 from gateway.convert import as_kwargs, mistyped_field, to_kwargs, to_message
 from gateway.operations import Operation
-from servicekit.errors import InvalidArgument, Unauthenticated
+from servicekit.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from servicekit.security.scope import CallerScope
 from servicekit.security.tokens import TokenVerifier
 
@@ -56,12 +56,17 @@ class Dispatcher:
         self.batcher = batcher          # gateway.batching.Batcher, or None for one RPC per request
 
     def authenticate(self, operation: Operation, token: str | None) -> dict | None:
-        """The caller's scope dict, or None for an operation open to anyone."""
+        """The caller's scope dict, or None for an operation open to anyone; a citizen's token only for an
+        operation marked for citizens."""
         if not operation.auth:
             return None
         if not token:
             raise Unauthenticated("this operation needs a bearer token", code="TOKEN_MISSING")
-        return CallerScope.from_dict(self.verifier.verify(token)).to_dict()
+        caller = CallerScope.from_dict(self.verifier.verify(token))
+        if caller.is_citizen and not operation.citizens:
+            # a citizen's account holds its own orders and nothing of the party's: refused before any service call
+            raise PermissionDenied("群众账号无权使用此功能", code="CITIZEN_NOT_ALLOWED")
+        return caller.to_dict()
 
     def batches(self, operation: Operation) -> bool:
         return bool(operation.batch_method) and self.batcher is not None

@@ -22,6 +22,7 @@ from protos.partybuilding.v1 import library_pb2
 from protos.partybuilding.v1 import learning_pb2
 from protos.partybuilding.v1 import quiz_pb2
 from protos.partybuilding.v1 import recommendation_pb2
+from protos.partybuilding.v1 import volunteer_pb2
 from servicekit.spreadsheets import XLSX_MEDIA_TYPE
 
 PATH_PARAM = re.compile(r"\{(\w+)\}")
@@ -92,6 +93,7 @@ class Row:
     batch_senders: int = 0         # its batches in flight at once (0: GATEWAY_BATCH_SENDERS)
     client_address: bool = False   # the service is also sent the caller's address (``gateway.client_address``)
     download: Download | None = None
+    citizens: bool = False         # a citizen's account may call it (every other row refuses one at the gateway)
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ class Operation:
     client_address: bool = False
     download: Download | None = None
     batch_senders: int = 0
+    citizens: bool = False
 
     @property
     def grpc_path(self) -> str:
@@ -139,7 +142,8 @@ def api_operations(api: ServiceDescriptor, service: str, rows: list[Row]) -> tup
                 raise ValueError(f"{row.rpc}: path parameter {name} is not a field of {request.DESCRIPTOR.name}")
         operations.append(Operation(row.rpc, api.full_name, request, response, row.http_method, row.path,
                                     service, row.method, row.auth, row.summary, row.upload,
-                                    row.batch_method, row.client_address, row.download, row.batch_senders))
+                                    row.batch_method, row.client_address, row.download, row.batch_senders,
+                                    row.citizens))
     return tuple(operations)
 
 
@@ -147,10 +151,13 @@ IDENTITY = api_operations(identity_pb2.DESCRIPTOR.services_by_name["IdentityApi"
     #   rpc                  HTTP      path                                         nameko method           auth
     Row("Login",              "POST",   "/v1/auth/login",                            "login",                PUBLIC,
         summary="Log in with tenant code, username and password; get a bearer token", client_address=True),
+    Row("RegisterCitizen",    "POST",   "/v1/citizens",                              "register_citizen",     PUBLIC,
+        summary="A citizen (群众) opens its own account with its mobile number; then it logs in",
+        client_address=True),
     Row("CreateTenant",       "POST",   "/v1/tenants",                               "create_tenant",
         summary="Create a tenant with its root organisation and admin (operator only)"),
     Row("GetMe",              "GET",    "/v1/me",                                    "get_me",
-        summary="The calling account, its member record and its organisations"),
+        summary="The calling account, its member record and its organisations", citizens=True),
     Row("GetOrg",             "GET",    "/v1/orgs/{org_id}",                         "get_org",
         summary="Read one organisation"),
     Row("ListSubtree",        "GET",    "/v1/orgs/{org_id}/subtree",                 "list_subtree",
@@ -473,8 +480,139 @@ COMMUNITY = api_operations(community_pb2.DESCRIPTOR.services_by_name["CommunityA
         summary="Withdraw an unanswered letter (its author)"),
 ])
 
+# The volunteer service (nameko ``volunteer``, docs/volunteer-rpc.md) answers three proto services. Its public rows
+# (a guest's order by tracking code, the open communities) take the caller's address; ``citizens=True`` marks what
+# a citizen's own account may call, every other row refuses it at the gateway (``Dispatcher.authenticate``).
+VOLUNTEER_PHOTO_UPLOAD = Upload("content", "content_type", tuple(PHOTO_MEDIA_TYPES.items()))
+VOLUNTEER_PHOTO_DOWNLOAD = Download("order-photo", "image/jpeg", inline=True, etag_field="content_hash",
+                                    max_age=86400, media_types=tuple(PHOTO_MEDIA_TYPES))
+CITIZENS = True
+VOLUNTEER_ORDERS = api_operations(volunteer_pb2.DESCRIPTOR.services_by_name["OrderApi"], "volunteer", [
+    #   rpc                     HTTP      path                                                   nameko method
+    Row("ListOpenCommunities",  "GET",    "/v1/volunteer/communities",
+        "list_open_communities", PUBLIC, summary="The communities of a tenant that take orders, with their categories",
+        client_address=True),
+    Row("PlaceOrder",           "POST",   "/v1/volunteer/orders",                                "place_order",
+        summary="A citizen places a service order with a community (群众点单)", citizens=CITIZENS),
+    Row("PlaceGuestOrder",      "POST",   "/v1/volunteer/guest-orders",                          "place_guest_order",
+        PUBLIC, summary="Place an order without an account; the answer's tracking code is shown once",
+        client_address=True),
+    Row("GetTrackedOrder",      "GET",    "/v1/volunteer/tracked-orders/{tracking_code}",        "get_tracked_order",
+        PUBLIC, summary="A guest's order by tracking code and the contact phone's last 4 digits",
+        client_address=True),
+    Row("CancelTrackedOrder",   "POST",   "/v1/volunteer/tracked-orders/{tracking_code}:cancel", "cancel_tracked_order",
+        PUBLIC, summary="A guest cancels its order before dispatch", client_address=True),
+    Row("ConfirmTrackedOrder",  "POST",   "/v1/volunteer/tracked-orders/{tracking_code}:confirm",
+        "confirm_tracked_order", PUBLIC, summary="A guest confirms and rates its completed order (评单)",
+        client_address=True),
+    Row("DisputeTrackedOrder",  "POST",   "/v1/volunteer/tracked-orders/{tracking_code}:dispute",
+        "dispute_tracked_order", PUBLIC, summary="A guest disputes its completed order", client_address=True),
+    Row("ListMyOrders",         "GET",    "/v1/volunteer/my-orders",                             "list_my_orders",
+        summary="The calling citizen's own orders", citizens=CITIZENS),
+    Row("GetOrder",             "GET",    "/v1/volunteer/orders/{order_id}",                     "get_order",
+        summary="One order in the caller's view (citizen, member or manager)", citizens=CITIZENS),
+    Row("CancelOrder",          "POST",   "/v1/volunteer/orders/{order_id}:cancel",              "cancel_order",
+        summary="The citizen cancels its order before dispatch", citizens=CITIZENS),
+    Row("ConfirmOrder",         "POST",   "/v1/volunteer/orders/{order_id}:confirm",             "confirm_order",
+        summary="The citizen confirms and rates its completed order (评单); hours are credited", citizens=CITIZENS),
+    Row("DisputeOrder",         "POST",   "/v1/volunteer/orders/{order_id}:dispute",             "dispute_order",
+        summary="The citizen disputes its completed order", citizens=CITIZENS),
+    Row("ListOrders",           "GET",    "/v1/orgs/{org_id}/volunteer-orders",                  "list_orders",
+        summary="The orders of a subtree's communities, overdue first when asked"),
+    Row("ReviewOrder",          "POST",   "/v1/volunteer/orders/{order_id}:review",              "review_order",
+        summary="The community approves or rejects a placed order (审单)"),
+    Row("MergeOrder",           "POST",   "/v1/volunteer/orders/{order_id}:merge",               "merge_order",
+        summary="The community merges a duplicate order into another"),
+    Row("DispatchOrder",        "POST",   "/v1/volunteer/orders/{order_id}:dispatch",            "dispatch_order",
+        summary="The community opens an approved order for claiming or gives it to a team (派单)"),
+    Row("ResolveDispute",       "POST",   "/v1/volunteer/orders/{order_id}:resolve",             "resolve_dispute",
+        summary="The community decides a dispute, crediting the hours or not"),
+    Row("ListClaimableOrders",  "GET",    "/v1/volunteer/claimable-orders", "list_claimable_orders",
+        summary="The open orders the calling member may claim"),
+    Row("ClaimOrder",           "POST",   "/v1/volunteer/orders/{order_id}:claim",               "claim_order",
+        summary="A member claims a place on an open order (接单)"),
+    Row("WithdrawClaim",        "POST",   "/v1/volunteer/orders/{order_id}:withdraw-claim",      "withdraw_claim",
+        summary="A member withdraws its claim before checking in"),
+    Row("ListMyClaims",         "GET",    "/v1/volunteer/my-claims",                             "list_my_claims",
+        summary="The calling member's claims with their orders"),
+    Row("CheckInService",       "POST",   "/v1/volunteer/orders/{order_id}:check-in",            "check_in_service",
+        summary="A volunteer checks in at the order's position"),
+    Row("CheckOutService",      "POST",   "/v1/volunteer/orders/{order_id}:check-out",           "check_out_service",
+        summary="A volunteer checks out; the claim's hours are the time between, capped"),
+    Row("ReportCompletion",     "POST",   "/v1/volunteer/orders/{order_id}:report",              "report_completion",
+        summary="A volunteer reports the service done"),
+    Row("AddCompletionPhoto",   "POST",   "/v1/volunteer/orders/{order_id}/photos",              "add_completion_photo",
+        summary="A volunteer adds a photo of the service", upload=VOLUNTEER_PHOTO_UPLOAD),
+    Row("GetCompletionPhoto",   "GET",    "/v1/volunteer/order-photos/{photo_id}",               "get_completion_photo",
+        summary="A completion photo as an image", download=VOLUNTEER_PHOTO_DOWNLOAD, citizens=CITIZENS),
+    Row("GetCommunityProfile",  "GET",    "/v1/orgs/{org_id}/volunteer-profile", "get_community_profile",
+        summary="A community's volunteer profile"),
+    Row("SetCommunityProfile",  "PUT",    "/v1/orgs/{org_id}/volunteer-profile", "set_community_profile",
+        summary="Open a node for orders with its address, position and categories"),
+    Row("GetVolunteerSettings", "GET",    "/v1/volunteer/settings", "get_volunteer_settings",
+        summary="The tenant's volunteer settings"),
+    Row("UpdateVolunteerSettings", "PATCH", "/v1/volunteer/settings", "update_volunteer_settings",
+        summary="Change some of the tenant's volunteer settings (city admin)"),
+])
+VOLUNTEER_TEAMS = api_operations(volunteer_pb2.DESCRIPTOR.services_by_name["TeamApi"], "volunteer", [
+    #   rpc                     HTTP      path                                                   nameko method
+    Row("CreateTeam",           "POST",   "/v1/volunteer/teams",                                 "create_team",
+        summary="Create a volunteer team under an organisation node"),
+    Row("ListTeams",            "GET",    "/v1/orgs/{org_id}/volunteer-teams",                   "list_teams",
+        summary="The volunteer teams of a node"),
+    Row("GetTeam",              "GET",    "/v1/volunteer/teams/{team_id}",                       "get_team",
+        summary="One team, with its members for its managers"),
+    Row("JoinTeam",             "POST",   "/v1/volunteer/teams/{team_id}:join",                  "join_team",
+        summary="A member joins a team"),
+    Row("LeaveTeam",            "POST",   "/v1/volunteer/teams/{team_id}:leave",                 "leave_team",
+        summary="A member leaves a team"),
+    Row("RemoveTeamMember",     "POST",   "/v1/volunteer/teams/{team_id}/members/{member_id}:remove",
+        "remove_team_member", summary="The team's managers remove a member with a reason"),
+    Row("CreateTeamEvent",      "POST",   "/v1/volunteer/teams/{team_id}/events",                "create_team_event",
+        summary="Create a team event with its place, fence, time and capacity"),
+    Row("ListTeamEvents",       "GET",    "/v1/volunteer/teams/{team_id}/events",                "list_team_events",
+        summary="A team's events"),
+    Row("ListMyEvents",         "GET",    "/v1/volunteer/events",                                "list_my_events",
+        summary="The calling member's team events with its sign-ups"),
+    Row("GetTeamEvent",         "GET",    "/v1/volunteer/events/{event_id}",                     "get_team_event",
+        summary="One team event"),
+    Row("SignUpEvent",          "POST",   "/v1/volunteer/events/{event_id}:sign-up",             "sign_up_event",
+        summary="A member signs up for an event"),
+    Row("CancelSignUp",         "POST",   "/v1/volunteer/events/{event_id}:cancel-sign-up",      "cancel_sign_up",
+        summary="A member cancels its sign-up before checking in"),
+    Row("CheckInEvent",         "POST",   "/v1/volunteer/events/{event_id}:check-in",            "check_in_event",
+        summary="A member checks in at the event's place"),
+    Row("CheckOutEvent",        "POST",   "/v1/volunteer/events/{event_id}:check-out",           "check_out_event",
+        summary="A member checks out of the event"),
+    Row("CloseTeamEvent",       "POST",   "/v1/volunteer/events/{event_id}:close",               "close_team_event",
+        summary="Close an event and credit its members' hours"),
+    Row("ReportToCommunity",    "POST",   "/v1/volunteer/community-reports",                     "report_to_community",
+        summary="A member reports to its residential community (双报到)"),
+    Row("GetMyCommunityReport", "GET",    "/v1/volunteer/my-community-report", "get_my_community_report",
+        summary="The calling member's current report to a community"),
+    Row("ListReportedMembers",  "GET",    "/v1/orgs/{org_id}/reported-members", "list_reported_members",
+        summary="The members who reported to a community, with their hours there"),
+    Row("ListUnreportedMembers", "GET",   "/v1/orgs/{org_id}/unreported-members", "list_unreported_members",
+        summary="A subtree's members who have not reported to a community"),
+])
+VOLUNTEER_STATS = api_operations(volunteer_pb2.DESCRIPTOR.services_by_name["VolunteerStatsApi"], "volunteer", [
+    #   rpc                     HTTP      path                                                   nameko method
+    Row("GetMyHours",           "GET",    "/v1/volunteer/my-hours",                              "get_my_hours",
+        summary="The calling member's volunteer hours and ledger"),
+    Row("GetMemberHours",       "GET",    "/v1/members/{member_id}/volunteer-hours",             "get_member_hours",
+        summary="A member's volunteer hours (managers of its branch)"),
+    Row("GetVolunteerStatistics", "GET",  "/v1/orgs/{org_id}/volunteer-statistics", "get_volunteer_statistics",
+        summary="A subtree's volunteer statistics over a period"),
+    Row("ListHoursRanking",     "GET",    "/v1/orgs/{org_id}/volunteer-hours-ranking",           "list_hours_ranking",
+        summary="Members, branches or communities ranked by volunteer hours"),
+    Row("ExportVolunteerStatistics", "GET", "/v1/orgs/{org_id}/volunteer-statistics:export",
+        "export_volunteer_statistics",
+        summary="The volunteer statistics as an XLSX workbook", download=Download("volunteer-statistics")),
+])
+
 OPERATIONS: tuple[Operation, ...] = (*IDENTITY, *ATTENDANCE, *SCORING, *CONTENT, *LIBRARY, *LEARNING, *QUIZ,
-                                     *RECOMMENDATION, *COMMUNITY)
+                                     *RECOMMENDATION, *COMMUNITY, *VOLUNTEER_ORDERS, *VOLUNTEER_TEAMS,
+                                     *VOLUNTEER_STATS)
 
 
 def index(operations: tuple[Operation, ...]) -> dict[str, Operation]:

@@ -22,6 +22,7 @@ from tests.support.service_fixtures import bus_uri, identity_service, operator_s
 from tests.support.service_fixtures import scoring_service  # noqa: F401
 from tests.support.service_fixtures import attendance_service  # noqa: F401
 from tests.support.service_fixtures import content_service  # noqa: F401
+from tests.support.service_fixtures import volunteer_service  # noqa: F401
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -111,3 +111,17 @@ def content_service(bus_uri, mongo_uri, tmp_path_factory, rpc, identity_service)
         return False
     yield from service_process("content", "ContentService", {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri},
                                tmp_path_factory.mktemp("content-logs"), answers)
+
+
+@pytest.fixture(scope="session")
+def volunteer_service(bus_uri, mongo_uri, tmp_path_factory, rpc, identity_service):
+    """The volunteer service as a real process (ready once it answers an RPC)."""
+    def answers():
+        from servicekit.errors import Unauthenticated
+        try:
+            rpc.volunteer.get_volunteer_settings(scope={})
+        except Unauthenticated:
+            return True
+        return False
+    yield from service_process("volunteer", "VolunteerService", {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri},
+                               tmp_path_factory.mktemp("volunteer-logs"), answers)

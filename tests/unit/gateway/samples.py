@@ -216,3 +216,9 @@ for _requests, _results in ((CONTENT_REQUESTS, CONTENT_RESULTS), (LIBRARY_REQUES
                             (COMMUNITY_REQUESTS, COMMUNITY_RESULTS)):
     REQUESTS.update(_requests)
     RESULTS.update(_results)
+
+# --- volunteer (docs/volunteer-rpc.md), and identity's RegisterCitizen ------------------------------------
+from tests.unit.gateway.volunteer_samples import VOLUNTEER_REQUESTS, VOLUNTEER_RESULTS  # noqa: E402
+
+REQUESTS.update(VOLUNTEER_REQUESTS)
+RESULTS.update(VOLUNTEER_RESULTS)

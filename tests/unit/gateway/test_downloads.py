@@ -9,7 +9,9 @@ from gateway.operations import BY_RPC, OPERATIONS
 from servicekit.spreadsheets import XLSX_MEDIA_TYPE
 
 FILES = {"ExportStatistics": ("/v1/orgs/org-city/attendance-statistics.xlsx", "export_statistics", "content_type"),
-         "ExportReport": ("/v1/orgs/org-city/reports/bulletin", "export_report", "media_type")}
+         "ExportReport": ("/v1/orgs/org-city/reports/bulletin", "export_report", "media_type"),
+         "ExportVolunteerStatistics": ("/v1/orgs/org-city/volunteer-statistics:export", "export_volunteer_statistics",
+                                       "content_type")}
 WORKBOOK = b"PK\x03\x04 pretend this is a workbook"
 
 
@@ -23,15 +25,19 @@ def files(backend):
                                             "content": base64.b64encode(WORKBOOK).decode()}
     backend.results["export_report"] = {"filename": "季度通报-2026-Q4.xlsx", "media_type": XLSX_MEDIA_TYPE,
                                         "content": base64.b64encode(WORKBOOK).decode()}
+    backend.results["export_volunteer_statistics"] = {"filename": "志愿服务统计-2026-12.xlsx",
+                                                      "content_type": XLSX_MEDIA_TYPE,
+                                                      "content": base64.b64encode(WORKBOOK).decode()}
     return backend
 
 
 def test_every_operation_answering_a_file_offers_the_download():
     answering_files = {op.rpc for op in OPERATIONS
                        if {"filename", "content"} <= set(op.response.DESCRIPTOR.fields_by_name)}
-    assert answering_files == set(FILES) | {"GetUploadPhoto", "DownloadAttachment"}          # a photo: always the image (test_photos)
+    photos = {"GetUploadPhoto", "GetCompletionPhoto"}           # a photo: always the image (test_photos)
+    assert answering_files == set(FILES) | photos | {"DownloadAttachment"}
     assert all(BY_RPC[rpc].download for rpc in answering_files)
-    assert [rpc for rpc in answering_files if BY_RPC[rpc].download.inline] == ["GetUploadPhoto"]
+    assert {rpc for rpc in answering_files if BY_RPC[rpc].download.inline} == photos
 
 
 @pytest.mark.parametrize("rpc", FILES)
