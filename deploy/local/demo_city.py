@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable
 
-from deploy.local import demo_content
+from deploy.local import demo_content, demo_volunteer
 from servicekit.security.keys import new_password
 from services.identity.domain.lifecycle import add_years
 
@@ -330,6 +330,14 @@ class _Passwords:
             self._keep()
         return self.chosen[username]
 
+    def remembered(self, key: str) -> str | None:
+        return self.chosen.get(key)
+
+    def remember(self, key: str, value: str) -> None:
+        """Keep a value shown only once (a guest order's tracking code) beside the passwords."""
+        self.chosen[key] = value
+        self._keep()
+
     def _keep(self) -> None:
         if self.path is None:
             return
@@ -393,6 +401,8 @@ def seed(gateway_http: str = "http://127.0.0.1:8080", operator_password: str | N
     county = _Api(gateway_http)
     county.login(tenant_code, f"{COUNTIES[0][2]}_admin", chosen[f"{COUNTIES[0][2]}_admin"])
     demo_content.seed_content(api, county, root, county_org)
+    members = [login for login in logins if login and login["role"] == "member"]
+    logins += demo_volunteer.seed_volunteer(api, lambda: _Api(gateway_http), tenant_code, orgs, chosen, members)
     return [login for login in logins if login]
 
 

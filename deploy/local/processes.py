@@ -62,7 +62,7 @@ PROCESSES = (
     # member points are not live: their consumer yields the CPU to scans at a themed day's peak
     service("scoring", "PointsConsumer", 9106, store="scoring", process_name="scoring-points", nice=POINTS_NICE),
     service("content", "ContentService", 9104),
-    service("volunteer", "VolunteerService", 9105, planned=True),
+    service("volunteer", "VolunteerService", 9105),
     Process("gateway", ("-m", "gateway"), GATEWAY_HTTP_PORT, needs=("gateway.__main__",),
             env={"GATEWAY_HTTP_PORT": str(GATEWAY_HTTP_PORT), "GATEWAY_GRPC_PORT": str(GATEWAY_GRPC_PORT),
                  "GATEWAY_RPC_TIMEOUT": "300"},

@@ -28,6 +28,8 @@ SUBSCRIPTIONS += [("identity", "tenant_created", "scoring", "points")]
 # scoring's points: study, quizzes and contests earn member points (services/scoring/usecases/points_events.py).
 SUBSCRIPTIONS += [("content", name, "scoring", "points")
                   for name in ("item_studied", "quiz_attempt_finished", "contest_finished")]
+# scoring's points: credited volunteer hours earn volunteer_hours points (the same applier).
+SUBSCRIPTIONS += [("volunteer", "hours_credited", "scoring", "points")]
 
 # content's development publicity (发展党员公示): services/content/usecases/community_events.py
 SUBSCRIPTIONS += [("identity", "member_status_changed", "content", "publicity")]

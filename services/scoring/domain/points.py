@@ -65,6 +65,16 @@ def contest_quantity(rank, participants) -> int:
     return 1
 
 
+def hours_quantity(hours) -> float:
+    """How many times the volunteer_hours points credited volunteer hours are worth: the hours themselves, to
+    the hundredth (the volunteer ledger's own precision), so points follow the hours served exactly and nobody
+    loses a part-hour to rounding; 0 for anything but a positive finite number. The rule's daily and cycle caps
+    then apply as to every category (8 points a day by default: a full day of service)."""
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not math.isfinite(hours) or hours <= 0:
+        return 0
+    return round(hours, 2)
+
+
 def _number(value, where: str, problems: list, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         problems.append({"field": where, "reason": "NOT_A_NUMBER", "message": f"{where} 必须是数字"})

@@ -7,6 +7,9 @@ may be written in several transactions: a redelivery after a crash between them 
 Content's events key their entries the same way: ``<package>:<item key>:<member>:study`` (an item of a package
 studied; a link has no content item id, so the package's item key names it), ``<quiz>:<member>:quiz:<level>`` (one entry per score band reached, ``QUIZ_LEVELS``) and
 ``<quiz>:<member>:contest`` (a contest placing, worth ``points.contest_quantity`` times the rule's points).
+Volunteer's credited hours key theirs by the hours ledger's entry: ``<entry_id>:volunteer_hours`` (entry ids are
+``order:<order>:<member>`` or ``event:<event>:<member>``), worth the rule's points per hour times the hours
+(``points.hours_quantity``).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from servicekit.timestamps import stamp
 from services.attendance import events as att
 from services.content import events as content
 from services.identity import events as identity_events
+from services.volunteer import events as volunteer
 from services.scoring.domain import ledger
 from services.scoring.domain import points as point_rules
 from services.scoring.points_store import PointsStore, points_database
@@ -30,8 +34,12 @@ TENANT_CREATED = identity_events.TENANT_CREATED.name
 STUDIED, QUIZ_FINISHED, CONTEST_FINISHED = (content.ITEM_STUDIED.name, content.QUIZ_ATTEMPT_FINISHED.name,
                                             content.CONTEST_FINISHED.name)
 CONTENT_EVENTS = (STUDIED, QUIZ_FINISHED, CONTEST_FINISHED)
+HOURS_CREDITED = volunteer.HOURS_CREDITED.name
+# events that name a member and its branch: a member met first through them is placed under that branch
+MEMBER_EVENTS = (*CONTENT_EVENTS, HOURS_CREDITED)
 POINTS_SUBSCRIPTIONS = [(att.SOURCE, name) for name in (ROSTER_FROZEN, CHECKOUT, REFLECTION_POSTED, CLOSED, ISSUED)] \
-    + [(identity_events.SOURCE, TENANT_CREATED)] + [(content.SOURCE, name) for name in CONTENT_EVENTS]
+    + [(identity_events.SOURCE, TENANT_CREATED)] + [(content.SOURCE, name) for name in CONTENT_EVENTS] \
+    + [(volunteer.SOURCE, HOURS_CREDITED)]
 # A finished quiz pays one level of the quiz points per band reached: taking part counts, doing well counts more.
 # Each level is an entry of its own, so a better later attempt tops up to its band and no level is paid twice.
 QUIZ_LEVELS = {content.BAND_FAIL: 1, content.BAND_PASS: 2, content.BAND_EXCELLENT: 3}
@@ -78,7 +86,7 @@ class PointsApplier:
             if event["event_type"] == ROSTER_FROZEN:
                 store.place_members(event["tenant_id"], event["branch_id"], event.get("member_ids") or [],
                                     branch_paths.get(event["branch_id"], {}), session)
-        self._note_content_members(events, branch_paths, session)
+        self._note_event_members(events, branch_paths, session)
         for branch_id, fields in issued_paths.items():   # a branch moved since last month: its members follow
             store.move_branch_members(branch_id, fields, session)
         candidates, rules_by_tenant = [], {}
@@ -86,12 +94,12 @@ class PointsApplier:
             candidates.extend(self._awards(event, rules_by_tenant))
         store.write_entries(session, candidates, rules_by_tenant, at=stamp(self.clock.now()))
 
-    def _note_content_members(self, events: list[dict], branch_paths: dict, session) -> None:
-        """A member known so far only from content's events (no themed day yet) is placed under the branch its
-        event names, so its ledger is found by those who manage it."""
+    def _note_event_members(self, events: list[dict], branch_paths: dict, session) -> None:
+        """A member known so far only from content's or volunteer's events (no themed day yet) is placed under
+        the branch its event names, so its ledger is found by those who manage it."""
         by_branch: dict[tuple[str, str], set[str]] = {}
         for event in events:
-            if event["event_type"] in CONTENT_EVENTS and event.get("branch_id") and event.get("member_id"):
+            if event["event_type"] in MEMBER_EVENTS and event.get("branch_id") and event.get("member_id"):
                 by_branch.setdefault((event["tenant_id"], event["branch_id"]), set()).add(event["member_id"])
         if not by_branch:
             return
@@ -104,12 +112,14 @@ class PointsApplier:
 
     def _awards(self, event: dict, rules_by_tenant: dict) -> list[dict]:
         kind, tenant_id = event["event_type"], event.get("tenant_id")
-        if kind not in (CHECKOUT, REFLECTION_POSTED, CLOSED, *CONTENT_EVENTS) or not tenant_id:
+        if kind not in (CHECKOUT, REFLECTION_POSTED, CLOSED, *MEMBER_EVENTS) or not tenant_id:
             return []
         table = self.store.rules_of(tenant_id, rules_by_tenant)
         source = {"kind": "event", "event_id": event["event_id"], "event_type": kind}
         if kind in CONTENT_EVENTS:
             return content_awards(event, table, source)
+        if kind == HOURS_CREDITED:
+            return volunteer_awards(event, table, source)
         at = event.get("at") or event["occurred_at"]
         if kind == CHECKOUT:            # back-filled after the closing (has_points_work)
             points = ledger.rule_points(table, "attendance")
@@ -156,6 +166,22 @@ def content_awards(event: dict, table: dict, source: dict) -> list[dict]:
     return [] if not points else [ledger.entry(
         f"{event['quiz_id']}:{member_id}:contest", tenant_id, member_id, "contest", points,
         f"知识竞赛第 {event['rank']} 名", source, event["occurred_at"])]
+
+
+def volunteer_awards(event: dict, table: dict, source: dict) -> list[dict]:
+    """Credited volunteer hours earn the volunteer_hours points per hour times the hours, to the hundredth
+    (``points.hours_quantity``): 1 h 40 min at 1 point an hour is 1.67 points. One entry per hours-ledger entry
+    (``<entry_id>:volunteer_hours``), so a replayed or redelivered credit pays nothing more; it counts on the day
+    the hours were credited (the citizen's confirmation, not the service), where the daily cap applies."""
+    member_id, quantity = event.get("member_id"), point_rules.hours_quantity(event.get("hours"))
+    points = ledger.rule_points(table, "volunteer_hours", quantity) if member_id and event.get("entry_id") else None
+    points = round(points, 2) if points else 0
+    if not points:
+        return []
+    label = "志愿服务" if event.get("source_kind") == volunteer.SOURCE_ORDER else "志愿活动"
+    return [ledger.entry(f"{event['entry_id']}:volunteer_hours", event["tenant_id"], member_id, "volunteer_hours",
+                         points, f"{label} {quantity:g} 小时", source,
+                         event.get("credited_at") or event["occurred_at"])]
 
 
 def attendance_entry(activity_id: str, member_id: str, tenant_id: str, points: float, source: dict, at: str) -> dict:
