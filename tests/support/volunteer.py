@@ -9,16 +9,27 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from gateway.client import ApiError, HttpClient
+from servicekit.timestamps import stamp
 from tests.support.identity import PASSWORD, City
+from tests.support.volunteer_orders import volunteer_store
 
 # the community's service position (WGS-84) and a point some 2 km away, outside any fence
 HOME = {"lat": 34.2610, "lng": 108.9420}
 FAR = {"lat": 34.2790, "lng": 108.9420}
 GOOD_FIX = {**HOME, "accuracy_m": 8.0, "mock_location": False}
-# hours are the time between check-in and check-out to the hundredth of an hour, and a service of 0.00 h credits
-# nothing: 36 s make 0.01 h, so a test that credits hours serves this long on the wall clock
-SERVICE_SECONDS = 40
+SERVED_MINUTES = 30
 _sequence = iter(range(1, 10_000_000))
+
+
+def served_for(kind: str, record_id: str, member_id: str, minutes: float = SERVED_MINUTES) -> None:
+    """The member checked in to the order or event ``minutes`` ago: the service counts hours from the stored
+    check-in to the check-out, so a test of credited hours serves no wall-clock time. ``kind``: order | event."""
+    store = volunteer_store()
+    rows = store.db.claims if kind == "order" else store.db.event_signups
+    at = stamp(datetime.now(timezone.utc) - timedelta(minutes=minutes))
+    moved = rows.update_one({"_id": f"{record_id}:{member_id}", "status": "checked_in"},
+                            {"$set": {"checked_in_at": at}})
+    assert moved.modified_count == 1, f"{member_id} has not checked in to {kind} {record_id}"
 
 
 def unique_phone(prefix: str = "139") -> str:
