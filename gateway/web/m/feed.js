@@ -1,11 +1,11 @@
 // /m/feed: the member's feed (GET /v1/feed): its branch's and every superior's published items, pushed (重点推送)
 // and pinned (置顶) first, then the newest; "more" loads the next page; each opens /m/item?id=<id>; a search box
 // leads to /m/search?q=....
-import { get, login, logout, me } from "/web/common/api.js";
-import { h, mount, notice, loginForm, formatTime } from "/web/common/ui.js";
+import { get } from "/web/common/api.js";
+import { h, mount, notice, formatTime } from "/web/common/ui.js";
+import { session, showLogin, membersOnly } from "/m/session.js";
 
 const app = document.getElementById("app");
-const who = document.getElementById("who");
 export const KIND_LABELS = { article: "文章", notice: "通知", download: "资料", learning: "学习" };
 
 function card(item) {
@@ -42,7 +42,7 @@ async function show() {
       moreBox.hidden = !token;
       mount(status, list.children.length ? null : notice("info", "暂无资讯", "上级和本支部发布的内容会显示在这里。"));
     } catch (error) {
-      if (error.status === 401) return showLogin();
+      if (error.status === 401) return showLogin(start);
       mount(status, notice("error", "加载失败", error.message));
     } finally {
       more.disabled = false;
@@ -52,21 +52,8 @@ async function show() {
   await load();
 }
 
-function showLogin() {
-  mount(who);
-  mount(app, loginForm(async ({ tenant_code, username, password }) => {
-    await login(tenant_code, username, password);
-    await start();
-  }, { title: "党员登录" }));
-}
-
 async function start() {
-  const current = await me().catch(() => undefined);
-  if (current === null) return showLogin();
-  if (current === undefined) return mount(app, notice("error", "加载失败", "网络连接失败，请稍后再试。"));
-  mount(who, h("span", {}, current.member ? current.member.name : current.account.username, " "),
-    h("button", { class: "link", type: "button", id: "logout", onclick: async () => { await logout(); showLogin(); } }, "退出"));
-  if (!current.member) return mount(app, notice("info", "仅党员可查看资讯", "请使用党员账号登录。"));
+  if (!await session(start, membersOnly("仅党员可查看资讯"))) return;
   await show();
 }
 

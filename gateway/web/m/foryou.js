@@ -1,12 +1,12 @@
 // /m/foryou (为你推荐): items recommended to the member (GET /v1/recommendations), each with the reason it is
 // recommended (a learning gap, its reading, its searching, popular or new) and opening /m/item?id=<item_id>; above
 // them the member's weakest quiz categories, shown as something to work on, never as a ranking.
-import { get, login, logout, me } from "/web/common/api.js";
+import { get } from "/web/common/api.js";
 import { messageFor } from "/web/common/messages.js";
-import { h, mount, notice, loginForm, formatTime } from "/web/common/ui.js";
+import { h, mount, notice, formatTime } from "/web/common/ui.js";
+import { session, showLogin, membersOnly } from "/m/session.js";
 
 const app = document.getElementById("app");
-const who = document.getElementById("who");
 const KIND_LABELS = { article: "文章", download: "资料", learning: "学习" };
 const REASON_LABELS = { gap: "学习短板", reading: "阅读兴趣", search: "搜索记录", popular: "热门", new: "新发布" };
 
@@ -35,7 +35,7 @@ async function show() {
   try {
     answer = await get("/v1/recommendations", { limit: 10 });
   } catch (error) {
-    if (error.status === 401) return showLogin();
+    if (error.status === 401) return showLogin(start);
     return mount(app, notice("error", "加载失败", messageFor(error)));
   }
   const picks = answer.recommendations || [];
@@ -45,23 +45,9 @@ async function show() {
       : notice("info", "暂无推荐", "您已读完可推荐的内容，去看看资讯或参加答题吧。"));
 }
 
-function showLogin() {
-  mount(who);
-  mount(app, loginForm(async ({ tenant_code, username, password }) => {
-    await login(tenant_code, username, password);
-    await start();
-  }, { title: "党员登录" }));
-}
-
 async function start() {
-  const current = await me().catch(() => undefined);
-  if (current === null) return showLogin();
-  if (current === undefined) return mount(app, notice("error", "加载失败", "网络连接失败，请稍后再试。"));
-  mount(who, h("span", {}, current.member ? current.member.name : current.account.username, " "),
-    h("button", { class: "link", type: "button", id: "logout", onclick: async () => { await logout(); showLogin(); } }, "退出"));
-  if (!current.member) {
-    return mount(app, notice("info", "仅党员可用", "为你推荐根据党员本人的阅读和答题情况生成，请使用党员账号登录。"));
-  }
+  const notMember = membersOnly("仅党员可用", "为你推荐根据党员本人的阅读和答题情况生成，请使用党员账号登录。");
+  if (!await session(start, notMember)) return;
   await show();
 }
 

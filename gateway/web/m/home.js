@@ -1,10 +1,10 @@
 // /m/: the member's home on the phone: this month's themed day (time, venue, my status), leave before the start,
 // the sign-out hint, a reflection after sign-out, a like for mobile members, my attendance history and my points.
-import { get, post, login, logout, me } from "/web/common/api.js";
-import { h, mount, notice, loginForm, formatTime, formValues, busy } from "/web/common/ui.js";
+import { get, post } from "/web/common/api.js";
+import { h, mount, notice, formatTime, formValues, busy } from "/web/common/ui.js";
+import { session } from "/m/session.js";
 
 const app = document.getElementById("app");
-const who = document.getElementById("who");
 
 const ACTIVITY_STATUS = { planning: "筹备中", submitted: "计划待审核", approved: "已审核", closed: "已结束" };
 const MY_STATUS = { present: "出席", incomplete: "未签退", excused: "请假", absent: "缺勤", mobile: "线上参与（流动党员）" };
@@ -165,15 +165,9 @@ function pointsCard(ledger) {
 }
 
 async function render(message, error) {
-  const current = await me().catch(() => undefined);
-  if (current === null) return showLogin();
-  if (current === undefined) return mount(app, notice("error", "加载失败", "网络连接失败，请下拉刷新或稍后再试。"));
-  mount(who, h("span", {}, current.member ? current.member.name : current.account.username, " "),
-    h("button", { class: "link", type: "button", id: "logout", onclick: async () => { await logout(); showLogin(); } }, "退出"));
-  if (!current.member) {
-    return mount(app, notice("info", "该账号不是党员账号", "管理人员请使用电脑打开管理端。"),
-      h("p", {}, h("a", { href: "/console/" }, "进入电脑管理端")));
-  }
+  const current = await session(() => render(), [notice("info", "该账号不是党员账号", "管理人员请使用电脑打开管理端。"),
+    h("p", {}, h("a", { href: "/console/" }, "进入电脑管理端"))]);
+  if (!current) return;
   const branchId = current.member.branch_id;
   const [monthly, all, ledger] = await Promise.all([
     get(`/v1/orgs/${branchId}/activities`, { month: thisMonth() }).then((r) => r.activities).catch(() => []),
@@ -188,14 +182,6 @@ async function render(message, error) {
     cards.length ? cards : h("section", { class: "card" }, h("p", { class: "muted" }, "本月暂无主题党日活动。")),
     historyCard(all),
     pointsCard(ledger));
-}
-
-function showLogin() {
-  mount(who);
-  mount(app, loginForm(async ({ tenant_code, username, password }) => {
-    await login(tenant_code, username, password);
-    await render();
-  }, { title: "党员登录" }));
 }
 
 render();

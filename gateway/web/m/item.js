@@ -1,11 +1,11 @@
 // /m/item?id=<item_id>: one published item (GET /v1/items/{id}): title, publisher, time, the body's paragraphs,
 // tags and attachments (GET /v1/attachments/{id}?download=1). Opening it is the read: a notice shows 已读 once the
 // service has counted it (a repeat open counts nothing).
-import { get, login, logout, me } from "/web/common/api.js";
-import { h, mount, notice, loginForm, formatTime } from "/web/common/ui.js";
+import { get } from "/web/common/api.js";
+import { h, mount, notice, formatTime } from "/web/common/ui.js";
+import { session, showLogin } from "/m/session.js";
 
 const app = document.getElementById("app");
-const who = document.getElementById("who");
 const KIND_LABELS = { article: "文章", notice: "通知", download: "资料", learning: "学习" };
 
 /** The body's paragraphs (split at new lines) as <p> nodes: text stays text, never HTML. */
@@ -20,7 +20,7 @@ async function show(id) {
   try {
     item = await get(`/v1/items/${encodeURIComponent(id)}`);
   } catch (error) {
-    if (error.status === 401) return showLogin(id);
+    if (error.status === 401) return showLogin(() => start(id));
     return mount(app, notice("error", "无法打开", error.message), h("p", {}, h("a", { href: "/m/feed" }, "返回资讯")));
   }
   document.title = `${item.title} · 智慧党建`;
@@ -56,20 +56,9 @@ async function studyHint(id) {
   }
 }
 
-function showLogin(id) {
-  mount(who);
-  mount(app, loginForm(async ({ tenant_code, username, password }) => {
-    await login(tenant_code, username, password);
-    await start(id);
-  }, { title: "党员登录" }));
-}
-
 async function start(id) {
-  const current = await me().catch(() => undefined);
-  if (current === null) return showLogin(id);
-  if (current === undefined) return mount(app, notice("error", "加载失败", "网络连接失败，请稍后再试。"));
-  mount(who, h("span", {}, current.member ? current.member.name : current.account.username, " "),
-    h("button", { class: "link", type: "button", id: "logout", onclick: async () => { await logout(); showLogin(id); } }, "退出"));
+  const current = await session(() => start(id));
+  if (!current) return;
   member = Boolean(current.member);
   if (!id) return mount(app, notice("info", "未指定内容", ""), h("p", {}, h("a", { href: "/m/feed" }, "返回资讯")));
   await show(id);

@@ -1,11 +1,11 @@
 // /m/mailbox: the secretary mailbox (书记信箱) on the phone: write to the branch secretary or to the superior
 // (POST /v1/letters), optionally anonymous to the secretary (the superior still sees the writer: said on the form),
 // and my letters with their answers (GET /v1/letters).
-import { get, post, login, logout, me } from "/web/common/api.js";
-import { h, mount, notice, loginForm, formatTime, formValues, busy } from "/web/common/ui.js";
+import { get, post } from "/web/common/api.js";
+import { h, mount, notice, formatTime, formValues, busy } from "/web/common/ui.js";
+import { session } from "/m/session.js";
 
 const app = document.getElementById("app");
-const who = document.getElementById("who");
 const TO = { branch: "党支部书记", superior: "上级党组织" };
 const STATE = { open: "待答复", answered: "已答复", withdrawn: "已撤回" };
 
@@ -67,15 +67,9 @@ function writeForm(refresh) {
 }
 
 async function render(message, failure) {
-  const current = await me().catch(() => undefined);
-  if (current === null) return showLogin();
-  if (current === undefined) return mount(app, notice("error", "加载失败", "网络连接失败，请稍后再试。"));
-  mount(who, h("span", {}, current.member ? current.member.name : current.account.username, " "),
-    h("button", { class: "link", type: "button", id: "logout", onclick: async () => { await logout(); showLogin(); } }, "退出"));
-  if (!current.member) {
-    return mount(app, notice("info", "该账号不是党员账号", "管理人员请在电脑管理端查看来信。"),
-      h("p", {}, h("a", { href: "/console/mailbox" }, "进入书记信箱管理")));
-  }
+  const current = await session(() => render(), [notice("info", "该账号不是党员账号", "管理人员请在电脑管理端查看来信。"),
+    h("p", {}, h("a", { href: "/console/mailbox" }, "进入书记信箱管理"))]);
+  if (!current) return;
   const refresh = (ok, failed) => render(ok, failed);
   let letters = [];
   let loadError = "";
@@ -90,14 +84,6 @@ async function render(message, failure) {
     h("h2", {}, "我的来信"),
     letters.length ? h("div", { id: "my-letters" }, letters.map((letter) => letterCard(letter, refresh)))
       : h("p", { class: "muted", id: "my-letters" }, "还没有写过信。"));
-}
-
-function showLogin() {
-  mount(who);
-  mount(app, loginForm(async ({ tenant_code, username, password }) => {
-    await login(tenant_code, username, password);
-    await render();
-  }, { title: "党员登录" }));
 }
 
 render();

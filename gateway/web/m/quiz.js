@@ -2,11 +2,11 @@
 // time or the whole list; every answer is saved as it is given, so a lost connection loses nothing), a countdown
 // from the server's deadline, submitting, the result with the review when the quiz allows, contest leaderboards.
 // The page never holds a right answer before the server has graded the attempt: the API does not send one.
-import { api, get, post, login, logout, me } from "/web/common/api.js";
-import { h, mount, notice, loginForm, formatTime, busy } from "/web/common/ui.js";
+import { api, get, post } from "/web/common/api.js";
+import { h, mount, notice, formatTime, busy } from "/web/common/ui.js";
+import { session } from "/m/session.js";
 
 const app = document.getElementById("app");
-const who = document.getElementById("who");
 const KIND = { quiz: "答题", contest: "知识竞赛" };
 const PHASE = { upcoming: "未开始", open: "进行中", closed: "已结束", finished: "已公布名次" };
 const QUESTION_KIND = { single: "单选题", multiple: "多选题", true_false: "判断题", fill: "填空题" };
@@ -266,26 +266,10 @@ function route() {
 }
 
 async function render() {
-  const current = await me().catch(() => undefined);
-  if (current === null) return showLogin();
-  if (current === undefined) return mount(app, notice("error", "加载失败", "网络连接失败，请稍后再试。"));
-  mount(who, h("span", {}, current.member ? current.member.name : current.account.username, " "),
-    h("button", { class: "link", type: "button", id: "logout", onclick: async () => { await logout(); showLogin(); } }, "退出"));
-  if (!current.member) {
-    return mount(app, notice("info", "该账号不是党员账号", "管理人员请使用电脑打开管理端。"),
-      h("p", {}, h("a", { href: "/console/quizzes" }, "进入答题竞赛管理")));
-  }
+  const current = await session(render, [notice("info", "该账号不是党员账号", "管理人员请使用电脑打开管理端。"),
+    h("p", {}, h("a", { href: "/console/quizzes" }, "进入答题竞赛管理"))], stopTimer);
+  if (!current) return;
   return route();
-}
-
-function showLogin() {
-  stopTimer();
-  mount(who);
-  mount(app, loginForm(async ({ tenant_code, username, password }) => {
-    await login(tenant_code, username, password);
-    await window.addEventListener("hashchange", () => { if (document.getElementById("logout")) route(); });
-render();
-  }, { title: "党员登录" }));
 }
 
 window.addEventListener("hashchange", () => { if (document.getElementById("logout")) route(); });

@@ -1,11 +1,11 @@
 // /m/search: the member's full-text search over the published items of its branch and every superior
 // (GET /v1/content/search): a query box, the latest searches (GET /v1/content/searches/recent), results with the
 // words found highlighted, each opening /m/item?id=<item_id>, and "more" for the next page.
-import { get, login, logout, me } from "/web/common/api.js";
-import { h, mount, notice, loginForm, formatTime } from "/web/common/ui.js";
+import { get } from "/web/common/api.js";
+import { h, mount, notice, formatTime } from "/web/common/ui.js";
+import { session, showLogin } from "/m/session.js";
 
 const app = document.getElementById("app");
-const who = document.getElementById("who");
 const KIND_LABELS = { article: "文章", notice: "通知", download: "资料", learning: "学习" };
 
 /** The text as nodes, every occurrence of a word (case-insensitive) in a <mark>: text stays text, never HTML. */
@@ -92,7 +92,7 @@ async function show(query) {
         ? h("p", { class: "muted", id: "summary" }, token ? `“${query}”的搜索结果：` : `“${query}”共找到 ${results.children.length} 条结果：`)
         : notice("info", "没有找到相关内容", "换个关键词试试，或减少关键词的数量。"));
     } catch (error) {
-      if (error.status === 401) return showLogin(query);
+      if (error.status === 401) return showLogin(() => start(query));
       mount(status, notice("error", "搜索失败", error.message));
     } finally {
       more.disabled = false;
@@ -102,20 +102,8 @@ async function show(query) {
   await load();
 }
 
-function showLogin(query) {
-  mount(who);
-  mount(app, loginForm(async ({ tenant_code, username, password }) => {
-    await login(tenant_code, username, password);
-    await start(query);
-  }, { title: "党员登录" }));
-}
-
 async function start(query) {
-  const current = await me().catch(() => undefined);
-  if (current === null) return showLogin(query);
-  if (current === undefined) return mount(app, notice("error", "加载失败", "网络连接失败，请稍后再试。"));
-  mount(who, h("span", {}, current.member ? current.member.name : current.account.username, " "),
-    h("button", { class: "link", type: "button", id: "logout", onclick: async () => { await logout(); showLogin(""); } }, "退出"));
+  if (!await session(() => start(query))) return;
   await show(query);
 }
 

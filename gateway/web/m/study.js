@@ -4,11 +4,11 @@
 // visible, and end when it is hidden or left. The time counted is what the service observed; the page never
 // claims a duration. Below the packages, 本支部学习榜 (GET /v1/branches/{id}/study-ranking) appears only when the
 // service answers it: members see it when the tenant made study rankings public (else STUDY_RANKING_OFF).
-import { get, login, logout, me, post } from "/web/common/api.js";
-import { h, mount, notice, loginForm, formatTime } from "/web/common/ui.js";
+import { get, post } from "/web/common/api.js";
+import { h, mount, notice, formatTime } from "/web/common/ui.js";
+import { session as memberSession, showLogin, membersOnly } from "/m/session.js";
 
 const app = document.getElementById("app");
-const who = document.getElementById("who");
 const KINDS = { article: "文章", document: "文档", video: "视频", audio: "音频" };
 
 function duration(seconds) {
@@ -53,7 +53,7 @@ async function showList(branchId) {
   try {
     answer = await get("/v1/me/packages");
   } catch (error) {
-    if (error.status === 401) return showLogin();
+    if (error.status === 401) return showLogin(start);
     return mount(app, notice("error", "加载失败", error.message));
   }
   const packages = answer.packages || [];
@@ -97,7 +97,7 @@ async function showItem(packageId, key) {
   try {
     pkg = await get(`/v1/packages/${encodeURIComponent(packageId)}`);
   } catch (error) {
-    if (error.status === 401) return showLogin();
+    if (error.status === 401) return showLogin(start);
     return mount(app, notice("error", "无法打开", error.message), h("p", {}, h("a", { href: "/m/study" }, "返回学习")));
   }
   const item = (pkg.items || []).find((one) => one.key === key);
@@ -166,21 +166,9 @@ async function showItem(packageId, key) {
   if (document.visibilityState === "visible") await begin();
 }
 
-function showLogin() {
-  mount(who);
-  mount(app, loginForm(async ({ tenant_code, username, password }) => {
-    await login(tenant_code, username, password);
-    await start();
-  }, { title: "党员登录" }));
-}
-
 async function start() {
-  const current = await me().catch(() => undefined);
-  if (current === null) return showLogin();
-  if (current === undefined) return mount(app, notice("error", "加载失败", "网络连接失败，请稍后再试。"));
-  mount(who, h("span", {}, current.member ? current.member.name : current.account.username, " "),
-    h("button", { class: "link", type: "button", id: "logout", onclick: async () => { await logout(); showLogin(); } }, "退出"));
-  if (!current.member) return mount(app, notice("info", "仅党员可以学习", "请使用党员账号登录。"));
+  const current = await memberSession(start, membersOnly("仅党员可以学习"));
+  if (!current) return;
   const params = new URLSearchParams(location.search);
   if (params.get("package") && params.get("item")) return showItem(params.get("package"), params.get("item"));
   await showList(current.member.branch_id);
