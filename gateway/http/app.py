@@ -58,7 +58,7 @@ _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 SESSION_PATH = "/v1/auth/session"           # a page's login: the token as an HttpOnly cookie (``gateway.http.pages``)
 SESSION_END_PATH = "/v1/auth/session:end"
 LOGIN_RPC = "Login"
-PAGE_REDIRECTS = {"/": "/console/", "/m": "/m/", "/console": "/console/"}
+PAGE_REDIRECTS = {"/": "/console/", "/m": "/m/", "/console": "/console/", "/v": "/v/"}
 API_HEADERS = dict(COMMON_HEADERS)
 
 

@@ -1,12 +1,12 @@
 """The pages' side of the gateway: static files under ``gateway/web/``, the security headers, and the
 session cookies that let a page call the API without ever holding the access token in JavaScript.
 
-Static files: ``/m/...`` (member phone pages), ``/console/...`` (admin console), ``/web/common/...`` (shared
-modules and the stylesheet) and ``/web/vendor/...`` (ECharts, installed by ``bin/setup`` into
-``gateway/web/vendor/node_modules/``). A path without an extension names a page (``/m/scan`` is
-``m/scan.html``), a directory its ``index.html``. Each file is read and gzipped once and kept in memory until
-it changes on disk; answers carry an ETag and ``Cache-Control: no-cache`` (no build step, so no hashed file
-names: the browser revalidates, a 304 costs a few bytes).
+Static files: ``/m/...`` (member phone pages), ``/console/...`` (admin console), ``/v/...`` (citizens' public
+volunteer pages), ``/web/common/...`` (shared modules and the stylesheet) and ``/web/vendor/...`` (ECharts,
+installed by ``bin/setup`` into ``gateway/web/vendor/node_modules/``). A path without an extension names a page
+(``/m/scan`` is ``m/scan.html``), a directory its ``index.html``. Each file is read and gzipped once and kept in
+memory until it changes on disk; answers carry an ETag and ``Cache-Control: no-cache`` (no build step, so no
+hashed file names: the browser revalidates, a 304 costs a few bytes).
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ WEB_ROOT = Path(__file__).resolve().parents[1] / "web"
 MOUNTS = {
     "/m/": "m",
     "/console/": "console",
+    "/v/": "v",                  # the citizens' public volunteer order pages (志愿服务点单)
     "/web/common/": "common",
     "/web/vendor/": "vendor/node_modules",
 }

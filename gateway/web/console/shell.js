@@ -40,6 +40,13 @@ const NAV = [
   { page: "role-models", href: "/console/role-models", label: "先锋之星", roles: ["admin", "secretary"] },
   { page: "publicity", href: "/console/publicity", label: "发展公示", roles: ["admin", "secretary"] },
   { page: "mailbox", href: "/console/mailbox", label: "书记信箱", roles: ["admin", "secretary"] },
+  // volunteer service ordering (志愿服务): orders, communities, teams, 双报到, statistics, the tenant's settings
+  { page: "volunteer-orders", href: "/console/volunteer-orders", label: "志愿订单", roles: ["admin", "secretary"] },
+  { page: "volunteer-community", href: "/console/volunteer-community", label: "社区点单设置", roles: ["admin", "secretary"] },
+  { page: "volunteer-teams", href: "/console/volunteer-teams", label: "志愿队伍", roles: ["admin", "secretary"] },
+  { page: "volunteer-reports", href: "/console/volunteer-reports", label: "双报到", roles: ["admin", "secretary"] },
+  { page: "volunteer-statistics", href: "/console/volunteer-statistics", label: "志愿统计", roles: ["admin", "secretary"] },
+  { page: "volunteer-settings", href: "/console/volunteer-settings", label: "志愿服务设置", roles: ["admin"] },
 ];
 
 /** `api` with the console's habits: JSON in and out; errors are ApiError (status, code, message, details). */

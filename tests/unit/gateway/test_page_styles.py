@@ -9,7 +9,7 @@ import pytest
 
 from gateway.http.pages import CONTENT_SECURITY_POLICY, WEB_ROOT
 
-SOURCES = sorted(path for folder in ("m", "console", "common") for path in (WEB_ROOT / folder).rglob("*")
+SOURCES = sorted(path for folder in ("m", "console", "common", "v") for path in (WEB_ROOT / folder).rglob("*")
                  if path.suffix in (".js", ".html"))
 INLINE_STYLE = re.compile(r"""\bstyle\s*:\s*["'`]|\bstyle\s*=\s*["']|setAttribute\(\s*["']style["']""")
 

@@ -56,7 +56,7 @@ def test_a_page_is_gzipped_when_the_client_accepts_it_and_revalidated_by_etag(ht
     assert again.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
 
 
-@pytest.mark.parametrize("path, location", [("/", "/console/"), ("/m", "/m/"), ("/console", "/console/")])
+@pytest.mark.parametrize("path, location", [("/", "/console/"), ("/m", "/m/"), ("/console", "/console/"), ("/v", "/v/")])
 def test_the_root_and_a_bare_mount_redirect(http, path, location):
     answer = http.get(path)
     assert (answer.status_code, answer.headers["Location"]) == (302, location)
