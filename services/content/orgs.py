@@ -17,6 +17,7 @@ from servicekit.security.scope import CallerScope
 
 TTL_SECONDS = 300.0
 KEPT = 50_000
+ASKED_WAIT_SECONDS = 10.0     # how long a batch waits for another's question to identity before asking itself
 
 
 class OrgPaths:
@@ -27,6 +28,7 @@ class OrgPaths:
         self.ttl = ttl
         self._cache: dict[tuple[str, str], tuple[float, dict]] = {}
         self._lock = threading.Lock()
+        self._asking: dict[tuple[str, str], threading.Event] = {}     # nodes a batch is asking identity for now
 
     def org(self, identity, caller, org_id: str) -> dict:
         key = (caller.tenant_id or "", org_id)
@@ -44,28 +46,42 @@ class OrgPaths:
 
     def warm(self, identity, callers_and_orgs) -> None:
         """Ask identity at once for every node of ``(caller, org_id)`` not cached: a batch of feeds from branches
-        not seen yet waits for one round trip instead of one per branch (a morning starts with a cold cache).
-        A refusal is left for the caller's own request to meet."""
-        now, wanted = time.monotonic(), {}
+        not seen yet waits for one round trip instead of one per branch (a morning starts with a cold cache), and a
+        node another batch is asking for already is waited for, not asked again. A refusal is left for the caller's
+        own request to meet."""
+        ask = getattr(identity.get_org, "call_async", None)      # nameko's proxy; a plain callable cannot
+        if ask is None:
+            return
+        now, wanted, elsewhere = time.monotonic(), {}, []
         with self._lock:
             for caller, org_id in callers_and_orgs:
                 key = (caller.tenant_id or "", org_id)
                 hit = self._cache.get(key)
-                if org_id and key not in wanted and not (hit and now - hit[0] < self.ttl):
+                if not org_id or key in wanted or (hit and now - hit[0] < self.ttl):
+                    continue
+                if key in self._asking:         # another batch (feeds and starts of one branch) asks already
+                    elsewhere.append(self._asking[key])
+                else:
                     wanted[key] = caller
-        ask = getattr(identity.get_org, "call_async", None)      # nameko's proxy; a plain callable cannot
-        if ask is None or not wanted:
-            return
-        asked = [(key, ask(scope=caller.to_dict(), org_id=key[1])) for key, caller in wanted.items()]
-        for key, reply in asked:
-            try:
-                org = reply.result()
-            except Exception:  # noqa: BLE001  the request itself asks again and answers the refusal
-                continue
+            for key in wanted:
+                self._asking[key] = threading.Event()
+        try:
+            asked = [(key, ask(scope=caller.to_dict(), org_id=key[1])) for key, caller in wanted.items()]
+            for key, reply in asked:
+                try:
+                    org = reply.result()
+                except Exception:  # noqa: BLE001  the request itself asks again and answers the refusal
+                    continue
+                with self._lock:
+                    if len(self._cache) >= KEPT:
+                        self._cache.clear()
+                    self._cache[key] = (now, org)
+        finally:
             with self._lock:
-                if len(self._cache) >= KEPT:
-                    self._cache.clear()
-                self._cache[key] = (now, org)
+                for key in wanted:
+                    self._asking.pop(key).set()
+        for answered in elsewhere:
+            answered.wait(ASKED_WAIT_SECONDS)
 
     @staticmethod
     def _reachable(caller, org: dict) -> bool:
@@ -75,6 +91,15 @@ class OrgPaths:
 
     def path(self, identity, caller, org_id: str) -> list[str]:
         return list(self.org(identity, caller, org_id)["path_ids"])
+
+    def cached_path(self, caller, org_id: str) -> list[str] | None:
+        """The path ``path`` would answer from the cache, or None (not cached, stale, or not the caller's to see):
+        identity is never asked."""
+        with self._lock:
+            hit = self._cache.get((caller.tenant_id or "", org_id))
+        if hit and time.monotonic() - hit[0] < self.ttl and self._reachable(caller, hit[1]):
+            return list(hit[1]["path_ids"])
+        return None
 
     def forget(self) -> None:
         with self._lock:

@@ -416,7 +416,9 @@ class ContentService:
     # --- batches the gateway sends (gateway.batching): the members' busiest calls, many in one RPC -----------
     @rpc
     def get_feeds(self, items=()):
-        self.org_paths.warm(self.identity, members_branches(items))
+        members = members_branches(items)
+        self.org_paths.warm(self.identity, members)
+        self.feed.warm(members)
         return answer_each(items, lambda item: self.get_feed(**item))
 
     @rpc

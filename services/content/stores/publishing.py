@@ -15,7 +15,8 @@ only) and its intention-named reads and writes; writes with consequences go thro
   the nodes it served (``published_heads``): its own commits drop the node at once; once every
   ``FEED_CHECK_SECONDS`` one query for the marks changed lately finds what other instances committed. A feed
   request reads nothing from the store: a per-node check would be a query on nearly every feed (a branch's
-  members read their feed a few times a minute each).
+  members read their feed a few times a minute each). A node never published has no mark, and its (empty) heads
+  are not read.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import time
 import uuid
 from datetime import timedelta
 
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from servicekit.errors import Conflict
@@ -253,11 +254,11 @@ class PublishingRecords:
         def writes(session):
             self.db.reads.insert_many([{**read, "_id": key, "item_branch": f"{read['item_id']}:{read['branch_id']}"}
                                        for key, (read, _) in fresh.items()], ordered=True, session=session)
-            for counter_id, (read, count) in counters.items():
-                self.db.read_counts.update_one(
-                    {"_id": counter_id}, {"$inc": {"count": count}, "$setOnInsert": {
-                        "item_id": read["item_id"], "branch_id": read["branch_id"], "tenant_id": read["tenant_id"]}},
-                    upsert=True, session=session)
+            # one command for the batch's counters: its opens come from as many branches as opens, nearly
+            self.db.read_counts.bulk_write([UpdateOne(
+                {"_id": counter_id}, {"$inc": {"count": count}, "$setOnInsert": {
+                    "item_id": read["item_id"], "branch_id": read["branch_id"], "tenant_id": read["tenant_id"]}},
+                upsert=True) for counter_id, (read, count) in counters.items()], ordered=True, session=session)
             for item_id, count in per_item.items():
                 self.db.items.update_one({"_id": item_id}, {"$inc": {"read_count": count}}, session=session)
         try:
@@ -304,10 +305,13 @@ class PublishingRecords:
         missing = [org_id for org_id, hit in held.items() if hit is None]
         if missing:
             # the mark before the heads: a commit between the two leaves a newer mark than the heads, which the
-            # next poll drops, never the other way round
+            # next poll drops, never the other way round. A node without a mark never published (every publish
+            # moves its node's mark): its heads are known empty without a read, as are most branches' on a
+            # morning when a whole city reads its feeds for the first time.
             marks = {row["_id"]: row["mark"] for row in self.db.feed_marks.find({"_id": {"$in": missing}})}
             for org_id in missing:
-                held[org_id] = (marks.get(org_id, ""), *self._read_heads(org_id))
+                mark = marks.get(org_id)
+                held[org_id] = (mark, *self._read_heads(org_id)) if mark else ("", [], True)
             with lock:
                 if len(cache) + len(missing) > FEED_NODES_KEPT:
                     cache.clear()

@@ -11,11 +11,16 @@ only) and its intention-named reads and writes; writes with consequences go thro
   written in the grading commit; leaderboards read these, never the attempts.
 - ``quiz_stats``: per member and category, answered and correct (shared-shapes.md), in the same commit.
 - ``quizzes.finish_due``: a contest's closing time until its ranks went out (unset then), for the sweep.
+
+A batch of the gateway's (20,000 members taking one contest) writes its attempts, answers or gradings in one
+command per collection (``add_attempts``, ``save_answers``, ``finish_attempts``): a command costs both processes
+more than the statements it carries (on nx-27017 30 updates as one command cost about half the store's CPU of 30
+commands, and a tenth of the client's).
 """
 from __future__ import annotations
 
-from pymongo import ReturnDocument
-from pymongo.errors import PyMongoError
+from pymongo import ReplaceOne, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from servicekit.errors import Conflict
 from servicekit.storage.mongo import is_duplicate
@@ -127,12 +132,36 @@ class QuizRecords:
                 raise Conflict("已开始答题，请刷新后继续", code="ATTEMPT_STARTED") from error
             raise
 
+    def add_attempts(self, attempts: list[dict]) -> set[str]:
+        """New attempts in one write, each as ``add_attempt``: the ids of those refused because their number was
+        started already (ATTEMPT_STARTED), the others stored."""
+        if not attempts:
+            return set()
+        try:
+            self.db.attempts.insert_many(attempts, ordered=False)
+        except BulkWriteError as error:
+            refused = error.details.get("writeErrors", [])
+            if any(row.get("code") != 11000 for row in refused):
+                raise
+            return {attempts[row["index"]]["_id"] for row in refused}
+        return set()
+
     def save_answer(self, attempt_id: str, question_id: str, answer: dict, deadline_after: str) -> bool:
         """Keep one answer of an attempt still in progress before its deadline; False if it no longer is."""
-        saved = self.db.attempts.update_one(
-            {"_id": attempt_id, "state": "in_progress", "deadline_at": {"$gt": deadline_after}},
-            {"$set": {f"answers.{question_id}": answer}})
+        saved = self.db.attempts.update_one(*_answer_saved(attempt_id, question_id, answer, deadline_after))
         return saved.matched_count == 1
+
+    def save_answers(self, answers: list[tuple[str, str, dict]], deadline_after: str) -> list[bool]:
+        """``(attempt_id, question_id, answer)`` each kept as ``save_answer`` would, in order, in one write; whether
+        each was kept. When one was not (its attempt finished since it was checked), they are written again one by
+        one to learn which: a second write of the same answer changes nothing."""
+        if not answers:
+            return []
+        saved = self.db.attempts.bulk_write([UpdateOne(*_answer_saved(*answer, deadline_after)) for answer in answers],
+                                            ordered=True)
+        if saved.matched_count == len(answers):
+            return [True] * len(answers)
+        return [self.save_answer(*answer, deadline_after) for answer in answers]
 
     def finish_attempt(self, attempt_id: str, fields: dict, result_of, stats: list[dict], events: list[dict]) -> dict:
         """Grade an attempt in progress: its final fields, the member's quiz result (``result_of(prior)`` gives
@@ -151,6 +180,35 @@ class QuizRecords:
             self._count_answers(stats, session)
             return finished
         return self.commit(writes, events)
+
+    def finish_attempts(self, entries: list[tuple]) -> bool:
+        """Grade many attempts in progress in one commit, each ``(attempt, fields, result_of, stats, events)`` as
+        ``finish_attempt`` would (``attempt`` as read: its id, quiz and member; each attempt once, and two of a member
+        at one quiz chain their result rows), the events in bundles. False, and nothing written, when one of them was
+        finished meanwhile."""
+        def writes(session):
+            done = self.db.attempts.bulk_write([
+                UpdateOne({"_id": attempt["_id"], "state": "in_progress"},
+                          {"$set": fields, "$unset": {"expires_at": ""}})
+                for attempt, fields, *_ in entries], ordered=True, session=session)
+            if done.matched_count != len(entries):
+                raise _AlreadyDone()
+            keys = [f"{attempt['quiz_id']}:{attempt['member_id']}" for attempt, *_ in entries]
+            results = {doc["_id"]: doc for doc in self.db.quiz_results.find({"_id": {"$in": sorted(set(keys))}},
+                                                                             session=session)}
+            for key, (_, _, result_of, _, _) in zip(keys, entries):
+                if result_of is not None:
+                    results[key] = result_of(results.get(key))
+            written = sorted({key for key, entry in zip(keys, entries) if entry[2] is not None})
+            if written:
+                self.db.quiz_results.bulk_write([ReplaceOne({"_id": key}, results[key], upsert=True)
+                                                 for key in written], ordered=True, session=session)
+            self._count_answers([row for entry in entries for row in entry[3]], session)
+        try:
+            self.commit(writes, [event for entry in entries for event in entry[4]], bundle=RESULTS_BUNDLE)
+        except _AlreadyDone:
+            return False
+        return True
 
     def add_daily_answer(self, attempt: dict, stats: list[dict], events: list[dict]) -> None:
         """The daily question answered (an attempt born finished), its statistics and event: once per member and
@@ -172,13 +230,14 @@ class QuizRecords:
         return self.db.quiz_results.find_one({"_id": f"{quiz_id}:{member_id}"})
 
     def _count_answers(self, stats: list[dict], session) -> None:
-        for row in stats:
-            self.db.quiz_stats.update_one(
-                {"_id": f"{row['member_id']}:{row['category']}"},
-                {"$inc": {"answered": row["answered"], "correct": row["correct"]},
-                 "$set": {"tenant_id": row["tenant_id"], "member_id": row["member_id"], "branch_id": row["branch_id"],
-                          "category": row["category"], "updated_at": row["updated_at"]}},
-                upsert=True, session=session)
+        if not stats:
+            return
+        self.db.quiz_stats.bulk_write([UpdateOne(
+            {"_id": f"{row['member_id']}:{row['category']}"},
+            {"$inc": {"answered": row["answered"], "correct": row["correct"]},
+             "$set": {"tenant_id": row["tenant_id"], "member_id": row["member_id"], "branch_id": row["branch_id"],
+                      "category": row["category"], "updated_at": row["updated_at"]}},
+            upsert=True) for row in stats], ordered=True, session=session)
 
     def category_stats_of(self, member_id: str) -> list[dict]:
         """A member's answers per category (shared-shapes.md)."""
@@ -187,6 +246,12 @@ class QuizRecords:
     def category_stats_of_branch(self, branch_id: str) -> list[dict]:
         """Every member's answers per category in a branch."""
         return list(self.db.quiz_stats.find({"branch_id": branch_id}))
+
+
+def _answer_saved(attempt_id: str, question_id: str, answer: dict, deadline_after: str) -> tuple[dict, dict]:
+    """The filter and update that keep an answer of an attempt in progress before its deadline."""
+    return ({"_id": attempt_id, "state": "in_progress", "deadline_at": {"$gt": deadline_after}},
+            {"$set": {f"answers.{question_id}": answer}})
 
 
 class _AlreadyDone(Exception):

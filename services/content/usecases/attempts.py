@@ -6,6 +6,10 @@ one insert. A saved answer is one read and one small update. A submission is one
 attempt graded, the member's result, the category statistics and quiz_attempt_finished together). An attempt
 past its deadline is finished with what was saved whenever it is next touched: the member's next call, its
 submission, or the sweep.
+
+The gateway's batches (``gateway.batching``) share those costs: a batch's attempts are read in one query, its new
+attempts inserted in one write, its answers saved in one write, its submissions graded in one commit; each item
+is still checked and answered as its single call would be.
 """
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ def attempt_not_found():
     return access.not_found("答题记录不存在", "ATTEMPT_NOT_FOUND", "attempt_id")
 
 
-# items of a batch of starts or answers handled at once: each is one small write whose wait the others overlap
+# starts of a batch checked at once: each reads the member's attempts, a wait on the store the others overlap
 BATCH_CONCURRENCY = 8
 
 
@@ -42,6 +46,16 @@ class Attempts(QuizTopic):
     # --- quizzes and contests ------------------------------------------------------
     def start(self, caller: CallerScope, quiz_id) -> dict:
         """A new attempt (or the one still running: a second tap resumes it)."""
+        now = self.now()
+        attempt, quiz, new = self._begun(caller, quiz_id, now)
+        if new:
+            self.store.add_attempt(attempt)
+        return self._view(attempt, quiz, now)
+
+    def _begun(self, caller: CallerScope, quiz_id, now, first: bool = False) -> tuple[dict, dict, bool]:
+        """``(attempt, quiz, new)``: the member's attempt still running (``new`` False), or a new one drawn and not
+        stored yet; refusals raised. ``first``: drawn as the member's first attempt without reading its attempts,
+        for an insert that the attempt's unique number refuses if the member has one."""
         member_id = access.require_member(caller)
         quiz = self.quiz(quiz_id)
         if not access.same_tenant(caller, quiz):
@@ -49,14 +63,13 @@ class Attempts(QuizTopic):
         branch = self.org_paths.org(self.identity, caller, caller.branch_id)
         if quiz["org_id"] not in branch["path_ids"]:
             raise quiz_not_found()
-        now = self.now()
         rules.apply_to_quiz(rules.START_ATTEMPT, quiz, now)
-        previous = self.store.attempts_of(member_id, quiz["_id"])
+        previous = [] if first else self.store.attempts_of(member_id, quiz["_id"])
         for attempt in previous:
             if attempt["state"] == rules.IN_PROGRESS.value:
                 attempt = self.store.attempt(attempt["_id"])
                 if rules.attempt_allows(rules.SAVE_ANSWER, attempt, now):
-                    return self._view(attempt, quiz, now)
+                    return attempt, quiz, False
                 self._finish(attempt, rules.EXPIRE, now, quiz)
         if len(previous) >= quiz["max_attempts"]:
             raise Conflict(f"本活动最多可答 {quiz['max_attempts']} 次，您已用完", code="ATTEMPT_LIMIT")
@@ -74,8 +87,7 @@ class Attempts(QuizTopic):
                    "county_name": names[county] if len(names) > county else "", "number": number,
                    "state": rules.IN_PROGRESS.value, "started_at": stamp(now), "deadline_at": deadline,
                    "expires_at": deadline, "questions": drawn, "answers": {}}
-        self.store.add_attempt(attempt)
-        return self._view(attempt, quiz, now)
+        return attempt, quiz, True
 
     def get(self, caller: CallerScope, attempt_id) -> dict:
         attempt, quiz = self._own_attempt(caller, attempt_id)
@@ -85,9 +97,18 @@ class Attempts(QuizTopic):
         return self._view(attempt, quiz, now)
 
     def save_answer(self, caller: CallerScope, attempt_id, question_id, choices, text) -> dict:
+        now = self.now()
+        attempt, question_id, answer = self._checked_answer(caller, attempt_id, question_id, choices, text, now)
+        if not self.store.save_answer(attempt["_id"], question_id, answer, stamp(now)):
+            raise attempt_finished()
+        return saved_view(attempt, question_id, answer, now)
+
+    def _checked_answer(self, caller: CallerScope, attempt_id, question_id, choices, text,
+                        now) -> tuple[dict, str, dict]:
+        """``(attempt, question_id, answer)`` of an answer the member may save now; refusals raised (an attempt
+        found past its deadline is finished first)."""
         attempt, quiz = self._own_attempt(caller, attempt_id)
         question_id = arguments.text(question_id, "question_id", max_length=64)
-        now = self.now()
         if attempt["state"] == rules.IN_PROGRESS.value and not rules.attempt_allows(rules.SAVE_ANSWER, attempt, now):
             self._finish(attempt, rules.EXPIRE, now, quiz)
         rules.apply_to_attempt(rules.SAVE_ANSWER, attempt, now)
@@ -96,10 +117,7 @@ class Attempts(QuizTopic):
             raise InvalidArgument("该题不在本次答题中", code="QUESTION_NOT_IN_ATTEMPT", field="question_id")
         question = self._questions_for(attempt, quiz)[question_id]
         answer = rules.checked_answer(question, entry["order"], choices if choices is not None else [], text or "")
-        if not self.store.save_answer(attempt["_id"], question_id, answer, stamp(now)):
-            raise Conflict("本次答题已交卷", code="ATTEMPT_FINISHED")
-        return {"attempt_id": attempt["_id"], "question_id": question_id, "choices": answer.get("choices", []),
-                "text": answer.get("text", ""), "saved_at": stamp(now), "deadline_at": attempt["deadline_at"]}
+        return attempt, question_id, answer
 
     def submit(self, caller: CallerScope, attempt_id) -> dict:
         """Grade the attempt with what was saved (expired if its deadline passed); a repeated submission answers
@@ -164,17 +182,19 @@ class Attempts(QuizTopic):
 
     # --- the sweep ------------------------------------------------------------------
     def sweep(self) -> dict:
-        """Finish the attempts past their deadline, then rank the contests that closed (once each)."""
+        """Finish the attempts past their deadline (in one commit), then rank the contests that closed (once
+        each)."""
         now = self.now()
         overdue = self.store.overdue_attempts(stamp(now), SWEEP_BATCH)
-        expired = 0
+        graded = []
         for attempt in overdue:
             quiz = self.desk.quiz(attempt["quiz_id"], lambda: self.store.quiz(attempt["quiz_id"]))
             try:
-                self._finish(attempt, rules.EXPIRE, now, quiz)
-                expired += 1
+                graded.append((attempt, self._graded(attempt, rules.EXPIRE, now, quiz)))
             except Conflict:
-                continue        # finished meanwhile by the member or another instance
+                continue
+        # one finished meanwhile by the member or another instance is left out
+        expired = sum(1 for attempt in self._finish_all(graded).values() if attempt is not None)
         finished = 0
         if len(overdue) < SWEEP_BATCH:      # no contest is ranked while attempts of it may still wait
             for quiz in self.store.contests_due(stamp(now)):
@@ -202,27 +222,86 @@ class Attempts(QuizTopic):
 
     # --- batches (gateway.batching) ---------------------------------------------------
     def save_answers(self, items) -> list[dict]:
-        """A batch of saved answers, each answered as ``save_answer``; their attempts read in one query."""
+        """A batch of saved answers, each answered as ``save_answer``: their attempts read in one query, each
+        answer checked, then every accepted one saved in one write."""
         items = self._prefetched(items)
-        return answer_each(items, lambda item: self.save_answer(
+        now = self.now()
+        answers = answer_each(items, lambda item: self._checked_answer(
             caller_of(item.get("scope")), item.get("attempt_id", ""), item.get("question_id", ""),
-            item.get("choices"), item.get("text", "")), concurrency=BATCH_CONCURRENCY)
+            item.get("choices"), item.get("text", ""), now))
+        accepted = [(index, answer["result"]) for index, answer in enumerate(answers) if "result" in answer]
+        saved = self.store.save_answers([(attempt["_id"], question_id, answer)
+                                         for _, (attempt, question_id, answer) in accepted], stamp(now))
+        for (index, (attempt, question_id, answer)), kept in zip(accepted, saved):
+            answers[index] = ({"result": saved_view(attempt, question_id, answer, now)} if kept
+                              else {"error": attempt_finished().to_dict()})
+        return answers
 
     def start_all(self, items) -> list[dict]:
-        """A batch of starts, each answered as ``start``; the members' branches asked of identity at once."""
+        """A batch of starts, each answered as ``start``: the members' branches asked of identity at once, and the
+        new attempts inserted in one write. Each start is first tried as the member's first attempt, with nothing
+        read (20,000 members start a contest within a minute, nearly all of them for the first time); one whose
+        number the store refuses is checked again as ``start`` checks it (resumed, or the next number)."""
         items = list(items or ())
         self.org_paths.warm(self.identity, members_branches(items))
-        return answer_each(items, lambda item: self.start(caller_of(item.get("scope")), item.get("quiz_id", "")),
-                           concurrency=BATCH_CONCURRENCY)
+        now = self.now()
+        answers = answer_each(items, lambda item: self._begun(caller_of(item.get("scope")), item.get("quiz_id", ""),
+                                                               now, first=True))
+        taken = self._inserted(answers)
+        again = [index for index, answer in enumerate(answers)
+                 if "result" in answer and answer["result"][0]["_id"] in taken]
+        checked = answer_each([items[index] for index in again], lambda item: self._begun(
+            caller_of(item.get("scope")), item.get("quiz_id", ""), now), concurrency=BATCH_CONCURRENCY)
+        for index, answer in zip(again, checked):
+            answers[index] = answer
+        refused = self._inserted(checked)
+        begun = [(index, answer["result"]) for index, answer in enumerate(answers) if "result" in answer]
+        views = answer_each(begun, lambda entry: self._started_view(entry[1], refused, now))
+        for (index, _), view in zip(begun, views):
+            answers[index] = view
+        return answers
+
+    def _inserted(self, answers: list[dict]) -> set[str]:
+        """Insert the new attempts among a batch's ``_begun`` answers in one write; the ids refused (their number was
+        started already)."""
+        new = [answer["result"][0] for answer in answers if "result" in answer and answer["result"][2]]
+        return self.store.add_attempts(new) if new else set()
+
+    def _started_view(self, begun: tuple[dict, dict, bool], refused: set[str], now) -> dict:
+        attempt, quiz, new = begun
+        if new and attempt["_id"] in refused:
+            raise attempt_started()
+        return self._view(attempt, quiz, now)
 
     def submit_all(self, items) -> list[dict]:
-        """A batch of submissions, each answered as ``submit``; their attempts read in one query."""
+        """A batch of submissions, each answered as ``submit``: their attempts read in one query and graded in one
+        commit."""
         items = self._prefetched(items)
-        return answer_each(items, lambda item: self.submit(caller_of(item.get("scope")), item.get("attempt_id", "")))
+        now = self.now()
+        answers = answer_each(items, lambda item: self._submitted(caller_of(item.get("scope")),
+                                                                  item.get("attempt_id", ""), now))
+        owned = [(index, answer["result"]) for index, answer in enumerate(answers) if "result" in answer]
+        running = {attempt["_id"]: (attempt, grading) for _, (attempt, _quiz, grading) in owned if grading}
+        finished = self._finish_all(list(running.values()))
+
+        def view(attempt: dict, quiz: dict | None) -> dict:
+            if attempt["_id"] in finished:
+                attempt = finished[attempt["_id"]] or self.store.attempt(attempt["_id"])   # or finished meanwhile
+            return self._view(attempt, quiz, now)
+        for (index, _), answer in zip(owned, answer_each(owned, lambda entry: view(*entry[1][:2]))):
+            answers[index] = answer
+        return answers
+
+    def _submitted(self, caller: CallerScope, attempt_id, now) -> tuple[dict, dict | None, tuple | None]:
+        """``(attempt, quiz, grading)`` of a submission: the grading (``_graded``) when the attempt is in progress."""
+        attempt, quiz = self._own_attempt(caller, attempt_id)
+        if attempt["state"] != rules.IN_PROGRESS.value:
+            return attempt, quiz, None
+        return attempt, quiz, self._graded(attempt, rules.finishing(attempt, now), now, quiz)
 
     def _prefetched(self, items) -> list[dict]:
-        """The batch's items; their attempts read at once into ``_known``, each used by the first item that asks
-        for it (a second item of the same attempt reads it again, after the first one's write)."""
+        """The batch's items; their attempts read at once into ``_known``, where every item of the batch finds its
+        attempt (a batch checks all its items before it writes)."""
         items = list(items or ())
         ids = sorted({item.get("attempt_id") for item in items
                       if isinstance(item.get("attempt_id"), str) and item.get("attempt_id")})
@@ -234,7 +313,7 @@ class Attempts(QuizTopic):
         member_id = access.require_member(caller)
         attempt_id = arguments.text(attempt_id, "attempt_id", max_length=64)
         known = getattr(self, "_known", None)
-        attempt = known.pop(attempt_id, None) if known else None
+        attempt = known.get(attempt_id) if known else None
         attempt = attempt or self.store.attempt(attempt_id)
         if (not access.same_tenant(caller, attempt) or attempt["member_id"] != member_id
                 or attempt["kind"] == rules.DAILY):
@@ -269,6 +348,28 @@ class Attempts(QuizTopic):
         return {qid: by_id[qid] for qid in wanted if qid in by_id}
 
     def _finish(self, attempt: dict, transition, now, quiz: dict | None) -> dict:
+        """The attempt graded and finished (Conflict ATTEMPT_FINISHED if it was finished meanwhile)."""
+        return self.store.finish_attempt(attempt["_id"], *self._graded(attempt, transition, now, quiz))
+
+    def _finish_all(self, graded: list[tuple[dict, tuple]]) -> dict[str, dict | None]:
+        """``{attempt_id: finished attempt}`` of ``(attempt, grading)`` (``_graded``), all in one commit; None for one
+        that was finished meanwhile (then the others are finished one by one)."""
+        if not graded:
+            return {}
+        if self.store.finish_attempts([(attempt, *grading) for attempt, grading in graded]):
+            return {attempt["_id"]: finished_as(attempt, grading[0]) for attempt, grading in graded}
+        finished: dict[str, dict | None] = {}
+        for attempt, grading in graded:
+            try:
+                finished[attempt["_id"]] = self.store.finish_attempt(attempt["_id"], *grading)
+            except Conflict as conflict:
+                if conflict.code != "ATTEMPT_FINISHED":
+                    raise
+                finished[attempt["_id"]] = None
+        return finished
+
+    def _graded(self, attempt: dict, transition, now, quiz: dict | None) -> tuple:
+        """``(fields, result_of, stats, events)`` that finish the attempt (``QuizRecords.finish_attempt``)."""
         state = rules.apply_to_attempt(transition, attempt, now)
         graded = rules.grade(attempt["questions"], self._questions_for(attempt, quiz), attempt.get("answers") or {})
         at = stamp(now)
@@ -295,7 +396,7 @@ class Attempts(QuizTopic):
             attempt["tenant_id"], at, quiz_id=attempt["quiz_id"], attempt_id=attempt["_id"], kind=attempt["kind"],
             member_id=attempt["member_id"], branch_id=attempt["branch_id"], score=graded.score,
             max_score=graded.max_score, band=score_band, finished_at=at)
-        return self.store.finish_attempt(attempt["_id"], fields, result_of, self._stats(attempt, graded, at), [event])
+        return fields, result_of, self._stats(attempt, graded, at), [event]
 
     @staticmethod
     def _stats(attempt: dict, graded: rules.Graded, at: str) -> list[dict]:
@@ -316,3 +417,23 @@ class Attempts(QuizTopic):
 
 def daily_id(member_id: str, day: str) -> str:
     return f"dly_{day}_{member_id}"
+
+
+def attempt_finished() -> Conflict:
+    return Conflict("本次答题已交卷", code="ATTEMPT_FINISHED")
+
+
+def attempt_started() -> Conflict:
+    return Conflict("已开始答题，请刷新后继续", code="ATTEMPT_STARTED")
+
+
+def finished_as(attempt: dict, fields: dict) -> dict:
+    """The attempt as ``QuizRecords.finish_attempt`` leaves it."""
+    finished = {**attempt, **fields}
+    finished.pop("expires_at", None)
+    return finished
+
+
+def saved_view(attempt: dict, question_id: str, answer: dict, now) -> dict:
+    return {"attempt_id": attempt["_id"], "question_id": question_id, "choices": answer.get("choices", []),
+            "text": answer.get("text", ""), "saved_at": stamp(now), "deadline_at": attempt["deadline_at"]}

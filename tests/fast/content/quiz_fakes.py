@@ -13,7 +13,8 @@ from tests.fast.content.fakes import CITY, COUNTY, COUNTY_B, PATHS, TENANT
 METHODS = ("question", "questions_by_ids", "bank_questions", "pool_questions", "add_questions", "retire_question",
            "quiz", "add_quiz", "quizzes_in", "quizzes_owned_by", "contests_due", "finish_contest", "attempt",
            "attempts_by_ids",
-           "attempts_of", "add_attempt", "save_answer", "finish_attempt", "add_daily_answer", "overdue_attempts",
+           "attempts_of", "add_attempt", "add_attempts", "save_answer", "save_answers", "finish_attempt",
+           "finish_attempts", "add_daily_answer", "overdue_attempts",
            "results_of", "result_of", "category_stats_of", "category_stats_of_branch")
 
 
@@ -107,6 +108,18 @@ class QuizMemory:
         self.inserts += 1
         self.attempts[attempt["_id"]] = copy.deepcopy(attempt)
 
+    def add_attempts(self, attempts):
+        refused = set()
+        for attempt in attempts:
+            try:
+                self.add_attempt(attempt)
+            except Conflict:
+                refused.add(attempt["_id"])
+        return refused
+
+    def save_answers(self, answers, deadline_after):
+        return [self.save_answer(*answer, deadline_after) for answer in answers]
+
     def save_answer(self, attempt_id, question_id, answer, deadline_after):
         attempt = self.attempts.get(attempt_id)
         if not attempt or attempt["state"] != "in_progress" or attempt["deadline_at"] <= deadline_after:
@@ -125,6 +138,14 @@ class QuizMemory:
         self._count(stats)
         self.events.extend(events)
         return copy.deepcopy(attempt)
+
+    def finish_attempts(self, entries):
+        """All or nothing, as the store's one commit."""
+        if any(self.attempts.get(attempt["_id"], {}).get("state") != "in_progress" for attempt, *_ in entries):
+            return False
+        for attempt, fields, result_of, stats, events in entries:
+            self.finish_attempt(attempt["_id"], fields, result_of, stats, events)
+        return True
 
     def add_daily_answer(self, attempt, stats, events):
         if attempt["_id"] in self.attempts:

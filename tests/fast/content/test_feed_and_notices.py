@@ -187,3 +187,18 @@ def test_managers_list_the_notices_reaching_their_node(service, memory, notice, 
         service.list_notices(OTHER_COUNTY_ADMIN, org_id=BRANCH)
     with pytest.raises(PermissionDenied):
         service.list_notices(MEMBER, org_id=BRANCH)
+
+
+def test_a_batch_of_feeds_loads_its_members_nodes_at_once(service, memory, store):
+    """Before the feeds are answered, the nodes of every member path already known are loaded in one call (one
+    read of their marks on a cold cache); a member whose path is not known yet is left to its own request."""
+    published(service, CITY_ADMIN, CITY, "news", title="市委要闻")
+    service.get_feed(MEMBER)
+    service.get_feed(OTHER_MEMBER)                       # these two members' paths are cached now
+    asked = []
+    store.published_heads = lambda org_ids: asked.append(list(org_ids)) or memory.published_heads(org_ids)
+    answers = service.get_feeds([{"scope": MEMBER}, {"scope": OTHER_MEMBER}, {"scope": MEMBER_3},
+                                 {"scope": FOREIGN_ADMIN}])
+    assert asked[0] == [CITY, COUNTY, BRANCH, "org_county_b", BRANCH_B]
+    assert [[item["title"] for item in answer["result"]["items"]] for answer in answers[:3]] == [["市委要闻"]] * 3
+    assert answers[3]["error"]["code"] == "MEMBER_ONLY"

@@ -458,3 +458,99 @@ def test_a_batch_of_answers_and_submissions_answers_each_as_its_single_call(serv
                                          {"scope": MEMBER, "attempt_id": "att_none"}])
     assert done[0]["result"]["state"] == "submitted" and done[0]["result"]["score"] == 4
     assert done[1]["error"]["code"] == "ATTEMPT_NOT_FOUND"
+
+
+def test_a_batch_of_starts_inserts_its_new_attempts_in_one_write(service, bank, memory, store):
+    """Each start answered as its single call: every start tried as the member's first attempt in one write, with
+    nothing read; one whose number is taken (a second tap of a running attempt) checked again and resumed; another
+    county's member refused alone; two devices of one member in one batch get the one attempt."""
+    quiz = new_quiz(service, org_id=COUNTY, caller=COUNTY_ADMIN)
+    running = service.start_quiz_attempt(MEMBER_2, quiz_id=quiz["id"])
+    writes, reads = [], []
+    store.add_attempts.side_effect = lambda attempts: writes.append([a["member_id"] for a in attempts]) or \
+        memory.add_attempts(attempts)
+    store.attempts_of.side_effect = lambda member_id, quiz_id: reads.append(member_id) or \
+        memory.attempts_of(member_id, quiz_id)
+    answers = service.start_quiz_attempts([{"scope": MEMBER, "quiz_id": quiz["id"]},
+                                           {"scope": MEMBER_2, "quiz_id": quiz["id"]},
+                                           {"scope": OTHER_MEMBER, "quiz_id": quiz["id"]},
+                                           {"scope": MEMBER_3, "quiz_id": quiz["id"]}])
+    assert writes == [["m_1", "m_2", "m_3"]] and reads == ["m_2"]
+    assert answers[1]["result"]["id"] == running["id"]
+    assert answers[2]["error"]["code"] == "QUIZ_NOT_FOUND"
+    assert {answers[0]["result"]["state"], answers[3]["result"]["state"]} == {"in_progress"}
+    assert all("review" not in question for question in answers[0]["result"]["questions"])
+    assert memory.attempts[answers[0]["result"]["id"]]["member_id"] == "m_1"
+    assert len(memory.attempts) == 3
+    # both devices of one member at once: one attempt stored and answered to both
+    memory.attempts.clear()
+    twice = service.start_quiz_attempts([{"scope": MEMBER, "quiz_id": quiz["id"]},
+                                         {"scope": MEMBER, "quiz_id": quiz["id"]}])
+    assert twice[0]["result"]["id"] == twice[1]["result"]["id"]
+    assert [a["member_id"] for a in memory.attempts.values()] == ["m_1"]
+    # a number taken again on the second try (another instance's batch won the race): that start alone refused
+    service.submit_quiz_attempt(MEMBER, attempt_id=twice[0]["result"]["id"])
+    tries = []
+    store.add_attempts.side_effect = lambda attempts: tries.append(len(attempts)) or (
+        memory.add_attempts(attempts) if len(tries) == 1 else {a["_id"] for a in attempts})
+    raced = service.start_quiz_attempts([{"scope": MEMBER, "quiz_id": quiz["id"]},
+                                         {"scope": MEMBER_3, "quiz_id": quiz["id"]}])
+    assert tries == [2, 1]
+    assert raced[0]["error"]["code"] == "ATTEMPT_STARTED" and raced[1]["result"]["number"] == 1
+
+
+def test_a_batch_of_answers_is_one_write_and_one_finished_meanwhile_is_refused_alone(service, bank, memory, store):
+    quiz = new_quiz(service)
+    mine, theirs = (service.start_quiz_attempt(caller, quiz_id=quiz["id"]) for caller in (MEMBER, MEMBER_2))
+    writes = []
+
+    def finished_meanwhile(answers, deadline_after):      # another batch submits theirs between check and write
+        writes.append(len(answers))
+        memory.attempts[theirs["id"]]["state"] = "submitted"
+        return memory.save_answers(answers, deadline_after)
+    store.save_answers.side_effect = finished_meanwhile
+    question = mine["questions"][0]
+    answers = service.save_quiz_answers([
+        {"scope": MEMBER, "attempt_id": mine["id"], "question_id": question["id"], "choices": [right_label(question)]},
+        {"scope": MEMBER_2, "attempt_id": theirs["id"], "question_id": theirs["questions"][0]["id"],
+         "choices": ["A"]},
+        {"scope": MEMBER, "attempt_id": mine["id"], "question_id": "q_other", "choices": ["A"]}])
+    assert writes == [2]
+    assert answers[0]["result"]["choices"] == [right_label(question)]
+    assert answers[1]["error"]["code"] == "ATTEMPT_FINISHED"
+    assert answers[2]["error"]["code"] == "QUESTION_NOT_IN_ATTEMPT"
+    assert list(memory.attempts[mine["id"]]["answers"]) == [question["id"]]
+    assert memory.attempts[theirs["id"]]["answers"] == {}
+
+
+def test_a_batch_of_submissions_is_graded_in_one_commit(service, bank, memory, store):
+    """Two members' attempts graded in one commit with one event each, a double tap answered with the graded
+    attempt twice; when one was finished meanwhile (the sweep), the others are still graded, one by one."""
+    quiz = new_quiz(service)
+    mine, theirs, third = (service.start_quiz_attempt(caller, quiz_id=quiz["id"])
+                           for caller in (MEMBER, MEMBER_2, MEMBER_3))
+    answer_all(service, MEMBER, mine, right=2)
+    commits = []
+    store.finish_attempts.side_effect = lambda entries: commits.append(len(entries)) or memory.finish_attempts(entries)
+    done = service.submit_quiz_attempts([{"scope": MEMBER, "attempt_id": mine["id"]},
+                                         {"scope": MEMBER_2, "attempt_id": theirs["id"]},
+                                         {"scope": MEMBER, "attempt_id": mine["id"]},
+                                         {"scope": MEMBER_2, "attempt_id": mine["id"]}])
+    assert commits == [2]
+    assert [(a["result"]["state"], a["result"]["score"]) for a in done[:3]] == \
+        [("submitted", 4), ("submitted", 0), ("submitted", 4)]
+    assert done[3]["error"]["code"] == "ATTEMPT_NOT_FOUND"
+    assert sorted(e["member_id"] for e in memory.events) == ["m_1", "m_2"]
+    assert memory.results[f"{quiz['id']}:m_1"]["best"]["score"] == 4
+    # the sweep finished one of a batch's attempts after the batch read it: the others graded one by one
+    again = service.start_quiz_attempt(MEMBER, quiz_id=quiz["id"])
+
+    def swept_meanwhile(entries):
+        memory.attempts[third["id"]].update(state="expired", score=0, max_score=10, band="fail", seconds=61,
+                                            finished_at=stamp(NOW), right={})
+        return memory.finish_attempts(entries)
+    store.finish_attempts.side_effect = swept_meanwhile
+    done = service.submit_quiz_attempts([{"scope": MEMBER_3, "attempt_id": third["id"]},
+                                         {"scope": MEMBER, "attempt_id": again["id"]}])
+    assert (done[0]["result"]["state"], done[1]["result"]["state"]) == ("expired", "submitted")
+    assert sorted(e["member_id"] for e in memory.events) == ["m_1", "m_1", "m_2"]

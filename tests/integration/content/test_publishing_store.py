@@ -133,3 +133,20 @@ def test_another_process_publishing_is_seen_at_the_next_poll_of_the_marks(stores
     generated(one, "第三条", published_at="2026-12-06T10:00:00.000Z")
     assert heads(two) == ["第二条", "第一条"]              # polled within the hour already: still the cached heads
     assert heads(one) == ["第三条", "第二条", "第一条"]     # the writer's own commit shows at once
+
+
+def test_a_node_that_never_published_is_not_read(stores, monkeypatch):
+    """Every publish moves its node's mark, so a node without one has no heads to read (most branches, on a
+    morning when the whole city opens its feed for the first time); once it publishes, it is read."""
+    one, two = stores
+    generated(one, "支部一条")
+    read = []
+    original = ContentStore._read_heads
+    monkeypatch.setattr(ContentStore, "_read_heads", lambda self, org_id: read.append(org_id) or original(self, org_id))
+    monkeypatch.setattr(publishing, "FEED_CHECK_SECONDS", 0.0)
+    answer = two.published_heads(["c1", "d1", "b1"])
+    assert read == ["b1"]
+    assert answer["c1"] == ([], True) and answer["d1"] == ([], True)
+    assert [head["title"] for head in answer["b1"][0]] == ["支部一条"]
+    generated(one, "县里一条", org_path=["c1", "d1"])
+    assert heads(two, "d1") == ["县里一条"] and read == ["b1", "d1"]

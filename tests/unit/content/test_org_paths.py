@@ -54,3 +54,32 @@ def test_a_batch_asks_each_uncached_branch_once_and_at_once():
 def test_a_plain_identity_is_not_warmed():
     plain = SimpleNamespace(get_org=lambda **kwargs: {})
     OrgPaths().warm(plain, members_branches([{"scope": member("m1", "b1")}]))     # nothing to ask with: no error
+
+
+def test_a_branch_another_batch_is_asking_for_is_waited_for_not_asked_again():
+    """Feeds and starts of one branch arrive in two batches at once on a cold morning: identity is asked once."""
+    import threading
+
+    b1_asked, b2_asked = threading.Event(), threading.Event()
+    identity, paths = AsyncIdentity(), OrgPaths()
+    plain = identity._ask
+
+    def ask(scope, org_id):
+        reply = plain(scope, org_id)
+        if org_id == "b1":                        # the first batch's question stays open until the second asked b2
+            b1_asked.set()
+            b2_asked.wait(5)
+        else:
+            b2_asked.set()
+        return reply
+    identity.get_org = SimpleNamespace(call_async=ask)
+    first = threading.Thread(target=paths.warm, args=(identity, members_branches([{"scope": member("m1", "b1")}])))
+    first.start()
+    assert b1_asked.wait(5)
+    paths.warm(identity, members_branches([{"scope": member("m2", "b1")}, {"scope": member("m3", "b2")}]))
+    first.join(5)
+    assert identity.asked == ["b1", "b2"]
+    caller = CallerScope.from_dict(member("m2", "b1"))
+    assert paths.cached_path(caller, "b1") == ["c1", "b1"]
+    assert paths.cached_path(CallerScope.from_dict(member("m9", "b9")), "b1") is None    # not the stranger's to see
+    assert paths.cached_path(caller, "b_never_asked") is None
