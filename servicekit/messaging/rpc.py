@@ -79,3 +79,9 @@ def answer_each(items, handle, concurrency: int = 1) -> list[dict]:
     if concurrency > 1 and len(items) > 1:
         return list(GreenPool(min(concurrency, len(items))).imap(one, items))
     return [one(item) for item in items]
+
+
+def service_rpc(*callers: str):
+    """``@rpc`` for an operation only the named peer services may call (never the gateway, never a person):
+    ``@service_rpc("content", "volunteer")``. A call whose proof names another principal is refused."""
+    return rpc   # the caller check arrives with the call proofs

@@ -9,7 +9,7 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from servicekit.messaging.outbox import OutboxRelay
-from servicekit.messaging.rpc import rpc
+from servicekit.messaging.rpc import rpc, service_rpc
 from servicekit.process.clock import ServiceClock
 from servicekit.process.metrics import Metrics
 from servicekit.security.scope import caller_of
@@ -203,7 +203,7 @@ class AttendanceService:
     def set_clock_offset(self, seconds=0.0):
         return self.sweeps.set_clock_offset(seconds)
 
-    @rpc
+    @service_rpc("attendance")
     def run_sweeps(self):
         return self.sweeps.run_sweeps()
 

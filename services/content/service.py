@@ -12,7 +12,7 @@ from nameko.timer import timer
 
 from servicekit.messaging.consumers import BatchEventConsumer
 from servicekit.messaging.outbox import OutboxRelay
-from servicekit.messaging.rpc import answer_each, rpc
+from servicekit.messaging.rpc import answer_each, rpc, service_rpc
 from servicekit.process.clock import ServiceClock
 from servicekit.process.metrics import Metrics
 from servicekit.security.scope import caller_of
@@ -333,7 +333,7 @@ class ContentService:
     def answer_daily_question(self, scope, question_id="", choices=None, text=""):
         return self.quiz_attempts.answer_daily(caller_of(scope), question_id, choices, text)
 
-    @rpc
+    @service_rpc("content")
     def run_quiz_sweep(self):
         """Finish overdue attempts and rank closed contests now (tests; the timer does it every few seconds)."""
         return self.quiz_attempts.sweep()

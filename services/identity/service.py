@@ -9,7 +9,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from servicekit.messaging.outbox import OutboxRelay
-from servicekit.messaging.rpc import rpc
+from servicekit.messaging.rpc import rpc, service_rpc
 from servicekit.process.clock import ServiceClock
 from servicekit.process.config import env
 from servicekit.process.metrics import Metrics
@@ -100,7 +100,7 @@ class IdentityService:
         return Imports(self.store, self.clock, self.secrets.cipher)
 
     # ------------------------------------------------------------------ sessions
-    @rpc
+    @service_rpc("gateway")
     def login(self, tenant_code="", username="", password="", client_address=""):
         return self.sessions.login(tenant_code, username, password, client_address)
 
@@ -115,7 +115,7 @@ class IdentityService:
     # ------------------------------------------------------------------ citizens
     # Public: a citizen (群众) opens its own account, then logs in with its phone as the username. Every other
     # entry point below refuses a citizen's scope (party_caller).
-    @rpc
+    @service_rpc("gateway")
     def register_citizen(self, tenant_code="", phone="", password="", name="", client_address=""):
         return self.citizens.register(tenant_code, phone, password, name, client_address)
 
@@ -223,14 +223,14 @@ class IdentityService:
     def branches_under(self, scope, org_id=""):
         return self.organisations.branches_under(party_caller(scope), org_id)
 
-    @rpc
+    @service_rpc("volunteer")
     def tenant_by_code(self, tenant_code=""):
         return self.tenants.by_code(tenant_code)
 
-    @rpc
+    @service_rpc("attendance", "content", "volunteer")
     def branch_rosters(self, tenant_id="", branch_ids=()):
         return self.members.branch_rosters(tenant_id, branch_ids)
 
-    @rpc
+    @service_rpc("content")
     def branch_roster_sizes(self, tenant_id="", branch_ids=()):
         return self.members.branch_roster_sizes(tenant_id, branch_ids)
