@@ -16,8 +16,10 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from gateway.errors import GatewayError
 from servicekit.process.config import env, nameko_config
 from servicekit.messaging.kombu_fixes import skip_missing_librabbitmq
+from servicekit.messaging.signed_calls import sign_outgoing_calls
 
 skip_missing_librabbitmq()
+sign_outgoing_calls()       # each call carries the gateway's proof, which the services check
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,9 @@ import pytest
 from servicekit.process.config import amqp_uri as configured_amqp_uri
 from servicekit.process.config import nameko_config
 from servicekit.storage.embedded_mongo import EmbeddedMongo
+from servicekit.messaging.signed_calls import sign_outgoing_calls
 from servicekit.security.keys import ensure_keys, new_password
+from servicekit.security.proofs import forget_keys, use_principal
 from tests.support.service_fixtures import bus_uri, identity_service, operator_scope, rpc  # noqa: F401
 from tests.support.service_fixtures import scoring_service  # noqa: F401
 from tests.support.service_fixtures import attendance_service  # noqa: F401
@@ -31,9 +33,12 @@ def platform_env(tmp_path_factory):
     saved = dict(os.environ)
     os.environ.update(ensure_keys(tmp_path_factory.mktemp("keys")),
                       DB_PREFIX="t" + secrets.token_hex(4), OPERATOR_PASSWORD=new_password())
+    use_principal("gateway")        # the tests call services as the gateway does (tests/support/proofs.py: others)
+    sign_outgoing_calls()
     yield dict(os.environ)
     os.environ.clear()
     os.environ.update(saved)
+    forget_keys()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,9 @@ redelivers the batch, and ``apply_once`` (or, for an effect idempotent by keys o
 ``apply_idempotent``) makes the redelivery a no-op. A batch that
 fails is retried one message, then one event, at a time; a message with an event that
 keeps failing is requeued (its other events are no-ops the next time) and, after the
-queue's delivery limit, parked on the dead-letter exchange.
+queue's delivery limit, parked on the dead-letter exchange. A message that does not carry its publisher's proof
+(``servicekit.security.proofs.verify_event``: signed by the service that owns the exchange) is never applied: it
+is parked on the dead-letter exchange at once and counted as ``refused``.
 """
 from __future__ import annotations
 
@@ -20,11 +22,15 @@ import socket
 import time
 
 import eventlet
-from kombu import Connection, Consumer
+from kombu import Consumer
+from nameko.constants import AMQP_SSL_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 from prometheus_client import Histogram
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from servicekit.errors import ServiceError
+from servicekit.process.config import amqp_connection
+from servicekit.security.proofs import verify_event
 from servicekit.timestamps import parse_stamp
 from servicekit.process.metrics import EVENTS_CONSUMED
 from servicekit.storage.mongo import is_duplicate
@@ -155,8 +161,8 @@ class BatchEventConsumer(DependencyProvider):
                 for source, event_type in self.subscriptions]
 
     def setup(self):
-        self.uri = self.container.config["AMQP_URI"]
-        with Connection(self.uri) as connection:
+        self.uri, self.ssl_options = self.container.config["AMQP_URI"], self.container.config.get(AMQP_SSL_CONFIG_KEY)
+        with amqp_connection(self.uri, self.ssl_options) as connection:
             connection.ensure_connection(max_retries=3)
             declare_topology(connection, self.rows)
 
@@ -191,7 +197,7 @@ class BatchEventConsumer(DependencyProvider):
             self._idle.send()
 
     def _consume(self):
-        with Connection(self.uri) as connection:
+        with amqp_connection(self.uri, self.ssl_options) as connection:
             connection.ensure_connection(max_retries=3)
             declare_topology(connection, self.rows)
             channel = connection.channel()
@@ -219,6 +225,14 @@ class BatchEventConsumer(DependencyProvider):
         return due if self.quiet is None else min(due, self._last_at + self.quiet)
 
     def _received(self, body, message):
+        try:
+            verify_event(message.delivery_info.get("exchange", ""), message.body, message.headers)
+        except ServiceError as refusal:      # not from the service that owns the exchange: never applied
+            log.warning("batch consumer %s: refused an event on %s (%s); parked in dead letters", self.name,
+                        message.delivery_info.get("exchange"), refusal.code)
+            EVENTS_CONSUMED.labels(self.container.service_name, "?", "refused").inc()
+            message.reject(requeue=False)
+            return
         self._last_at = self.clock()
         if not self._pending:
             self._first_at = self._last_at

@@ -28,14 +28,16 @@ from typing import Callable
 import amqp
 import eventlet
 from kombu import Connection, Exchange
+from nameko.constants import AMQP_SSL_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from servicekit.process.config import amqp_uri, database_name, env
+from servicekit.process.config import AMQP_SSL_FROM_ENV, amqp_connection, amqp_uri, database_name, env
 from servicekit.timestamps import parse_stamp, stamp, utc_now
 from servicekit.process.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from servicekit.errors import Conflict
+from servicekit.security.proofs import event_headers
 from servicekit.storage.mongo import Store, is_duplicate, shared_client
 from servicekit.messaging.topology import declare_topology
 
@@ -161,12 +163,16 @@ class OutboxStore(Store):
 
 
 class Relay:
-    """Publishes pending outbox entries of one service database. Usable without nameko."""
+    """Publishes pending outbox entries of one service database. Usable without nameko. Each message is signed as
+    ``publisher`` (the service itself unless named: servicekit.security.proofs), whose private key it needs.
+    ``ssl_options``: TLS as nameko's ``AMQP_SSL`` (servicekit.process.config.amqp_ssl); the environment's by default."""
 
-    def __init__(self, service_name: str, db=None, uri: str | None = None):
-        self.service_name = service_name
+    def __init__(self, service_name: str, db=None, uri: str | None = None, publisher: str | None = None,
+                 ssl_options=AMQP_SSL_FROM_ENV):
+        self.service_name, self.publisher = service_name, publisher or service_name
         self.db = db if db is not None else shared_client()[database_name(service_name)]
         self.uri = uri or amqp_uri()
+        self.ssl_options = ssl_options
         self.holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self._connection: Connection | None = None
         self._exchanges: dict[str, Exchange] = {}
@@ -207,7 +213,7 @@ class Relay:
     def _channel(self):
         """A channel in confirm mode: publish a whole batch, then wait once for the broker's acks."""
         if self._connection is None:
-            self._connection = Connection(self.uri)
+            self._connection = amqp_connection(self.uri, self.ssl_options)
             self._connection.ensure_connection(max_retries=3)
             declare_topology(self._connection)
             channel = self._connection.default_channel
@@ -275,8 +281,10 @@ class Relay:
             last_tag_of = {}
             for entry in entries:
                 for exchange, routing_key, body, _ in amqp_messages(entry):
-                    channel.basic_publish(amqp.Message(body.encode(), content_type="application/json",
-                                                       content_encoding="utf-8", delivery_mode=2),
+                    data = body.encode()
+                    proof = event_headers(exchange, data, self.publisher)     # consumers apply only proven events
+                    channel.basic_publish(amqp.Message(data, content_type="application/json", content_encoding="utf-8",
+                                                       delivery_mode=2, application_headers=proof),
                                           exchange=self._exchange(exchange), routing_key=routing_key)
                     self._unconfirmed.add(self._next_tag)
                     self._next_tag += 1
@@ -345,7 +353,8 @@ class OutboxRelay(DependencyProvider):
         self.relay: Relay | None = None
 
     def start(self):
-        self.relay = Relay(self.container.service_name, uri=self.container.config.get("AMQP_URI"))
+        self.relay = Relay(self.container.service_name, uri=self.container.config.get("AMQP_URI"),
+                           ssl_options=self.container.config.get(AMQP_SSL_CONFIG_KEY))
         self._wake = eventlet.event.Event()
         self._running = True
         _wakers[self.relay.db.name] = self.wake

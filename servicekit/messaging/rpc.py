@@ -8,6 +8,10 @@ JSON, and attendance encodes it on the path every batch of the city waits for. `
 reply once and publishes those bytes; a result that cannot be encoded is still answered with nameko's
 ``UnserializableValueError``. Every service's entry points share one ``RpcConsumer`` per service (one queue), so
 all of them take this one; none uses nameko's ``rpc`` directly.
+
+Every call carries a proof of its caller (``servicekit.security.proofs``): importing this module makes nameko's
+RPC proxies (a service's ``RpcProxy``, the gateway's and the tools' ``ClusterRpcProxy``) sign what they send, and
+every entry point refuses a call whose proof is missing, wrong or expired before it runs.
 """
 from __future__ import annotations
 
@@ -21,9 +25,13 @@ from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER, LOGIN_METHOD_CONFIG_KEY,
                               SERIALIZER_CONFIG_KEY)
 
-from servicekit.errors import ServiceError
+from servicekit.errors import PermissionDenied, ServiceError, Unauthenticated
+from servicekit.messaging.signed_calls import sign_outgoing_calls
+from servicekit.security.proofs import verify_call
 
 log = logging.getLogger(__name__)
+
+sign_outgoing_calls()
 
 
 class OnceEncodedResponder(Responder):
@@ -56,7 +64,26 @@ class OnceEncodedRpcConsumer(RpcConsumer):
 
 
 class OnceEncodedRpc(Rpc):
+    """An entry point that runs only calls proven to come from the platform (from ``callers``, when named)."""
+
     rpc_consumer = OnceEncodedRpcConsumer()
+
+    def __init__(self, callers: tuple[str, ...] = (), **kwargs):
+        self.callers = frozenset(callers)
+        super().__init__(**kwargs)
+
+    def handle_message(self, body, message):
+        routing_key = message.delivery_info.get("routing_key", "")
+        try:
+            principal = verify_call(routing_key, message.body, message.headers)
+        except Unauthenticated as refusal:
+            log.warning("refused a call to %s: %s (%s)", routing_key, refusal.message, refusal.code)
+            raise
+        if self.callers and principal not in self.callers:
+            log.warning("refused a call to %s from %s: only %s may call it", routing_key, principal,
+                        ", ".join(sorted(self.callers)))
+            raise PermissionDenied("this operation is not for this caller", code="CALLER_NOT_ALLOWED")
+        super().handle_message(body, message)
 
 
 rpc = OnceEncodedRpc.decorator(expected_exceptions=(ServiceError,))
@@ -84,4 +111,4 @@ def answer_each(items, handle, concurrency: int = 1) -> list[dict]:
 def service_rpc(*callers: str):
     """``@rpc`` for an operation only the named peer services may call (never the gateway, never a person):
     ``@service_rpc("content", "volunteer")``. A call whose proof names another principal is refused."""
-    return rpc   # the caller check arrives with the call proofs
+    return OnceEncodedRpc.decorator(expected_exceptions=(ServiceError,), callers=callers)

@@ -20,7 +20,7 @@ RPC_SECONDS = Histogram("service_rpc_seconds", "Time to answer an RPC or handle 
                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120))
 EVENTS_PUBLISHED = Counter("events_published_total", "Events published to the broker with a confirm",
                            ["service", "event_type"])
-EVENTS_CONSUMED = Counter("events_consumed_total", "Events received, by outcome (handled, duplicate, failed)",
+EVENTS_CONSUMED = Counter("events_consumed_total", "Events received, by outcome (handled, duplicate, failed, refused)",
                           ["service", "event_type", "outcome"])
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox entries not yet published", ["service"])
 OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_age_seconds", "Age of the oldest unpublished outbox entry", ["service"])

@@ -17,8 +17,9 @@ import sys  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from servicekit.process.collector import settle_after_start, young_threshold  # noqa: E402
-from servicekit.process.config import ConfigError, nameko_config  # noqa: E402
+from servicekit.process.config import ConfigError, check_amqp_settings, nameko_config  # noqa: E402
 from servicekit.process.priority import PriorityError, lower_cpu_priority, nice_steps  # noqa: E402
+from servicekit.security.proofs import use_principal  # noqa: E402
 
 
 def load(target: str):
@@ -34,13 +35,20 @@ def main(argv: list[str]) -> int:
     try:
         steps = nice_steps(os.environ.get("PROCESS_NICE"))
         young_threshold()                           # GC_YOUNG_THRESHOLD, before anything starts
+        check_amqp_settings()                       # no guest on a remote broker, TLS files that load
     except (PriorityError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if steps:
         logging.info("CPU priority lowered by %d (nice %d)", steps, lower_cpu_priority(steps))
+    service_class = load(argv[0])
+    try:
+        use_principal(getattr(service_class, "principal", service_class.name), load=True)  # signs calls and events
+    except (RuntimeError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     runner = ServiceRunner(nameko_config())
-    runner.add_service(load(argv[0]))
+    runner.add_service(service_class)
     stopping = eventlet.event.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.ready() or stopping.send())
     signal.signal(signal.SIGINT, lambda *_: stopping.ready() or stopping.send())

@@ -414,26 +414,26 @@ class ContentService:
         return self.mailbox.withdraw(caller_of(scope), letter_id)
 
     # --- batches the gateway sends (gateway.batching): the members' busiest calls, many in one RPC -----------
-    @rpc
+    @service_rpc("gateway")
     def get_feeds(self, items=()):
         members = members_branches(items)
         self.org_paths.warm(self.identity, members)
         self.feed.warm(members)
         return answer_each(items, lambda item: self.get_feed(**item))
 
-    @rpc
+    @service_rpc("gateway")
     def get_items(self, items=()):
         self.org_paths.warm(self.identity, members_branches(items))
         return self.notices.open_items(items)
 
-    @rpc
+    @service_rpc("gateway")
     def start_quiz_attempts(self, items=()):
         return self.quiz_attempts.start_all(items)
 
-    @rpc
+    @service_rpc("gateway")
     def save_quiz_answers(self, items=()):
         return self.quiz_attempts.save_answers(items)
 
-    @rpc
+    @service_rpc("gateway")
     def submit_quiz_attempts(self, items=()):
         return self.quiz_attempts.submit_all(items)

@@ -12,7 +12,7 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from servicekit.messaging.outbox import OutboxRelay
-from servicekit.messaging.rpc import rpc
+from servicekit.messaging.rpc import rpc, service_rpc
 from servicekit.process.clock import ServiceClock
 from servicekit.process.metrics import Metrics
 from servicekit.security.scope import caller_of
@@ -69,7 +69,7 @@ class VolunteerService:
         self.sweep.run()
 
     # --- communities and settings (OrderApi) --------------------------------------------------------------
-    @rpc
+    @service_rpc("gateway")
     def list_open_communities(self, tenant_code="", q="", client_address=""):
         return self.communities.list_open(tenant_code, q)
 
@@ -102,27 +102,27 @@ class VolunteerService:
         return self.orders.place(caller_of(scope), community_id, category, description, address, lat, lng,
                                  wished_start, wished_end, contact_name, contact_phone)
 
-    @rpc
+    @service_rpc("gateway")
     def place_guest_order(self, tenant_code="", community_id="", category="", description="", address="",
                           lat=None, lng=None, wished_start="", wished_end="", contact_name="", contact_phone="",
                           client_address=""):
         return self.orders.place_as_guest(tenant_code, community_id, category, description, address, lat, lng,
                                           wished_start, wished_end, contact_name, contact_phone, client_address)
 
-    @rpc
+    @service_rpc("gateway")
     def get_tracked_order(self, tenant_code="", tracking_code="", phone_last4="", client_address=""):
         return self.orders.get_tracked(tenant_code, tracking_code, phone_last4)
 
-    @rpc
+    @service_rpc("gateway")
     def cancel_tracked_order(self, tenant_code="", tracking_code="", phone_last4="", reason="", client_address=""):
         return self.orders.cancel_tracked(tenant_code, tracking_code, phone_last4, reason)
 
-    @rpc
+    @service_rpc("gateway")
     def confirm_tracked_order(self, tenant_code="", tracking_code="", phone_last4="", rating=0, comment="",
                               client_address=""):
         return self.orders.confirm_tracked(tenant_code, tracking_code, phone_last4, rating, comment)
 
-    @rpc
+    @service_rpc("gateway")
     def dispute_tracked_order(self, tenant_code="", tracking_code="", phone_last4="", reason="", client_address=""):
         return self.orders.dispute_tracked(tenant_code, tracking_code, phone_last4, reason)
 

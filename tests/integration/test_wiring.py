@@ -13,6 +13,8 @@ from servicekit.storage.mongo import open_store
 from servicekit.messaging.outbox import OutboxStore, Relay, add_events, note_committed
 from servicekit.messaging.topology import declare_topology, event_queue
 
+PUBLISHER = "identity"      # the relays here publish made-up services' entries; they sign with a real key
+
 pytestmark = pytest.mark.integration
 SAMPLE = EventSpec("wiringtest", "thing_happened", ("thing_id",))
 
@@ -32,7 +34,7 @@ def test_the_relay_publishes_each_pending_entry_with_confirms_and_marks_it_sent(
         events = [SAMPLE.build("tenant-a", thing_id=f"r{i}") for i in range(5)]
         with store.transaction() as session:
             add_events(store.db, events, "wiringtest", session=session)
-        relay = Relay("wiring_relay", db=store.db, uri=bus_uri)
+        relay = Relay("wiring_relay", db=store.db, uri=bus_uri, publisher=PUBLISHER)
         assert relay.run_once() == 5
         assert relay.run_once() == 0
         relay.close()
@@ -60,7 +62,7 @@ def test_a_bundled_entry_travels_as_one_message_per_routing_key_with_its_events_
                   SAMPLE.build("tenant-a", thing_id="b1"), SAMPLE.build("tenant-a", thing_id="b2")]
         with store.transaction() as session:
             add_events(store.db, events, "wiringtest", session=session, bundle=True)
-        relay = Relay("wiring_bundle", db=store.db, uri=bus_uri)
+        relay = Relay("wiring_bundle", db=store.db, uri=bus_uri, publisher=PUBLISHER)
         assert relay.run_once() == 1                              # one outbox entry
         relay.close()
 
@@ -140,7 +142,7 @@ def assert_published_once(queue, thing_ids: list[str]) -> None:
 def test_entries_handed_over_are_published_without_reading_the_outbox_and_others_still_are(mongo_uri, bus_uri):
     with watched(bus_uri, "on_handed") as (store, queue):
         counting = CountingFinds(store.db)
-        relay = Relay("wiring_handed", db=counting, uri=bus_uri)
+        relay = Relay("wiring_handed", db=counting, uri=bus_uri, publisher=PUBLISHER)
         commit(store, [SAMPLE.build("tenant-a", thing_id="h0")], handed=False)     # another writer's
         assert relay.run_once() == 1 and counting.finds == 1                      # nothing handed: read
         commit(store, [SAMPLE.build("tenant-a", thing_id="h1")], handed=True)
@@ -161,7 +163,7 @@ def test_a_commit_in_sized_bundles_hands_every_bundle_over_and_wakes_the_relay(m
         outbox._wakers[store.db.name] = lambda: woken.append(True)
         try:
             counting = CountingFinds(store.db)
-            relay = Relay("wiring_sized", db=counting, uri=bus_uri)
+            relay = Relay("wiring_sized", db=counting, uri=bus_uri, publisher=PUBLISHER)
             relay.run_once()                                                      # the first read: nothing yet
             finds = counting.finds
             things = [f"s{i}" for i in range(5)]
@@ -184,7 +186,7 @@ def test_a_commit_in_sized_bundles_hands_every_bundle_over_and_wakes_the_relay(m
 
 def test_an_entry_both_handed_over_and_read_is_published_once(mongo_uri, bus_uri):
     with watched(bus_uri, "on_handed_once") as (store, queue):
-        relay = Relay("wiring_handed", db=store.db, uri=bus_uri)
+        relay = Relay("wiring_handed", db=store.db, uri=bus_uri, publisher=PUBLISHER)
         relay._queried_at -= 60                                  # a read is due: it finds the handed entry too
         commit(store, [SAMPLE.build("tenant-a", thing_id="o1")], handed=True)
         assert relay.run_once() == 1 and relay.run_once() == 0
@@ -195,7 +197,7 @@ def test_an_entry_both_handed_over_and_read_is_published_once(mongo_uri, bus_uri
 def test_an_entry_read_before_its_writer_hands_it_over_is_published_once(mongo_uri, bus_uri):
     """The writer's commit returns after the relay (another green thread) has read and published the entry."""
     with watched(bus_uri, "on_handed_late") as (store, queue):
-        relay = Relay("wiring_handed", db=store.db, uri=bus_uri)
+        relay = Relay("wiring_handed", db=store.db, uri=bus_uri, publisher=PUBLISHER)
         entries = commit(store, [SAMPLE.build("tenant-a", thing_id="w1")], handed=False)
         assert relay.run_once() == 1                             # read from the store
         note_committed(store.db, entries)                        # the writer, back from its commit
@@ -207,7 +209,7 @@ def test_an_entry_read_before_its_writer_hands_it_over_is_published_once(mongo_u
 
 def test_a_relay_without_the_lease_leaves_handed_entries_to_the_holder(mongo_uri, bus_uri):
     store = open_store(TallyStore, f"wiring_handed_{uuid.uuid4().hex[:6]}")
-    holder, other = Relay("wiring_handed", db=store.db, uri=bus_uri), Relay("wiring_handed", db=store.db, uri=bus_uri)
+    holder, other = Relay("wiring_handed", db=store.db, uri=bus_uri, publisher=PUBLISHER), Relay("wiring_handed", db=store.db, uri=bus_uri, publisher=PUBLISHER)
     assert holder.hold_lease() and not other.hold_lease()
     commit(store, [SAMPLE.build("tenant-a", thing_id="l1")], handed=True)
     assert other.run_once() == 0                                  # dropped from memory, still pending
@@ -219,7 +221,7 @@ def test_a_relay_without_the_lease_leaves_handed_entries_to_the_holder(mongo_uri
 
 def test_only_one_relay_holds_the_lease_at_a_time(mongo_uri, bus_uri):
     store = open_store(TallyStore, "wiring_lease")
-    first, second = Relay("wiring_lease", db=store.db, uri=bus_uri), Relay("wiring_lease", db=store.db, uri=bus_uri)
+    first, second = Relay("wiring_lease", db=store.db, uri=bus_uri, publisher=PUBLISHER), Relay("wiring_lease", db=store.db, uri=bus_uri, publisher=PUBLISHER)
     assert first.hold_lease() is True
     assert second.hold_lease() is False
     first.release_lease()
@@ -228,7 +230,7 @@ def test_only_one_relay_holds_the_lease_at_a_time(mongo_uri, bus_uri):
 
 def test_a_lease_renewed_within_half_its_length_is_not_written_again(mongo_uri, bus_uri):
     store = open_store(TallyStore, "wiring_lease_renewal")
-    relay = Relay("wiring_lease_renewal", db=store.db, uri=bus_uri)
+    relay = Relay("wiring_lease_renewal", db=store.db, uri=bus_uri, publisher=PUBLISHER)
     assert relay.hold_lease() is True
     written = store.db.outbox_lease.find_one({"_id": "relay"})["expires_at"]
     time.sleep(0.01)

@@ -1,12 +1,35 @@
-"""BatchEventConsumer's flush: messages holding one event or a list of events, acked only once applied."""
+"""BatchEventConsumer's flush: messages holding one event or a list of events, acked only once applied; a message
+without its publisher's proof is never applied."""
+import json
 from types import SimpleNamespace
 
+import pytest
+
 from servicekit.messaging.consumers import BatchEventConsumer
+from servicekit.security.proofs import KEYS_DIR_VARIABLE, ensure_call_keys, event_headers, forget_keys, use_principal
+
+
+@pytest.fixture(autouse=True)
+def publisher_keys(tmp_path, monkeypatch):
+    """The test signs as attendance, which owns the exchange the consumer reads."""
+    monkeypatch.setenv(KEYS_DIR_VARIABLE, str(ensure_call_keys(tmp_path / "calls")))
+    use_principal("attendance")
+    yield
+    forget_keys()
 
 
 class Message:
-    def __init__(self, tag):
+    """A delivered message as kombu hands it over: the raw body and the headers the relay signed."""
+
+    def __init__(self, tag, events=None, signed_as="attendance"):
         self.delivery_tag, self.settled = tag, None
+        self.body = json.dumps(events if events is not None else {"event_id": f"m{tag}"}).encode()
+        self.delivery_info = {"exchange": "attendance.events"}
+        self.headers = {}
+        if signed_as:
+            use_principal(signed_as)
+            self.headers = event_headers("attendance.events", self.body)
+            use_principal("attendance")
 
     def ack(self):
         self.settled = "ack"
@@ -133,3 +156,29 @@ def test_wait_is_observed_for_every_event_from_its_message_first_event():
                  now=parse_stamp(occurred).timestamp() + 1.2)
     assert cumulative("+Inf") == 3                            # the bundle's three; the unreadable ones skipped
     assert (cumulative("1.0"), cumulative("1.5")) == (0, 3)   # all three from the first's 1.2 s: (1, 1.5] bucket
+
+
+@pytest.mark.parametrize("signed_as", [None, "scoring"])
+def test_a_message_without_the_owners_proof_is_parked_and_never_applied(signed_as):
+    applier = Applier()
+    batch = consumer(applier)
+    channel = Channel()
+    forged, genuine = Message(1, signed_as=signed_as), Message(2)
+
+    batch._received(event("forged"), forged)
+    batch._received(event("b"), genuine)
+    batch._flush(channel)
+
+    assert forged.settled == "dead-letter"
+    assert applier.applied == ["b"] and channel.acks == [(2, True)]
+
+
+def test_a_message_whose_body_was_changed_after_signing_is_parked():
+    applier = Applier()
+    batch = consumer(applier)
+    tampered = Message(1)
+    tampered.body = tampered.body.replace(b"m1", b"m9")
+
+    batch._received(event("a"), tampered)
+
+    assert tampered.settled == "dead-letter" and batch.due_at() is None

@@ -14,6 +14,7 @@ import pytest
 from openpyxl import Workbook
 
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
+from tests.support.proofs import acting_as
 
 
 def iso(moment: datetime) -> str:
@@ -136,7 +137,8 @@ def test_a_contest_is_ranked_once_after_it_closes(rpc, city):
     while rpc.content.get_quiz(scope=city.admin, quiz_id=contest["id"])["phase"] != "finished":
         assert time.monotonic() < deadline, "the contest was not finished by the sweep"
         time.sleep(1)
-    assert rpc.content.run_quiz_sweep()["contests_finished"] == 0
+    with acting_as("content"):
+        assert rpc.content.run_quiz_sweep()["contests_finished"] == 0
     time.sleep(5.5)                                      # the leaderboard's rows are kept up to 5 s
     members = rpc.content.quiz_leaderboard(scope=second, quiz_id=contest["id"])
     assert [e["rank"] for e in members["entries"]] == [1, 2, 3] and members["me"]["rank"] == 1
