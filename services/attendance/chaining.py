@@ -1,4 +1,4 @@
-"""Appending to an activity's hash chain, and the service clock.
+"""Appending to an activity's hash chain.
 
 Every record of an activity (scans, reflections, likes, photos, written records) is a
 link: ``seq`` 1, 2, 3..., the previous link's hash and its own hash over its content
@@ -9,15 +9,7 @@ from the stored head.
 """
 from __future__ import annotations
 
-import time
-from datetime import datetime, timedelta
-
 import eventlet.semaphore
-
-from servicekit.errors import PermissionDenied
-from servicekit.process.clock import WallClock
-from servicekit.process.config import env
-from servicekit.timestamps import utc_now
 
 from services.attendance.domain import chain
 
@@ -78,35 +70,3 @@ class ChainWriter:
                 self.forget(doc["activity_id"] for doc in documents)
                 raise
             return documents
-
-
-class Clock(WallClock):
-    """The service's time. With ATTENDANCE_CLOCK_CONTROL=1 (tests, benchmarks) an offset stored in
-    the database shifts it for every process of the service, so a themed day can be driven
-    from sign-in to closing without waiting; otherwise it is the real time."""
-
-    REFRESH_SECONDS = 0.5
-
-    def __init__(self, store):
-        self.store = store
-        self.controllable = env("ATTENDANCE_CLOCK_CONTROL", "0") == "1"
-        self._offset = 0.0
-        self._loaded = 0.0
-        self._sets = 0          # offsets set by this process: a read begun before one is stale
-
-    def now(self) -> datetime:
-        if not self.controllable:
-            return utc_now()
-        if time.monotonic() - self._loaded > self.REFRESH_SECONDS:
-            sets = self._sets
-            offset = self.store.clock_offset()
-            if sets == self._sets:
-                self._offset, self._loaded = offset, time.monotonic()
-        return utc_now() + timedelta(seconds=self._offset)
-
-    def set_offset(self, seconds: float) -> None:
-        if not self.controllable:
-            raise PermissionDenied("the clock is not controllable here", code="CLOCK_CONTROL_DISABLED")
-        self.store.set_clock_offset(seconds)
-        self._sets += 1
-        self._offset, self._loaded = float(seconds), time.monotonic()

@@ -9,10 +9,11 @@ from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 
 from servicekit.messaging.peers import ServicePeers
+from servicekit.process.clock import WallClock
 from servicekit.process.config import ConfigError, env
 from servicekit.storage.mongo import open_store
 
-from services.attendance.chaining import ChainWriter, Clock
+from services.attendance.chaining import ChainWriter
 from services.attendance.domain import qrtoken
 from services.attendance.scanning import ScanDesk
 from services.attendance.schedule import Schedule
@@ -22,11 +23,13 @@ _opening = Semaphore()      # nameko sets its extensions up concurrently: the fi
 
 
 def _process_parts(container):
-    """The process's store and clock, kept on the container (extensions see it through a proxy)."""
+    """The process's store and clock, kept on the container (extensions see it through a proxy). The clock is
+    the real time; a test build of the service makes its own (``process_clock(store)``, tests/support/builds.py)."""
     with _opening:
         if getattr(container, "attendance_store", None) is None:
             store = open_store(AttendanceStore, container.service_name)
-            container.attendance_clock = Clock(store)
+            process_clock = getattr(container.service_cls, "process_clock", None)
+            container.attendance_clock = process_clock(store) if process_clock else WallClock()
             container.attendance_store = store
     return container
 
@@ -35,8 +38,8 @@ def process_store(container) -> AttendanceStore:
     return _process_parts(container).attendance_store
 
 
-def service_clock(container) -> Clock:
-    """The factory of ``ServiceClock``: the process's controllable clock, the one its scan desk reads."""
+def service_clock(container) -> WallClock:
+    """The factory of ``ServiceClock``: the process's one clock, the one its scan desk reads."""
     return _process_parts(container).attendance_clock
 
 

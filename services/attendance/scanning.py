@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from servicekit.errors import InvalidArgument, Rejected, ServiceError
+from servicekit.process.clock import WallClock
 from servicekit.security.scope import CallerScope
 from servicekit.storage.mongo import is_duplicate
 from servicekit.timestamps import parse_stamp, stamp, utc_now
 
 from services.attendance import events
 from services.attendance.access import require_member
-from services.attendance.chaining import ChainWriter, Clock
+from services.attendance.chaining import ChainWriter
 from services.attendance.domain import lifecycle, qrtoken, scans
 from services.attendance.store import change_mark
 from services.attendance.views import scan_view
@@ -226,7 +227,7 @@ class DeviceBook:
 
 
 class ScanDesk:
-    def __init__(self, store, chain: ChainWriter, clock: Clock, tenant_key, peers=None):
+    def __init__(self, store, chain: ChainWriter, clock: WallClock, tenant_key, peers=None):
         self.store, self.chain, self.clock, self.peers = store, chain, clock, peers
         self.tenant_key = tenant_key          # tenant_id -> HMAC key
         self.activities = ActivityCache(store)

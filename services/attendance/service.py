@@ -111,7 +111,7 @@ class AttendanceService:
         """One scan, one call: the plain per-request path (the gateway batches through record_scans)."""
         return self.scans.record_scan(scope, token, fix)
 
-    @rpc
+    @service_rpc("gateway")
     def record_scans(self, items=()):
         """Many scans at once, each with its caller's scope: one answer per scan, in order."""
         return self.scans.record_scans(items)
@@ -198,11 +198,7 @@ class AttendanceService:
         """For other services only (scoring's reconcile)."""
         return self.statistics.activity_facts(caller_of(scope), org_id, month_from, month_to, page_token, page_size)
 
-    # --- the clock ------------------------------------------------------------------
-    @rpc
-    def set_clock_offset(self, seconds=0.0):
-        return self.sweeps.set_clock_offset(seconds)
-
+    # --- the clockwork --------------------------------------------------------------
     @service_rpc("attendance")
     def run_sweeps(self):
         return self.sweeps.run_sweeps()

@@ -1,5 +1,5 @@
 """Attendance storage: themes, activities (plan + roster + results), chained records, leaves,
-photos, rectifications and the test clock.
+photos and rectifications.
 
 ``records`` holds every entry of an activity's hash chain (scans, reflections, likes,
 photos, written records) under natural ids, so a repeat can never be stored twice:
@@ -62,7 +62,6 @@ class AttendanceStore(OutboxStore):
         "leaves": [("leave_key", {"unique": True}), "activity_id"],
         "photos": [],
         "rectifications": ["activity_id", "state", *LEVEL_FIELDS],
-        "clock": [],
     }
     retired_indexes = {"records": ["activity_id", "member_id"]}
 
@@ -337,11 +336,3 @@ class AttendanceStore(OutboxStore):
             if done.matched_count != 1:
                 raise Conflict("该整改事项已关闭", code="RECTIFICATION_CLOSED")
         self.commit(writes, [event])
-
-    # --- the test clock ---------------------------------------------------------
-    def clock_offset(self) -> float:
-        doc = self.db.clock.find_one({"_id": "offset"})
-        return float(doc["seconds"]) if doc else 0.0
-
-    def set_clock_offset(self, seconds: float) -> None:
-        self.db.clock.update_one({"_id": "offset"}, {"$set": {"seconds": float(seconds)}}, upsert=True)

@@ -1,6 +1,6 @@
 """Helpers for tests that drive a themed party day through the attendance service.
 
-The service's clock is shifted with ``set_clock_offset`` (ATTENDANCE_CLOCK_CONTROL=1), so a
+The service's clock is shifted with ``set_clock_offset`` (its test build, tests/support/builds.py), so a
 day runs from sign-in to closing in seconds. Each ThemedDay plans its activity on its own
 future date, and sets the clock absolutely before every step.
 """
@@ -18,6 +18,7 @@ from PIL import Image
 from servicekit.timestamps import parse_stamp, stamp
 
 from tests.support.identity import PASSWORD, City, login
+from tests.support.proofs import acting_as
 
 VENUE = (33.0676, 107.0238)           # 汉中市 (WGS-84)
 _days_ahead = itertools.count(3)
@@ -107,7 +108,8 @@ class ThemedDay:
         target = parse_stamp(self.activity["plan"][field]) + timedelta(minutes=minutes)
         self.offset = (target - datetime.now(timezone.utc)).total_seconds()
         self.rpc.attendance.set_clock_offset(seconds=self.offset)
-        self.rpc.attendance.run_sweeps()
+        with acting_as("attendance"):            # the sweeps are attendance's own to run
+            self.rpc.attendance.run_sweeps()
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + timedelta(seconds=self.offset)

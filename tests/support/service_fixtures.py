@@ -13,6 +13,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from deploy.local.up import http_ok
 from servicekit.process.config import nameko_config
 from tests.support.broker import TestVhost
+from tests.support.builds import ATTENDANCE_TEST_BUILD, TEST_BUILD_ENV
 from tests.support.identity import scope_of
 from tests.support.processes import ChildProcess, free_port
 
@@ -30,11 +31,11 @@ def rpc(bus_uri, mongo_uri):
     proxy.stop()
 
 
-def service_process(name: str, class_name: str, env: dict, log_dir, answers):
-    """Start ``services.<name>.service:<class_name>`` on the session's vhost and store; yield it once
-    ``answers()`` succeeds; stop it afterwards."""
+def service_process(name: str, class_name: str, env: dict, log_dir, answers, target: str = ""):
+    """Start ``services.<name>.service:<class_name>`` (or ``target``, a test build) on the session's vhost and
+    store; yield it once ``answers()`` succeeds; stop it afterwards."""
     metrics_port = int(env.get("METRICS_PORT") or free_port())
-    child = ChildProcess(name, ["-m", "servicekit.process.runner", f"services.{name}.service:{class_name}"],
+    child = ChildProcess(name, ["-m", "servicekit.process.runner", target or f"services.{name}.service:{class_name}"],
                          {"OUTBOX_POLL_SECONDS": "0.05", "LOG_LEVEL": os.environ.get("TEST_SERVICE_LOG_LEVEL", "INFO"),
                           **env, "METRICS_PORT": str(metrics_port)}, log_dir)
     try:
@@ -63,13 +64,13 @@ def operator_scope(identity_service, rpc):
 
 @pytest.fixture(scope="session")
 def attendance_service(bus_uri, mongo_uri, tmp_path_factory, rpc, identity_service):
-    """The attendance service as a real process, its clock controllable (ATTENDANCE_CLOCK_CONTROL=1)."""
+    """The attendance service as a real process: its test build, whose clock tests shift (``set_clock_offset``)."""
     def answers():
         rpc.attendance.set_clock_offset(seconds=0)
         return True
     yield from service_process("attendance", "AttendanceService", {"AMQP_URI": bus_uri, "MONGO_URI": mongo_uri,
-                                                                    "ATTENDANCE_CLOCK_CONTROL": "1"},
-                               tmp_path_factory.mktemp("logs"), answers)
+                                                                    **TEST_BUILD_ENV},
+                               tmp_path_factory.mktemp("logs"), answers, target=ATTENDANCE_TEST_BUILD)
 
 
 @pytest.fixture(scope="session")

@@ -34,11 +34,6 @@ class Sweeps:
         self.desk.schedule.mark_changed()
         return self.sweep()
 
-    def set_clock_offset(self, seconds) -> dict:
-        """Shift the service clock (only with ATTENDANCE_CLOCK_CONTROL=1: tests and benchmarks)."""
-        self.clock.set_offset(seconds)
-        return {"now": stamp(self.clock.now())}
-
     def sweep(self) -> dict:
         now = self.clock.now()
         frozen = self.freeze_due_rosters(now)

@@ -1,19 +1,11 @@
 """The clockwork through the service: the one-second timer refreshes what the broker says about other instances,
 then sweeps (and survives a failing sweep); a sweep freezes due rosters and closes due activities through the
-store; the clock is shifted only where it is controllable."""
+store."""
 from __future__ import annotations
 
-from datetime import timedelta
-from unittest.mock import MagicMock
-
 import pytest
-from nameko.testing.services import worker_factory
 
-from servicekit.errors import PermissionDenied
-from servicekit.timestamps import stamp, utc_now
-from services.attendance.chaining import Clock
-from services.attendance.service import AttendanceService
-from services.attendance.store import AttendanceStore
+from servicekit.timestamps import stamp
 from tests.fast.attendance.fakes import NOW, activity
 
 
@@ -73,40 +65,3 @@ def test_only_approved_activities_are_frozen_or_closed(service, store, desk, sta
     service.run_sweeps()
     assert store.freeze_rosters.call_args.args[0] == [] and store.close_activities.call_args.args[0] == []
 
-
-def clock_service(monkeypatch, controllable: bool):
-    monkeypatch.setenv("ATTENDANCE_CLOCK_CONTROL", "1" if controllable else "0")
-    store = MagicMock(spec=AttendanceStore)
-    store.clock_offset.return_value = 0.0
-    return worker_factory(AttendanceService, store=store, clock=Clock(store)), store
-
-
-def test_the_clock_is_not_shifted_where_it_is_not_controllable(monkeypatch):
-    service, store = clock_service(monkeypatch, controllable=False)
-    with pytest.raises(PermissionDenied) as refused:
-        service.set_clock_offset(seconds=3600)
-    assert refused.value.code == "CLOCK_CONTROL_DISABLED"
-    store.set_clock_offset.assert_not_called()
-
-
-def test_a_controllable_clock_is_shifted_for_every_process(monkeypatch):
-    service, store = clock_service(monkeypatch, controllable=True)
-    before = service.clock.now()
-    answer = service.set_clock_offset(seconds=3600)
-    store.set_clock_offset.assert_called_once_with(3600)
-    assert answer["now"] >= stamp(before + timedelta(seconds=3600))
-
-
-def test_an_offset_read_that_a_set_overtakes_does_not_bring_the_old_offset_back(monkeypatch):
-    monkeypatch.setenv("ATTENDANCE_CLOCK_CONTROL", "1")
-    store = MagicMock(spec=AttendanceStore)
-    clock = Clock(store)
-
-    def read_then_overtaken():           # the timer's read is answered after the RPC has set a new offset
-        clock.set_offset(3600)
-        return 0.0
-    store.clock_offset.side_effect = read_then_overtaken
-    assert clock.now() - utc_now() > timedelta(seconds=3590)
-    store.clock_offset.side_effect, store.clock_offset.return_value = None, 7200.0
-    clock._loaded -= 1.0                 # due for a refresh: what the store holds now wins
-    assert clock.now() - utc_now() > timedelta(seconds=7190)

@@ -78,7 +78,6 @@ DELEGATION = {
 UNSCOPED = {
     "record_scan": ("Scans", "record_scan", dict(token="tok", fix={"lat": 1}), (SECRETARY, "tok", {"lat": 1})),
     "record_scans": ("Scans", "record_scans", dict(items=[{"token": "tok"}]), ([{"token": "tok"}],)),
-    "set_clock_offset": ("Sweeps", "set_clock_offset", dict(seconds=60.0), (60.0,)),
     "run_sweeps": ("Sweeps", "run_sweeps", {}, ()),
     "tick": ("Sweeps", "tick", {}, ()),
 }
