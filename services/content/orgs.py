@@ -1,12 +1,17 @@
 """Organisation paths as identity knows them, cached per process.
 
 Content needs a node's path (root first, the node last) for visibility and subtree queries, on every feed
-request; asking identity each time would double the feed's cost. A path is kept ``TTL_SECONDS``: a node
-moved in identity is seen at its new place within that time. Identity answers with the caller's scope, so
-a node outside the caller's reach is refused there (``ORG_NOT_FOUND``) and never cached for another caller.
+request; asking identity each time would double the feed's cost. A path is kept about ``TTL_SECONDS`` (each
+entry its own lifetime within ``TTL_SPREAD`` of it, so the nodes cached in a morning's first minute do not all
+expire in the same minute): a node moved in identity is seen at its new place within that time.
+
+A single miss is asked with the caller's scope (``get_org``), so a node outside the caller's reach is refused by
+identity (``ORG_NOT_FOUND``). A batch's cold nodes are asked at once, per tenant (``org_nodes``, a peer's call that
+checks no caller); either way a cached node serves only a caller identity would answer (``_reachable``).
 """
 from __future__ import annotations
 
+import random
 import threading
 import time
 
@@ -16,66 +21,80 @@ from servicekit.errors import ServiceError
 from servicekit.security.scope import CallerScope
 
 TTL_SECONDS = 300.0
+TTL_SPREAD = 0.2              # each entry lives TTL_SECONDS * (1 ± TTL_SPREAD): 240-360 s
 KEPT = 50_000
 ASKED_WAIT_SECONDS = 10.0     # how long a batch waits for another's question to identity before asking itself
+ASKED_AT_ONCE = 1000          # identity's org_nodes answers at most this many ids a call
 
 
 class OrgPaths:
     """``path(caller, org_id)`` -> the org view identity answers (``path_ids``, ``path_names``, ``kind``,
     ``name``, ``field``, ``category``, ``level``), cached by (tenant, org id)."""
 
-    def __init__(self, ttl: float = TTL_SECONDS):
-        self.ttl = ttl
-        self._cache: dict[tuple[str, str], tuple[float, dict]] = {}
+    def __init__(self, ttl: float = TTL_SECONDS, spread: float = TTL_SPREAD, clock=time.monotonic):
+        self.ttl, self.spread, self.clock = ttl, spread, clock
+        self._cache: dict[tuple[str, str], tuple[float, dict]] = {}      # key -> (expires at, org view)
         self._lock = threading.Lock()
         self._asking: dict[tuple[str, str], threading.Event] = {}     # nodes a batch is asking identity for now
 
+    def _fresh(self, key: tuple[str, str], now: float) -> dict | None:
+        """The cached view of ``key`` if it has not expired (caller holds the lock)."""
+        hit = self._cache.get(key)
+        return hit[1] if hit and now < hit[0] else None
+
+    def _keep(self, key: tuple[str, str], org: dict, now: float) -> None:
+        """Cache ``org`` for a lifetime of its own (caller holds the lock)."""
+        if len(self._cache) >= KEPT:
+            self._cache.clear()
+        lifetime = self.ttl * random.uniform(1 - self.spread, 1 + self.spread)
+        self._cache[key] = (now + lifetime, org)
+
     def org(self, identity, caller, org_id: str) -> dict:
         key = (caller.tenant_id or "", org_id)
-        now = time.monotonic()
         with self._lock:
-            hit = self._cache.get(key)
-        if hit and now - hit[0] < self.ttl and self._reachable(caller, hit[1]):
-            return hit[1]
+            hit = self._fresh(key, self.clock())
+        if hit and self._reachable(caller, hit):
+            return hit
         org = identity.get_org(scope=caller.to_dict(), org_id=org_id)
         with self._lock:
-            if len(self._cache) >= KEPT:
-                self._cache.clear()
-            self._cache[key] = (now, org)
+            self._keep(key, org, self.clock())
         return org
 
     def warm(self, identity, callers_and_orgs) -> None:
-        """Ask identity at once for every node of ``(caller, org_id)`` not cached: a batch of feeds from branches
-        not seen yet waits for one round trip instead of one per branch (a morning starts with a cold cache), and a
-        node another batch is asking for already is waited for, not asked again. A refusal is left for the caller's
-        own request to meet."""
-        ask = getattr(identity.get_org, "call_async", None)      # nameko's proxy; a plain callable cannot
+        """Ask identity at once for every node of ``(caller, org_id)`` not cached, one ``org_nodes`` call per tenant:
+        a batch of feeds from branches not seen yet waits for one round trip, and identity reads them in one query,
+        instead of one ``get_org`` per branch (a morning starts with a cold cache and 9,000 branches). A node another
+        batch is asking for already is waited for, not asked again. A node identity does not answer, or a failed
+        call, is left for the caller's own request to meet (``org``, with the caller's scope)."""
+        ask = getattr(getattr(identity, "org_nodes", None), "call_async", None)     # nameko's proxy; a fake may lack it
         if ask is None:
             return
-        now, wanted, elsewhere = time.monotonic(), {}, []
+        now, wanted, elsewhere = self.clock(), {}, []
         with self._lock:
             for caller, org_id in callers_and_orgs:
                 key = (caller.tenant_id or "", org_id)
-                hit = self._cache.get(key)
-                if not org_id or key in wanted or (hit and now - hit[0] < self.ttl):
+                if not org_id or not key[0] or key in wanted or self._fresh(key, now):
                     continue
                 if key in self._asking:         # another batch (feeds and starts of one branch) asks already
                     elsewhere.append(self._asking[key])
                 else:
-                    wanted[key] = caller
+                    wanted[key] = None
             for key in wanted:
                 self._asking[key] = threading.Event()
         try:
-            asked = [(key, ask(scope=caller.to_dict(), org_id=key[1])) for key, caller in wanted.items()]
-            for key, reply in asked:
+            tenants: dict[str, list[str]] = {}
+            for tenant_id, org_id in wanted:
+                tenants.setdefault(tenant_id, []).append(org_id)
+            asked = [(tenant_id, ask(tenant_id=tenant_id, org_ids=org_ids[start:start + ASKED_AT_ONCE]))
+                     for tenant_id, org_ids in tenants.items() for start in range(0, len(org_ids), ASKED_AT_ONCE)]
+            for tenant_id, reply in asked:
                 try:
-                    org = reply.result()
-                except Exception:  # noqa: BLE001  the request itself asks again and answers the refusal
+                    nodes = reply.result()
+                except Exception:  # noqa: BLE001  each request asks again on its own and meets the error there
                     continue
                 with self._lock:
-                    if len(self._cache) >= KEPT:
-                        self._cache.clear()
-                    self._cache[key] = (now, org)
+                    for org_id, org in nodes.items():
+                        self._keep((tenant_id, org_id), org, now)
         finally:
             with self._lock:
                 for key in wanted:
@@ -96,10 +115,8 @@ class OrgPaths:
         """The path ``path`` would answer from the cache, or None (not cached, stale, or not the caller's to see):
         identity is never asked."""
         with self._lock:
-            hit = self._cache.get((caller.tenant_id or "", org_id))
-        if hit and time.monotonic() - hit[0] < self.ttl and self._reachable(caller, hit[1]):
-            return list(hit[1]["path_ids"])
-        return None
+            hit = self._fresh((caller.tenant_id or "", org_id), self.clock())
+        return list(hit["path_ids"]) if hit and self._reachable(caller, hit) else None
 
     def forget(self) -> None:
         with self._lock:

@@ -12,9 +12,31 @@ from services.identity.store import path_of
 from services.identity.usecases.common import UseCases, choice
 
 
+MAX_NODES = 1000     # org_nodes: a batch of a peer's cold nodes, not a tree's export
+
+
+def _org_ids(value) -> list[str]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(i, str) and i for i in value):
+        raise InvalidArgument("org_ids 必须是组织编号列表", code="INVALID_TYPE", field="org_ids")
+    if len(value) > MAX_NODES:
+        raise InvalidArgument(f"org_ids 不能超过 {MAX_NODES} 个", code="TOO_MANY", field="org_ids")
+    return list(dict.fromkeys(value))
+
+
 class Organisations(UseCases):
     def get(self, caller: CallerScope, org_id) -> dict:
         return self.org_view(access.readable_org(caller, self.org(org_id), self.own_branch(caller)))
+
+    def nodes(self, tenant_id, org_ids) -> dict[str, dict]:
+        """``{org_id: view}`` (the view ``get`` answers) of the tenant's nodes among ``org_ids``; an id that is not
+        the tenant's node is left out. For peer services only: no caller is checked, so a peer that keeps these
+        serves each only to a caller ``get`` would answer."""
+        tenant_id = text(tenant_id, "tenant_id", max_length=64)
+        ids = _org_ids(org_ids)
+        if not ids:
+            return {}
+        orgs = self.store.tenant_orgs(tenant_id, ids)
+        return {org["_id"]: view for org, view in zip(orgs, self.org_views(orgs))}
 
     def list_subtree(self, caller: CallerScope, org_id, max_depth, kind, field, page_size, page_token) -> dict:
         root = access.readable_org(caller, self.org(org_id), self.own_branch(caller))

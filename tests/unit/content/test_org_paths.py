@@ -1,27 +1,42 @@
-"""The process's cache of organisation paths: a batch's uncached branches asked of identity at once, a refusal
-left to the request itself, and a cached node served only to a caller identity would answer."""
+"""The process's cache of organisation paths: a batch's uncached nodes asked of identity in one call per tenant, a
+node identity does not answer left to the request itself, a cached node served only to a caller identity would
+answer, and each entry's lifetime its own."""
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
-from servicekit.errors import NotFound
+import pytest
+
 from servicekit.security.scope import CallerScope
-from services.content.orgs import OrgPaths, members_branches
+from services.content.orgs import ASKED_AT_ONCE, OrgPaths, members_branches
 
 
 class AsyncIdentity:
-    def __init__(self):
-        self.asked = []
-        self.get_org = SimpleNamespace(call_async=self._ask)
+    """identity's ``org_nodes`` as nameko's proxy offers it (``call_async``), and a plain ``get_org``."""
 
-    def _ask(self, scope, org_id):
-        self.asked.append(org_id)
+    def __init__(self, fail: bool = False):
+        self.asked: list[tuple[str, list[str]]] = []     # (tenant_id, org_ids) of each org_nodes call
+        self.single: list[str] = []                      # org ids asked with get_org
+        self.fail = fail
+        self.org_nodes = SimpleNamespace(call_async=self._ask)
+
+    def _ask(self, tenant_id, org_ids):
+        self.asked.append((tenant_id, list(org_ids)))
 
         def result():
-            if org_id == "b_gone":
-                raise NotFound("组织不存在", code="ORG_NOT_FOUND")
-            return {"id": org_id, "tenant_id": "t1", "path_ids": ["c1", org_id]}
+            if self.fail:
+                raise TimeoutError("identity did not answer")
+            return {org_id: node(org_id, tenant_id) for org_id in org_ids if org_id != "b_gone"}
         return SimpleNamespace(result=result)
+
+    def get_org(self, scope, org_id):
+        self.single.append(org_id)
+        return node(org_id, scope["tenant_id"])
+
+
+def node(org_id, tenant_id="t1"):
+    return {"id": org_id, "tenant_id": tenant_id, "path_ids": ["c1", org_id]}
 
 
 def member(member_id, branch_id, tenant_id="t1"):
@@ -29,57 +44,134 @@ def member(member_id, branch_id, tenant_id="t1"):
             "member_id": member_id, "branch_id": branch_id}
 
 
-def test_a_batch_asks_each_uncached_branch_once_and_at_once():
+def caller(member_id, branch_id, tenant_id="t1"):
+    return CallerScope.from_dict(member(member_id, branch_id, tenant_id))
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_batch_asks_its_uncached_nodes_in_one_call():
     identity, paths = AsyncIdentity(), OrgPaths()
     items = [{"scope": member("m1", "b1")}, {"scope": member("m2", "b1")}, {"scope": member("m3", "b2")},
              {"scope": member("m4", "b_gone")}, {"scope": {}}, {"scope": {**member("m5", ""), "member_id": None}}]
     pairs = members_branches(items)
-    assert [(caller.member_id, branch) for caller, branch in pairs] == [("m1", "b1"), ("m2", "b1"), ("m3", "b2"),
-                                                                        ("m4", "b_gone")]
+    assert [(c.member_id, branch) for c, branch in pairs] == [("m1", "b1"), ("m2", "b1"), ("m3", "b2"),
+                                                              ("m4", "b_gone")]
     paths.warm(identity, pairs)
-    assert identity.asked == ["b1", "b2", "b_gone"]
-    identity.get_org = lambda **kwargs: (_ for _ in ()).throw(AssertionError("cached: not asked again"))
-    caller = CallerScope.from_dict(member("m2", "b1"))
-    assert paths.path(identity, caller, "b1") == ["c1", "b1"]
-    again = AsyncIdentity()
-    paths.warm(again, pairs[:3])
-    assert again.asked == []                                # all cached: nothing asked
-    stranger = CallerScope.from_dict(member("m9", "b9"))    # another branch's member: not served from the cache
-    asked = []
-    identity.get_org = lambda scope, org_id: asked.append(org_id) or {"id": org_id, "path_ids": ["c1", org_id]}
+    assert identity.asked == [("t1", ["b1", "b2", "b_gone"])]
+    assert paths.path(identity, caller("m2", "b1"), "b1") == ["c1", "b1"]
+    assert identity.single == []                            # cached: get_org not asked
+    paths.warm(identity, pairs[:3])
+    assert len(identity.asked) == 1                         # all cached: nothing asked
+    # a node identity did not answer is left to the request, asked with the member's own scope
+    assert paths.cached_path(caller("m4", "b_gone"), "b_gone") is None
+    paths.path(identity, caller("m4", "b_gone"), "b_gone")
+    assert identity.single == ["b_gone"]
+
+
+def test_a_cached_node_serves_only_a_caller_identity_would_answer():
+    identity, paths = AsyncIdentity(), OrgPaths()
+    paths.warm(identity, [(caller("m1", "b1"), "b1")])
+    stranger = caller("m9", "b9")                           # another branch's member
+    assert paths.cached_path(stranger, "b1") is None
     paths.path(identity, stranger, "b1")
-    assert asked == ["b1"]
+    assert identity.single == ["b1"]                        # asked with the stranger's scope: identity decides
+    manager = CallerScope.from_dict({"account_id": "a-sec", "tenant_id": "t1",
+                                     "roles": [{"role": "org_admin", "org_id": "c1"}]})
+    assert paths.cached_path(manager, "b1") == ["c1", "b1"]  # manages a node on its path
+
+
+def test_each_tenant_is_asked_for_its_own_nodes_and_kept_apart():
+    identity, paths = AsyncIdentity(), OrgPaths()
+    paths.warm(identity, [(caller("m1", "b1"), "b1"), (caller("n1", "b1", "t2"), "b1"),
+                          (caller("n2", "b7", "t2"), "b7"), (caller("m2", "b2"), "b2")])
+    assert sorted(identity.asked) == [("t1", ["b1", "b2"]), ("t2", ["b1", "b7"])]
+    assert paths.org(identity, caller("n1", "b1", "t2"), "b1")["tenant_id"] == "t2"
+    assert paths.org(identity, caller("m1", "b1"), "b1")["tenant_id"] == "t1"
+    assert identity.single == []
+
+
+def test_more_nodes_than_identity_answers_at_once_are_asked_in_several_calls():
+    identity, paths = AsyncIdentity(), OrgPaths()
+    count = ASKED_AT_ONCE * 2 + 5
+    paths.warm(identity, [(caller(f"m{i}", f"b{i}"), f"b{i}") for i in range(count)])
+    assert [len(org_ids) for _tenant, org_ids in identity.asked] == [ASKED_AT_ONCE, ASKED_AT_ONCE, 5]
+    assert paths.cached_path(caller(f"m{count - 1}", f"b{count - 1}"), f"b{count - 1}") == ["c1", f"b{count - 1}"]
+
+
+def test_a_failed_call_caches_nothing_and_leaves_each_request_to_ask():
+    identity, paths = AsyncIdentity(fail=True), OrgPaths()
+    paths.warm(identity, [(caller("m1", "b1"), "b1")])
+    assert identity.asked == [("t1", ["b1"])]
+    assert paths.cached_path(caller("m1", "b1"), "b1") is None
+    paths.warm(identity, [(caller("m1", "b1"), "b1")])      # nobody is left waiting for the failed question
+    assert len(identity.asked) == 2
 
 
 def test_a_plain_identity_is_not_warmed():
-    plain = SimpleNamespace(get_org=lambda **kwargs: {})
+    plain = SimpleNamespace(get_org=lambda **kwargs: {}, org_nodes=lambda **kwargs: {})
     OrgPaths().warm(plain, members_branches([{"scope": member("m1", "b1")}]))     # nothing to ask with: no error
 
 
-def test_a_branch_another_batch_is_asking_for_is_waited_for_not_asked_again():
-    """Feeds and starts of one branch arrive in two batches at once on a cold morning: identity is asked once."""
-    import threading
+def test_entries_cached_together_expire_at_different_times_within_the_spread():
+    clock, identity = Clock(), AsyncIdentity()
+    paths = OrgPaths(ttl=300.0, spread=0.2, clock=clock)
+    count = 400
+    paths.warm(identity, [(caller(f"m{i}", f"b{i}"), f"b{i}") for i in range(count)])
+    expiries = [paths._cache[("t1", f"b{i}")][0] - clock.now for i in range(count)]
+    assert all(240.0 <= lifetime <= 360.0 for lifetime in expiries)
+    assert max(expiries) - min(expiries) > 60.0              # spread over the window, not one instant
+    clock.now += 300.0
+    live = [i for i in range(count) if paths.cached_path(caller(f"m{i}", f"b{i}"), f"b{i}")]
+    assert 0 < len(live) < count                             # at the mean lifetime, some have expired, not all
+    paths.warm(identity, [(caller(f"m{i}", f"b{i}"), f"b{i}") for i in range(count)])
+    assert sorted(identity.asked[-1][1], key=lambda b: int(b[1:])) == [
+        f"b{i}" for i in range(count) if i not in live]     # only the expired ones are asked again
+    clock.now += 361.0
+    assert all(paths.cached_path(caller(f"m{i}", f"b{i}"), f"b{i}") is None for i in live)
 
-    b1_asked, b2_asked = threading.Event(), threading.Event()
+
+def test_an_expired_single_node_is_asked_again():
+    clock, identity = Clock(), AsyncIdentity()
+    paths = OrgPaths(ttl=300.0, spread=0.2, clock=clock)
+    me = caller("m1", "b1")
+    paths.org(identity, me, "b1")
+    clock.now += 239.0
+    paths.org(identity, me, "b1")
+    assert identity.single == ["b1"]
+    clock.now += 122.0
+    paths.org(identity, me, "b1")
+    assert identity.single == ["b1", "b1"]
+
+
+@pytest.mark.timeout(20)
+def test_a_node_another_batch_is_asking_for_is_waited_for_not_asked_again():
+    """Feeds and starts of one branch arrive in two batches at once on a cold morning: identity is asked once."""
+    first_asked, second_asked = threading.Event(), threading.Event()
     identity, paths = AsyncIdentity(), OrgPaths()
     plain = identity._ask
 
-    def ask(scope, org_id):
-        reply = plain(scope, org_id)
-        if org_id == "b1":                        # the first batch's question stays open until the second asked b2
-            b1_asked.set()
-            b2_asked.wait(5)
+    def ask(tenant_id, org_ids):
+        reply = plain(tenant_id, org_ids)
+        if "b1" in org_ids:                       # the first batch's question stays open until the second asked
+            first_asked.set()
+            second_asked.wait(5)
         else:
-            b2_asked.set()
+            second_asked.set()
         return reply
-    identity.get_org = SimpleNamespace(call_async=ask)
+    identity.org_nodes = SimpleNamespace(call_async=ask)
     first = threading.Thread(target=paths.warm, args=(identity, members_branches([{"scope": member("m1", "b1")}])))
     first.start()
-    assert b1_asked.wait(5)
+    assert first_asked.wait(5)
     paths.warm(identity, members_branches([{"scope": member("m2", "b1")}, {"scope": member("m3", "b2")}]))
     first.join(5)
-    assert identity.asked == ["b1", "b2"]
-    caller = CallerScope.from_dict(member("m2", "b1"))
-    assert paths.cached_path(caller, "b1") == ["c1", "b1"]
-    assert paths.cached_path(CallerScope.from_dict(member("m9", "b9")), "b1") is None    # not the stranger's to see
-    assert paths.cached_path(caller, "b_never_asked") is None
+    assert identity.asked == [("t1", ["b1"]), ("t1", ["b2"])]
+    assert paths.cached_path(caller("m2", "b1"), "b1") == ["c1", "b1"]
+    assert paths.cached_path(caller("m3", "b2"), "b2") == ["c1", "b2"]
+    assert paths.cached_path(caller("m2", "b1"), "b_never_asked") is None
