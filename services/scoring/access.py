@@ -9,6 +9,8 @@ from servicekit.security.scope import CallerScope
 
 from services.scoring.store import path_of
 
+ORG_NOT_FOUND_MESSAGE = "组织不存在或不在您的管辖范围内"
+
 
 def _same_tenant(scope: CallerScope, doc: dict | None) -> bool:
     return bool(doc) and bool(scope.tenant_id) and doc.get("tenant_id") == scope.tenant_id
@@ -17,21 +19,33 @@ def _same_tenant(scope: CallerScope, doc: dict | None) -> bool:
 def subtree_level(scope: CallerScope, org_id: str, sample: dict | None) -> int:
     """The depth of org_id in the tree, if the caller manages it (sample: any activity below org_id)."""
     if not _same_tenant(scope, sample):
-        raise NotFound("组织不存在或不在您的管辖范围内", code="ORG_NOT_FOUND", field="org_id")
+        raise NotFound(ORG_NOT_FOUND_MESSAGE, code="ORG_NOT_FOUND", field="org_id")
     path = path_of(sample)
     level = path.index(org_id)
     if scope.manages_path(path[:level + 1]):
         return level
     if org_id == scope.branch_id:
         raise PermissionDenied("党员只能查看本支部的得分", code="NOT_ORG_MANAGER", field="org_id")
-    raise NotFound("组织不存在或不在您的管辖范围内", code="ORG_NOT_FOUND", field="org_id")
+    raise NotFound(ORG_NOT_FOUND_MESSAGE, code="ORG_NOT_FOUND", field="org_id")
+
+
+def _reads_activity(scope: CallerScope, activity: dict | None) -> bool:
+    return _same_tenant(scope, activity) and (scope.manages_path(path_of(activity))
+                                              or activity.get("branch_id") == scope.branch_id)
 
 
 def readable_activity(scope: CallerScope, activity: dict | None) -> dict:
-    if _same_tenant(scope, activity) and (scope.manages_path(path_of(activity))
-                                          or activity.get("branch_id") == scope.branch_id):
+    if _reads_activity(scope, activity):
         return activity
     raise NotFound("主题党日不存在或不在您的管辖范围内", code="ACTIVITY_NOT_FOUND", field="activity_id")
+
+
+def readable_branch(scope: CallerScope, sample: dict | None) -> dict:
+    """A branch's themed days (sample: any of them), for whoever may read them; a branch out of reach answers
+    like one that exists nowhere."""
+    if _reads_activity(scope, sample):
+        return sample
+    raise NotFound(ORG_NOT_FOUND_MESSAGE, code="ORG_NOT_FOUND", field="branch_id")
 
 
 def rateable_activity(scope: CallerScope, activity: dict | None) -> dict:
@@ -42,12 +56,24 @@ def rateable_activity(scope: CallerScope, activity: dict | None) -> dict:
     return activity
 
 
+def _reads_member(scope: CallerScope, member: dict | None, member_id: str) -> bool:
+    own = bool(member_id) and member_id == scope.member_id and bool(scope.tenant_id)
+    return own or (_same_tenant(scope, member) and scope.manages_path(path_of(member)))
+
+
 def readable_member(scope: CallerScope, member: dict | None, member_id: str) -> dict:
-    if member_id and member_id == scope.member_id and scope.tenant_id:
+    if _reads_member(scope, member, member_id):
         return member or {"_id": member_id, "tenant_id": scope.tenant_id}
-    if _same_tenant(scope, member) and scope.manages_path(path_of(member)):
-        return member
     raise NotFound("党员不存在或不在您的管辖范围内", code="MEMBER_NOT_FOUND", field="member_id")
+
+
+def correctable_entry(scope: CallerScope, entry: dict | None, member: dict | None) -> dict:
+    """A ledger entry whose member the caller manages. An entry of a member out of the caller's reach answers
+    like one that exists nowhere; a member's own entry is visible, not the member's to correct."""
+    if not (_same_tenant(scope, entry) and _reads_member(scope, member, entry["member_id"])):
+        raise NotFound("积分记录不存在", code="ENTRY_NOT_FOUND", field="entry_id")
+    managed_member(scope, member, entry["member_id"])
+    return entry
 
 
 def managed_member(scope: CallerScope, member: dict | None, member_id: str) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, Rejected
+from servicekit.errors import Conflict, InvalidArgument, PermissionDenied, Rejected
 from servicekit.security.scope import CallerScope
 from servicekit.storage.paging import page_of, page_window
 from servicekit.storage.subtree import LEVEL_FIELDS
@@ -75,9 +75,8 @@ class Points:
     def correct_entry(self, caller: CallerScope, entry_id, reason) -> dict:
         """A correction: a new entry with the opposite points, on the day of the entry it corrects."""
         original = self.store.ledger_entry(text(entry_id, "entry_id"))
-        if original is None or original["tenant_id"] != caller.tenant_id:
-            raise NotFound("积分记录不存在", code="ENTRY_NOT_FOUND", field="entry_id")
-        access.managed_member(caller, self.store.member(original["member_id"]), original["member_id"])
+        in_tenant = original is not None and original["tenant_id"] == caller.tenant_id
+        access.correctable_entry(caller, original, self.store.member(original["member_id"]) if in_tenant else None)
         if original.get("corrects"):
             raise InvalidArgument("更正记录不能再次更正", code="ENTRY_IS_CORRECTION", field="entry_id")
         now = stamp(self.clock.now())

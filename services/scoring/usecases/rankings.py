@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import random
 
-from servicekit.errors import InvalidArgument, NotFound
+from servicekit.errors import InvalidArgument
 from servicekit.security.scope import CallerScope
 from servicekit.storage.paging import page_of, page_window
 
@@ -62,10 +62,7 @@ class Rankings:
         branch_id = text(branch_id, "branch_id")
         months = month_range(month_from, month_to)
         docs = {doc.get("month"): doc for doc in self.store.activities_of_branch(branch_id)}
-        sample = next(iter(docs.values()), None)
-        if sample is None:
-            raise NotFound("组织不存在或不在您的管辖范围内", code="ORG_NOT_FOUND", field="branch_id")
-        access.readable_activity(caller, sample)
+        sample = access.readable_branch(caller, next(iter(docs.values()), None))
         views = {month: score_view(doc) for month, doc in docs.items()}
         points = [{"month": month, "score": views[month]["score"], "final": views[month]["final"],
                    "held": views[month]["held"]} if month in views else
