@@ -1,4 +1,5 @@
-"""Start-up duties of the identity service: the installation operator and interrupted imports."""
+"""Start-up duties of the identity service: the installation operator, interrupted imports and the ID numbers
+stored under other field keys than the current ones (services.identity.rekey)."""
 from __future__ import annotations
 
 import logging
@@ -9,9 +10,10 @@ from nameko.extensions import DependencyProvider
 from servicekit.process.config import database_name, env
 from servicekit.timestamps import stamp
 from servicekit.storage.mongo import open_store
+from servicekit.security.fieldcrypt import FieldCipher
 from servicekit.security.scope import ROLE_OPERATOR
 
-from services.identity import passwords
+from services.identity import passwords, rekey
 from services.identity.store import IdentityStore
 
 log = logging.getLogger(__name__)
@@ -36,4 +38,8 @@ class Bootstrap(DependencyProvider):
         rolled_back = store.roll_back_unfinished_imports()
         if rolled_back:
             log.warning("rolled back %d import(s) interrupted before they finished", rolled_back)
+        rekeyed = rekey.rekey_members(store, FieldCipher())
+        if not rekeyed.skipped:
+            log.log(logging.ERROR if rekeyed.undecryptable else logging.INFO,
+                    "ID numbers under the current field keys: %s", rekeyed)
         log.info("identity store ready in database %s", database_name(self.container.service_name))

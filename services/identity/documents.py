@@ -11,6 +11,9 @@ from services.identity.domain import idcard, search as member_search
 from services.identity.store import account_place, ancestor_fields, path_of
 
 
+ID_NUMBER = "id_number"       # the protected field's name, part of its ciphertext's associated data
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
@@ -49,13 +52,14 @@ def citizen_account(tenant_id: str, phone: str, name: str, password_hash: str, n
 
 def member(cipher: FieldCipher, tenant_id: str, branch: dict, normalized: dict, now: str,
            import_id: str | None = None) -> dict:
-    """A member from fields ``domain.members`` has checked and normalised; the ID number stored encrypted, with
-    a blind index (uniqueness) and a masked copy (display)."""
+    """A member from fields ``domain.members`` has checked and normalised; the ID number stored encrypted (bound
+    to the tenant and the member), with a blind index (uniqueness) and a masked copy (display)."""
     number = normalized["id_number"]
-    document = {"_id": new_id("mem"), "tenant_id": tenant_id, "branch_id": branch["_id"],
+    member_id = new_id("mem")
+    document = {"_id": member_id, "tenant_id": tenant_id, "branch_id": branch["_id"],
                 **ancestor_fields(path_of(branch)), "name": normalized["name"], "gender": normalized["gender"],
                 "birth_date": normalized["birth_date"].isoformat(),
-                "id_number_enc": cipher.encrypt(tenant_id, number, "id_number"),
+                "id_number_enc": cipher.encrypt(tenant_id, number, ID_NUMBER, member_id),
                 "id_number_index": cipher.blind_index(tenant_id, number),
                 "id_number_masked": idcard.mask_id_number(number), "phone": normalized.get("phone", ""),
                 "education": normalized.get("education", ""), "status": normalized["status"],
@@ -67,3 +71,8 @@ def member(cipher: FieldCipher, tenant_id: str, branch: dict, normalized: dict, 
     if import_id:
         document["import_id"] = import_id
     return document
+
+
+def member_id_number(cipher: FieldCipher, member: dict) -> str:
+    """The stored member's full ID number (for the few reads that may show it)."""
+    return cipher.decrypt(member["tenant_id"], member["id_number_enc"], ID_NUMBER, member["_id"])
