@@ -31,6 +31,7 @@ class CallerScope:
     roles: tuple[RoleGrant, ...] = ()
     member_id: str | None = None
     branch_id: str | None = None
+    session_id: str | None = None       # the login session the token belongs to (logout, list_sessions)
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -77,6 +78,7 @@ class CallerScope:
             "roles": [{"role": g.role, "org_id": g.org_id} for g in self.roles],
             "member_id": self.member_id,
             "branch_id": self.branch_id,
+            **({"session_id": self.session_id} if self.session_id else {}),
         }
 
     @classmethod
@@ -89,7 +91,12 @@ class CallerScope:
                 raise Unauthenticated("malformed caller scope", code="SCOPE_MALFORMED")
             roles.append(RoleGrant(grant["role"], grant.get("org_id")))
         return cls(account_id=data["account_id"], tenant_id=data.get("tenant_id"), roles=tuple(roles),
-                   member_id=data.get("member_id"), branch_id=data.get("branch_id"))
+                   member_id=data.get("member_id"), branch_id=data.get("branch_id"),
+                   session_id=_text_or_none(data.get("session_id")))
+
+
+def _text_or_none(value) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def caller_of(scope) -> CallerScope:

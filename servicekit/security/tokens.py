@@ -67,6 +67,8 @@ class TokenSigner:
         claims = {key: scope.get(key) for key in CLAIMS}
         claims.update(iss=ISSUER, aud=AUDIENCE, sub=scope["account_id"], iat=now, nbf=now,
                       exp=now + self.lifetime, jti=uuid.uuid4().hex)
+        if scope.get("session_id"):
+            claims["sid"] = scope["session_id"]     # what logout and revocation name (the jti family)
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"typ": TOKEN_TYPE})
 
 
@@ -78,8 +80,11 @@ class TokenVerifier:
     (a non-canonical S, a wrong length) and more (small-order points), never less.
     ``tests/unit/test_token_verify.py`` holds it to PyJWT's answers, token by token."""
 
-    def __init__(self, public_pem: bytes | None = None, clock: Callable[[], float] = time.time):
+    def __init__(self, public_pem: bytes | None = None, clock: Callable[[], float] = time.time,
+                 revocations=None):
         self.clock = clock                  # seconds since the epoch: what ``exp`` is checked against
+        # ``servicekit.security.revocations.RevocationList`` (or None): sessions and accounts cut off
+        self.revocations = revocations
         key = serialization.load_pem_public_key(public_pem or _read("TOKEN_PUBLIC_KEY_PATH"))
         if not isinstance(key, Ed25519PublicKey):
             raise ValueError("the token public key must be an Ed25519 key")
@@ -87,7 +92,10 @@ class TokenVerifier:
 
     def verify(self, token: str) -> dict:
         """Return the scope dict carried by a valid token, or raise Unauthenticated."""
-        return scope_of_claims(self.verified_claims(token))
+        claims = self.verified_claims(token)
+        if self.revocations is not None:
+            self.revocations.check(claims.get("sid"), claims.get("account_id"), claims["iat"])
+        return scope_of_claims(claims)
 
     def verified_claims(self, token: str) -> dict:
         """All claims of a valid token: header ``alg`` EdDSA and ``typ`` at+jwt, the signature, then
@@ -142,7 +150,10 @@ def _is_time(value) -> bool:
 
 
 def scope_of_claims(claims: dict) -> dict:
-    return {key: claims.get(key) for key in CLAIMS}
+    scope = {key: claims.get(key) for key in CLAIMS}
+    if isinstance(claims.get("sid"), str) and claims["sid"]:
+        scope["session_id"] = claims["sid"]
+    return scope
 
 
 class CachingTokenVerifier(TokenVerifier):
@@ -155,10 +166,11 @@ class CachingTokenVerifier(TokenVerifier):
     scope's values, with equal roles, tenants and branches shared, about 0.45 KB per token."""
 
     def __init__(self, public_pem: bytes | None = None, capacity: int | None = None,
-                 clock: Callable[[], float] = time.time):
-        super().__init__(public_pem, clock)
+                 clock: Callable[[], float] = time.time, revocations=None):
+        super().__init__(public_pem, clock, revocations)
         self.capacity = capacity if capacity is not None else int(env("GATEWAY_TOKEN_CACHE", "250000"))
-        self._cache: OrderedDict[bytes, tuple] = OrderedDict()   # digest -> (exp, *scope values), roles by number
+        # digest -> (exp, iat, sid, *scope values), roles by number
+        self._cache: OrderedDict[bytes, tuple] = OrderedDict()
         self._role_numbers: dict[str, int] = {}                  # equal roles, one copy: their text -> number
         self._role_sets: list[tuple] = []                          # number -> the roles, frozen
         self._lock = threading.Lock()
@@ -168,20 +180,26 @@ class CachingTokenVerifier(TokenVerifier):
         with self._lock:
             cached = self._cache.get(key)
         if cached is not None and cached[0] > self.clock():
-            return self._scope(cached[1:])
+            if self.revocations is not None:       # checked on every use: the cache never outlives a revocation
+                self.revocations.check(cached[2], cached[3], cached[1])
+            return self._scope(cached[3:], cached[2])
         claims = self.verified_claims(token)
+        sid = claims.get("sid") if isinstance(claims.get("sid"), str) and claims.get("sid") else None
+        if self.revocations is not None:
+            self.revocations.check(sid, claims.get("account_id"), claims["iat"])
         scope = scope_of_claims(claims)
+        scope.pop("session_id", None)
         roles = self._kept_roles(scope["roles"])
         if roles is None:            # not grants of plain values: answered as they came, for CallerScope to refuse
-            return scope
+            return scope_of_claims(claims)
         values = tuple(roles if name == "roles"
                        else sys.intern(value) if name in SHARED_CLAIMS and isinstance(value, str) else value
                        for name, value in scope.items())
         with self._lock:
-            self._cache[key] = (claims["exp"], *values)
+            self._cache[key] = (claims["exp"], claims["iat"], sid, *values)
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
-        return self._scope(values)
+        return self._scope(values, sid)
 
     def _kept_roles(self, roles) -> int | tuple | None:
         """The roles as an entry keeps them: the number of their one shared frozen copy (a tuple of each grant's
@@ -200,12 +218,14 @@ class CachingTokenVerifier(TokenVerifier):
                 self._role_sets.append(frozen)
         return frozen if number is None else number
 
-    def _scope(self, values: tuple) -> dict:
+    def _scope(self, values: tuple, sid: str | None) -> dict:
         """A scope for the caller: its own copy, roles as lists of dicts."""
         scope = dict(zip(CLAIMS, values))
         roles = scope["roles"]
         frozen = self._role_sets[roles] if type(roles) is int else roles
         scope["roles"] = [dict(grant) for grant in frozen]
+        if sid is not None:
+            scope["session_id"] = sid
         return scope
 
 

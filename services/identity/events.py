@@ -27,6 +27,10 @@ MEMBER_TRANSFERRED = _spec("member_transferred", "transfer_id", "member_id", "fr
                            "path_ids")
 ACCOUNT_CREATED = _spec("account_created", "account_id", "username", "roles", "member_id")
 ACCOUNT_PASSWORD_RESET = _spec("account_password_reset", "account_id", "username", "reset_by")
+ACCOUNT_PASSWORD_CHANGED = _spec("account_password_changed", "account_id", "changed_by")
+ACCOUNT_DISABLED = _spec("account_disabled", "account_id", "disabled_by", "reason")
+ACCOUNT_ENABLED = _spec("account_enabled", "account_id", "enabled_by")
+ACCOUNT_REMOVED = _spec("account_removed", "account_id", "username", "removed_by")
 
 
 def organisation_created(org: dict, occurred_at: str) -> dict:

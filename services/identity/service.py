@@ -89,7 +89,7 @@ class IdentityService:
 
     @property
     def accounts(self) -> Accounts:
-        return Accounts(self.store, self.clock)
+        return Accounts(self.store, self.clock, self.secrets.signer.lifetime)
 
     @property
     def transfers(self) -> Transfers:
@@ -107,10 +107,36 @@ class IdentityService:
     @timer(interval=600)
     def forget_login_attempts(self):
         self.sessions.forget_attempts()
+        self.sessions.forget_sessions()
 
     @rpc
     def get_me(self, scope):
         return self.sessions.me(CallerScope.from_dict(scope))
+
+    @service_rpc("gateway")
+    def refresh(self, refresh_token="", client_address=""):
+        return self.sessions.refresh(refresh_token, client_address)
+
+    # Any account's own session and password, the operator's and a citizen's too.
+    @rpc
+    def logout(self, scope):
+        return self.sessions.logout(CallerScope.from_dict(scope))
+
+    @rpc
+    def list_sessions(self, scope, account_id=""):
+        return self.sessions.list_sessions(CallerScope.from_dict(scope), account_id)
+
+    @rpc
+    def revoke_session(self, scope, session_id=""):
+        return self.sessions.revoke_session(CallerScope.from_dict(scope), session_id)
+
+    @rpc
+    def change_password(self, scope, old_password="", new_password=""):
+        return self.sessions.change_password(CallerScope.from_dict(scope), old_password, new_password)
+
+    @service_rpc("gateway")
+    def revocations_since(self, cursor=""):
+        return self.sessions.revocations_since(cursor)
 
     # ------------------------------------------------------------------ citizens
     # Public: a citizen (群众) opens its own account, then logs in with its phone as the username. Every other
@@ -179,8 +205,24 @@ class IdentityService:
 
     # ----------------------------------------------------------------- accounts
     @rpc
-    def create_account(self, scope, username="", password="", role="", org_id="", member_id=""):
-        return self.accounts.create(party_caller(scope), username, password, role, org_id, member_id)
+    def create_account(self, scope, username="", password="", role="", org_id="", member_id="", reason=""):
+        return self.accounts.create(party_caller(scope), username, password, role, org_id, member_id, reason)
+
+    @rpc
+    def reset_account_password(self, scope, account_id="", password=""):
+        return self.accounts.reset_password(party_caller(scope), account_id, password)
+
+    @rpc
+    def disable_account(self, scope, account_id="", reason=""):
+        return self.accounts.disable(party_caller(scope), account_id, reason)
+
+    @rpc
+    def enable_account(self, scope, account_id=""):
+        return self.accounts.enable(party_caller(scope), account_id)
+
+    @rpc
+    def remove_account(self, scope, account_id=""):
+        return self.accounts.remove(party_caller(scope), account_id)
 
     @rpc
     def list_accounts(self, scope, org_id="", role="", page_size=0, page_token=""):
@@ -234,3 +276,7 @@ class IdentityService:
     @service_rpc("content")
     def branch_roster_sizes(self, tenant_id="", branch_ids=()):
         return self.members.branch_roster_sizes(tenant_id, branch_ids)
+
+    @service_rpc("content", "volunteer")
+    def org_nodes(self, tenant_id="", org_ids=()):
+        return self.organisations.nodes(tenant_id, org_ids)

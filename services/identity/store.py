@@ -61,7 +61,8 @@ SEARCH_KEY_FIELDS = [f"search.{field}" for field in (*member_search.NAME_FIELDS,
 
 # What a list of accounts reads: never the password hash, the login key or the login times.
 PARTY_STATUSES = ("probationary", "full")      # the statuses that make a party member: a branch's roster
-ACCOUNT_LISTING = {"_id": 1, "tenant_id": 1, "username": 1, "roles": 1, "member_id": 1, "created_at": 1}
+ACCOUNT_LISTING = {"_id": 1, "tenant_id": 1, "username": 1, "roles": 1, "member_id": 1, "created_at": 1,
+                   "disabled": 1}
 
 
 class Abandoned(Exception):
@@ -78,6 +79,8 @@ class IdentityStore(OutboxStore):
                     *SEARCH_KEY_FIELDS],
         "accounts": [("login_key", {"unique": True}), "member_id", *LEVEL_FIELDS, *ROLE_LEVEL_FIELDS],
         "login_attempts": ["expires_at"],
+        "sessions": ["account_id", "expires_at"],      # one per login: its refresh token, revoked or not
+        "revocations": ["at", "until"],                # what the gateways poll (revocations_since)
         "transfers": ["tenant_id", "member_id"],
         "imports": ["status"],
         "migrations": [],       # _id: a one-time step done (with when)
@@ -131,6 +134,10 @@ class IdentityStore(OutboxStore):
 
     def orgs_by_ids(self, org_ids) -> dict[str, dict]:
         return {org["_id"]: org for org in self.db.orgs.find({"_id": {"$in": list(org_ids)}})}
+
+    def tenant_orgs(self, tenant_id: str, org_ids) -> list[dict]:
+        """The tenant's nodes among ``org_ids`` (another tenant's id finds nothing)."""
+        return list(self.db.orgs.find({"_id": {"$in": list(org_ids)}, "tenant_id": tenant_id}))
 
     def children(self, org_id: str, limit: int = 0) -> list[dict]:
         return list(self.db.orgs.find({"parent_id": org_id}).limit(limit))
@@ -218,10 +225,14 @@ class IdentityStore(OutboxStore):
         self.commit(lambda session: self.db.members.update_one(
             {"_id": member["_id"], "status": member["status"]}, {"$set": changes}, session=session), events)
 
-    def remove_member(self, member_id: str, events: list[dict]) -> None:
-        """The member and its logins."""
+    def remove_member(self, member_id: str, events: list[dict], revoke: dict | None = None) -> None:
+        """The member and its logins; ``revoke`` (``revocation_writes``' arguments but the account) cuts each
+        login off."""
         def writes(session):
             self.db.members.delete_one({"_id": member_id}, session=session)
+            if revoke:
+                for account in self.db.accounts.find({"member_id": member_id}, {"_id": 1}, session=session):
+                    self.revocation_writes(session, **{**revoke, "account_id": account["_id"]})
             self.db.accounts.delete_many({"member_id": member_id}, session=session)
         self.commit(writes, events)
 
@@ -304,6 +315,28 @@ class IdentityStore(OutboxStore):
                          self.db.members.find({"id_number_index": {"$in": chunk}}, {"id_number_index": 1}))
         return found
 
+    def member_id_numbers(self, tenant_id: str | None = None, batch: int = 1000):
+        """Every member's (or one tenant's) stored ID number fields, for re-encryption (services.identity.rekey)."""
+        query = {"tenant_id": tenant_id} if tenant_id else {}
+        projection = {"tenant_id": 1, "id_number_enc": 1, "id_number_index": 1}
+        return self.db.members.find(query, projection).batch_size(batch)
+
+    def rewrite_id_numbers(self, updates: list[tuple[str, str, dict]]) -> int:
+        """(member id, ciphertext as read, fields to set): each set unless its ciphertext changed since it was read,
+        all in one commit; returns how many were written."""
+        if not updates:
+            return 0
+        writes = [UpdateOne({"_id": member_id, "id_number_enc": as_read}, {"$set": fields})
+                  for member_id, as_read, fields in updates]
+        with self.transaction() as session:
+            return self.db.members.bulk_write(writes, ordered=False, session=session).modified_count
+
+    def migration(self, step: str) -> dict | None:
+        return self.db.migrations.find_one({"_id": step})
+
+    def mark_migration(self, step: str, fields: dict) -> None:
+        self.db.migrations.update_one({"_id": step}, {"$set": {**fields, "done_at": stamp()}}, upsert=True)
+
     # --- accounts --------------------------------------------------------------
     def account_by_login(self, login_key: str) -> dict | None:
         return self.db.accounts.find_one({"login_key": login_key})
@@ -341,15 +374,111 @@ class IdentityStore(OutboxStore):
             return False
         return True
 
-    def reset_password(self, account_id: str, password_hash: str, now: str, events: list[dict]) -> None:
-        self.commit(lambda session: self.db.accounts.update_one({"_id": account_id}, {"$set": {
-            "password_hash": password_hash, "password_reset_at": now}}, session=session), events)
+    def reset_password(self, account_id: str, password_hash: str, now: str, events: list[dict],
+                       revoke: dict | None = None) -> None:
+        def writes(session):
+            self.db.accounts.update_one({"_id": account_id}, {"$set": {
+                "password_hash": password_hash, "password_reset_at": now}}, session=session)
+            if revoke:
+                self.revocation_writes(session, **revoke)
+        self.commit(writes, events)
 
     def record_login_success(self, account_id: str, new_hash: str | None, now: str) -> None:
         changes = {"last_login_at": now}
         if new_hash:
             changes["password_hash"] = new_hash
         self.db.accounts.update_one({"_id": account_id}, {"$set": changes})
+
+    def member_accounts(self, member_id: str) -> list[dict]:
+        return list(self.db.accounts.find({"member_id": member_id}, ACCOUNT_LISTING))
+
+    def root_admins(self, tenant_id: str, root_id: str) -> list[dict]:
+        """The tenant's accounts granted org_admin over its root organisation (the city admins)."""
+        return [account for account in self.db.accounts.find({"ra0": f"{ROLE_ORG_ADMIN}:{root_id}"})
+                if account.get("tenant_id") == tenant_id and account["roles"][0]["org_id"] == root_id]
+
+    def change_password(self, account_id: str, password_hash: str, now: str, events: list[dict],
+                        revoke: dict | None = None) -> int:
+        """A new password hash; ``revoke`` (``revocation_writes``' arguments) cuts sessions off in the same
+        transaction. Returns how many sessions it revoked."""
+        def writes(session):
+            self.db.accounts.update_one({"_id": account_id}, {"$set": {
+                "password_hash": password_hash, "password_changed_at": now}}, session=session)
+            return self.revocation_writes(session, **revoke) if revoke else 0
+        return self.commit(writes, events)
+
+    def update_account(self, account_id: str, changes: dict, events: list[dict], revoke: dict | None = None) -> int:
+        """Set ``changes`` on the account (disabled or enabled); sessions revoked as ``change_password``'s."""
+        def writes(session):
+            self.db.accounts.update_one({"_id": account_id}, {"$set": changes}, session=session)
+            return self.revocation_writes(session, **revoke) if revoke else 0
+        return self.commit(writes, events)
+
+    def remove_account(self, account_id: str, events: list[dict], revoke: dict) -> int:
+        def writes(session):
+            self.db.accounts.delete_one({"_id": account_id}, session=session)
+            return self.revocation_writes(session, **revoke)
+        return self.commit(writes, events)
+
+    # --- sessions and revocations (services.identity.usecases.sessions) ----------
+    def create_session(self, session: dict) -> None:
+        self.db.sessions.insert_one(session)
+
+    def session(self, session_id: str) -> dict | None:
+        return self.db.sessions.find_one({"_id": session_id})
+
+    def live_sessions(self, account_id: str, now: float) -> list[dict]:
+        """The account's sessions neither revoked nor expired, the newest first."""
+        found = self.db.sessions.find({"account_id": account_id})
+        return sorted((session for session in found if not session.get("revoked_at") and session["expires_at"] > now),
+                      key=itemgetter("created_at"), reverse=True)
+
+    def rotate_refresh(self, session: dict, new_hash: str, changes: dict) -> bool:
+        """Replace the session's refresh token, only from the one it was read with (a parallel refresh with the
+        same token loses); False, nothing written, if it lost or the session was revoked meanwhile."""
+        retired = [*session.get("retired_hashes", []), session["refresh_hash"]][-RETIRED_KEPT:]
+        return self.db.sessions.update_one(
+            {"_id": session["_id"], "refresh_hash": session["refresh_hash"], "revoked_at": None},
+            {"$set": {**changes, "refresh_hash": new_hash, "retired_hashes": retired}}).modified_count == 1
+
+    def revoke(self, events: list[dict] = (), **revoke) -> int:
+        """``revocation_writes`` in a transaction of its own; how many sessions it revoked."""
+        return self.commit(lambda session: self.revocation_writes(session, **revoke), events)
+
+    def revocation_writes(self, session, session_ids=(), account_id: str | None = None, reason: str = "",
+                          now: str = "", at: float = 0.0, until: float = 0.0, cut_account: bool = False,
+                          all_of_account: bool = False, keep_session_id: str | None = None) -> int:
+        """Mark sessions revoked and record them, and the account if ``cut_account``, for the gateways.
+        ``all_of_account``: every live session of ``account_id`` but ``keep_session_id``. Returns how many
+        sessions it revoked (those revoked already are left as they were)."""
+        ids = list(session_ids)
+        if all_of_account:
+            ids += [doc["_id"] for doc in self.db.sessions.find({"account_id": account_id}, {"revoked_at": 1},
+                                                                 session=session)
+                    if not doc.get("revoked_at") and doc["_id"] != keep_session_id]
+        revoked = 0
+        for session_id in dict.fromkeys(ids):
+            if self.db.sessions.update_one({"_id": session_id, "revoked_at": None}, {"$set": {
+                    "revoked_at": now, "revoked_reason": reason}}, session=session).modified_count:
+                revoked += 1
+                self.db.revocations.insert_one({"_id": f"session:{session_id}", "kind": "session",
+                                                "target": session_id, "at": at, "until": until}, session=session)
+        if cut_account:
+            self.db.revocations.update_one({"_id": f"account:{account_id}"}, {"$set": {
+                "kind": "account", "target": account_id, "at": at, "cut_at": int(at), "until": until}},
+                upsert=True, session=session)
+        return revoked
+
+    def revocations_since(self, since: float | None, now: float) -> list[dict]:
+        """Revocations recorded at or after ``since`` (every one still in force for None) whose tokens have
+        not all expired by ``now``."""
+        found = self.db.revocations.find({"at": {"$gte": since}} if since is not None else {"until": {"$gt": now}})
+        return [entry for entry in found if entry["until"] > now]
+
+    def forget_sessions(self, now: float) -> int:
+        """Delete expired sessions and the revocations no token is left for; how many sessions."""
+        self.db.revocations.delete_many({"until": {"$lte": now}})
+        return self.db.sessions.delete_many({"expires_at": {"$lte": now}}).deleted_count
 
     # --- login throttling (services.identity.domain.throttle) -------------------
     def take_login_attempt(self, counter: throttle.Counter, now: float, tries: int = 8) -> float:
@@ -514,6 +643,7 @@ class IdentityStore(OutboxStore):
 
 
 WRITE_BATCH = 2000
+RETIRED_KEPT = 20       # a session's refresh tokens remembered after rotation: a reuse of one revokes the session
 
 
 class _BatchWriter:

@@ -1,7 +1,7 @@
 """Stored documents turned into the API's dicts (keys = the proto field names)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from servicekit.timestamps import iso
 
@@ -41,7 +41,8 @@ def member_view(member: dict) -> dict:
 def account_view(account: dict) -> dict:
     return {"id": account["_id"], "tenant_id": account.get("tenant_id") or "", "username": account["username"],
             "roles": [{"role": r["role"], "org_id": r.get("org_id") or ""} for r in account.get("roles", [])],
-            "member_id": account.get("member_id") or "", "name": account.get("name", "")}
+            "member_id": account.get("member_id") or "", "name": account.get("name", ""),
+            "disabled": bool(account.get("disabled"))}
 
 
 def account_entry(account: dict, orgs: dict[str, dict], member_names: dict[str, str]) -> dict:
@@ -53,7 +54,15 @@ def account_entry(account: dict, orgs: dict[str, dict], member_names: dict[str, 
                        "org_name": orgs[grant["org_id"]]["name"] if grant.get("org_id") in orgs else ""}
                       for grant in account.get("roles", [])],
             "member_id": member_id, "member_name": member_names.get(member_id, ""),
-            "created_at": _time(account.get("created_at"))}
+            "created_at": _time(account.get("created_at")), "disabled": bool(account.get("disabled"))}
+
+
+def session_view(session: dict, current_session_id: str | None) -> dict:
+    """A login session as its owner or an admin sees it: never its refresh token's hash."""
+    return {"id": session["_id"], "created_at": _time(session.get("created_at")),
+            "refreshed_at": _time(session.get("refreshed_at")),
+            "expires_at": iso(datetime.fromtimestamp(session["expires_at"], timezone.utc)),
+            "client_address": session.get("client_address") or "", "current": session["_id"] == current_session_id}
 
 
 def transfer_view(transfer: dict, now: str) -> dict:

@@ -1,6 +1,7 @@
 """A new city's first day, as its admins would live it, over both protocols."""
 import io
 import json
+import time
 import urllib.request
 import uuid
 
@@ -130,12 +131,16 @@ def test_malformed_requests_get_a_clear_code_and_change_nothing(new_city, gatewa
     assert len(admin.call("ListSubtree", {"org_id": new_city["root"]})["orgs"]) == 5
 
 
-def test_metrics_and_api_documents_are_served(new_city, gateway_process):
+def test_metrics_and_api_documents_are_served_on_the_admin_port_only(new_city, gateway_process):
     new_city["admin"].call("GetMe", {})
-    metrics = urllib.request.urlopen(gateway_process.http_url + "/metrics", timeout=5).read().decode()
+    metrics = urllib.request.urlopen(gateway_process.admin_url + "/metrics", timeout=5).read().decode()
     assert "gateway_request_seconds" in metrics and 'operation="GetMe"' in metrics
-    spec = json.loads(urllib.request.urlopen(gateway_process.http_url + "/openapi.json", timeout=5).read())
+    spec = json.loads(urllib.request.urlopen(gateway_process.admin_url + "/openapi.json", timeout=5).read())
     assert "/v1/orgs/{org_id}/member-imports" in spec["paths"]
+    for path in ("/metrics", "/openapi.json", "/docs"):
+        with pytest.raises(urllib.error.HTTPError) as public:
+            urllib.request.urlopen(gateway_process.http_url + path, timeout=5)
+        assert public.value.code == 404
 
 
 def test_the_operator_resets_a_lost_tenant_admin_password_over_http_and_grpc(new_city, gateway_process,
@@ -157,7 +162,19 @@ def test_the_operator_resets_a_lost_tenant_admin_password_over_http_and_grpc(new
     with pytest.raises(ApiError) as not_admin:
         operator.call("ResetTenantAdminPassword", {"tenant_code": code, "username": "county0", "password": PASSWORD})
     assert (not_admin.value.status, not_admin.value.code) == (403, "NOT_TENANT_ADMIN")
-    for caller, status, error_code in ((new_city["admin"], 403, "OPERATOR_ONLY"),
+    # the reset ended the admin's sessions: its old token is refused (TOKEN_REVOKED); logged in anew, it is no operator
+    deadline = time.monotonic() + 10                    # each gateway learns of it within its poll (2 s)
+    while True:
+        try:
+            new_city["admin"].call("GetMe", {})
+        except ApiError as revoked:
+            assert (revoked.status, revoked.code) == (401, "TOKEN_REVOKED")
+            break
+        assert time.monotonic() < deadline, "the reset admin's old token still answered"
+        time.sleep(0.2)
+    admin_again = HttpClient(gateway_process.http_url)
+    admin_again.login(code, "admin", generated)
+    for caller, status, error_code in ((admin_again, 403, "OPERATOR_ONLY"),
                                        (HttpClient(gateway_process.http_url), 401, "TOKEN_MISSING")):
         with pytest.raises(ApiError) as refused:
             caller.call("ResetTenantAdminPassword", {"tenant_code": code, "username": "admin", "password": PASSWORD})
@@ -191,7 +208,7 @@ def test_accounts_are_listed_within_the_callers_subtree_over_http_and_grpc(new_c
         body = json.loads(response.read())
     assert [row["username"] for row in body["accounts"]] == ["east-sec"]
     row = body["accounts"][0]
-    assert set(row) == {"id", "username", "roles", "member_id", "member_name", "created_at"}
+    assert set(row) == {"id", "username", "roles", "member_id", "member_name", "created_at", "disabled"}
     assert row["roles"] == [{"role": "branch_secretary", "org_id": east_branch["id"], "org_name": east_branch["name"]}]
 
     # a county admin over gRPC: its county's accounts, paged, never the other county's

@@ -13,6 +13,7 @@ from services.identity.arguments import boolean, text
 from services.identity.domain import lifecycle, members as member_rules, search as member_search
 from services.identity.store import path_of
 from services.identity.usecases.common import UseCases, choice
+from services.identity.usecases.sessions import revocation, token_lifetime
 from services.identity.views import member_view
 
 
@@ -79,7 +80,8 @@ class Members(UseCases):
         if self.store.pending_transfer_of(member["_id"]):
             raise Conflict("该党员有未办结的组织关系转接", code="TRANSFER_PENDING", field="member_id")
         self.store.remove_member(member["_id"], [events.MEMBER_REMOVED.build(
-            member["tenant_id"], self.stamp(), member_id=member["_id"], branch_id=member["branch_id"])])
+            member["tenant_id"], self.stamp(), member_id=member["_id"], branch_id=member["branch_id"])],
+            revoke=revocation("", "member_removed", token_lifetime(), all_of_account=True, cut_account=True))
         return {}
 
     def list(self, caller: CallerScope, org_id, status, mobile, page_size, page_token, q) -> dict:

@@ -41,7 +41,7 @@ CITIZEN = scope("citizen", None)
 
 
 class FakeCipher:
-    def encrypt(self, tenant_id: str, value: str, field: str) -> str:
+    def encrypt(self, tenant_id: str, value: str, field: str, record_id: str) -> str:
         return f"enc:{tenant_id}:{value}"
 
     def blind_index(self, tenant_id: str, value: str) -> str:
@@ -53,5 +53,5 @@ def writes_of(store: MagicMock) -> list[str]:
     reads = {"org", "orgs_by_ids", "member", "subtree", "subtree_height", "children", "has_members",
              "existing_id_indexes", "pending_transfer_of", "account_by_login", "account", "tenant_by_code", "tenant",
              "transfer", "transfers", "members_in", "search_members", "accounts_in", "member_names",
-             "party_members_of"}
+             "party_members_of", "session", "live_sessions", "member_accounts", "root_admins", "revocations_since"}
     return [name for name, _, _ in store.method_calls if name.split(".")[0] not in reads]

@@ -116,7 +116,8 @@ def test_get_me_answers_a_citizens_own_account_without_member_or_orgs(service, s
     store.orgs_by_ids.side_effect = lambda ids: {}
     answer = service.get_me(scope=CITIZEN)
     assert answer == {"account": {"id": "acc_citizen", "tenant_id": TENANT, "username": "13900001111",
-                                  "roles": [{"role": "citizen", "org_id": ""}], "member_id": "", "name": "王阿姨"},
+                                  "roles": [{"role": "citizen", "org_id": ""}], "member_id": "", "name": "王阿姨",
+                                  "disabled": False},
                       "member": None, "orgs": []}
     store.member.assert_not_called()
 

@@ -54,8 +54,26 @@ DELEGATIONS = [
      ("ten_1", ["b1", "b2"])),
     ("branch_roster_sizes", dict(tenant_id="ten_1", branch_ids=["b1", "b2"]), "members", "branch_roster_sizes", None,
      ("ten_1", ["b1", "b2"])),
-    ("create_account", dict(scope=CITY_ADMIN, username="u", password="p", role="r", org_id="o", member_id="m"),
-     "accounts", "create", TENANT_CALLER, ("u", "p", "r", "o", "m")),
+    ("org_nodes", dict(tenant_id="ten_1", org_ids=["o1", "o2"]), "organisations", "nodes", None,
+     ("ten_1", ["o1", "o2"])),
+    ("create_account", dict(scope=CITY_ADMIN, username="u", password="p", role="r", org_id="o", member_id="m",
+                            reason="why"), "accounts", "create", TENANT_CALLER, ("u", "p", "r", "o", "m", "why")),
+    ("reset_account_password", dict(scope=CITY_ADMIN, account_id="a", password="p"), "accounts", "reset_password",
+     TENANT_CALLER, ("a", "p")),
+    ("disable_account", dict(scope=CITY_ADMIN, account_id="a", reason="r"), "accounts", "disable", TENANT_CALLER,
+     ("a", "r")),
+    ("enable_account", dict(scope=CITY_ADMIN, account_id="a"), "accounts", "enable", TENANT_CALLER, ("a",)),
+    ("remove_account", dict(scope=CITY_ADMIN, account_id="a"), "accounts", "remove", TENANT_CALLER, ("a",)),
+    # one's own session and password: any account, the operator's too
+    ("refresh", dict(refresh_token="r", client_address="a"), "sessions", "refresh", None, ("r", "a")),
+    ("logout", dict(scope=OPERATOR), "sessions", "logout", OPERATOR_CALLER, ()),
+    ("list_sessions", dict(scope=CITY_ADMIN, account_id="a"), "sessions", "list_sessions",
+     CallerScope.from_dict(CITY_ADMIN), ("a",)),
+    ("revoke_session", dict(scope=CITY_ADMIN, session_id="s"), "sessions", "revoke_session",
+     CallerScope.from_dict(CITY_ADMIN), ("s",)),
+    ("change_password", dict(scope=OPERATOR, old_password="o", new_password="n"), "sessions", "change_password",
+     OPERATOR_CALLER, ("o", "n")),
+    ("revocations_since", dict(cursor="c"), "sessions", "revocations_since", None, ("c",)),
     ("list_accounts", dict(scope=CITY_ADMIN, org_id="o", role="r", page_size=5, page_token="t"), "accounts", "list",
      TENANT_CALLER, ("o", "r", 5, "t")),
     ("reset_tenant_admin_password", dict(scope=OPERATOR, tenant_code="c", username="u", password="p"), "accounts",
@@ -104,11 +122,12 @@ def test_the_entry_point_answers_what_its_use_case_answers(service, use_case, rp
     assert answer is called.return_value
 
 
-def test_the_timer_forgets_login_attempts_through_sessions(service, use_case):
+def test_the_timer_forgets_login_attempts_and_ended_sessions_through_sessions(service, use_case):
     assert entry_points(Timer) == {"forget_login_attempts"}
     sessions = use_case("sessions")
     service.forget_login_attempts()
     sessions.forget_attempts.assert_called_once_with()
+    sessions.forget_sessions.assert_called_once_with()
 
 
 TENANT_RPCS = [row for row in DELEGATIONS if row[4] is TENANT_CALLER]

@@ -7,6 +7,7 @@ import pytest
 from servicekit.errors import TooManyRequests, Unauthenticated
 from services.identity import passwords
 from services.identity.domain import throttle
+from services.identity.usecases.sessions import token_hash
 from tests.fast.identity.fakes import CITY_ADMIN, NOW, NOW_STAMP, TENANT
 
 ADDRESS = "203.0.113.7"
@@ -49,7 +50,8 @@ def test_a_login_clears_its_names_counter_and_uncounts_itself_from_the_address(s
     store.clear_login_attempts.assert_called_once_with(NAME_COUNTER)
     store.give_back_login_attempt.assert_called_once_with(ADDRESS_COUNTER)
     store.record_login_success.assert_called_once_with("acc_admin", "rehashed", NOW_STAMP)
-    assert signer.issue.call_args.args[0] == {**CITY_ADMIN, "account_id": "acc_admin"}
+    session = store.create_session.call_args.args[0]
+    assert signer.issue.call_args.args[0] == {**CITY_ADMIN, "account_id": "acc_admin", "session_id": session["_id"]}
     assert (answer["access_token"], answer["expires_in"], answer["account"]["username"]) == (
         "token", 3600, "city-admin")
 
@@ -94,3 +96,24 @@ def test_get_me_of_a_deleted_account_is_refused(service, store):
     with pytest.raises(Unauthenticated) as refused:
         service.get_me(CITY_ADMIN)
     assert refused.value.code == "ACCOUNT_GONE"
+
+
+def test_a_login_opens_a_session_holding_only_its_refresh_tokens_hash(service, store, hash_gate, signer,
+                                                                      known_account):
+    hash_gate.verify.return_value = (True, None)
+    answer = log_in(service)
+    session = store.create_session.call_args.args[0]
+    assert answer["session_id"] == session["_id"] and answer["refresh_token"].startswith(session["_id"] + ".")
+    assert session["refresh_hash"] == token_hash(answer["refresh_token"])
+    assert answer["refresh_token"] not in str(session)
+    assert (session["account_id"], session["client_address"], session["revoked_at"]) == ("acc_admin", ADDRESS, None)
+
+
+def test_a_disabled_account_is_answered_as_a_wrong_password(service, store, hash_gate, known_account):
+    store.account_by_login.return_value = {**ACCOUNT, "disabled": True}
+    hash_gate.verify.return_value = (True, None)
+    with pytest.raises(Unauthenticated) as refused:
+        log_in(service)
+    assert refused.value.code == "LOGIN_FAILED"
+    store.create_session.assert_not_called()
+    store.record_login_success.assert_not_called()

@@ -11,6 +11,7 @@ from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDen
 from servicekit.storage.mongo import open_store
 from services.identity.store import IdentityStore
 from tests.support.identity import PASSWORD, login, scope_of
+from tests.support.proofs import acting_as
 
 pytestmark = pytest.mark.integration
 _phones = iter(range(10_000_000))
@@ -51,7 +52,8 @@ def test_a_citizen_registers_then_logs_in_with_its_phone(rpc, city, identity_sto
 
     logged_in = rpc.identity.login(tenant_code=city.code, username=phone, password=PASSWORD)
     assert logged_in["account"] == {"id": answer["account_id"], "tenant_id": city.tenant_id, "username": phone,
-                                    "roles": [{"role": "citizen", "org_id": ""}], "member_id": "", "name": "王阿姨"}
+                                    "roles": [{"role": "citizen", "org_id": ""}], "member_id": "", "name": "王阿姨",
+                                    "disabled": False}
     scope = scope_of(logged_in)
     assert scope["roles"] == [{"role": "citizen", "org_id": None}] and scope["member_id"] is None
     me = rpc.identity.get_me(scope=scope)
@@ -153,7 +155,11 @@ def test_a_citizens_scope_reaches_nothing_of_the_partys_records(rpc, city):
 
 
 def test_tenant_by_code_names_the_tenant_for_other_services(rpc, city):
-    assert rpc.identity.tenant_by_code(tenant_code=city.code) == {
-        "tenant_id": city.tenant_id, "code": city.code, "name": "测试市", "root_org_id": city.root["id"]}
-    with pytest.raises(NotFound):
-        rpc.identity.tenant_by_code(tenant_code="no-such-city")
+    with acting_as("volunteer"):
+        assert rpc.identity.tenant_by_code(tenant_code=city.code) == {
+            "tenant_id": city.tenant_id, "code": city.code, "name": "测试市", "root_org_id": city.root["id"]}
+        with pytest.raises(NotFound):
+            rpc.identity.tenant_by_code(tenant_code="no-such-city")
+    with pytest.raises(PermissionDenied) as refused:         # only the volunteer service asks it
+        rpc.identity.tenant_by_code(tenant_code=city.code)
+    assert refused.value.code == "CALLER_NOT_ALLOWED"

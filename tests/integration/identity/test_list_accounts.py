@@ -12,7 +12,7 @@ from services.identity.store import IdentityStore
 from tests.support.identity import PASSWORD, login
 
 pytestmark = pytest.mark.integration
-ROW_KEYS = {"id", "username", "roles", "member_id", "member_name", "created_at"}
+ROW_KEYS = {"id", "username", "roles", "member_id", "member_name", "created_at", "disabled"}
 
 
 def listed(rpc, scope, org_id, **filters) -> dict[str, dict]:

@@ -125,7 +125,7 @@ def test_callers_outside_the_members_subtree_or_tenant_are_refused_and_nothing_i
 def test_a_secretary_does_not_record_a_talk_with_itself(rpc, city, listed):
     own = listed["absent"][1]
     rpc.identity.create_account(scope=city.admin, username="sec-member", password=PASSWORD, role="branch_secretary",
-                                org_id=listed["branch"]["id"], member_id=own)
+                                org_id=listed["branch"]["id"], member_id=own, reason="本支部党员任支部书记")
     with pytest.raises(PermissionDenied) as refused:
         rpc.scoring.record_talk(scope=login(rpc, city.code, "sec-member"), member_id=own, cycle=CYCLE,
                                 held_on=HELD_ON, note=NOTE)

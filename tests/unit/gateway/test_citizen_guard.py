@@ -14,9 +14,10 @@ from tests.unit.gateway.samples import request_for
 
 CITIZEN = {"account_id": "acc-citizen", "tenant_id": "tenant-xa", "roles": [{"role": "citizen", "org_id": None}],
            "member_id": None, "branch_id": None}
-# what a citizen may do with its own account: who it is, and its own orders (the service checks they are its own)
-CITIZEN_OPERATIONS = {"GetMe", "PlaceOrder", "ListMyOrders", "GetOrder", "CancelOrder", "ConfirmOrder",
-                      "DisputeOrder", "GetCompletionPhoto"}
+# what a citizen may do with its own account: who it is, its sessions and password, and its own orders (the
+# service checks they are its own)
+CITIZEN_OPERATIONS = {"GetMe", "Logout", "ListSessions", "RevokeSession", "ChangePassword", "PlaceOrder",
+                      "ListMyOrders", "GetOrder", "CancelOrder", "ConfirmOrder", "DisputeOrder", "GetCompletionPhoto"}
 AUTHENTICATED = [op.rpc for op in OPERATIONS if op.auth]
 REFUSED = [rpc for rpc in AUTHENTICATED if rpc not in CITIZEN_OPERATIONS]
 

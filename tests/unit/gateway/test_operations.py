@@ -28,11 +28,11 @@ def test_a_table_missing_an_rpc_is_refused():
         api_operations(IDENTITY_API, "identity", [Row("Login", "POST", "/v1/auth/login", "login")])
 
 
-OPEN_OPERATIONS = ["Login", "RegisterCitizen", "ListOpenCommunities", "PlaceGuestOrder", "GetTrackedOrder",
+OPEN_OPERATIONS = ["Login", "RegisterCitizen", "Refresh", "ListOpenCommunities", "PlaceGuestOrder", "GetTrackedOrder",
                    "CancelTrackedOrder", "ConfirmTrackedOrder", "DisputeTrackedOrder"]
 
 
-def test_only_login_a_citizens_registration_and_a_guests_order_are_open_without_a_token():
+def test_only_login_refresh_a_citizens_registration_and_a_guests_order_are_open_without_a_token():
     assert [op.rpc for op in OPERATIONS if not op.auth] == OPEN_OPERATIONS
     # each is sent the caller's address, the one thing that tells two anonymous callers apart
     assert all(op.client_address for op in OPERATIONS if not op.auth)

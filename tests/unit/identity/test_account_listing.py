@@ -26,7 +26,8 @@ def test_a_row_names_its_fields_and_nothing_else_of_the_stored_account():
     row = account_entry(stored, {"org-b": {"_id": "org-b", "name": "第一党支部"}}, {"mem-1": "王五"})
     assert row == {"id": "acc-1", "username": "wang", "member_id": "mem-1", "member_name": "王五",
                    "roles": [{"role": "member", "org_id": "org-b", "org_name": "第一党支部"}],
-                   "created_at": "2026-11-30T08:00:00.000Z"}
+                   "created_at": "2026-11-30T08:00:00.000Z", "disabled": False}
+    assert account_entry({**stored, "disabled": True, "disabled_reason": "离职"}, {}, {})["disabled"] is True
     unlinked = account_entry({**stored, "member_id": None, "roles": [{"role": "org_admin", "org_id": "org-gone"}]},
                              {}, {})
     assert (unlinked["member_id"], unlinked["member_name"], unlinked["roles"][0]["org_name"]) == ("", "", "")
