@@ -134,7 +134,7 @@ def run(args, work: Path, bus: str) -> None:
     try:
         gateway = subprocess.Popen([PYTHON, "-m", "gateway"], cwd=REPO, env={
             **env, "TOKEN_PUBLIC_KEY_PATH": str(public), "GATEWAY_GRPC_PORT": str(port),
-            "GATEWAY_HTTP_PORT": str(port + 1), "GATEWAY_SCAN_BATCH": args.batch, "GATEWAY_EVENT_LOOP": args.event_loop,
+            "GATEWAY_HTTP_PORT": str(port + 1), "GATEWAY_ADMIN_PORT": "0", "GATEWAY_SCAN_BATCH": args.batch, "GATEWAY_EVENT_LOOP": args.event_loop,
             "LOG_LEVEL": "WARNING"})
         children.append(gateway)
         wait_for_port(port)

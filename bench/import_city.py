@@ -22,6 +22,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from bench.city_data import MEMBER_HEADER, ORG_HEADER, branch_paths, member_rows, org_rows, to_csv
 from servicekit.process.config import nameko_config
 from servicekit.storage.embedded_mongo import EmbeddedMongo
+from servicekit.messaging.signed_calls import act_as
 from servicekit.security.keys import ensure_keys
 from tests.support.broker import TestVhost
 from tests.support.identity import scope_of
@@ -52,6 +53,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-import-"))
     os.environ.update(ensure_keys(work / "keys"), DB_PREFIX="bench" + secrets.token_hex(3),
                       OPERATOR_PASSWORD="Bench-" + secrets.token_hex(6), PASSWORD_HASH_PROFILE="fast")
+    act_as("gateway")      # the bench calls services as the gateway does
     orgs = org_rows()
     paths = branch_paths()
     started = time.perf_counter()

@@ -30,6 +30,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from bench.city_data import MEMBER_HEADER, ORG_HEADER, SURNAMES, branch_paths, member_rows, org_rows, to_csv
 from servicekit.process.config import nameko_config
 from servicekit.storage.embedded_mongo import EmbeddedMongo
+from servicekit.messaging.signed_calls import act_as
 from servicekit.security.keys import ensure_keys
 from servicekit.storage.mongo import open_store
 from services.identity.store import IdentityStore
@@ -94,6 +95,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-search-"))
     os.environ.update(ensure_keys(work / "keys"), DB_PREFIX="bench" + secrets.token_hex(3),
                       OPERATOR_PASSWORD="Bench-" + secrets.token_hex(6), PASSWORD_HASH_PROFILE="fast")
+    act_as("gateway")      # the bench calls services as the gateway does
     rows = member_rows(args.members, branch_paths())
     roll = Roll(rows)
     mongo = None if os.environ.get("MONGO_URI") else EmbeddedMongo(work / "mongo").start()

@@ -41,6 +41,7 @@ from gateway.operations import BY_RPC
 from servicekit.process.config import nameko_config
 from servicekit.storage.embedded_mongo import EmbeddedMongo
 from servicekit.errors import Unauthenticated
+from servicekit.messaging.signed_calls import act_as
 from servicekit.security.keys import ensure_keys
 from servicekit.storage.mongo import open_store
 from services.scoring.usecases.score_events import ScoreApplier
@@ -255,6 +256,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-ranking-"))
     os.environ.update(ensure_keys(work / "keys"), DB_PREFIX="bench" + secrets.token_hex(3),
                       OPERATOR_PASSWORD="Bench-" + secrets.token_hex(6))
+    act_as("gateway")      # the bench calls services as the gateway does
     processes = Processes(work)
     with TestVhost() as bus:
         try:
@@ -263,10 +265,10 @@ def main() -> None:
             identity = processes.child("identity", ["-m", "servicekit.process.runner",
                                                     "services.identity.service:IdentityService"],
                                        {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast"})
-            http_port, grpc_port = free_port(), free_port()
+            http_port, grpc_port, admin_port = free_port(), free_port(), free_port()
             gateway = processes.child("gateway", ["-m", "gateway"],
                                       {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http_port),
-                                       "GATEWAY_GRPC_PORT": str(grpc_port)})
+                                       "GATEWAY_GRPC_PORT": str(grpc_port), "GATEWAY_ADMIN_PORT": str(admin_port)})
             rpc = processes.rpc(bus)
             identity.wait_until(lambda: rpc.identity.login(tenant_code="", username="operator",
                                                            password=os.environ["OPERATOR_PASSWORD"]))
@@ -296,7 +298,7 @@ def main() -> None:
                 token = client.login("benchcity", "admin", ADMIN_PASSWORD)["access_token"]
             log(f"processes up; {args.branches} branches in {months}; logs in {work}")
             ranking = Ranking(target, token, root, args.month, f"http://127.0.0.1:{scoring_port}/metrics",
-                              f"http://127.0.0.1:{http_port}/metrics")
+                              f"http://127.0.0.1:{admin_port}/metrics")
             ranking.first()
             with Profiles(args.profile, {"scoring": scoring.process.pid, "gateway": gateway.process.pid}):
                 ranking.timed("quiet", 50, args.calls)

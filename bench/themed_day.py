@@ -8,9 +8,9 @@ Scans go as a phone's app sends them, HTTP/JSON on keep-alive connections (``--p
 default), or over gRPC.
 
 Starts its own embedded store (nx-27017), a RabbitMQ vhost of its own, identity, attendance
-(ATTENDANCE_CLOCK_CONTROL=1), scoring (when written) and two gateways: A as configured
-(micro-batching of RecordScan when the gateway has it) and B with GATEWAY_SCAN_BATCH=off,
-the plain per-request path, for the baseline. Then:
+(its test build, tests/support/builds.py, whose clock the bench shifts), scoring (when written)
+and two gateways: A as configured (micro-batching of RecordScan when the gateway has it) and B
+with GATEWAY_SCAN_BATCH=off, the plain per-request path, for the baseline. Then:
 
 1. imports a city (bench.city_data) through identity's import RPCs;
 2. the city admin (logged in through the gateway) issues one theme to every branch; every
@@ -68,6 +68,7 @@ from gateway.operations import BY_RPC
 from servicekit.process.config import nameko_config
 from servicekit.storage.embedded_mongo import EmbeddedMongo
 from servicekit.timestamps import parse_stamp
+from servicekit.messaging.signed_calls import act_as
 from servicekit.security.keys import ensure_keys
 from servicekit.process.priority import lower_priority_of
 from servicekit.security.tokens import TokenSigner
@@ -75,6 +76,7 @@ from services.attendance.domain import qrtoken
 from services.scoring.points_store import points_database
 from tests.support.attendance import point_at
 from tests.support.broker import TestVhost
+from tests.support.builds import ATTENDANCE_TEST_BUILD, TEST_BUILD_ENV
 from tests.support.identity import scope_of
 from tests.support.processes import REPO, ChildProcess, free_port
 
@@ -547,10 +549,8 @@ class Bench:
         self.identity = self.child("identity", ["-m", "servicekit.process.runner", "services.identity.service:IdentityService"],
                                    {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast"})
         self.attendance_metrics = free_port()
-        self.attendance = self.child("attendance", ["-m", "servicekit.process.runner",
-                                                    "services.attendance.service:AttendanceService"],
-                                     {**common, "METRICS_PORT": str(self.attendance_metrics),
-                                      "ATTENDANCE_CLOCK_CONTROL": "1"})
+        self.attendance = self.child("attendance", ["-m", "servicekit.process.runner", ATTENDANCE_TEST_BUILD],
+                                     {**common, "METRICS_PORT": str(self.attendance_metrics), **TEST_BUILD_ENV})
         self.watch.counters.append(self.attendance_calls)
         self.scoring = None
         if (REPO / "services/scoring/service.py").exists() and not self.args.without_scoring:
@@ -566,14 +566,16 @@ class Bench:
                                       "PROCESS_NICE": str(self.args.points_nice)})
         self.gateways = {}
         for name, extra in (("gateway-A", {}), ("gateway-B(per-request)", {"GATEWAY_SCAN_BATCH": "off"})):
-            http, grpc_port = free_port(), free_port()
+            http, grpc_port, admin = free_port(), free_port(), free_port()
             env = {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http), "GATEWAY_GRPC_PORT": str(grpc_port),
+                   "GATEWAY_ADMIN_PORT": str(admin),
                    "GATEWAY_RPC_TIMEOUT": "600", "GATEWAY_BATCH_SENDERS": str(self.args.gateway_senders),
                    "GATEWAY_EVENT_LOOP": self.args.event_loop, **extra}
             if self.args.gateway_workers:
                 env["GATEWAY_GRPC_WORKERS"] = str(self.args.gateway_workers)
             child = self.child(name, ["-m", "gateway"], env)
-            self.gateways[name] = (child, f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{http}")
+            self.gateways[name] = (child, f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{http}",
+                                   f"http://127.0.0.1:{admin}")      # /metrics: the admin listener
         self.rpc_proxy = ClusterRpcProxy({**nameko_config(), "AMQP_URI": bus}, timeout=900)
         self.rpc = self.rpc_proxy.start()
         self.identity.wait_until(lambda: self.rpc.identity.login(tenant_code="", username="operator",
@@ -589,7 +591,7 @@ class Bench:
                     return True
                 return False
             self.scoring.wait_until(scoring_up)
-        for child, _, http in self.gateways.values():
+        for child, _, http, _ in self.gateways.values():
             wait_http(http + "/healthz", child)
         self.target_a = self.gateways["gateway-A"][1]
         self.watch.counters.append(self.gateway_stalls)
@@ -617,7 +619,7 @@ class Bench:
         names = ("gateway_event_loop_lag_seconds_sum", "process_gc_pause_seconds_sum", "gateway_batch_seconds_count",
                  "gateway_batch_seconds_sum")
         lag, collector, batches, seconds = scrape_many(
-            self.gateways["gateway-A"][2] + "/metrics?" + "&".join(f"name[]={name}" for name in names),
+            self.gateways["gateway-A"][3] + "/metrics?" + "&".join(f"name[]={name}" for name in names),
             [(names[0], None), (names[1], None), (names[2], "attendance.record_scans"),
              (names[3], "attendance.record_scans")])
         return {GATEWAY_LAG: lag, GATEWAY_GC: collector, BATCHES: batches, BATCH_SECONDS: seconds}
@@ -785,7 +787,7 @@ class Bench:
               deadline: float | None = None) -> dict:
         """Send ``scans`` through ``target`` with the load processes; their answers by scan id."""
         procs = self.args.load_procs
-        http_url = next(http for _, grpc_target, http in self.gateways.values() if grpc_target == target)
+        http_url = next(http for _, grpc_target, http, _ in self.gateways.values() if grpc_target == target)
         by_proc: list[list[tuple]] = [[] for _ in range(procs)]
         for scan in scans:
             by_proc[scan.member.index % procs].append(self.item(scan, times[scan.scan_id]))
@@ -808,7 +810,7 @@ class Bench:
             time.sleep(0.05)
         cpu_before = self.watch.cpu()
         gateway_url = (self.gateways["gateway-A"] if target == self.target_a
-                       else self.gateways["gateway-B(per-request)"])[2] + "/metrics"
+                       else self.gateways["gateway-B(per-request)"])[3] + "/metrics"
         method = "record_scans" if target == self.target_a and self.batching_present else "record_scan"
         before = [self.attendance_rpc("service_rpc_seconds_count", method),
                   self.attendance_rpc("service_rpc_seconds_sum", method),
@@ -1320,7 +1322,7 @@ class Bench:
         month = self.day.strftime("%Y-%m")
         parts = []
         service_url = f"http://127.0.0.1:{self.scoring_metrics}/metrics"
-        gateway_url = self.gateways["gateway-A"][2] + "/metrics"
+        gateway_url = self.gateways["gateway-A"][3] + "/metrics"
 
         def server_seconds():
             return [scrape(service_url, "service_rpc_seconds_sum", "get_ranking"),
@@ -1428,6 +1430,7 @@ def main() -> None:
     bench = Bench(args)
     os.environ.update(ensure_keys(bench.work / "keys"), DB_PREFIX="bench" + secrets.token_hex(3),
                       OPERATOR_PASSWORD="Bench-" + secrets.token_hex(6))
+    act_as("gateway")      # the bench calls services as the gateway does
     mongo = None if os.environ.get("MONGO_URI") else EmbeddedMongo(bench.work / "mongo").start()
     uri = os.environ.get("MONGO_URI") or mongo.uri
     scoring_mongo = None

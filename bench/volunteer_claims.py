@@ -60,6 +60,7 @@ from deploy.local.processes import POINTS_NICE
 from gateway.client import GrpcClient
 from servicekit.process.config import database_name, nameko_config
 from servicekit.process.priority import lower_priority_of
+from servicekit.messaging.signed_calls import act_as
 from servicekit.security.keys import ensure_keys
 from servicekit.security.tokens import TokenSigner
 from servicekit.storage.embedded_mongo import EmbeddedMongo
@@ -67,6 +68,7 @@ from servicekit.timestamps import LOCAL_ZONE, parse_stamp
 from services.scoring.domain import points as point_rules
 from services.scoring.points_store import points_database
 from tests.support.broker import TestVhost
+from tests.support.proofs import acting_as
 from tests.support.processes import ChildProcess, free_port
 
 # The refusals a claim may get (docs/volunteer-rpc.md, ClaimOrder): anything else is a claim not told why.
@@ -113,7 +115,8 @@ class Bench:
         http, grpc_port = free_port(), free_port()
         self.gateway = self.child("gateway", ["-m", "gateway"],
                                   {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http),
-                                   "GATEWAY_GRPC_PORT": str(grpc_port), "GATEWAY_RPC_TIMEOUT": "600"})
+                                   "GATEWAY_GRPC_PORT": str(grpc_port), "GATEWAY_RPC_TIMEOUT": "600",
+                                   "GATEWAY_ADMIN_PORT": "0"})
         self.http, self.target = f"http://127.0.0.1:{http}", f"127.0.0.1:{grpc_port}"
         self.rpc_proxy = ClusterRpcProxy({**nameko_config(), "AMQP_URI": bus}, timeout=900)
         self.rpc = self.rpc_proxy.start()
@@ -149,7 +152,8 @@ class Bench:
         self.members: list[tuple[str, str]] = []          # (member id, branch id)
         ids = [b["org_id"] for b in branches]
         for start in range(0, len(ids), 500):
-            rosters = self.rpc.identity.branch_rosters(tenant_id=self.tenant_id, branch_ids=ids[start:start + 500])
+            with acting_as("content"):    # a peers' operation
+                rosters = self.rpc.identity.branch_rosters(tenant_id=self.tenant_id, branch_ids=ids[start:start + 500])
             for branch_id, roster in sorted(rosters.items()):
                 self.members.extend((entry["member_id"], branch_id) for entry in roster)
         self.signer = TokenSigner(Path(os.environ["TOKEN_PRIVATE_KEY_PATH"]).read_bytes(), lifetime_seconds=6 * 3600)
@@ -509,6 +513,7 @@ def main() -> None:
     bench = Bench(args)
     os.environ.update(ensure_keys(bench.work / "keys"), DB_PREFIX="bench" + secrets.token_hex(3),
                       OPERATOR_PASSWORD="Bench-" + secrets.token_hex(6))
+    act_as("gateway")      # the bench calls services as the gateway does
     mongo = None if os.environ.get("MONGO_URI") else EmbeddedMongo(bench.work / "mongo").start()
     uri = os.environ.get("MONGO_URI") or mongo.uri
     scoring_mongo = EmbeddedMongo(bench.work / "mongo-scoring").start() if mongo else None

@@ -2,15 +2,21 @@
 event loop thread (uvloop by default: grpc.aio, and HTTP/1.1 by uvicorn; scans are batched on that loop), every other
 operation's nameko RPC on worker threads.
 
-Environment: TOKEN_PUBLIC_KEY_PATH (required), AMQP_URI, GATEWAY_HOST (127.0.0.1), GATEWAY_HTTP_PORT (8080),
+Environment: TOKEN_PUBLIC_KEY_PATH and CALL_KEYS_DIR (required: servicekit.security.proofs), AMQP_URI
+(guest only to a broker on this machine; amqps:// or AMQP_SSL_CA, AMQP_SSL_CERT, AMQP_SSL_KEY for TLS:
+``servicekit.process.config.amqp_ssl``), GATEWAY_HOST (127.0.0.1), GATEWAY_HTTP_PORT (8080),
 GATEWAY_EVENT_LOOP (uvloop or asyncio), GATEWAY_GRPC_PORT (50051), GATEWAY_TLS_CERT and GATEWAY_TLS_KEY (PEM paths: HTTPS on the HTTP
-port, TLS 1.2+; ``gateway.http.tls``), GATEWAY_HTTP_THREADS (32 threads for the HTTP requests that are not scans),
-GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations that are not batched), GATEWAY_RPC_TIMEOUT (30 s),
-GATEWAY_MAX_BODY_BYTES (64 MiB), TRUSTED_PROXIES (addresses or CIDR networks whose X-Forwarded-For is believed:
-none), LOG_LEVEL (INFO); scan micro-batching: GATEWAY_SCAN_BATCH (on|off), GATEWAY_BATCH_MAX (256),
+port and TLS on the gRPC port, 1.2+; ``gateway.http.tls``), GATEWAY_ADMIN_HOST (127.0.0.1) and GATEWAY_ADMIN_PORT
+(8081, ``off`` for none: /metrics, /docs, /openapi.json; ``gateway.http.admin``), GATEWAY_ADMIN_GRPC_PORT (none: a gRPC
+port on the admin host that also offers reflection), GATEWAY_HTTP_THREADS (32 threads for the HTTP requests that
+are not scans), GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations that are not batched), GATEWAY_RPC_TIMEOUT
+(30 s), GATEWAY_MAX_BODY_BYTES (64 MiB: caps every operation's own limit, ``gateway.limits``), TRUSTED_PROXIES
+(addresses or CIDR networks whose X-Forwarded-For and X-Request-Id are believed: none), LOG_LEVEL (INFO, each line
+naming its request's id); scan micro-batching: GATEWAY_SCAN_BATCH (on|off), GATEWAY_BATCH_MAX (256),
 GATEWAY_BATCH_FILL (32: a batch of as many is sent at once), GATEWAY_BATCH_WAIT_MS (40: a smaller one when its
 oldest scan has waited as long), GATEWAY_BATCH_SENDERS (1; about attendance instances / gateways); verified access
-tokens remembered: GATEWAY_TOKEN_CACHE (250000, about 0.45 KB each).
+tokens remembered: GATEWAY_TOKEN_CACHE (250000, about 0.45 KB each); revoked sessions and accounts read from
+identity every GATEWAY_REVOCATION_POLL_SECONDS (2; ``gateway.revocations``).
 Stops cleanly on SIGTERM or SIGINT.
 """
 from __future__ import annotations
@@ -24,17 +30,27 @@ from gateway.grpc import build_protos
 from servicekit.process.config import env
 
 log = logging.getLogger("gateway")
+DEFAULT_ADMIN_PORT = 8081
+
+
+def optional_port(value: str) -> int | None:
+    """A port setting: a number (0: any free port), or empty / ``off`` for no listener."""
+    value = value.strip().lower()
+    return None if value in ("", "off", "none") else int(value)
 
 
 def main() -> int:
+    from gateway.request_ids import log_request_ids
     logging.basicConfig(stream=sys.stderr, level=env("LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                        format="%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s")
+    log_request_ids()                               # every line a request causes names its id
     build_protos.build()
 
     from gateway.event_loop import event_loop_kind
-    from servicekit.process.config import ConfigError
+    from servicekit.process.config import ConfigError, check_amqp_settings
     try:
         event_loop_kind()                           # refused before anything starts
+        check_amqp_settings()                       # no guest on a remote broker, TLS files that load
     except ConfigError as error:
         log.error("%s", error)
         return 2
@@ -43,20 +59,33 @@ def main() -> int:
     from gateway.batching import Batcher
     from gateway.dispatch import Dispatcher
     from gateway.server import GatewayServer
-    from gateway.http.tls import context_from_env
+    from gateway.http.tls import context_from_env, grpc_credentials_from_env
     from servicekit.process.collector import settle_after_start, young_threshold
+    from gateway.revocations import RevocationPoller
+    from servicekit.security.revocations import RevocationList
     from servicekit.security.tokens import CachingTokenVerifier
 
+    from servicekit.security.proofs import use_principal
+    try:
+        use_principal("gateway", load=True)         # every call it makes carries the gateway's proof
+    except RuntimeError as error:
+        log.error("%s", error)
+        return 2
     young_threshold()                               # GC_YOUNG_THRESHOLD, before anything starts
     backend = NamekoBackend()
     batcher = Batcher.from_env(backend)
-    server = GatewayServer(Dispatcher(backend, CachingTokenVerifier(), batcher=batcher),
+    revocations = RevocationList()
+    poller = RevocationPoller(backend, revocations).start()     # its first round at once, on its own thread
+    server = GatewayServer(Dispatcher(backend, CachingTokenVerifier(revocations=revocations), batcher=batcher),
                            host=env("GATEWAY_HOST", "127.0.0.1"),
                            http_port=int(env("GATEWAY_HTTP_PORT", "8080")),
                            grpc_port=int(env("GATEWAY_GRPC_PORT", "50051")),
                            http_threads=int(env("GATEWAY_HTTP_THREADS", "32")),
                            grpc_workers=int(env("GATEWAY_GRPC_WORKERS", "128")),
-                           ssl_context=context_from_env())
+                           ssl_context=context_from_env(), grpc_credentials=grpc_credentials_from_env(),
+                           admin_host=env("GATEWAY_ADMIN_HOST", "127.0.0.1"),
+                           admin_port=optional_port(env("GATEWAY_ADMIN_PORT", str(DEFAULT_ADMIN_PORT))),
+                           admin_grpc_port=optional_port(env("GATEWAY_ADMIN_GRPC_PORT", "off")))
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
@@ -65,6 +94,7 @@ def main() -> int:
     stopping.wait()
     log.info("gateway stopping")
     server.stop()
+    poller.stop()
     if batcher is not None:
         batcher.close()
     backend.close()

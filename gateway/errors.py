@@ -2,7 +2,9 @@
 
 Services raise the classes of ``servicekit.errors`` (nameko rebuilds them here); the
 gateway raises ``GatewayError`` for what it finds itself (bad JSON, no route...).
-Anything else is INTERNAL: logged here, answered with a message that reveals nothing.
+Anything else is INTERNAL: logged here, answered with a message that reveals nothing but the request id
+(``gateway.request_ids``), which every error answer carries: HTTP's body ``request_id``, gRPC's trailing
+``x-request-id``.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 import grpc
 from nameko.exceptions import RpcTimeout, UnknownService
 
+from gateway import request_ids
 from servicekit.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -86,10 +89,11 @@ class ErrorReply:
             body["field"] = self.field
         if self.details:
             body["details"] = self.details
-        return {"error": body}
+        return {"error": body, "request_id": request_ids.current_or_new()}
 
     def grpc_trailing_metadata(self) -> tuple[tuple[str, str | bytes], ...]:
-        metadata: list[tuple[str, str | bytes]] = [("error-code", self.code)]
+        metadata: list[tuple[str, str | bytes]] = [("error-code", self.code),
+                                                   (request_ids.METADATA_KEY, request_ids.current_or_new())]
         if self.field:
             metadata.append(("error-field", self.field))
         if self.details:

@@ -3,7 +3,7 @@
 A ``planned`` row (a service a later issue writes) runs once its modules exist and is left out
 silently until then; any other row whose modules are missing is skipped with a notice. Services
 expose Prometheus metrics on METRICS_PORT and are
-ready when that port answers; the gateway serves /metrics and /healthz on its HTTP port.
+ready when that port answers; the gateway serves /metrics (and /healthz) on its admin port, off the public one.
 """
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ def service(name: str, class_name: str, metrics_port: int, secrets: tuple[str, .
 
 GATEWAY_HTTP_PORT = 8080
 GATEWAY_GRPC_PORT = 50051
+GATEWAY_ADMIN_PORT = 8081         # /metrics, /docs, /openapi.json: loopback only (gateway.http.admin)
+GATEWAY_ADMIN_GRPC_PORT = 50052   # gRPC with reflection, for grpcurl on this machine
 # The live branch score (scoring and its store) yields the CPU to the members' scans: a scan's answer is
 # immediate and final, a score a second later is still live. At a 900-branch themed day's peak this gave 1,201
 # scans/s against 1,110 at equal priority (docs/performance.md, "Points consumer priority"), the live score 1-2 s behind
@@ -63,8 +65,9 @@ PROCESSES = (
     service("scoring", "PointsConsumer", 9106, store="scoring", process_name="scoring-points", nice=POINTS_NICE),
     service("content", "ContentService", 9104),
     service("volunteer", "VolunteerService", 9105),
-    Process("gateway", ("-m", "gateway"), GATEWAY_HTTP_PORT, needs=("gateway.__main__",),
+    Process("gateway", ("-m", "gateway"), GATEWAY_ADMIN_PORT, needs=("gateway.__main__",),
             env={"GATEWAY_HTTP_PORT": str(GATEWAY_HTTP_PORT), "GATEWAY_GRPC_PORT": str(GATEWAY_GRPC_PORT),
-                 "GATEWAY_RPC_TIMEOUT": "300"},
+                 "GATEWAY_ADMIN_PORT": str(GATEWAY_ADMIN_PORT),
+                 "GATEWAY_ADMIN_GRPC_PORT": str(GATEWAY_ADMIN_GRPC_PORT), "GATEWAY_RPC_TIMEOUT": "300"},
             ready_path="/healthz"),
 )

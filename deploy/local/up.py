@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from deploy.local.processes import GATEWAY_GRPC_PORT, GATEWAY_HTTP_PORT, PROCESSES, STORE_NICE, Process
+from deploy.local.processes import (GATEWAY_ADMIN_PORT, GATEWAY_GRPC_PORT, GATEWAY_HTTP_PORT, PROCESSES, STORE_NICE,
+                                     Process)
 from servicekit.process.config import amqp_uri
 from servicekit.storage.embedded_mongo import EmbeddedMongo, EmbeddedMongoError, log_tail
 from servicekit.security.keys import ensure_keys, ensure_operator_password
@@ -266,7 +267,7 @@ def print_summary(platform: Platform, env: dict[str, str], operator_password: st
     if platform.running("gateway"):
         base = f"{platform.scheme}://127.0.0.1:{GATEWAY_HTTP_PORT}"
         lines += [f"  网关 HTTP (gateway HTTP API):  {base}",
-                  f"  接口文档 (OpenAPI docs):       {base}/docs",
+                  f"  接口文档 (OpenAPI docs, admin port): {platform.scheme}://127.0.0.1:{GATEWAY_ADMIN_PORT}/docs",
                   f"  手机扫码打开 (QR codes open, PUBLIC_BASE_URL): {env['PUBLIC_BASE_URL']}/m/scan"
                   + ("   自签名证书, 首次打开需在浏览器中确认 (self-signed: accept it once in the browser)"
                      if platform.scheme == "https" and not os.environ.get("GATEWAY_TLS_CERT") else ""),

@@ -3,14 +3,19 @@ batcher live, so a member's scan joins its batch with no thread (``GatewayApp.se
 request runs the WSGI app on a pool of ``workers`` threads (its nameko RPC blocks).
 
 Beside what uvicorn refuses itself, the protocol answers a malformed request with the app's JSON error (400
-``MALFORMED_REQUEST``), refuses a head over ``MAX_HEADER_BYTES`` (431) and a body over ``max_body`` (413, from
-Content-Length or as a chunked body grows), and gives a request ``request_timeout`` from its first byte to
+``MALFORMED_REQUEST``), refuses a head over ``MAX_HEADER_BYTES`` (431) and a body over the request's limit (413, from
+Content-Length or as a chunked body grows: ``max_body``, or less when the app's ``body_limit`` says so for the
+operation, ``gateway.limits``), and gives a request ``request_timeout`` from its first byte to
 arrive whole (408 ``REQUEST_TIMEOUT``: a client trickling bytes cannot hold a connection); an idle keep-alive
 connection closes after ``idle_timeout``; connections over ``max_connections`` are answered 503.
+
+Every answer carries the request's id (``X-Request-Id``, ``gateway.request_ids``), and under TLS
+Strict-Transport-Security.
 """
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import socket
 import ssl
@@ -19,12 +24,17 @@ from concurrent.futures import ThreadPoolExecutor
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from gateway.errors import INTERNAL_REPLY
+from gateway import request_ids
+from gateway.client_address import TrustedProxies
+from gateway.errors import INTERNAL_REPLY, describe
 from gateway.event_loop import LoopThread, shared_loop
-from gateway.http.app import Answer, error_answer
+from gateway.http.app import REQUEST_ID_ENVIRON, Answer, error_answer
+from gateway.http.pages import HSTS
+from gateway.limits import SMALL_BODY_BYTES
+from gateway.limits import too_large as body_too_large
 from gateway.http.wsgi import (BODILESS, IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_HEADER_BYTES, REQUEST_TIMEOUT,
-                               SERVER_NAME, SKIPPED_HEADERS, Incoming, app_error, plain_request, response_bytes,
-                               run_wsgi, wsgi_environ)
+                               SERVER_NAME, SKIPPED_HEADERS, Incoming, app_error, path_and_query, plain_request,
+                               response_bytes, run_wsgi, wsgi_environ)
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +112,21 @@ class GatewayHttpProtocol(HttpToolsProtocol):
 class AsgiAdapter:
     """The ASGI app uvicorn calls: the gateway's WSGI app with its scan fast path."""
 
-    def __init__(self, app, max_body: int, workers: ThreadPoolExecutor, server: tuple[str, int]):
-        self.app, self.max_body, self.workers, self.server = app, max_body, workers, server
+    def __init__(self, app, max_body: int, workers: ThreadPoolExecutor, server: tuple[str, int], tls: bool = False):
+        self.app, self.max_body, self.workers, self.server, self.tls = app, max_body, workers, server, tls
+        proxies = getattr(app, "trusted_proxies", None)
+        self.trusted_proxies = proxies if isinstance(proxies, TrustedProxies) else TrustedProxies.from_env()
+        self.app_limit = getattr(app, "body_limit", None)
+        # a body this small needs no look-up of its operation's limit: every operation takes at least as much
+        self.small_body = min(max_body, SMALL_BODY_BYTES)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return                                  # lifespan is off and WebSocket not offered
+        client = scope.get("client")
+        given = next((value for name, value in scope["headers"] if name == b"x-request-id"), None)
+        request_id = request_ids.begin(request_ids.chosen(given.decode("latin-1") if given else None,
+                                                          client[0] if client else None, self.trusted_proxies))
         request = Incoming()
         request.method = scope["method"].encode("ascii")
         query = scope.get("query_string", b"")
@@ -122,13 +141,24 @@ class AsgiAdapter:
             if answer is None:
                 answer = await self._read_body(request, receive)
             if answer is None:
-                answer = await self._answer(request, scope)
+                answer = await self._answer(request, scope, request_id)
             else:
                 answer.headers.append(("Connection", "close"))      # what follows the refused part is not read
         except Exception:  # noqa: BLE001  the app answers its own errors; this is a bug in the adapter
             log.exception("HTTP request %s %s failed", scope["method"], scope["path"])
             answer = error_answer(INTERNAL_REPLY)
+        if not any(name == request_ids.HEADER for name, _ in answer.headers):
+            answer.headers.append((request_ids.HEADER, request_id))
+        if self.tls and not any(name == HSTS[0] for name, _ in answer.headers):
+            answer.headers.append(HSTS)
         await send_answer(send, answer, head_only)
+
+    def limit(self, request: Incoming) -> int:
+        """The most bytes this request's body may have: the app's limit for its operation, within ``max_body``."""
+        if self.app_limit is None:
+            return self.max_body
+        method = request.method.decode("ascii")
+        return min(self.max_body, self.app_limit(method, path_and_query(request)[0]))
 
     def _refusal_of(self, request: Incoming) -> Answer | None:
         """A head refused before its body is read: too large, or a declared body over the limit."""
@@ -136,33 +166,41 @@ class AsgiAdapter:
                 > MAX_HEADER_BYTES:
             return app_error("HEADERS_TOO_LARGE", "HEADERS_TOO_LARGE",
                              f"the request's line and headers may be at most {MAX_HEADER_BYTES} bytes")
-        length = next((value for name, value in request.headers if name == b"content-length"), b"0")
-        if int(length) > self.max_body:              # httptools has checked it is one run of digits
-            return self._too_large()
+        length = int(next((value for name, value in request.headers if name == b"content-length"), b"0"))
+        if length > self.small_body:                 # httptools has checked it is one run of digits
+            limit = self.limit(request)
+            if length > limit:
+                return too_large(limit)
         return None
 
     async def _read_body(self, request: Incoming, receive) -> Answer | None:
         """The body, as it arrives; refused as soon as it grows over the limit (a chunked body)."""
+        bound, looked_up = self.small_body, False
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 raise ConnectionResetError("the client left before its request was read")
             request.body += message.get("body", b"")
-            if len(request.body) > self.max_body:
-                return self._too_large()
+            if len(request.body) > bound and not looked_up:
+                bound, looked_up = self.limit(request), True
+            if len(request.body) > bound:
+                return too_large(bound)
             if not message.get("more_body", False):
                 return None
 
-    def _too_large(self) -> Answer:
-        return app_error("PAYLOAD_TOO_LARGE", "BODY_TOO_LARGE", f"the body may be at most {self.max_body} bytes")
-
-    async def _answer(self, request: Incoming, scope) -> Answer:
+    async def _answer(self, request: Incoming, scope, request_id: str) -> Answer:
         batched = self.app.serve_batched(plain_request(request))
         if batched is not None:
             return await batched
         client = scope.get("client")
         environ = wsgi_environ(request, self.server, tuple(client) if client else None, scope.get("scheme", "http"))
-        return await asyncio.get_running_loop().run_in_executor(self.workers, run_wsgi, self.app, environ)
+        environ[REQUEST_ID_ENVIRON] = request_id
+        return await asyncio.get_running_loop().run_in_executor(
+            self.workers, contextvars.copy_context().run, run_wsgi, self.app, environ)
+
+
+def too_large(limit: int) -> Answer:
+    return error_answer(describe(body_too_large(limit)))
 
 
 async def send_answer(send, answer: Answer, head_only: bool) -> None:
@@ -197,7 +235,8 @@ class HttpGateway:
         self.socket.setblocking(False)
         self.port = self.socket.getsockname()[1]
         config = uvicorn.Config(
-            AsgiAdapter(app, max_body, self.workers, (host, self.port)), host=host, port=self.port,
+            AsgiAdapter(app, max_body, self.workers, (host, self.port), tls=ssl_context is not None),
+            host=host, port=self.port,
             http=type("Protocol", (GatewayHttpProtocol,), {"request_timeout": request_timeout}), ws="none", lifespan="off", interface="asgi3", loop="none",
             log_config=None, access_log=False,
             proxy_headers=False,                # TRUSTED_PROXIES is the app's (a login's client address)

@@ -3,6 +3,7 @@ secure context, so a try-out on a LAN needs TLS; localhost works without.
 
 * ``context_from_env()``: the server's SSL context when ``GATEWAY_TLS_CERT`` and ``GATEWAY_TLS_KEY`` (PEM paths)
   are set, None when neither is; TLS 1.2 or later, HTTP/1.1 offered by ALPN.
+* ``grpc_credentials_from_env()``: the same certificate for the gRPC port (grpc's own TLS, 1.2 or later).
 * ``ensure_self_signed(folder)``: a self-signed certificate for this machine's names and addresses (what
   ``bin/run --tls`` uses), made again when the machine's names or addresses changed or it nears its end.
 """
@@ -43,6 +44,24 @@ def context_from_env() -> ssl.SSLContext | None:
     if not (cert and key):
         raise ConfigError("GATEWAY_TLS_CERT and GATEWAY_TLS_KEY go together: set both (PEM paths) or neither")
     return server_context(cert, key)
+
+
+def grpc_credentials(cert_path: str | os.PathLike, key_path: str | os.PathLike):
+    """gRPC server credentials of the certificate chain and key (PEM files); no client certificate asked."""
+    import grpc
+
+    server_context(cert_path, key_path)            # the same checks and refusal as HTTPS: a pair that loads
+    return grpc.ssl_server_credentials([(Path(key_path).read_bytes(), Path(cert_path).read_bytes())])
+
+
+def grpc_credentials_from_env():
+    """The gRPC credentials of ``GATEWAY_TLS_CERT`` and ``GATEWAY_TLS_KEY``; None when neither is set."""
+    cert, key = env("GATEWAY_TLS_CERT"), env("GATEWAY_TLS_KEY")
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ConfigError("GATEWAY_TLS_CERT and GATEWAY_TLS_KEY go together: set both (PEM paths) or neither")
+    return grpc_credentials(cert, key)
 
 
 # ---- a self-signed certificate for a LAN try-out -----------------------------------------------

@@ -138,9 +138,13 @@ def test_deep_json_and_a_latitude_that_is_not_a_number_are_refused_through_both_
     deep_text = b'{"text": ' + b"[" * 1000 + b'"x"' + b"]" * 1000 + b"}"
     status, answer = post_json(gateway_process, f"/v1/activities/{activity_id}/text-records", deep_text, secretary)
     assert (status, answer["error"]["code"]) == (400, "JSON_TOO_DEEP")
-    deep_scan = json.dumps({"token": token, "fix": "HERE"}).encode().replace(b'"HERE"', b"[" * 50_000 + b"]" * 50_000)
+    # within a scan's 64 KiB body limit (a larger body is refused for its size before it is read)
+    deep_scan = json.dumps({"token": token, "fix": "HERE"}).encode().replace(b'"HERE"', b"[" * 20_000 + b"]" * 20_000)
     status, answer = post_json(gateway_process, "/v1/scans", deep_scan, member)
     assert (status, answer["error"]["code"]) == (400, "JSON_TOO_DEEP")
+    huge_scan = json.dumps({"token": token, "fix": "HERE"}).encode().replace(b'"HERE"', b"[" * 50_000 + b"]" * 50_000)
+    status, answer = post_json(gateway_process, "/v1/scans", huge_scan, member)
+    assert (status, answer["error"]["code"]) == (413, "BODY_TOO_LARGE") and answer["request_id"]
 
     near = day.fix(20)
     for lat in (json.dumps(str(near["lat"])), "true"):

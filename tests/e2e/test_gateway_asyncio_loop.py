@@ -21,7 +21,8 @@ def asyncio_gateway(identity_service, attendance_service, bus_uri, tmp_path_fact
     http_port, grpc_port = free_port(), free_port()
     child = ChildProcess("gateway-asyncio", ["-m", "gateway"],
                          {"AMQP_URI": bus_uri, "GATEWAY_HTTP_PORT": str(http_port),
-                          "GATEWAY_GRPC_PORT": str(grpc_port), "GATEWAY_EVENT_LOOP": "asyncio"},
+                          "GATEWAY_GRPC_PORT": str(grpc_port), "GATEWAY_EVENT_LOOP": "asyncio",
+                          "GATEWAY_ADMIN_PORT": "0"},
                          tmp_path_factory.mktemp("gateway-asyncio-logs"))
     child.wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=2))
     child.http_url = f"http://127.0.0.1:{http_port}"

@@ -88,7 +88,7 @@ def test_refusals_over_http_are_json_with_their_codes(day, http, rpc, gateway_pr
         status, headers, body = fetch(url, token)
         assert (status, headers["content-type"]) == (expected_status, "application/json; charset=utf-8"), url
         assert json.loads(body)["error"]["code"] == code, url
-        assert "cache-control" not in headers and "etag" not in headers
+        assert headers["cache-control"] == "no-store" and "etag" not in headers      # an error is never cached
     status, _, _ = fetch(f"{base}/{upload['id']}/photo", "")
     assert status == 401
 

@@ -105,7 +105,7 @@ def test_a_secretary_records_talks_over_http_and_grpc(gateway_process, operator_
 
 
 def test_the_openapi_document_describes_the_talk_operations(gateway_process):
-    spec = json.loads(urllib.request.urlopen(gateway_process.http_url + "/openapi.json", timeout=5).read())
+    spec = json.loads(urllib.request.urlopen(gateway_process.admin_url + "/openapi.json", timeout=5).read())
     record = spec["paths"]["/v1/members/{member_id}/talks"]["post"]
     assert record["operationId"] == "RecordTalk"
     assert record["requestBody"]["content"]["application/json"]["schema"] == {

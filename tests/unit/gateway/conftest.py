@@ -20,6 +20,7 @@ from werkzeug.test import Client  # noqa: E402
 from gateway.client import GrpcClient  # noqa: E402
 from gateway.dispatch import Dispatcher  # noqa: E402
 from gateway.grpc.server import GrpcGateway  # noqa: E402
+from gateway.http.admin import AdminApp  # noqa: E402
 from gateway.http.app import GatewayApp  # noqa: E402
 from gateway.operations import Operation  # noqa: E402
 from servicekit.security import tokens  # noqa: E402
@@ -123,6 +124,17 @@ def app(dispatcher) -> GatewayApp:
 @pytest.fixture
 def http(app, backend) -> Client:
     return Client(app)
+
+
+@pytest.fixture(scope="session")
+def admin_app() -> AdminApp:
+    return AdminApp()
+
+
+@pytest.fixture
+def admin_http(admin_app) -> Client:
+    """The admin listener's app: /metrics, /openapi.json and /docs (not on the public one)."""
+    return Client(admin_app)
 
 
 @pytest.fixture(scope="session")

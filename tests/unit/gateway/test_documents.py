@@ -8,10 +8,10 @@ from gateway.operations import OPERATIONS
 
 
 @pytest.fixture(scope="module")
-def openapi(app) -> dict:
+def openapi(admin_app) -> dict:
     from werkzeug.test import Client
 
-    response = Client(app).get("/openapi.json")
+    response = Client(admin_app).get("/openapi.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
     return json.loads(response.get_data(as_text=True))
 
@@ -103,8 +103,8 @@ def test_openapi_takes_list_filters_from_the_query_and_files_as_raw_bodies(opena
     assert set(upload) == {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def test_docs_list_every_operation_with_its_fields(http):
-    response = http.get("/docs")
+def test_docs_list_every_operation_with_its_fields(admin_http):
+    response = admin_http.get("/docs")
     assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     for op in OPERATIONS:
@@ -116,8 +116,8 @@ def test_docs_list_every_operation_with_its_fields(http):
             assert f"<code>{field.name}</code>" in section, (op.rpc, field.name)
 
 
-def test_docs_are_self_contained(http):
-    page = http.get("/docs").get_data(as_text=True)
+def test_docs_are_self_contained(admin_http):
+    page = admin_http.get("/docs").get_data(as_text=True)
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert "<script" not in page
 

@@ -96,14 +96,14 @@ def test_the_ascii_fallback_keeps_what_it_can():
     assert 'filename="report-ab.xlsx"' in content_disposition('a"b\\.xlsx', "report")
 
 
-def test_openapi_and_docs_describe_the_download(http):
-    document = http.get("/openapi.json").get_json()
+def test_openapi_and_docs_describe_the_download(admin_http):
+    document = admin_http.get("/openapi.json").get_json()
     for path, rpc in (("/v1/orgs/{org_id}/attendance-statistics.xlsx", "ExportStatistics"),
                       ("/v1/orgs/{org_id}/reports/{kind}", "ExportReport")):
         operation = document["paths"][path]["get"]
         assert set(operation["responses"]["200"]["content"]) == {"application/json", XLSX_MEDIA_TYPE}
         assert "Content-Disposition" in operation["responses"]["200"]["headers"]
         assert "download" in {p["name"] for p in operation["parameters"] if p["in"] == "query"}
-    page = http.get("/docs").get_data(as_text=True)
+    page = admin_http.get("/docs").get_data(as_text=True)
     section = page[page.index('id="ExportReport"'):]
     assert "?download=1" in section[:section.index("</section>")]

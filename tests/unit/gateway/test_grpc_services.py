@@ -16,16 +16,34 @@ def test_the_health_check_answers_serving(service, channel):
     assert answer.status == health_pb2.HealthCheckResponse.SERVING
 
 
-def test_reflection_lists_the_api_health_and_reflection(channel):
+@pytest.fixture(scope="module")
+def admin_channel(dispatcher):
+    """A gateway gRPC server as the admin listener has it: reflection offered."""
+    from gateway.grpc.server import GrpcGateway
+
+    gateway = GrpcGateway(dispatcher, "127.0.0.1:0", max_workers=2, reflection=True).start()
+    with grpc.insecure_channel(f"127.0.0.1:{gateway.port}") as channel:
+        yield channel
+    gateway.stop(grace=0)
+
+
+def test_the_public_port_offers_no_reflection(channel):
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    with pytest.raises(grpc.RpcError) as refused:
+        list(stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5))
+    assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_reflection_lists_the_api_health_and_reflection(admin_channel):
+    stub = reflection_pb2_grpc.ServerReflectionStub(admin_channel)
     [answer] = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
                                          timeout=5)
     names = {service.name for service in answer.list_services_response.service}
     assert {IDENTITY_API, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= names
 
 
-def test_reflection_describes_the_api(channel):
-    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+def test_reflection_describes_the_api(admin_channel):
+    stub = reflection_pb2_grpc.ServerReflectionStub(admin_channel)
     request = reflection_pb2.ServerReflectionRequest(file_containing_symbol=IDENTITY_API)
     [answer] = stub.ServerReflectionInfo(iter([request]), timeout=5)
     files = [descriptor_pb2.FileDescriptorProto.FromString(raw)

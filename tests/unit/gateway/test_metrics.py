@@ -37,9 +37,9 @@ def test_a_grpc_request_is_counted(grpc_client, backend, token):
     assert count("grpc", "GetMe", "UNAUTHENTICATED") == refused + 1
 
 
-def test_metrics_are_served_as_prometheus_text(http, backend, token):
+def test_metrics_are_served_as_prometheus_text(http, admin_http, backend, token):
     http.get("/v1/orgs/org-1", headers={"Authorization": f"Bearer {token}"})
-    response = http.get("/metrics")
+    response = admin_http.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"
     text = response.get_data(as_text=True)
     assert 'gateway_requests_total{operation="GetOrg",outcome="ok",protocol="http"}' in text
@@ -52,23 +52,23 @@ def test_nothing_is_left_in_flight_after_requests(http, backend, token):
     assert REGISTRY.get_sample_value("gateway_requests_in_flight", {"protocol": "http"}) == 0
 
 
-def test_metrics_can_be_asked_for_by_name(http, backend, token):
+def test_metrics_can_be_asked_for_by_name(http, admin_http, backend, token):
     """``?name[]=`` as prometheus_client's own server: a poller that wants two series does not pay for the page."""
     http.get("/v1/orgs/org-1", headers={"Authorization": f"Bearer {token}"})
-    text = http.get("/metrics?name[]=gateway_requests_total&name[]=gateway_requests_in_flight").get_data(as_text=True)
+    text = admin_http.get("/metrics?name[]=gateway_requests_total&name[]=gateway_requests_in_flight").get_data(as_text=True)
     assert 'gateway_requests_total{operation="GetOrg",outcome="ok",protocol="http"}' in text
     assert "gateway_requests_in_flight" in text
     assert "gateway_request_seconds" not in text
 
 
-def test_a_family_name_selects_all_its_samples_and_sample_names_still_work(http, backend, token):
+def test_a_family_name_selects_all_its_samples_and_sample_names_still_work(http, admin_http, backend, token):
     """prometheus_client filters by sample name only: ``name[]=gateway_request_seconds`` answered an empty page."""
     http.get("/v1/orgs/org-1", headers={"Authorization": f"Bearer {token}"})
-    text = http.get("/metrics?name[]=gateway_request_seconds").get_data(as_text=True)
+    text = admin_http.get("/metrics?name[]=gateway_request_seconds").get_data(as_text=True)
     for sample in ("gateway_request_seconds_bucket{", "gateway_request_seconds_count{", "gateway_request_seconds_sum{"):
         assert sample in text
     assert "gateway_requests_total" not in text and "gateway_requests_in_flight" not in text
-    counters = http.get("/metrics?name[]=gateway_requests").get_data(as_text=True)
+    counters = admin_http.get("/metrics?name[]=gateway_requests").get_data(as_text=True)
     assert 'gateway_requests_total{operation="GetOrg",outcome="ok",protocol="http"}' in counters
-    count_only = http.get("/metrics?name[]=gateway_request_seconds_count").get_data(as_text=True)
+    count_only = admin_http.get("/metrics?name[]=gateway_request_seconds_count").get_data(as_text=True)
     assert "gateway_request_seconds_count{" in count_only and "_bucket" not in count_only

@@ -68,7 +68,8 @@ def test_api_answers_carry_nosniff_and_no_referrer_but_no_page_policy(http, back
                    http.get("/v1/nowhere")):
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
         assert answer.headers["Referrer-Policy"] == "no-referrer"
-        assert "Content-Security-Policy" not in answer.headers
+        assert answer.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert answer.headers["Cache-Control"] == "no-store" and answer.headers["X-Request-Id"]
 
 
 def test_a_page_cannot_be_posted_to_and_an_unknown_page_is_404(http):

@@ -74,7 +74,7 @@ def test_errors_stay_json_and_are_never_cached(http, backend, token):
     backend.fail_with(NotFound("照片不存在", code="UPLOAD_NOT_FOUND", field="upload_id"))
     response = http.get(PATH, headers=auth(token))
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "UPLOAD_NOT_FOUND"
-    assert "Cache-Control" not in response.headers and "ETag" not in response.headers
+    assert response.headers["Cache-Control"] == "no-store" and "ETag" not in response.headers
     backend.fail_with(InvalidArgument("该资料是文字记录，不是照片", code="UPLOAD_NOT_A_PHOTO", field="upload_id"))
     response = http.get(PATH, headers=auth(token))
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "UPLOAD_NOT_A_PHOTO"
@@ -87,12 +87,12 @@ def test_there_is_no_json_form_to_ask_for(http, backend, token):
     assert backend.calls == []
 
 
-def test_openapi_and_docs_describe_the_image_answer(http):
-    operation = http.get("/openapi.json").get_json()["paths"][BY_RPC["GetUploadPhoto"].path]["get"]
+def test_openapi_and_docs_describe_the_image_answer(admin_http):
+    operation = admin_http.get("/openapi.json").get_json()["paths"][BY_RPC["GetUploadPhoto"].path]["get"]
     assert set(operation["responses"]["200"]["content"]) == {"image/jpeg", "image/png", "image/webp"}
     assert set(operation["responses"]["200"]["headers"]) == {"Content-Disposition", "ETag", "Cache-Control"}
     assert "304" in operation["responses"]
     assert {p["name"] for p in operation["parameters"]} == {"activity_id", "upload_id", "size", "If-None-Match"}
-    page = http.get("/docs").get_data(as_text=True)
+    page = admin_http.get("/docs").get_data(as_text=True)
     section = page[page.index('id="GetUploadPhoto"'):]
     assert "Content-Disposition: inline" in section[:section.index("</section>")]

@@ -63,7 +63,8 @@ def test_python_m_gateway_serves_both_protocols_and_stops_on_sigterm(keys, tmp_p
     public_key = tmp_path / "token_public.pem"
     public_key.write_bytes(keys.public_pem)
     env = {**os.environ, "TOKEN_PUBLIC_KEY_PATH": str(public_key), "GATEWAY_HOST": "127.0.0.1",
-           "GATEWAY_HTTP_PORT": "0", "GATEWAY_GRPC_PORT": "0", "PYTHONWARNINGS": "ignore"}
+           "GATEWAY_HTTP_PORT": "0", "GATEWAY_GRPC_PORT": "0", "GATEWAY_ADMIN_PORT": "0",
+           "PYTHONWARNINGS": "ignore"}
     process = subprocess.Popen([sys.executable, "-m", "gateway"], cwd=REPO_ROOT, env=env,
                                stderr=subprocess.PIPE, text=True)
     try:
@@ -72,6 +73,7 @@ def test_python_m_gateway_serves_both_protocols_and_stops_on_sigterm(keys, tmp_p
             log.append(line)
             if match := LISTENING.search(line):
                 grpc_port, http_port = match.groups()
+                assert " [-]: " in line          # a line outside any request; inside one it names the request's id
                 break
         else:
             pytest.fail("the gateway did not start:\n" + "".join(log))

@@ -8,10 +8,10 @@ from servicekit.spreadsheets import XLSX_MEDIA_TYPE
 
 
 @pytest.fixture(scope="module")
-def paths(app) -> dict:
+def paths(admin_app) -> dict:
     from werkzeug.test import Client
 
-    return Client(app).get("/openapi.json").get_json()["paths"]
+    return Client(admin_app).get("/openapi.json").get_json()["paths"]
 
 
 def operation(paths: dict, rpc: str) -> dict:
@@ -41,8 +41,8 @@ def test_a_completion_photo_is_an_image_and_the_export_a_workbook(paths):
     assert set(upload) == {"image/jpeg", "image/png", "image/webp"}
 
 
-def test_docs_describe_the_order_and_the_registration(http):
-    page = http.get("/docs").get_data(as_text=True)
+def test_docs_describe_the_order_and_the_registration(admin_http):
+    page = admin_http.get("/docs").get_data(as_text=True)
     for rpc, words in (("RegisterCitizen", "mobile number"), ("PlaceGuestOrder", "tracking code"),
                        ("ClaimOrder", "never more volunteers than the order needs")):
         section = page[page.index(f'id="{rpc}"'):]
