@@ -13,14 +13,15 @@ from __future__ import annotations
 import logging
 import time
 
-from kombu import Connection
+from servicekit.process.config import AMQP_SSL_FROM_ENV, amqp_connection
 
 log = logging.getLogger(__name__)
 
 
 class ServicePeers:
-    def __init__(self, amqp_uri: str, service_name: str, interval: float = 30.0):
+    def __init__(self, amqp_uri: str, service_name: str, interval: float = 30.0, ssl_options=AMQP_SSL_FROM_ENV):
         self.uri, self.queue, self.interval = amqp_uri, f"rpc-{service_name}", interval
+        self.ssl_options = ssl_options      # as nameko's AMQP_SSL (config.amqp_ssl); the environment's by default
         self._others = True
         self._asked_at = float("-inf")
 
@@ -35,7 +36,7 @@ class ServicePeers:
 
     def _ask(self) -> bool:
         try:
-            with Connection(self.uri, connect_timeout=2) as connection:
+            with amqp_connection(self.uri, self.ssl_options, connect_timeout=2) as connection:
                 _, _, consumers = connection.default_channel.queue_declare(queue=self.queue, passive=True)
             return consumers != 1
         except Exception:  # noqa: BLE001  no answer: assume others may be writing

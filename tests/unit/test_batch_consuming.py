@@ -6,16 +6,20 @@ from types import SimpleNamespace
 import pytest
 
 from servicekit.messaging.consumers import BatchEventConsumer
-from servicekit.security.proofs import KEYS_DIR_VARIABLE, ensure_call_keys, event_headers, forget_keys, use_principal
+from servicekit.security.proofs import (KEYS_DIR_VARIABLE, current_principal, ensure_call_keys, event_headers,
+                                        forget_keys, use_principal)
 
 
 @pytest.fixture(autouse=True)
 def publisher_keys(tmp_path, monkeypatch):
     """The test signs as attendance, which owns the exchange the consumer reads."""
     monkeypatch.setenv(KEYS_DIR_VARIABLE, str(ensure_call_keys(tmp_path / "calls")))
+    previous = current_principal()
     use_principal("attendance")
     yield
     forget_keys()
+    if previous:
+        use_principal(previous)
 
 
 class Message:

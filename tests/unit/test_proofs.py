@@ -10,8 +10,8 @@ import pytest
 from servicekit.errors import PermissionDenied, Unauthenticated
 from servicekit.messaging.rpc import OnceEncodedRpc
 from servicekit.security import proofs
-from servicekit.security.proofs import (KEYS_DIR_VARIABLE, call_headers, ensure_call_keys, event_headers,
-                                        forget_keys, use_principal, verify_call, verify_event)
+from servicekit.security.proofs import (KEYS_DIR_VARIABLE, call_headers, current_principal, ensure_call_keys,
+                                        event_headers, forget_keys, use_principal, verify_call, verify_event)
 
 BODY = json.dumps({"args": [], "kwargs": {"scope": {"account_id": "a1"}, "org_id": "o1"}}).encode()
 
@@ -19,9 +19,12 @@ BODY = json.dumps({"args": [], "kwargs": {"scope": {"account_id": "a1"}, "org_id
 @pytest.fixture(autouse=True)
 def keys(tmp_path, monkeypatch):
     monkeypatch.setenv(KEYS_DIR_VARIABLE, str(ensure_call_keys(tmp_path / "calls")))
+    previous = current_principal()
     use_principal("gateway")
     yield tmp_path / "calls"
     forget_keys()
+    if previous:
+        use_principal(previous)
 
 
 def test_a_call_proves_its_principal_for_exactly_that_body_and_routing_key():
