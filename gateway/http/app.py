@@ -1,41 +1,47 @@
 """The HTTP/JSON side: a werkzeug WSGI app generated from the operation table.
 
 Strict JSON in (an object nested at most MAX_JSON_DEPTH levels, known fields, right types: a
-number field takes a JSON number, not text, a bool or null), JSON out with every field
-shown. Path parameters, and for GET the query string, bind into the request message;
-imports take the raw file as the body.
+number field takes a JSON number, not text, a bool or null; null only where a field may be left
+unset; a string with ``(choices)`` only one of them), as /openapi.json describes it, JSON out
+with every field shown. Path parameters, and for GET the query string, bind into the request message;
+imports take the raw file as the body, each operation within its body limit (``gateway.limits``).
+
+The API description (/openapi.json, /docs) and /metrics are not here but on the admin listener
+(``gateway.http.admin``); this app serves the operations, the pages and /healthz.
 """
 from __future__ import annotations
+
+import logging
 
 import json
 import re
 from array import array
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import NamedTuple
 from urllib.parse import parse_qsl, quote
 
 from google.protobuf import json_format
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import parse_cookie
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from gateway import metrics
+from gateway import limits, metrics, request_ids
 from gateway.client_address import TrustedProxies
 from gateway.convert import as_kwargs, to_kwargs, to_message
 from gateway.dispatch import Dispatcher
 from gateway.errors import ErrorReply, GatewayError, describe
-from gateway.http.docs import render_docs
-from gateway.http.openapi import build_openapi
+from gateway.http import descriptions
+from gateway.limits import too_large
 from gateway.http.pages import (COMMON_HEADERS, CSRF_COOKIE, CSRF_HEADER, StaticFiles, caller_token, cleared_cookies,
                                 new_csrf_token, security_headers, session_cookies)
 from gateway.operations import OPERATIONS, Download, Operation
+from servicekit.errors import ServiceError
 from servicekit.process.config import env
-from servicekit.process.metrics import sample_names
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 JSON_MEDIA_TYPE = "application/json"
@@ -57,9 +63,17 @@ _DEPTH_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")     # +1 / -1 as si
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 SESSION_PATH = "/v1/auth/session"           # a page's login: the token as an HttpOnly cookie (``gateway.http.pages``)
 SESSION_END_PATH = "/v1/auth/session:end"
+log = logging.getLogger(__name__)
+
 LOGIN_RPC = "Login"
+LOGOUT_RPC = "Logout"
 PAGE_REDIRECTS = {"/": "/console/", "/m": "/m/", "/console": "/console/", "/v": "/v/"}
-API_HEADERS = dict(COMMON_HEADERS)
+# every API answer (pages have their own set, ``gateway.http.pages``): JSON is never framed nor run as a document,
+# and no cache keeps a caller's answer unless the operation names its own caching (a photo's private day)
+API_SECURITY_HEADERS = (("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+                        ("Cache-Control", "no-store"))
+API_HEADERS = dict(COMMON_HEADERS + API_SECURITY_HEADERS)
+REQUEST_ID_ENVIRON = "gateway.request_id"     # set by the gateway's HTTP server (``gateway.http.server``)
 
 
 def max_body_bytes() -> int:
@@ -121,6 +135,7 @@ def json_answer(body: dict, status: int = 200, headers: dict | None = None) -> A
 
 def error_headers(reply: ErrorReply, headers: dict | None = None) -> dict:
     headers = dict(headers or {})
+    headers[request_ids.HEADER] = request_ids.current_or_new()      # the id its body names
     if reply.kind == "UNAUTHENTICATED":
         headers["WWW-Authenticate"] = "Bearer"
     if reply.retry_after is not None:
@@ -180,6 +195,58 @@ def refuse_deep_json(data: bytes, limit: int = MAX_JSON_DEPTH) -> None:
 
 def too_deep(limit: int = MAX_JSON_DEPTH) -> GatewayError:
     return invalid("JSON_TOO_DEEP", f"the body's arrays and objects may nest at most {limit} levels deep")
+
+
+class _Check(NamedTuple):
+    null_refused: bool                  # all but an ``optional`` scalar: null would silently become "", 0, [] or unset
+    allowed: tuple[str, ...] | None     # a string field's ``(choices)``
+    message: Descriptor | None          # a message field (not a well-known type, not a map) to look inside
+
+
+_CHECKS: dict[str, dict[str, _Check]] = {}
+VALUE_TYPE = "google.protobuf.Value"         # any JSON, null included
+
+
+def _checks_of(descriptor: Descriptor) -> dict[str, _Check]:
+    """By field name and JSON name: what ``refuse_nulls_and_choices`` holds each field of ``descriptor`` to."""
+    checks = _CHECKS.get(descriptor.full_name)
+    if checks is None:
+        checks = {}
+        for field in descriptor.fields:
+            nested = field.message_type
+            opaque = nested is not None and (nested.full_name.startswith("google.protobuf.")
+                                             or nested.GetOptions().map_entry)
+            allowed = descriptions.choices(field)
+            check = _Check(not descriptions.is_optional(field) and not (opaque and nested.full_name == VALUE_TYPE),
+                           tuple(allowed) if allowed is not None else None, None if opaque else nested)
+            checks[field.name] = checks[field.json_name] = check
+        _CHECKS[descriptor.full_name] = checks
+    return checks
+
+
+def refuse_nulls_and_choices(descriptor: Descriptor, values: dict, prefix: str = "") -> None:
+    """What the OpenAPI document promises beyond json_format, which reads null as the default: null only for an
+    ``optional`` scalar (not given) or a ``Value``, and a string with ``(choices)`` only one of them ("" only when
+    listed). Other type errors are json_format's to word."""
+    checks = _checks_of(descriptor)
+    for name, value in values.items():
+        check = checks.get(name)
+        if check is None:
+            continue
+        if value is None:
+            if check.null_refused:
+                raise invalid("INVALID_TYPE", f"字段 {prefix}{name} 不能为 null", f"{prefix}{name}")
+            continue
+        items = value if type(value) is list else (value,)
+        if check.allowed is not None:
+            for item in items:
+                if type(item) is str and item not in check.allowed:
+                    shown = "、".join(one or "空字符串" for one in check.allowed)
+                    raise invalid("UNKNOWN_VALUE", f"字段 {prefix}{name} 只能是 {shown}", f"{prefix}{name}")
+        elif check.message is not None:
+            for item in items:
+                if type(item) is dict:
+                    refuse_nulls_and_choices(check.message, item, f"{prefix}{name}.")
 
 
 def refuse_query(names) -> None:
@@ -266,10 +333,7 @@ class GatewayApp:
         self.max_body = max_body if max_body is not None else max_body_bytes()
         self.url_map = Map([Rule(werkzeug_rule(op.path), methods=[op.http_method], endpoint=op.rpc)
                             for op in operations] + [
-            Rule("/openapi.json", methods=["GET"], endpoint="openapi"),
-            Rule("/docs", methods=["GET"], endpoint="docs"),
             Rule("/healthz", methods=["GET"], endpoint="healthz"),
-            Rule("/metrics", methods=["GET"], endpoint="metrics"),
             Rule(SESSION_PATH, methods=["POST"], endpoint="session_start"),
             Rule(SESSION_END_PATH, methods=["POST"], endpoint="session_end"),
         ], converters={"segment": SegmentConverter}, merge_slashes=False)
@@ -279,20 +343,40 @@ class GatewayApp:
                                if op.batch_method and not op.path_params}
         self.batched_with_params = any(op.batch_method and op.path_params for op in operations)
         self._loop_routes = self.url_map.bind("gateway")
-        self.openapi = json.dumps(build_openapi(operations), ensure_ascii=False, indent=1)
-        self.docs = render_docs(operations)
         self.static = StaticFiles()
 
     def __call__(self, environ, start_response):
         return self.handle(Request(environ))(environ, start_response)
 
     def handle(self, request: Request) -> Response:
-        """``route``'s answer with the security headers (the pages' full set on pages and their assets)."""
+        """``route``'s answer with the security headers (the pages' full set on pages and their assets, the API's
+        on the others) and the request id (the server's, else one chosen here)."""
+        request_id = request.environ.get(REQUEST_ID_ENVIRON) or request_ids.chosen(
+            request.headers.get(request_ids.HEADER), request.remote_addr, self.trusted_proxies)
+        request_ids.begin(request_id)
         page = request.path in PAGE_REDIRECTS or self.static.mounted(request.path)
         response = self.serve_static(request) if page else self.route(request)
-        for name, value in security_headers(page, request.scheme == "https"):
+        headers = security_headers(page, request.scheme == "https")
+        for name, value in headers if page else (*headers, *API_SECURITY_HEADERS):
             response.headers.setdefault(name, value)
+        response.headers[request_ids.HEADER] = request_id
         return response
+
+    def body_limit(self, method: str, path: str) -> int:
+        """The most bytes the body of a request to ``path`` may have (``gateway.limits``), for the server to refuse
+        a larger one before reading it; ``path`` percent-decoded, as PATH_INFO."""
+        operation = self.batched_routes.get((method, path))
+        if operation is None:
+            try:
+                endpoint, _ = self._loop_routes.match(path, method=method)
+            except HTTPException:
+                endpoint = None
+            operation = self.operations.get(endpoint) or (self.operations.get(LOGIN_RPC)
+                                                          if endpoint == "session_start" else None)
+        return self.limit_of(operation)
+
+    def limit_of(self, operation: Operation | None) -> int:
+        return limits.body_limit(operation.rpc if operation is not None else None, self.max_body)
 
     def route(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
@@ -354,8 +438,8 @@ class GatewayApp:
                     values = self._query_fields(operation, MultiDict(parse_qsl(request.query, keep_blank_values=True)))
                 else:
                     refuse_query(name for name, _ in parse_qsl(request.query, keep_blank_values=True))
-                    if len(request.body) > self.max_body:
-                        raise self._too_large()
+                    if len(request.body) > self.limit_of(operation):
+                        raise self._too_large(self.limit_of(operation))
                     values = self._json_body(request.body, media_type(request.content_type))
                 values = self._parse(operation, with_path_args(values, path_args), as_kwargs)
                 return json_answer(await self.dispatcher.call_async(operation, values, scope, plain=True),
@@ -382,28 +466,30 @@ class GatewayApp:
             values = self._query_fields(operation, request.args)
         else:
             refuse_query(request.args)
-            values = self._json_body(self._read_body(request), request.mimetype)
+            values = self._json_body(self._read_body(request, self.limit_of(operation)), request.mimetype)
         return self._parse(operation, with_path_args(values, path_args))
 
     @staticmethod
     def _parse(operation: Operation, values: dict, convert=to_message):
         """The request message, strictly (a key no field has is refused); with ``convert=as_kwargs`` its keyword
         arguments, without the message. json_format's complaints become UNKNOWN_FIELD / INVALID_TYPE."""
+        refuse_nulls_and_choices(operation.request.DESCRIPTOR, values)
         try:
             return convert(operation.request, values, strict=True)
         except json_format.ParseError as exc:
             raise parse_error(exc) from None
 
-    def _read_body(self, request: Request) -> bytes:
-        if request.content_length is not None and request.content_length > self.max_body:
-            raise self._too_large()
-        data = request.stream.read(self.max_body + 1)
-        if len(data) > self.max_body:
-            raise self._too_large()
+    def _read_body(self, request: Request, limit: int) -> bytes:
+        if request.content_length is not None and request.content_length > limit:
+            raise self._too_large(limit)
+        data = request.stream.read(limit + 1)
+        if len(data) > limit:
+            raise self._too_large(limit)
         return data
 
-    def _too_large(self) -> GatewayError:
-        return GatewayError("PAYLOAD_TOO_LARGE", "BODY_TOO_LARGE", f"the body may be at most {self.max_body} bytes")
+    @staticmethod
+    def _too_large(limit: int) -> GatewayError:
+        return too_large(limit)
 
     @staticmethod
     def _json_body(data: bytes, mimetype: str) -> dict:
@@ -448,7 +534,9 @@ class GatewayApp:
             raise invalid("UNKNOWN_FIELD", f"unknown query parameter {extra[0]!r}", extra[0])
         media = upload.media_map
         formats = set(media.values())
-        file_format = request.args.get(upload.format_field) or media.get(request.mimetype)
+        # a format named in the query wins, even "" (refused as any other unknown one, as the document's enum says)
+        file_format = request.args[upload.format_field] if upload.format_field in request.args \
+            else media.get(request.mimetype)
         if file_format not in formats:
             accepted = f"{' or '.join(media)} (or ?{upload.format_field}={'|'.join(sorted(formats))})"
             raise GatewayError("UNSUPPORTED_MEDIA_TYPE", "UNSUPPORTED_MEDIA_TYPE", f"send the file as {accepted}",
@@ -456,7 +544,7 @@ class GatewayApp:
         values = {name: request.args[name] for name in upload.query_fields if name in request.args}
         message = self._parse(operation, {**values, **path_args})
         setattr(message, upload.format_field, file_format)
-        setattr(message, upload.content_field, self._read_body(request))
+        setattr(message, upload.content_field, self._read_body(request, self.limit_of(operation)))
         return message
 
     @staticmethod
@@ -504,11 +592,14 @@ class GatewayApp:
                 return error_response(failure(exc, outcome))
 
     def serve_session_end(self, request: Request) -> Response:
-        """Log out: clear both cookies. With a session open, the CSRF header is needed (no other site may end it)."""
+        """Log out: end the session in identity (its token is refused by every gateway within seconds), then clear
+        both cookies. With a session open, the CSRF header is needed (no other site may end it)."""
         with metrics.track("http", "EndSession") as outcome:
             try:
                 if request.cookies.get(CSRF_COOKIE):
-                    caller_token(None, request.cookies, request.headers.get(CSRF_HEADER), request.method)
+                    token = caller_token(None, request.cookies, request.headers.get(CSRF_HEADER), request.method)
+                    if token:
+                        self._end_session(token)
                 response = json_response({})
                 for cookie in cleared_cookies(request.scheme == "https"):
                     response.headers.add("Set-Cookie", cookie)
@@ -516,22 +607,18 @@ class GatewayApp:
             except Exception as exc:
                 return error_response(failure(exc, outcome))
 
-    def serve_openapi(self, _request: Request) -> Response:
-        return Response(self.openapi, content_type=JSON_TYPE)
-
-    def serve_docs(self, _request: Request) -> Response:
-        return Response(self.docs, content_type="text/html; charset=utf-8")
+    def _end_session(self, token: str) -> None:
+        """Identity's ``Logout`` for a page's session; a token already expired or revoked has nothing left to end."""
+        logout = self.operations[LOGOUT_RPC]
+        try:
+            scope = self.dispatcher.authenticate(logout, token)
+            self.dispatcher.call(logout, {}, scope, plain=True)
+        except (GatewayError, ServiceError) as refused:
+            log.info("page logout: the session was not ended in identity (%s)", getattr(refused, "code", refused))
 
     @staticmethod
     def serve_healthz(_request: Request) -> Response:
         return json_response({"status": "ok"})
-
-    @staticmethod
-    def serve_metrics(request: Request) -> Response:
-        """The process's metrics; ``?name[]=...`` (repeated) only those series, as prometheus_client's own server."""
-        names = request.args.getlist("name[]")
-        registry = REGISTRY.restricted_registry(sample_names(names)) if names else REGISTRY
-        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def _reject_constant(name: str):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from gateway import limits
 from gateway.http import descriptions
 from gateway.http.descriptions import comment, is_map, is_optional
 from gateway.operations import Operation
@@ -36,11 +37,19 @@ SCALARS = {
     FieldDescriptor.TYPE_FIXED64: {"type": ["string", "integer"], "format": "uint64"},
 }
 ERROR_BODY = "ErrorBody"
-ERROR_STATUSES = {"400": "Invalid request (bad JSON, unknown field, wrong type, rule broken)",
+ERROR_STATUSES = {"400": "Invalid request (bad JSON, unknown field, wrong type, null for a field that takes none, "
+                         "a value outside its enum, rule broken)",
                   "401": "No valid bearer token", "403": "Not allowed for this caller",
                   "404": "Not found, or outside the caller's tenant or subtree",
-                  "409": "Conflicts with the current state", "429": "Too many requests",
+                  "408": "REQUEST_TIMEOUT: the request did not arrive whole in time",
+                  "409": "Conflicts with the current state",
+                  "415": "UNSUPPORTED_MEDIA_TYPE: the body is not of a media type this operation takes",
+                  "422": "Understood but refused by a rule of the domain (REJECTED, or the code given)",
+                  "429": "Too many requests", "431": "HEADERS_TOO_LARGE: the request line and headers are too large",
                   "500": "Internal error", "503": "Service unavailable", "504": "The service did not answer in time"}
+# Open operations whose service checks credentials of its own (a password, a refresh token): they answer 401 too.
+CREDENTIAL_RPCS = frozenset({"Login", "Refresh"})
+CREDENTIALS_REFUSED = "The credentials are refused (LOGIN_FAILED, REFRESH_INVALID, ACCOUNT_GONE...)"
 
 
 SESSION_NOTE = ("A page's session: the access token in the HttpOnly pb_session cookie. An Authorization header "
@@ -60,6 +69,15 @@ IF_NONE_MATCH_PARAMETER = {"name": "If-None-Match", "in": "header", "required": 
 DISPOSITION_HEADER = {"description": "With the file only: `attachment; filename=\"<ASCII fallback>\"; "
                                      "filename*=UTF-8''<the Chinese name, percent-encoded>` (RFC 6266, RFC 5987)",
                       "schema": {"type": "string"}}
+
+
+def nullable(schema: dict) -> dict:
+    """A scalar's ``schema`` or null."""
+    kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    schema = {**schema, "type": [*kinds, "null"]}
+    if "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
+    return schema
 
 
 def schema_name(message: Descriptor) -> str:
@@ -87,7 +105,9 @@ class SchemaBuilder:
             schema["description"] = comment(message.full_name)
         return schema
 
-    def field_schema(self, field: FieldDescriptor, with_description: bool = True) -> dict:
+    def field_schema(self, field: FieldDescriptor, with_description: bool = True, in_body: bool = True) -> dict:
+        """``in_body``: as a JSON body holds it, where an ``optional`` scalar takes null as "not given" and every
+        other field refuses it (``gateway.http.app.refuse_nulls_and_choices``)."""
         if is_map(field):
             schema = {"type": "object",
                       "additionalProperties": self.value_schema(field.message_type.fields_by_name["value"])}
@@ -95,6 +115,8 @@ class SchemaBuilder:
             schema = {"type": "array", "items": self.value_schema(field)}
         else:
             schema = self.value_schema(field)
+            if in_body and is_optional(field):
+                schema = nullable(schema)
         description = comment(field.full_name) if with_description else ""
         if is_optional(field):
             description = f"{description} Optional: omit (or null) to leave it unset.".strip()
@@ -118,9 +140,12 @@ class SchemaBuilder:
 def build_openapi(operations: tuple[Operation, ...]) -> dict:
     builder = SchemaBuilder()
     error_ref = builder.ref(common_pb2.Error.DESCRIPTOR)
-    builder.schemas[ERROR_BODY] = {"type": "object", "required": ["error"], "properties": {"error": error_ref},
+    builder.schemas[ERROR_BODY] = {"type": "object", "required": ["error", "request_id"],
+                                   "properties": {"error": error_ref, "request_id": {
+                                       "type": "string", "description": "The request's id, as its X-Request-Id "
+                                                                        "header and the gateway's log lines name it"}},
                                    "additionalProperties": False,
-                                   "description": "Every error answer: {\"error\": Error}."}
+                                   "description": "Every error answer: {\"error\": Error, \"request_id\": ...}."}
     paths: dict[str, dict] = {}
     for op in operations:
         paths.setdefault(op.path, {})[op.http_method.lower()] = operation_object(builder, op)
@@ -133,7 +158,8 @@ def build_openapi(operations: tuple[Operation, ...]) -> dict:
         "info": {"title": "Smart party-building (智慧党建) API", "version": "v1",
                  "description": "HTTP/JSON face of the platform's gRPC API: the same operations and messages "
                                 "(protos/partybuilding/v1). Field names are snake_case; every field is shown "
-                                "in answers. Errors answer {\"error\": {code, message, field, details}}."},
+                                "in answers. Errors answer {\"error\": {code, message, field, details}, "
+                                "\"request_id\": ...}."},
         "tags": [{"name": api.removeprefix(API_PACKAGE), "description": comment(api)} for api in apis],
         "paths": paths,
         "components": {
@@ -152,7 +178,9 @@ def build_openapi(operations: tuple[Operation, ...]) -> dict:
 def session_paths(builder: SchemaBuilder, login: Operation) -> dict:
     """The pages' login and logout (``gateway.http.pages``): HTTP only, no rpc of their own."""
     errors = {status: {"$ref": "#/components/responses/Error", "description": text}
-              for status, text in ERROR_STATUSES.items() if status not in ("404", "409")}
+              for status, text in ERROR_STATUSES.items() if status not in ("404", "409", "422")}
+    ended = {status: answer for status, answer in errors.items() if status != "415"}     # its body is never read
+    errors["401"] = {"$ref": "#/components/responses/Error", "description": CREDENTIALS_REFUSED}
     cookies = {"Set-Cookie": {"description": f"{SESSION_COOKIE} (HttpOnly) and {CSRF_COOKIE}; SameSite=Strict, "
                                              "Secure over TLS", "schema": {"type": "string"}}}
     started = {"type": "object", "required": ["account", "expires_in", "csrf_token"], "additionalProperties": False,
@@ -169,19 +197,21 @@ def session_paths(builder: SchemaBuilder, login: Operation) -> dict:
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": builder.ref(login.request.DESCRIPTOR)}}},
             "responses": {"200": {"description": "Logged in", "headers": cookies,
-                                  "content": {"application/json": {"schema": started}}}, **errors}}},
+                                  "content": {"application/json": {"schema": started}}}, **errors,
+                          "413": too_large_response(login)}}},
         "/v1/auth/session:end": {"post": {
             "operationId": "EndSession", "tags": tag, "security": [{"session": []}], "parameters": [],
             "summary": "Log out of the pages: clears both cookies (with a session, X-CSRF-Token is needed)",
             "responses": {"200": {"description": "Logged out", "headers": cookies,
-                                  "content": {"application/json": {"schema": {"type": "object"}}}}, **errors}}},
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}, **ended,
+                          "413": too_large_response(None)}}},
     }
 
 
 def operation_object(builder: SchemaBuilder, op: Operation) -> dict:
     fields = op.request.DESCRIPTOR.fields_by_name
     parameters = [{"name": name, "in": "path", "required": True,
-                   "schema": builder.field_schema(fields[name], with_description=False),
+                   "schema": builder.field_schema(fields[name], with_description=False, in_body=False),
                    "description": comment(fields[name].full_name)} for name in op.path_params]
     body = None
     if op.upload:
@@ -189,14 +219,14 @@ def operation_object(builder: SchemaBuilder, op: Operation) -> dict:
                            "schema": {"type": "string", "enum": sorted(set(op.upload.media_map.values()))},
                            "description": "The file's format when the Content-Type does not say it"})
         parameters += [{"name": name, "in": "query", "required": False,
-                        "schema": builder.field_schema(fields[name], with_description=False),
+                        "schema": builder.field_schema(fields[name], with_description=False, in_body=False),
                         "description": comment(fields[name].full_name)} for name in op.upload.query_fields]
         body = {"required": True, "description": "The file itself",
                 "content": {media: {"schema": {"type": "string", "format": "binary"}}
                             for media in op.upload.media_map}}
     elif op.http_method == "GET":
         parameters += [{"name": name, "in": "query", "required": False,
-                        "schema": builder.field_schema(field, with_description=False),
+                        "schema": builder.field_schema(field, with_description=False, in_body=False),
                         "description": comment(field.full_name)}
                        for name, field in fields.items() if name not in op.path_params]
     else:
@@ -218,8 +248,7 @@ def operation_object(builder: SchemaBuilder, op: Operation) -> dict:
         responses["200"]["description"] += f" {DOWNLOAD_NOTE}"
         responses["200"]["content"][op.download.media_type] = {"schema": {"type": "string", "format": "binary"}}
         responses["200"]["headers"] = {"Content-Disposition": DISPOSITION_HEADER}
-    responses.update({status: {"$ref": "#/components/responses/Error", "description": text}
-                      for status, text in ERROR_STATUSES.items() if op.auth or status != "401"})
+    responses.update(error_responses(op))
     operation = {"operationId": op.rpc, "summary": op.summary,
                  "description": comment(f"{op.api}.{op.rpc}") or op.summary,
                  "tags": [op.api.removeprefix(API_PACKAGE)],
@@ -228,3 +257,32 @@ def operation_object(builder: SchemaBuilder, op: Operation) -> dict:
     if body:
         operation["requestBody"] = body
     return operation
+
+
+def error_statuses(op: Operation) -> list[str]:
+    """Every error status ``op`` can answer over HTTP: a token refused (an operation needing one, or one checking
+    credentials itself), a body of another media type (a JSON body or a file), and the rest for every operation (the
+    server answers 408, 413 and 431 before any operation is chosen)."""
+    statuses = set(ERROR_STATUSES) | {"413"}
+    if not op.auth and op.rpc not in CREDENTIAL_RPCS:
+        statuses.discard("401")
+    if op.http_method == "GET" and not op.upload:
+        statuses.discard("415")
+    return sorted(statuses)
+
+
+def error_responses(op: Operation) -> dict:
+    responses = {}
+    for status in error_statuses(op):
+        if status == "413":
+            responses[status] = too_large_response(op)
+            continue
+        text = CREDENTIALS_REFUSED if status == "401" and not op.auth else ERROR_STATUSES[status]
+        responses[status] = {"$ref": "#/components/responses/Error", "description": text}
+    return responses
+
+
+def too_large_response(op: Operation | None) -> dict:
+    limit = limits.body_limit(op.rpc if op is not None else None)
+    return {"$ref": "#/components/responses/Error",
+            "description": f"BODY_TOO_LARGE: the body is over {limits.described(limit)} ({limit} bytes)"}

@@ -15,7 +15,7 @@ USERNAME_MAX = 64
 def choice(value, allowed, field: str) -> str:
     value = text(value, field)
     if value not in allowed:
-        raise InvalidArgument(f"{field} 取值无效，可选：{', '.join(allowed)}", code="VALUE_NOT_ALLOWED", field=field)
+        raise InvalidArgument(f"{field} 取值无效，可选：{', '.join(allowed)}", code="UNKNOWN_VALUE", field=field)
     return value
 
 

@@ -125,7 +125,7 @@ def test_the_role_filter_keeps_one_role(rpc, city, staffed):
 def test_an_unknown_role_filter_is_refused(rpc, city, role):
     with pytest.raises(InvalidArgument) as refused:
         rpc.identity.list_accounts(scope=city.admin, org_id=city.root["id"], role=role)
-    assert (refused.value.code, refused.value.field) == ("VALUE_NOT_ALLOWED", "role")
+    assert (refused.value.code, refused.value.field) == ("UNKNOWN_VALUE", "role")
 
 
 def test_bad_paging_is_refused(rpc, city):
