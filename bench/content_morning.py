@@ -31,27 +31,25 @@ import random
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pymongo
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from bench.proc import cpu_seconds
+from bench.platform import BenchPlatform, answers_without_scope
 from bench.themed_day import (ADMIN_PASSWORD, call_many, import_bench_city, must_all_succeed, percentile,
-                               rabbit_pid, wait_http)
+                               rabbit_pid)
 from gateway.client import GrpcClient
-from servicekit.process.config import nameko_config
 from servicekit.messaging.signed_calls import act_as
 from servicekit.security.keys import ensure_keys
 from servicekit.security.tokens import TokenSigner
 from servicekit.storage.embedded_mongo import EmbeddedMongo
 from tests.support.broker import TestVhost
 from tests.support.proofs import acting_as
-from tests.support.processes import ChildProcess, free_port
+from tests.support.processes import free_port
 
 SETUP_CONCURRENCY = 8
 CATEGORIES = ("党章", "党史", "党纪法规")
@@ -82,60 +80,22 @@ def question_bank(rng: random.Random) -> list[dict]:
     return bank
 
 
-class Bench:
+class Bench(BenchPlatform):
     def __init__(self, args):
-        self.args = args
-        self.work = Path(tempfile.mkdtemp(prefix="bench-content-morning-"))
-        self.children: list[ChildProcess] = []
-        self.rng = random.Random(args.seed)
-
-    def log(self, text: str) -> None:
-        print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
-
-    def child(self, name: str, args: list[str], env: dict) -> ChildProcess:
-        child = ChildProcess(name, args, env, self.work, own_session=True)
-        self.children.append(child)
-        return child
+        super().__init__(args, "bench-content-morning-")
 
     # --- processes ------------------------------------------------------------------
     def start(self, bus: str, mongo_uri: str) -> None:
         common = {"AMQP_URI": bus, "MONGO_URI": mongo_uri}
-        self.identity = self.child("identity", ["-m", "servicekit.process.runner",
-                                                "services.identity.service:IdentityService"],
-                                   {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast"})
+        self.start_identity(common)
         self.content_metrics = free_port()
-        self.content = self.child("content", ["-m", "servicekit.process.runner",
-                                              "services.content.service:ContentService"],
-                                  {**common, "METRICS_PORT": str(self.content_metrics)})
-        http, grpc_port = free_port(), free_port()
-        self.gateway = self.child("gateway", ["-m", "gateway"],
-                                  {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http),
-                                   "GATEWAY_GRPC_PORT": str(grpc_port), "GATEWAY_RPC_TIMEOUT": "600",
-                                   "GATEWAY_ADMIN_PORT": "0"})
-        self.http, self.target = f"http://127.0.0.1:{http}", f"127.0.0.1:{grpc_port}"
-        self.rpc_proxy = ClusterRpcProxy({**nameko_config(), "AMQP_URI": bus}, timeout=900)
-        self.rpc = self.rpc_proxy.start()
-        self.identity.wait_until(lambda: self.rpc.identity.login(tenant_code="", username="operator",
-                                                                 password=os.environ["OPERATOR_PASSWORD"]))
-
-        def content_up():
-            from servicekit.errors import Unauthenticated
-            try:
-                self.rpc.content.get_settings(scope={})
-            except Unauthenticated:
-                return True
-            return False
-        self.content.wait_until(content_up)
-        wait_http(self.http + "/healthz", self.gateway)
+        self.content = self.service("content", "services.content.service:ContentService",
+                                    {**common, "METRICS_PORT": str(self.content_metrics)})
+        self.start_gateway(bus)
+        self.connect(bus)
+        self.content.wait_until(lambda: answers_without_scope(self.rpc.content.get_settings))
+        self.wait_gateway()
         self.log("processes up")
-
-    def stop(self) -> None:
-        try:
-            self.rpc_proxy.stop()
-        except Exception:  # noqa: BLE001
-            pass
-        for child in reversed(self.children):
-            child.stop()
 
     # --- the city -----------------------------------------------------------------------
     def import_city(self) -> None:

@@ -15,65 +15,12 @@ answered and what the server graded.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import time
-from urllib.parse import urlsplit
 
+from bench.http_load import Http, error_code
 from bench.themed_day_load import serve
-
-
-class Http:
-    """JSON over HTTP/1.1 keep-alive connections, at most ``limit`` requests in flight."""
-
-    def __init__(self, base: str, limit: int):
-        url = urlsplit(base)
-        self.host, self.port = url.hostname, url.port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-        self.slots = asyncio.Semaphore(limit)
-
-    async def call(self, method: str, path: str, token: str, body: dict | None = None,
-                   timeout: float = 60.0) -> tuple[int, dict]:
-        data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {token}\r\n"
-                f"Accept: application/json\r\n"
-                + (f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n" if body is not None else "")
-                + "\r\n").encode()
-        async with self.slots:
-            for fresh in (False, True):
-                reused = bool(self.idle) and not fresh
-                connection = self.idle.pop() if reused else None
-                try:
-                    async with asyncio.timeout(timeout):
-                        connection = connection or await asyncio.open_connection(self.host, self.port)
-                        status, answer = await self._exchange(connection, head + data)
-                    self.idle.append(connection)
-                    return status, answer
-                except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as error:
-                    if connection is not None:
-                        connection[1].close()
-                    if reused and not isinstance(error, asyncio.TimeoutError):
-                        continue       # a kept connection the server closed meanwhile: once more on a new one
-                    return (504 if isinstance(error, asyncio.TimeoutError) else 503), {}
-        return 503, {}
-
-    @staticmethod
-    async def _exchange(connection, request: bytes) -> tuple[int, dict]:
-        reader, writer = connection
-        writer.write(request)
-        head = (await reader.readuntil(b"\r\n\r\n")).lower()
-        at = head.index(b"content-length:") + 15
-        body = await reader.readexactly(int(head[at:head.index(b"\r\n", at)]))
-        return int(head[9:12]), (json.loads(body) if body else {})
-
-    async def close(self) -> None:
-        for _, writer in self.idle:
-            writer.close()
-
-
-def error_code(answer: dict) -> str:
-    return ((answer or {}).get("error") or {}).get("code", "")
 
 
 async def run(work: dict) -> dict:
@@ -85,7 +32,7 @@ async def run(work: dict) -> dict:
 
     async def timed(kind: str, member_id: str, method: str, path: str, token: str, body=None):
         sent = time.perf_counter()
-        status, answer = await http.call(method, path, token, body)
+        status, answer, _, _ = await http.call(method, path, token, body)
         calls.append((kind, member_id, sent - started, time.perf_counter() - sent, status, error_code(answer)))
         return status, answer
 

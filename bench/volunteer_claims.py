@@ -44,21 +44,20 @@ import random
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pymongo
-from nameko.standalone.rpc import ClusterRpcProxy
 
+from bench.platform import BenchPlatform, answers_without_scope
 from bench.proc import cpu_seconds
 from bench.themed_day import (ADMIN_PASSWORD, CITY_CENTRE, call_many, import_bench_city, must_all_succeed,
                                percentile, rabbit_pid, wait_http)
 from deploy.local.processes import POINTS_NICE
 from gateway.client import GrpcClient
-from servicekit.process.config import database_name, nameko_config
+from servicekit.process.config import database_name
 from servicekit.process.priority import lower_priority_of
 from servicekit.messaging.signed_calls import act_as
 from servicekit.security.keys import ensure_keys
@@ -69,7 +68,7 @@ from services.scoring.domain import points as point_rules
 from services.scoring.points_store import points_database
 from tests.support.broker import TestVhost
 from tests.support.proofs import acting_as
-from tests.support.processes import ChildProcess, free_port
+from tests.support.processes import free_port
 
 # The refusals a claim may get (docs/volunteer-rpc.md, ClaimOrder): anything else is a claim not told why.
 CLAIM_REFUSALS = ("ORDER_FULL", "ALREADY_CLAIMED", "NOT_REPORTED_HERE", "NOT_IN_TEAM", "ORDER_NOT_OPEN")
@@ -78,71 +77,32 @@ CATEGORIES = ("skills", "services", "health")
 WORK = ("修理水管", "陪老人就医", "代买生活用品", "辅导作业", "清理楼道", "测量血压")
 
 
-class Bench:
+class Bench(BenchPlatform):
     def __init__(self, args):
-        self.args = args
-        self.work = Path(tempfile.mkdtemp(prefix="bench-volunteer-claims-"))
-        self.children: list[ChildProcess] = []
-        self.rng = random.Random(args.seed)
-
-    def log(self, text: str) -> None:
-        print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
-
-    def child(self, name: str, args: list[str], env: dict) -> ChildProcess:
-        child = ChildProcess(name, args, env, self.work, own_session=True)
-        self.children.append(child)
-        return child
+        super().__init__(args, "bench-volunteer-claims-")
 
     # --- processes --------------------------------------------------------------------
     def start(self, bus: str, mongo_uri: str, scoring_uri: str) -> None:
         common = {"AMQP_URI": bus, "MONGO_URI": mongo_uri}
-        self.identity = self.child("identity", ["-m", "servicekit.process.runner",
-                                                "services.identity.service:IdentityService"],
-                                   {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast"})
+        self.start_identity(common)
         self.volunteers = []
         for n in (1, 2):
             port = free_port()
-            self.volunteers.append(self.child(f"volunteer-{n}", ["-m", "servicekit.process.runner",
-                                                                 "services.volunteer.service:VolunteerService"],
-                                              {**common, "METRICS_PORT": str(port)}))
+            self.volunteers.append(self.service(f"volunteer-{n}", "services.volunteer.service:VolunteerService",
+                                                {**common, "METRICS_PORT": str(port)}))
             self.volunteers[-1].metrics_url = f"http://127.0.0.1:{port}/metrics"
         port = free_port()
-        self.points = self.child("scoring-points", ["-m", "servicekit.process.runner",
-                                                    "services.scoring.service:PointsConsumer"],
-                                 {"AMQP_URI": bus, "MONGO_URI": scoring_uri, "METRICS_PORT": str(port),
-                                  "PROCESS_NICE": str(POINTS_NICE)})
+        self.points = self.service("scoring-points", "services.scoring.service:PointsConsumer",
+                                   {"AMQP_URI": bus, "MONGO_URI": scoring_uri, "METRICS_PORT": str(port),
+                                    "PROCESS_NICE": str(POINTS_NICE)})
         self.points.metrics_url = f"http://127.0.0.1:{port}/metrics"
-        http, grpc_port = free_port(), free_port()
-        self.gateway = self.child("gateway", ["-m", "gateway"],
-                                  {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http),
-                                   "GATEWAY_GRPC_PORT": str(grpc_port), "GATEWAY_RPC_TIMEOUT": "600",
-                                   "GATEWAY_ADMIN_PORT": "0"})
-        self.http, self.target = f"http://127.0.0.1:{http}", f"127.0.0.1:{grpc_port}"
-        self.rpc_proxy = ClusterRpcProxy({**nameko_config(), "AMQP_URI": bus}, timeout=900)
-        self.rpc = self.rpc_proxy.start()
-        self.identity.wait_until(lambda: self.rpc.identity.login(tenant_code="", username="operator",
-                                                                 password=os.environ["OPERATOR_PASSWORD"]))
-
-        def volunteer_up():
-            from servicekit.errors import Unauthenticated
-            try:
-                self.rpc.volunteer.get_volunteer_settings(scope={})
-            except Unauthenticated:
-                return True
-            return False
+        self.start_gateway(bus)
+        self.connect(bus)
         for child in (*self.volunteers, self.points):   # the two instances share one queue: each its metrics
             wait_http(child.metrics_url, child)
-        self.volunteers[0].wait_until(volunteer_up)
-        wait_http(self.http + "/healthz", self.gateway)
+        self.volunteers[0].wait_until(lambda: answers_without_scope(self.rpc.volunteer.get_volunteer_settings))
+        self.wait_gateway()
         self.log("processes up: identity, volunteer ×2, scoring's points consumer, gateway")
-
-    def stop(self) -> None:
-        try:
-            self.rpc_proxy.stop()
-        except Exception:  # noqa: BLE001
-            pass
-        for child in reversed(self.children):
-            child.stop()
 
     # --- the city and its communities -------------------------------------------------------
     def import_city(self) -> None:
@@ -353,7 +313,7 @@ class Bench:
         self.held = held
         ok = not (over or counter_off or twice or not_stored or accepted_twice or untold or wrong or strangers_in) \
             and len(self.calls) == self.planned_claims
-        print(f"\nreconciliation of the claims against the volunteer database:")
+        print("\nreconciliation of the claims against the volunteer database:")
         print(f"  orders over capacity {len(over)}; orders whose count differs from their claims {len(counter_off)}; "
               f"members twice on one order {len(twice)} (stored), {len(accepted_twice)} (accepted twice)")
         print(f"  accepted {len(accepted)}: stored {len(accepted) - len(not_stored)}, not stored {len(not_stored)}; "
