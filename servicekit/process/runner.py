@@ -43,7 +43,7 @@ def main(argv: list[str]) -> int:
         logging.info("CPU priority lowered by %d (nice %d)", steps, lower_cpu_priority(steps))
     service_class = load(argv[0])
     try:
-        use_principal(getattr(service_class, "principal", service_class.name), load=True)  # signs calls and events
+        use_principal(service_class.name, load=True)        # signs its calls and events
     except (RuntimeError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -289,3 +289,28 @@ def test_revocations_since_a_cursor_overlap_it_and_answer_the_next(service, stor
                       "cursor": repr(WALL)}
     service.revocations_since(cursor="")
     assert store.revocations_since.call_args.args == (None, WALL)      # the first poll: all still in force
+
+
+# --- bad input ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("rpc,kwargs,code", [
+    ("disable_account", {"account_id": ""}, "REQUIRED"), ("disable_account", {"account_id": 7}, "INVALID_TYPE"),
+    ("enable_account", {"account_id": ""}, "REQUIRED"), ("remove_account", {"account_id": ["acc_sec"]}, "INVALID_TYPE"),
+    ("reset_account_password", {"account_id": ""}, "REQUIRED"),
+    ("reset_account_password", {"account_id": "acc_sec", "password": "weak"}, "PASSWORD_TOO_WEAK"),
+    ("revoke_session", {"session_id": ""}, "REQUIRED"), ("revoke_session", {"session_id": {"id": 1}}, "INVALID_TYPE"),
+    ("change_password", {"old_password": "old-pass-1", "new_password": "weak"}, "PASSWORD_TOO_WEAK"),
+    ("change_password", {"old_password": "", "new_password": PASSWORD}, "REQUIRED"),
+    ("refresh", {"refresh_token": ""}, "REQUIRED"),
+])
+def test_bad_input_to_the_account_operations_is_refused_with_a_code_and_writes_nothing(service, store, hash_gate,
+                                                                                       accounts, rpc, kwargs, code):
+    hash_gate.verify.return_value = (True, None)
+    scope = {**SECRETARY, "account_id": "acc_sec"} if rpc == "change_password" else {**COUNTY_ADMIN,
+                                                                                      "account_id": "acc_admin"}
+    with pytest.raises(InvalidArgument) as refused:
+        if rpc == "refresh":
+            service.refresh(**kwargs)
+        else:
+            getattr(service, rpc)(scope=scope, **kwargs)
+    assert refused.value.code == code
+    assert writes_of(store) == []
