@@ -11,15 +11,17 @@ import threading
 
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu.exceptions import OperationalError
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from gateway.errors import GatewayError
 from servicekit.process.config import env, nameko_config
 from servicekit.messaging.kombu_fixes import skip_missing_librabbitmq
 from servicekit.messaging.signed_calls import sign_outgoing_calls
+from servicekit.messaging.standalone_rpc import named_cluster_rpc_proxy
 
 skip_missing_librabbitmq()
 sign_outgoing_calls()       # each call carries the gateway's proof, which the services check
+# its reply queues are rpc.reply-gateway-<uuid>, which only the gateway's broker user may read
+ClusterRpcProxy = named_cluster_rpc_proxy("gateway")
 
 log = logging.getLogger(__name__)
 

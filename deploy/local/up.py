@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from deploy.local.broker import BrokerSetupError, is_local_guest, login_settings, users_imported
 from deploy.local.processes import (GATEWAY_ADMIN_PORT, GATEWAY_GRPC_PORT, GATEWAY_HTTP_PORT, PROCESSES, STORE_NICE,
                                      Process)
 from servicekit.process.config import amqp_uri
@@ -73,9 +74,11 @@ class Platform:
             for name in dict.fromkeys(["main", *(spec.store for spec in runnable)]):
                 self.start_store(name)
             env["MONGO_URI"] = self.stores["main"].uri
+        logins = broker_logins(runnable)
         for spec in runnable:
             store = self.stores.get(spec.store)
-            self.children.append(spawn(spec, {**env, "MONGO_URI": store.uri} if store else env, secrets))
+            child_env = {**env, **logins.get(spec.name, {}), **({"MONGO_URI": store.uri} if store else {})}
+            self.children.append(spawn(spec, child_env, secrets))
         for child in self.children:
             self.wait_ready(child)
         return env
@@ -182,6 +185,21 @@ def missing_module(spec: Process) -> str | None:
         if found is None:
             return module
     return None
+
+
+def broker_logins(specs: list[Process]) -> dict[str, dict[str, str]]:
+    """Each process's own broker user on the local broker (set up by bin/setup: deploy.local.broker); none when
+    AMQP_URI names a broker of its own, whose operator gives the processes their users."""
+    if not is_local_guest(os.environ.get("AMQP_URI")):
+        return {}
+    if not users_imported():
+        print("RabbitMQ 用户未建立, 各进程以 guest 登录 (broker users not set up: every process logs in as guest; "
+              "bin/setup could not create them: /tmp/partybuilding-broker.log)")
+        return {}
+    try:
+        return {spec.name: login_settings(spec.name) for spec in specs}
+    except (BrokerSetupError, KeyError) as error:
+        raise PlatformError(f"RabbitMQ 用户未建立 (broker users not set up): {error}") from None
 
 
 def check_broker(uri: str) -> None:

@@ -34,7 +34,7 @@ from servicekit.security.proofs import verify_event
 from servicekit.timestamps import parse_stamp
 from servicekit.process.metrics import EVENTS_CONSUMED
 from servicekit.storage.mongo import is_duplicate
-from servicekit.messaging.topology import declare_topology, event_queue
+from servicekit.messaging.topology import declare_consumer_topology, declares_whole_topology, event_queue
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class BatchEventConsumer(DependencyProvider):
         self.uri, self.ssl_options = self.container.config["AMQP_URI"], self.container.config.get(AMQP_SSL_CONFIG_KEY)
         with amqp_connection(self.uri, self.ssl_options) as connection:
             connection.ensure_connection(max_retries=3)
-            declare_topology(connection, self.rows)
+            declare_consumer_topology(connection, self.rows, self.uri)
 
     def start(self):
         self.applier = self.make_applier(self.container)
@@ -199,10 +199,11 @@ class BatchEventConsumer(DependencyProvider):
     def _consume(self):
         with amqp_connection(self.uri, self.ssl_options) as connection:
             connection.ensure_connection(max_retries=3)
-            declare_topology(connection, self.rows)
+            declare_consumer_topology(connection, self.rows, self.uri)
             channel = connection.channel()
             channel.basic_qos(0, self.prefetch, False)
-            queues = [event_queue(*row) for row in self.rows]
+            whole = declares_whole_topology(self.uri)     # its own user may not declare the publishers' exchanges
+            queues = [event_queue(*row, declare_exchange=whole) for row in self.rows]
             with Consumer(channel, queues=queues, callbacks=[self._received], accept=["json"], no_ack=False):
                 while self._running:
                     due = self.due_at()

@@ -39,7 +39,7 @@ from servicekit.process.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_
 from servicekit.errors import Conflict
 from servicekit.security.proofs import event_headers
 from servicekit.storage.mongo import Store, is_duplicate, shared_client
-from servicekit.messaging.topology import declare_topology
+from servicekit.messaging.topology import declare_publisher_topology
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ class Relay:
         if self._connection is None:
             self._connection = amqp_connection(self.uri, self.ssl_options)
             self._connection.ensure_connection(max_retries=3)
-            declare_topology(self._connection)
+            declare_publisher_topology(self._connection, self.uri)
             channel = self._connection.default_channel
             channel.confirm_select()
             channel.events["basic_ack"].add(self._on_ack)

@@ -3,8 +3,16 @@
 ``SUBSCRIPTIONS`` is the one table of which service consumes which event: each row
 becomes a durable quorum queue bound before any publisher runs, with a delivery limit
 and a dead-letter exchange so a poison message is parked, never lost or looped.
+
+Who declares it: set-up, with the broker users (``servicekit.messaging.broker_access.definitions``), declares
+the whole topology; a process logged in as its own user then declares only what it owns (a consumer its
+queues and their bindings, a publisher its exchange), which is all its permissions allow. A process logged in
+as ``guest`` (a developer's localhost, every permission of its virtual host) declares the whole topology
+itself, as a fresh broker without set-up needs.
 """
 from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
 
 from kombu import Exchange, Queue
 
@@ -40,9 +48,11 @@ def queue_arguments() -> dict:
             "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE}
 
 
-def event_queue(source: str, event_type: str, consumer: str, method: str) -> Queue:
-    """The same name nameko's service-pool event handler uses, with reliable arguments."""
-    exchange = Exchange(f"{source}.events", type="topic", durable=True, delivery_mode=2)
+def event_queue(source: str, event_type: str, consumer: str, method: str, declare_exchange: bool = True) -> Queue:
+    """The same name nameko's service-pool event handler uses, with reliable arguments. Without
+    ``declare_exchange`` the queue is declared and bound to the publisher's exchange, which must exist."""
+    exchange = Exchange(f"{source}.events", type="topic", durable=True, delivery_mode=2,
+                        no_declare=not declare_exchange)
     return Queue(f"evt-{source}-{event_type}--{consumer}.{method}", exchange=exchange, routing_key=event_type,
                  durable=True, auto_delete=False, queue_arguments=queue_arguments())
 
@@ -54,3 +64,28 @@ def declare_topology(connection, subscriptions=None) -> None:
     Queue(DEAD_LETTER_QUEUE, exchange=dead_letters, durable=True).declare(channel=channel)
     for row in subscriptions if subscriptions is not None else SUBSCRIPTIONS:
         event_queue(*row).declare(channel=channel)
+
+
+def declares_whole_topology(uri: str) -> bool:
+    """Whether a process connecting with ``uri`` (AMQP_URI) declares the whole topology: only as ``guest``."""
+    parts = urlsplit(uri.split(";")[0].strip())
+    return (unquote(parts.username or "") or "guest") == "guest"
+
+
+def declare_consumer_topology(connection, rows, uri: str) -> None:
+    """What a consumer declares before it consumes: its queues and their bindings (the publishers' exchanges
+    exist: set-up declared them), or, as ``guest``, the whole topology of ``rows``."""
+    if declares_whole_topology(uri):
+        declare_topology(connection, rows)
+        return
+    channel = connection.default_channel
+    for row in rows:
+        event_queue(*row, declare_exchange=False).declare(channel=channel)
+
+
+def declare_publisher_topology(connection, uri: str) -> None:
+    """What a publisher declares before it publishes: as ``guest`` the whole topology, so that no event is
+    dropped unrouted on a broker set-up never saw; as its own user nothing here (its relay declares its own
+    exchange before publishing to it, and set-up declared the consumers' queues)."""
+    if declares_whole_topology(uri):
+        declare_topology(connection)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 import ssl
-from urllib.parse import unquote, urlsplit
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 LOCAL_BROKER_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -29,7 +30,31 @@ def switched_off(name: str) -> bool:
 
 
 def amqp_uri() -> str:
-    return env("AMQP_URI", DEFAULT_AMQP_URI)
+    """AMQP_URI; with AMQP_USER (its password in the file AMQP_PASSWORD_FILE, or in AMQP_PASSWORD) and AMQP_VHOST,
+    those replace the URI's user, password and virtual host: each process logs in as its own broker user
+    (servicekit.messaging.broker_access) without its password in the environment."""
+    uri = env("AMQP_URI", DEFAULT_AMQP_URI)
+    user, vhost = env("AMQP_USER"), env("AMQP_VHOST")
+    if not user and vhost is None:
+        return uri
+    password = None
+    if user:
+        path = env("AMQP_PASSWORD_FILE")
+        try:
+            password = Path(path).read_text(encoding="utf-8").strip() if path else env("AMQP_PASSWORD", "")
+        except OSError as error:
+            raise ConfigError(f"AMQP_PASSWORD_FILE={path!r} unreadable: {error}") from None
+    return ";".join(with_login(url, user, password, vhost) for url in _amqp_urls(uri))
+
+
+def with_login(url: str, user: str | None, password: str | None, vhost: str | None) -> str:
+    """``url`` with its user and password (when ``user``) and its virtual host (when not None) replaced."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if user:
+        netloc = f"{quote(user, safe='')}:{quote(password or '', safe='')}@{netloc.rpartition('@')[2]}"
+    path = parts.path if vhost is None else "/" + quote(vhost, safe="")
+    return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
 
 
 def _amqp_urls(uri: str) -> list[str]:
@@ -83,9 +108,9 @@ def check_amqp_settings(uri: str | None = None) -> None:
             raise ConfigError(
                 f"AMQP_URI logs in to the broker at {host} as guest, which is allowed only for a broker on this "
                 f"machine (a developer's localhost). Create a user for this service on the broker "
-                f"(rabbitmqctl add_user <user> <password>; rabbitmqctl set_permissions -p / <user> '.*' '.*' '.*') "
-                f"and set AMQP_URI=amqp://<user>:<password>@{host}:5672/ (amqps://<user>:<password>@{host}:5671/ "
-                f"for TLS)")
+                f"(rabbitmqctl add_user <user> <password>, with the permissions docs/security.md#broker-users-and-"
+                f"permissions gives it on the platform's vhost) and set AMQP_URI=amqp://<user>:<password>@{host}:5672/"
+                f"partybuilding (amqps://<user>:<password>@{host}:5671/partybuilding for TLS)")
     options = amqp_ssl(uri)
     if options:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

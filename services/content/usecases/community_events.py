@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from nameko.standalone.rpc import ClusterRpcProxy
-
 from servicekit.errors import NotFound
+from servicekit.messaging.standalone_rpc import cluster_rpc_proxy
 from servicekit.process.clock import WallClock
 from servicekit.storage.mongo import open_store
 
@@ -36,7 +35,7 @@ class IdentityPeer:
     def _cluster(self):
         with self._lock:
             if self._proxy is None:
-                self._proxy = ClusterRpcProxy(self.config, timeout=30).start()
+                self._proxy = cluster_rpc_proxy(self.config, "content", timeout=30).start()   # its user's replies
             return self._proxy
 
     def get_org(self, **kwargs):
