@@ -25,8 +25,9 @@ from typing import Callable
 from servicekit.process.config import env, switched_off
 from servicekit.errors import error_from_dict
 
-from gateway import metrics
+from gateway import metrics, request_ids
 from gateway.event_loop import LoopThread, shared_loop
+from servicekit import request_ids as servicekit_request_ids
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class Batcher:
             self._senders[key] = senders
         if key not in self._pending:
             self._pending[key], self._first_at[key] = [], self.loop_thread.loop.time()
-        self._pending[key].append((kwargs, future))
+        self._pending[key].append((kwargs, future, request_ids.current()))
         self._send_due()
         return unwrap(await future)
 
@@ -137,14 +138,15 @@ class Batcher:
         wait_series.observe(waited)
         size_series.observe(len(batch))
         self._busy[key] = self._busy.get(key, 0) + 1
-        sent = self.loop_thread.loop.run_in_executor(self._pool, self._call_backend, key, [kw for kw, _ in batch])
+        sent = self.loop_thread.loop.run_in_executor(self._pool, self._call_backend, key, [kw for kw, _, _ in batch],
+                                                     tuple(request_id or "-" for _, _, request_id in batch))
         sent.add_done_callback(lambda outcome: self._answered(key, batch, outcome))
 
-    def _answered(self, key: tuple[str, str], batch: list[tuple[dict, asyncio.Future]],
+    def _answered(self, key: tuple[str, str], batch: list[tuple[dict, asyncio.Future, str | None]],
                   outcome: asyncio.Future) -> None:
         self._busy[key] -= 1
         error = outcome.exception()
-        for index, (_, future) in enumerate(batch):
+        for index, (_, future, _) in enumerate(batch):
             if future.done():                       # its request was cancelled meanwhile
                 continue
             if error is not None:
@@ -154,8 +156,14 @@ class Batcher:
         self._send_due()                            # what gathered while every sender was busy, once due
 
     # --- on a sender thread --------------------------------------------------------------
-    def _call_backend(self, key: tuple[str, str], items: list[dict]) -> list:
+    def _call_backend(self, key: tuple[str, str], items: list[dict], item_ids: tuple[str, ...] = ()) -> list:
+        """One batch call: under an id of its own (``b`` + 16 hex digits), which the gateway logs with its requests'
+        ids; the services get both (``servicekit.request_ids``)."""
         service, method = key
+        batch_id = request_ids.begin("b" + request_ids.new_id())
+        servicekit_request_ids.OUTGOING_ITEMS.set(item_ids or None)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("batch %s of %s.%s carries requests %s", batch_id, service, method, ",".join(item_ids))
         started = self.clock()
         try:
             answers = self.backend.call(service, method, items=items)

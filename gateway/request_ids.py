@@ -15,12 +15,14 @@ import re
 import secrets
 
 from gateway.client_address import TrustedProxies
+from servicekit import request_ids as servicekit_request_ids
 
 HEADER = "X-Request-Id"
 METADATA_KEY = "x-request-id"
 ACCEPTED = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
 
-_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("gateway_request_id", default=None)
+# servicekit's: the gateway's calls carry the current id to the services (``servicekit.request_ids``)
+_current: contextvars.ContextVar[str | None] = servicekit_request_ids.CURRENT
 
 
 def new_id() -> str:

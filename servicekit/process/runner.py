@@ -16,6 +16,7 @@ import sys  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
+from servicekit import request_ids  # noqa: E402
 from servicekit.process.collector import settle_after_start, young_threshold  # noqa: E402
 from servicekit.process.config import ConfigError, check_amqp_settings, nameko_config  # noqa: E402
 from servicekit.process.priority import PriorityError, lower_cpu_priority, nice_steps  # noqa: E402
@@ -31,7 +32,8 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m servicekit.process.runner package.module:ServiceClass", file=sys.stderr)
         return 2
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format=request_ids.LOG_FORMAT)
+    request_ids.log_request_ids()                   # a line a call causes names the gateway's request id
     try:
         steps = nice_steps(os.environ.get("PROCESS_NICE"))
         young_threshold()                           # GC_YOUNG_THRESHOLD, before anything starts
@@ -47,7 +49,7 @@ def main(argv: list[str]) -> int:
     except (RuntimeError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    runner = ServiceRunner(nameko_config())
+    runner = ServiceRunner({**nameko_config(), "SERVICE_CONTAINER_CLS": "servicekit.process.container.Container"})
     runner.add_service(service_class)
     stopping = eventlet.event.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.ready() or stopping.send())

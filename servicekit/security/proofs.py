@@ -2,11 +2,12 @@
 
 Each principal (the gateway and every service) holds its own Ed25519 private key and the public keys of all.
 
-- **A call** (a nameko RPC request) carries the caller's principal, an expiry and a signature over
-  ``call``, the routing key (``service.method``), the principal, the expiry and the exact body bytes. A service
-  runs it only when the signature checks out with that principal's public key and it has not expired: a scope in
-  the body is then known to come from the gateway (which verified the person's token) or from a peer service.
-  One signature covers a whole batch (the scans of one gateway batch travel as one call).
+- **A call** (a nameko RPC request) carries the caller's principal, an expiry, a nonce (random, new for every
+  call) and a signature over ``call``, the routing key (``service.method``), the principal, the expiry, the nonce
+  and the exact body bytes. A service runs it only when the signature checks out with that principal's public key
+  and it has not expired: a scope in the body is then known to come from the gateway (which verified the person's
+  token) or from a peer service. The service runs a nonce once (``servicekit.security.replay``), so a copied call
+  is refused. One signature covers a whole batch (the scans of one gateway batch travel as one call).
 - **An event** carries the publisher's principal and a signature over ``event``, the exchange, the principal and
   the body. A consumer applies it only when the principal is the service that owns the exchange
   (``attendance.events`` is attendance's) and the signature checks out. Events are idempotent by id, so an event
@@ -21,6 +22,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 PRINCIPALS = ("gateway", "identity", "attendance", "scoring", "content", "volunteer")
 KEYS_DIR_VARIABLE = "CALL_KEYS_DIR"
 PRINCIPAL_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER = "pb-principal", "pb-expires", "pb-signature"
+NONCE_HEADER = "pb-nonce"
 CALL_LIFETIME_SECONDS = 120      # longer than any caller waits (30 s), short enough that a copied call soon dies
 CLOCK_SKEW_SECONDS = 30          # an expiry further ahead than lifetime + skew was not made by us
 
@@ -125,9 +128,9 @@ def _bytes(body) -> bytes:
     return body.encode("utf-8") if isinstance(body, str) else bytes(body)
 
 
-def _signed_call(routing_key: str, principal: str, expires: int, body: bytes) -> bytes:
+def _signed_call(routing_key: str, principal: str, expires: int, body: bytes, nonce: str = "") -> bytes:
     body = _bytes(body)
-    return b"call\n%s\n%s\n%d\n%s" % (routing_key.encode(), principal.encode(), expires, body)
+    return b"call\n%s\n%s\n%d\n%s\n%s" % (routing_key.encode(), principal.encode(), expires, nonce.encode(), body)
 
 
 def _signed_event(exchange: str, principal: str, body: bytes) -> bytes:
@@ -146,8 +149,10 @@ def call_headers(routing_key: str, body: bytes, now: float | None = None) -> dic
     """The headers that prove a call to ``routing_key`` with exactly ``body`` comes from this process."""
     principal, key = _own_key()
     expires = int((time.time() if now is None else now) + CALL_LIFETIME_SECONDS)
-    signature = key.sign(_signed_call(routing_key, principal, expires, body))
-    return {PRINCIPAL_HEADER: principal, EXPIRES_HEADER: expires,
+    # Ed25519 is deterministic: without a nonce two identical calls within a second would carry one signature
+    nonce = secrets.token_hex(16)
+    signature = key.sign(_signed_call(routing_key, principal, expires, body, nonce))
+    return {PRINCIPAL_HEADER: principal, EXPIRES_HEADER: expires, NONCE_HEADER: nonce,
             SIGNATURE_HEADER: base64.b64encode(signature).decode()}
 
 
@@ -184,17 +189,28 @@ def verify_call(routing_key: str, body: bytes, headers: dict | None, now: float 
         expires = int(headers.get(EXPIRES_HEADER))
     except (TypeError, ValueError):
         raise Unauthenticated("the call's proof is malformed", code="CALL_PROOF_INVALID") from None
+    nonce = call_nonce(headers)
     public = _keys().public.get(principal)
     try:
         if public is None:
             raise InvalidSignature
-        public.verify(signature, _signed_call(routing_key, principal, expires, body))
+        public.verify(signature, _signed_call(routing_key, principal, expires, body, nonce))
     except InvalidSignature:
         raise Unauthenticated("the call's proof does not check out", code="CALL_PROOF_INVALID") from None
     now = time.time() if now is None else now
     if expires < now or expires > now + CALL_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS:
         raise Unauthenticated("the call's proof has expired", code="CALL_PROOF_EXPIRED")
     return principal
+
+
+def call_nonce(headers: dict) -> str:
+    """The nonce of a call's proof (32 hex digits); CALL_PROOF_INVALID when it is missing or malformed."""
+    nonce = headers.get(NONCE_HEADER)
+    if isinstance(nonce, bytes):
+        nonce = nonce.decode(errors="replace")
+    if not isinstance(nonce, str) or len(nonce) != 32 or any(c not in "0123456789abcdef" for c in nonce):
+        raise Unauthenticated("the call's proof is malformed", code="CALL_PROOF_INVALID")
+    return nonce
 
 
 def verify_event(exchange: str, body: bytes, headers: dict | None) -> str:

@@ -24,7 +24,7 @@ from tests.support.raw_bus import (dead_lettered, encode, forged_call_headers, f
 
 pytestmark = pytest.mark.integration
 
-SKIPPED_COLLECTIONS = {"outbox", "outbox_lease"}      # sent entries are purged in the background
+SKIPPED_COLLECTIONS = {"outbox", "outbox_lease", "call_nonces"}  # purged in the background; peers' calls add nonces
 
 
 def _code(answer: dict) -> str | None:
@@ -82,6 +82,8 @@ def _forgeries(service: str, method: str, kwargs: dict, lifted_scope: dict) -> l
         ("a proof lifted from another body", body, genuine_call_headers(key, other_body), "CALL_PROOF_INVALID"),
         ("a proof lifted from another method", body, genuine_call_headers(other_key, body), "CALL_PROOF_INVALID"),
         ("an expired proof", body, genuine_call_headers(key, body, now=time.time() - 600), "CALL_PROOF_EXPIRED"),
+        ("a genuine proof with another nonce", body, {**genuine_call_headers(key, body), "pb-nonce": uuid.uuid4().hex},
+         "CALL_PROOF_INVALID"),
         ("a proof naming an unknown principal", body, forged_call_headers(key, body, principal="mallory"),
          "CALL_PROOF_INVALID"),
     ]

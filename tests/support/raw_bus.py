@@ -11,8 +11,8 @@ import uuid
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kombu import Connection, Exchange, Queue
 
-from servicekit.security.proofs import (EXPIRES_HEADER, PRINCIPAL_HEADER, SIGNATURE_HEADER, _signed_call,
-                                        _signed_event, call_headers, event_headers)
+from servicekit.security.proofs import (EXPIRES_HEADER, NONCE_HEADER, PRINCIPAL_HEADER, SIGNATURE_HEADER,
+                                        _signed_call, _signed_event, call_headers, event_headers)
 
 RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)
 
@@ -24,8 +24,9 @@ def encode(kwargs: dict) -> bytes:
 def forged_call_headers(routing_key: str, body: bytes, principal: str = "gateway", expires: int | None = None) -> dict:
     """A proof signed with a key of the forger's own making, naming ``principal``."""
     expires = int(time.time() + 60) if expires is None else expires
-    signature = Ed25519PrivateKey.generate().sign(_signed_call(routing_key, principal, expires, body))
-    return {PRINCIPAL_HEADER: principal, EXPIRES_HEADER: expires,
+    nonce = uuid.uuid4().hex
+    signature = Ed25519PrivateKey.generate().sign(_signed_call(routing_key, principal, expires, body, nonce))
+    return {PRINCIPAL_HEADER: principal, EXPIRES_HEADER: expires, NONCE_HEADER: nonce,
             SIGNATURE_HEADER: base64.b64encode(signature).decode()}
 
 
