@@ -16,6 +16,7 @@ from typing import Protocol
 
 from google.protobuf.message import Message
 
+from gateway import audit
 from gateway.client_address import UNKNOWN
 from gateway.convert import as_kwargs, mistyped_field, to_kwargs, to_message
 from gateway.operations import Operation
@@ -93,7 +94,7 @@ class Dispatcher:
         kwargs = request if plain else request_kwargs(request)
         self._check_page_size(kwargs)
         if operation.auth:
-            kwargs["scope"] = scope
+            kwargs["scope"] = audit.marked(operation, scope, client_address)
         if operation.client_address:
             kwargs["client_address"] = client_address or UNKNOWN
         return kwargs

@@ -11,7 +11,8 @@ all of them take this one; none uses nameko's ``rpc`` directly.
 
 Every call carries a proof of its caller (``servicekit.security.proofs``): importing this module makes nameko's
 RPC proxies (a service's ``RpcProxy``, the gateway's and the tools' ``ClusterRpcProxy``) sign what they send, and
-every entry point refuses a call whose proof is missing, wrong or expired before it runs.
+every entry point refuses a call whose proof is missing, wrong or expired before it runs, and a call it has run
+already (``CALL_REPLAYED``: ``servicekit.security.replay``, in the service's own store).
 """
 from __future__ import annotations
 
@@ -25,9 +26,15 @@ from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER, LOGIN_METHOD_CONFIG_KEY,
                               SERIALIZER_CONFIG_KEY)
 
+from nameko.extensions import SharedExtension
+
+from servicekit.audit.recording import AuditTrail
+from servicekit import request_ids
 from servicekit.errors import PermissionDenied, ServiceError, Unauthenticated
 from servicekit.messaging.signed_calls import sign_outgoing_calls
-from servicekit.security.proofs import verify_call
+from servicekit.process.config import database_name, switched_off
+from servicekit.security.proofs import EXPIRES_HEADER, call_nonce, verify_call
+from servicekit.security.replay import COLLECTION, CallNonces
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +70,47 @@ class OnceEncodedRpcConsumer(RpcConsumer):
         return result, exc_info
 
 
+class ReplayGuard(SharedExtension):
+    """The nonces of the calls this service has run (``call_nonces`` in its database), one per service container.
+    ``CALL_REPLAY_GUARD=off`` leaves it out: for measuring what it costs, never in production."""
+
+    nonces: CallNonces | None = None
+
+    def setup(self):
+        if switched_off("CALL_REPLAY_GUARD"):
+            log.warning("CALL_REPLAY_GUARD=off: copied calls are not refused")
+            return
+        from servicekit.storage.mongo import shared_client
+        self.nonces = CallNonces(shared_client()[database_name(self.container.service_name)][COLLECTION])
+        self.nonces.ensure_schema()
+
+    def first_use(self, headers: dict, redelivered: bool) -> None:
+        if self.nonces is not None:
+            # the nonce as verified: a header sent as bytes must not make a second, different _id
+            self.nonces.first_use(call_nonce(headers), int(headers[EXPIRES_HEADER]), redelivered)
+
+
 class OnceEncodedRpc(Rpc):
-    """An entry point that runs only calls proven to come from the platform (from ``callers``, when named)."""
+    """An entry point that runs only calls proven to come from the platform (from ``callers``, when named), each
+    once."""
 
     rpc_consumer = OnceEncodedRpcConsumer()
+    replay_guard = ReplayGuard()
+    audit_trail = AuditTrail()
 
     def __init__(self, callers: tuple[str, ...] = (), **kwargs):
         self.callers = frozenset(callers)
         super().__init__(**kwargs)
 
     def handle_message(self, body, message):
+        # the consumer's own green thread: its lines name the call's request id while it checks the proof
+        token = request_ids.CURRENT.set(request_ids.well_formed((message.headers or {}).get(request_ids.HEADER)))
+        try:
+            self._handle_proven(body, message)
+        finally:
+            request_ids.CURRENT.reset(token)
+
+    def _handle_proven(self, body, message):
         routing_key = message.delivery_info.get("routing_key", "")
         try:
             principal = verify_call(routing_key, message.body, message.headers)
@@ -83,7 +121,22 @@ class OnceEncodedRpc(Rpc):
             log.warning("refused a call to %s from %s: only %s may call it", routing_key, principal,
                         ", ".join(sorted(self.callers)))
             raise PermissionDenied("this operation is not for this caller", code="CALLER_NOT_ALLOWED")
+        try:
+            self.replay_guard.first_use(message.headers, bool(message.delivery_info.get("redelivered")))
+        except Unauthenticated as refusal:
+            log.warning("refused a call to %s from %s: %s (%s)", routing_key, principal, refusal.message, refusal.code)
+            raise
+        message.proven_principal = principal        # for the audit trail, when the worker's result is handled
         super().handle_message(body, message)
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        """The audit entry of the call, if it makes one (``servicekit.audit.recording``), then the answer: a caller
+        told of success knows the entry is stored."""
+        try:
+            self.audit_trail.record(getattr(message, "proven_principal", ""), worker_ctx, result, exc_info)
+        except Exception:  # noqa: BLE001  the answer goes out whatever the audit trail does
+            log.exception("audit trail of %s failed", worker_ctx.entrypoint.method_name)
+        return super().handle_result(message, worker_ctx, result, exc_info)
 
 
 rpc = OnceEncodedRpc.decorator(expected_exceptions=(ServiceError,))
@@ -93,8 +146,13 @@ def answer_each(items, handle, concurrency: int = 1) -> list[dict]:
     """A batch method's answers (``gateway.batching``), in order: ``{"result": handle(item)}`` or ``{"error": body}``
     for each item, so that one refused or failing item never fails the others of its batch. With ``concurrency``
     above 1, that many items are handled at once on green threads: items that wait on the store (one small write
-    each) overlap their waits instead of queueing one behind another."""
-    def one(item) -> dict:
+    each) overlap their waits instead of queueing one behind another. Each item runs under its own request's id
+    when the gateway's batch sent them (``servicekit.request_ids``), so its log lines name its request."""
+    batch_id = request_ids.CURRENT.get()
+
+    def one(numbered) -> dict:
+        request_id, item = numbered
+        request_ids.CURRENT.set(request_id)
         try:
             return {"result": handle(item)}
         except ServiceError as error:
@@ -102,10 +160,13 @@ def answer_each(items, handle, concurrency: int = 1) -> list[dict]:
         except Exception:  # noqa: BLE001  answered as the gateway answers an unexpected error; logged here
             log.exception("a batch item failed")
             return {"error": ServiceError("服务内部错误，请稍后重试", code="INTERNAL").to_dict()}
+        finally:
+            request_ids.CURRENT.set(batch_id)
     items = list(items or ())
+    numbered = list(zip(request_ids.item_ids(len(items)) or (batch_id,) * len(items), items))
     if concurrency > 1 and len(items) > 1:
-        return list(GreenPool(min(concurrency, len(items))).imap(one, items))
-    return [one(item) for item in items]
+        return list(GreenPool(min(concurrency, len(items))).imap(one, numbered))
+    return [one(pair) for pair in numbered]
 
 
 def service_rpc(*callers: str):

@@ -15,7 +15,8 @@ ROLE_ORG_ADMIN = "org_admin"        # admin of an organisation node and its subt
 ROLE_BRANCH_SECRETARY = "branch_secretary"  # 支部书记: acts on one branch
 ROLE_MEMBER = "member"              # 党员: itself and its own branch, read-only
 ROLE_CITIZEN = "citizen"            # 群众: its own volunteer orders only; no member record, never an org grant
-ROLES = (ROLE_OPERATOR, ROLE_ORG_ADMIN, ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_CITIZEN)
+ROLE_AUDITOR = "auditor"            # 审计员: reads its tenant's audit log and nothing else (granted at the root)
+ROLES = (ROLE_OPERATOR, ROLE_ORG_ADMIN, ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_CITIZEN, ROLE_AUDITOR)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class CallerScope:
         """A citizen's account: every grant it holds is the citizen role (the gateway lets it call only the
         operations marked for citizens)."""
         return bool(self.roles) and all(grant.role == ROLE_CITIZEN for grant in self.roles)
+
+    @property
+    def is_auditor(self) -> bool:
+        return any(grant.role == ROLE_AUDITOR for grant in self.roles)
 
     @property
     def managed_org_ids(self) -> frozenset[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from nameko.rpc import RpcProxy
 
+from servicekit.audit.entries import AuditEntries
 from servicekit.messaging.consumers import BatchEventConsumer
 from servicekit.messaging.rpc import rpc
 from servicekit.process.clock import ServiceClock
@@ -27,7 +28,7 @@ from services.scoring.usecases.scores import Scores
 from services.scoring.usecases.subtrees import Subtrees
 
 
-class ScoringService:
+class ScoringService(AuditEntries):
     name = "scoring"
 
     store: ScoringStore = MongoStore(ScoringStore)

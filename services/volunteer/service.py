@@ -11,6 +11,7 @@ from __future__ import annotations
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
+from servicekit.audit.entries import AuditEntries
 from servicekit.messaging.outbox import OutboxRelay
 from servicekit.messaging.rpc import rpc, service_rpc
 from servicekit.process.clock import ServiceClock
@@ -32,7 +33,7 @@ from services.volunteer.usecases.teams import Teams
 SWEEP_SECONDS = 60
 
 
-class VolunteerService:
+class VolunteerService(AuditEntries):
     name = "volunteer"
 
     store: VolunteerStore = MongoStore(VolunteerStore)

@@ -11,7 +11,8 @@ from servicekit.spreadsheets import XLSX_MEDIA_TYPE
 FILES = {"ExportStatistics": ("/v1/orgs/org-city/attendance-statistics.xlsx", "export_statistics", "content_type"),
          "ExportReport": ("/v1/orgs/org-city/reports/bulletin", "export_report", "media_type"),
          "ExportVolunteerStatistics": ("/v1/orgs/org-city/volunteer-statistics:export", "export_volunteer_statistics",
-                                       "content_type")}
+                                       "content_type"),
+         "ExportAuditLog": ("/v1/audit-log.xlsx", "export_audit_log", "content_type")}
 WORKBOOK = b"PK\x03\x04 pretend this is a workbook"
 
 
@@ -28,6 +29,8 @@ def files(backend):
     backend.results["export_volunteer_statistics"] = {"filename": "志愿服务统计-2026-12.xlsx",
                                                       "content_type": XLSX_MEDIA_TYPE,
                                                       "content": base64.b64encode(WORKBOOK).decode()}
+    backend.results["export_audit_log"] = {"filename": "审计日志-20261206.xlsx", "content_type": XLSX_MEDIA_TYPE,
+                                           "content": base64.b64encode(WORKBOOK).decode()}
     return backend
 
 
