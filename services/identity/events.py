@@ -31,6 +31,8 @@ ACCOUNT_PASSWORD_CHANGED = _spec("account_password_changed", "account_id", "chan
 ACCOUNT_DISABLED = _spec("account_disabled", "account_id", "disabled_by", "reason")
 ACCOUNT_ENABLED = _spec("account_enabled", "account_id", "enabled_by")
 ACCOUNT_REMOVED = _spec("account_removed", "account_id", "username", "removed_by")
+ACCOUNT_TOTP_DISABLED = _spec("account_totp_disabled", "account_id", "disabled_by", "reason")
+TENANT_SETTING_CHANGED = _spec("tenant_setting_changed", "setting", "value", "changed_by")
 
 
 def organisation_created(org: dict, occurred_at: str) -> dict:

@@ -2,6 +2,8 @@
 admin's; every name answered alike; a forwarded address believed only from the trusted proxy (127.0.0.1 here)."""
 from __future__ import annotations
 
+import sys
+
 import http.client
 import json
 import urllib.parse
@@ -16,6 +18,13 @@ from tests.support.identity import PASSWORD
 pytestmark = pytest.mark.e2e
 WRONG = "wrong-password-1"
 DIRECT = "127.0.0.2"            # a client reaching the gateway itself, not through the trusted proxy
+
+
+@pytest.fixture(autouse=True)
+def fresh_wrong_password(monkeypatch):
+    """Each test guesses a wrong password of its own: the password counter (``throttle.PASSWORD``) counts one
+    password's failures across tests, tenants and addresses, as it counts an attacker's."""
+    monkeypatch.setattr(sys.modules[__name__], "WRONG", f"wrong-{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Login throttling: how long a client must wait before its next password attempt.
 
-Attempts are counted per client address and per (tenant code, username, client address), never per
-account alone: a stranger's wrong guesses slow down only the stranger's own address, never the account's
+Attempts are counted per client address, per (tenant code, username, client address) and per password guessed
+(keyed, never stored as typed), never per account alone: a stranger's wrong guesses slow down only the stranger's own address, never the account's
 owner logging in from elsewhere. The counters are keyed by the names as typed, not by the account found,
 so a name that does not exist is throttled exactly like one that does and the answers reveal nothing.
 The first ``free`` attempts of a counter cost nothing; after them each attempt must wait ``base`` seconds
@@ -30,6 +30,12 @@ class Rule:
 ACCOUNT_FROM_ADDRESS = Rule("account", free=5, base=1.0, cap=15 * 60, forget=60 * 60)
 # every failed login from one address, whatever the name: password spraying over many accounts
 ADDRESS = Rule("address", free=20, base=1.0, cap=5 * 60, forget=60 * 60)
+# one password tried, whatever the tenant, name or address: spraying a common password from many addresses. Only
+# failures stay counted (a login gives its attempt back), so this waits only while that very password is sprayed.
+PASSWORD = Rule("password", free=30, base=1.0, cap=5 * 60, forget=60 * 60)
+# wrong TOTP codes for one account, wherever they come from: whoever types them already has the password, so the
+# account itself is what to protect; a million codes, three valid at a time, leave a guesser no chance at this pace
+TOTP = Rule("totp", free=5, base=15.0, cap=15 * 60, forget=60 * 60)
 # citizens' registrations from one address, whatever the phone: a script opening accounts in bulk. Mild, since
 # many phones share one address behind a carrier's NAT; every registration counts, taken or not.
 REGISTRATION = Rule("registration", free=20, base=5.0, cap=5 * 60, forget=60 * 60)
@@ -57,14 +63,22 @@ def client_key(address: str) -> str:
     return str(parsed)
 
 
-def counters(tenant_code: str, username: str, client_address: str) -> list[Counter]:
+def counters(tenant_code: str, username: str, client_address: str, password_mark: str = "") -> list[Counter]:
     """The counters an attempt is charged to, narrowest first. Without an address (a caller inside the
-    platform, not through the gateway) only the name's own counter, shared by every such caller."""
+    platform, not through the gateway) only the name's own counter, shared by every such caller.
+    ``password_mark``: a keyed digest of the password typed (``Sessions``), "" for no password counter."""
     client = client_key(client_address) if client_address else ""
     found = [Counter(_counter_id("account", tenant_code, username, client), ACCOUNT_FROM_ADDRESS)]
     if client:
         found.append(Counter(_counter_id("address", client), ADDRESS))
+    if password_mark:
+        found.append(Counter(_counter_id("password", password_mark), PASSWORD))
     return found
+
+
+def totp_counter(account_id: str) -> Counter:
+    """The counter of an account's wrong second-factor codes."""
+    return Counter(_counter_id("totp", account_id), TOTP)
 
 
 def registration_counters(client_address: str) -> list[Counter]:

@@ -2,6 +2,8 @@
 every name is answered alike, and parallel guesses are each counted."""
 from __future__ import annotations
 
+import sys
+import uuid
 from collections import Counter
 
 import pytest
@@ -15,6 +17,13 @@ from tests.support.identity import PASSWORD
 pytestmark = pytest.mark.integration
 WRONG = "wrong-password-1"
 LOGIN_FAILED = ("LOGIN_FAILED", "用户名或密码错误")
+
+
+@pytest.fixture(autouse=True)
+def fresh_wrong_password(monkeypatch):
+    """Each test guesses a wrong password of its own: the password counter (``throttle.PASSWORD``) counts one
+    password's failures across tests, tenants and addresses, as it counts an attacker's."""
+    monkeypatch.setattr(sys.modules[__name__], "WRONG", f"wrong-{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +95,20 @@ def test_a_right_password_clears_the_names_count_from_that_address(rpc, city):
         assert attempt(rpc, city.code, "county2", WRONG, "203.0.113.88")[:2] == LOGIN_FAILED
     assert attempt(rpc, city.code, "county2", PASSWORD, "203.0.113.88")[0] == "OK"
     assert [attempt(rpc, city.code, "county2", WRONG, "203.0.113.88")[:2] for _ in range(5)] == [LOGIN_FAILED] * 5
+
+
+def test_one_password_sprayed_from_many_addresses_over_tenants_is_slowed_down_for_that_password_only(
+        rpc, city, operator_scope):
+    """Each guess from an address of its own and a name of its own, over two tenants: no address or name counter
+    ever fills, the password's does."""
+    other = type(city)(rpc, operator_scope)
+    answers = [attempt(rpc, (city.code, other.code)[index % 2], f"user{index}", WRONG, f"10.9.{index // 250}.{index % 250}")
+               for index in range(throttle.PASSWORD.free + 5)]
+    assert [code for code, _, _ in answers[:throttle.PASSWORD.free]] == ["LOGIN_FAILED"] * throttle.PASSWORD.free
+    assert {code for code, _, _ in answers[throttle.PASSWORD.free:]} == {"TOO_MANY_ATTEMPTS"}
+    with pytest.raises(TooManyRequests) as refused:
+        rpc.identity.login(tenant_code=city.code, username="county1", password=WRONG, client_address="10.8.0.1")
+    assert refused.value.details[0]["limit"] == "password" and refused.value.details[0]["retry_after_seconds"] >= 1
+    # every other password goes on being checked at once, the admin's right one among them
+    assert attempt(rpc, city.code, "county1", PASSWORD, "10.8.0.2")[0] == "OK"
+    assert attempt(rpc, other.code, "county2", f"{WRONG}-other", "10.8.0.3")[0] == "LOGIN_FAILED"
