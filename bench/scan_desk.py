@@ -80,7 +80,9 @@ def scans(args, direction: str, clock: SetClock, rng: random.Random) -> list[dic
                        "roles": [{"role": "member", "org_id": f"b{index}"}]},
              "token": tokens[index],
              "fix": {"lat": 30.0001, "lng": 120.0001, "accuracy_m": 10, "device_id": f"phone-{member}",
-                     "taken_at": stamp(clock.now())}}
+                     "taken_at": stamp(clock.now()),     # and the member page's earlier position of the day
+                     "history": [{"lat": 30.0001, "lng": 120.0001,
+                                  "taken_at": stamp(clock.now() - timedelta(minutes=30))}]}}
             for index, member in pairs]
 
 

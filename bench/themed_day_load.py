@@ -56,6 +56,9 @@ class Offset:
         return self.seconds
 
 
+HISTORY_AGE = timedelta(minutes=30)
+
+
 def stamp_now(offset: "Offset") -> str:
     return (datetime.now(timezone.utc) + timedelta(seconds=offset.now())).isoformat(timespec="milliseconds")
 
@@ -163,8 +166,11 @@ async def run(work: dict) -> dict:
 
     async def send(item) -> None:
         scan_id, _, access, token, lat, lng, accuracy, device, _ = item
+        now = stamp_now(offset)
+        # the member page's earlier position of the day, as a phone that was opened before sends it
+        earlier = (datetime.fromisoformat(now) - HISTORY_AGE).isoformat(timespec="milliseconds")
         fix = {"lat": lat, "lng": lng, "accuracy_m": accuracy, "mock_location": False, "device_id": device,
-               "taken_at": stamp_now(offset)}
+               "taken_at": now, "history": [{"lat": lat, "lng": lng, "taken_at": earlier}]}
         sent = time.perf_counter()
         try:
             code, error_code, repeat, record_id, seq, hash_ = await client.scan(access, token, fix, timeout)

@@ -54,6 +54,17 @@ def as_superior(scope: CallerScope, activity: dict | None) -> dict:
     return activity
 
 
+def as_code_policy_superior(scope: CallerScope, activity: dict | None, issued_by: str) -> dict:
+    """Who may allow the printed code: an org admin of a node above the branch, or the superior who issued the
+    day (``issued_by``, still an admin on the branch's path). Never the branch's own secretary or admin."""
+    activity = readable(scope, activity)
+    above = any(org_id in scope.admin_org_ids for org_id in activity["org_path"][:-1])
+    issuer = is_superior(scope, activity) and bool(scope.account_id) and scope.account_id == issued_by
+    if not (above or issuer):
+        raise PermissionDenied("只有下发活动的上级组织管理员可以设置是否允许打印签到码", code="NOT_SUPERIOR")
+    return activity
+
+
 def as_member(scope: CallerScope, activity: dict | None) -> dict:
     """A member acting for itself in its own branch's activity."""
     activity = readable(scope, activity)

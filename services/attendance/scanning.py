@@ -25,7 +25,9 @@ from services.attendance import events
 from services.attendance.access import require_member
 from services.attendance.chaining import ChainWriter
 from services.attendance.domain import lifecycle, qrtoken, scans
+from services.attendance.domain.closing import previous_months
 from services.attendance.store import change_mark
+from services.attendance.usecases.activities import activity_id_of
 from services.attendance.views import scan_view
 
 TOKEN_FOREIGN_MESSAGE = "该二维码不属于您可参加的活动"
@@ -35,10 +37,17 @@ ACTIVITY_FULL_TTL_SECONDS = 300.0
 LAST_FIX_CAPACITY = 500_000
 KNOWN_RECORDS_CAPACITY = 500_000
 MAX_BATCH = 1000
+DEVICE_HISTORY_MONTHS = 6      # how far back a member's devices are known (its branch's themed days)
+NO_DEVICES: frozenset[str] = frozenset()
 
 
 def record_id(activity_id: str, direction: str, member_id: str) -> str:
     return f"{activity_id}:{direction}:{member_id}"
+
+
+def printed_code_allowed(activity: dict) -> bool:
+    """Whether the superior allowed the printed (whole-window) code for this activity; off unless set."""
+    return bool((activity.get("printed_code") or {}).get("allowed"))
 
 
 def rules_of(activity: dict) -> scans.ActivityRules:
@@ -168,9 +177,12 @@ class DeviceBook:
 
     PROJECTION = {"activity_id": 1, "device_key": 1, "member_id": 1}
 
-    def __init__(self, store, ttl: float = 60.0, peers=None):
-        self.store, self.ttl, self.peers = store, ttl, peers
+    def __init__(self, store, ttl: float = 60.0, peers=None, history_months: int = DEVICE_HISTORY_MONTHS):
+        self.store, self.ttl, self.peers, self.history_months = store, ttl, peers, history_months
         self._books: dict[str, tuple[float, dict[str, tuple[str, ...]], set[str]]] = {}  # id -> (read at, book, seen)
+        # activity id -> {member id: device keys of the branch's earlier themed days}: closed days do not change,
+        # so it is read once per activity (one read for all the activities a batch loads), never refreshed
+        self._history: dict[str, dict[str, tuple[str, ...]]] = {}
 
     def users(self, activities: dict[str, dict], empty=frozenset()) -> dict[str, dict[str, tuple[str, ...]]]:
         """activity id -> {device key: its members' ids}, for the activities given (id -> activity document). While no
@@ -178,6 +190,7 @@ class DeviceBook:
         head this process knows: ``ChainWriter.empty_chains``) starts empty without a read. Where others run,
         a head read earlier may be stale, and the book is read."""
         now = time.monotonic()
+        self.warm_history(list(activities.values()))      # read at the roster freeze where this process froze it
         refresh = self.peers is None or self.peers.others_running()
         for activity_id in () if refresh else empty:
             self._books.setdefault(activity_id, (now, {}, set()))
@@ -192,6 +205,32 @@ class DeviceBook:
                 for record in self.store.records_by_ids(ids[start:start + 2000], self.PROJECTION).values():
                     self._learn(record["activity_id"], record["_id"], self._compared(record), record["member_id"])
         return {activity_id: self._books[activity_id][1] for activity_id in activities}
+
+    def _read_history(self, activities: list[dict]) -> None:
+        """The devices each member used on its branch's themed days of the previous ``history_months`` months, as
+        their closing kept them (``member_devices`` of a closed activity): one read of small projections."""
+        earlier = {activity["_id"]: [activity_id_of(activity["branch_id"], month)
+                                     for month in previous_months(activity.get("month") or "", self.history_months)]
+                   if activity.get("branch_id") else [] for activity in activities}
+        wanted = [activity_id for ids in earlier.values() for activity_id in ids]
+        found = self.store.member_devices_of(wanted) if wanted else {}
+        for activity_id, ids in earlier.items():
+            devices: dict[str, set[str]] = {}
+            for earlier_id in ids:
+                for member_id, keys in (found.get(earlier_id) or {}).items():
+                    devices.setdefault(member_id, set()).update(keys)
+            self._history[activity_id] = {member_id: tuple(keys) for member_id, keys in devices.items()}
+
+    def warm_history(self, activities: list[dict]) -> None:
+        """Read the device history of activities whose rosters were just frozen, before their first scan."""
+        unread = [activity for activity in activities if activity["_id"] not in self._history]
+        if unread:
+            self._read_history(unread)
+
+    def member_devices(self, activity_id: str, member_id: str) -> frozenset[str]:
+        """The device keys (compared form) the member used on its branch's earlier themed days."""
+        known = (self._history.get(activity_id) or {}).get(member_id)
+        return frozenset(known) if known else NO_DEVICES
 
     def _unseen_ids(self, activity: dict) -> list[str]:
         seen = self._books[activity["_id"]][2]
@@ -211,6 +250,7 @@ class DeviceBook:
     def forget(self, activity_ids) -> None:
         for activity_id in set(activity_ids):
             self._books.pop(activity_id, None)
+            self._history.pop(activity_id, None)
 
     def note(self, activity_id: str, record: str, device_key: str, member_id: str) -> None:
         """A record this process stored (the activity's book, when loaded, learns it at once)."""
@@ -294,6 +334,10 @@ class ScanDesk:
                 answers[p.index] = {"error": Rejected(rejected.message, code=rejected.code,
                                                       field="token").to_dict()}
                 continue
+            if p.token.step is None and not printed_code_allowed(activity):
+                answers[p.index] = {"error": Rejected(qrtoken.TOKEN_MESSAGES["PRINTED_CODE_NOT_ALLOWED"],
+                                                      code="PRINTED_CODE_NOT_ALLOWED", field="token").to_dict()}
+                continue
             if rules is None:
                 answers[p.index] = {"error": Rejected(scans.rejection_message("ACTIVITY_NOT_OPEN", 0),
                                                       code="ACTIVITY_NOT_OPEN").to_dict()}
@@ -315,7 +359,8 @@ class ScanDesk:
                 same_direction=stored.get(record_id(activity_id, direction, p.member_id)),
                 checkin=self._checkin_prior(stored.get(checkin_id)) or self.known.checkin(checkin_id),
                 device_members=frozenset(books[activity_id].get(self._device_key(p), ())),
-                last_fix=self.last_fixes.get(p.member_id))
+                last_fix=self.last_fixes.get(p.member_id),
+                member_devices=self.devices.member_devices(activity_id, p.member_id))
             verdict = scans.judge(p.rules, p.member_id, direction, p.fix, now, prior)
             self.last_fixes.put(p.member_id, p.fix)
             if verdict.repeat:
@@ -395,11 +440,11 @@ class ScanDesk:
                    "lat": p.fix.lat, "lng": p.fix.lng, "accuracy_m": p.fix.accuracy_m,
                    "mock_location": p.fix.mock_location, "device_id": p.fix.device_id,
                    "taken_at": stamp(p.fix.taken_at), "distance_m": round(verdict.distance_m or 0.0, 1),
-                   "flags": list(verdict.flags), "backfilled": None}
+                   "flags": list(verdict.flags), "code_kind": qrtoken.code_kind(p.token), "backfilled": None}
         document = {"_id": record_id(activity_id, direction, p.member_id), "activity_id": activity_id,
                     "tenant_id": p.tenant_id, "kind": content["kind"], "member_id": p.member_id,
                     "device_key": self._device_key(p), "flags": list(verdict.flags), "at": content["at"],
-                    "content": content}
+                    "code_kind": content["code_kind"], "content": content}
         return document, content
 
     @staticmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
+from servicekit.audit.entries import AuditEntries
 from servicekit.messaging.outbox import OutboxRelay
 from servicekit.messaging.rpc import rpc, service_rpc
 from servicekit.process.clock import ServiceClock
@@ -26,7 +27,7 @@ from services.attendance.usecases.statistics import Statistics
 from services.attendance.usecases.sweeps import Sweeps
 
 
-class AttendanceService:
+class AttendanceService(AuditEntries):
     name = "attendance"
 
     store: AttendanceStore = ProcessStore()
@@ -105,6 +106,10 @@ class AttendanceService:
     @rpc
     def get_qr_code(self, scope, activity_id="", direction="", mode=""):
         return self.scans.get_qr_code(caller_of(scope), activity_id, direction, mode)
+
+    @rpc
+    def set_printed_code(self, scope, activity_id="", allowed=False, reason=""):
+        return self.scans.set_printed_code(caller_of(scope), activity_id, allowed, reason)
 
     @rpc
     def record_scan(self, scope, token="", fix=None):

@@ -106,6 +106,39 @@ class AttendanceStore(OutboxStore):
         return {doc["_id"]: change_mark(doc) for doc in self.db.activities.find(
             query, {SCAN_CHANGED_AT: 1, SCAN_CHANGE_ID: 1})}
 
+    def member_devices_of(self, activity_ids: list[str]) -> dict[str, dict[str, list[str]]]:
+        """``{activity_id: {member_id: device keys}}`` of these activities that closed with ``member_devices``
+        (the scan desk's device history; only that field is read)."""
+        found = {}
+        for start in range(0, len(activity_ids), 1000):
+            cursor = self.db.activities.find({"_id": {"$in": activity_ids[start:start + 1000]}}, {"member_devices": 1})
+            found.update({doc["_id"]: doc["member_devices"] for doc in cursor if doc.get("member_devices")})
+        return found
+
+    def set_printed_code(self, activity_id: str, setting: dict, now: str) -> dict:
+        """The activity's printed-code setting (``{allowed, reason, by, at}``), its change appended to
+        ``printed_code_log``, if the activity has not closed; scan desks learn it as a change of scan rules."""
+        def writes(session):
+            # the log is set whole: nx-27017 stores a document ``$push``ed into an array as JSON text
+            before = self.db.activities.find_one({"_id": activity_id}, {"status": 1, "printed_code_log": 1},
+                                                 session=session)
+            changed = None
+            if before is not None and before.get("status") != CLOSED.value:
+                changed = self.db.activities.find_one_and_update(
+                    {"_id": activity_id, "status": before["status"]},
+                    {"$set": {"printed_code": setting, "printed_code_log": [*before.get("printed_code_log", []),
+                                                                            setting],
+                              "updated_at": now, **scan_changed()}},
+                    return_document=ReturnDocument.AFTER, session=session)
+            if changed is None and before is not None and before.get("status") == CLOSED.value:
+                raise Conflict("活动已结束，不能再更改签到码设置", code="ACTIVITY_CLOSED")
+            if changed is None:
+                raise Conflict("活动状态已变化，请刷新后重试", code="ACTIVITY_CHANGED")
+            return changed
+        changed = self.commit(writes, [])
+        self._rules_changed([activity_id])
+        return changed
+
     def existing_ids(self, activity_ids: list[str]) -> set[str]:
         found = set()
         for start in range(0, len(activity_ids), 1000):

@@ -13,7 +13,8 @@ def scan_view(record: dict) -> dict:
     backfilled = content.get("backfilled") or {}
     return {"id": record["_id"], "activity_id": content["activity_id"], "member_id": content["member_id"],
             "direction": content["direction"], "at": content["at"], "distance_m": content.get("distance_m") or 0.0,
-            "flags": list(content.get("flags") or []), "seq": record["seq"], "hash": record["hash"],
+            "flags": list(content.get("flags") or []), "code_kind": content.get("code_kind") or "",
+            "seq": record["seq"], "hash": record["hash"],
             "backfilled": bool(backfilled), "backfilled_by": backfilled.get("by", ""),
             "backfill_reason": backfilled.get("reason", "")}
 
@@ -46,12 +47,20 @@ def activity_view(activity: dict, counts: dict | None = None, member_id: str | N
             "plan": plan_view(activity.get("plan")), "review": activity.get("review") or {},
             "radius_m": activity["radius_m"], "roster_frozen": bool(activity.get("roster_frozen_at")),
             "roster_size": len(roster), "on_site_expected": len(roster) - mobile, "mobile_count": mobile,
-            "totals": activity.get("totals") or {}, "closed_at": activity.get("closed_at") or ""}
+            "totals": activity.get("totals") or {}, "closed_at": activity.get("closed_at") or "",
+            **printed_code_view(activity)}
     if counts:
         view.update(counts)
     if member_id and activity.get("statuses"):
         view["my_status"] = activity["statuses"].get(member_id, "")
     return view
+
+
+def printed_code_view(activity: dict) -> dict:
+    """Whether the printed code is allowed, and the superior's last word on it (who, when, why)."""
+    setting = activity.get("printed_code") or {}
+    return {"printed_code_allowed": bool(setting.get("allowed")), "printed_code_reason": setting.get("reason", ""),
+            "printed_code_set_by": setting.get("by", ""), "printed_code_set_at": setting.get("at", "")}
 
 
 def leave_view(leave: dict) -> dict:

@@ -93,14 +93,29 @@ def test_a_secretary_plans_the_county_admin_reviews_and_the_secretary_prints_the
     expect(county.locator("#page-status")).to_contain_text("已通过")
     assert rpc.attendance.get_activity(scope=day.secretary, activity_id=activity_id)["status"] == "approved"
 
-    # the secretary opens the activity's page: the printed codes are the API's own PNGs
+    # rotating codes only until the superior allows the printed ones for this activity
     secretary.goto(f"/console/activity?id={activity_id}")
+    expect(secretary.locator("#screen-in")).to_be_visible()
+    expect(secretary.locator("#qr-in")).to_be_hidden()
+    expect(secretary.locator("#printed-policy")).to_contain_text("须经上级组织管理员批准")
+    expect(secretary.locator("#printed-form")).to_be_hidden()              # the switch is the superior's
+    county.goto(f"/console/activity?id={activity_id}")
+    county.locator("#printed-reason").fill("无法投屏")
+    county.get_by_role("button", name="允许打印签到码").click()
+    expect(county.locator("#activity-status")).to_contain_text("已允许使用打印的签到码")
+    expect(county.locator("#qr-in")).to_be_visible()
+    allowed = rpc.attendance.get_activity(scope=day.secretary, activity_id=activity_id)
+    assert (allowed["printed_code_allowed"], allowed["printed_code_reason"]) == (True, "无法投屏")
+
+    # the secretary opens the activity's page again: the printed codes are the API's own PNGs
+    secretary.goto(f"/console/activity?id={activity_id}")
+    expect(secretary.locator("#printed-policy")).to_contain_text("无法投屏")
     expect(secretary.locator('[data-fact="status"]')).to_have_text("已通过")
     expect(secretary.locator('[data-fact="venue"]')).to_have_text("党员活动室")
     for direction in ("in", "out"):
         image = secretary.locator(f"#qr-{direction}")
         expect(image).to_have_attribute("src", f"data:image/png;base64,"
-                                        f"{day.rpc.attendance.get_qr_code(scope=day.secretary, activity_id=activity_id, direction=direction)['png']}")
+                                        f"{day.rpc.attendance.get_qr_code(scope=day.secretary, activity_id=activity_id, direction=direction, mode='print')['png']}")
         assert secretary.evaluate(f"document.getElementById('qr-{direction}').naturalWidth") > 100
     secretary.emulate_media(media="print")
     expect(secretary.locator("#console-header")).to_be_hidden()

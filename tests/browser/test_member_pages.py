@@ -4,6 +4,7 @@ signs out and posts a reflection; asks for leave before the start."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from playwright.sync_api import expect
 
@@ -171,3 +172,25 @@ def test_a_mobile_member_likes_the_activity_and_posts_a_reflection_without_scann
     expect(card.locator(".reflection")).to_contain_text("线上学习党章，收获很大。")
     card.get_by_role("button", name="为本次活动点赞").click()
     expect(phone.locator("#flash")).to_contain_text("您已点过赞")
+
+
+def test_a_sign_in_is_flagged_unless_the_phone_saw_the_member_earlier_that_day(themed_day, phone_at):
+    """The member page keeps the phone's positions of the day and sends them with the scan (fix.history)."""
+    day = themed_day
+    day.at("start_at", -10)
+    seen = phone_at(2000)                             # member 0's phone showed the home page at breakfast, 2 km away
+    seen.clock.set_fixed_time(day.now() - timedelta(minutes=40))
+    seen.goto("/m/")
+    log_in(seen, day.city.code, day.member_usernames[0], PASSWORD)
+    seen.wait_for_function("(localStorage.getItem('pb_positions') || '').includes('taken_at')")
+    lat, lng = point_at(30)
+    seen.context.set_geolocation({"latitude": lat, "longitude": lng, "accuracy": 10})
+    open_scan(seen, day)
+    expect(seen.locator("#verdict")).to_contain_text("签到成功")
+    fresh = phone_at(30)                              # member 1 opens the code with nothing earlier that day
+    open_scan(fresh, day)
+    log_in(fresh, day.city.code, day.member_usernames[1], PASSWORD)
+    expect(fresh.locator("#verdict")).to_contain_text("签到成功")
+    flags = {scan["member_id"]: scan["flags"] for scan in
+             day.rpc.attendance.list_scans(scope=day.secretary, activity_id=day.activity["id"])["scans"]}
+    assert flags == {day.members[0]["id"]: [], day.members[1]["id"]: ["NO_MOVEMENT_TODAY"]}

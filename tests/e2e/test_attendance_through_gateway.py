@@ -179,3 +179,34 @@ def test_deep_json_and_a_latitude_that_is_not_a_number_are_refused_through_both_
 
     assert rpc.attendance.list_scans(scope=day.secretary, activity_id=activity_id)["scans"] == []
     assert rpc.attendance.list_uploads(scope=day.secretary, activity_id=activity_id)["uploads"] == []
+
+
+def test_printed_codes_through_the_gateway_only_where_the_superior_allowed_them(themed, http, grpc_client, rpc):
+    day = themed.prepared()
+    secretary = HttpClient(http.base_url)
+    secretary.token = rpc.identity.login(tenant_code=day.city.code, username=day.secretary_username,
+                                         password=PASSWORD)["access_token"]
+    printed = {"activity_id": day.activity["id"], "direction": "in", "mode": "print"}
+    with pytest.raises(ApiError) as not_issued:
+        secretary.call("GetQrCode", printed)
+    assert (not_issued.value.status, not_issued.value.code) == (409, "PRINTED_CODE_NOT_ALLOWED")
+    with pytest.raises(ApiError) as not_superior:
+        secretary.call("SetPrintedCode", {"activity_id": day.activity["id"], "allowed": True, "reason": "自己批准"})
+    assert (not_superior.value.status, not_superior.value.code) == (403, "NOT_SUPERIOR")
+    admin = login(HttpClient(http.base_url), day, "county1")
+    allowed = admin.call("SetPrintedCode", {"activity_id": day.activity["id"], "allowed": True, "reason": "无法投屏"})
+    assert allowed["printed_code_allowed"] is True and allowed["printed_code_reason"] == "无法投屏"
+    token = secretary.call("GetQrCode", printed)["token"]
+    admin.call("SetPrintedCode", {"activity_id": day.activity["id"], "allowed": False, "reason": ""})
+
+    day.at("start_at", -5)
+    member = rpc.identity.login(tenant_code=day.city.code, username=day.member_usernames[0],
+                                password=PASSWORD)["access_token"]
+    with pytest.raises(ApiError) as refused:                          # over HTTP: the batched scan path
+        http.call("RecordScan", {"token": token, "fix": day.fix(10)}, token=member)
+    assert (refused.value.status, refused.value.code) == (422, "PRINTED_CODE_NOT_ALLOWED")
+    with pytest.raises(ApiError) as refused_grpc:
+        grpc_client.call("RecordScan", {"token": token, "fix": day.fix(10)}, member)
+    assert refused_grpc.value.code == "PRINTED_CODE_NOT_ALLOWED"
+    scan = http.call("RecordScan", {"token": day.token("in"), "fix": {**day.fix(10), "history": []}}, token=member)
+    assert scan["record"]["code_kind"] == "rotating" and scan["record"]["flags"] == ["NO_MOVEMENT_TODAY"]

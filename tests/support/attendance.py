@@ -6,6 +6,7 @@ future date, and sets the clock absolutely before every step.
 """
 from __future__ import annotations
 
+import copy
 import io
 import itertools
 import math
@@ -74,6 +75,15 @@ class ThemedDay:
                                          role="branch_secretary", org_id=self.branch["id"])
         self.secretary = login(rpc, city.code, self.secretary_username)
 
+    @classmethod
+    def following(cls, earlier: "ThemedDay") -> "ThemedDay":
+        """The same branch's themed day of the next month, with the same people: issued, planned and approved."""
+        later = copy.copy(earlier)
+        later.offset = earlier.offset
+        later.day = (earlier.day.replace(day=1) + timedelta(days=32)).replace(day=min(earlier.day.day, 28))
+        later.month = later.day.strftime("%Y-%m")
+        return later.prepared()
+
     def issue(self, **overrides) -> dict:
         fields = {"org_id": self.county["id"], "month": self.month, "title": "学习党章 重温誓词",
                   "due_from": (self.day - timedelta(days=2)).isoformat(),
@@ -115,14 +125,23 @@ class ThemedDay:
         return datetime.now(timezone.utc) + timedelta(seconds=self.offset)
 
     # --- scans --------------------------------------------------------------------
-    def token(self, direction: str, mode: str = "print") -> str:
+    def allow_printed_code(self, reason: str = "活动场地无法投屏") -> dict:
+        """The county admin (the superior who issued the day) allows the printed code for this activity."""
+        self.activity = self.rpc.attendance.set_printed_code(scope=self.county_admin, activity_id=self.activity["id"],
+                                                             allowed=True, reason=reason)
+        return self.activity
+
+    def token(self, direction: str, mode: str = "rotating") -> str:
         return self.rpc.attendance.get_qr_code(scope=self.secretary, activity_id=self.activity["id"],
                                                direction=direction, mode=mode)["token"]
 
     def fix(self, distance_m: float = 20.0, **overrides) -> dict:
         lat, lng = point_at(distance_m)
+        # the member page's earlier position of the day (NO_MOVEMENT_TODAY otherwise): an hour before, at the venue
+        earlier = {"lat": VENUE[0], "lng": VENUE[1], "taken_at": stamp(self.now() - timedelta(hours=1))}
         fix = {"lat": lat, "lng": lng, "accuracy_m": 15.0, "mock_location": False,
-               "device_id": f"device-{id(overrides)}-{distance_m}", "taken_at": stamp(self.now())}
+               "device_id": f"device-{id(overrides)}-{distance_m}", "taken_at": stamp(self.now()),
+               "history": [earlier]}
         fix.update(overrides)
         return fix
 

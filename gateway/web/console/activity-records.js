@@ -8,7 +8,10 @@ export const MEMBER_STATUS_LABELS = {
   present: "出席", incomplete: "未签退", excused: "请假", absent: "缺席", mobile: "流动党员（线上参与）",
 };
 const STATUS_BADGES = { present: "badge-ok", incomplete: "badge-warn", excused: "badge-info", absent: "badge-err", mobile: "" };
-const FLAG_LABELS = { MOCK_LOCATION: "模拟定位", SHARED_DEVICE: "共用设备", IMPOSSIBLE_SPEED: "速度异常", BACKFILLED: "补录" };
+const FLAG_LABELS = {
+  MOCK_LOCATION: "模拟定位", SHARED_DEVICE: "共用设备", IMPOSSIBLE_SPEED: "速度异常", NEW_DEVICE: "新设备",
+  NO_MOVEMENT_TODAY: "当日无位置记录", BACKFILLED: "补录",
+};
 const LEAVE_LABELS = { pending: "待审批", approved: "已批准", refused: "未批准" };
 const DIRECTION_LABELS = { in: "签到", out: "签退" };
 
@@ -70,7 +73,7 @@ function scanRows(scans) {
     String(scan.seq), nameOf(scan.member_id), DIRECTION_LABELS[scan.direction] || scan.direction,
     localTime(scan.at), scan.backfilled ? "—" : `${Math.round(scan.distance_m)} 米`,
     (scan.flags || []).map((flag) => FLAG_LABELS[flag] || flag).join("、") || "—",
-    scan.backfilled ? `补录：${scan.backfill_reason}` : "",
+    scan.backfilled ? `补录：${scan.backfill_reason}` : scan.code_kind === "printed" ? "打印码" : "",
   ]);
 }
 

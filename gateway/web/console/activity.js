@@ -1,5 +1,6 @@
-// One activity: status, times, venue, live counts (refreshed while it is open) and its printable QR codes
-// (PNG from GET /v1/activities/{id}/qr/{in,out}; the print stylesheet lays them out one per page).
+// One activity: status, times, venue, live counts (refreshed while it is open), the links to its rotating codes and,
+// where the superior allowed them, its printable codes (PNG from GET /v1/activities/{id}/qr/{in,out}?mode=print;
+// the print stylesheet lays them out one per page).
 import {
   STATUS_LABELS, boot, call, el, errorText, isDenied, localTime, query, say, showDenied,
 } from "/console/shell.js";
@@ -60,18 +61,46 @@ async function loadQr(activity) {
         "计划尚未提交，审核通过后可打印二维码。");
     return;
   }
+  document.getElementById("screen-in").href = `/console/screen?${new URLSearchParams({ id: activity.id, direction: "in" })}`;
+  document.getElementById("screen-out").href = `/console/screen?${new URLSearchParams({ id: activity.id, direction: "out" })}`;
+  showPrintedPolicy(activity);
+  section.hidden = false;
+  const printed = activity.printed_code_allowed;
+  document.getElementById("qr-sheets").hidden = !printed;
+  document.getElementById("print-qr").hidden = !printed;
+  if (!printed) return;
   try {
     const [codeIn, codeOut] = await Promise.all(["in", "out"].map((direction) =>
       call("GET", `/v1/activities/${encodeURIComponent(activity.id)}/qr/${direction}${query({ mode: "print" })}`)));
     document.getElementById("qr-in").src = `data:image/png;base64,${codeIn.png}`;
     document.getElementById("qr-out").src = `data:image/png;base64,${codeOut.png}`;
-    document.getElementById("screen-in").href = `/console/screen?${new URLSearchParams({ id: activity.id, direction: "in" })}`;
-    document.getElementById("screen-out").href = `/console/screen?${new URLSearchParams({ id: activity.id, direction: "out" })}`;
-    section.hidden = false;
   } catch (error) {
     section.hidden = true;
     say(status, `二维码无法显示：${errorText(error)}`, "error");
   }
+}
+
+/** Printed codes are valid for the whole window (a photo of one can be relayed): only where the superior allowed
+ * them. An admin sees the switch; the service decides who may use it (an admin above the branch or the issuer). */
+function showPrintedPolicy(activity) {
+  const allowed = activity.printed_code_allowed;
+  document.getElementById("printed-policy").textContent = allowed
+    ? `上级已允许本活动使用打印的签到码（理由：${activity.printed_code_reason}）；用打印码的扫码记录会被标注“打印码”。`
+    : "打印的签到码在整个活动期间有效，可能被拍照转发后远程签到，须经上级组织管理员批准才能使用。";
+  const form = document.getElementById("printed-form");
+  form.hidden = !roles.admin.length || activity.status === "closed";
+  document.getElementById("printed-toggle").textContent = allowed ? "停止使用打印签到码" : "允许打印签到码";
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    try {
+      const updated = await call("POST", `/v1/activities/${encodeURIComponent(activity.id)}:printed-code`,
+        { allowed: !allowed, reason: document.getElementById("printed-reason").value });
+      say(status, updated.printed_code_allowed ? "已允许使用打印的签到码" : "已停止使用打印的签到码");
+      await loadQr(updated);
+    } catch (error) {
+      say(status, errorText(error), "error");
+    }
+  };
 }
 
 /** After a change that moves the figures (a back-fill): the facts, counts and every record section again. */

@@ -3,6 +3,7 @@
 import { get, post } from "/web/common/api.js";
 import { h, mount, notice, formatTime, formValues, busy } from "/web/common/ui.js";
 import { session } from "/m/session.js";
+import { keepPositionIfAllowed } from "/m/positions.js";
 
 const app = document.getElementById("app");
 
@@ -185,3 +186,4 @@ async function render(message, error) {
 }
 
 render();
+keepPositionIfAllowed();     // an earlier position of the day for a later sign-in (fix.history)

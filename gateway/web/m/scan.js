@@ -2,6 +2,7 @@
 // to the server in the URL), logs the member in if needed, takes a high-accuracy position and sends the scan.
 import { api, login, me, ApiError } from "/web/common/api.js";
 import { h, mount, notice, loginForm, formatTime, isoNow } from "/web/common/ui.js";
+import { keepPosition, positionHistory } from "/m/positions.js";
 
 const TOKEN_KEY = "pb_scan_token";          // sessionStorage: survives a reload of this tab, not the tab
 const DEVICE_KEY = "pb_device_id";          // localStorage: a random id of this phone (not a secret)
@@ -151,11 +152,14 @@ async function start() {
   const { latitude, longitude, accuracy } = position.coords;
   if (!(accuracy <= MAX_ACCURACY_M)) return showCoarse(accuracy);
   mount(app, h("div", { class: "notice notice-info" }, "正在提交签到…"));
+  const takenAt = isoNow();
+  const history = positionHistory();        // earlier positions of the day, before this one joins them
+  keepPosition(position.coords, takenAt);
   try {
     const result = await api("POST", "/v1/scans", {
       token,
-      fix: { lat: latitude, lng: longitude, accuracy_m: accuracy, device_id: deviceId(), taken_at: isoNow(),
-             mock_location: false },
+      fix: { lat: latitude, lng: longitude, accuracy_m: accuracy, device_id: deviceId(), taken_at: takenAt,
+             mock_location: false, history },
     });
     showSuccess(result);
   } catch (e) {

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from servicekit import roster as categories
 
+from .qrtoken import CODE_PRINTED
+from .scans import device_key
+
 PRESENT = categories.PRESENT
 INCOMPLETE = categories.INCOMPLETE
 EXCUSED = categories.EXCUSED
@@ -52,3 +55,39 @@ def result(activity: dict, scans: list[dict]) -> tuple[dict, dict]:
     statuses = final_statuses(roster, set(activity.get("on_leave") or {}), checked_in, checked_out)
     return statuses, totals(statuses, set(activity.get("liked") or {}), counts.get("reflections", 0),
                             counts.get("photos", 0), counts.get("text_chars", 0))
+
+
+def member_devices(activity_id: str, scans: list[dict]) -> dict[str, list[str]]:
+    """member_id -> the devices (compared form, ``scans.device_key``) of its sign-ins and sign-outs, kept on the
+    closed activity so that the next themed days can tell a device new to the member (``NEW_DEVICE``)."""
+    prefix = activity_id + ":"
+    devices: dict[str, set[str]] = {}
+    for record in scans:
+        key = record.get("device_key")
+        if key and key.startswith(prefix) and record.get("member_id"):
+            devices.setdefault(record["member_id"], set()).add(device_key(key[len(prefix):]))
+    return {member_id: sorted(keys) for member_id, keys in devices.items()}
+
+
+def printed_scans(scans: list[dict]) -> dict[str, int]:
+    """member_id -> how many of its scans were made with the printed code (``code_kind``)."""
+    counts: dict[str, int] = {}
+    for record in scans:
+        if record.get("code_kind") == CODE_PRINTED:
+            counts[record["member_id"]] = counts.get(record["member_id"], 0) + 1
+    return counts
+
+
+def previous_months(month: str, count: int) -> list[str]:
+    """The ``count`` months before ``month`` (YYYY-MM), latest first; [] for a month that is not one."""
+    try:
+        year, number = int(month[:4]), int(month[5:7])
+    except (TypeError, ValueError):
+        return []
+    if len(month) != 7 or month[4] != "-" or not 1 <= number <= 12:
+        return []
+    found = []
+    for _ in range(count):
+        year, number = (year - 1, 12) if number == 1 else (year, number - 1)
+        found.append(f"{year:04d}-{number:02d}")
+    return found

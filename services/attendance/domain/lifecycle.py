@@ -86,9 +86,11 @@ REQUEST_LEAVE = Transition("request_leave", _BEFORE_CLOSING, None, "ACTIVITY_STA
 DECIDE_LEAVE = Transition("decide_leave", _BEFORE_CLOSING, None, "ACTIVITY_STARTED", "活动已开始，不能再审批请假",
                           guard=_starts_later, guard_code="ACTIVITY_STARTED", guard_message="活动已开始，不能再审批请假")
 BACKFILL = Transition("backfill", frozenset({CLOSED}), None, "BACKFILL_ONLY_AFTER_CLOSING", "活动结束后才能补录")
+SET_PRINTED_CODE = Transition("set_printed_code", _BEFORE_CLOSING, None, "ACTIVITY_CLOSED",
+                              "活动已结束，不能再更改签到码设置")
 
 TRANSITIONS = (SUBMIT, RESUBMIT, APPROVE, REJECT, FREEZE_ROSTER, CLOSE, ISSUE_QR_CODE, ADD_UPLOAD, REQUEST_LEAVE,
-               DECIDE_LEAVE, BACKFILL)
+               DECIDE_LEAVE, BACKFILL, SET_PRINTED_CODE)
 
 
 def submission(activity: dict) -> Transition:

@@ -192,7 +192,10 @@ def _optional_actions(value: object) -> list[str]:
 
 def _local(day: date, hour_minute: tuple[int, int]) -> datetime:
     hour, minute = hour_minute
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LOCAL_ZONE).astimezone(timezone.utc)
+    try:
+        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LOCAL_ZONE).astimezone(timezone.utc)
+    except OverflowError:       # 0001-01-01 in China's time is before the calendar's first day in UTC
+        raise InvalidArgument("日期格式应为 YYYY-MM-DD", code="DATE_INVALID", field="date") from None
 
 
 def validate_plan(fields: dict, theme: dict, now: datetime) -> dict:

@@ -10,7 +10,9 @@ A token reads ``v1.<activity_id>.<direction>.<step>.<signature>``:
   truncated to 16 bytes and written base64url without padding.
 
 A rotating token is accepted in its own step and the next one, so a photo of the screen sent to
-someone at home goes stale within a minute (杜绝远程签到).
+someone at home goes stale within a minute (杜绝远程签到). The rotating code is the default; a printed
+code is issued and accepted only where the superior allowed it for the activity, and every scan made with
+one is marked (``code_kind``).
 
 The printed and shown codes encode the member page's URL with the token in its fragment,
 ``{PUBLIC_BASE_URL}/m/scan#<token>`` (``scan_url``): a phone's camera opens the page, and the fragment
@@ -35,6 +37,8 @@ CHECKIN = "in"
 CHECKOUT = "out"
 DIRECTIONS = (CHECKIN, CHECKOUT)
 PRINTABLE_STEP = "p"
+CODE_PRINTED = "printed"      # a scan's code_kind: made with the printable code ...
+CODE_ROTATING = "rotating"    # ... or with the rotating one
 SIGNATURE_BYTES = 16
 MAX_TOKEN_CHARS = 200
 MAX_SCANNED_CHARS = 2000     # the whole URL a client may send instead of the bare token
@@ -49,6 +53,7 @@ _SIGNATURE = re.compile(r"[A-Za-z0-9_-]{22}")  # 16 bytes in base64url without p
 TOKEN_MESSAGES = {
     "TOKEN_FORGED": "二维码无效，请扫描活动现场的签到二维码",
     "TOKEN_EXPIRED": "二维码已过期，请扫描屏幕上最新的二维码",
+    "PRINTED_CODE_NOT_ALLOWED": "本次活动不使用打印的签到码，请扫描活动现场屏幕上的动态二维码",
 }
 
 
@@ -67,6 +72,11 @@ class ParsedToken:
     direction: str
     step: int | None  # None for the printable code
     signature: str
+
+
+def code_kind(parsed: "ParsedToken") -> str:
+    """``printed`` for the printable code, ``rotating`` for a rotating one."""
+    return CODE_PRINTED if parsed.step is None else CODE_ROTATING
 
 
 def tenant_key(master_secret: bytes, tenant_id: str) -> bytes:

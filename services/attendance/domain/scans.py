@@ -8,17 +8,25 @@ accepted and flagged for the secretary and the superior rather than refused:
 * ``MOCK_LOCATION``: the phone says the location comes from a mock provider;
 * ``SHARED_DEVICE``: another member already scanned with the same device in this activity (device ids compared
   as ``device_key`` gives them: ``DEV-1``, ``dev-1`` and ``ＤＥＶ－１`` are one device);
-* ``IMPOSSIBLE_SPEED``: the member would have moved faster than ~300 km/h since the last fix.
+* ``IMPOSSIBLE_SPEED``: the member would have moved faster than ~300 km/h since the last fix (or since the
+  latest earlier position the phone reported with the scan);
+* ``NEW_DEVICE`` (sign-in): the member signed in with other devices on its branch's earlier themed days, never
+  with this one (a member with no such history is not flagged: there is nothing to compare with);
+* ``NO_MOVEMENT_TODAY`` (sign-in): the phone reported no position of the member from earlier that day
+  (``Fix.history``: positions the member page kept on the phone when it was opened earlier that day). A printed
+  code relayed as a photo is typically opened straight from a chat, with no such history. The history is what
+  the phone says, like the fix itself: a hint for the secretary, never proof (docs/security.md, "Relayed codes").
 """
 from __future__ import annotations
 
 import dataclasses
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 
 from servicekit.errors import InvalidArgument
 from servicekit.geo import check_coordinates, distance_m, finite_number, require_number
+from servicekit.timestamps import LOCAL_ZONE
 
 from .lifecycle import CLOSED, OPEN
 from .qrtoken import CHECKIN, CHECKOUT, TOKEN_MESSAGES
@@ -31,12 +39,16 @@ IMPOSSIBLE_SPEED_MPS = 85
 IMPOSSIBLE_SPEED_MIN_DISTANCE_M = 500
 MAX_DEVICE_ID_CHARS = 128
 MAX_TIMESTAMP_CHARS = 64
+MAX_HISTORY_SAMPLES = 20
+MOVEMENT_MIN_AGE_SECONDS = 300      # a position counts as earlier history when taken at least this long before
 
 ACCEPTED = "ACCEPTED"
 REPEAT = "REPEAT"
 FLAG_MOCK_LOCATION = "MOCK_LOCATION"
 FLAG_SHARED_DEVICE = "SHARED_DEVICE"
 FLAG_IMPOSSIBLE_SPEED = "IMPOSSIBLE_SPEED"
+FLAG_NEW_DEVICE = "NEW_DEVICE"
+FLAG_NO_MOVEMENT_TODAY = "NO_MOVEMENT_TODAY"
 
 # Messages for the member, by rejection code. Format every one with ``radius=`` (metres);
 # only the fence message uses it. The token codes of ``qrtoken`` are included for one lookup.
@@ -73,6 +85,8 @@ class Fix:
     mock_location: bool
     device_id: str              # as the phone sent it (stripped), stored and shown
     taken_at: datetime
+    # earlier positions the phone reported with the scan: (taken_at, lat, lng), oldest first
+    history: tuple[tuple[datetime, float, float], ...] = ()
     device_key: str = dataclasses.field(init=False, repr=False, compare=False)     # what devices are compared by
 
     def __post_init__(self):
@@ -101,6 +115,8 @@ class Prior:
     checkin: dict | None  # the member's check-in record, for a sign-out: keys "lat", "lng", "at"
     device_members: frozenset[str]  # members who used this device in this activity
     last_fix: tuple[datetime, float, float] | None  # the member's previous fix: (time, lat, lng)
+    # device keys the member used on its branch's earlier themed days (empty: no history to compare with)
+    member_devices: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -139,19 +155,53 @@ def _taken_at(value: object, now: datetime) -> datetime:
             moment = None
     if moment is None or moment.tzinfo is None or moment.utcoffset() is None:
         raise _fix_error("定位时间格式无效，应为带时区的 ISO-8601 时间", "FIX_TIME_INVALID", "taken_at")
-    moment = moment.astimezone(timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:       # year 1 or 9999 moved past the calendar's ends by its offset
+        raise _fix_error("定位时间与服务器时间相差过大，请重新定位后再扫码", "FIX_TIME_INVALID", "taken_at") from None
     age = (now - moment).total_seconds()
     if age > MAX_FIX_AGE_SECONDS or -age > MAX_FIX_AHEAD_SECONDS:
         raise _fix_error("定位时间与服务器时间相差过大，请重新定位后再扫码", "FIX_TIME_INVALID", "taken_at")
     return moment
 
 
+def _history_error() -> InvalidArgument:
+    return _fix_error(f"位置记录无效（最多 {MAX_HISTORY_SAMPLES} 条，每条含 lat、lng 与带时区的 taken_at）",
+                      "HISTORY_INVALID", "history")
+
+
+def parse_history(raw: object) -> tuple[tuple[datetime, float, float], ...]:
+    """The earlier positions sent with a scan: at most MAX_HISTORY_SAMPLES of {lat, lng, taken_at} (other keys,
+    such as accuracy_m, are ignored), oldest first. Their age is judged in ``moved_today``, not here."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, (list, tuple)) or len(raw) > MAX_HISTORY_SAMPLES:
+        raise _history_error()
+    samples = []
+    for sample in raw:
+        if not isinstance(sample, dict):
+            raise _history_error()
+        lat, lng = finite_number(sample.get("lat")), finite_number(sample.get("lng"))
+        text = sample.get("taken_at")
+        if lat is None or lng is None or not -90 <= lat <= 90 or not -180 <= lng <= 180 \
+                or not isinstance(text, str) or len(text) > MAX_TIMESTAMP_CHARS:
+            raise _history_error()
+        try:
+            moment = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise _history_error() from None
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise _history_error()
+        samples.append((moment.astimezone(timezone.utc), lat, lng))
+    return tuple(sorted(samples, key=lambda sample: sample[0]))
+
+
 def parse_fix(raw: dict, now: datetime) -> Fix:
     """Validate the location fix the phone sent with a scan.
 
     Keys: lat, lng, accuracy_m (metres), mock_location (bool, default False), device_id
-    (1..128 characters) and taken_at (ISO-8601 with a timezone, within 120 s before and
-    30 s after the server's ``now``).
+    (1..128 characters), taken_at (ISO-8601 with a timezone, within 120 s before and
+    30 s after the server's ``now``) and, optionally, history (``parse_history``).
     """
     if not isinstance(raw, dict):
         raise _fix_error("缺少定位信息", "FIX_MISSING_FIELD", "fix")
@@ -173,7 +223,7 @@ def parse_fix(raw: dict, now: datetime) -> Fix:
     if not isinstance(device_id, str) or not 1 <= len(device_id.strip()) <= MAX_DEVICE_ID_CHARS:
         raise _fix_error(f"设备标识无效（1 到 {MAX_DEVICE_ID_CHARS} 个字符）", "DEVICE_ID_INVALID", "device_id")
     return Fix(lat=lat, lng=lng, accuracy_m=accuracy, mock_location=mock, device_id=device_id.strip(),
-               taken_at=_taken_at(raw["taken_at"], now))
+               taken_at=_taken_at(raw["taken_at"], now), history=parse_history(raw.get("history")))
 
 
 def _rejected(code: str, distance: float | None = None) -> Verdict:
@@ -216,6 +266,20 @@ def _too_fast(fix: Fix, then: datetime | None, lat: object, lng: object) -> bool
     return metres > IMPOSSIBLE_SPEED_MIN_DISTANCE_M and metres / seconds > IMPOSSIBLE_SPEED_MPS
 
 
+def _earlier(fix: Fix) -> list[tuple[datetime, float, float]]:
+    """The history's positions taken before the fix itself."""
+    return [sample for sample in fix.history if sample[0] < fix.taken_at]
+
+
+def moved_today(fix: Fix, zone: tzinfo = LOCAL_ZONE) -> bool:
+    """Whether the phone reported a position of that day (in ``zone``, the tenants' local time) taken at least
+    MOVEMENT_MIN_AGE_SECONDS before the fix: the member page was open on the phone earlier that day."""
+    day = fix.taken_at.astimezone(zone).date()
+    return any(taken.astimezone(zone).date() == day
+               and (fix.taken_at - taken).total_seconds() >= MOVEMENT_MIN_AGE_SECONDS
+               for taken, _, _ in fix.history)
+
+
 def _flags(member_id: str, direction: str, fix: Fix, prior: Prior) -> tuple[str, ...]:
     flags = []
     if fix.mock_location:
@@ -225,11 +289,19 @@ def _flags(member_id: str, direction: str, fix: Fix, prior: Prior) -> tuple[str,
     references = []
     if prior.last_fix is not None:
         references.append(prior.last_fix)
+    earlier = _earlier(fix)
+    if earlier:
+        references.append(earlier[-1])
     if direction == CHECKOUT and prior.checkin is not None:
         checkin = prior.checkin
         references.append((_as_moment(checkin.get("at")), checkin.get("lat"), checkin.get("lng")))
     if any(_too_fast(fix, then, lat, lng) for then, lat, lng in references):
         flags.append(FLAG_IMPOSSIBLE_SPEED)
+    if direction == CHECKIN:
+        if prior.member_devices and fix.device_key not in prior.member_devices:
+            flags.append(FLAG_NEW_DEVICE)
+        if not moved_today(fix):
+            flags.append(FLAG_NO_MOVEMENT_TODAY)
     return tuple(flags)
 
 

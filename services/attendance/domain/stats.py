@@ -1,6 +1,7 @@
 """Attendance statistics (考勤统计) over activity summaries, and their export to XLSX.
 
-An activity summary is {activity_id, branch_id, branch_name, month, status, totals, statuses, names}:
+An activity summary is {activity_id, branch_id, branch_name, month, status, totals, statuses, printed_scans,
+names} (``printed_scans``: member_id -> scans made with the printed code, kept at closing):
 ``totals`` as ``closing.totals`` (None until the activity is closed), ``statuses``
 member_id -> present|incomplete|excused|absent|mobile ({} until closed) and ``names``
 member_id -> name as frozen on the roster (only needed for rows by member).
@@ -48,7 +49,9 @@ STAT_HEADERS = {
     "photos": "照片数",
     "text_chars": "文字记录字数",
     "attendance_rate": "出勤率",
+    "printed_code_scans": "打印码扫码次数",
 }
+PRINTED = "printed_code_scans"
 
 
 def rate(numerator: float, denominator: float) -> float | None:
@@ -73,9 +76,11 @@ def by_activity(activities: list[dict]) -> list[dict]:
         if totals:
             row.update({figure: totals.get(figure, 0) for figure in FIGURES})
             row["attendance_rate"] = _attendance_rate(row)
+            row[PRINTED] = sum((activity.get("printed_scans") or {}).values())
         else:
             row.update({figure: None for figure in FIGURES})
             row["attendance_rate"] = None
+            row[PRINTED] = None
         rows.append(row)
     return rows
 
@@ -87,7 +92,7 @@ def by_branch(activities: list[dict]) -> list[dict]:
         branch_id = activity.get("branch_id")
         row = branches.setdefault(branch_id, {
             "branch_id": branch_id, "branch_name": activity.get("branch_name"), "activities": 0, "closed": 0,
-            **{figure: 0 for figure in FIGURES},
+            **{figure: 0 for figure in FIGURES}, PRINTED: 0,
         })
         row["activities"] += 1
         totals = activity.get("totals")
@@ -95,14 +100,17 @@ def by_branch(activities: list[dict]) -> list[dict]:
             row["closed"] += 1
             for figure in FIGURES:
                 row[figure] += totals.get(figure, 0)
+            row[PRINTED] += sum((activity.get("printed_scans") or {}).values())
     for row in branches.values():
+        printed = row.pop(PRINTED)
         row["attendance_rate"] = _attendance_rate(row)
+        row[PRINTED] = printed
     return list(branches.values())
 
 
 def _member_row(member_id: str) -> dict:
     return {"member_id": member_id, "member_name": "", "branch_id": "", "branch_name": "", "activities": 0,
-            **{status: 0 for status in STATUSES}}
+            **{status: 0 for status in STATUSES}, PRINTED: 0}
 
 
 def by_member(activities: list[dict], member_id: str | None = None) -> list[dict]:
@@ -126,13 +134,16 @@ def by_member(activities: list[dict], member_id: str | None = None) -> list[dict
             row["activities"] += 1
             if status in STATUSES:
                 row[status] += 1
+            row[PRINTED] += (activity.get("printed_scans") or {}).get(someone, 0)
             if month >= latest.get(someone, ""):
                 latest[someone] = month
                 row.update(member_name=names.get(someone) or row["member_name"],
                            branch_id=activity.get("branch_id") or "", branch_name=activity.get("branch_name") or "")
     rows = [members[key] for key in sorted(members)]
     for row in rows:
+        printed = row.pop(PRINTED)
         row["attendance_rate"] = _attendance_rate(row)
+        row[PRINTED] = printed
     return rows
 
 

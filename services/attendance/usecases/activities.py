@@ -13,7 +13,7 @@ from servicekit.timestamps import parse_stamp, stamp
 
 from services.attendance import access, events
 from services.attendance.arguments import MAX_REASON_CHARS, month_argument
-from services.attendance.domain import lifecycle, plans
+from services.attendance.domain import lifecycle, plans, qrtoken
 from services.attendance.store import new_id
 from services.attendance.views import activity_view, theme_view
 
@@ -108,10 +108,12 @@ class Activities:
 
     def get_activity(self, caller: CallerScope, activity_id) -> dict:
         activity = access.readable(caller, self.store.activity(activity_id))
-        records = self.store.records_of(activity_id, ("checkin", "checkout"), {"kind": 1, "flags": 1, "seq": 1})
+        records = self.store.records_of(activity_id, ("checkin", "checkout"),
+                                        {"kind": 1, "flags": 1, "seq": 1, "code_kind": 1})
         counts = {"checkins": sum(1 for r in records if r["kind"] == "checkin"),
                   "checkouts": sum(1 for r in records if r["kind"] == "checkout"),
-                  "flagged": sum(1 for r in records if r.get("flags"))}
+                  "flagged": sum(1 for r in records if r.get("flags")),
+                  "printed_code_scans": sum(1 for r in records if r.get("code_kind") == qrtoken.CODE_PRINTED)}
         return activity_view(activity, counts, caller.member_id)
 
     def submit_plan(self, caller: CallerScope, activity_id, date, start_time, end_time, venue_name, venue_lat,

@@ -51,11 +51,11 @@ class Statistics:
         if own_only:
             query["branch_id"] = caller.branch_id or "-"
         projection = {"branch_id": 1, "branch_name": 1, "month": 1, "status": 1, "totals": 1, "statuses": 1,
-                      **({"roster": 1} if names else {})}
+                      "printed_scans": 1, **({"roster": 1} if names else {})}
         found = self.store.activities_in(org["path_ids"], query, projection=projection)
         return [{"activity_id": a["_id"], "branch_id": a["branch_id"], "branch_name": a["branch_name"],
                  "month": a["month"], "status": a["status"], "totals": a.get("totals"),
-                 "statuses": a.get("statuses") or {},
+                 "statuses": a.get("statuses") or {}, "printed_scans": a.get("printed_scans") or {},
                  "names": {m: entry.get("name", "") for m, entry in (a.get("roster") or {}).items()}}
                 for a in found], own_only
 

@@ -15,7 +15,7 @@ from services.attendance.domain import closing, lifecycle
 from services.attendance.scanning import record_id
 
 log = logging.getLogger(__name__)
-SCAN_FIELDS = {"activity_id": 1, "member_id": 1, "kind": 1}   # what a closing needs of a scan record
+SCAN_FIELDS = {"activity_id": 1, "member_id": 1, "kind": 1, "device_key": 1, "code_kind": 1}  # what a closing reads
 
 
 class Sweeps:
@@ -65,6 +65,8 @@ class Sweeps:
                 mobile_count=len(mobile), member_ids=sorted(roster), mobile_member_ids=mobile)))
         done = self.store.freeze_rosters(frozen, stamp(now), due_ids)
         schedule.done("freeze", due_ids)
+        frozen_ids = set(done)      # before sign-in opens: the first scans read no device history
+        self.desk.scans.devices.warm_history([a for a in activities if a["_id"] in frozen_ids])
         return done
 
     def close_due_activities(self, now) -> list[str]:
@@ -82,8 +84,11 @@ class Sweeps:
             for activity in activities:
                 seq, head_hash = chain.head(activity["_id"])
                 head = {"seq": seq, "hash": head_hash} if seq else None
-                statuses, totals = closing.result(activity, records[activity["_id"]])
-                results.append((activity["_id"], {"statuses": statuses, "totals": totals, "chain_head": head},
+                scans = records[activity["_id"]]
+                statuses, totals = closing.result(activity, scans)
+                results.append((activity["_id"], {"statuses": statuses, "totals": totals, "chain_head": head,
+                                                  "member_devices": closing.member_devices(activity["_id"], scans),
+                                                  "printed_scans": closing.printed_scans(scans)},
                                 events.ACTIVITY_CLOSED.build(
                                     activity["tenant_id"], activity_id=activity["_id"],
                                     branch_id=activity["branch_id"], month=activity["month"],

@@ -9,6 +9,7 @@ import pytest
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.testing.services import worker_factory
 
+from servicekit.audit.entries import ENTRY_POINTS as AUDIT_ENTRY_POINTS
 from servicekit.errors import PermissionDenied, Unauthenticated
 from servicekit.security.scope import CallerScope
 from services.attendance import service as service_module
@@ -39,6 +40,8 @@ DELEGATION = {
                     (SCOPED, "a", "approved", "r", 200, 5)),
     "get_qr_code": ("Scans", "get_qr_code", dict(activity_id="a", direction="in", mode="print"),
                     (SCOPED, "a", "in", "print")),
+    "set_printed_code": ("Scans", "set_printed_code", dict(activity_id="a", allowed=True, reason="r"),
+                         (SCOPED, "a", True, "r")),
     "list_scans": ("Scans", "list_scans", dict(activity_id="a", flagged_only=True, page_size=5, page_token="p"),
                    (SCOPED, "a", True, 5, "p")),
     "request_leave": ("Leaves", "request_leave", dict(activity_id="a", reason="r"), (SCOPED, "a", "r")),
@@ -89,7 +92,8 @@ def entry_points() -> set[str]:
 
 
 def test_every_entry_point_is_covered_here():
-    assert entry_points() == set(DELEGATION) | set(UNSCOPED)
+    # the audit log's entry points come from servicekit.audit.entries (tests/integration/test_audit_log.py)
+    assert entry_points() - AUDIT_ENTRY_POINTS == set(DELEGATION) | set(UNSCOPED)
 
 
 @pytest.fixture

@@ -33,13 +33,24 @@ def test_qr_codes_are_issued_only_while_the_plan_holds_and_the_activity_is_not_c
 
 @pytest.mark.parametrize("frozen", [False, True])
 def test_a_printed_code_carries_the_activity_and_direction(service, store, desk, frozen):
-    store.activity.return_value = activity("approved", frozen=frozen)
+    store.activity.return_value = {**activity("approved", frozen=frozen),
+                                   "printed_code": {"allowed": True, "reason": "无法投屏"}}
     desk.keys.tenant_key.return_value = KEY
     desk.public_base_url = "https://dangjian.example.cn"
-    answer = service.get_qr_code(scope=SECRETARY, activity_id=ACTIVITY_ID, direction="out")
+    answer = service.get_qr_code(scope=SECRETARY, activity_id=ACTIVITY_ID, direction="out", mode="print")
     token = qrtoken.parse(answer["token"])
     assert (token.activity_id, token.direction) == (ACTIVITY_ID, "out")
     assert answer["url"] == f"https://dangjian.example.cn/m/scan#{answer['token']}" and answer["step_seconds"] == 0
+
+
+def test_a_printed_code_is_refused_unless_the_superior_allowed_it_and_rotating_is_the_default(service, store, desk):
+    store.activity.return_value = activity("approved", frozen=True)
+    desk.keys.tenant_key.return_value = KEY
+    desk.public_base_url = "https://dangjian.example.cn"
+    with pytest.raises(Conflict) as refused:
+        service.get_qr_code(scope=SECRETARY, activity_id=ACTIVITY_ID, direction="in", mode="print")
+    assert (refused.value.code, refused.value.field) == ("PRINTED_CODE_NOT_ALLOWED", "mode")
+    assert qrtoken.parse(service.get_qr_code(scope=SECRETARY, activity_id=ACTIVITY_ID, direction="in")["token"]).step
 
 
 def test_a_single_scan_raises_the_desks_refusal_and_answers_its_result(service, desk):

@@ -99,7 +99,8 @@ def scan(member: str, direction: str, clock: SteppedClock, activity_id: str = AC
                       "roles": [{"role": "member", "org_id": "b1"}]},
             "token": qrtoken.issue(KEY, activity_id, direction, qrtoken.step_of(clock.now())),
             "fix": {"lat": 30.0001, "lng": 120.0001, "accuracy_m": 10, "device_id": f"phone-{member}",
-                    "taken_at": stamp(clock.now())}}
+                    "taken_at": stamp(clock.now()),
+                    "history": [{"lat": 30.0, "lng": 120.0, "taken_at": stamp(clock.now() - timedelta(hours=1))}]}}
 
 
 def record_of(answer: dict) -> dict:

@@ -36,6 +36,7 @@ def calls(day, leave, item):
                             venue_name="某地", venue_lat=33.0, venue_lng=107.0),
         "review_plan": dict(activity_id=activity_id, decision="approved"),
         "get_qr_code": dict(activity_id=activity_id, direction="in"),
+        "set_printed_code": dict(activity_id=activity_id, allowed=True, reason="越权"),
         "list_scans": dict(activity_id=activity_id),
         "request_leave": dict(activity_id=activity_id, reason="越权"),
         "decide_leave": dict(leave_id=leave["id"], decision="approved"),
@@ -81,7 +82,8 @@ def test_every_operation_refuses_other_tenants_and_other_subtrees(rpc, world):
 def test_a_member_cannot_do_the_secretarys_or_the_superiors_work(rpc, world):
     day, leave, item, _ = world
     member = day.member_scopes[0]
-    for method in ("submit_plan", "review_plan", "get_qr_code", "decide_leave", "add_photo", "add_text_record",
+    for method in ("submit_plan", "review_plan", "get_qr_code", "set_printed_code", "decide_leave", "add_photo",
+                   "add_text_record",
                    "backfill_scan", "open_rectification", "close_rectification", "verify_chain"):
         with pytest.raises(PermissionDenied):
             getattr(rpc.attendance, method)(scope=member, **calls(day, leave, item)[method])

@@ -61,6 +61,8 @@ def test_an_unknown_coordinate_system_is_refused_and_nothing_is_stored(rpc, city
 def test_the_codes_encode_the_member_page_url_and_a_scan_takes_the_token_or_the_url(rpc, city, attendance_service,
                                                                                      mode):
     themed = ThemedDay(rpc, city, county=0 if mode == "print" else 1).prepared()
+    if mode == "print":
+        themed.allow_printed_code()
     themed.at("start_at", -5)                       # sign-in open; a rotating code is current from here
     code = rpc.attendance.get_qr_code(scope=themed.secretary, activity_id=themed.activity["id"], direction="in",
                                       mode=mode)

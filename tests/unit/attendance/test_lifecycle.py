@@ -37,6 +37,7 @@ ALLOWED = {
     "request_leave": {"planning": "planning", "submitted": "submitted", "approved": "approved", "open": "open"},
     "decide_leave": {"planning": "planning", "submitted": "submitted", "approved": "approved", "open": "open"},
     "backfill": {"closed": "closed"},
+    "set_printed_code": {"planning": "planning", "submitted": "submitted", "approved": "approved", "open": "open"},
 }
 REFUSAL = {
     "submit": ("PLAN_LOCKED", "计划已审核通过或活动已结束，不能再修改"),
@@ -50,6 +51,7 @@ REFUSAL = {
     "request_leave": ("ACTIVITY_STARTED", "请假须在活动开始前提出"),
     "decide_leave": ("ACTIVITY_STARTED", "活动已开始，不能再审批请假"),
     "backfill": ("BACKFILL_ONLY_AFTER_CLOSING", "活动结束后才能补录"),
+    "set_printed_code": ("ACTIVITY_CLOSED", "活动已结束，不能再更改签到码设置"),
 }
 BY_NAME = {transition.name: transition for transition in lifecycle.TRANSITIONS}
 

@@ -32,9 +32,10 @@ def north(metres, lat=VENUE[0], lng=VENUE[1]):
 
 
 def fix_at(metres=0.0, taken_at=DURING_CHECKIN, **changes):
+    """A fix; by default the phone also reports where it was an hour before (the venue: no journey to judge)."""
     lat, lng = north(metres)
     values = {"lat": lat, "lng": lng, "accuracy_m": 15.0, "mock_location": False, "device_id": "dev-1",
-              "taken_at": taken_at}
+              "taken_at": taken_at, "history": ((taken_at - timedelta(hours=1), VENUE[0], VENUE[1]),)}
     values.update(changes)
     return Fix(**values)
 

@@ -26,9 +26,11 @@ def names_of(roster):
 
 ACTIVITIES = [
     {"activity_id": "act_1", "branch_id": "br_1", "branch_name": "第一支部", "month": "2026-10", "status": "closed",
-     "totals": totals(STATUSES_1, set(), 2, 3, 400), "statuses": STATUSES_1, "names": names_of(ROSTER_1)},
+     "totals": totals(STATUSES_1, set(), 2, 3, 400), "statuses": STATUSES_1, "names": names_of(ROSTER_1),
+     "printed_scans": {"a": 1, "b": 2}},
     {"activity_id": "act_2", "branch_id": "br_1", "branch_name": "第一支部", "month": "2026-11", "status": "closed",
-     "totals": totals(STATUSES_2, set(), 3, 1, 100), "statuses": STATUSES_2, "names": names_of(ROSTER_2)},
+     "totals": totals(STATUSES_2, set(), 3, 1, 100), "statuses": STATUSES_2, "names": names_of(ROSTER_2),
+     "printed_scans": {"a": 1}},
     {"activity_id": "act_3", "branch_id": "br_2", "branch_name": "第二支部", "month": "2026-11", "status": "closed",
      "totals": totals(STATUSES_3, set(), 1, 0, 0), "statuses": STATUSES_3, "names": names_of(ROSTER_3)},
     {"activity_id": "act_4", "branch_id": "br_1", "branch_name": "第一支部", "month": "2026-12", "status": "open",
@@ -50,9 +52,11 @@ def test_by_activity():
         "activity_id": "act_1", "branch_id": "br_1", "branch_name": "第一支部", "month": "2026-10",
         "status": "closed", "roster": 5, "on_site_expected": 4, "present": 1, "incomplete": 1, "excused": 1,
         "absent": 1, "mobile": 1, "attendance_rate": 0.3333,  # 1 / (4 - 1)
+        "printed_code_scans": 3,
     }
     assert rows[1]["attendance_rate"] == 1.0
     assert rows[3]["present"] is None and rows[3]["attendance_rate"] is None and rows[3]["status"] == "open"
+    assert rows[2]["printed_code_scans"] == 0 and rows[3]["printed_code_scans"] is None
 
 
 def test_the_rate_counts_a_mobile_member_who_came_without_exceeding_one():
@@ -79,10 +83,10 @@ def test_by_branch():
     assert rows == [
         {"branch_id": "br_1", "branch_name": "第一支部", "activities": 3, "closed": 2, "roster": 8,
          "on_site_expected": 7, "present": 4, "incomplete": 1, "excused": 1, "absent": 1, "mobile": 1,
-         "attendance_rate": 0.6667},  # 4 / (7 - 1)
+         "attendance_rate": 0.6667, "printed_code_scans": 4},  # 4 / (7 - 1)
         {"branch_id": "br_2", "branch_name": "第二支部", "activities": 1, "closed": 1, "roster": 2,
          "on_site_expected": 2, "present": 1, "incomplete": 0, "excused": 0, "absent": 1, "mobile": 0,
-         "attendance_rate": 0.5},
+         "attendance_rate": 0.5, "printed_code_scans": 0},
     ]
 
 
@@ -97,7 +101,8 @@ def test_by_member():
     assert sorted(rows) == ["a", "b", "c", "d", "e", "x", "y"]
     assert rows["a"] == {"member_id": "a", "member_name": "甲", "branch_id": "br_1", "branch_name": "第一支部",
                          "activities": 2, "present": 2, "incomplete": 0, "excused": 0, "absent": 0, "mobile": 0,
-                         "attendance_rate": 1.0}
+                         "attendance_rate": 1.0, "printed_code_scans": 2}
+    assert rows["b"]["printed_code_scans"] == 2 and rows["d"]["printed_code_scans"] == 0
     assert rows["b"]["incomplete"] == 1 and rows["b"]["present"] == 1 and rows["b"]["attendance_rate"] == 0.5
     assert rows["c"]["excused"] == 1 and rows["c"]["attendance_rate"] is None
     assert rows["d"]["absent"] == 1 and rows["d"]["present"] == 1 and rows["d"]["attendance_rate"] == 0.5
@@ -107,11 +112,12 @@ def test_by_member():
 def test_by_member_for_one_member():
     assert by_member(ACTIVITIES, "d") == [{"member_id": "d", "member_name": "丁", "branch_id": "br_1",
                                            "branch_name": "第一支部", "activities": 2, "present": 1, "incomplete": 0,
-                                           "excused": 0, "absent": 1, "mobile": 0, "attendance_rate": 0.5}]
+                                           "excused": 0, "absent": 1, "mobile": 0, "attendance_rate": 0.5,
+                                           "printed_code_scans": 0}]
     assert by_member(ACTIVITIES, "nobody") == [{"member_id": "nobody", "member_name": "", "branch_id": "",
                                                 "branch_name": "", "activities": 0, "present": 0,
                                                 "incomplete": 0, "excused": 0, "absent": 0, "mobile": 0,
-                                                "attendance_rate": None}]
+                                                "attendance_rate": None, "printed_code_scans": 0}]
 
 
 def test_by_member_names_a_member_and_their_branch_as_on_their_latest_roster():
@@ -146,10 +152,11 @@ def test_xlsx_round_trips_with_the_right_figures():
     branch_rows = list(workbook["按支部"].iter_rows(values_only=True))
     header = branch_rows[0]
     assert header == ("支部编号", "支部名称", "活动次数", "已结束活动数", "应参加人数", "应到现场人数", "出席",
-                      "未签退", "请假", "缺勤", "流动党员（线上参与）", "出勤率")
+                      "未签退", "请假", "缺勤", "流动党员（线上参与）", "出勤率", "打印码扫码次数")
     first = dict(zip(header, branch_rows[1]))
     assert first["支部名称"] == "第一支部" and first["出席"] == 4 and first["缺勤"] == 1
     assert isinstance(first["出席"], int) and first["出勤率"] == pytest.approx(0.6667)
+    assert first["打印码扫码次数"] == 4
 
     activity_sheet = workbook["按活动"]
     activity_rows = list(activity_sheet.iter_rows(values_only=True))
