@@ -264,7 +264,8 @@ def main() -> None:
             common = {"AMQP_URI": bus, "MONGO_URI": main_store.uri}
             identity = processes.child("identity", ["-m", "servicekit.process.runner",
                                                     "services.identity.service:IdentityService"],
-                                       {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast"})
+                                       {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast",
+                                        "TOKEN_LIFETIME_SECONDS": str(6 * 3600)})     # tokens held for the whole run
             http_port, grpc_port, admin_port = free_port(), free_port(), free_port()
             gateway = processes.child("gateway", ["-m", "gateway"],
                                       {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http_port),

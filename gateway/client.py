@@ -33,11 +33,12 @@ class HttpClient:
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 30.0):
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self.refresh_token = ""         # from login: a call answered TOKEN_EXPIRED refreshes and is sent once more
         self.timeout = timeout
 
     def login(self, tenant_code: str, username: str, password: str) -> dict:
         answer = self.call("Login", {"tenant_code": tenant_code, "username": username, "password": password})
-        self.token = answer["access_token"]
+        self.token, self.refresh_token = answer["access_token"], answer.get("refresh_token") or ""
         return answer
 
     def call(self, rpc: str, request: dict | None = None, token: str | None = None) -> dict:
@@ -73,6 +74,19 @@ class HttpClient:
 
     def request(self, method: str, path: str, body: dict | None = None, *, query: dict | None = None,
                 data: bytes | None = None, content_type: str | None = None, token: str | None = None) -> dict:
+        try:
+            return self._request(method, path, body, query, data, content_type, token)
+        except ApiError as error:
+            # the client's own login outlived its access token (they are short): refresh, then once more
+            if error.code != "TOKEN_EXPIRED" or token is not None or not self.refresh_token:
+                raise
+            answer = self._request("POST", "/v1/auth/refresh", {"refresh_token": self.refresh_token}, None, None,
+                                   None, None, anonymous=True)
+            self.token, self.refresh_token = answer["access_token"], answer["refresh_token"]
+            return self._request(method, path, body, query, data, content_type, token)
+
+    def _request(self, method: str, path: str, body: dict | None, query: dict | None, data: bytes | None,
+                 content_type: str | None, token: str | None, anonymous: bool = False) -> dict:
         url = self.base_url + path
         if query:
             url += "?" + urllib.parse.urlencode({key: _query_text(value) for key, value in query.items()})
@@ -81,7 +95,7 @@ class HttpClient:
             data, content_type = json.dumps(body, ensure_ascii=False).encode(), "application/json"
         if content_type:
             headers["Content-Type"] = content_type
-        if token or self.token:
+        if (token or self.token) and not anonymous:
             headers["Authorization"] = f"Bearer {token or self.token}"
         req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:

@@ -264,9 +264,23 @@ class SeedError(RuntimeError):
 
 class _Api:
     def __init__(self, base: str):
-        self.base, self.token = base.rstrip("/"), ""
+        self.base, self.token, self.refresh_token = base.rstrip("/"), "", ""
 
     def call(self, method: str, path: str, body=None, content_type="application/json", timeout=60) -> dict:
+        """One request; an access token that expired while seeding (they are short) is refreshed and the request
+        sent once more."""
+        try:
+            return self._send(method, path, body, content_type, timeout)
+        except SeedError as error:
+            if error.code != "TOKEN_EXPIRED" or not self.refresh_token:
+                raise
+            self.token = ""
+            tokens = self._send("POST", "/v1/auth/refresh", {"refresh_token": self.refresh_token}, "application/json",
+                                timeout)
+            self.token, self.refresh_token = tokens["access_token"], tokens["refresh_token"]
+            return self._send(method, path, body, content_type, timeout)
+
+    def _send(self, method: str, path: str, body, content_type: str, timeout: float) -> dict:
         data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         headers = {"Content-Type": content_type, "Accept": "application/json"}
         if self.token:
@@ -287,9 +301,10 @@ class _Api:
             raise SeedError(f"{method} {path}: {error.reason}") from None
 
     def login(self, tenant_code: str, username: str, password: str) -> None:
-        self.token = ""
-        self.token = self.call("POST", "/v1/auth/login", {"tenant_code": tenant_code, "username": username,
-                                                          "password": password})["access_token"]
+        self.token, self.refresh_token = "", ""
+        tokens = self.call("POST", "/v1/auth/login", {"tenant_code": tenant_code, "username": username,
+                                                      "password": password})
+        self.token, self.refresh_token = tokens["access_token"], tokens["refresh_token"]
 
     def logs_in(self, tenant_code: str, username: str, password: str) -> bool:
         try:

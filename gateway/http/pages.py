@@ -58,6 +58,10 @@ HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
 SESSION_COOKIE = "pb_session"
 CSRF_COOKIE = "pb_csrf"
+# the page session's refresh token: HttpOnly and sent only to /v1/auth/... (the page refresh and logout), never
+# with an ordinary API call or a page, so a leaked access log or a page's request does not carry it
+REFRESH_COOKIE = "pb_refresh"
+REFRESH_COOKIE_PATH = "/v1/auth/"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
@@ -93,18 +97,35 @@ def new_csrf_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def session_cookies(token: str, csrf: str, max_age: int, secure: bool) -> list[str]:
-    """The Set-Cookie values opening a session: the token HttpOnly (no script reads it), the CSRF value readable
-    by the page's script, both SameSite=Strict."""
+def session_cookies(token: str, csrf: str, max_age: int, secure: bool, refresh_token: str = "",
+                    refresh_max_age: int = 0) -> list[str]:
+    """The Set-Cookie values opening (or refreshing) a session: the token HttpOnly (no script reads it), the CSRF
+    value readable by the page's script, the refresh token HttpOnly on ``REFRESH_COOKIE_PATH`` only, all
+    SameSite=Strict. With a refresh token the access token's cookie outlives the token (as long as the session):
+    an expired one is still sent, answered 401 TOKEN_EXPIRED, and the page refreshes."""
     tail = "; Secure" if secure else ""
-    return [f"{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{tail}",
-            f"{CSRF_COOKIE}={csrf}; Path=/; Max-Age={max_age}; SameSite=Strict{tail}"]
+    lasts = refresh_max_age if refresh_token else max_age
+    cookies = [f"{SESSION_COOKIE}={token}; Path=/; Max-Age={lasts}; HttpOnly; SameSite=Strict{tail}",
+               f"{CSRF_COOKIE}={csrf}; Path=/; Max-Age={lasts}; SameSite=Strict{tail}"]
+    if refresh_token:
+        cookies.append(f"{REFRESH_COOKIE}={refresh_token}; Path={REFRESH_COOKIE_PATH}; Max-Age={refresh_max_age}; "
+                       f"HttpOnly; SameSite=Strict{tail}")
+    return cookies
 
 
 def cleared_cookies(secure: bool) -> list[str]:
     tail = "; Secure" if secure else ""
     return [f"{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{tail}",
-            f"{CSRF_COOKIE}=; Path=/; Max-Age=0; SameSite=Strict{tail}"]
+            f"{CSRF_COOKIE}=; Path=/; Max-Age=0; SameSite=Strict{tail}",
+            f"{REFRESH_COOKIE}=; Path={REFRESH_COOKIE_PATH}; Max-Age=0; HttpOnly; SameSite=Strict{tail}"]
+
+
+def check_csrf(cookies, csrf_header: str | None) -> None:
+    """A cookie-authenticated write: ``X-CSRF-Token`` must equal the CSRF cookie, else 403 CSRF_FAILED."""
+    expected = (cookies.get(CSRF_COOKIE) if cookies else "") or ""
+    if not expected or not csrf_header or not hmac.compare_digest(csrf_header.encode(), expected.encode()):
+        raise PermissionDenied("a request authenticated by the session cookie needs the X-CSRF-Token header",
+                               code="CSRF_FAILED")
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ CLAIMS = ("account_id", "tenant_id", "roles", "member_id", "branch_id")
 SHARED_CLAIMS = ("tenant_id", "branch_id")   # values many tokens share: the caching verifier keeps one copy
 ROLE_SETS_SHARED = 10_000       # distinct role lists the caching verifier keeps one copy of
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
+# an access token lives 10 minutes (TOKEN_LIFETIME_SECONDS): clients refresh it, pages on 401 TOKEN_EXPIRED
+DEFAULT_LIFETIME_SECONDS = 600
 BASE64URL = re.compile(rb"[A-Za-z0-9_-]*")       # JWS compact segments are unpadded (RFC 7515, section 2)
 
 
@@ -60,7 +62,7 @@ def _read(path_variable: str) -> bytes:
 class TokenSigner:
     def __init__(self, private_pem: bytes | None = None, lifetime_seconds: int | None = None):
         self._key = serialization.load_pem_private_key(private_pem or _read("TOKEN_PRIVATE_KEY_PATH"), None)
-        self.lifetime = lifetime_seconds or int(env("TOKEN_LIFETIME_SECONDS", "3600"))
+        self.lifetime = lifetime_seconds or int(env("TOKEN_LIFETIME_SECONDS", str(DEFAULT_LIFETIME_SECONDS)))
 
     def issue(self, scope: dict) -> str:
         now = int(time.time())

@@ -62,10 +62,16 @@ export async function header() {
         location.replace(pageUrl("/v/"));
       } }, "退出"));
   } else {
-    mount(box, h("a", { href: pageUrl("/v/account", { next: location.pathname }), id: "login-link" }, "登录 / 注册"));
+    loggedOutHeader(box);
   }
   return who;
 }
+
+const loggedOutHeader = (box) =>
+  mount(box, h("a", { href: pageUrl("/v/account", { next: location.pathname }), id: "login-link" }, "登录 / 注册"));
+
+// a session ended elsewhere (logged out, revoked): the header says so at once; the page's next action asks to log in
+window.addEventListener("pb:signed-out", () => loggedOutHeader(document.getElementById("who")));
 
 export const statusBadge = (order) => h("span", { class: `badge status ${STATUS_KINDS[order.status] ? "badge-" + STATUS_KINDS[order.status] : ""}` },
   order.status_label || STATUS_LABELS[order.status] || order.status);

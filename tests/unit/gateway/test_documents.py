@@ -45,9 +45,11 @@ def test_openapi_lists_every_operation_under_its_path_and_method(openapi):
         operation = openapi["paths"][op.path][op.http_method.lower()]
         assert operation["operationId"] == op.rpc
         assert operation["summary"] == op.summary
-    # and the pages' session login and logout (HTTP only)
-    assert sum(len(methods) for methods in openapi["paths"].values()) == len(OPERATIONS) + 2
+    # and the pages' session login, status, refresh and logout (HTTP only)
+    assert sum(len(methods) for methods in openapi["paths"].values()) == len(OPERATIONS) + 4
     assert openapi["paths"]["/v1/auth/session"]["post"]["operationId"] == "CreateSession"
+    assert openapi["paths"]["/v1/auth/session"]["get"]["operationId"] == "GetSession"
+    assert openapi["paths"]["/v1/auth/session:refresh"]["post"]["operationId"] == "RefreshSession"
     assert openapi["paths"]["/v1/auth/session:end"]["post"]["operationId"] == "EndSession"
 
 

@@ -137,6 +137,6 @@ def first_load(http, page: str) -> dict[str, int]:
 
 def test_the_scan_page_first_load_is_small_for_a_phone_on_a_poor_network(http):
     sizes = first_load(http, "/m/scan")
-    assert {"/m/scan", "/m/scan.js", "/web/common/api.js", "/web/common/messages.js", "/web/common/ui.js",
-            "/web/common/style.css"} == set(sizes)
+    assert {"/m/scan", "/m/scan.js", "/m/positions.js", "/web/common/api.js", "/web/common/messages.js",
+            "/web/common/ui.js", "/web/common/style.css"} == set(sizes)
     assert sum(sizes.values()) < 150_000                 # the bound; docs/pages.md gives the figure
