@@ -7,6 +7,7 @@ from servicekit.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+MAX_OFFSET = 2**31 - 1
 
 
 def page_window(page_size, page_token) -> tuple[int, int]:
@@ -25,7 +26,8 @@ def _offset(page_token) -> int:
         return 0
     try:
         kind, _, value = base64.urlsafe_b64decode(str(page_token).encode()).decode().partition(":")
-        if kind != "o" or not value.isdigit():
+        # ASCII digits and a sane offset: a forged "o:9…9" would overflow the store's 64-bit skip (a 500)
+        if kind != "o" or not value.isascii() or not value.isdigit() or int(value) > MAX_OFFSET:
             raise ValueError
         return int(value)
     except ValueError:

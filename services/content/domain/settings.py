@@ -18,11 +18,18 @@ LIMITS = {"publicity_days": (1, 60), "mailbox_overdue_days": (1, 90), "excellent
 
 def merged(stored: dict | None) -> dict:
     """The settings in force: the defaults overlaid with what the tenant stored."""
-    return {**DEFAULTS, **{key: value for key, value in (stored or {}).items() if key in DEFAULTS}}
+    settings = {**DEFAULTS, **{key: value for key, value in (stored or {}).items() if key in DEFAULTS}}
+    for key, default in DEFAULTS.items():
+        if isinstance(default, bool):   # nx-27017 stores a bool written by $set into a stored document as 1 or 0
+            settings[key] = bool(settings[key])
+    return settings
 
 
 def validate(changes, current: dict) -> dict:
-    """The settings after ``changes`` (only the keys given change); InvalidArgument names the first bad field."""
+    """The settings after ``changes`` (only the keys given change; none given, none change); InvalidArgument names
+    the first bad field."""
+    if changes is None:         # the document's optional ``settings`` left out: a PATCH of nothing
+        changes = {}
     if not isinstance(changes, dict):
         raise InvalidArgument("settings 必须是对象", code="INVALID_TYPE", field="settings")
     result = dict(current)

@@ -49,7 +49,10 @@ def moment(value, field: str) -> datetime:
         raise InvalidArgument(f"{field} 不是有效的时间", code="TIME_INVALID", field=field) from None
     if parsed.tzinfo is None:
         raise InvalidArgument(f"{field} 须带时区，如 2026-12-06T08:00:00Z", code="TIME_INVALID", field=field)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:       # year 1 or 9999 moved past the calendar's ends by its offset
+        raise InvalidArgument(f"{field} 不是有效的时间", code="TIME_INVALID", field=field) from None
 
 
 class QuizTopic:

@@ -157,6 +157,9 @@ def _csv_records(content: bytes) -> Iterator[tuple[int, list[str]]]:
             lines.record_read()
             yield line, [cell.strip() for cell in cells]
     except csv.Error as error:
+        if "field larger than field limit" in str(error):      # csv's own cap on one cell (131,072 characters)
+            raise InvalidArgument(f"文件中有一个单元格超过 {csv.field_size_limit()} 个字符", code="LINE_TOO_LONG",
+                                  field="content") from None
         raise _unreadable(f"CSV 文件格式错误：{error}") from None
 
 

@@ -95,7 +95,10 @@ def moment(value, field: str, label: str) -> datetime:
         parsed = None
     if parsed is None or parsed.tzinfo is None or parsed.utcoffset() is None:
         raise InvalidArgument(f"{label}格式无效，应为带时区的 ISO 8601 时间", code="TIME_INVALID", field=field)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:       # year 1 or 9999 moved past the calendar's ends by its offset
+        raise InvalidArgument(f"{label}格式无效，应为带时区的 ISO 8601 时间", code="TIME_INVALID", field=field) from None
 
 
 # --- events: lifecycle --------------------------------------------------------------------------

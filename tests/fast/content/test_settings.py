@@ -20,6 +20,13 @@ def test_city_admin_changes_only_what_it_gives(service, store):
     assert (tenant_id, saved, by) == ("ten_1", changed, CITY_ADMIN["account_id"])
 
 
+def test_no_settings_given_changes_nothing(service, store):
+    assert service.set_settings(CITY_ADMIN, None) == rules.DEFAULTS
+    with pytest.raises(InvalidArgument) as refused:
+        service.set_settings(CITY_ADMIN, ["publicity_days"])
+    assert (refused.value.code, refused.value.field) == ("INVALID_TYPE", "settings")
+
+
 @pytest.mark.parametrize("caller", [COUNTY_ADMIN, MEMBER, SECRETARY])
 def test_only_the_city_admin_changes_them(service, store, caller):
     with pytest.raises(PermissionDenied):
@@ -37,6 +44,11 @@ def test_bad_values_are_refused_and_nothing_is_stored(service, store, changes, f
         service.set_settings(CITY_ADMIN, changes)
     assert refused.value.field == field
     store.save_settings.assert_not_called()
+
+
+def test_a_bool_the_store_gives_back_as_a_number_is_read_as_a_bool():
+    assert rules.merged({"study_points_public": 1, "publicity_days": 9})["study_points_public"] is True
+    assert rules.merged({"study_points_public": 0})["study_points_public"] is False
 
 
 def test_score_bands():

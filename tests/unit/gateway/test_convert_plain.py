@@ -16,10 +16,10 @@ from tests.unit.gateway.scoring_samples import SCORING_REQUESTS, SCORING_RESULTS
 
 SCAN = BY_RPC["RecordScan"]
 FIX = {"lat": 33.07, "lng": 107.02, "accuracy_m": 10.0, "mock_location": False, "device_id": "d1",
-       "taken_at": "2026-12-05T01:50:00Z"}
+       "taken_at": "2026-12-05T01:50:00Z", "history": [{"lat": 33.1, "lng": 107.0, "taken_at": "2026-12-05T01:10:00Z"}]}
 RECORD = {"id": "a1:in:m1", "activity_id": "a1", "member_id": "m1", "direction": "in", "at": "2026-12-05T01:50:01Z",
           "distance_m": 12.5, "flags": ["MOCK_LOCATION"], "seq": 7, "hash": "ab" * 32, "backfilled": False,
-          "backfilled_by": "", "backfill_reason": ""}
+          "backfilled_by": "", "backfill_reason": "", "code_kind": "printed"}
 
 
 def long_way(cls, data, strict: bool):
