@@ -9,6 +9,7 @@ from gateway.operations import SCORING
 from servicekit.errors import NotFound, PermissionDenied, ServiceError
 from tests.integration.scoring.test_rankings_points_reconcile import MONTH, held
 from tests.support.identity import PASSWORD, login
+from tests.support.refusals import refused_by, refusal_table
 from tests.support.scoring import wait_for
 
 pytestmark = pytest.mark.integration
@@ -104,9 +105,7 @@ def state(rpc, world) -> dict:
 
 
 def refusal(rpc, scope: dict, method: str, kwargs: dict) -> ServiceError:
-    with pytest.raises(ServiceError) as refused:
-        getattr(rpc.scoring, method)(scope=scope, **kwargs)
-    return refused.value
+    return refused_by(lambda: getattr(rpc.scoring, method)(scope=scope, **kwargs), ServiceError)
 
 
 def test_the_refusal_table_covers_every_scoring_operation_of_the_gateway():
@@ -115,10 +114,7 @@ def test_the_refusal_table_covers_every_scoring_operation_of_the_gateway():
 
 def test_every_operation_refuses_other_tenants_counties_and_branches_and_changes_nothing(rpc, world):
     before = state(rpc, world)
-    for who, scope in world["outsiders"].items():
-        for method, (kwargs, code) in calls(world["target"]).items():
-            refused = refusal(rpc, scope, method, kwargs)
-            assert (type(refused), refused.code) == (NotFound, code), (who, method, refused)
+    refusal_table(world["outsiders"], calls(world["target"]), lambda *call: refusal(rpc, *call), NotFound)
     assert state(rpc, world) == before
 
 
