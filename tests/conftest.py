@@ -51,6 +51,7 @@ def mongo_uri(platform_env):
         return
     with EmbeddedMongo() as mongo:
         os.environ["MONGO_URI"] = mongo.uri
+        os.environ["TEST_STORE_DATA_DIR"] = str(mongo.served_dir)     # the backup tests copy it
         yield mongo.uri
 
 

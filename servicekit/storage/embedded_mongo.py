@@ -105,6 +105,7 @@ class EmbeddedMongo:
             data_dir, side_dir = self._temp_dir / "data", self._temp_dir
         else:
             data_dir, side_dir = self.data_dir, self.data_dir.parent
+        self.served_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port(self.host)
         self.log_path = self.log_path or side_dir / f"{data_dir.name}.nx-27017.log"
