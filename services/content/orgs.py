@@ -8,6 +8,12 @@ expire in the same minute): a node moved in identity is seen at its new place wi
 A single miss is asked with the caller's scope (``get_org``), so a node outside the caller's reach is refused by
 identity (``ORG_NOT_FOUND``). A batch's cold nodes are asked at once, per tenant (``org_nodes``, a peer's call that
 checks no caller); either way a cached node serves only a caller identity would answer (``_reachable``).
+
+The whole tree is kept too (``keep_tree``): every node of every tenant is read from identity when the process
+starts, every ``TREE_REFRESH_SECONDS`` after, and soon after ``TREE_MISSES`` nodes had to be asked one batch at a
+time (the tree grew: a city imported) (``all_org_nodes``, 1,000 nodes a call), so a morning's feeds find their
+branches cached and ask identity nothing; a node created since is asked as above. The refresh runs before the
+nodes it cached expire, so a refresh that fails leaves them served for a minute or more.
 """
 from __future__ import annotations
 
@@ -15,14 +21,22 @@ import random
 import threading
 import time
 
+import eventlet
+
 from nameko.extensions import DependencyProvider
+from prometheus_client import Gauge
 
 from servicekit.errors import ServiceError
 from servicekit.security.scope import CallerScope
 
 TTL_SECONDS = 300.0
 TTL_SPREAD = 0.2              # each entry lives TTL_SECONDS * (1 ± TTL_SPREAD): 240-360 s
-KEPT = 50_000
+KEPT = 200_000                # nodes; a city is about 9,200
+TREE_REFRESH_SECONDS = 180.0  # under the shortest lifetime (240 s): the tree stays cached between refreshes
+TREE_CALL_SECONDS = 30.0      # one page of the tree; identity not answering leaves the refresh to the next tick
+TREE_MISSES = 200             # nodes asked one batch at a time since the last read: the tree grew (an import)
+
+ORG_TREE_NODES = Gauge("org_tree_nodes", "Organisation nodes read in the last full read of the tree")
 ASKED_WAIT_SECONDS = 10.0     # how long a batch waits for another's question to identity before asking itself
 ASKED_AT_ONCE = 1000          # identity's org_nodes answers at most this many ids a call
 
@@ -31,8 +45,11 @@ class OrgPaths:
     """``path(caller, org_id)`` -> the org view identity answers (``path_ids``, ``path_names``, ``kind``,
     ``name``, ``field``, ``category``, ``level``), cached by (tenant, org id)."""
 
-    def __init__(self, ttl: float = TTL_SECONDS, spread: float = TTL_SPREAD, clock=time.monotonic):
-        self.ttl, self.spread, self.clock = ttl, spread, clock
+    def __init__(self, ttl: float = TTL_SECONDS, spread: float = TTL_SPREAD, clock=time.monotonic,
+                 tree_refresh: float = TREE_REFRESH_SECONDS):
+        self.ttl, self.spread, self.clock, self.tree_refresh = ttl, spread, clock, tree_refresh
+        self._tree_read_at: float | None = None
+        self._asked_since_tree = 0      # nodes asked of identity outside a tree read since the last one
         self._cache: dict[tuple[str, str], tuple[float, dict]] = {}      # key -> (expires at, org view)
         self._lock = threading.Lock()
         self._asking: dict[tuple[str, str], threading.Event] = {}     # nodes a batch is asking identity for now
@@ -49,6 +66,36 @@ class OrgPaths:
         lifetime = self.ttl * random.uniform(1 - self.spread, 1 + self.spread)
         self._cache[key] = (now + lifetime, org)
 
+    def keep_tree(self, identity) -> int | None:
+        """Read every tenant's nodes from identity if the last full read is older than ``TREE_REFRESH_SECONDS``
+        (or never happened); the number of nodes read, or None when it was not due. Identity's errors and a page
+        not answered within ``TREE_CALL_SECONDS`` propagate: the nodes read so far stay cached."""
+        now = self.clock()
+        if self._tree_read_at is not None and now - self._tree_read_at < self.tree_refresh \
+                and self._asked_since_tree < TREE_MISSES:
+            return None
+        ask = getattr(getattr(identity, "all_org_nodes", None), "call_async", None)
+        if ask is None:
+            return None
+        after, count = "", 0
+        while True:
+            try:
+                with eventlet.Timeout(TREE_CALL_SECONDS):
+                    page = ask(after=after, limit=ASKED_AT_ONCE).result()
+            except eventlet.Timeout:        # a BaseException: it must not end the worker's container
+                raise TimeoutError(f"identity did not answer all_org_nodes within {TREE_CALL_SECONDS:.0f} s") from None
+            read_at = self.clock()
+            with self._lock:
+                for tenant_id, org in page["nodes"]:
+                    self._keep((tenant_id, org["id"]), org, read_at)
+            count += len(page["nodes"])
+            after = page.get("next") or ""
+            if not after:
+                break
+        self._tree_read_at, self._asked_since_tree = now, 0
+        ORG_TREE_NODES.set(count)
+        return count
+
     def org(self, identity, caller, org_id: str) -> dict:
         key = (caller.tenant_id or "", org_id)
         with self._lock:
@@ -58,6 +105,7 @@ class OrgPaths:
         org = identity.get_org(scope=caller.to_dict(), org_id=org_id)
         with self._lock:
             self._keep(key, org, self.clock())
+            self._asked_since_tree += 1
         return org
 
     def warm(self, identity, callers_and_orgs) -> None:
@@ -81,6 +129,7 @@ class OrgPaths:
                     wanted[key] = None
             for key in wanted:
                 self._asking[key] = threading.Event()
+            self._asked_since_tree += len(wanted)
         try:
             tenants: dict[str, list[str]] = {}
             for tenant_id, org_id in wanted:

@@ -7,9 +7,12 @@ contract is docs/content-rpc.md.
 """
 from __future__ import annotations
 
+import logging
+
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
+from servicekit.audit.entries import AuditEntries
 from servicekit.messaging.consumers import BatchEventConsumer
 from servicekit.messaging.outbox import OutboxRelay
 from servicekit.messaging.rpc import answer_each, rpc, service_rpc
@@ -36,8 +39,10 @@ from services.content.usecases.questions import Questions
 from services.content.usecases.quizzes import Quizzes
 from services.content.usecases.recommendations import Recommendations
 
+log = logging.getLogger(__name__)
 
-class ContentService:
+
+class ContentService(AuditEntries):
     name = "content"
 
     store: ContentStore = MongoStore(ContentStore)
@@ -341,6 +346,15 @@ class ContentService:
     @timer(interval=5)
     def sweep_quizzes(self):
         self.quiz_attempts.tick()
+
+    @timer(interval=30, eager=True)
+    def keep_org_tree(self):
+        """The whole organisation tree cached (``OrgPaths.keep_tree``): read at start, again when due. A failed
+        read is logged and tried again at the next tick; until then paths are asked as they are needed."""
+        try:
+            self.org_paths.keep_tree(self.identity)
+        except Exception as error:  # noqa: BLE001
+            log.warning("organisation tree not read: %s", error)
 
 
     # --- recommendations and gap reports --------------------------------------------

@@ -38,6 +38,18 @@ class Organisations(UseCases):
         orgs = self.store.tenant_orgs(tenant_id, ids)
         return {org["_id"]: view for org, view in zip(orgs, self.org_views(orgs))}
 
+    def all_nodes(self, after, limit) -> dict:
+        """``{"nodes": [[tenant_id, view], ...], "next": id or ""}``: every tenant's nodes in id order after
+        ``after``, at most ``limit`` (1-1,000), for a peer that keeps the whole tree (content's org paths); ``next``
+        is the id to ask after for the following page, "" at the end. For peer services only, as ``nodes``."""
+        after = text(after, "after", max_length=64, required=False)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_NODES:
+            raise InvalidArgument(f"limit 必须是 1 到 {MAX_NODES} 之间的整数", code="INVALID_TYPE", field="limit")
+        orgs = self.store.orgs_after(after, limit + 1)
+        page = orgs[:limit]
+        return {"nodes": [[org["tenant_id"], view] for org, view in zip(page, self.org_views(page))],
+                "next": page[-1]["_id"] if len(orgs) > limit else ""}
+
     def list_subtree(self, caller: CallerScope, org_id, max_depth, kind, field, page_size, page_token) -> dict:
         root = access.readable_org(caller, self.org(org_id), self.own_branch(caller))
         skip, limit = page_window(page_size, page_token)

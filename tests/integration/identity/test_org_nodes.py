@@ -63,3 +63,55 @@ def test_a_thousand_ids_are_answered(rpc, city):
     ids = [city.branches[0][0]["id"]] + [f"org-{i}" for i in range(999)]
     with acting_as("content"):
         assert set(rpc.identity.org_nodes(tenant_id=city.tenant_id, org_ids=ids)) == {city.branches[0][0]["id"]}
+
+
+def every_node(rpc, limit: int) -> tuple[list[list], int]:
+    """All pages of ``all_org_nodes`` at ``limit`` a page: ``([tenant_id, view], ...)`` and the number of calls."""
+    nodes, after, calls = [], "", 0
+    with acting_as("content"):
+        while True:
+            page = rpc.identity.all_org_nodes(after=after, limit=limit)
+            nodes += page["nodes"]
+            calls += 1
+            after = page["next"]
+            if not after:
+                return nodes, calls
+
+
+def test_the_whole_tree_is_answered_page_by_page_with_each_nodes_tenant(rpc, city, other_city):
+    nodes, calls = every_node(rpc, limit=50)
+    ids = [view["id"] for _, view in nodes]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))      # id order, none twice across pages
+    assert calls == -(-len(ids) // 50)                           # no empty page at the end
+    tenants = {view["id"]: tenant_id for tenant_id, view in nodes}
+    for org in (city.root, city.counties[1], city.committees[0], city.branches[0][0], city.branches[1][1]):
+        assert tenants[org["id"]] == city.tenant_id
+    assert tenants[other_city.branches[0][0]["id"]] == other_city.tenant_id
+    views = {view["id"]: view for _, view in nodes}
+    branch = city.branches[0][0]
+    assert views[branch["id"]] == rpc.identity.get_org(scope=city.admin, org_id=branch["id"])
+    larger, _ = every_node(rpc, limit=1000)
+    assert [view["id"] for _, view in larger] == ids
+
+
+def test_only_content_may_read_the_whole_tree(rpc, city):
+    for principal in ("volunteer", "attendance"):
+        with acting_as(principal), pytest.raises(PermissionDenied) as refused:
+            rpc.identity.all_org_nodes(after="", limit=10)
+        assert refused.value.code == "CALLER_NOT_ALLOWED"
+    with pytest.raises(PermissionDenied) as refused:         # the test process signs as the gateway
+        rpc.identity.all_org_nodes(after="", limit=10)
+    assert refused.value.code == "CALLER_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize("arguments, code, field", [
+    ({"after": 7, "limit": 10}, "INVALID_TYPE", "after"),
+    ({"after": "", "limit": 0}, "INVALID_TYPE", "limit"),
+    ({"after": "", "limit": 1001}, "INVALID_TYPE", "limit"),
+    ({"after": "", "limit": "10"}, "INVALID_TYPE", "limit"),
+    ({"after": "", "limit": True}, "INVALID_TYPE", "limit"),
+])
+def test_bad_tree_pages_are_refused_with_a_code(rpc, city, arguments, code, field):
+    with acting_as("content"), pytest.raises(InvalidArgument) as refused:
+        rpc.identity.all_org_nodes(**arguments)
+    assert (refused.value.code, refused.value.field) == (code, field)

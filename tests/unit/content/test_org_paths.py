@@ -175,3 +175,71 @@ def test_a_node_another_batch_is_asking_for_is_waited_for_not_asked_again():
     assert paths.cached_path(caller("m2", "b1"), "b1") == ["c1", "b1"]
     assert paths.cached_path(caller("m3", "b2"), "b2") == ["c1", "b2"]
     assert paths.cached_path(caller("m2", "b1"), "b_never_asked") is None
+
+
+class TreeIdentity:
+    """identity's ``all_org_nodes`` as nameko's proxy offers it, over a fixed tree, ``page`` nodes a call."""
+
+    def __init__(self, nodes: list[tuple[str, dict]], page: int = 2):
+        self.nodes, self.page, self.calls, self.fail_after = sorted(nodes, key=lambda n: n[1]["id"]), page, [], None
+        self.all_org_nodes = SimpleNamespace(call_async=self._ask)
+
+    def _ask(self, after, limit):
+        self.calls.append(after)
+
+        def result():
+            if self.fail_after is not None and len(self.calls) > self.fail_after:
+                raise TimeoutError("identity did not answer")
+            rest = [n for n in self.nodes if n[1]["id"] > after]
+            size = min(limit, self.page)
+            return {"nodes": [list(n) for n in rest[:size]], "next": rest[size - 1][1]["id"] if len(rest) > size else ""}
+        return SimpleNamespace(result=result)
+
+
+def test_the_whole_tree_is_kept_page_by_page_and_refreshed_only_when_due():
+    clock = Clock()
+    tree = [("t1", node("b1")), ("t1", node("b2")), ("t2", node("b3", "t2")), ("t1", node("c1"))]
+    identity, paths = TreeIdentity(tree, page=3), OrgPaths(clock=clock, tree_refresh=180)
+    assert paths.keep_tree(identity) == 4
+    assert identity.calls == ["", "b3"]                       # two pages: b1 b2 b3, then c1
+    assert paths.cached_path(caller("m1", "b1"), "b1") == ["c1", "b1"]
+    assert paths.cached_path(caller("m3", "b3", "t2"), "b3") == ["c1", "b3"]
+    assert paths.cached_path(caller("m3", "b1", "t2"), "b1") is None      # another tenant's node: not served
+    clock.now += 100
+    assert paths.keep_tree(identity) is None and len(identity.calls) == 2  # not due yet
+    clock.now += 100
+    assert paths.keep_tree(identity) == 4 and len(identity.calls) == 4
+    # a batch of members of kept branches asks identity nothing
+    asking = AsyncIdentity()
+    paths.warm(asking, [(caller("m1", "b1"), "b1"), (caller("m2", "b2"), "b2")])
+    assert asking.asked == []
+
+
+def test_a_failed_tree_read_keeps_what_it_read_and_is_tried_again_at_the_next_tick():
+    clock = Clock()
+    identity = TreeIdentity([("t1", node(f"b{n}")) for n in range(5)], page=2)
+    identity.fail_after = 1
+    paths = OrgPaths(clock=clock)
+    with pytest.raises(TimeoutError):
+        paths.keep_tree(identity)
+    assert paths.cached_path(caller("m0", "b0"), "b0") == ["c1", "b0"]   # the first page stays
+    assert paths.cached_path(caller("m4", "b4"), "b4") is None
+    identity.fail_after, identity.calls = None, []
+    assert paths.keep_tree(identity) == 5                                   # not marked read: asked again at once
+    assert paths.cached_path(caller("m4", "b4"), "b4") == ["c1", "b4"]
+
+
+def test_an_identity_without_the_tree_operation_is_not_read():
+    assert OrgPaths().keep_tree(SimpleNamespace(get_org=lambda **kwargs: {})) is None
+
+
+def test_many_nodes_asked_one_batch_at_a_time_make_the_tree_due_before_its_time():
+    clock = Clock()
+    identity, paths = TreeIdentity([("t1", node("b0"))]), OrgPaths(clock=clock, tree_refresh=180)
+    assert paths.keep_tree(identity) == 1
+    asking = AsyncIdentity()
+    paths.warm(asking, [(caller(f"m{n}", f"n{n}"), f"n{n}") for n in range(150)])   # a city imported since
+    assert paths.keep_tree(identity) is None                                    # 150 asked: not yet
+    paths.warm(asking, [(caller(f"m{n}", f"n{n}"), f"n{n}") for n in range(150, 260)])
+    assert paths.keep_tree(identity) == 1 and len(identity.calls) == 2           # 260 asked: read again now
+    assert paths.keep_tree(identity) is None                                    # and the count starts over
