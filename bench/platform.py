@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from bench.themed_day import wait_http
+from bench.themed_day import BENCH_TOKEN_LIFETIME, wait_http
 from servicekit.errors import Unauthenticated
 from servicekit.process.config import nameko_config
 from tests.support.processes import ChildProcess, free_port
@@ -48,7 +48,8 @@ class BenchPlatform:
 
     def start_identity(self, common: dict) -> None:
         self.identity = self.service("identity", "services.identity.service:IdentityService",
-                                     {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast"})
+                                     {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast",
+                                      **BENCH_TOKEN_LIFETIME})
 
     def start_gateway(self, bus: str) -> None:
         http, grpc_port = free_port(), free_port()

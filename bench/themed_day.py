@@ -28,8 +28,10 @@ with GATEWAY_SCAN_BATCH=off, the plain per-request path, for the baseline. Then:
 Access tokens: members and secretaries do not log in (208,000 logins would take longer than
 the day): the bench owns the key files (servicekit.security.keys.ensure_keys), so it mints their
 access tokens with servicekit.security.tokens.TokenSigner, exactly as identity would for their scope.
-The city admin logs in through the gateway. QR tokens are the printable codes: computed
-with the QR key the bench owns and checked against GetQrCode for a sample of activities.
+The city admin logs in through the gateway. QR tokens are the printable codes, which the city admin allows for
+every activity (SetPrintedCode; off by default): computed with the QR key the bench owns and checked against
+GetQrCode for a sample of activities. Each scan's fix carries one earlier position of the day (the member page's
+history: half an hour before, at the same place), so honest sign-ins are not flagged NO_MOVEMENT_TODAY.
 """
 from __future__ import annotations
 
@@ -83,6 +85,9 @@ from tests.support.processes import REPO, ChildProcess, free_port
 CITY_CENTRE = (33.0676, 107.0238)        # 汉中市
 BRANCHES_PER_COMMITTEE = 45
 ADMIN_PASSWORD = "Bench-pass-1"
+# the bench's admin logs in once and holds its access token for the whole run (a whole city takes ~13 minutes,
+# longer than the platform's default token life), so the bench's identity issues tokens that outlive the run
+BENCH_TOKEN_LIFETIME = {"TOKEN_LIFETIME_SECONDS": str(6 * 3600)}
 # Plans, reviews and leaves: calls in flight. The attendance process runs its transactions one at a time
 # per database (servicekit.storage.mongo.transaction_lock: nx-27017 cannot interleave two on one connection), so
 # more calls in flight only overlap the gateway and RPC round trips with the store's work.
@@ -547,7 +552,8 @@ class Bench:
     def start(self, bus: str, mongo_uri: str, scoring_mongo_uri: str) -> None:
         common = {"AMQP_URI": bus, "MONGO_URI": mongo_uri}
         self.identity = self.child("identity", ["-m", "servicekit.process.runner", "services.identity.service:IdentityService"],
-                                   {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast"})
+                                   {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast",
+                                    **BENCH_TOKEN_LIFETIME})
         self.attendance_metrics = free_port()
         self.attendance = self.child("attendance", ["-m", "servicekit.process.runner", ATTENDANCE_TEST_BUILD],
                                      {**common, "METRICS_PORT": str(self.attendance_metrics), **TEST_BUILD_ENV})
@@ -699,6 +705,14 @@ class Bench:
         self.plan = reviewed[0]["plan"]
         self.log(f"{len(reviews)} plans approved by the city admin in {time.perf_counter() - started:.1f}s "
                  f"(start {self.plan['start_at']}, end {self.plan['end_at']})")
+        # the bench's members scan the printed codes, which the superior must allow per activity (off by default)
+        started = time.perf_counter()
+        allows = [({"activity_id": a, "allowed": True, "reason": "基准测试：打印签到码"}, self.admin_token)
+                  for a in activity_of.values()]
+        must_all_succeed("SetPrintedCode", asyncio.run(call_many(self.target_a, "SetPrintedCode", allows,
+                                                                 SETUP_CONCURRENCY)))
+        self.log(f"printed codes allowed for {len(allows)} activities by the city admin in "
+                 f"{time.perf_counter() - started:.1f}s")
 
     # --- clock ------------------------------------------------------------------------
     # run_sweeps is not called: the attendance timer sweeps every second, and a run_sweeps call

@@ -23,6 +23,7 @@ from protos.partybuilding.v1 import learning_pb2
 from protos.partybuilding.v1 import quiz_pb2
 from protos.partybuilding.v1 import recommendation_pb2
 from protos.partybuilding.v1 import volunteer_pb2
+from protos.partybuilding.v1 import audit_pb2
 from servicekit.spreadsheets import XLSX_MEDIA_TYPE
 
 PATH_PARAM = re.compile(r"\{(\w+)\}")
@@ -168,6 +169,21 @@ IDENTITY = api_operations(identity_pb2.DESCRIPTOR.services_by_name["IdentityApi"
         summary="Revoke one session (one's own, or an admin's over its subtree)", citizens=True),
     Row("ChangePassword",     "POST",   "/v1/me:change-password",                    "change_password",
         summary="Change one's own password; every other session is revoked", citizens=True),
+    Row("VerifyLoginTotp",    "POST",   "/v1/auth/login:totp",                       "verify_login_totp",    PUBLIC,
+        summary="The login's second step: its challenge and a current TOTP code; get a bearer token",
+        client_address=True),
+    Row("GetTotpStatus",      "GET",    "/v1/me/totp",                               "get_totp_status",
+        summary="Whether one's own second factor (TOTP) is on, pending or mandatory"),
+    Row("BeginTotpEnrolment", "POST",   "/v1/me/totp:begin",                         "begin_totp_enrolment",
+        summary="Start enrolling one's own TOTP: a new secret and otpauth URI, shown once"),
+    Row("ConfirmTotpEnrolment", "POST", "/v1/me/totp:confirm",                       "confirm_totp_enrolment",
+        summary="Switch one's own TOTP on with the first valid code of the new secret"),
+    Row("DisableTotp",        "POST",   "/v1/me/totp:disable",                       "disable_totp",
+        summary="Switch one's own TOTP off with a current code"),
+    Row("ResetAccountTotp",   "POST",   "/v1/accounts/{account_id}:reset-totp",      "reset_account_totp",
+        summary="Remove the TOTP of an account in the admin's subtree, with a recorded reason"),
+    Row("SetTotpPolicy",      "POST",   "/v1/tenant/totp-policy",                    "set_totp_policy",
+        summary="Make TOTP mandatory for the tenant's city and county admins, or not (city admin only)"),
     Row("GetOrg",             "GET",    "/v1/orgs/{org_id}",                         "get_org",
         summary="Read one organisation"),
     Row("ListSubtree",        "GET",    "/v1/orgs/{org_id}/subtree",                 "list_subtree",
@@ -236,7 +252,9 @@ ATTENDANCE = api_operations(attendance_pb2.DESCRIPTOR.services_by_name["Attendan
     Row("ReviewPlan",         "POST",   "/v1/activities/{activity_id}:review",            "review_plan",
         summary="Approve or reject a submitted plan"),
     Row("GetQrCode",          "GET",    "/v1/activities/{activity_id}/qr/{direction}",    "get_qr_code",
-        summary="The sign-in or sign-out QR code (printable or rotating)"),
+        summary="The sign-in or sign-out QR code (rotating, or printable where allowed)"),
+    Row("SetPrintedCode",     "POST",   "/v1/activities/{activity_id}:printed-code",      "set_printed_code",
+        summary="Allow or stop allowing the printed sign-in code for an activity (the superior)"),
     Row("RecordScan",         "POST",   "/v1/scans",                                      "record_scan",
         summary="Sign in or out by scanning a QR code", batch_method="record_scans"),
     Row("ListScans",          "GET",    "/v1/activities/{activity_id}/scans",             "list_scans",
@@ -628,9 +646,22 @@ VOLUNTEER_STATS = api_operations(volunteer_pb2.DESCRIPTOR.services_by_name["Volu
         summary="The volunteer statistics as an XLSX workbook", download=Download("volunteer-statistics")),
 ])
 
+# The audit log (审计日志, docs/identity-rpc.md#the-audit-log): the tenant's auditors only; identity asks every
+# other service for its part of the log.
+AUDIT = api_operations(audit_pb2.DESCRIPTOR.services_by_name["AuditApi"], "identity", [
+    #   rpc                   HTTP      path                                          nameko method
+    Row("SearchAuditLog",     "GET",    "/v1/audit-log",                              "search_audit_log",
+        summary="Search the tenant's audit log of every service (auditors)"),
+    Row("VerifyAuditLog",     "GET",    "/v1/audit-log/chains",                       "verify_audit_log",
+        summary="Verify every service's audit hash chain; each names its first broken link (auditors)"),
+    Row("ExportAuditLog",     "GET",    "/v1/audit-log.xlsx",                         "export_audit_log",
+        summary="The matching audit entries as an XLSX workbook (auditors)",
+        download=Download("audit-log", media_field="content_type")),
+])
+
 OPERATIONS: tuple[Operation, ...] = (*IDENTITY, *ATTENDANCE, *SCORING, *CONTENT, *LIBRARY, *LEARNING, *QUIZ,
                                      *RECOMMENDATION, *COMMUNITY, *VOLUNTEER_ORDERS, *VOLUNTEER_TEAMS,
-                                     *VOLUNTEER_STATS)
+                                     *VOLUNTEER_STATS, *AUDIT)
 
 
 def index(operations: tuple[Operation, ...]) -> dict[str, Operation]:

@@ -21,7 +21,7 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection as grpc_reflection
 
-from gateway import limits, metrics, request_ids
+from gateway import audit, limits, metrics, request_ids
 from gateway.client_address import TrustedProxies, grpc_peer
 from gateway.dispatch import Dispatcher, bearer_token
 from gateway.errors import GatewayError, describe
@@ -69,7 +69,8 @@ def unary_handler(dispatcher: Dispatcher, operation: Operation, workers: ThreadP
                 request = parse_request(operation, raw)
                 if batched:
                     return await dispatcher.call_async(operation, request, dispatcher.authenticate(operation, token))
-                client = metadata_client_address(context, trusted_proxies) if operation.client_address else None
+                client = (metadata_client_address(context, trusted_proxies)
+                          if operation.client_address or audit.kind_of(operation) else None)
                 return await asyncio.get_running_loop().run_in_executor(
                     workers, contextvars.copy_context().run, answer, request, token, client)
             except Exception as exc:

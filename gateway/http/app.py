@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 
+import base64
 import json
 import re
+import time
 from array import array
 from dataclasses import dataclass
 from itertools import accumulate
@@ -30,17 +32,17 @@ from werkzeug.http import parse_cookie
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from gateway import limits, metrics, request_ids
+from gateway import audit, limits, metrics, request_ids
 from gateway.client_address import TrustedProxies
 from gateway.convert import as_kwargs, to_kwargs, to_message
 from gateway.dispatch import Dispatcher
 from gateway.errors import ErrorReply, GatewayError, describe
 from gateway.http import descriptions
 from gateway.limits import too_large
-from gateway.http.pages import (COMMON_HEADERS, CSRF_COOKIE, CSRF_HEADER, StaticFiles, caller_token, cleared_cookies,
-                                new_csrf_token, security_headers, session_cookies)
+from gateway.http.pages import (COMMON_HEADERS, CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE, StaticFiles, caller_token,
+                                check_csrf, cleared_cookies, new_csrf_token, security_headers, session_cookies)
 from gateway.operations import OPERATIONS, Download, Operation
-from servicekit.errors import ServiceError
+from servicekit.errors import ServiceError, Unauthenticated
 from servicekit.process.config import env
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -61,12 +63,20 @@ BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 MAX_JSON_DEPTH = 32
 _DEPTH_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")     # +1 / -1 as signed bytes
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+# "\ud800" alone is valid JSON but no character: json.loads keeps it as a lone surrogate, which protobuf and UTF-8
+# cannot carry (it made a 500); a well-formed pair becomes one character and passes
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 SESSION_PATH = "/v1/auth/session"           # a page's login: the token as an HttpOnly cookie (``gateway.http.pages``)
 SESSION_END_PATH = "/v1/auth/session:end"
+SESSION_TOTP_PATH = "/v1/auth/session:totp"   # a page's login, second step: the TOTP code for the challenge
+SESSION_REFRESH_PATH = "/v1/auth/session:refresh"   # a page's new access token, from its refresh cookie
 log = logging.getLogger(__name__)
 
 LOGIN_RPC = "Login"
+VERIFY_TOTP_RPC = "VerifyLoginTotp"
+CHALLENGE_FIELDS = ("next_step", "challenge_token", "challenge_expires_in", "totp_secret", "totp_uri")
 LOGOUT_RPC = "Logout"
+REFRESH_RPC = "Refresh"
 PAGE_REDIRECTS = {"/": "/console/", "/m": "/m/", "/console": "/console/", "/v": "/v/"}
 # every API answer (pages have their own set, ``gateway.http.pages``): JSON is never framed nor run as a document,
 # and no cache keeps a caller's answer unless the operation names its own caching (a photo's private day)
@@ -335,7 +345,10 @@ class GatewayApp:
                             for op in operations] + [
             Rule("/healthz", methods=["GET"], endpoint="healthz"),
             Rule(SESSION_PATH, methods=["POST"], endpoint="session_start"),
+            Rule(SESSION_TOTP_PATH, methods=["POST"], endpoint="session_totp"),
+            Rule(SESSION_PATH, methods=["GET"], endpoint="session_status"),
             Rule(SESSION_END_PATH, methods=["POST"], endpoint="session_end"),
+            Rule(SESSION_REFRESH_PATH, methods=["POST"], endpoint="session_refresh"),
         ], converters={"segment": SegmentConverter}, merge_slashes=False)
         # batched operations are answered on the server's loop (``serve_batched``): those without path parameters
         # found by (method, path) at once, the others by the routing table (whose other rules may win)
@@ -396,7 +409,8 @@ class GatewayApp:
         with metrics.track("http", operation.rpc) as outcome:
             try:
                 scope, message = self.prepare(operation, request, path_args)
-                client = self.client_address(request) if operation.client_address else None
+                client = (self.client_address(request)
+                          if operation.client_address or audit.kind_of(operation) else None)
                 download = operation.download
                 as_file = download is not None and (download.inline or wants_file(download, request))
                 answer = self.dispatcher.call(operation, message, scope, client)
@@ -506,6 +520,8 @@ class GatewayApp:
             raise too_deep() from None
         if not isinstance(body, dict):
             raise invalid("BODY_NOT_OBJECT", "the body must be a JSON object")
+        if b"\\u" in data and _SURROGATE_ESCAPE.search(data) and not _encodable(body):
+            raise invalid("MALFORMED_JSON", "the body has a \\u escape of half a surrogate pair, which is no character")
         return body
 
     def _query_fields(self, operation: Operation, args: MultiDict) -> dict:
@@ -572,19 +588,29 @@ class GatewayApp:
             body, headers["Content-Encoding"] = found.gzipped, "gzip"
         return Response(body, content_type=found.content_type, headers=headers)
 
-    def serve_session_start(self, request: Request) -> Response:
+    def serve_session_totp(self, request: Request) -> Response:
+        """The page's second login step (``VerifyLoginTotp``), answered as ``serve_session_start`` answers."""
+        return self.serve_session_start(request, VERIFY_TOTP_RPC)
+
+    def serve_session_start(self, request: Request, rpc: str = LOGIN_RPC) -> Response:
         """Log in as ``/v1/auth/login`` does (same checks, same throttling, the client's address), but answer the
-        token as an HttpOnly cookie, not in the body, with a CSRF value the page sends back as X-CSRF-Token."""
-        login = self.operations[LOGIN_RPC]
+        token as an HttpOnly cookie, not in the body, with a CSRF value the page sends back as X-CSRF-Token. A login
+        that still needs its TOTP code answers the challenge (no cookie) for ``/v1/auth/session:totp``."""
+        login = self.operations[rpc]
         with metrics.track("http", "CreateSession") as outcome:
             try:
                 message = self.bind(login, request, {})
                 answer = message_to_json(self.dispatcher.call(login, message, None, self.client_address(request)))
+                if answer.get("next_step"):
+                    challenge = json_response({name: answer.get(name) for name in CHALLENGE_FIELDS})
+                    challenge.headers["Cache-Control"] = "no-store"
+                    return challenge
                 csrf = new_csrf_token()
                 response = json_response({"account": answer["account"], "expires_in": answer["expires_in"],
                                           "csrf_token": csrf})
                 for cookie in session_cookies(answer["access_token"], csrf, int(answer["expires_in"]),
-                                              request.scheme == "https"):
+                                              request.scheme == "https", answer.get("refresh_token") or "",
+                                              int(answer.get("refresh_expires_in") or 0)):
                     response.headers.add("Set-Cookie", cookie)
                 response.headers["Cache-Control"] = "no-store"
                 return response
@@ -599,7 +625,7 @@ class GatewayApp:
                 if request.cookies.get(CSRF_COOKIE):
                     token = caller_token(None, request.cookies, request.headers.get(CSRF_HEADER), request.method)
                     if token:
-                        self._end_session(token)
+                        self._end_session(token, request)
                 response = json_response({})
                 for cookie in cleared_cookies(request.scheme == "https"):
                     response.headers.add("Set-Cookie", cookie)
@@ -607,18 +633,83 @@ class GatewayApp:
             except Exception as exc:
                 return error_response(failure(exc, outcome))
 
-    def _end_session(self, token: str) -> None:
-        """Identity's ``Logout`` for a page's session; a token already expired or revoked has nothing left to end."""
+    def _end_session(self, token: str, request: Request) -> None:
+        """Identity's ``Logout`` for a page's session. An expired access token is first refreshed with the refresh
+        cookie (the session itself lives on until ended); a revoked one has nothing left to end."""
         logout = self.operations[LOGOUT_RPC]
         try:
-            scope = self.dispatcher.authenticate(logout, token)
+            try:
+                scope = self.dispatcher.authenticate(logout, token)
+            except ServiceError as refused:
+                refresh_token = request.cookies.get(REFRESH_COOKIE)
+                if getattr(refused, "code", "") != "TOKEN_EXPIRED" or not refresh_token:
+                    raise
+                scope = self.dispatcher.authenticate(logout, self._refreshed(refresh_token, request)["access_token"])
             self.dispatcher.call(logout, {}, scope, plain=True)
         except (GatewayError, ServiceError) as refused:
             log.info("page logout: the session was not ended in identity (%s)", getattr(refused, "code", refused))
 
+    def _refreshed(self, refresh_token: str, request: Request) -> dict:
+        """Identity's ``Refresh`` for a page's refresh cookie: the new tokens (the one given is retired)."""
+        refresh = self.operations[REFRESH_RPC]
+        return self.dispatcher.call(refresh, {"refresh_token": refresh_token}, None, self.client_address(request),
+                                    plain=True)
+
+    def serve_session_status(self, request: Request) -> Response:
+        """Whether a page's session still holds: ``{expires_in}`` (the access token's seconds left), or 401 as any
+        call would answer (TOKEN_EXPIRED, TOKEN_REVOKED...). The gateway alone answers it (the token check and the
+        revocations it polls): pages ask it every few seconds to notice a session ended elsewhere."""
+        with metrics.track("http", "GetSession") as outcome:
+            try:
+                token = caller_token(request.headers.get("Authorization"), request.cookies,
+                                     request.headers.get(CSRF_HEADER), request.method)
+                if not token:
+                    raise Unauthenticated("this operation needs a bearer token", code="TOKEN_MISSING")
+                self.dispatcher.verifier.verify(token)
+                expires = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "==="))["exp"]
+                return json_response({"expires_in": max(0, int(expires - time.time()))})
+            except Exception as exc:
+                return error_response(failure(exc, outcome))
+
+    def serve_session_refresh(self, request: Request) -> Response:
+        """A page's access token has expired (401 TOKEN_EXPIRED): swap the refresh cookie for new tokens, set as
+        cookies as at login (the CSRF value kept: a write another tab is sending stays valid). The CSRF header is
+        needed as for any write by cookie. Refused (the session is over, or a retired refresh token was presented
+        again and identity ended the whole session): 401 REFRESH_INVALID and every cookie cleared."""
+        with metrics.track("http", "RefreshSession") as outcome:
+            secure = request.scheme == "https"
+            try:
+                check_csrf(request.cookies, request.headers.get(CSRF_HEADER))
+                refresh_token = request.cookies.get(REFRESH_COOKIE)
+                if not refresh_token:
+                    raise Unauthenticated("登录已失效，请重新登录", code="REFRESH_INVALID", field="refresh_token")
+                answer = self._refreshed(refresh_token, request)
+                csrf = request.cookies[CSRF_COOKIE]
+                response = json_response({"account": answer["account"], "expires_in": answer["expires_in"],
+                                          "csrf_token": csrf})
+                for cookie in session_cookies(answer["access_token"], csrf, int(answer["expires_in"]), secure,
+                                              answer["refresh_token"], int(answer["refresh_expires_in"])):
+                    response.headers.add("Set-Cookie", cookie)
+                return response
+            except Exception as exc:
+                response = error_response(failure(exc, outcome))
+                if getattr(exc, "code", "") == "REFRESH_INVALID":
+                    for cookie in cleared_cookies(secure):
+                        response.headers.add("Set-Cookie", cookie)
+                return response
+
     @staticmethod
     def serve_healthz(_request: Request) -> Response:
         return json_response({"status": "ok"})
+
+
+def _encodable(value) -> bool:
+    """Whether every string in the decoded JSON ``value`` is text UTF-8 can carry (no lone surrogate)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reject_constant(name: str):

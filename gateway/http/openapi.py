@@ -181,8 +181,9 @@ def session_paths(builder: SchemaBuilder, login: Operation) -> dict:
               for status, text in ERROR_STATUSES.items() if status not in ("404", "409", "422")}
     ended = {status: answer for status, answer in errors.items() if status != "415"}     # its body is never read
     errors["401"] = {"$ref": "#/components/responses/Error", "description": CREDENTIALS_REFUSED}
-    cookies = {"Set-Cookie": {"description": f"{SESSION_COOKIE} (HttpOnly) and {CSRF_COOKIE}; SameSite=Strict, "
-                                             "Secure over TLS", "schema": {"type": "string"}}}
+    cookies = {"Set-Cookie": {"description": f"{SESSION_COOKIE} (HttpOnly), {CSRF_COOKIE} and pb_refresh (HttpOnly, "
+                                             "Path=/v1/auth/); SameSite=Strict, Secure over TLS",
+                              "schema": {"type": "string"}}}
     started = {"type": "object", "required": ["account", "expires_in", "csrf_token"], "additionalProperties": False,
                "properties": {"account": builder.ref(login.response.DESCRIPTOR.fields_by_name["account"].message_type),
                               "expires_in": {"type": "integer", "description": "Seconds the session lasts"},
@@ -198,12 +199,34 @@ def session_paths(builder: SchemaBuilder, login: Operation) -> dict:
                 "schema": builder.ref(login.request.DESCRIPTOR)}}},
             "responses": {"200": {"description": "Logged in", "headers": cookies,
                                   "content": {"application/json": {"schema": started}}}, **errors,
-                          "413": too_large_response(login)}}},
+                          "413": too_large_response(login)}},
+                             "get": {
+            "operationId": "GetSession", "tags": tag, "security": [{"session": []}, {"bearer": []}], "parameters": [],
+            "summary": "Whether the caller's session still holds, and its access token's seconds left",
+            "description": "Answered by the gateway alone (the token and the revocations it polls), for pages to "
+                           "notice within seconds a session ended elsewhere. 401 as any call: TOKEN_EXPIRED (refresh), "
+                           "TOKEN_REVOKED, TOKEN_MISSING.",
+            "responses": {"200": {"description": "The session holds", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["expires_in"], "additionalProperties": False,
+                "properties": {"expires_in": {"type": "integer",
+                                              "description": "Seconds the access token has left"}}}}}},
+                          **{status: answer for status, answer in errors.items()
+                             if status in ("401", "429", "431", "500", "503")}}}},
         "/v1/auth/session:end": {"post": {
             "operationId": "EndSession", "tags": tag, "security": [{"session": []}], "parameters": [],
             "summary": "Log out of the pages: clears both cookies (with a session, X-CSRF-Token is needed)",
             "responses": {"200": {"description": "Logged out", "headers": cookies,
                                   "content": {"application/json": {"schema": {"type": "object"}}}}, **ended,
+                          "413": too_large_response(None)}}},
+        "/v1/auth/session:refresh": {"post": {
+            "operationId": "RefreshSession", "tags": tag, "security": [{"session": []}], "parameters": [],
+            "summary": "A page's new access token from its pb_refresh cookie (after 401 TOKEN_EXPIRED)",
+            "description": "Swaps the HttpOnly pb_refresh cookie (Path=/v1/auth/) for new pb_session and pb_refresh "
+                           "cookies, as Refresh does; X-CSRF-Token is needed. 401 REFRESH_INVALID (the session is "
+                           "over, or a retired refresh token was presented again) clears every cookie.",
+            "responses": {"200": {"description": "Refreshed", "headers": cookies,
+                                  "content": {"application/json": {"schema": started}}},
+                          **{status: answer for status, answer in errors.items() if status != "415"},
                           "413": too_large_response(None)}}},
     }
 

@@ -5,28 +5,35 @@ contract is docs/identity-rpc.md.
 """
 from __future__ import annotations
 
+import time
+
 from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
+from servicekit.audit.log import audit_log_for
 from servicekit.messaging.outbox import OutboxRelay
 from servicekit.messaging.rpc import rpc, service_rpc
 from servicekit.process.clock import ServiceClock
-from servicekit.process.config import env
+from servicekit.process.config import database_name, env
 from servicekit.process.metrics import Metrics
 from servicekit.security.fieldcrypt import FieldCipher
 from servicekit.security.scope import CallerScope
 from servicekit.security.tokens import TokenSigner
 from servicekit.storage.mongo import MongoStore
 
-from services.identity import passwords
+from services.identity import login_metrics, passwords
+from services.identity.domain import throttle
 from services.identity.access import party_caller
 from services.identity.bootstrap import Bootstrap
 from services.identity.store import IdentityStore
 from services.identity.usecases.accounts import Accounts
+from services.identity.usecases.audit import AuditLogReads
 from services.identity.usecases.citizens import Citizens
 from services.identity.usecases.imports import Imports
 from services.identity.usecases.members import Members
 from services.identity.usecases.organisations import Organisations
+from services.identity.usecases.second_factor import SecondFactor
 from services.identity.usecases.sessions import Sessions
 from services.identity.usecases.tenants import Tenants
 from services.identity.usecases.transfers import Transfers
@@ -60,6 +67,11 @@ class IdentityService:
     name = "identity"
 
     store: IdentityStore = MongoStore(IdentityStore)
+    # the other services' audit logs, read for the tenant's auditors (usecases/audit.py)
+    attendance = RpcProxy("attendance")
+    scoring = RpcProxy("scoring")
+    content = RpcProxy("content")
+    volunteer = RpcProxy("volunteer")
     relay = OutboxRelay()
     clock = ServiceClock()
     secrets = Secrets()
@@ -69,7 +81,11 @@ class IdentityService:
 
     @property
     def sessions(self) -> Sessions:
-        return Sessions(self.store, self.clock, self.hash_gate, self.secrets.signer)
+        return Sessions(self.store, self.clock, self.hash_gate, self.secrets.signer, self.secrets.cipher)
+
+    @property
+    def second_factor(self) -> SecondFactor:
+        return SecondFactor(self.store, self.clock, self.secrets.cipher, self.sessions)
 
     @property
     def citizens(self) -> Citizens:
@@ -108,6 +124,42 @@ class IdentityService:
     def forget_login_attempts(self):
         self.sessions.forget_attempts()
         self.sessions.forget_sessions()
+        self.store.forget_challenges(time.time())
+
+    @timer(interval=login_metrics.MEASURE_SECONDS)
+    def measure_login_counters(self):
+        login_metrics.measured(*self.store.login_counter_levels(self.clock.now().timestamp(), {
+            rule.name: rule for rule in (throttle.ACCOUNT_FROM_ADDRESS, throttle.ADDRESS, throttle.PASSWORD,
+                                         throttle.TOTP)}))
+
+    # The second factor (TOTP): the login's second step, then one's own, an admin's reset, the tenant's rule.
+    @service_rpc("gateway")
+    def verify_login_totp(self, challenge_token="", code="", client_address=""):
+        return self.second_factor.verify_login(challenge_token, code, client_address)
+
+    @rpc
+    def get_totp_status(self, scope):
+        return self.second_factor.status(party_caller(scope))
+
+    @rpc
+    def begin_totp_enrolment(self, scope):
+        return self.second_factor.begin_enrolment(party_caller(scope))
+
+    @rpc
+    def confirm_totp_enrolment(self, scope, code=""):
+        return self.second_factor.confirm_enrolment(party_caller(scope), code)
+
+    @rpc
+    def disable_totp(self, scope, code=""):
+        return self.second_factor.disable(party_caller(scope), code)
+
+    @rpc
+    def reset_account_totp(self, scope, account_id="", reason=""):
+        return self.second_factor.reset(party_caller(scope), account_id, reason)
+
+    @rpc
+    def set_totp_policy(self, scope, totp_required_for_admins=False):
+        return self.second_factor.set_policy(party_caller(scope), totp_required_for_admins)
 
     @rpc
     def get_me(self, scope):
@@ -233,6 +285,29 @@ class IdentityService:
         return self.accounts.reset_tenant_admin_password(CallerScope.from_dict(scope), tenant_code, username,
                                                          password)
 
+    # ---------------------------------------------------------------- the audit log (auditors only)
+    @property
+    def audit_reads(self) -> AuditLogReads:
+        return AuditLogReads(audit_log_for(self.name, database_name(self.name)),
+                             {"attendance": self.attendance, "scoring": self.scoring, "content": self.content,
+                              "volunteer": self.volunteer})
+
+    @rpc
+    def search_audit_log(self, scope, since="", until="", actor="", operation="", outcome="", target="",
+                         service_name="", page_size=0):
+        return self.audit_reads.search(CallerScope.from_dict(scope), since, until, actor, operation, outcome, target,
+                                       service_name, page_size)
+
+    @rpc
+    def verify_audit_log(self, scope):
+        return self.audit_reads.verify(CallerScope.from_dict(scope))
+
+    @rpc
+    def export_audit_log(self, scope, since="", until="", actor="", operation="", outcome="", target="",
+                         service_name=""):
+        return self.audit_reads.export(CallerScope.from_dict(scope), since, until, actor, operation, outcome, target,
+                                       service_name)
+
     # ---------------------------------------------------------------- transfers
     @rpc
     def request_transfer(self, scope, member_id="", to_branch_id="", reason=""):
@@ -280,3 +355,7 @@ class IdentityService:
     @service_rpc("content", "volunteer")
     def org_nodes(self, tenant_id="", org_ids=()):
         return self.organisations.nodes(tenant_id, org_ids)
+
+    @service_rpc("content")
+    def all_org_nodes(self, after="", limit=1000):
+        return self.organisations.all_nodes(after, limit)

@@ -23,11 +23,12 @@ from servicekit.errors import Conflict
 from servicekit.timestamps import stamp
 from servicekit.storage.mongo import is_duplicate
 from servicekit.messaging.outbox import OutboxStore
-from servicekit.security.scope import ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_ORG_ADMIN
+from servicekit.security.scope import ROLE_AUDITOR, ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_ORG_ADMIN
 from servicekit.storage.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (ancestor_fields re-exported)
 
 from services.identity.domain import search as member_search, throttle
 from services.identity.events import SOURCE
+from services.identity.second_factor_store import SecondFactorStore
 
 
 def subtree_filter(org: dict) -> dict:
@@ -40,7 +41,7 @@ def subtree_filter(org: dict) -> dict:
 # single-field index. With an indexed role condition beside aL, SQLite may walk the role's index instead
 # (every member login of the city, to find a branch's few).
 ROLE_LEVEL_FIELDS = [f"r{name}" for name in LEVEL_FIELDS]
-PLACED_ROLES = (ROLE_ORG_ADMIN, ROLE_BRANCH_SECRETARY, ROLE_MEMBER)    # the roles a tenant account is granted
+PLACED_ROLES = (ROLE_ORG_ADMIN, ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_AUDITOR)   # the roles a tenant account is granted
 
 
 def account_place(role: str, path_ids) -> dict:
@@ -69,7 +70,7 @@ class Abandoned(Exception):
     """Raised inside a commit's writes to undo them: what they were to change was changed meanwhile."""
 
 
-class IdentityStore(OutboxStore):
+class IdentityStore(SecondFactorStore, OutboxStore):
     source = SOURCE
     duplicate = ("ALREADY_EXISTS", "已存在相同的记录")
     collections = {
@@ -79,6 +80,7 @@ class IdentityStore(OutboxStore):
                     *SEARCH_KEY_FIELDS],
         "accounts": [("login_key", {"unique": True}), "member_id", *LEVEL_FIELDS, *ROLE_LEVEL_FIELDS],
         "login_attempts": ["expires_at"],
+        "login_challenges": ["expires_at"],            # a right password waiting for its TOTP code
         "sessions": ["account_id", "expires_at"],      # one per login: its refresh token, revoked or not
         "revocations": ["at", "until"],                # what the gateways poll (revocations_since)
         "transfers": ["tenant_id", "member_id"],
@@ -138,6 +140,10 @@ class IdentityStore(OutboxStore):
     def tenant_orgs(self, tenant_id: str, org_ids) -> list[dict]:
         """The tenant's nodes among ``org_ids`` (another tenant's id finds nothing)."""
         return list(self.db.orgs.find({"_id": {"$in": list(org_ids)}, "tenant_id": tenant_id}))
+
+    def orgs_after(self, after: str, limit: int) -> list[dict]:
+        """Every tenant's nodes with an id after ``after``, in id order, at most ``limit``."""
+        return list(self.db.orgs.find({"_id": {"$gt": after}} if after else {}).sort("_id", 1).limit(limit))
 
     def children(self, org_id: str, limit: int = 0) -> list[dict]:
         return list(self.db.orgs.find({"parent_id": org_id}).limit(limit))
@@ -492,7 +498,7 @@ class IdentityStore(OutboxStore):
             waiting = throttle.wait(rule, counted, held and held["last_at"], now)
             if waiting > 0:
                 return waiting
-            fields = {"counted": counted + 1, "last_at": now, "expires_at": now + rule.forget}
+            fields = {"counted": counted + 1, "last_at": now, "expires_at": now + rule.forget, "rule": rule.name}
             if held is None:
                 try:
                     attempts.insert_one({"_id": counter.id, **fields, "version": 1})

@@ -1,6 +1,6 @@
 // The console's frame: who is logged in (GET /v1/me), the navigation their roles allow, logout, and the few
 // helpers every console page shares. Pages only call the API; what a caller may see is the API's decision.
-import { api, ApiError } from "/web/common/api.js";
+import { api, ApiError, watchSession } from "/web/common/api.js";
 import { h } from "/web/common/ui.js";
 
 export { ApiError };
@@ -47,6 +47,9 @@ const NAV = [
   { page: "volunteer-reports", href: "/console/volunteer-reports", label: "双报到", roles: ["admin", "secretary"] },
   { page: "volunteer-statistics", href: "/console/volunteer-statistics", label: "志愿统计", roles: ["admin", "secretary"] },
   { page: "volunteer-settings", href: "/console/volunteer-settings", label: "志愿服务设置", roles: ["admin"] },
+  { page: "security", href: "/console/security", label: "账号安全", roles: ["admin", "secretary", "auditor"] },
+  // the tenant's auditors (审计员) see the audit log and nothing else
+  { page: "audit-log", href: "/console/audit-log", label: "审计日志", roles: ["auditor"] },
 ];
 
 /** `api` with the console's habits: JSON in and out; errors are ApiError (status, code, message, details). */
@@ -84,13 +87,15 @@ export function rolesOf(me) {
   return {
     admin: grants.filter((grant) => grant.role === "org_admin" && grant.org),
     secretary: grants.filter((grant) => grant.role === "branch_secretary" && grant.org),
+    auditor: grants.filter((grant) => grant.role === "auditor" && grant.org),
   };
 }
 
 function roleLabel(roles) {
   const admin = roles.admin[0];
   if (admin) return admin.org.kind === "city" ? "市级管理员" : admin.org.kind === "county" ? "县（区）管理员" : "组织管理员";
-  return roles.secretary.length ? "党支部书记" : "";
+  if (roles.secretary.length) return "党支部书记";
+  return roles.auditor.length ? "审计员" : "";
 }
 
 /** A table: headers and rows of cells (text or nodes). */
@@ -139,23 +144,31 @@ export function say(node, text, kind = "info") {
   node.hidden = !text;
 }
 
-/** Log the caller in by cookie session; page = the NAV entry to highlight. Answers {me, roles} or redirects. */
+function toLogin() {
+  const next = location.pathname + location.search;
+  location.replace(`/console/login${query({ next })}`);
+}
+
+/** Log the caller in by cookie session; page = the NAV entry to highlight. Answers {me, roles} or redirects. A
+ * session ended later (logged out elsewhere, revoked, the account disabled) sends the page to the login within
+ * seconds (``watchSession``: admins are few, so a check every 5 s costs the gateway nothing to speak of). */
 export async function boot(page) {
   let me;
   try {
     me = await call("GET", "/v1/me");
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
-      const next = location.pathname + location.search;
-      location.replace(`/console/login${query({ next })}`);
+      toLogin();
       return new Promise(() => {});
     }
     throw error;
   }
+  window.addEventListener("pb:signed-out", toLogin);
+  watchSession(5000);
   const roles = rolesOf(me);
   renderHeader(page, me, roles);
   const main = document.getElementById("main");
-  if (!roles.admin.length && !roles.secretary.length) {
+  if (!roles.admin.length && !roles.secretary.length && !roles.auditor.length) {
     main.replaceChildren(el("section", { class: "card denied center", id: "denied" },
       el("h2", {}, "无权访问管理端"),
       el("p", {}, "管理端供组织部门管理员和党支部书记使用。党员请使用手机端："), el("a", { href: "/m/" }, "进入党员端")));
@@ -175,7 +188,7 @@ function renderHeader(page, me, roles) {
       "aria-current": entry.page === page ? "page" : null }, entry.label));
   document.getElementById("console-nav").replaceChildren(...links);
   const who = me.member?.name || me.account.username;
-  const orgName = (roles.admin[0] || roles.secretary[0])?.org?.name || "";
+  const orgName = (roles.admin[0] || roles.secretary[0] || roles.auditor[0])?.org?.name || "";
   document.getElementById("console-header").replaceChildren(
     el("h1", {}, "智慧党建管理端"),
     el("span", { class: "small", id: "whoami" }, [orgName, roleLabel(roles), who].filter(Boolean).join(" · ")),
@@ -192,7 +205,8 @@ async function logout() {
 
 /** The first page a caller's roles open. */
 export function homeOf(roles) {
-  return roles.admin.length ? "/console/ranking" : "/console/themed-days";
+  if (roles.admin.length) return "/console/ranking";
+  return roles.secretary.length ? "/console/themed-days" : "/console/audit-log";
 }
 
 /** "2026-12-05T02:00:00Z" -> "2026-12-05 10:00" in Beijing time. */

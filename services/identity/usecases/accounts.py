@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from servicekit.errors import Conflict, InvalidArgument, PermissionDenied
 from servicekit.security.keys import new_password
-from servicekit.security.scope import ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_ORG_ADMIN, CallerScope
+from servicekit.security.scope import ROLE_AUDITOR, ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_ORG_ADMIN, CallerScope
 from servicekit.storage.paging import page_of, page_window
 
 from services.identity import access, documents, events, passwords
@@ -27,9 +27,12 @@ class Accounts(UseCases):
         recorded on the account)."""
         username = checked_username(username, "username")
         passwords.check_strength(password)
-        role = choice(role, (ROLE_ORG_ADMIN, ROLE_BRANCH_SECRETARY, ROLE_MEMBER), "role")
+        role = choice(role, (ROLE_ORG_ADMIN, ROLE_BRANCH_SECRETARY, ROLE_MEMBER, ROLE_AUDITOR), "role")
         reason = text(reason, "reason", required=False, max_length=200)
         grant_org, member = None, None
+        if role == ROLE_AUDITOR and member_id:
+            # an auditor reads what members' managers did: its login is nobody's member account
+            raise InvalidArgument("审计员账号不属于党员", code="AUDITOR_NOT_MEMBER", field="member_id")
         if member_id:
             member = access.managed_member(caller, self.member(member_id))
             if self.store.member_accounts(member["_id"]):
@@ -46,6 +49,10 @@ class Accounts(UseCases):
                 raise InvalidArgument("支部书记只能设在党支部", code="NOT_A_BRANCH", field="org_id")
             if not access.administers(caller, grant_org):
                 raise PermissionDenied("只有上级组织管理员可以任命支部书记", code="NOT_ORG_ADMIN", field="org_id")
+        elif role == ROLE_AUDITOR:
+            grant_org = access.administered_org(caller, self.org(org_id))
+            if grant_org.get("parent_id"):
+                raise InvalidArgument("审计员须设在本单位的根组织", code="AUDITOR_AT_ROOT", field="org_id")
         elif member is None:
             raise InvalidArgument("党员账号须指定党员", code="MEMBER_REQUIRED", field="member_id")
         roles = [{"role": ROLE_MEMBER, "org_id": member["branch_id"]}] if member and role == ROLE_MEMBER else []

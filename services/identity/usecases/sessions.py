@@ -15,9 +15,10 @@ import time
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, TooManyRequests, Unauthenticated
 from servicekit.process.config import env
 from servicekit.security.scope import CallerScope
+from servicekit.security.tokens import DEFAULT_LIFETIME_SECONDS
 from servicekit.timestamps import stamp
 
-from services.identity import access, events, passwords
+from services.identity import access, events, login_metrics, passwords
 from services.identity.arguments import text
 from services.identity.domain import throttle
 from services.identity.usecases.common import UseCases
@@ -28,7 +29,7 @@ CURSOR_OVERLAP_SECONDS = 30.0   # a revocation committed this long after it was 
 
 def token_lifetime() -> int:
     """Seconds an access token lives, as ``TokenSigner`` reads it: how long a revocation must be kept."""
-    return int(env("TOKEN_LIFETIME_SECONDS", "3600"))
+    return int(env("TOKEN_LIFETIME_SECONDS", str(DEFAULT_LIFETIME_SECONDS)))
 
 
 def refresh_lifetime() -> int:
@@ -45,11 +46,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+PASSWORD_MARK_CONTEXT = "login-guess"      # the blind index's "tenant" for the password counter's keyed digest
+
+
 class Sessions(UseCases):
-    def __init__(self, store, clock, hash_gate: passwords.HashGate, signer):
+    def __init__(self, store, clock, hash_gate: passwords.HashGate, signer, cipher=None):
+        """``cipher``: the field cipher, whose index key marks passwords for their counter and which seals TOTP
+        secrets; without one (a test of the first step alone) no password counter and no second factor."""
         super().__init__(store, clock)
         self.hash_gate = hash_gate
         self.signer = signer
+        self.cipher = cipher
 
     def login(self, tenant_code, username, password, client_address) -> dict:
         """``client_address``: the caller's address as the gateway found it ("" from inside the platform)."""
@@ -57,7 +64,8 @@ class Sessions(UseCases):
         password = text(password, "password", max_length=128, strip=False)
         client_address = text(client_address, "client_address", required=False, max_length=128)
         # throttled before anything is looked up or hashed, by the names as typed: the same for every name
-        counters = self._take_attempt(tenant_code, username, client_address)
+        mark = self.cipher.blind_index(PASSWORD_MARK_CONTEXT, password) if self.cipher is not None else ""
+        counters = self._take_attempt(tenant_code, username, client_address, mark)
         tenant = self.store.tenant_by_code(tenant_code) if tenant_code else None
         account = None
         if tenant is not None or not tenant_code:
@@ -67,14 +75,23 @@ class Sessions(UseCases):
             matches, new_hash = self.hash_gate.verify(account and account.get("password_hash"), password)
         except passwords.GateFull:
             self._give_back(counters)
+            login_metrics.failed("busy", "throttled")
             raise TooManyRequests("登录请求过多，请稍后再试", code="LOGIN_BUSY",
                                   details=[{"retry_after_seconds": 1}]) from None
         if not account or not matches or account.get("disabled"):
             # a disabled account is answered as a wrong password: the answer never confirms a password
+            login_metrics.failed("wrong_credentials")
             raise Unauthenticated("用户名或密码错误", code="LOGIN_FAILED")
         self.store.clear_login_attempts(counters[0])
         self._give_back(counters[1:])
         self.store.record_login_success(account["_id"], new_hash, self.stamp())
+        if self.cipher is not None:
+            from services.identity.usecases.second_factor import SecondFactor   # it builds on this module
+            second = SecondFactor(self.store, self.clock, self.cipher, self)
+            step = second.step_after_password(account)
+            if step:
+                return second.challenge(account, step, client_address)
+        login_metrics.answered("ok")
         return self._open_session(account, client_address)
 
     def _open_session(self, account: dict, client_address: str) -> dict:
@@ -199,15 +216,18 @@ class Sessions(UseCases):
     def _revoke(self, session_ids: list[str], account_id: str, reason: str) -> int:
         return self.store.revoke(session_ids=session_ids, **self._revocation(account_id, reason))
 
-    def _take_attempt(self, tenant_code: str, username: str, client_address: str) -> list:
-        """Count the attempt on each of its counters, or refuse it (``TOO_MANY_ATTEMPTS``) uncounted."""
+    def _take_attempt(self, tenant_code: str, username: str, client_address: str, password_mark: str = "") -> list:
+        """Count the attempt on each of its counters, or refuse it (``TOO_MANY_ATTEMPTS``, naming the counter's
+        rule as ``limit``) uncounted."""
         now, taken = self.clock.now().timestamp(), []
-        for counter in throttle.counters(tenant_code, username, client_address):
+        for counter in throttle.counters(tenant_code, username, client_address, password_mark):
             waiting = self.store.take_login_attempt(counter, now)
             if waiting:
                 self._give_back(taken)
+                login_metrics.throttled(counter.rule.name)
                 raise TooManyRequests("登录尝试过于频繁，请稍后再试", code="TOO_MANY_ATTEMPTS",
-                                      details=[{"retry_after_seconds": throttle.retry_after(waiting)}])
+                                      details=[{"retry_after_seconds": throttle.retry_after(waiting),
+                                                "limit": counter.rule.name}])
             taken.append(counter)
         return taken
 

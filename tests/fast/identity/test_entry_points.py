@@ -14,6 +14,7 @@ from services.identity.service import IdentityService
 from tests.fast.identity.fakes import CITIZEN, CITY_ADMIN, OPERATOR
 
 TENANT_CALLER = CallerScope.from_dict(CITY_ADMIN)
+AUDIT_CALLER = CallerScope.from_dict(CITY_ADMIN)     # not TENANT_CALLER: the use case refuses the operator itself
 OPERATOR_CALLER = CallerScope.from_dict(OPERATOR)
 
 # rpc, its keyword arguments, the use-case property and method, the caller handed over, the arguments after it
@@ -56,6 +57,7 @@ DELEGATIONS = [
      ("ten_1", ["b1", "b2"])),
     ("org_nodes", dict(tenant_id="ten_1", org_ids=["o1", "o2"]), "organisations", "nodes", None,
      ("ten_1", ["o1", "o2"])),
+    ("all_org_nodes", dict(after="o1", limit=500), "organisations", "all_nodes", None, ("o1", 500)),
     ("create_account", dict(scope=CITY_ADMIN, username="u", password="p", role="r", org_id="o", member_id="m",
                             reason="why"), "accounts", "create", TENANT_CALLER, ("u", "p", "r", "o", "m", "why")),
     ("reset_account_password", dict(scope=CITY_ADMIN, account_id="a", password="p"), "accounts", "reset_password",
@@ -74,6 +76,18 @@ DELEGATIONS = [
     ("change_password", dict(scope=OPERATOR, old_password="o", new_password="n"), "sessions", "change_password",
      OPERATOR_CALLER, ("o", "n")),
     ("revocations_since", dict(cursor="c"), "sessions", "revocations_since", None, ("c",)),
+    # the second factor: the login's second step, then one's own, an admin's reset, the tenant's rule
+    ("verify_login_totp", dict(challenge_token="c", code="123456", client_address="a"), "second_factor",
+     "verify_login", None, ("c", "123456", "a")),
+    ("get_totp_status", dict(scope=CITY_ADMIN), "second_factor", "status", TENANT_CALLER, ()),
+    ("begin_totp_enrolment", dict(scope=CITY_ADMIN), "second_factor", "begin_enrolment", TENANT_CALLER, ()),
+    ("confirm_totp_enrolment", dict(scope=CITY_ADMIN, code="123456"), "second_factor", "confirm_enrolment",
+     TENANT_CALLER, ("123456",)),
+    ("disable_totp", dict(scope=CITY_ADMIN, code="123456"), "second_factor", "disable", TENANT_CALLER, ("123456",)),
+    ("reset_account_totp", dict(scope=CITY_ADMIN, account_id="a", reason="r"), "second_factor", "reset",
+     TENANT_CALLER, ("a", "r")),
+    ("set_totp_policy", dict(scope=CITY_ADMIN, totp_required_for_admins=True), "second_factor", "set_policy",
+     TENANT_CALLER, (True,)),
     ("list_accounts", dict(scope=CITY_ADMIN, org_id="o", role="r", page_size=5, page_token="t"), "accounts", "list",
      TENANT_CALLER, ("o", "r", 5, "t")),
     ("reset_tenant_admin_password", dict(scope=OPERATOR, tenant_code="c", username="u", password="p"), "accounts",
@@ -89,6 +103,13 @@ DELEGATIONS = [
      TENANT_CALLER, ("p", "csv", "c")),
     ("import_members", dict(scope=CITY_ADMIN, org_id="o", format="xlsx", content="c"), "imports", "members",
      TENANT_CALLER, ("o", "xlsx", "c")),
+    ("search_audit_log", dict(scope=CITY_ADMIN, since="s", until="u", actor="a", operation="o", outcome="ok",
+                              target="t", service_name="volunteer", page_size=5), "audit_reads", "search",
+     AUDIT_CALLER, ("s", "u", "a", "o", "ok", "t", "volunteer", 5)),
+    ("verify_audit_log", dict(scope=CITY_ADMIN), "audit_reads", "verify", AUDIT_CALLER, ()),
+    ("export_audit_log", dict(scope=CITY_ADMIN, since="s", until="u", actor="a", operation="o", outcome="ok",
+                              target="t", service_name="volunteer"), "audit_reads", "export", AUDIT_CALLER,
+     ("s", "u", "a", "o", "ok", "t", "volunteer")),
 ]
 
 
@@ -122,12 +143,24 @@ def test_the_entry_point_answers_what_its_use_case_answers(service, use_case, rp
     assert answer is called.return_value
 
 
-def test_the_timer_forgets_login_attempts_and_ended_sessions_through_sessions(service, use_case):
-    assert entry_points(Timer) == {"forget_login_attempts"}
+def test_the_timer_forgets_login_attempts_ended_sessions_and_expired_challenges(service, use_case, store):
+    assert entry_points(Timer) == {"forget_login_attempts", "measure_login_counters"}
     sessions = use_case("sessions")
     service.forget_login_attempts()
     sessions.forget_attempts.assert_called_once_with()
     sessions.forget_sessions.assert_called_once_with()
+    store.forget_challenges.assert_called_once()
+
+
+def test_the_measuring_timer_sets_the_throttle_gauges_from_the_store(service, store):
+    from services.identity import login_metrics
+    store.login_counter_levels.return_value = ({"address": 3, "password": 1}, 57)
+    service.measure_login_counters()
+    [(_, rules)] = [call.args for call in store.login_counter_levels.call_args_list]
+    assert set(rules) == {"account", "address", "password", "totp"}
+    assert login_metrics.COUNTERS_OVER_FREE.labels("address")._value.get() == 3
+    assert login_metrics.COUNTERS_OVER_FREE.labels("account")._value.get() == 0
+    assert login_metrics.MOST_FROM_ONE_ADDRESS._value.get() == 57
 
 
 TENANT_RPCS = [row for row in DELEGATIONS if row[4] is TENANT_CALLER]

@@ -39,6 +39,13 @@ REQUESTS = {
     "ListSessions": {"account_id": "acc-sec"},
     "RevokeSession": {"session_id": "ses_1"},
     "ChangePassword": {"old_password": "s3cret!", "new_password": "n3w-secret"},
+    "VerifyLoginTotp": {"challenge_token": "chl_secret", "code": "287082"},
+    "GetTotpStatus": {},
+    "BeginTotpEnrolment": {},
+    "ConfirmTotpEnrolment": {"code": "287082"},
+    "DisableTotp": {"code": "287082"},
+    "ResetAccountTotp": {"account_id": "acc-sec", "reason": "手机丢失"},
+    "SetTotpPolicy": {"totp_required_for_admins": True},
     "GetOrg": {"org_id": "org-branch-1"},
     "ListSubtree": {"org_id": "org-city", "max_depth": 2, "kind": "branch", "page_size": 20},
     "CreateOrg": {"parent_id": "org-county", "name": "第一党支部", "kind": "branch", "field": "rural"},
@@ -85,6 +92,16 @@ RESULTS = {
                                     "current": False}]},
     "revoke_session": {"revoked_sessions": 1},
     "change_password": {"revoked_sessions": 2},
+    "verify_login_totp": {"access_token": "tok", "token_type": "Bearer", "expires_in": 3600, "account": ACCOUNT,
+                          "refresh_token": "ses_1.r", "refresh_expires_in": 604800, "session_id": "ses_1"},
+    "get_totp_status": {"totp_enabled": True, "enrolment_pending": False, "mandatory": True,
+                        "tenant_requires_for_admins": True, "enabled_at": "2026-11-22T08:00:00.000Z"},
+    "begin_totp_enrolment": {"totp_secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+                             "totp_uri": "otpauth://totp/x:admin%40xa?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"},
+    "confirm_totp_enrolment": {"totp_enabled": True},
+    "disable_totp": {"totp_enabled": False},
+    "reset_account_totp": {"totp_enabled": False},
+    "set_totp_policy": {"totp_required_for_admins": True},
     "reset_account_password": {"account": ACCOUNT, "generated_password": "Gen3rated-once"},
     "disable_account": {**ACCOUNT, "disabled": True},
     "enable_account": ACCOUNT,
@@ -161,6 +178,7 @@ REQUESTS.update({
                    "grace_minutes": 10, "venue_crs": "gcj02"},
     "ReviewPlan": {"activity_id": "act-1", "decision": "approved", "radius_m": 500},
     "GetQrCode": {"activity_id": "act-1", "direction": "in", "mode": "rotating"},
+    "SetPrintedCode": {"activity_id": "act-1", "allowed": True, "reason": "场地无法投屏"},
     "RecordScan": {"token": "v1.act-1.in.p.sig", "fix": {"lat": 33.07, "lng": 107.02, "accuracy_m": 10.0,
                                                           "mock_location": False, "device_id": "d1",
                                                           "taken_at": "2026-12-05T01:50:00Z"}},
@@ -194,6 +212,8 @@ RESULTS.update({
     "get_qr_code": {"token": "v1.act-1.in.1.sig", "url": "http://127.0.0.1:8080/m/scan#v1.act-1.in.1.sig",
                     "valid_until": "2026-12-05T01:51:00.000Z", "step_seconds": 30, "png": "iVBORw0KGgo=",
                     "svg": "<svg/>"},
+    "set_printed_code": {**ACTIVITY, "printed_code_allowed": True, "printed_code_reason": "场地无法投屏",
+                         "printed_code_set_by": "acc-admin", "printed_code_set_at": "2026-12-04T08:00:00.000Z"},
     "record_scan": {"record": SCAN, "repeat": False, "message": "签到成功"},
     "list_scans": {"scans": [SCAN], "next_page_token": ""},
     "request_leave": LEAVE,
@@ -244,3 +264,9 @@ from tests.unit.gateway.volunteer_samples import VOLUNTEER_REQUESTS, VOLUNTEER_R
 
 REQUESTS.update(VOLUNTEER_REQUESTS)
 RESULTS.update(VOLUNTEER_RESULTS)
+
+# --- the audit log (AuditApi, carried out by identity) ------------------------------------------------------------
+from tests.unit.gateway.audit_samples import AUDIT_REQUESTS, AUDIT_RESULTS  # noqa: E402
+
+REQUESTS.update(AUDIT_REQUESTS)
+RESULTS.update(AUDIT_RESULTS)
