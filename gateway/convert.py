@@ -357,6 +357,8 @@ def _checked(field: _Field, value, strict: bool = False):
     elif kind == F.TYPE_BOOL:
         if type(value) is bool:
             return value
+        if not strict and type(value) is int and value in (0, 1):
+            return bool(value)      # a service's answer: the embedded store reads some stored bools back as 1/0
     elif kind == F.TYPE_DOUBLE:
         if (type(value) is float and math.isfinite(value)) or type(value) is int:
             return value

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import itertools
 import secrets
 
 from gateway.client_address import TrustedProxies
@@ -25,8 +26,14 @@ ACCEPTED = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
 _current: contextvars.ContextVar[str | None] = servicekit_request_ids.CURRENT
 
 
+# A random prefix per process and a counter: unique across gateways, and no system call per request (a
+# request id is a label for the logs, not a secret).
+_PREFIX = secrets.token_hex(5)
+_COUNTER = itertools.count(1)
+
+
 def new_id() -> str:
-    return secrets.token_hex(8)
+    return f"{_PREFIX}{next(_COUNTER):06x}"
 
 
 def chosen(given: str | None, peer: str | None, proxies: TrustedProxies | None) -> str:

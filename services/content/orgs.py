@@ -10,8 +10,8 @@ identity (``ORG_NOT_FOUND``). A batch's cold nodes are asked at once, per tenant
 checks no caller); either way a cached node serves only a caller identity would answer (``_reachable``).
 
 The whole tree is kept too (``keep_tree``): every node of every tenant is read from identity when the process
-starts, every ``TREE_REFRESH_SECONDS`` after, and soon after ``TREE_MISSES`` nodes had to be asked one batch at a
-time (the tree grew: a city imported) (``all_org_nodes``, 1,000 nodes a call), so a morning's feeds find their
+starts, every ``TREE_REFRESH_SECONDS`` after, and soon after ``TREE_MISSES`` nodes (or a tenth of the tree, if
+fewer) had to be asked one batch at a time (the tree grew: a city imported) (``all_org_nodes``, 1,000 nodes a call), so a morning's feeds find their
 branches cached and ask identity nothing; a node created since is asked as above. The refresh runs before the
 nodes it cached expire, so a refresh that fails leaves them served for a minute or more.
 """
@@ -34,7 +34,7 @@ TTL_SPREAD = 0.2              # each entry lives TTL_SECONDS * (1 ± TTL_SPREAD)
 KEPT = 200_000                # nodes; a city is about 9,200
 TREE_REFRESH_SECONDS = 180.0  # under the shortest lifetime (240 s): the tree stays cached between refreshes
 TREE_CALL_SECONDS = 30.0      # one page of the tree; identity not answering leaves the refresh to the next tick
-TREE_MISSES = 200             # nodes asked one batch at a time since the last read: the tree grew (an import)
+TREE_MISSES = 200             # nodes asked since the last read (or a tenth of the tree, if fewer): the tree grew
 
 ORG_TREE_NODES = Gauge("org_tree_nodes", "Organisation nodes read in the last full read of the tree")
 ASKED_WAIT_SECONDS = 10.0     # how long a batch waits for another's question to identity before asking itself
@@ -50,6 +50,7 @@ class OrgPaths:
         self.ttl, self.spread, self.clock, self.tree_refresh = ttl, spread, clock, tree_refresh
         self._tree_read_at: float | None = None
         self._asked_since_tree = 0      # nodes asked of identity outside a tree read since the last one
+        self._tree_size = 0             # nodes the last read found
         self._cache: dict[tuple[str, str], tuple[float, dict]] = {}      # key -> (expires at, org view)
         self._lock = threading.Lock()
         self._asking: dict[tuple[str, str], threading.Event] = {}     # nodes a batch is asking identity for now
@@ -72,7 +73,7 @@ class OrgPaths:
         not answered within ``TREE_CALL_SECONDS`` propagate: the nodes read so far stay cached."""
         now = self.clock()
         if self._tree_read_at is not None and now - self._tree_read_at < self.tree_refresh \
-                and self._asked_since_tree < TREE_MISSES:
+                and self._asked_since_tree < min(TREE_MISSES, max(1, self._tree_size // 10)):
             return None
         ask = getattr(getattr(identity, "all_org_nodes", None), "call_async", None)
         if ask is None:
@@ -92,7 +93,7 @@ class OrgPaths:
             after = page.get("next") or ""
             if not after:
                 break
-        self._tree_read_at, self._asked_since_tree = now, 0
+        self._tree_read_at, self._asked_since_tree, self._tree_size = now, 0, count
         ORG_TREE_NODES.set(count)
         return count
 

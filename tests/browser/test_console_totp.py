@@ -4,22 +4,12 @@ password; a wrong code is refused on the page, a right one opens the console."""
 from __future__ import annotations
 
 import re
-import time
 
 from playwright.sync_api import expect
 
-from services.identity.domain import totp
 from tests.browser.conftest import DESKTOP, console_login, log_in
 from tests.support.identity import PASSWORD
-
-
-def code(secret: str, offset: int = 0) -> str:
-    """The code of now's step plus ``offset`` (within the ±1 window the service accepts). Close to the end of a
-    step it first waits for the next one, so that the steps a test reasons about do not move under it."""
-    left = totp.STEP_SECONDS - time.time() % totp.STEP_SECONDS
-    if left < 3:
-        time.sleep(left + 0.05)
-    return totp.hotp(totp.secret_bytes(secret), totp.step_of(time.time()) + offset)
+from tests.support.totp import code
 
 
 def test_a_county_admin_binds_totp_and_then_logs_in_with_a_code(city, new_context, screenshot):

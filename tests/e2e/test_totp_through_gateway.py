@@ -4,7 +4,6 @@ the city admin can (with a reason); the pages' login takes the code too (``/v1/a
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 import uuid
 
@@ -12,19 +11,10 @@ import grpc
 import pytest
 
 from gateway.client import ApiError, GrpcClient, HttpClient
-from services.identity.domain import totp
 from tests.support.identity import PASSWORD
+from tests.support.totp import code
 
 pytestmark = pytest.mark.e2e
-
-
-def code(secret: str, offset: int = 0) -> str:
-    """The code of now's step plus ``offset`` (within the ±1 window the service accepts). Close to the end of a
-    step it first waits for the next one, so that the steps a test reasons about do not move under it."""
-    left = totp.STEP_SECONDS - time.time() % totp.STEP_SECONDS
-    if left < 3:
-        time.sleep(left + 0.05)
-    return totp.hotp(totp.secret_bytes(secret), totp.step_of(time.time()) + offset)
 
 
 def new_city(gateway_process, operator_password) -> dict:

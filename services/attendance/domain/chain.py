@@ -7,10 +7,7 @@ closing.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-
-GENESIS = "0" * 64
+from servicekit.hashchain import GENESIS, canonical, link, link_hash  # noqa: F401  (part of this module's API)
 
 PROBLEM_MESSAGES = {
     "changed": "第 {seq} 条记录的内容被修改",
@@ -19,21 +16,6 @@ PROBLEM_MESSAGES = {
     "head_mismatch": "记录链末尾与结束时封存的第 {seq} 条记录不一致，记录可能被删除或篡改",
     "duplicate_seq": "第 {seq} 条记录重复出现",
 }
-
-
-def canonical(content: dict) -> bytes:
-    """The content as canonical JSON bytes: sorted keys, no spaces, UTF-8."""
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def link_hash(prev_hash: str, seq: int, content: dict) -> str:
-    """sha256 hex of ``prev_hash|seq|canonical(content)``."""
-    return hashlib.sha256(f"{prev_hash}|{seq}|".encode("utf-8") + canonical(content)).hexdigest()
-
-
-def link(prev_hash: str, seq: int, content: dict) -> dict:
-    """The chain record for ``content`` at ``seq`` after the record whose hash is ``prev_hash``."""
-    return {"seq": seq, "prev_hash": prev_hash, "hash": link_hash(prev_hash, seq, content), "content": content}
 
 
 def _problem(seq: int, problem: str) -> dict:

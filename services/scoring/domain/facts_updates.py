@@ -49,8 +49,17 @@ class Update:
         return self.ops
 
 
+# Shown on the records for the secretary and the superior, but not counted toward the supervision list's
+# MANY_FLAGS: every member is "new" on rollout and a first visit of the page at the venue has no earlier position.
+WEAK_FLAGS = frozenset({"NEW_DEVICE", "NO_MOVEMENT_TODAY"})
+
+
+def counts_as_flagged(flags) -> bool:
+    return any(flag not in WEAK_FLAGS for flag in flags or ())
+
+
 def _flags(update: Update, event: dict) -> None:
-    if event.get("flags"):
+    if counts_as_flagged(event.get("flags")):
         update.put("$set", f"flagged.{event['record_id']}", 1)
     if event.get("backfilled"):
         update.put("$set", f"backfilled.{event.get('record_id') or event.get('upload_id') or event['event_id']}", 1)
@@ -98,7 +107,8 @@ def apply_event(update: Update, event: dict) -> None:
         update.put("$min", "stages.held", event["occurred_at"])
         _flags(update, event)
     elif kind == SCAN_FLAGGED:
-        update.put("$set", f"flagged.{event['record_id']}", 1)
+        if counts_as_flagged(event.get("flags")):
+            update.put("$set", f"flagged.{event['record_id']}", 1)
     elif kind == LEAVE_DECIDED:
         if event.get("decision") == LEAVE_APPROVED:
             update.put("$set", f"exc.{event['member_id']}", 1)

@@ -3,15 +3,14 @@ held until its code, wrong and replayed codes refused, the challenge spent, an a
 only, and the tenant's rule for city and county admins."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
 from servicekit.errors import ServiceError
 from servicekit.storage.mongo import open_store
-from services.identity.domain import totp
 from services.identity.store import IdentityStore
 from tests.support.identity import PASSWORD, scope_of
+from tests.support.totp import code
 
 pytestmark = pytest.mark.integration
 
@@ -19,15 +18,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def identity_store(identity_service, mongo_uri):
     return open_store(IdentityStore, "identity", mongo_uri)
-
-
-def code(secret: str, offset: int = 0) -> str:
-    """The code of now's step plus ``offset`` (within the ±1 window the service accepts). Close to the end of a
-    step it first waits for the next one, so that the steps a test reasons about do not move under it."""
-    left = totp.STEP_SECONDS - time.time() % totp.STEP_SECONDS
-    if left < 3:
-        time.sleep(left + 0.05)
-    return totp.hotp(totp.secret_bytes(secret), totp.step_of(time.time()) + offset)
 
 
 def refusal(call) -> str:

@@ -235,11 +235,23 @@ def test_an_identity_without_the_tree_operation_is_not_read():
 
 def test_many_nodes_asked_one_batch_at_a_time_make_the_tree_due_before_its_time():
     clock = Clock()
-    identity, paths = TreeIdentity([("t1", node("b0"))]), OrgPaths(clock=clock, tree_refresh=180)
-    assert paths.keep_tree(identity) == 1
+    identity = TreeIdentity([("t1", node(f"k{n:04d}")) for n in range(3000)], page=1000)
+    paths = OrgPaths(clock=clock, tree_refresh=180)
+    assert paths.keep_tree(identity) == 3000 and len(identity.calls) == 3
     asking = AsyncIdentity()
     paths.warm(asking, [(caller(f"m{n}", f"n{n}"), f"n{n}") for n in range(150)])   # a city imported since
     assert paths.keep_tree(identity) is None                                    # 150 asked: not yet
     paths.warm(asking, [(caller(f"m{n}", f"n{n}"), f"n{n}") for n in range(150, 260)])
-    assert paths.keep_tree(identity) == 1 and len(identity.calls) == 2           # 260 asked: read again now
+    assert paths.keep_tree(identity) == 3000 and len(identity.calls) == 6        # 260 asked: read again now
     assert paths.keep_tree(identity) is None                                    # and the count starts over
+
+
+def test_a_small_tree_is_read_again_once_a_tenth_of_its_size_was_asked():
+    clock = Clock()
+    identity = TreeIdentity([("t1", node(f"k{n:02d}")) for n in range(30)], page=1000)
+    paths = OrgPaths(clock=clock, tree_refresh=180)
+    assert paths.keep_tree(identity) == 30
+    paths.warm(AsyncIdentity(), [(caller(f"m{n}", f"n{n}"), f"n{n}") for n in range(2)])
+    assert paths.keep_tree(identity) is None                                    # 2 of 30: not yet
+    paths.warm(AsyncIdentity(), [(caller("m9", "n9"), "n9")])
+    assert paths.keep_tree(identity) == 30                                      # 3 of 30: read again

@@ -153,3 +153,15 @@ def test_a_scan_s_missing_or_null_coordinate_stays_missing_for_the_service_to_re
     for fix in ({**FIX, key: None}, {k: v for k, v in FIX.items() if k != key}):
         for convert_it in (as_kwargs, lambda cls, data, strict: to_kwargs(to_message(cls, data, strict))):
             assert key not in convert_it(SCAN.request, {"token": "t", "fix": fix}, strict=True)["fix"]
+
+
+def test_a_services_bool_read_back_as_1_or_0_answers_as_a_bool_but_a_callers_body_stays_strict():
+    from protos.partybuilding.v1 import learning_pb2
+    cls = learning_pb2.StudyRanking
+    assert to_message(cls, {"public": 1}).public is True
+    assert to_message(cls, {"public": 0}).public is False
+    assert as_kwargs(cls, {"public": 1})["public"] is True
+    with pytest.raises(json_format.ParseError):
+        to_message(cls, {"public": 1}, strict=True)
+    with pytest.raises(json_format.ParseError):
+        to_message(cls, {"public": 2})

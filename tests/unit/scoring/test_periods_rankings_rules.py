@@ -104,6 +104,18 @@ def test_a_batch_of_events_becomes_one_update_per_activity():
     assert any(path.startswith("flagged.") for path in update["$set"])
 
 
+def test_only_strong_flags_count_toward_the_supervision_lists_flagged_sign_ins():
+    branch = {"id": "b1", "name": "一支部", "path_ids": ["c", "b1"]}
+    day = ThemedDay("t", branch, "2026-05", ["m1", "m2", "m3"])
+    weak = [day.scan("m1", flags=["NO_MOVEMENT_TODAY"]), day.scan("m2", flags=["NEW_DEVICE", "NO_MOVEMENT_TODAY"])]
+    [update] = updates_for([day.issued(), *weak]).values()
+    assert not any(path.startswith("flagged.") for path in update["$set"])
+    assert update["$set"]["in.m1"] == 1 and update["$set"]["in.m2"] == 1       # the sign-ins count as ever
+    mixed = day.scan("m3", flags=["NO_MOVEMENT_TODAY", "IMPOSSIBLE_SPEED"])
+    [update] = updates_for([day.issued(), mixed]).values()
+    assert f"flagged.{mixed['record_id']}" in update["$set"]
+
+
 def test_an_update_applied_in_memory_gives_what_the_store_will_hold():
     before = {"_id": "a1", "rev": 2, "stages": {"issued": "2026-05-01T00:00:00Z", "held": "2026-05-20T09:00:00Z"},
               "in": {"m1": "2026-05-20T08:55:00Z"}, "rejections": 1}
