@@ -7,12 +7,13 @@ Environment: TOKEN_PUBLIC_KEY_PATH and CALL_KEYS_DIR (required: servicekit.secur
 ``servicekit.process.config.amqp_ssl``), GATEWAY_HOST (127.0.0.1), GATEWAY_HTTP_PORT (8080),
 GATEWAY_EVENT_LOOP (uvloop or asyncio), GATEWAY_GRPC_PORT (50051), GATEWAY_TLS_CERT and GATEWAY_TLS_KEY (PEM paths: HTTPS on the HTTP
 port and TLS on the gRPC port, 1.2+; ``gateway.http.tls``), GATEWAY_ADMIN_HOST (127.0.0.1) and GATEWAY_ADMIN_PORT
-(8081, ``off`` for none: /metrics, /docs, /openapi.json; ``gateway.http.admin``), GATEWAY_ADMIN_GRPC_PORT (none: a gRPC
-port on the admin host that also offers reflection), GATEWAY_HTTP_THREADS (32 threads for the HTTP requests that
-are not scans), GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations that are not batched), GATEWAY_RPC_TIMEOUT
-(30 s), GATEWAY_MAX_BODY_BYTES (64 MiB: caps every operation's own limit, ``gateway.limits``), TRUSTED_PROXIES
-(addresses or CIDR networks whose X-Forwarded-For and X-Request-Id are believed: none), LOG_LEVEL (INFO, each line
-naming its request's id); scan micro-batching: GATEWAY_SCAN_BATCH (on|off), GATEWAY_BATCH_MAX (256),
+(8081, ``off`` for none: /metrics, /docs, /openapi.json, /livez and /readyz; ``gateway.http.admin``),
+GATEWAY_ADMIN_GRPC_PORT (none: a gRPC port on the admin host that also offers reflection), GATEWAY_HTTP_THREADS
+(32 threads for the HTTP requests that are not scans), GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations
+that are not batched), GATEWAY_RPC_TIMEOUT (30 s), GATEWAY_MAX_BODY_BYTES (64 MiB: caps every operation's own
+limit, ``gateway.limits``), TRUSTED_PROXIES (addresses or CIDR networks whose X-Forwarded-For and X-Request-Id are
+believed: none), LOG_LEVEL (INFO, each line naming its request's id); scan micro-batching: GATEWAY_SCAN_BATCH
+(on|off), GATEWAY_BATCH_MAX (256),
 GATEWAY_BATCH_FILL (32: a batch of as many is sent at once), GATEWAY_BATCH_WAIT_MS (40: a smaller one when its
 oldest scan has waited as long), GATEWAY_BATCH_SENDERS (1; about attendance instances / gateways); verified access
 tokens remembered: GATEWAY_TOKEN_CACHE (250000, about 0.45 KB each); revoked sessions and accounts read from
@@ -62,6 +63,8 @@ def main() -> int:
     from gateway.http.tls import context_from_env, grpc_credentials_from_env
     from servicekit.process.collector import settle_after_start, young_threshold
     from gateway.revocations import RevocationPoller
+    from gateway.health import GatewayHealth
+    from servicekit.process.health import BrokerProbe
     from servicekit.security.revocations import RevocationList
     from servicekit.security.tokens import CachingTokenVerifier
 
@@ -76,6 +79,8 @@ def main() -> int:
     batcher = Batcher.from_env(backend)
     revocations = RevocationList()
     poller = RevocationPoller(backend, revocations).start()     # its first round at once, on its own thread
+    # readiness: the broker as its RPC proxies reach it; identity's answers to the poller, reported
+    health = GatewayHealth(BrokerProbe(backend.config["AMQP_URI"], backend.config.get("AMQP_SSL")), poller)
     server = GatewayServer(Dispatcher(backend, CachingTokenVerifier(revocations=revocations), batcher=batcher),
                            host=env("GATEWAY_HOST", "127.0.0.1"),
                            http_port=int(env("GATEWAY_HTTP_PORT", "8080")),
@@ -85,7 +90,8 @@ def main() -> int:
                            ssl_context=context_from_env(), grpc_credentials=grpc_credentials_from_env(),
                            admin_host=env("GATEWAY_ADMIN_HOST", "127.0.0.1"),
                            admin_port=optional_port(env("GATEWAY_ADMIN_PORT", str(DEFAULT_ADMIN_PORT))),
-                           admin_grpc_port=optional_port(env("GATEWAY_ADMIN_GRPC_PORT", "off")))
+                           admin_grpc_port=optional_port(env("GATEWAY_ADMIN_GRPC_PORT", "off")), health=health)
+    health.server = server
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from servicekit.process.config import env
 from servicekit.security.revocations import RevocationList
@@ -28,6 +29,8 @@ class RevocationPoller:
         self.interval = interval if interval is not None else poll_seconds()
         self.cursor = ""                     # "" the first time: every revocation still in force
         self.failures = 0
+        self.last_success: float | None = None      # time.monotonic() of the last round that got an answer
+        self.last_error = ""
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -46,9 +49,9 @@ class RevocationPoller:
         while not self._stopping.is_set():
             try:
                 self.poll()
-                self.failures = 0
+                self.failures, self.last_success = 0, time.monotonic()
             except Exception as error:  # identity away or slow: keep the list as it is, try again next round
-                self.failures += 1
+                self.failures, self.last_error = self.failures + 1, str(error)
                 log.warning("revocations not refreshed (%d in a row): %s", self.failures, error)
             self._stopping.wait(self.interval)
 

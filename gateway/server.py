@@ -29,7 +29,7 @@ class GatewayServer:
                  grpc_port: int = 50051, http_threads: int = 16, grpc_workers: int = 16,
                  max_body: int | None = None, ssl_context: ssl.SSLContext | None = None,
                  grpc_credentials: grpc.ServerCredentials | None = None, admin_host: str = "127.0.0.1",
-                 admin_port: int | None = None, admin_grpc_port: int | None = None):
+                 admin_port: int | None = None, admin_grpc_port: int | None = None, health=None):
         max_body = max_body if max_body is not None else max_body_bytes()
         self.host, self.admin_host = host, admin_host
         self.grpc = GrpcGateway(dispatcher, f"{host}:{grpc_port}", max_workers=grpc_workers,
@@ -37,7 +37,7 @@ class GatewayServer:
         self.http = HttpGateway(GatewayApp(dispatcher, max_body=max_body), host, http_port, max_body=max_body,
                                 workers=http_threads, ssl_context=ssl_context)
         self.admin = None if admin_port is None else HttpGateway(
-            AdminApp(), admin_host, admin_port, max_body=0, workers=2, ssl_context=ssl_context)
+            AdminApp(health=health), admin_host, admin_port, max_body=0, workers=2, ssl_context=ssl_context)
         self.admin_grpc = None if admin_grpc_port is None else GrpcGateway(
             dispatcher, f"{admin_host}:{admin_grpc_port}", max_workers=4, max_message_bytes=max_body,
             reflection=True, credentials=grpc_credentials)

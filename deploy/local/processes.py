@@ -2,8 +2,8 @@
 
 A ``planned`` row (a service a later issue writes) runs once its modules exist and is left out
 silently until then; any other row whose modules are missing is skipped with a notice. Services
-expose Prometheus metrics on METRICS_PORT and are
-ready when that port answers; the gateway serves /metrics (and /healthz) on its admin port, off the public one.
+serve /metrics, /livez and /readyz on METRICS_PORT and are ready when /readyz answers 200 (their container runs,
+their broker connection is up, their store answers); the gateway serves the same on its admin port, off the public one.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class Process:
     needs: tuple[str, ...]            # modules that must exist for the row to run
     env: dict[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()     # extra variables only this process receives
-    ready_path: str = "/metrics"      # GET http://127.0.0.1:<metrics_port><ready_path> → 200
+    ready_path: str = "/readyz"       # GET http://127.0.0.1:<metrics_port><ready_path> → 200
     store: str = "main"               # which embedded store process serves it (when MONGO_URI is not set)
     planned: bool = False             # not part of the platform until its modules are written
 
@@ -69,5 +69,5 @@ PROCESSES = (
             env={"GATEWAY_HTTP_PORT": str(GATEWAY_HTTP_PORT), "GATEWAY_GRPC_PORT": str(GATEWAY_GRPC_PORT),
                  "GATEWAY_ADMIN_PORT": str(GATEWAY_ADMIN_PORT),
                  "GATEWAY_ADMIN_GRPC_PORT": str(GATEWAY_ADMIN_GRPC_PORT), "GATEWAY_RPC_TIMEOUT": "300"},
-            ready_path="/healthz"),
+            ready_path="/readyz"),
 )

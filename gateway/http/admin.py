@@ -1,5 +1,6 @@
 """The admin listener's app (``GATEWAY_ADMIN_HOST``:``GATEWAY_ADMIN_PORT``, 127.0.0.1:8081 by default): /metrics,
-the API description (/openapi.json and /docs) and /healthz, kept off the public listener.
+the API description (/openapi.json and /docs), /healthz (the listener answers) and the process's /livez and /readyz
+(``gateway.health``), kept off the public listener.
 
 The metrics tell an outsider the load and the error rates of every operation; the API description names every
 operation and field, open ones included. Neither is needed by the pages or the apps, so both stay where only the
@@ -16,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway import request_ids
 from gateway.errors import ErrorReply
+from gateway.health import GatewayHealth
 from gateway.http.app import API_SECURITY_HEADERS, JSON_TYPE, error_response, json_response
 from gateway.http.docs import render_docs
 from gateway.http.openapi import build_openapi
@@ -28,13 +30,16 @@ DOCS_HEADERS = (("X-Frame-Options", "DENY"), ("Cache-Control", "no-store"))
 
 
 class AdminApp:
-    def __init__(self, operations: tuple[Operation, ...] = OPERATIONS):
+    def __init__(self, operations: tuple[Operation, ...] = OPERATIONS, health: GatewayHealth | None = None):
         self.url_map = Map([Rule("/openapi.json", methods=["GET"], endpoint="openapi"),
                             Rule("/docs", methods=["GET"], endpoint="docs"),
                             Rule("/healthz", methods=["GET"], endpoint="healthz"),
+                            Rule("/livez", methods=["GET"], endpoint="livez"),
+                            Rule("/readyz", methods=["GET"], endpoint="readyz"),
                             Rule("/metrics", methods=["GET"], endpoint="metrics")])
         self.openapi = json.dumps(build_openapi(operations), ensure_ascii=False, indent=1)
         self.docs = render_docs(operations)
+        self.health = health or GatewayHealth()
 
     def __call__(self, environ, start_response):
         return self.handle(Request(environ))(environ, start_response)
@@ -72,6 +77,14 @@ class AdminApp:
     @staticmethod
     def serve_healthz(_request: Request) -> Response:
         return json_response({"status": "ok"})
+
+    def serve_livez(self, _request: Request) -> Response:
+        status, body = self.health.live()
+        return json_response(body, status)
+
+    def serve_readyz(self, _request: Request) -> Response:
+        status, body = self.health.ready()
+        return json_response(body, status)
 
     @staticmethod
     def serve_metrics(request: Request) -> Response:
