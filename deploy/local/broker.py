@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from servicekit.messaging.broker_access import BROKER_USERS, USER_PREFIX, VHOST, broker_user, definitions, user_name
+from servicekit.messaging.topology import DEAD_LETTER_QUEUE
 from servicekit.process.config import LOCAL_BROKER_HOSTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,11 +83,44 @@ def rabbitmqctl(interactive: bool = True) -> list[str]:
 def import_definitions(document: dict, command: list[str] | None = None) -> None:
     """Load ``document`` into the broker; the same document a second time changes nothing."""
     command = command or rabbitmqctl()
+    for vhost in document.get("vhosts", []):
+        document = prepare_dead_letters(document, vhost["name"], command)
     done = subprocess.run([*command, "-q", "import_definitions"], input=json.dumps(document), text=True,
                           capture_output=True, timeout=120)
     if done.returncode != 0:
         raise BrokerSetupError(f"rabbitmqctl import_definitions failed ({done.returncode}): "
                                f"{(done.stderr or done.stdout).strip()}")
+
+
+def dead_letters_of_other_type(vhost: str, command: list[str]) -> int | None:
+    """How many messages a ``dead-letters`` queue that is not a quorum queue holds in ``vhost``; None when there is
+    none such (none at all, a quorum one, or no such virtual host yet)."""
+    done = subprocess.run([*command, "-q", "list_queues", "-p", vhost, "--no-table-headers", "name", "type",
+                           "messages"], text=True, capture_output=True, timeout=120)
+    for line in done.stdout.splitlines() if done.returncode == 0 else []:
+        fields = line.split()
+        if len(fields) == 3 and fields[0] == DEAD_LETTER_QUEUE and fields[1] != "quorum":
+            return int(fields[2]) if fields[2].isdigit() else 0
+    return None
+
+
+def prepare_dead_letters(document: dict, vhost: str, command: list[str]) -> dict:
+    """The definitions to import over a broker set up when ``dead-letters`` was a classic queue, which the broker
+    would refuse to redeclare as a quorum queue: an empty one is deleted (the import declares the quorum queue);
+    one holding messages is left as it is, out of the import, until ``python -m deploy.dead_letters migrate``
+    moves them."""
+    waiting = dead_letters_of_other_type(vhost, command)
+    if waiting is None:
+        return document
+    if waiting == 0:
+        subprocess.run([*command, "-q", "delete_queue", "-p", vhost, DEAD_LETTER_QUEUE, "--if-empty"], text=True,
+                       capture_output=True, timeout=120)
+        if dead_letters_of_other_type(vhost, command) is None:
+            return document
+    print(f"deploy.local.broker: {DEAD_LETTER_QUEUE} on {vhost} is a classic queue holding {waiting} message(s); "
+          f"kept as it is: python -m deploy.dead_letters migrate (with an operator's login to {vhost}) makes it a "
+          f"quorum queue", file=sys.stderr)
+    return {**document, "queues": [queue for queue in document["queues"] if queue["name"] != DEAD_LETTER_QUEUE]}
 
 
 def set_up_broker(directory: Path | None = None, vhost: str = VHOST, prefix: str = USER_PREFIX,

@@ -26,8 +26,8 @@ import base64
 import hashlib
 from dataclasses import dataclass
 
-from servicekit.messaging.topology import (DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, SUBSCRIPTIONS, event_queue,
-                                          queue_arguments)
+from servicekit.messaging.topology import (DEAD_LETTER_ARGUMENTS, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE,
+                                          SUBSCRIPTIONS, event_queue, queue_arguments)
 
 VHOST = "partybuilding"
 USER_PREFIX = "pb-"
@@ -149,7 +149,7 @@ def definitions(passwords: dict[str, str], vhost: str = VHOST, prefix: str = USE
     document["exchanges"] = [{"name": name, "vhost": vhost, "type": kind, "durable": True, "auto_delete": False,
                               "internal": False, "arguments": {}} for name, kind in exchanges.items()]
     document["queues"] = [{"name": DEAD_LETTER_QUEUE, "vhost": vhost, "durable": True, "auto_delete": False,
-                           "arguments": {}}]
+                           "arguments": dict(DEAD_LETTER_ARGUMENTS)}]
     document["bindings"] = [{"source": DEAD_LETTER_EXCHANGE, "vhost": vhost, "destination": DEAD_LETTER_QUEUE,
                              "destination_type": "queue", "routing_key": "", "arguments": {}}]
     for source, event_type, consumer, method in rows:

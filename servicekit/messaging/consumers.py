@@ -11,7 +11,9 @@ redelivers the batch, and ``apply_once`` (or, for an effect idempotent by keys o
 ``apply_idempotent``) makes the redelivery a no-op. A batch that
 fails is retried one message, then one event, at a time; a message with an event that
 keeps failing is requeued (its other events are no-ops the next time) and, after the
-queue's delivery limit, parked on the dead-letter exchange. A message that does not carry its publisher's proof
+queue's delivery limit, parked on the dead-letter exchange (by the consumer on its last delivery, counted). A body
+that is not JSON, or not an event or a list of events with ids, is parked alone, its batch applied without it
+(servicekit.messaging.dead_letters). A message that does not carry its publisher's proof
 (``servicekit.security.proofs.verify_event``: signed by the service that owns the exchange) is never applied: it
 is parked on the dead-letter exchange at once and counted as ``refused``.
 """
@@ -25,7 +27,7 @@ import eventlet
 from kombu import Consumer
 from nameko.constants import AMQP_SSL_CONFIG_KEY
 from nameko.extensions import DependencyProvider
-from prometheus_client import Histogram
+from prometheus_client import Gauge, Histogram
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from servicekit.errors import ServiceError
@@ -34,7 +36,9 @@ from servicekit.security.proofs import verify_event
 from servicekit.timestamps import parse_stamp
 from servicekit.process.metrics import EVENTS_CONSUMED
 from servicekit.storage.mongo import is_duplicate
-from servicekit.messaging.topology import declare_consumer_topology, declares_whole_topology, event_queue
+from servicekit.messaging.dead_letters import DeadLetterDepth, park
+from servicekit.messaging.topology import (DELIVERY_LIMIT, declare_consumer_topology, declares_whole_topology,
+                                          event_queue)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,11 @@ BATCH_SECONDS = Histogram("event_batch_seconds", "Time to apply one batch", ["se
 EVENT_WAIT = Histogram("event_wait_seconds", "From an event's occurrence to the start of the batch applying it",
                        ["service", "consumer", "event_type"],
                        buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 10, 30, 60, 300))
+# A consumer's backlog in messages (a bundled outbox entry is one message of many events), asked of the broker every
+# DEPTH_EVERY seconds with a passive declare; it stays at its last value while the consumer is away (alert on ``up``)
+QUEUE_READY = Gauge("event_queue_messages_ready", "Messages waiting in a consumer's queue, not yet delivered",
+                    ["service", "consumer", "queue"])
+DEPTH_EVERY = 15.0
 IN_CHUNKS = 1000
 
 
@@ -124,6 +133,40 @@ def observe_wait(service: str, consumer: str, messages: list[list[dict]], now: f
         histogram = EVENT_WAIT.labels(service, consumer, first.get("event_type", "?"))
         for _ in events:
             histogram.observe(waited)
+
+
+class QueueDepths:
+    """``event_queue_messages_ready`` of a consumer's queues, on a channel of their own (a failed passive declare
+    closes its channel, never the consumer's)."""
+
+    def __init__(self, connection, service: str, consumer: str, queue_names: list[str], every: float = DEPTH_EVERY,
+                 clock=time.monotonic):
+        self.connection, self.queue_names, self.every, self.clock = connection, queue_names, every, clock
+        self.gauges = {name: QUEUE_READY.labels(service, consumer, name) for name in queue_names}
+        self.channel = None
+        self.next_at = 0.0
+
+    def sample_when_due(self) -> None:
+        if self.clock() < self.next_at:
+            return
+        self.next_at = self.clock() + self.every
+        try:
+            if self.channel is None:
+                self.channel = self.connection.channel()
+            for name in self.queue_names:
+                self.gauges[name].set(self.channel.queue_declare(queue=name, passive=True).message_count)
+        except Exception as error:  # noqa: BLE001  a missing metric is no reason to stop consuming
+            log.warning("queue depths of %s: %s", self.queue_names[:1], error)
+            self.channel = None
+
+
+def _deliveries(message) -> int:
+    """How many times ``message`` has been delivered, this time included (a quorum queue counts the earlier ones in
+    ``x-delivery-count``)."""
+    try:
+        return int((getattr(message, "headers", None) or {}).get("x-delivery-count", 0)) + 1
+    except (TypeError, ValueError):
+        return 1
 
 
 class BatchEventConsumer(DependencyProvider):
@@ -204,8 +247,14 @@ class BatchEventConsumer(DependencyProvider):
             channel.basic_qos(0, self.prefetch, False)
             whole = declares_whole_topology(self.uri)     # its own user may not declare the publishers' exchanges
             queues = [event_queue(*row, declare_exchange=whole) for row in self.rows]
-            with Consumer(channel, queues=queues, callbacks=[self._received], accept=["json"], no_ack=False):
+            depths = QueueDepths(connection, self.container.service_name, self.name, [q.name for q in queues])
+            dead_letters = DeadLetterDepth(connection)
+            # a body kombu cannot decode is parked alone; raised, it closed the channel and redelivered the prefetch
+            with Consumer(channel, queues=queues, callbacks=[self._received], accept=["json"], no_ack=False,
+                          on_decode_error=self._undecodable):
                 while self._running:
+                    depths.sample_when_due()
+                    dead_letters.sample_when_due()
                     due = self.due_at()
                     timeout = 1.0 if due is None else max(0.0, due - self.clock())
                     try:
@@ -225,6 +274,11 @@ class BatchEventConsumer(DependencyProvider):
         due = self._first_at + self.max_wait
         return due if self.quiet is None else min(due, self._last_at + self.quiet)
 
+    def _undecodable(self, message, error):
+        log.error("batch consumer %s: a message on %s is not JSON (%s); parked in dead letters", self.name,
+                  message.delivery_info.get("exchange"), type(error).__name__)
+        park(message, self.container.service_name, self.name, "malformed")
+
     def _received(self, body, message):
         try:
             verify_event(message.delivery_info.get("exchange", ""), message.body, message.headers)
@@ -232,7 +286,7 @@ class BatchEventConsumer(DependencyProvider):
             log.warning("batch consumer %s: refused an event on %s (%s); parked in dead letters", self.name,
                         message.delivery_info.get("exchange"), refusal.code)
             EVENTS_CONSUMED.labels(self.container.service_name, "?", "refused").inc()
-            message.reject(requeue=False)
+            park(message, self.container.service_name, self.name, "refused")
             return
         self._last_at = self.clock()
         if not self._pending:
@@ -249,7 +303,7 @@ class BatchEventConsumer(DependencyProvider):
                 good.append((events, message))
             else:
                 log.error("batch consumer %s: dropping a message without event_id to dead letters", self.name)
-                message.reject(requeue=False)
+                park(message, self.container.service_name, self.name, "malformed")
         if not good:
             return
         service = self.container.service_name
@@ -263,6 +317,10 @@ class BatchEventConsumer(DependencyProvider):
             for message_events, message in good:
                 if self._apply_each(message_events):
                     message.ack()
+                elif _deliveries(message) >= DELIVERY_LIMIT:      # parked by us, counted, before the broker's limit
+                    log.error("batch consumer %s: a message failed %d times; parked in dead letters", self.name,
+                              _deliveries(message))
+                    park(message, service, self.name, "failed")
                 else:
                     message.reject(requeue=True)
             return

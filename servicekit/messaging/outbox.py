@@ -6,7 +6,8 @@ runs one green thread per process; a lease in the database makes one process per
 service the relay at a time. It publishes a batch of pending entries to the source's
 topic exchanges, persistent, with pipelined publisher confirms (publish all, then wait
 once for the acks), and marks sent only what the broker confirmed, so a crash
-republishes at worst: consumers are idempotent on event_id.
+republishes at worst: consumers are idempotent on event_id. Every message is mandatory: one the broker returns for
+want of a queue that a consumer subscribes to stays in the outbox (``UNROUTABLE``) and is published again later.
 
 A service's store subclasses ``OutboxStore``, whose ``commit(writes, events)`` runs the writes and
 stores the events in one transaction, then hands the entries to the process's relay and wakes it:
@@ -35,17 +36,23 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from servicekit.process.config import AMQP_SSL_FROM_ENV, amqp_connection, amqp_uri, database_name, env
 from servicekit.timestamps import parse_stamp, stamp, utc_now
-from servicekit.process.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
+from servicekit.process.metrics import (EVENTS_PUBLISHED, EVENTS_UNROUTABLE, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE,
+                                        OUTBOX_UNROUTABLE)
 from servicekit.errors import Conflict
 from servicekit.security.proofs import event_headers
 from servicekit.storage.mongo import Store, is_duplicate, shared_client
-from servicekit.messaging.topology import declare_publisher_topology
+from servicekit.messaging.topology import SUBSCRIPTIONS, declare_publisher_topology
 
 log = logging.getLogger(__name__)
 
 # what a service database holds for messaging: the outbox, the relay's lease, and the ids of consumed events
 MESSAGING_COLLECTIONS = {"outbox": ["status", "created_at"], "outbox_lease": [], "processed_events": []}
 PENDING, SENT = "pending", "sent"
+# returned by the broker (mandatory publishing: no queue bound) although a consumer subscribes: kept, published again
+# from its ``retry_at`` on, with back-off, until a queue takes it
+UNROUTABLE = "unroutable"
+RETRY_QUERY_SECONDS = 2.0
+RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 60.0
 LEASE_SECONDS = 10
 BATCH = 500
 CONFIRM_TIMEOUT_SECONDS = 10.0
@@ -150,10 +157,13 @@ class OutboxStore(Store):
         duplicate = duplicate or self.duplicate
         if events and not self.source:
             raise ValueError(f"{type(self).__name__} commits events but names no source (its exchange)")
+
+        def run(session):
+            # run again from the start on a transient error (Store.run_transaction): new entries each run, and what
+            # ``writes`` gathered in lists of its caller's (often ``events`` itself) put back first
+            return writes(session), add_events(self.db, list(events), self.source, session=session, bundle=bundle)
         try:
-            with self.transaction() as session:
-                result = writes(session)
-                entries = add_events(self.db, list(events), self.source, session=session, bundle=bundle)
+            result, entries = self.run_transaction(run, keeps=(writes, events))
         except (DuplicateKeyError, BulkWriteError) as error:
             if duplicate is not None and is_duplicate(error):
                 raise Conflict(duplicate[1], code=duplicate[0]) from error
@@ -168,8 +178,16 @@ class Relay:
     ``ssl_options``: TLS as nameko's ``AMQP_SSL`` (servicekit.process.config.amqp_ssl); the environment's by default."""
 
     def __init__(self, service_name: str, db=None, uri: str | None = None, publisher: str | None = None,
-                 ssl_options=AMQP_SSL_FROM_ENV):
+                 ssl_options=AMQP_SSL_FROM_ENV, must_route=None):
+        """``must_route``: the (exchange, routing key) pairs a consumer subscribes to (default: those of
+        ``topology.SUBSCRIPTIONS``). Every event is published mandatory; one the broker returns is kept in the
+        outbox as unroutable when its pair is in ``must_route``, and counted as sent otherwise (no one listens)."""
         self.service_name, self.publisher = service_name, publisher or service_name
+        self.must_route = frozenset(must_route if must_route is not None else
+                                    ((f"{source}.events", event_type) for source, event_type, _, _ in SUBSCRIPTIONS))
+        self._returned: set[tuple[str, str, str]] = set()       # (entry id, exchange, routing key) of this batch
+        self._retried_at = float("-inf")     # monotonic time of the last read of unroutable entries
+        self._unroutable_waiting: bool | None = None     # whether any wait (None: to be asked once)
         self.db = db if db is not None else shared_client()[database_name(service_name)]
         self.uri = uri or amqp_uri()
         self.ssl_options = ssl_options
@@ -220,6 +238,7 @@ class Relay:
             channel.confirm_select()
             channel.events["basic_ack"].add(self._on_ack)
             channel.events["basic_nack"].add(self._on_nack)
+            channel.events["basic_return"].add(self._on_return)
             self._next_tag, self._unconfirmed, self._nacked = 1, set(), False
         return self._connection.default_channel
 
@@ -228,6 +247,11 @@ class Relay:
             self._unconfirmed = {tag for tag in self._unconfirmed if tag > delivery_tag}
         else:
             self._unconfirmed.discard(delivery_tag)
+
+    def _on_return(self, error, exchange, routing_key, message):
+        """basic.return of a mandatory message no queue took; it comes before that message's confirm."""
+        entry_id = str((message.properties or {}).get("message_id", "")).rsplit("/", 1)[0]
+        self._returned.add((entry_id, exchange, routing_key))
 
     def _on_nack(self, delivery_tag, multiple):
         self._nacked = True
@@ -271,21 +295,26 @@ class Relay:
         return entries
 
     def publish_pending(self) -> int:
-        """Publish one batch with pipelined publisher confirms; mark sent only what the broker confirmed."""
+        """Publish one batch with pipelined publisher confirms; mark sent only what the broker confirmed and a
+        queue took (or no consumer subscribes to)."""
         entries = self.next_entries()
+        taken = {entry["_id"] for entry in entries}
+        entries += [entry for entry in self.due_unroutable() if entry["_id"] not in taken]
         if not entries:
             return 0
-        published = []
+        published, self._returned = [], set()
         try:
             channel = self._channel()
             last_tag_of = {}
             for entry in entries:
-                for exchange, routing_key, body, _ in amqp_messages(entry):
+                for index, (exchange, routing_key, body, _) in enumerate(amqp_messages(entry)):
                     data = body.encode()
                     proof = event_headers(exchange, data, self.publisher)     # consumers apply only proven events
+                    # mandatory: a message no queue takes is returned (basic.return) rather than confirmed and lost
                     channel.basic_publish(amqp.Message(data, content_type="application/json", content_encoding="utf-8",
-                                                       delivery_mode=2, application_headers=proof),
-                                          exchange=self._exchange(exchange), routing_key=routing_key)
+                                                       delivery_mode=2, application_headers=proof,
+                                                       message_id=f"{entry['_id']}/{index}"),
+                                          exchange=self._exchange(exchange), routing_key=routing_key, mandatory=True)
                     self._unconfirmed.add(self._next_tag)
                     self._next_tag += 1
                 last_tag_of[entry["_id"]] = self._next_tag - 1
@@ -301,6 +330,7 @@ class Relay:
         except Exception:
             log.exception("outbox relay of %s: publish failed, will retry", self.service_name)
             self._drop_connection()
+        published = self._keep_unroutable(entries, published)
         for entry in entries:
             if entry["_id"] in published:
                 for _, routing_key, _, count in amqp_messages(entry):
@@ -310,6 +340,51 @@ class Relay:
             self.db.outbox.update_many({"_id": {"$in": published}},
                                        {"$set": {"status": SENT, "sent_at": stamp()}})
         return len(published)
+
+    def _keep_unroutable(self, entries: list[dict], published: list) -> list:
+        """``published`` less the entries of which a message was returned for want of a queue a consumer should
+        have bound: those are marked unroutable, to be published again after a back-off, counted and logged."""
+        kept = {}
+        for entry_id, exchange, routing_key in self._returned:
+            if (exchange, routing_key) in self.must_route and entry_id in published:
+                kept.setdefault(entry_id, set()).add((exchange, routing_key))
+        self._returned = set()
+        if not kept:
+            return published
+        self._unroutable_waiting = True
+        now = utc_now()
+        for entry in entries:
+            if entry["_id"] not in kept:
+                continue
+            returned = int(entry.get("returned", 0))
+            delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** returned)
+            self.db.outbox.update_one({"_id": entry["_id"]}, {"$set": {
+                "status": UNROUTABLE, "returned": returned + 1, "retry_at": stamp(now + timedelta(seconds=delay))}})
+            for exchange, routing_key, _, count in amqp_messages(entry):
+                if (exchange, routing_key) in kept[entry["_id"]]:
+                    EVENTS_UNROUTABLE.labels(self.service_name, routing_key).inc(count)
+        log.warning("outbox relay of %s: %d entries unroutable (no queue bound for %s); kept, published again later",
+                    self.service_name, len(kept), sorted({pair for pairs in kept.values() for pair in pairs}))
+        return [entry_id for entry_id in published if entry_id not in kept]
+
+    def due_unroutable(self) -> list[dict]:
+        """Unroutable entries whose ``retry_at`` has come, oldest first: read every ``RETRY_QUERY_SECONDS`` while any
+        wait, and otherwise not at all (asked once when the relay takes the lease: another relay may have left some)."""
+        if self._unroutable_waiting is None:
+            self._unroutable_waiting = self.db.outbox.find_one({"status": UNROUTABLE}, {"_id": 1}) is not None
+        if not self._unroutable_waiting:
+            OUTBOX_UNROUTABLE.labels(self.service_name).set(0)
+            return []
+        if time.monotonic() - self._retried_at < RETRY_QUERY_SECONDS:
+            return []
+        self._retried_at = time.monotonic()
+        waiting = list(self.db.outbox.find({"status": UNROUTABLE}).sort("created_at", 1).limit(BATCH))
+        self._unroutable_waiting = bool(waiting)
+        OUTBOX_UNROUTABLE.labels(self.service_name).set(
+            len(waiting) if len(waiting) < BATCH else
+            len(list(self.db.outbox.find({"status": UNROUTABLE}, {"_id": 1}).limit(100_000))))
+        now = stamp()
+        return [entry for entry in waiting if entry.get("retry_at", EPOCH) <= now]
 
     def _report_backlog(self, batch: list[dict]) -> None:
         if len(batch) < BATCH:
@@ -328,7 +403,9 @@ class Relay:
         self.db.outbox.delete_many({"status": SENT, "created_at": {"$lt": stamp(utc_now() - KEEP_SENT)}})
 
     def run_once(self) -> int:
-        self.holds_lease = self.hold_lease()
+        held, self.holds_lease = self.holds_lease, self.hold_lease()
+        if self.holds_lease and not held:
+            self._unroutable_waiting = None
         if not self.holds_lease:
             _handed_over[self.db.name].clear()        # the holder reads them from the store
             return 0

@@ -12,13 +12,20 @@ itself, as a fresh broker without set-up needs.
 """
 from __future__ import annotations
 
+import logging
 from urllib.parse import unquote, urlsplit
 
+from amqp.exceptions import PreconditionFailed
 from kombu import Exchange, Queue
+
+log = logging.getLogger(__name__)
 
 DEAD_LETTER_EXCHANGE = "dead-letters"
 DEAD_LETTER_QUEUE = "dead-letters"
 DELIVERY_LIMIT = 5
+# A quorum queue like the event queues (replicated, survives a node's loss); no delivery limit and no dead-letter
+# exchange of its own: a parked message stays until an operator replays or drops it (python -m deploy.dead_letters).
+DEAD_LETTER_ARGUMENTS = {"x-queue-type": "quorum"}
 
 # (source service, event type, consuming service, handler method)
 SUBSCRIPTIONS: list[tuple[str, str, str, str]] = []
@@ -57,11 +64,33 @@ def event_queue(source: str, event_type: str, consumer: str, method: str, declar
                  durable=True, auto_delete=False, queue_arguments=queue_arguments())
 
 
+def dead_letter_queue() -> Queue:
+    return Queue(DEAD_LETTER_QUEUE, exchange=Exchange(DEAD_LETTER_EXCHANGE, type="fanout", durable=True),
+                 durable=True, auto_delete=False, queue_arguments=DEAD_LETTER_ARGUMENTS)
+
+
+def declare_dead_letters(connection) -> bool:
+    """Declare the dead-letter exchange and quorum queue on a channel of their own; False when a ``dead-letters``
+    queue of another type exists (a broker from before it was a quorum queue): the broker refuses the declaration
+    and that queue keeps receiving dead letters until ``python -m deploy.dead_letters migrate`` replaces it."""
+    channel = connection.channel()
+    try:
+        dead_letter_queue().declare(channel=channel)
+        return True
+    except PreconditionFailed as refusal:
+        log.warning("the dead-letters queue is not a quorum queue (%s): run python -m deploy.dead_letters migrate",
+                    refusal)
+        return False
+    finally:
+        try:
+            channel.close()
+        except Exception:  # noqa: BLE001  closed by the broker's refusal already
+            pass
+
+
 def declare_topology(connection, subscriptions=None) -> None:
     channel = connection.default_channel
-    dead_letters = Exchange(DEAD_LETTER_EXCHANGE, type="fanout", durable=True)
-    dead_letters.declare(channel=channel)
-    Queue(DEAD_LETTER_QUEUE, exchange=dead_letters, durable=True).declare(channel=channel)
+    declare_dead_letters(connection)
     for row in subscriptions if subscriptions is not None else SUBSCRIPTIONS:
         event_queue(*row).declare(channel=channel)
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from wsgiref.simple_server import make_server
 
 from nameko.extensions import DependencyProvider
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer, _get_best_family, _SilentHandler
 
 from servicekit.process.config import env
+from servicekit.process.health import HEALTH
 from servicekit.errors import ServiceError
 
 RPC_SECONDS = Histogram("service_rpc_seconds", "Time to answer an RPC or handle an event, by operation and outcome",
@@ -24,6 +27,10 @@ EVENTS_CONSUMED = Counter("events_consumed_total", "Events received, by outcome 
                           ["service", "event_type", "outcome"])
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox entries not yet published", ["service"])
 OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_age_seconds", "Age of the oldest unpublished outbox entry", ["service"])
+EVENTS_UNROUTABLE = Counter("events_unroutable_total", "Events the broker returned unroutable (no queue bound) though "
+                            "a consumer subscribes to them; kept in the outbox and published again",
+                            ["service", "event_type"])
+OUTBOX_UNROUTABLE = Gauge("outbox_unroutable_entries", "Outbox entries waiting for a queue to be bound", ["service"])
 
 COLLECTOR_PAUSE = Histogram("process_gc_pause_seconds", "Time each run of Python's cyclic garbage collector held "
                             "the process (every thread waits), by generation.", ["generation"],
@@ -60,15 +67,26 @@ _callbacks_lock = threading.Lock()
 
 
 def serve_metrics(port: int | None = None) -> None:
-    """Start the /metrics HTTP endpoint once per process (METRICS_PORT; 0 or unset: none)."""
+    """Start the HTTP endpoint once per process (METRICS_PORT; 0 or unset: none): /metrics, and the process's
+    /livez and /readyz (``servicekit.process.health``)."""
     global _server_started
     port = port if port is not None else int(env("METRICS_PORT", "0"))
     with _server_lock:
         if port and not _server_started:
-            start_http_server(port, addr=env("METRICS_HOST", "127.0.0.1"), registry=FamilyNames())
+            start_server(port, env("METRICS_HOST", "127.0.0.1"), HEALTH.wsgi(make_wsgi_app(FamilyNames())))
             _server_started = True
     if port:
         watch_collector_pauses()
+
+
+def start_server(port: int, host: str, app) -> None:
+    """prometheus_client's ``start_http_server`` serving ``app`` (its metrics app wrapped) on a daemon thread."""
+    class Server(ThreadingWSGIServer):
+        pass
+
+    Server.address_family, host = _get_best_family(host, port)
+    server = make_server(host, port, app, Server, handler_class=_SilentHandler)
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
 
 
 def watch_collector_pauses() -> None:

@@ -186,3 +186,29 @@ def test_a_message_whose_body_was_changed_after_signing_is_parked():
     batch._received(event("a"), tampered)
 
     assert tampered.settled == "dead-letter" and batch.due_at() is None
+
+
+def test_a_body_that_is_not_json_is_parked_alone_and_counted():
+    from prometheus_client import REGISTRY
+
+    batch = consumer(Applier())
+    broken = Message(1)
+    broken.delivery_info["routing_key"] = "checkin_recorded"
+    labels = {"service": "scoring", "queue": "evt-attendance-checkin_recorded--scoring.score", "reason": "malformed"}
+    before = REGISTRY.get_sample_value("events_dead_lettered_total", labels) or 0
+    batch._undecodable(broken, ValueError("Expecting value"))
+    assert broken.settled == "dead-letter" and batch.due_at() is None
+    assert REGISTRY.get_sample_value("events_dead_lettered_total", labels) == before + 1
+
+
+@pytest.mark.parametrize("earlier_deliveries, settled", [(0, "requeue"), (3, "requeue"), (4, "dead-letter")])
+def test_a_message_that_keeps_failing_is_parked_by_the_consumer_at_the_delivery_limit(earlier_deliveries, settled):
+    applier, channel = Applier(poison={"b"}), Channel()
+    batch = consumer(applier)
+    failing, fine = Message(1), Message(2)
+    if earlier_deliveries:
+        failing.headers = {**failing.headers, "x-delivery-count": earlier_deliveries}
+    batch._received(event("b"), failing)
+    batch._received(event("c"), fine)
+    batch._flush(channel)
+    assert (failing.settled, fine.settled) == (settled, "ack") and applier.applied == ["c"]
