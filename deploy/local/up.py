@@ -1,7 +1,9 @@
 """The whole platform on one machine, on its embedded defaults: `bin/run` (python -m deploy.local.up).
 
 Everything lives under var/ (gitignored): keys, the embedded store, logs, demo logins.
-Ctrl-C or SIGTERM stops every child; the data stays and the next start reuses it.
+A child (a service, the gateway, an embedded store) that exits once the platform is up is started again with a
+back-off (deploy.local.supervision); the others keep running. Ctrl-C or SIGTERM stops every child; the data stays
+and the next start reuses it.
 """
 from __future__ import annotations
 
@@ -16,13 +18,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from deploy.local import prometheus as local_prometheus
 from deploy.local.broker import BrokerSetupError, is_local_guest, login_settings, users_imported
 from deploy.local.processes import (GATEWAY_ADMIN_PORT, GATEWAY_GRPC_PORT, GATEWAY_HTTP_PORT, PROCESSES, STORE_NICE,
                                      Process)
+from deploy.local.supervision import Supervisor
 from servicekit.process.config import amqp_uri
 from servicekit.storage.embedded_mongo import EmbeddedMongo, EmbeddedMongoError, log_tail
 from servicekit.security.keys import ensure_keys, ensure_operator_password
@@ -51,6 +55,8 @@ class Child:
     spec: Process
     popen: subprocess.Popen
     log_path: Path
+    env: dict[str, str] = field(default_factory=dict, repr=False)        # what it was started with, to start
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)    # it again the same way
 
 
 class Platform:
@@ -58,6 +64,7 @@ class Platform:
         self.children: list[Child] = []
         self.stores: dict[str, EmbeddedMongo] = {}     # embedded store processes by name (main, scoring)
         self.scheme = "http"                           # the gateway's HTTP port: https with a certificate
+        self.supervisor: Supervisor | None = None
 
     def start(self, secrets: dict[str, str], tls: bool = False) -> dict[str, str]:
         LOGS.mkdir(parents=True, exist_ok=True)
@@ -112,6 +119,30 @@ class Platform:
             if code is not None:
                 raise PlatformError(f"{child.spec.name} 意外退出 (exited unexpectedly, code {code}); "
                                     f"{child.log_path} 末尾 (log tail):\n{log_tail(child.log_path)}")
+
+    def supervise(self) -> None:
+        """Start again, each after its back-off, the children and embedded stores that exited (bin/run's loop)."""
+        if self.supervisor is None:
+            self.supervisor = Supervisor(LOGS / "supervisor.log")
+            for name, store in self.stores.items():
+                self.supervisor.add(f"store {name}", lambda name=name: self.restart_store(name),
+                                    lambda store=store: store.process.poll() if store.process else -1,
+                                    store.log_path)
+            for child in self.children:
+                self.supervisor.add(child.spec.name, lambda child=child: self.respawn(child),
+                                    child.popen.poll, child.log_path)
+        self.supervisor.check()
+
+    def respawn(self, child: Child) -> None:
+        child.popen = spawn(child.spec, child.env, child.secrets).popen
+        self.supervisor.children[child.spec.name].exit_code = child.popen.poll
+
+    def restart_store(self, name: str) -> None:
+        """The embedded store ``name`` again, on its port and files: the services' clients reconnect by themselves."""
+        store = self.stores[name]
+        store.process = None                # exited: start() would take a process object for a running store
+        store.start()
+        lower_priority_of(store.process.pid, STORE_NICE.get(name, 0))
 
     def running(self, name: str) -> bool:
         return any(child.spec.name == name for child in self.children)
@@ -228,7 +259,7 @@ def spawn(spec: Process, env: dict[str, str], secrets: dict[str, str]) -> Child:
         popen = subprocess.Popen(
             [sys.executable, *spec.argv], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             env={**env, **spec.env, **{name: secrets[name] for name in spec.secrets}}, start_new_session=True)
-    return Child(spec, popen, log_path)
+    return Child(spec, popen, log_path, env, secrets)
 
 
 def signal_group(popen: subprocess.Popen, signum: int) -> None:
@@ -297,7 +328,8 @@ def print_summary(platform: Platform, env: dict[str, str], operator_password: st
     lines += [f"  存储 (MONGO_URI): {env['MONGO_URI']}   数据库前缀 (DB_PREFIX): {env['DB_PREFIX']}"]
     lines += [f"  {name} 专用存储 (its own embedded store): {store.uri}" for name, store in platform.stores.items()
               if name != "main"]
-    lines += [f"  日志 (logs): {LOGS}/<进程>.log",
+    lines += [f"  日志 (logs): {LOGS}/<进程>.log; 进程退出后自动重启, 记录于 (a process that exits is started "
+              f"again, logged in) {LOGS}/supervisor.log",
               f"  运维账号 (operator login): tenant_code \"\", username operator, password {operator_password}"]
     if DEMO_LOGINS.exists():
         lines.append(f"  演示账号 (demo logins, {DEMO_LOGINS.relative_to(ROOT)}):")
@@ -316,6 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls", action="store_true",
                         help="serve HTTPS on the LAN with a self-signed certificate (var/keys/): phones need a secure "
                              "context for geolocation (or set GATEWAY_TLS_CERT and GATEWAY_TLS_KEY)")
+    parser.add_argument("--prometheus", action="store_true",
+                        help="also run Prometheus (Debian's) with deploy/prometheus.yml and the alert rules of "
+                             "deploy/alerts/ on 127.0.0.1:9190, its data under var/prometheus")
     args = parser.parse_args(argv)
 
     def request_stop(signum, frame):
@@ -324,15 +359,18 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     platform, exit_code = Platform(), 0
+    prometheus = None
     try:
         operator_password = ensure_operator_password(VAR / "keys")
         env = platform.start({"OPERATOR_PASSWORD": operator_password}, tls=args.tls)
         if not args.no_demo:
             seed_demo(platform, operator_password)
         print_summary(platform, env, operator_password)
+        if args.prometheus:
+            prometheus = local_prometheus.start_beside_platform(VAR, env.get("GATEWAY_TLS_CERT"))
         deadline = time.monotonic() + args.foreground_seconds if args.foreground_seconds else None
         while deadline is None or time.monotonic() < deadline:
-            platform.check_alive()
+            platform.supervise()
             time.sleep(0.5)
     except StopRequested:
         pass
@@ -343,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("正在停止 (stopping)…", flush=True)
+        local_prometheus.stop(prometheus)
         platform.stop()
         print("已停止 (stopped); 数据保留在 var/ (data kept)", flush=True)
     return exit_code

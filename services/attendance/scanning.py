@@ -13,6 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from prometheus_client import Counter
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from servicekit.errors import InvalidArgument, Rejected, ServiceError
@@ -39,6 +40,9 @@ KNOWN_RECORDS_CAPACITY = 500_000
 MAX_BATCH = 1000
 DEVICE_HISTORY_MONTHS = 6      # how far back a member's devices are known (its branch's themed days)
 NO_DEVICES: frozenset[str] = frozenset()
+# The themed day's dashboard and alerts read the desk's answers by outcome: a refusal's code says why members fail
+SCANS = Counter("attendance_scans_total", "Scans answered by the scan desk, by outcome: recorded, repeat or the "
+                "refusal's code", ["outcome"])
 
 
 def record_id(activity_id: str, direction: str, member_id: str) -> str:
@@ -266,6 +270,22 @@ class DeviceBook:
                 book[device_key] = (*members, member_id)
 
 
+def count_outcomes(answers: list[dict | None]) -> dict[str, int]:
+    """Add a batch's answers to ``attendance_scans_total`` (one increment per outcome: a batch holds up to 1,000)."""
+    counts: dict[str, int] = {}
+    for answer in answers:
+        if answer is None:
+            continue
+        if "error" in answer:
+            outcome = answer["error"].get("code") or "?"
+        else:
+            outcome = "repeat" if answer["result"].get("repeat") else "recorded"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    for outcome, count in counts.items():
+        SCANS.labels(outcome).inc(count)
+    return counts
+
+
 class ScanDesk:
     def __init__(self, store, chain: ChainWriter, clock: WallClock, tenant_key, peers=None):
         self.store, self.chain, self.clock, self.peers = store, chain, clock, peers
@@ -301,6 +321,7 @@ class ScanDesk:
                 self.chain.forget(p.activity["_id"] for p in pending)
                 for p in pending:
                     answers[p.index] = None
+        count_outcomes(answers)
         return answers
 
     # --- steps --------------------------------------------------------------------
