@@ -74,8 +74,8 @@ class ErrorReply:
     @property
     def retry_after(self) -> int | None:
         """Whole seconds before trying again, for a refusal that gives them (``details``' ``retry_after_seconds``:
-        a throttled login): HTTP's Retry-After, gRPC's ``retry-after`` trailer."""
-        if self.kind != "TOO_MANY_REQUESTS":
+        a throttled login, a store that does not answer): HTTP's Retry-After, gRPC's ``retry-after`` trailer."""
+        if self.kind not in ("TOO_MANY_REQUESTS", "UNAVAILABLE"):
             return None
         for detail in self.details:
             seconds = detail.get("retry_after_seconds") if isinstance(detail, dict) else None

@@ -99,9 +99,17 @@ class Rejected(ServiceError):
     default_code = "REJECTED"
 
 
+@_register
+class Unavailable(ServiceError):
+    """A dependency of the service (its store) does not answer now; the same request may succeed later:
+    503 / UNAVAILABLE, with Retry-After when ``details`` give ``retry_after_seconds``."""
+    kind = "UNAVAILABLE"
+    default_code = "UNAVAILABLE"
+
+
 ERROR_CLASSES = {cls.kind: cls for cls in
                  (InvalidArgument, Unauthenticated, PermissionDenied, NotFound, Conflict, TooManyRequests,
-                  Rejected)}
+                  Rejected, Unavailable)}
 
 
 def error_from_dict(body: dict) -> ServiceError:

@@ -6,7 +6,8 @@ nx-27017 runs its threaded server (``--threaded``: a thread per connection) rath
 hand-offs between worker threads and its event loop cost the store CPU at a scan peak
 (docs/performance.md#embedded-store-limits-and-the-separate-scoring-store). ``EMBEDDED_MONGO_SERVER=asyncio``
 runs the asyncio server. It logs warnings and errors, not a line per command (``servicekit.storage.nx_server``;
-``EMBEDDED_MONGO_LOG=commands``: every line).
+``EMBEDDED_MONGO_LOG=commands``: every line). SQLite syncs at every commit (``EMBEDDED_MONGO_SYNCHRONOUS=FULL``, the
+default; ``NORMAL``: not, see ``servicekit.storage.nx_server``).
 """
 from __future__ import annotations
 
@@ -67,17 +68,26 @@ def log_setting(setting: str | None = None) -> str:
     return setting
 
 
+SYNCHRONOUS_SETTINGS = ("FULL", "NORMAL")
+
+
+def synchronous_setting(setting: str | None = None) -> str:
+    """SQLite's ``synchronous`` for the store's files (``EMBEDDED_MONGO_SYNCHRONOUS``): ``FULL`` (the default: a
+    commit is on disk when answered) or ``NORMAL`` (a power loss can lose the last commits)."""
+    raw = setting if setting is not None else os.environ.get("EMBEDDED_MONGO_SYNCHRONOUS", "")
+    value = raw.strip().upper() or "FULL"
+    if value not in SYNCHRONOUS_SETTINGS:
+        raise EmbeddedMongoError(f"EMBEDDED_MONGO_SYNCHRONOUS must be one of {', '.join(SYNCHRONOUS_SETTINGS)}, "
+                                 f"not {raw!r}")
+    return value
+
+
 def server_command(log: str = "warnings") -> list[str]:
     """nx-27017 from the running interpreter's environment (the project's venv), through
-    ``servicekit.storage.nx_server`` unless every command is to be logged."""
+    ``servicekit.storage.nx_server``, which applies ``EMBEDDED_MONGO_LOG`` and ``EMBEDDED_MONGO_SYNCHRONOUS``."""
     if importlib.util.find_spec("nx_27017") is None:
         raise EmbeddedMongoError("nx-27017 is not installed in this environment: run bin/setup")
-    if log == "warnings":
-        return [sys.executable, "-m", "servicekit.storage.nx_server"]
-    script = Path(sys.executable).parent / "nx-27017"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "nx_27017.nx_27017"]  # the package has no __main__
+    return [sys.executable, "-m", "servicekit.storage.nx_server"]
 
 
 class EmbeddedMongo:
@@ -99,7 +109,8 @@ class EmbeddedMongo:
     def start(self) -> EmbeddedMongo:
         if self.process:
             return self
-        options, logged = server_options(), log_setting()   # a bad setting is refused before anything is made
+        # a bad setting is refused before anything is made
+        options, logged, _ = server_options(), log_setting(), synchronous_setting()
         if self.data_dir is None:
             self._temp_dir = Path(tempfile.mkdtemp(prefix="nx-27017-"))
             data_dir, side_dir = self._temp_dir / "data", self._temp_dir

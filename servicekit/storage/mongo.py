@@ -19,8 +19,12 @@ from pathlib import Path
 import pymongo
 from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError, OperationFailure
 from nameko.extensions import DependencyProvider
+from prometheus_client import REGISTRY
+from prometheus_client.core import GaugeMetricFamily
 
 from servicekit.process.config import database_name, mongo_uri
+from servicekit.storage.durability import (client_options, database_options, restorable, run_transaction,
+                                           transaction_options)
 
 _clients: dict[str, pymongo.MongoClient] = {}
 _clients_lock = threading.Lock()
@@ -93,9 +97,38 @@ def shared_client(uri: str | None = None) -> pymongo.MongoClient:
     uri = uri or mongo_uri()
     with _clients_lock:
         if uri not in _clients:
-            _clients[uri] = pymongo.MongoClient(uri, tz_aware=True, connect=False,
-                                                serverSelectionTimeoutMS=10000)
+            # retryable writes and reads and bounded timeouts, on any server (servicekit.storage.durability)
+            _clients[uri] = pymongo.MongoClient(uri, tz_aware=True, connect=False, **client_options())
         return _clients[uri]
+
+
+def durable_database(client: pymongo.MongoClient, name: str) -> pymongo.database.Database:
+    """The database with majority writes and reads on MongoDB; as it is on nx-27017, which would store a read
+    concern passed to it as a document (servicekit.storage.durability)."""
+    return client[name].with_options(**database_options(embedded_lock_name(client) is not None))
+
+
+def store_label(uri: str) -> str:
+    """The hosts of a MongoDB URI without its credentials or options: ``127.0.0.1:27017``."""
+    hosts = uri.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0]
+    return hosts.rsplit("@", 1)[-1]
+
+
+class StoreAvailability:
+    """``store_up{store}``: 1 while this process's client of a store knows a server it can write to, else 0.
+    pymongo's own monitor checks each server every 10 s, so a scrape sends nothing to the store."""
+
+    def collect(self):
+        family = GaugeMetricFamily("store_up", "Whether this process's client of the store has a writable server "
+                                   "(pymongo's monitor, every 10 s)", labels=["store"])
+        with _clients_lock:
+            clients = list(_clients.items())
+        for uri, client in clients:
+            family.add_metric([store_label(uri)], 1.0 if client.topology_description.has_writable_server() else 0.0)
+        yield family
+
+
+REGISTRY.register(StoreAvailability())
 
 
 def is_duplicate(error: Exception) -> bool:
@@ -174,6 +207,29 @@ class Store:
             merged.update(vars(klass).get("collections", {}))
         return merged
 
+    @property
+    def embedded(self) -> bool:
+        """Whether the store is nx-27017 (asked once per client: ``buildInfo``)."""
+        return embedded_lock_name(self.client) is not None
+
+    def run_transaction(self, work, session=None, keeps=()):
+        """``work(session)`` in a transaction, committed; returns what it returned. On MongoDB, a transient error
+        (a write conflict, an election) runs ``work`` again from the start, a bounded number of times, and a commit
+        whose answer was lost is committed again (``durability.run_transaction``). Before ``work`` runs again, the
+        lists, dicts and sets its closure holds (and those of ``keeps``: functions or containers) are put back as
+        they were (``durability.restorable``); any other state ``work`` changes outside the store is its own to
+        undo. On nx-27017, which labels no error transient, ``work`` runs once. Locks and ``session`` as
+        ``transaction``."""
+        with transaction_lock(self.db.name), embedded_transaction_lock(self.client, self.db.name):
+            embedded = self.embedded
+            options = transaction_options(embedded)
+            # on nx-27017, one run: nothing to copy for a retry that would not come
+            restore, attempts = (None, 1) if embedded else (restorable(work, *keeps), None)
+            if session is not None:
+                return run_transaction(session, work, options, attempts, before_retry=restore)
+            with self.client.start_session() as session:
+                return run_transaction(session, work, options, attempts, before_retry=restore)
+
     @contextmanager
     def transaction(self, session=None):
         """A session in a transaction: every write given ``session=`` commits or none does.
@@ -181,19 +237,22 @@ class Store:
         Transactions on one database run one at a time in a process (``transaction_lock``), and on nx-27017 across
         the processes of this machine too (``embedded_transaction_lock``).
         ``session``: a session of the caller's to run the transaction in (one whose id it has recorded),
-        else a new one."""
+        else a new one. A block cannot be run again: a transient error reaches the caller; ``run_transaction``
+        retries."""
         with transaction_lock(self.db.name), embedded_transaction_lock(self.client, self.db.name):
+            options = transaction_options(self.embedded)
             if session is not None:
-                with session.start_transaction():
+                with session.start_transaction(**options):
                     yield session
                 return
             with self.client.start_session() as session:
-                with session.start_transaction():
+                with session.start_transaction(**options):
                     yield session
 
 
 def open_store(store_class: type[Store], service_name: str, uri: str | None = None) -> Store:
-    store = store_class(shared_client(uri)[database_name(service_name)])
+    client = shared_client(uri)
+    store = store_class(durable_database(client, database_name(service_name)))
     store.ensure_schema()
     return store
 

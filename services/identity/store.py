@@ -110,8 +110,8 @@ class IdentityStore(SecondFactorStore, OutboxStore):
                 grant["role"], path_of(orgs[grant["org_id"]]))})
                 for account in chunk for grant in account["roles"][:1] if grant["org_id"] in orgs]
             if updates:     # in a transaction: nx-27017 otherwise commits each update on its own
-                with self.transaction() as session:
-                    written += self.db.accounts.bulk_write(updates, ordered=False, session=session).modified_count
+                written += self.run_transaction(
+                    lambda session: self.db.accounts.bulk_write(updates, ordered=False, session=session).modified_count)
         self.db.migrations.update_one({"_id": "account_places"}, {"$set": {"done_at": stamp(), "written": written}},
                                       upsert=True)
         return written
@@ -288,8 +288,9 @@ class IdentityStore(SecondFactorStore, OutboxStore):
     def _write_keys(self, updates: list[UpdateOne]) -> int:
         if not updates:
             return 0
-        with self.transaction() as session:     # one commit per batch: nx-27017 commits every statement otherwise
-            return self.db.members.bulk_write(updates, ordered=False, session=session).modified_count
+        # one commit per batch: nx-27017 commits every statement otherwise
+        return self.run_transaction(
+            lambda session: self.db.members.bulk_write(updates, ordered=False, session=session).modified_count)
 
     def party_members_of(self, tenant_id: str, branch_ids: list[str]):
         """Probationary and full members of these branches (the statuses that make a party member).
@@ -334,8 +335,8 @@ class IdentityStore(SecondFactorStore, OutboxStore):
             return 0
         writes = [UpdateOne({"_id": member_id, "id_number_enc": as_read}, {"$set": fields})
                   for member_id, as_read, fields in updates]
-        with self.transaction() as session:
-            return self.db.members.bulk_write(writes, ordered=False, session=session).modified_count
+        return self.run_transaction(
+            lambda session: self.db.members.bulk_write(writes, ordered=False, session=session).modified_count)
 
     def migration(self, step: str) -> dict | None:
         return self.db.migrations.find_one({"_id": step})

@@ -18,6 +18,18 @@ def test_the_session_store_accepts_a_write_and_a_read(mongo_uri):
         assert items.find_one({"_id": "first"})["name"] == "汉中"
 
 
+def test_a_bool_set_into_a_stored_document_comes_back_as_a_number(mongo_uri):
+    """An nx-27017 fact docs/performance.md#embedded-store-limits-and-the-separate-scoring-store states: code reads
+    such a field truthy, never ``is True``."""
+    with pymongo.MongoClient(mongo_uri) as client:
+        items = client[database_name("smoke")]["flags"]
+        items.insert_many([{"_id": "on", "flag": False}, {"_id": "off", "flag": True}])
+        items.update_one({"_id": "on"}, {"$set": {"flag": True}})
+        items.update_one({"_id": "off"}, {"$set": {"flag": False}})
+        on, off = items.find_one({"_id": "on"})["flag"], items.find_one({"_id": "off"})["flag"]
+    assert (on, off) == (1, 0) and on is not True and off is not False
+
+
 def test_data_survives_a_restart_on_the_same_data_dir(tmp_path):
     with EmbeddedMongo(tmp_path / "data") as mongo, pymongo.MongoClient(mongo.uri) as client:
         client.pb_smoke.items.insert_one({"_id": "kept", "n": 1})
@@ -67,7 +79,8 @@ def test_the_store_runs_the_threaded_server_unless_asked_for_the_asyncio_one(tmp
 
 @pytest.mark.parametrize("setting, value, refusal", [
     ("EMBEDDED_MONGO_SERVER", "forked", "EMBEDDED_MONGO_SERVER must be one of threaded, asyncio"),
-    ("EMBEDDED_MONGO_LOG", "everything", "EMBEDDED_MONGO_LOG must be one of warnings, commands")])
+    ("EMBEDDED_MONGO_LOG", "everything", "EMBEDDED_MONGO_LOG must be one of warnings, commands"),
+    ("EMBEDDED_MONGO_SYNCHRONOUS", "OFF", "EMBEDDED_MONGO_SYNCHRONOUS must be one of FULL, NORMAL")])
 def test_an_unknown_setting_is_refused_before_anything_starts(tmp_path, monkeypatch, setting, value, refusal):
     monkeypatch.setenv(setting, value)
     mongo = EmbeddedMongo(tmp_path / "data")
@@ -101,7 +114,7 @@ def test_the_store_logs_warnings_but_not_a_line_per_command(tmp_path, monkeypatc
 def test_every_command_is_logged_when_asked(tmp_path, monkeypatch):
     monkeypatch.setenv("EMBEDDED_MONGO_LOG", "commands")
     with EmbeddedMongo(tmp_path / "data") as mongo, pymongo.MongoClient(mongo.uri) as client:
-        assert "servicekit.storage.nx_server" not in mongo.process.args
+        assert mongo.process.args[1:3] == ["-m", "servicekit.storage.nx_server"]     # which applies the setting
         for n in range(20):
             client.pb_smoke.items.insert_one({"_id": n})
     assert mongo.log_path.read_text().count("Command response") >= 20
