@@ -46,7 +46,10 @@ ERROR_STATUSES = {"400": "Invalid request (bad JSON, unknown field, wrong type, 
                   "415": "UNSUPPORTED_MEDIA_TYPE: the body is not of a media type this operation takes",
                   "422": "Understood but refused by a rule of the domain (REJECTED, or the code given)",
                   "429": "Too many requests", "431": "HEADERS_TOO_LARGE: the request line and headers are too large",
-                  "500": "Internal error", "503": "Service unavailable", "504": "The service did not answer in time"}
+                  "500": "Internal error",
+                  "503": "Unavailable for now: SERVICE_UNAVAILABLE (the service is not running) or STORE_UNAVAILABLE "
+                         "(its store does not answer); Retry-After gives the seconds to wait",
+                  "504": "The service did not answer in time"}
 # Open operations whose service checks credentials of its own (a password, a refresh token): they answer 401 too.
 CREDENTIAL_RPCS = frozenset({"Login", "Refresh"})
 CREDENTIALS_REFUSED = "The credentials are refused (LOGIN_FAILED, REFRESH_INVALID, ACCOUNT_GONE...)"

@@ -35,6 +35,7 @@ from servicekit.messaging.signed_calls import sign_outgoing_calls
 from servicekit.process.config import database_name, switched_off
 from servicekit.security.proofs import EXPIRES_HEADER, call_nonce, verify_call
 from servicekit.security.replay import COLLECTION, CallNonces
+from servicekit.storage.durability import is_store_unavailable, store_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,19 @@ class OnceEncodedResponder(Responder):
         return result, exc_info
 
 
+def store_outage_as_unavailable(exc_info):
+    """A call the store could not serve (pymongo's ConnectionFailure: no server selected, connection lost or timed
+    out) is answered 503 ``STORE_UNAVAILABLE`` rather than as an unexpected error; anything else as it is."""
+    if exc_info is not None and is_store_unavailable(exc_info[1]):
+        error = store_unavailable(exc_info[1])
+        return type(error), error, exc_info[2]
+    return exc_info
+
+
 class OnceEncodedRpcConsumer(RpcConsumer):
     def handle_result(self, message, result, exc_info):
+        # every answer passes here: a worker's, and a refusal before the worker (the replay guard's store write)
+        exc_info = store_outage_as_unavailable(exc_info)
         config = self.container.config
         serializer = config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER)
         responder = OnceEncodedResponder(
@@ -132,6 +144,7 @@ class OnceEncodedRpc(Rpc):
     def handle_result(self, message, worker_ctx, result, exc_info):
         """The audit entry of the call, if it makes one (``servicekit.audit.recording``), then the answer: a caller
         told of success knows the entry is stored."""
+        exc_info = store_outage_as_unavailable(exc_info)        # recorded as the caller is answered
         try:
             self.audit_trail.record(getattr(message, "proven_principal", ""), worker_ctx, result, exc_info)
         except Exception:  # noqa: BLE001  the answer goes out whatever the audit trail does
@@ -157,7 +170,9 @@ def answer_each(items, handle, concurrency: int = 1) -> list[dict]:
             return {"result": handle(item)}
         except ServiceError as error:
             return {"error": error.to_dict()}
-        except Exception:  # noqa: BLE001  answered as the gateway answers an unexpected error; logged here
+        except Exception as error:  # noqa: BLE001  answered as the gateway answers an unexpected error; logged here
+            if is_store_unavailable(error):
+                return {"error": store_unavailable(error).to_dict()}
             log.exception("a batch item failed")
             return {"error": ServiceError("服务内部错误，请稍后重试", code="INTERNAL").to_dict()}
         finally:

@@ -62,6 +62,7 @@ export const MESSAGES = {
   PAGE_SIZE_INVALID: "每页数量无效",
   PAGE_TOKEN_INVALID: "翻页参数无效，请刷新后重试",
   SERVICE_UNAVAILABLE: "服务暂时不可用，请稍后再试",
+  STORE_UNAVAILABLE: "数据存储暂时不可用，请稍后再试",
   UPSTREAM_TIMEOUT: "服务响应超时，请稍后再试",
   INTERNAL: "系统内部错误，请稍后再试",
   NETWORK: "网络连接失败，请检查网络后重试",
