@@ -21,9 +21,10 @@ PRIVATE = Ed25519PrivateKey.generate()
 OTHER = Ed25519PrivateKey.generate()
 PUBLIC_PEM = PRIVATE.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 NOW = int(time.time())
+LIFETIME = 4 * 3600     # the corpus is made at import: it must outlive a whole test run, not only this module
 SCOPE = {"account_id": "acc-1", "tenant_id": "t-1", "roles": [{"role": "member", "org_id": None}],
          "member_id": "m-1", "branch_id": "b-1"}
-CLAIMS = {**SCOPE, "iss": tokens.ISSUER, "aud": tokens.AUDIENCE, "sub": "acc-1", "iat": NOW, "exp": NOW + 600,
+CLAIMS = {**SCOPE, "iss": tokens.ISSUER, "aud": tokens.AUDIENCE, "sub": "acc-1", "iat": NOW, "exp": NOW + LIFETIME,
           "jti": "j-1"}
 HEADER = {"typ": tokens.TOKEN_TYPE}
 
@@ -130,8 +131,8 @@ CASES = {
 }
 STRICTER = {     # PyJWT accepts these; ours refuses (never minted by TokenSigner)
     "issued-at true": hand({**CLAIMS, "iat": True}),
-    "expiry as a float": hand({**CLAIMS, "exp": NOW + 600.5}),
-    "expiry as a numeric string": hand({**CLAIMS, "exp": str(NOW + 600)}),
+    "expiry as a float": hand({**CLAIMS, "exp": NOW + LIFETIME + 0.5}),
+    "expiry as a numeric string": hand({**CLAIMS, "exp": str(NOW + LIFETIME)}),
 }
 
 

@@ -58,6 +58,11 @@ ODD_ANSWERS = [
 
 @pytest.mark.parametrize("answer", ODD_ANSWERS, ids=repr)
 def test_odd_answers_convert_or_fail_as_json_format_does(answer):
+    record = answer.get("record") if isinstance(answer, dict) else None
+    if isinstance(record, dict) and record.get("backfilled") == 1:
+        # one difference on purpose: a service's 1/0 in a bool field is read as a bool (the embedded store's $set)
+        assert to_message(SCAN.response, answer).record.backfilled is True
+        return
     try:
         expected = parsed(SCAN.response, answer)
     except json_format.ParseError as error:
