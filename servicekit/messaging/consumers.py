@@ -36,9 +36,9 @@ from servicekit.security.proofs import verify_event
 from servicekit.timestamps import parse_stamp
 from servicekit.process.metrics import EVENTS_CONSUMED
 from servicekit.storage.mongo import is_duplicate
-from servicekit.messaging.dead_letters import DeadLetterDepth, park
-from servicekit.messaging.topology import (DELIVERY_LIMIT, declare_consumer_topology, declares_whole_topology,
-                                          event_queue)
+from servicekit.messaging.dead_letters import DEAD_LETTERS, park
+from servicekit.messaging.topology import (DEAD_LETTER_QUEUE, DELIVERY_LIMIT, declare_consumer_topology,
+                                          declares_whole_topology, event_queue)
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +140,10 @@ class QueueDepths:
     closes its channel, never the consumer's)."""
 
     def __init__(self, connection, service: str, consumer: str, queue_names: list[str], every: float = DEPTH_EVERY,
-                 clock=time.monotonic):
+                 clock=time.monotonic, also: dict | None = None):
+        """``also``: other queues' gauges sampled on the same channel (``dead_letters{queue}``)."""
         self.connection, self.queue_names, self.every, self.clock = connection, queue_names, every, clock
-        self.gauges = {name: QUEUE_READY.labels(service, consumer, name) for name in queue_names}
+        self.gauges = {**{name: QUEUE_READY.labels(service, consumer, name) for name in queue_names}, **(also or {})}
         self.channel = None
         self.next_at = 0.0
 
@@ -153,8 +154,8 @@ class QueueDepths:
         try:
             if self.channel is None:
                 self.channel = self.connection.channel()
-            for name in self.queue_names:
-                self.gauges[name].set(self.channel.queue_declare(queue=name, passive=True).message_count)
+            for name, gauge in self.gauges.items():
+                gauge.set(self.channel.queue_declare(queue=name, passive=True).message_count)
         except Exception as error:  # noqa: BLE001  a missing metric is no reason to stop consuming
             log.warning("queue depths of %s: %s", self.queue_names[:1], error)
             self.channel = None
@@ -247,14 +248,13 @@ class BatchEventConsumer(DependencyProvider):
             channel.basic_qos(0, self.prefetch, False)
             whole = declares_whole_topology(self.uri)     # its own user may not declare the publishers' exchanges
             queues = [event_queue(*row, declare_exchange=whole) for row in self.rows]
-            depths = QueueDepths(connection, self.container.service_name, self.name, [q.name for q in queues])
-            dead_letters = DeadLetterDepth(connection)
+            depths = QueueDepths(connection, self.container.service_name, self.name, [q.name for q in queues],
+                                 also={DEAD_LETTER_QUEUE: DEAD_LETTERS.labels(DEAD_LETTER_QUEUE)})
             # a body kombu cannot decode is parked alone; raised, it closed the channel and redelivered the prefetch
             with Consumer(channel, queues=queues, callbacks=[self._received], accept=["json"], no_ack=False,
                           on_decode_error=self._undecodable):
                 while self._running:
                     depths.sample_when_due()
-                    dead_letters.sample_when_due()
                     due = self.due_at()
                     timeout = 1.0 if due is None else max(0.0, due - self.clock())
                     try:

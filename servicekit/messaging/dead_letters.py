@@ -12,24 +12,16 @@ The consumer counts each one as ``events_dead_lettered_total{service, queue, rea
 - ``failed``: applying it failed on every one of its ``topology.DELIVERY_LIMIT`` deliveries.
 
 Every consumer process also samples the queue's depth into ``dead_letters{queue}`` with a passive declare (one
-round trip, no read permission needed) every ``DEPTH_EVERY`` seconds; alerts: deploy/alerts/dead-letters.yml.
+round trip, no read permission needed) with its own queues' depths (``consumers.QueueDepths``); alerts: deploy/alerts/dead-letters.yml.
 ``python -m deploy.dead_letters`` lists, shows, replays and drops parked messages.
 """
 from __future__ import annotations
 
-import logging
-import time
-
 from prometheus_client import Counter, Gauge
-
-from servicekit.messaging.topology import DEAD_LETTER_QUEUE
-
-log = logging.getLogger(__name__)
 
 DEAD_LETTERED = Counter("events_dead_lettered_total", "Messages a consumer parked in the dead letters, by origin "
                         "queue and reason (malformed, refused, failed)", ["service", "queue", "reason"])
 DEAD_LETTERS = Gauge("dead_letters", "Messages waiting in the dead-letter queue", ["queue"])
-DEPTH_EVERY = 15.0
 # headers the broker writes when it dead-letters a message: dropped on replay, so a replayed message that is parked
 # again starts a fresh history (the proof headers stay: consumers verify them)
 DEATH_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
@@ -67,26 +59,3 @@ def origin(headers: dict | None) -> dict:
             "routing_key": _text(keys[0]),
             "reason": _text(headers.get("x-first-death-reason", entry.get("reason", ""))),
             "count": int(entry.get("count", 1) or 1)}
-
-
-class DeadLetterDepth:
-    """Samples ``dead_letters{queue}`` on a channel of its own: a failed passive declare (no such queue yet) closes
-    that channel only."""
-
-    def __init__(self, connection, every: float = DEPTH_EVERY, clock=time.monotonic, queue: str = DEAD_LETTER_QUEUE):
-        self.connection, self.every, self.clock, self.queue = connection, every, clock, queue
-        self.gauge = DEAD_LETTERS.labels(queue)
-        self.channel = None
-        self.next_at = 0.0
-
-    def sample_when_due(self) -> None:
-        if self.clock() < self.next_at:
-            return
-        self.next_at = self.clock() + self.every
-        try:
-            if self.channel is None:
-                self.channel = self.connection.channel()
-            self.gauge.set(self.channel.queue_declare(queue=self.queue, passive=True).message_count)
-        except Exception as error:  # noqa: BLE001  a missing metric is no reason to stop consuming
-            log.warning("dead-letter depth: %s", error)
-            self.channel = None
