@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 
 
 def apply_synchronous(setting: str) -> None:
@@ -40,6 +41,63 @@ def apply_synchronous(setting: str) -> None:
     Connection._apply_write_concern = _apply_write_concern
 
 
+def abort_transactions_of_closed_clients() -> None:
+    """A client that dies inside a transaction (kill -9 of a service) leaves it open: nx-27017 keeps a session's
+    transaction on the database's one shared SQLite connection and never ends it when the socket closes. Every later
+    transaction on that database then nests in it as a savepoint and every later write joins it: answered, readable,
+    and never committed, lost when the store stops. So each connection's thread remembers the sessions it used; when
+    its socket closes, a session left in a transaction that no other open connection has used is aborted. For the
+    threaded server (the default), whose connections each have a thread."""
+    from nx_27017.handler import NeoSQLiteHandler, _extract_session_id
+
+    local = threading.local()
+    users: dict[tuple, set[int]] = {}       # session key -> the connection threads that used it
+    lock = threading.Lock()
+    get_or_create, close_streams = NeoSQLiteHandler._get_or_create_session, NeoSQLiteHandler.close_streams_for_connection
+
+    def _get_or_create_session(self, command_doc, db=None, db_name="test"):
+        session = get_or_create(self, command_doc, db, db_name)
+        if session is not None and session.in_transaction:       # only a transaction can be left open
+            key = (_extract_session_id(command_doc.get("lsid")), self._session_scope(db_name))
+            if key[0]:
+                used = getattr(local, "sessions", None)
+                if used is None:
+                    used = local.sessions = set()
+                if key not in used:
+                    used.add(key)
+                    with lock:
+                        users.setdefault(key, set()).add(threading.get_ident())
+        return session
+
+    def close_streams_for_connection(self, conn_id):
+        try:
+            close_streams(self, conn_id)
+        finally:
+            for key in getattr(local, "sessions", ()):
+                with lock:
+                    left = users.get(key, set())
+                    left.discard(threading.get_ident())
+                    if left:
+                        continue
+                    users.pop(key, None)
+                with self._lock_for(key[1] or "test"), self._sessions_lock:
+                    session = self._sessions.get(key)
+                    if session is None or not session.in_transaction:
+                        continue
+                    self._sessions.pop(key, None)
+                try:
+                    with self._lock_for(key[1] or "test"):
+                        session.abort_transaction()
+                    logging.getLogger(__name__).warning(
+                        "a client closed its connection inside a transaction on %s: aborted", key[1] or "(single)")
+                except Exception:  # noqa: BLE001  the store serves on; the next open of the file rolls it back
+                    logging.getLogger(__name__).exception("aborting a closed client's transaction failed")
+            local.sessions = set()
+
+    NeoSQLiteHandler._get_or_create_session = _get_or_create_session
+    NeoSQLiteHandler.close_streams_for_connection = close_streams_for_connection
+
+
 def main(argv: list[str]) -> int | None:
     from nx_27017.nx_27017 import main as serve
 
@@ -52,6 +110,8 @@ def main(argv: list[str]) -> int | None:
         print(f"error: {error}", file=sys.stderr)
         return 2
     apply_synchronous(synchronous)
+    if "--threaded" in argv:
+        abort_transactions_of_closed_clients()
     if logged == "warnings":
         logging.disable(logging.INFO)           # INFO and DEBUG, whatever level nx-27017 configures
     try:
