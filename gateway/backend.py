@@ -12,8 +12,10 @@ import threading
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu.exceptions import OperationalError
 
+from gateway import timeouts
 from gateway.errors import GatewayError
-from servicekit.process.config import env, nameko_config
+from gateway.timeouts import rpc_timeout
+from servicekit.process.config import nameko_config
 from servicekit.messaging.kombu_fixes import skip_missing_librabbitmq
 from servicekit.messaging.signed_calls import sign_outgoing_calls
 from servicekit.messaging.standalone_rpc import named_cluster_rpc_proxy
@@ -28,22 +30,30 @@ log = logging.getLogger(__name__)
 BROKER_ERRORS = (OSError, OperationalError, AmqpConnectionError)
 
 
-def rpc_timeout() -> float:
-    return float(env("GATEWAY_RPC_TIMEOUT", "30"))
-
-
 class NamekoBackend:
-    def __init__(self, config: dict | None = None, timeout: float | None = None):
+    def __init__(self, config: dict | None = None, timeout: float | None = None,
+                 long_calls: dict[tuple[str, str], float] | None = None):
         self.config = config or nameko_config()
         self.timeout = timeout if timeout is not None else rpc_timeout()
+        # the few calls that may wait longer (imports, exports: gateway.timeouts), by (service, method)
+        self.long_calls = dict(timeouts.long_calls() if long_calls is None else long_calls)
         self._local = threading.local()
         self._proxies: set[ClusterRpcProxy] = set()
         self._lock = threading.Lock()
 
     def call(self, service: str, method: str, **kwargs):
         cluster = self._cluster()
+        longer = self.long_calls.get((service, method))
         try:
-            return getattr(getattr(cluster, service), method)(**kwargs)
+            if longer is None:
+                return getattr(getattr(cluster, service), method)(**kwargs)
+            # the thread's own proxy: its reply consumer's timeout is set for this one call
+            consumer = self._local.proxy._reply_listener.queue_consumer
+            consumer.timeout = longer
+            try:
+                return getattr(getattr(cluster, service), method)(**kwargs)
+            finally:
+                consumer.timeout = self.timeout
         except BROKER_ERRORS as exc:
             log.warning("broker connection failed calling %s.%s: %s", service, method, exc)
             self._discard()

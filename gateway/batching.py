@@ -12,6 +12,11 @@ another.
 
 A request on the loop already (gRPC, and HTTP scans) ``await``s ``submit(...)`` and holds no thread; a caller on
 another thread uses ``call(...)``. The batch call's own timeout (the nameko proxy's) bounds every wait.
+
+Each operation's queue (its requests not yet sent) holds at most ``max_queued`` (GATEWAY_BATCH_QUEUE_MAX, 4096:
+seconds of a themed day's peak). A request beyond it is shed at once, 503 ``QUEUE_FULL`` with a Retry-After (gRPC
+UNAVAILABLE, the same code), and counted in ``gateway_shed_total``: a backlog the service cannot drain only grows the
+wait of every request behind it until the clients give up on answers still coming.
 """
 from __future__ import annotations
 
@@ -26,13 +31,17 @@ from servicekit.process.config import env, switched_off
 from servicekit.errors import error_from_dict
 
 from gateway import metrics, request_ids
+from gateway.errors import GatewayError
 from gateway.event_loop import LoopThread, shared_loop
+from gateway.timeouts import rpc_timeout
 from servicekit import request_ids as servicekit_request_ids
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WAIT_MS = 40
 DEFAULT_FILL = 32
+DEFAULT_QUEUE_MAX = 4096
+SHED_RETRY_AFTER_SECONDS = 1
 MAX_BATCHED_OPERATIONS = 8        # sender threads are made for this many batched operations
 MAX_OPERATION_SENDERS = 4         # ... each with at most this many batches in flight (``Row.batch_senders``)
 
@@ -40,8 +49,9 @@ MAX_OPERATION_SENDERS = 4         # ... each with at most this many batches in f
 class Batcher:
     def __init__(self, backend, max_batch: int = 256, max_wait: float = DEFAULT_WAIT_MS / 1000, senders: int = 1,
                  answer_timeout: float = 60.0, loop: LoopThread | None = None, fill: int = DEFAULT_FILL,
-                 clock: Callable[[], float] = time.perf_counter):
+                 clock: Callable[[], float] = time.perf_counter, max_queued: int = DEFAULT_QUEUE_MAX):
         self.backend = backend
+        self.max_queued = max(1, max_queued)
         self.clock = clock                  # times each batch call (the waits go by the loop's own time)
         self.max_batch, self.max_wait, self.senders = max_batch, max_wait, senders
         self.fill = min(fill, max_batch)
@@ -66,7 +76,8 @@ class Batcher:
                    max_wait=float(env("GATEWAY_BATCH_WAIT_MS", str(DEFAULT_WAIT_MS))) / 1000,
                    senders=int(env("GATEWAY_BATCH_SENDERS", "1")),
                    fill=int(env("GATEWAY_BATCH_FILL", str(DEFAULT_FILL))),
-                   answer_timeout=float(env("GATEWAY_RPC_TIMEOUT", "30")) + 5)
+                   max_queued=int(env("GATEWAY_BATCH_QUEUE_MAX", str(DEFAULT_QUEUE_MAX))),
+                   answer_timeout=rpc_timeout() + 5)
 
     # --- entry points ---------------------------------------------------------------
     async def submit(self, service: str, batch_method: str, kwargs: dict, senders: int = 0):
@@ -80,9 +91,13 @@ class Batcher:
         key = (service, batch_method)
         if senders:
             self._senders[key] = senders
-        if key not in self._pending:
-            self._pending[key], self._first_at[key] = [], self.loop_thread.loop.time()
-        self._pending[key].append((kwargs, future, request_ids.current()))
+        group = self._pending.get(key)
+        if group is None:
+            group = self._pending[key] = []
+            self._first_at[key] = self.loop_thread.loop.time()
+        elif len(group) >= self.max_queued:
+            raise self._shed(key)
+        group.append((kwargs, future, request_ids.current()))
         self._send_due()
         return unwrap(await future)
 
@@ -92,6 +107,19 @@ class Batcher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
+
+    def queued(self, service: str, batch_method: str) -> int:
+        """Requests of the operation waiting to be sent (read on the loop)."""
+        return len(self._pending.get((service, batch_method), ()))
+
+    def _shed(self, key: tuple[str, str]) -> GatewayError:
+        operation = ".".join(key)
+        _series(key)[3].inc()
+        return GatewayError("UNAVAILABLE", "QUEUE_FULL",
+                            f"the gateway holds {self.max_queued} requests of this operation already; "
+                            "try again shortly",
+                            details=[{"operation": operation, "queue_limit": self.max_queued,
+                                      "retry_after_seconds": SHED_RETRY_AFTER_SECONDS}])
 
     # --- on the loop ---------------------------------------------------------------------
     def _send_due(self) -> None:
@@ -134,7 +162,7 @@ class Batcher:
             self._pending[key] = rest               # backlog beyond max_batch: due as soon as a sender is free
         else:
             del self._pending[key], self._first_at[key]
-        wait_series, _, size_series = _series(key)
+        wait_series, _, size_series, _ = _series(key)
         wait_series.observe(waited)
         size_series.observe(len(batch))
         self._busy[key] = self._busy.get(key, 0) + 1
@@ -176,10 +204,11 @@ class Batcher:
 
 @functools.cache
 def _series(key: tuple[str, str]) -> tuple:
-    """An operation's batch wait, round trip and size series, looked up once (``labels()`` locks on every call)."""
+    """An operation's batch wait, round trip, size and shed series, looked up once (``labels()`` locks on every
+    call)."""
     operation = ".".join(key)
     return (metrics.BATCH_WAIT.labels(operation), metrics.BATCH_SECONDS.labels(operation),
-            metrics.BATCH_SIZE.labels(operation))
+            metrics.BATCH_SIZE.labels(operation), metrics.SHED.labels(operation, "queue_full"))
 
 
 def unwrap(answer: dict):

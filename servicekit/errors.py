@@ -107,9 +107,17 @@ class Unavailable(ServiceError):
     default_code = "UNAVAILABLE"
 
 
+@_register
+class DeadlineExceeded(ServiceError):
+    """A service the request needed did not answer in time (``servicekit.messaging.peer_calls``): 504 /
+    DEADLINE_EXCEEDED."""
+    kind = "DEADLINE_EXCEEDED"
+    default_code = "DEADLINE_EXCEEDED"
+
+
 ERROR_CLASSES = {cls.kind: cls for cls in
                  (InvalidArgument, Unauthenticated, PermissionDenied, NotFound, Conflict, TooManyRequests,
-                  Rejected, Unavailable)}
+                  Rejected, Unavailable, DeadlineExceeded)}
 
 
 def error_from_dict(body: dict) -> ServiceError:

@@ -8,11 +8,11 @@ docs/volunteer-rpc.md.
 """
 from __future__ import annotations
 
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from servicekit.audit.entries import AuditEntries
 from servicekit.messaging.outbox import OutboxRelay
+from servicekit.messaging.peer_calls import peer
 from servicekit.messaging.rpc import rpc, service_rpc
 from servicekit.process.clock import ServiceClock
 from servicekit.process.metrics import Metrics
@@ -40,7 +40,7 @@ class VolunteerService(AuditEntries):
     relay = OutboxRelay()
     metrics = Metrics()
     clock = ServiceClock()
-    identity = RpcProxy("identity")       # tenants by code, members' names and branches, organisation paths
+    identity = peer("identity")           # tenants by code, members' names and branches, organisation paths
     directory = DirectoryProvider()       # what identity answered, cached per process for a few minutes
 
     # --- use cases ------------------------------------------------------------------
