@@ -39,14 +39,6 @@ START = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
 END = START + timedelta(hours=2)
 
 
-class Alone:
-    """No other attendance instance runs (what ``ServicePeers`` tells a lone service)."""
-
-    @staticmethod
-    def others_running() -> bool:
-        return False
-
-
 class SetClock:
     def __init__(self, moment: datetime):
         self.moment = moment
@@ -92,7 +84,7 @@ def run(args) -> None:
         store.db.activities.insert_many([activity(index, args.members) for index in range(args.activities)])
         relay = Relay("attendance", store.db, amqp_uri()) if args.relay else None
         clock = SetClock(START - timedelta(minutes=5))
-        desk = ScanDesk(store, ChainWriter(store), clock, lambda tenant_id: KEY, peers=Alone())
+        desk = ScanDesk(store, ChainWriter(store), clock, lambda tenant_id: KEY)
         rng = random.Random(args.seed)
         for direction, moment in ((qrtoken.CHECKIN, START - timedelta(minutes=5)),
                                   (qrtoken.CHECKOUT, END + timedelta(minutes=1))):

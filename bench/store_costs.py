@@ -9,7 +9,8 @@ the store process's own CPU time (from /proc), each way side by side.
    not read back.
 2. The scan desk's activity cache: 900 frozen activities (23 members on each roster), read again in
    full by id, with a projection, or only checked for a change (``activities_changed_since``).
-3. The device book's refresh of an activity (what ``ServicePeers`` spares a lone attendance process).
+3. A scan batch's chain catch-up (``AttendanceStore.appended_since``), with nothing and with 2 records appended by
+   another instance.
 4. The score consumer: 300 branches' sign-ins and sign-outs in batches of 50, with every event id recorded
    or scans applied without ids (``needs_event_id``, idempotent by member), on activities carrying their own
    month, branch and ancestor indexes or found through ``places``, with each activity's ranking row written to
@@ -41,7 +42,7 @@ from servicekit.timestamps import stamp
 from servicekit.storage.mongo import open_store
 from servicekit.messaging.outbox import PENDING, SENT, bundle_entry
 from services.attendance import events
-from services.attendance.scanning import DeviceBook, record_id
+from services.attendance.scanning import record_id
 from services.attendance.store import SCAN_CHANGED_AT, AttendanceStore
 from services.scoring.usecases.points_events import PointsApplier
 from services.scoring.usecases.score_events import ScoreApplier, needs_event_id
@@ -123,25 +124,24 @@ def activity_costs(db, pid: int, activities: int) -> None:
         print(f"  {label:24} {1000 * (cpu_seconds(pid) - started) / (5 * activities):.3f}")
 
 
-def device_costs(db, pid: int, activities: int) -> None:
-    """The device book's minute-by-minute refresh of activities with 5 of 23 members scanned: what each one
-    cost the store before ``ServicePeers`` (now only while other attendance instances run)."""
+def catch_up_costs(db, pid: int, activities: int) -> None:
+    """What a scan batch's write asks the store about its chains (``AttendanceStore.appended_since``: the next
+    position of each of its activities in one read, then 4 at a time where taken), in batches of 20 activities with 5
+    records each: nothing appended since the head the batch took (one instance), and 2 appended by another."""
     store = AttendanceStore(db)
-    rosters = {f"dev-{number:05d}": [f"m-{number}-{member}" for member in range(23)] for number in range(activities)}
-    db.records.insert_many([{"_id": record_id(activity_id, "in", member), "activity_id": activity_id,
-                             "member_id": member, "device_key": f"{activity_id}:phone-{member}", "kind": "checkin",
-                             "chain_key": f"{activity_id}:{seq + 1}", "content": {"lat": 30.1, "lng": 120.2}}
-                            for activity_id, members in rosters.items() for seq, member in enumerate(members[:5])])
-    book = DeviceBook(store, ttl=0)
-    groups = [{activity_id: {"_id": activity_id, "roster": dict.fromkeys(rosters[activity_id], {})}
-               for activity_id in list(rosters)[start:start + 20]} for start in range(0, activities, 20)]
-    for group in groups:
-        book.users(group)                                           # loaded once, as at the first scan
-    started = cpu_seconds(pid)
-    for group in groups:
-        book.users(group)                                           # a refresh: the ids not seen yet
-    print(f"device book: {activities} activities (5 of 23 members scanned), in groups of 20 (store CPU, ms)\n"
-          f"  refreshed (46 - 5 ids each)  {1000 * (cpu_seconds(pid) - started) / activities:.3f} per activity")
+    ids = [f"dev-{number:05d}" for number in range(activities)]
+    db.records.insert_many([{"_id": record_id(activity_id, "in", f"m{seq}"), "activity_id": activity_id,
+                             "member_id": f"m{seq}", "device_key": f"{activity_id}:phone-{seq}", "kind": "checkin",
+                             "seq": seq, "hash": "h", "chain_key": f"{activity_id}:{seq}",
+                             "content": {"lat": 30.1, "lng": 120.2, "taken_at": NOW}}
+                            for activity_id in ids for seq in range(1, 6)])
+    groups = [ids[start:start + 20] for start in range(0, activities, 20)]
+    print(f"chain catch-up of a batch's write: {activities} activities of 5 records, in groups of 20 (store CPU, ms)")
+    for label, head in (("nothing appended", 5), ("2 appended by another", 3)):
+        started = cpu_seconds(pid)
+        for group in groups:
+            store.appended_since(dict.fromkeys(group, head))
+        print(f"  {label:28} {1000 * (cpu_seconds(pid) - started) / len(groups):.3f} per batch")
 
 
 def opened_days(applier, branches: int, members: list[str]) -> list[ThemedDay]:
@@ -297,7 +297,7 @@ def main() -> None:
         db = MongoClient(mongo.uri)["store_costs"]
         outbox_costs(db, mongo.process.pid, args.bundles)
         activity_costs(db, mongo.process.pid, args.activities)
-        device_costs(db, mongo.process.pid, args.activities)
+        catch_up_costs(db, mongo.process.pid, args.activities)
         score_costs(mongo.uri, mongo.process.pid)
         ranking_read_costs(mongo.uri, mongo.process.pid, args.ranking_branches)
         points_costs(mongo.uri, mongo.process.pid)

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.themed_day [--members 208000] [--branches 9000] [--baseline-seconds 20]
                                          [--concurrency 256] [--load-procs 2] [--peak-rate 4000]
-                                         [--protocol http|grpc]
+                                         [--protocol http|grpc] [--instances N]
 
 Scans go as a phone's app sends them, HTTP/JSON on keep-alive connections (``--protocol http``, the
 default), or over gRPC.
@@ -10,7 +10,9 @@ default), or over gRPC.
 Starts its own embedded store (nx-27017), a RabbitMQ vhost of its own, identity, attendance
 (its test build, tests/support/builds.py, whose clock the bench shifts), scoring (when written)
 and two gateways: A as configured (micro-batching of RecordScan when the gateway has it) and B
-with GATEWAY_SCAN_BATCH=off, the plain per-request path, for the baseline. Then:
+with GATEWAY_SCAN_BATCH=off, the plain per-request path, for the baseline. ``--instances N``: N of attendance,
+scoring, the points consumer and gateway A (sharing A's ports with SO_REUSEPORT); ``bench.instances`` alternates
+runs of 1 and 2. Then:
 
 1. imports a city (bench.city_data) through identity's import RPCs;
 2. the city admin (logged in through the gateway) issues one theme to every branch; every
@@ -557,6 +559,14 @@ class Bench:
         self.attendance_metrics = free_port()
         self.attendance = self.child("attendance", ["-m", "servicekit.process.runner", ATTENDANCE_TEST_BUILD],
                                      {**common, "METRICS_PORT": str(self.attendance_metrics), **TEST_BUILD_ENV})
+        # --instances N: more instances of attendance, scoring (its score consumer) and the points consumer on the
+        # same queues; their figures are summed with the first's where the report reads a service's metrics
+        self.attendance_ports = [self.attendance_metrics]
+        for number in range(2, self.args.instances + 1):
+            port = free_port()
+            self.attendance_ports.append(port)
+            self.child(f"attendance-{number}", ["-m", "servicekit.process.runner", ATTENDANCE_TEST_BUILD],
+                       {**common, "METRICS_PORT": str(port), **TEST_BUILD_ENV})
         self.watch.counters.append(self.attendance_calls)
         self.scoring = None
         if (REPO / "services/scoring/service.py").exists() and not self.args.without_scoring:
@@ -570,9 +580,24 @@ class Bench:
                                                         "services.scoring.service:PointsConsumer"],
                                      {**common, "MONGO_URI": scoring_mongo_uri, "METRICS_PORT": str(self.points_metrics),
                                       "PROCESS_NICE": str(self.args.points_nice)})
+            for number in range(2, self.args.instances + 1):
+                self.child(f"scoring-{number}", ["-m", "servicekit.process.runner",
+                                                 "services.scoring.service:ScoringService"],
+                           {**common, "MONGO_URI": scoring_mongo_uri, "METRICS_PORT": str(free_port()),
+                            "PROCESS_NICE": str(self.args.scoring_nice)})
+                self.child(f"scoring-points-{number}", ["-m", "servicekit.process.runner",
+                                                        "services.scoring.service:PointsConsumer"],
+                           {**common, "MONGO_URI": scoring_mongo_uri, "METRICS_PORT": str(free_port()),
+                            "PROCESS_NICE": str(self.args.points_nice)})
         self.gateways = {}
-        for name, extra in (("gateway-A", {}), ("gateway-B(per-request)", {"GATEWAY_SCAN_BATCH": "off"})):
-            http, grpc_port, admin = free_port(), free_port(), free_port()
+        # gateway A's instances share its HTTP and gRPC ports (SO_REUSEPORT: the kernel spreads the connections)
+        shared = {"GATEWAY_REUSE_PORT": "on"} if self.args.instances > 1 else {}
+        a_ports = (free_port(), free_port())
+        gateways = [("gateway-A", {**shared}, a_ports)]
+        gateways += [(f"gateway-A{number}", {**shared}, a_ports) for number in range(2, self.args.instances + 1)]
+        gateways.append(("gateway-B(per-request)", {"GATEWAY_SCAN_BATCH": "off"}, (free_port(), free_port())))
+        for name, extra, (http, grpc_port) in gateways:
+            admin = free_port()
             env = {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http), "GATEWAY_GRPC_PORT": str(grpc_port),
                    "GATEWAY_ADMIN_PORT": str(admin),
                    "GATEWAY_RPC_TIMEOUT": "600", "GATEWAY_BATCH_SENDERS": str(self.args.gateway_senders),
@@ -600,6 +625,8 @@ class Bench:
         for child, _, http, _ in self.gateways.values():
             wait_http(http + "/healthz", child)
         self.target_a = self.gateways["gateway-A"][1]
+        for child, _, _, admin_url in self.gateways.values():       # every gateway up, the ones sharing A's ports too
+            wait_http(admin_url + "/healthz", child)
         self.watch.counters.append(self.gateway_stalls)
         self.target_b = self.gateways["gateway-B(per-request)"][1]
         batching = "GATEWAY_SCAN_BATCH" in "".join(p.read_text() for p in (REPO / "gateway").glob("*.py"))
@@ -612,11 +639,14 @@ class Bench:
         ``Watch`` counter). Read every second, so only these series are asked for (prometheus_client's ``name[]``):
         the whole page cost attendance about 3 % of its CPU at a 900-branch peak (py-spy), where a Prometheus scrapes
         every 15 s or so."""
-        calls, seconds, collector = scrape_many(
-            f"http://127.0.0.1:{self.attendance_metrics}/metrics?name[]=service_rpc_seconds_count"
-            "&name[]=service_rpc_seconds_sum&name[]=process_gc_pause_seconds_sum",
-            [("service_rpc_seconds_count", "record_scans"), ("service_rpc_seconds_sum", "record_scans"),
-             ("process_gc_pause_seconds_sum", None)])
+        calls = seconds = collector = 0.0
+        for port in self.attendance_ports:
+            figures = scrape_many(
+                f"http://127.0.0.1:{port}/metrics?name[]=service_rpc_seconds_count"
+                "&name[]=service_rpc_seconds_sum&name[]=process_gc_pause_seconds_sum",
+                [("service_rpc_seconds_count", "record_scans"), ("service_rpc_seconds_sum", "record_scans"),
+                 ("process_gc_pause_seconds_sum", None)])
+            calls, seconds, collector = calls + figures[0], seconds + figures[1], collector + figures[2]
         return {ATTENDANCE_CALLS: calls, ATTENDANCE_BUSY: seconds, ATTENDANCE_GC: collector}
 
     def gateway_stalls(self) -> dict[str, float]:
@@ -637,8 +667,17 @@ class Bench:
                 for what, process, metric, operation, bounds in STALL_BUCKETS}
 
     def attendance_rpc(self, metric: str, method: str) -> float:
-        """One series of the attendance service's ``service_rpc_seconds`` for one method."""
-        return scrape(f"http://127.0.0.1:{self.attendance_metrics}/metrics", metric, method)
+        """One series of the attendance service's ``service_rpc_seconds`` for one method (every instance's)."""
+        return sum(scrape(f"http://127.0.0.1:{port}/metrics", metric, method) for port in self.attendance_ports)
+
+    def attendance_buckets(self, method: str) -> dict[str, float]:
+        """``service_rpc_seconds`` buckets of one method, summed over the attendance instances."""
+        counts: dict[str, float] = defaultdict(float)
+        for port in self.attendance_ports:
+            for le, count in scrape_buckets(f"http://127.0.0.1:{port}/metrics", "service_rpc_seconds",
+                                            method).items():
+                counts[le] += count
+        return dict(counts)
 
     def child(self, name: str, args: list[str], env: dict) -> ChildProcess:
         child = ChildProcess(name, args, env, self.work, own_session=not self.args.one_session)   # as bin/run
@@ -830,8 +869,7 @@ class Bench:
                   self.attendance_rpc("service_rpc_seconds_sum", method),
                   scrape(gateway_url, "gateway_request_seconds_count", "RecordScan"),
                   scrape(gateway_url, "gateway_request_seconds_sum", "RecordScan")]
-        buckets_before = scrape_buckets(f"http://127.0.0.1:{self.attendance_metrics}/metrics", "service_rpc_seconds",
-                                        method)
+        buckets_before = self.attendance_buckets(method)
         stalls_before = self.stall_buckets(gateway_url)
         wall = time.perf_counter()
         # keep the service clock where the phase put it: on a slow run, step it back by 20 s every
@@ -853,7 +891,7 @@ class Bench:
                  self.attendance_rpc("service_rpc_seconds_sum", method),
                  scrape(gateway_url, "gateway_request_seconds_count", "RecordScan"),
                  scrape(gateway_url, "gateway_request_seconds_sum", "RecordScan")]
-        buckets = scrape_buckets(f"http://127.0.0.1:{self.attendance_metrics}/metrics", "service_rpc_seconds", method)
+        buckets = self.attendance_buckets(method)
         stalls = {what: {le: count - stalls_before[what][le] for le, count in counted.items()}
                   for what, counted in self.stall_buckets(gateway_url).items()}
         calls, seconds, gw_calls, gw_seconds = (a - b for a, b in zip(after, before))
@@ -1165,6 +1203,9 @@ class Bench:
         print(f"\nSUSTAINED (gateway A, sign-in + sign-out phases): {total_accepted:,} accepted in {total_secs:.1f}s "
               f"= {sustained:,.0f} accepted scans/s; latency p50 {percentile(all_lat, .5) * 1e3:.1f} ms, "
               f"p95 {percentile(all_lat, .95) * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms")
+        print(f"INSTANCES: {args.instances} of attendance, scoring, the points consumer and gateway A (behind one port)"
+              + ("; attendance's calls summed over its instances, the gateway's and the consumers' histograms the "
+                 "first instance's" if args.instances > 1 else ""))
         print(f"SATURATED (the seconds of those phases in which the load fell behind the day's curve, "
               f"{args.concurrency} calls in flight): {saturated_secs} s, "
               f"{saturated_accepted / max(saturated_secs, 1):,.0f} accepted scans/s: what the machine sustains "
@@ -1178,8 +1219,10 @@ class Bench:
             codes.update(f["codes"])
         print(f"\n-- answers by code (all phases) --\n  " + ", ".join(f"{c}: {n:,}" for c, n in codes.most_common()))
         print("\n-- CPU seconds by process and phase (from /proc; where the time goes) --")
+        more = [f"{name}{'' if name == 'gateway-A' else '-'}{number}" for number in range(2, args.instances + 1)
+                for name in ("attendance", "scoring", "scoring-points", "gateway-A")]
         names = [n for n in ["nx-27017", "nx-scoring", "rabbitmq", "identity", "attendance", "scoring", "scoring-points",
-                             "gateway-A",
+                             "gateway-A", *more,
                              "gateway-B(per-request)", "load-0", "load-1", "load-2", "load-3"]
                  if any(n in usage for usage in self.cpu_by_phase.values())]
         print(f"{'phase':<10}{'wall s':>8}" + "".join(f"{n[:12]:>13}" for n in names) + f"{'sum/wall':>10}")
@@ -1438,6 +1481,10 @@ def main() -> None:
     parser.add_argument("--gateway-senders", type=int, default=1, help="GATEWAY_BATCH_SENDERS of the batching gateway")
     parser.add_argument("--event-loop", default="uvloop", choices=("asyncio", "uvloop"),
                         help="GATEWAY_EVENT_LOOP of both gateways")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="instances of attendance, scoring, the points consumer and the batching gateway (its "
+                             "instances share one HTTP and one gRPC port with SO_REUSEPORT); bench.instances "
+                             "alternates 1 and 2")
     parser.add_argument("--without-scoring", action="store_true",
                         help="do not start scoring (its event consumers share the store: the scan path alone)")
     args = parser.parse_args()

@@ -10,14 +10,18 @@ port and TLS on the gRPC port, 1.2+; ``gateway.http.tls``), GATEWAY_ADMIN_HOST (
 (8081, ``off`` for none: /metrics, /docs, /openapi.json, /livez and /readyz; ``gateway.http.admin``),
 GATEWAY_ADMIN_GRPC_PORT (none: a gRPC port on the admin host that also offers reflection), GATEWAY_HTTP_THREADS
 (32 threads for the HTTP requests that are not scans), GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations
-that are not batched), GATEWAY_RPC_TIMEOUT (30 s), GATEWAY_MAX_BODY_BYTES (64 MiB: caps every operation's own
+that are not batched), GATEWAY_RPC_TIMEOUT (30 s) and GATEWAY_LONG_RPC_TIMEOUT (600 s, imports and exports:
+``gateway.timeouts``), GATEWAY_MAX_BODY_BYTES (64 MiB: caps every operation's own
 limit, ``gateway.limits``), TRUSTED_PROXIES (addresses or CIDR networks whose X-Forwarded-For and X-Request-Id are
 believed: none), LOG_LEVEL (INFO, each line naming its request's id); scan micro-batching: GATEWAY_SCAN_BATCH
 (on|off), GATEWAY_BATCH_MAX (256),
 GATEWAY_BATCH_FILL (32: a batch of as many is sent at once), GATEWAY_BATCH_WAIT_MS (40: a smaller one when its
-oldest scan has waited as long), GATEWAY_BATCH_SENDERS (1; about attendance instances / gateways); verified access
+oldest scan has waited as long), GATEWAY_BATCH_SENDERS (1; about attendance instances / gateways), GATEWAY_BATCH_QUEUE_MAX (4096 requests of an
+operation waiting to be sent; beyond, 503 QUEUE_FULL); verified access
 tokens remembered: GATEWAY_TOKEN_CACHE (250000, about 0.45 KB each); revoked sessions and accounts read from
-identity every GATEWAY_REVOCATION_POLL_SECONDS (2; ``gateway.revocations``).
+identity every GATEWAY_REVOCATION_POLL_SECONDS (2; ``gateway.revocations``); GATEWAY_REUSE_PORT (off; ``on``: the
+public HTTP port is bound with SO_REUSEPORT, so several gateways on one machine share it and the kernel spreads the
+connections; gRPC's port always is, by grpc's own default on Linux).
 Stops cleanly on SIGTERM or SIGINT.
 """
 from __future__ import annotations
@@ -90,7 +94,8 @@ def main() -> int:
                            ssl_context=context_from_env(), grpc_credentials=grpc_credentials_from_env(),
                            admin_host=env("GATEWAY_ADMIN_HOST", "127.0.0.1"),
                            admin_port=optional_port(env("GATEWAY_ADMIN_PORT", str(DEFAULT_ADMIN_PORT))),
-                           admin_grpc_port=optional_port(env("GATEWAY_ADMIN_GRPC_PORT", "off")), health=health)
+                           admin_grpc_port=optional_port(env("GATEWAY_ADMIN_GRPC_PORT", "off")), health=health,
+                           reuse_port=env("GATEWAY_REUSE_PORT", "off").lower() in ("on", "1", "true"))
     health.server = server
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

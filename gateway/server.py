@@ -29,13 +29,14 @@ class GatewayServer:
                  grpc_port: int = 50051, http_threads: int = 16, grpc_workers: int = 16,
                  max_body: int | None = None, ssl_context: ssl.SSLContext | None = None,
                  grpc_credentials: grpc.ServerCredentials | None = None, admin_host: str = "127.0.0.1",
-                 admin_port: int | None = None, admin_grpc_port: int | None = None, health=None):
+                 admin_port: int | None = None, admin_grpc_port: int | None = None, health=None,
+                 reuse_port: bool = False):
         max_body = max_body if max_body is not None else max_body_bytes()
         self.host, self.admin_host = host, admin_host
         self.grpc = GrpcGateway(dispatcher, f"{host}:{grpc_port}", max_workers=grpc_workers,
                                 max_message_bytes=max_body, credentials=grpc_credentials)
         self.http = HttpGateway(GatewayApp(dispatcher, max_body=max_body), host, http_port, max_body=max_body,
-                                workers=http_threads, ssl_context=ssl_context)
+                                workers=http_threads, ssl_context=ssl_context, reuse_port=reuse_port)
         self.admin = None if admin_port is None else HttpGateway(
             AdminApp(health=health), admin_host, admin_port, max_body=0, workers=2, ssl_context=ssl_context)
         self.admin_grpc = None if admin_grpc_port is None else GrpcGateway(

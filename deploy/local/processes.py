@@ -7,7 +7,7 @@ their broker connection is up, their store answers); the gateway serves the same
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class Process:
     ready_path: str = "/readyz"       # GET http://127.0.0.1:<metrics_port><ready_path> → 200
     store: str = "main"               # which embedded store process serves it (when MONGO_URI is not set)
     planned: bool = False             # not part of the platform until its modules are written
+    user: str = ""                    # the broker user it logs in as (default: ``name``; another instance's: the first's)
 
     @property
     def metrics_url(self) -> str:
@@ -55,6 +56,38 @@ LIVE_SCORE_NICE = 10
 POINTS_NICE = 10
 STORE_NICE = {"scoring": LIVE_SCORE_NICE}     # an embedded store process yields with the service it serves
 
+INSTANCE_PORT_STEP = 100           # the second instance's metrics (or admin) port is the first's + 100, and so on
+
+
+def with_instances(processes, counts: dict[str, int]) -> list[Process]:
+    """``processes`` with ``counts[name]`` instances of the named rows (``bin/run --instances attendance=2``): each
+    further one named ``<name>-<n>``, on metrics (the gateway: admin) port + 100 × (n - 1), logging in as the first's
+    broker user. Several gateways share the public HTTP and gRPC ports (``GATEWAY_REUSE_PORT``: the kernel spreads
+    the connections); only the first keeps the admin gRPC port. Instances of a service share its queues, so the
+    broker spreads calls and events over them (docs/architecture.md, "Several instances")."""
+    unknown = set(counts) - {spec.name for spec in processes}
+    if unknown:
+        raise ValueError(f"no process named {', '.join(sorted(unknown))} (names: "
+                         f"{', '.join(spec.name for spec in processes)})")
+    result = []
+    for spec in processes:
+        count = counts.get(spec.name, 1)
+        if count < 1:
+            raise ValueError(f"{spec.name}: at least one instance")
+        shared = {"GATEWAY_REUSE_PORT": "on"} if spec.name == "gateway" and count > 1 else {}
+        result.append(replace(spec, env={**spec.env, **shared}))
+        for number in range(2, count + 1):
+            port = spec.metrics_port + INSTANCE_PORT_STEP * (number - 1)
+            env = {**spec.env, **shared}
+            if spec.name == "gateway":
+                env.update(GATEWAY_ADMIN_PORT=str(port), GATEWAY_ADMIN_GRPC_PORT="off")
+            else:
+                env["METRICS_PORT"] = str(port)
+            result.append(replace(spec, name=f"{spec.name}-{number}", metrics_port=port, env=env,
+                                  user=spec.user or spec.name))
+    return result
+
+
 PROCESSES = (
     service("identity", "IdentityService", 9101, secrets=("OPERATOR_PASSWORD",)),
     service("attendance", "AttendanceService", 9102),
@@ -68,6 +101,6 @@ PROCESSES = (
     Process("gateway", ("-m", "gateway"), GATEWAY_ADMIN_PORT, needs=("gateway.__main__",),
             env={"GATEWAY_HTTP_PORT": str(GATEWAY_HTTP_PORT), "GATEWAY_GRPC_PORT": str(GATEWAY_GRPC_PORT),
                  "GATEWAY_ADMIN_PORT": str(GATEWAY_ADMIN_PORT),
-                 "GATEWAY_ADMIN_GRPC_PORT": str(GATEWAY_ADMIN_GRPC_PORT), "GATEWAY_RPC_TIMEOUT": "300"},
+                 "GATEWAY_ADMIN_GRPC_PORT": str(GATEWAY_ADMIN_GRPC_PORT)},     # its timeouts as in production
             ready_path="/readyz"),
 )

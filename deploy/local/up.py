@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from deploy.local import prometheus as local_prometheus
 from deploy.local.broker import BrokerSetupError, is_local_guest, login_settings, users_imported
 from deploy.local.processes import (GATEWAY_ADMIN_PORT, GATEWAY_GRPC_PORT, GATEWAY_HTTP_PORT, PROCESSES, STORE_NICE,
-                                     Process)
+                                     Process, with_instances)
 from deploy.local.supervision import Supervisor
 from servicekit.process.config import amqp_uri
 from servicekit.storage.embedded_mongo import EmbeddedMongo, EmbeddedMongoError, log_tail
@@ -66,7 +66,7 @@ class Platform:
         self.scheme = "http"                           # the gateway's HTTP port: https with a certificate
         self.supervisor: Supervisor | None = None
 
-    def start(self, secrets: dict[str, str], tls: bool = False) -> dict[str, str]:
+    def start(self, secrets: dict[str, str], tls: bool = False, instances: dict[str, int] | None = None) -> dict[str, str]:
         LOGS.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, PYTHONUNBUFFERED="1", DB_PREFIX=os.environ.get("DB_PREFIX", "pb"),
                    AMQP_URI=amqp_uri(), **ensure_keys(VAR / "keys"))
@@ -75,7 +75,7 @@ class Platform:
             self.scheme = "https"
             trust_for_local_calls(env["GATEWAY_TLS_CERT"])
         check_broker(env["AMQP_URI"])
-        runnable = runnable_processes(PROCESSES)
+        runnable = runnable_processes(with_instances(PROCESSES, instances or {}))
         check_ports_free(runnable)
         if not env.get("MONGO_URI"):
             for name in dict.fromkeys(["main", *(spec.store for spec in runnable)]):
@@ -100,7 +100,7 @@ class Platform:
     def wait_ready(self, child: Child) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         url = child.spec.ready_url
-        if child.spec.name == "gateway" and self.scheme == "https":
+        if (child.spec.user or child.spec.name) == "gateway" and self.scheme == "https":
             url = url.replace("http://", "https://", 1)
         while not http_ok(url):
             self.check_alive()
@@ -228,7 +228,7 @@ def broker_logins(specs: list[Process]) -> dict[str, dict[str, str]]:
               "bin/setup could not create them: /tmp/partybuilding-broker.log)")
         return {}
     try:
-        return {spec.name: login_settings(spec.name) for spec in specs}
+        return {spec.name: login_settings(spec.user or spec.name) for spec in specs}
     except (BrokerSetupError, KeyError) as error:
         raise PlatformError(f"RabbitMQ 用户未建立 (broker users not set up): {error}") from None
 
@@ -323,7 +323,7 @@ def print_summary(platform: Platform, env: dict[str, str], operator_password: st
                   f"  网关 gRPC (gateway gRPC):      127.0.0.1:{GATEWAY_GRPC_PORT}"]
     lines.append("  监控指标 (Prometheus metrics):")
     lines += [f"    {child.spec.name:<14} {child.spec.metrics_url.replace('http:', platform.scheme + ':', 1)}"
-              if child.spec.name == "gateway" else f"    {child.spec.name:<14} {child.spec.metrics_url}"
+              if (child.spec.user or child.spec.name) == "gateway" else f"    {child.spec.name:<14} {child.spec.metrics_url}"
               for child in platform.children]
     lines += [f"  存储 (MONGO_URI): {env['MONGO_URI']}   数据库前缀 (DB_PREFIX): {env['DB_PREFIX']}"]
     lines += [f"  {name} 专用存储 (its own embedded store): {store.uri}" for name, store in platform.stores.items()
@@ -341,6 +341,23 @@ def print_summary(platform: Platform, env: dict[str, str], operator_password: st
     print("\n".join(lines), flush=True)
 
 
+def instance_counts(text: str) -> dict[str, int]:
+    """``attendance=2,gateway=2`` -> {"attendance": 2, "gateway": 2} (``--instances``)."""
+    counts = {}
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        name, _, number = part.partition("=")
+        try:
+            counts[name.strip()] = int(number)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r}: NAME=N expected") from None
+        if counts[name.strip()] < 1:
+            raise argparse.ArgumentTypeError(f"{part!r}: at least 1 instance")
+    unknown = set(counts) - {spec.name for spec in PROCESSES}
+    if unknown:
+        raise argparse.ArgumentTypeError(f"no process named {', '.join(sorted(unknown))}")
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bin/run", description="Run the whole platform on this machine.")
     parser.add_argument("--no-demo", action="store_true", help="do not seed the demo city")
@@ -348,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls", action="store_true",
                         help="serve HTTPS on the LAN with a self-signed certificate (var/keys/): phones need a secure "
                              "context for geolocation (or set GATEWAY_TLS_CERT and GATEWAY_TLS_KEY)")
+    parser.add_argument("--instances", metavar="NAME=N[,NAME=N]", default="", type=instance_counts,
+                        help="run N instances of these processes, e.g. attendance=2,scoring=2,scoring-points=2,"
+                             "gateway=2 (the gateways share the HTTP and gRPC ports)")
     parser.add_argument("--prometheus", action="store_true",
                         help="also run Prometheus (Debian's) with deploy/prometheus.yml and the alert rules of "
                              "deploy/alerts/ on 127.0.0.1:9190, its data under var/prometheus")
@@ -362,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     prometheus = None
     try:
         operator_password = ensure_operator_password(VAR / "keys")
-        env = platform.start({"OPERATOR_PASSWORD": operator_password}, tls=args.tls)
+        env = platform.start({"OPERATOR_PASSWORD": operator_password}, tls=args.tls, instances=args.instances)
         if not args.no_demo:
             seed_demo(platform, operator_password)
         print_summary(platform, env, operator_password)

@@ -224,14 +224,14 @@ class HttpGateway:
     def __init__(self, app, host: str, port: int, max_body: int, workers: int = 32,
                  loop: LoopThread | None = None, request_timeout: float = REQUEST_TIMEOUT,
                  idle_timeout: float = IDLE_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
-                 ssl_context: ssl.SSLContext | None = None):
+                 ssl_context: ssl.SSLContext | None = None, reuse_port: bool = False):
         self.app, self.host, self.max_body = app, host, max_body
         self.ssl_context = ssl_context
         self.scheme = "https" if ssl_context is not None else "http"
         self.loop_thread = loop or shared_loop()
         self.workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="http")
         self.socket = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
-                                           reuse_port=False, backlog=2048)
+                                           reuse_port=reuse_port, backlog=2048)
         self.socket.setblocking(False)
         self.port = self.socket.getsockname()[1]
         config = uvicorn.Config(

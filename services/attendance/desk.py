@@ -8,7 +8,6 @@ from pathlib import Path
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 
-from servicekit.messaging.peers import ServicePeers
 from servicekit.process.clock import WallClock
 from servicekit.process.config import ConfigError, env
 from servicekit.storage.mongo import open_store
@@ -75,15 +74,14 @@ class ProcessStore(DependencyProvider):
 
 
 class Desk(DependencyProvider):
-    """The process's QR keys, chain writer, peers, scan desk and schedule."""
+    """The process's QR keys, chain writer, scan desk and schedule."""
 
     def setup(self):
         self.public_base_url = public_base_url()
         store = process_store(self.container)
         self.keys = QrKeys()
         self.chain = ChainWriter(store)
-        self.peers = ServicePeers(self.container.config["AMQP_URI"], self.container.service_name)
-        self.scans = ScanDesk(store, self.chain, service_clock(self.container), self.keys.tenant_key, peers=self.peers)
+        self.scans = ScanDesk(store, self.chain, service_clock(self.container), self.keys.tenant_key)
         self.schedule = Schedule(store)
         store.on_scan_rules_changed(self.scans.activities.forget)
         store.on_schedule_changed(self.schedule.mark_changed)

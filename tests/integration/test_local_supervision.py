@@ -92,7 +92,7 @@ def test_bin_run_stops_after_its_foreground_seconds_with_its_children(monkeypatc
     """``--foreground-seconds`` (the tests' bin/run) ends the supervision loop and stops every child."""
     started = []
 
-    def start(self, secrets, tls=False):
+    def start(self, secrets, tls=False, instances=None):
         self.children = [up.spawn(fake("steady", "import time; time.sleep(120)"), dict(os.environ), {})]
         started.extend(self.children)
         return {"PUBLIC_BASE_URL": "http://127.0.0.1:8080", "MONGO_URI": "mongodb://127.0.0.1:1/", "DB_PREFIX": "t"}

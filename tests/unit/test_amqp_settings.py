@@ -247,14 +247,6 @@ def test_the_batch_consumer_connects_with_the_container_s_options(recorded):
     assert [made["ssl"] for made in recorded] == [options, options]
 
 
-def test_the_peer_count_asks_the_broker_with_the_environment_s_options(recorded, monkeypatch, broker_cert):
-    from servicekit.messaging.peers import ServicePeers
-
-    tls_files(monkeypatch, *broker_cert)
-    assert ServicePeers("amqps://svc:pw@rabbitmq.example/", "attendance")._ask() is True   # no answer: others may run
-    assert recorded[0]["ssl"]["ca_certs"] == str(broker_cert[0]) and recorded[0]["connect_timeout"] == 2
-
-
 def test_the_gateway_s_rpc_proxy_connects_with_the_options(monkeypatch, broker_cert):
     import nameko.standalone.rpc as standalone
     from gateway.backend import NamekoBackend

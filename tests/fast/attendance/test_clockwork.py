@@ -1,5 +1,4 @@
-"""The clockwork through the service: the one-second timer refreshes what the broker says about other instances,
-then sweeps (and survives a failing sweep); a sweep freezes due rosters and closes due activities through the
+"""The clockwork through the service: the one-second timer sweeps (and survives a failing sweep); a sweep freezes due rosters and closes due activities through the
 store."""
 from __future__ import annotations
 
@@ -9,9 +8,8 @@ from servicekit.timestamps import stamp
 from tests.fast.attendance.fakes import NOW, activity
 
 
-def test_each_tick_refreshes_the_peers_then_sweeps_and_survives_a_failing_sweep(service, store, desk):
+def test_each_tick_sweeps_and_survives_a_failing_sweep(service, store, desk):
     calls = []
-    desk.peers.refresh.side_effect = lambda: calls.append("refresh")
 
     def due(kind, now):
         calls.append(f"due {kind}")
@@ -19,7 +17,7 @@ def test_each_tick_refreshes_the_peers_then_sweeps_and_survives_a_failing_sweep(
     desk.schedule.due.side_effect = due
     service.tick()
     service.tick()
-    assert calls == ["refresh", "due freeze", "refresh", "due freeze"]
+    assert calls == ["due freeze", "due freeze"]
 
 
 def test_a_sweep_freezes_the_approved_rosters_and_warms_their_chains(service, store, identity, desk):
@@ -47,7 +45,7 @@ def test_a_sweep_closes_the_approved_activities_with_their_results_and_sealed_he
     store.activities_by_ids.return_value = {"act_b1_2026-11": activity("approved", frozen=True)}
     store.records_by_ids.return_value = {"act_b1_2026-11:in:m1": {"activity_id": "act_b1_2026-11",
                                                                   "member_id": "m1", "kind": "checkin"}}
-    desk.chain.head.return_value = (3, "h3")
+    desk.chain.stored_heads.return_value = {"act_b1_2026-11": (3, "h3")}
     store.close_activities.return_value = ["act_b1_2026-11"]
     assert service.run_sweeps() == {"frozen": 0, "closed": 1}
     [(activity_id, result, event)], closed_at, due_ids = store.close_activities.call_args.args

@@ -1,20 +1,23 @@
-"""Two scan desks (two attendance processes) on one real store. A desk judges a sign-out whose sign-in it
-stored without reading that sign-in, and, while it knows itself the only instance, reads nothing at all; a
-desk that did not store a record still finds it: a sign-out whose sign-in the other desk stored counts, a
-repeat of a record the other desk stored answers with that first record and stores nothing, and a sign-out
-with no sign-in anywhere is refused."""
+"""Two scan desks (two attendance processes) on one real store. A desk judges scans of a chain it follows (it knows
+the head and every record up to it) without reading anything; a desk that did not store a record still finds it: a sign-out whose sign-in the other desk stored counts, a repeat of a record the other desk stored
+answers with that first record and stores nothing, and a sign-out with no sign-in anywhere is refused. A desk whose
+chain heads are stale (the other appended since) chains after the stored head inside its write, without a failed
+write, with its events' positions to match, and learns the other's records (its device book flags a device the
+other desk's member used; a repeat of a record the other appended since is answered as that record)."""
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from servicekit.errors import Conflict
 from servicekit.timestamps import stamp
 from servicekit.storage.mongo import open_store
 from services.attendance.chaining import ChainWriter
 from services.attendance.domain import chain, qrtoken
-from services.attendance.scanning import ScanDesk
+from services.attendance.scanning import CLOSE_GRACE_SECONDS, ScanDesk
 from services.attendance.store import AttendanceStore, scan_changed
 
 pytestmark = pytest.mark.integration
@@ -42,19 +45,9 @@ class CountingStore(AttendanceStore):
             self.book_reads.append(sorted({record_id.split(":")[0] for record_id in record_ids}))
         return super().records_by_ids(record_ids, projection)
 
-    def chain_head(self, activity_id):
+    def chain_head(self, activity_id, **options):
         self.chain_reads.append(activity_id)
-        return super().chain_head(activity_id)
-
-
-class Peers:
-    """What the broker would say about other attendance instances (``servicekit.messaging.peers.ServicePeers``)."""
-
-    def __init__(self, others: bool):
-        self.others = others
-
-    def others_running(self) -> bool:
-        return self.others
+        return super().chain_head(activity_id, **options)
 
 
 class SteppedClock:
@@ -90,8 +83,8 @@ def clock():
     return SteppedClock(START - timedelta(minutes=5))
 
 
-def desk(store, clock, others_running: bool = False) -> ScanDesk:
-    return ScanDesk(store, ChainWriter(store), clock, lambda tenant_id: KEY, peers=Peers(others_running))
+def desk(store, clock) -> ScanDesk:
+    return ScanDesk(store, ChainWriter(store), clock, lambda tenant_id: KEY)
 
 
 def scan(member: str, direction: str, clock: SteppedClock, activity_id: str = ACTIVITY) -> dict:
@@ -108,32 +101,17 @@ def record_of(answer: dict) -> dict:
     return answer["result"]["record"]
 
 
-def test_a_sign_out_whose_sign_in_this_desk_stored_is_judged_without_a_read(store, clock):
+def test_scans_of_a_chain_the_desk_follows_are_judged_without_a_read(store, clock):
     first = desk(store, clock)
     signed_in = first.record([scan("m1", "in", clock), scan("m2", "in", clock)])
     assert [answer["result"]["repeat"] for answer in signed_in] == [False, False]
+    assert store.judging_reads == [[f"{ACTIVITY}:in:m1", f"{ACTIVITY}:in:m2"]]     # its head not known yet
     store.judging_reads.clear()
     clock.moment = END + timedelta(minutes=1)
     signed_out = first.record([scan("m1", "out", clock), scan("m2", "out", clock)])
     assert [record_of(answer)["direction"] for answer in signed_out] == ["out", "out"]
-    assert store.judging_reads == []
+    assert store.judging_reads == []                            # neither the sign-ins nor the sign-outs' own records
     assert store.db.records.count_documents({"kind": "checkout"}) == 2
-
-
-def test_with_other_instances_running_a_desk_still_reads_each_scan_s_own_record_but_not_a_known_sign_in(
-        store, clock):
-    first = desk(store, clock, others_running=True)
-    first.record([scan("m1", "in", clock)])
-    assert store.judging_reads == [[f"{ACTIVITY}:in:m1"]]
-    clock.moment = END + timedelta(minutes=1)
-    assert record_of(first.record([scan("m1", "out", clock)])[0])["direction"] == "out"
-    assert store.judging_reads[-1] == [f"{ACTIVITY}:out:m1"]
-
-
-def test_a_desk_that_cannot_tell_whether_others_run_reads_as_before(store, clock):
-    unsure = ScanDesk(store, ChainWriter(store), clock, lambda tenant_id: KEY)       # no peers
-    unsure.record([scan("m1", "in", clock)])
-    assert store.judging_reads == [[f"{ACTIVITY}:in:m1"]]
 
 
 def test_a_repeat_of_this_desk_s_own_record_answers_with_the_first_record(store, clock):
@@ -151,7 +129,7 @@ def test_a_sign_out_whose_sign_in_the_other_desk_stored_counts(store, clock):
     other = desk(store, clock)
     answer = other.record([scan("m1", "out", clock)])[0]
     assert record_of(answer)["direction"] == "out"
-    assert store.judging_reads[-1] == [f"{ACTIVITY}:in:m1"]       # it had to ask the store, and did
+    assert f"{ACTIVITY}:in:m1" in store.judging_reads[-1]        # it had to ask the store, and did
 
 
 def test_a_repeat_of_a_record_the_other_desk_stored_answers_with_that_record_and_stores_nothing(store, clock):
@@ -189,11 +167,6 @@ def test_the_device_books_of_activities_without_records_are_not_read(store, cloc
     assert [record_of(answer)["seq"] for answer in again] == [2, 2, 2, 2]    # another desk's links: no fork
 
 
-def test_with_other_instances_running_the_device_book_of_an_activity_without_records_is_still_read(store, clock):
-    desk(store, clock, others_running=True).record([scan("m1", "in", clock)])
-    assert store.book_reads == [[ACTIVITY]]                    # another instance may have stored since the head
-
-
 def test_a_device_used_by_another_member_is_flagged_in_an_activity_whose_book_started_empty(store, clock):
     first = desk(store, clock)
     borrowed = scan("m2", "in", clock)
@@ -227,10 +200,140 @@ def test_chains_warmed_at_the_roster_freeze_need_no_head_read_at_the_first_scans
     assert writer.warm([ACTIVITY, *others]) == 3
     assert writer.warm([ACTIVITY]) == 0                          # known now: not read again
     store.chain_reads.clear(), store.book_reads.clear()
-    warmed = ScanDesk(store, writer, clock, lambda tenant_id: KEY, peers=Peers(False))
+    warmed = ScanDesk(store, writer, clock, lambda tenant_id: KEY)
     answers = warmed.record([scan("m2", "in", clock, activity_id) for activity_id in [ACTIVITY, *others]])
 
     assert [record_of(answer)["seq"] for answer in answers] == [2, 1, 1]    # the stored head read at the warm-up
     assert store.chain_reads == []
     assert store.book_reads == [[ACTIVITY]]                    # the only activity with records stored
     assert chain.verify(list(store.db.records.find({"activity_id": ACTIVITY})), None)["ok"]
+
+
+class CountingChain(ChainWriter):
+    """Counts the heads dropped after a failed write (the whole batch judged again)."""
+
+    def __init__(self, store):
+        super().__init__(store)
+        self.forgotten = 0
+
+    def forget(self, activity_ids) -> None:
+        self.forgotten += 1
+        super().forget(activity_ids)
+
+
+def bundled_events(store) -> dict[str, dict]:
+    """record id -> its sign-in or sign-out event, from the outbox bundles."""
+    events = {}
+    for entry in store.db.outbox.find({"messages": {"$exists": True}}):
+        for _, routing_key, body, _ in entry["messages"]:
+            decoded = json.loads(body)
+            for event in decoded if isinstance(decoded, list) else [decoded]:
+                if routing_key in ("checkin_recorded", "checkout_recorded"):
+                    events[event["record_id"]] = event
+    return events
+
+
+def test_a_desk_whose_head_another_advanced_chains_after_it_in_its_write_without_failing(store, clock):
+    store.db.activities.replace_one({"_id": ACTIVITY}, activity(members=[f"m{n}" for n in range(1, 7)]))
+    chain_a, chain_b = CountingChain(store), CountingChain(store)
+    first = ScanDesk(store, chain_a, clock, lambda tenant_id: KEY)
+    other = ScanDesk(store, chain_b, clock, lambda tenant_id: KEY)
+    first.record([scan("m1", "in", clock)])                     # first's head: 1
+    other.record([scan("m2", "in", clock), scan("m3", "in", clock)])      # seq 2 and 3, first does not know
+    answers = first.record([scan("m4", "in", clock), scan("m5", "in", clock)])
+
+    assert [record_of(answer)["seq"] for answer in answers] == [4, 5]
+    assert chain_a.forgotten == 0 and chain_b.forgotten == 0            # no write failed, no batch judged again
+    records = list(store.db.records.find())
+    assert chain.verify(records, None)["ok"] and sorted(r["seq"] for r in records) == [1, 2, 3, 4, 5]
+    events = bundled_events(store)
+    assert {r["_id"]: (r["seq"], r["hash"]) for r in records} == {
+        record: (event["seq"], event["hash"]) for record, event in events.items()}
+    assert first.record([scan("m6", "in", clock)])[0]["result"]["record"]["seq"] == 6   # its head is right now
+
+
+def test_a_desk_learns_the_records_another_appended_and_flags_a_device_they_used(store, clock):
+    first, other = desk(store, clock), desk(store, clock)
+    first.record([scan("m1", "in", clock)])
+    lent = scan("m2", "in", clock)
+    lent["fix"]["device_id"] = "phone-shared"
+    other.record([lent])                                        # the other instance's member on the shared phone
+    first.record([scan("m3", "in", clock)])                     # first's write reads what other appended
+    borrowed = scan("m3", "out", clock)
+    borrowed["fix"]["device_id"] = "phone-shared"
+    clock.moment = END + timedelta(minutes=1)
+    borrowed["token"] = qrtoken.issue(KEY, ACTIVITY, "out", qrtoken.step_of(clock.now()))
+    borrowed["fix"]["taken_at"] = stamp(clock.now())
+    store.book_reads.clear()
+    answer = first.record([borrowed])[0]
+    assert "SHARED_DEVICE" in record_of(answer)["flags"]
+    assert store.book_reads == []                               # learned at the write, not read again
+
+
+def test_a_reflection_appended_after_a_stale_head_is_stored_after_the_other_s_records_but_a_second_is_refused(
+        store, clock):
+    """Reflections, likes and uploads append one record each (``ChainWriter.append``): a position another instance
+    took is not mistaken for the record existing."""
+    writer = ChainWriter(store)
+    desk(store, clock).record([scan("m1", "in", clock)])
+    writer.warm([ACTIVITY])                                     # this process's head: 1
+    desk(store, clock).record([scan("m2", "in", clock)])       # another instance appends seq 2
+
+    def reflection():
+        document = {"_id": f"{ACTIVITY}:reflection:m1", "activity_id": ACTIVITY, "tenant_id": "t1",
+                    "kind": "reflection", "member_id": "m1", "size": 4, "at": stamp(clock.now())}
+        content = {"kind": "reflection", "activity_id": ACTIVITY, "member_id": "m1", "text": "深受教育",
+                   "at": document["at"], "backfilled": None}
+        return [(document, content)]
+    stored = writer.append(reflection(), lambda documents: store.post_reflection(documents[0], []))
+    assert stored[0]["seq"] == 3
+    assert chain.verify(list(store.db.records.find()), None)["ok"]
+    with pytest.raises(Conflict) as again:
+        writer.append(reflection(), lambda documents: store.post_reflection(documents[0], []))
+    assert again.value.code == "REFLECTION_EXISTS"
+    assert store.db.records.count_documents({"kind": "reflection"}) == 1
+
+
+def test_a_sign_out_judged_in_the_window_but_written_after_the_grace_is_judged_again_and_refused(store, clock):
+    """An activity closes ``CLOSE_GRACE_SECONDS`` after its sign-out window, on whichever instance sweeps: a batch
+    whose write comes later than that after its judgement is judged again, never stored behind the closing."""
+    first = desk(store, clock)
+    first.record([scan("m1", "in", clock)])
+    clock.moment = END + timedelta(minutes=30)                 # the last moment of the sign-out window
+    late = scan("m1", "out", clock)
+    moments = iter([0.0, CLOSE_GRACE_SECONDS + 1, CLOSE_GRACE_SECONDS + 1, CLOSE_GRACE_SECONDS + 1])
+
+    def slow_write():                                           # the write comes long after the judgement
+        clock.moment = END + timedelta(minutes=30, seconds=CLOSE_GRACE_SECONDS + 1)
+        return next(moments)
+    slow = ScanDesk(store, ChainWriter(store), clock, lambda tenant_id: KEY, monotonic=slow_write)
+    answer = slow.record([late])[0]
+    assert answer["error"]["code"] == "CHECKOUT_CLOSED"
+    assert store.db.records.count_documents({"kind": "checkout"}) == 0
+
+
+def test_a_repeat_of_a_record_the_other_desk_appended_since_is_answered_as_that_record(store, clock):
+    """The desk follows the chain, so it does not read the scan's own record; its write's transaction finds the
+    record the other desk appended meanwhile, the unique ``_id`` refuses the copy, and the batch is judged again."""
+    first, other = desk(store, clock), desk(store, clock)
+    first.record([scan("m1", "in", clock)])
+    original = record_of(other.record([scan("m2", "in", clock)])[0])
+    store.judging_reads.clear()
+    again = first.record([scan("m2", "in", clock), scan("m3", "in", clock)])
+    assert again[0]["result"]["repeat"] is True and again[0]["result"]["record"] == original
+    assert record_of(again[1])["seq"] == 3
+    assert store.judging_reads[-1] == [f"{ACTIVITY}:in:m2", f"{ACTIVITY}:in:m3"]   # the second pass read them
+    assert sorted(doc["seq"] for doc in store.db.records.find()) == [1, 2, 3]
+
+
+def test_a_late_repeat_of_a_record_the_other_desk_appended_is_answered_as_that_record_not_refused(store, clock):
+    """A refusal is the answer only when the scan's record is not stored: where the desk judged without reading it
+    (a chain it follows), it looks before refusing."""
+    first, other = desk(store, clock), desk(store, clock)
+    first.record([scan("m1", "in", clock)])
+    original = record_of(other.record([scan("m2", "in", clock)])[0])
+    clock.moment = START + timedelta(minutes=11)                # sign-in closed 10 minutes after the start
+    answers = first.record([scan("m2", "in", clock), scan("m3", "in", clock)])
+    assert answers[0]["result"]["repeat"] is True and answers[0]["result"]["record"] == original
+    assert answers[1]["error"]["code"] == "CHECKIN_LATE"
+    assert store.db.records.count_documents({}) == 2

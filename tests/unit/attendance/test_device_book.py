@@ -1,4 +1,4 @@
-"""The device book loads every activity a batch needs in one read by record id, and only once per ttl."""
+"""The device book loads every activity a batch needs in one read by record id, once."""
 import gc
 
 from services.attendance.scanning import DeviceBook, record_id
@@ -29,7 +29,7 @@ def as_sets(users: dict) -> dict:
 def test_a_batch_loads_its_activities_books_in_one_read_and_keeps_them():
     store = RecordsById([a_record("a1", "in", "m1", "d1"), a_record("a1", "in", "m2", "d1"),
                          a_record("a1", "out", "m1", "d1"), a_record("a2", "in", "m3", "d9")])
-    book = DeviceBook(store, ttl=60)
+    book = DeviceBook(store)
     activities = {"a1": {"_id": "a1", "roster": {"m1": {}, "m2": {}}}, "a2": {"_id": "a2", "roster": {"m3": {}}}}
     users = book.users(activities)
     assert as_sets(users) == {"a1": {"a1:d1": {"m1", "m2"}}, "a2": {"a2:d9": {"m3"}}}
@@ -40,46 +40,24 @@ def test_a_batch_loads_its_activities_books_in_one_read_and_keeps_them():
     assert as_sets(book.users({"a2": activities["a2"]})) == {"a2": {"a2:d9": {"m3", "m4"}}} and len(store.reads) == 1
 
 
-def test_a_refresh_after_the_ttl_asks_only_for_the_records_not_seen_yet():
+def test_a_loaded_book_is_not_read_again_and_learns_what_is_noted():
+    """Records never change: a loaded book learns this process's records and those another instance appended (both
+    ``note``), and is never read again; a new activity's book is loaded."""
     store = RecordsById([a_record("a1", "in", "m1", "d1")])
-    book = DeviceBook(store, ttl=0)
+    book = DeviceBook(store)
     activity = {"_id": "a1", "roster": {"m1": {}, "m2": {}, "m3": {}}}
     book.users({"a1": activity})
-    book.note("a1", record_id("a1", "in", "m2"), "a1:d2", "m2")          # stored by this process
-    store.records.update({r["_id"]: r for r in (a_record("a1", "in", "m3", "d1"),)})   # by another instance
-    assert as_sets(book.users({"a1": activity})) == {"a1": {"a1:d1": {"m1", "m3"}, "a1:d2": {"m2"}}}
-    assert len(store.reads) == 2
-    assert set(store.reads[1]) == {record_id("a1", "out", m) for m in ("m1", "m2", "m3")} | {
-        record_id("a1", "in", "m3")}
-
-
-class Peers:
-    def __init__(self, others: bool):
-        self.others = others
-
-    def others_running(self) -> bool:
-        return self.others
-
-
-def test_alone_the_book_is_not_read_again_and_with_peers_it_is():
-    store = RecordsById([a_record("a1", "in", "m1", "d1")])
-    peers = Peers(others=False)
-    book = DeviceBook(store, ttl=0, peers=peers)
-    activity = {"_id": "a1", "roster": {"m1": {}, "m2": {}}}
-    book.users({"a1": activity})
     book.note("a1", record_id("a1", "in", "m2"), "a1:d1", "m2")           # stored by this process
-    assert as_sets(book.users({"a1": activity})) == {"a1": {"a1:d1": {"m1", "m2"}}} and len(store.reads) == 1
-    book.users({"a2": {"_id": "a2", "roster": {"m9": {}}}})                # a new activity is still loaded
+    book.note("a1", record_id("a1", "in", "m3"), "a1:d1", "m3")           # appended by another, read at a write
+    assert as_sets(book.users({"a1": activity})) == {"a1": {"a1:d1": {"m1", "m2", "m3"}}} and len(store.reads) == 1
+    book.users({"a2": {"_id": "a2", "roster": {"m9": {}}}})
     assert store.reads[-1] == [record_id("a2", d, "m9") for d in ("in", "out")]
-    peers.others = True                                                    # another instance started
-    store.records.update({r["_id"]: r for r in (a_record("a1", "out", "m1", "d7"),)})
-    assert book.users({"a1": activity})["a1"]["a1:d7"] == ("m1",) and len(store.reads) == 3
 
 
 def test_a_device_s_members_are_kept_once_each_in_nothing_the_collector_keeps_tracking():
     """A city's books hold about 160,000 devices; as sets, every full garbage collection walked them."""
     store = RecordsById([a_record("a1", "in", "m1", "d1"), a_record("a1", "out", "m1", "d1")])
-    book = DeviceBook(store, ttl=60)
+    book = DeviceBook(store)
     activity = {"_id": "a1", "roster": {"m1": {}, "m2": {}}}
     book.users({"a1": activity})
     book.note("a1", record_id("a1", "in", "m2"), "a1:d1", "m2")
