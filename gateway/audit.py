@@ -22,11 +22,15 @@ PERSONAL_DATA_READS = frozenset({
     "ListScans", "ListLeaves", "GetStatistics", "ExportStatistics",
     # scoring: supervision list, bulletin, assessment, their exports, ledgers and talk lists
     "SupervisionList", "QuarterlyBulletin", "AnnualAssessment", "ExportReport", "GetLedger", "ListTalkCandidates",
-    "ListTalks",
+    "ListTalks", "GetAppraisal",      # an appraisal's reviews, tallies, points and grades
     # content: who read a notice, who objected, letters to the secretary, a package's members
     "GetBranchReceipts", "ListObjections", "ListLetters", "GetLetter", "ListPackageMembers",
     # volunteer: members' reports and hours, teams' members, statistics export
     "ListReportedMembers", "ListUnreportedMembers", "GetMemberHours", "GetTeam", "ExportVolunteerStatistics",
+    # identity's development records: talks, political review, introducers of applicants
+    "ListDevelopmentRecords", "GetDevelopmentRecord",
+    # identity's party dues: members' standards (their incomes), payments and receipts
+    "ListBranchDues", "ListDuesPayments", "GetDuesReceipt",
     # the audit log itself: auditors' reads are audited too
     "SearchAuditLog", "VerifyAuditLog", "ExportAuditLog",
 })

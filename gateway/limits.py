@@ -20,6 +20,7 @@ BODY_LIMITS: dict[str, int] = {
     # files, as the services refuse them beyond (their domain's own limits)
     "ImportOrgs": 64 * MIB,                 # services.identity.domain.importing.MAX_FILE_BYTES: a whole city at once
     "ImportMembers": 64 * MIB,
+    "ImportDuesPayments": 64 * MIB,         # a bank statement, read like the member import (the same file bounds)
     "ImportBankQuestions": 8 * MIB,         # services.content.domain.question_import.MAX_FILE_BYTES
     "UploadAttachment": 50 * MIB,           # audio and video (services.content.domain.attachments)
     "AddPhoto": 5 * MIB,                    # services.attendance.domain.uploads.MAX_PHOTO_BYTES
@@ -29,6 +30,7 @@ BODY_LIMITS: dict[str, int] = {
     "UpdateItem": 512 * KIB,
     "CreatePackage": 256 * KIB,             # 30 items of links, titles and tags
     "UpdatePackage": 256 * KIB,
+    "RecordMeeting": 256 * KIB,             # minutes up to 20,000 characters, with topics and resolutions
 }
 # what a gRPC answer may be (an export, an attachment as one message): requests are bounded above, not answers
 MAX_ANSWER_BYTES = 64 * MIB

@@ -15,7 +15,9 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from protos.partybuilding.v1 import attendance_pb2, identity_pb2
+from protos.partybuilding.v1 import meetings_pb2
 from protos.partybuilding.v1 import scoring_pb2
+from protos.partybuilding.v1 import appraisal_pb2
 from protos.partybuilding.v1 import content_pb2
 from protos.partybuilding.v1 import community_pb2
 from protos.partybuilding.v1 import library_pb2
@@ -24,6 +26,8 @@ from protos.partybuilding.v1 import quiz_pb2
 from protos.partybuilding.v1 import recommendation_pb2
 from protos.partybuilding.v1 import volunteer_pb2
 from protos.partybuilding.v1 import audit_pb2
+from protos.partybuilding.v1 import dues_pb2
+from protos.partybuilding.v1 import development_pb2
 from servicekit.spreadsheets import XLSX_MEDIA_TYPE
 
 PATH_PARAM = re.compile(r"\{(\w+)\}")
@@ -295,6 +299,26 @@ ATTENDANCE = api_operations(attendance_pb2.DESCRIPTOR.services_by_name["Attendan
         summary="Attendance statistics as an XLSX workbook", download=Download("attendance-statistics")),
 ])
 
+# 三会一课 and the compliance ledger, carried out by the attendance service (docs/attendance-rpc.md#meetings-三会一课);
+# a meeting's sign-in, leave and photos are the activity rows above, with the meeting's id as the activity id.
+MEETINGS = api_operations(meetings_pb2.DESCRIPTOR.services_by_name["MeetingApi"], "attendance", [
+    #   rpc                   HTTP      path                                          nameko method
+    Row("GetMeetingSettings", "GET",    "/v1/meeting-settings",                       "get_meeting_settings",
+        summary="The tenant's meeting frequencies, committee size and back-fill days"),
+    Row("SetMeetingSettings", "POST",   "/v1/meeting-settings",                       "set_meeting_settings",
+        summary="Change the tenant's meeting settings (a city admin)"),
+    Row("PlanMeeting",        "POST",   "/v1/branches/{branch_id}/meetings",          "plan_meeting",
+        summary="Plan a branch meeting (三会一课) with QR / geofence sign-in"),
+    Row("ListMeetings",       "GET",    "/v1/orgs/{org_id}/meetings",                 "list_meetings",
+        summary="List the meetings of a subtree"),
+    Row("GetMeeting",         "GET",    "/v1/meetings/{meeting_id}",                  "get_meeting",
+        summary="Read one meeting with its attendance and record"),
+    Row("RecordMeeting",      "POST",   "/v1/meetings/{meeting_id}:record",           "record_meeting",
+        summary="Record a held meeting (late records are back-filled, 补录)"),
+    Row("GetMeetingLedger",   "GET",    "/v1/orgs/{org_id}/meeting-ledger",           "get_meeting_ledger",
+        summary="The compliance ledger of a subtree: required against held, yellow and red"),
+])
+
 SCORING = api_operations(scoring_pb2.DESCRIPTOR.services_by_name["ScoringApi"], "scoring", [
     #   rpc                   HTTP      path                                          nameko method
     Row("GetBranchScore",     "GET",    "/v1/scores",                                 "get_branch_score",
@@ -338,6 +362,29 @@ SCORING = api_operations(scoring_pb2.DESCRIPTOR.services_by_name["ScoringApi"], 
         summary="Record the secretary's talk (诫勉谈话) with a member on the talk list"),
     Row("ListTalks",          "GET",    "/v1/orgs/{org_id}/talks",                    "list_talks",
         summary="The secretary's talks recorded in a subtree for a cycle"),
+])
+
+# The democratic appraisal of members (民主评议党员), carried out by the scoring service (docs/scoring-rpc.md).
+APPRAISAL = api_operations(appraisal_pb2.DESCRIPTOR.services_by_name["AppraisalApi"], "scoring", [
+    #   rpc                   HTTP      path                                          nameko method
+    Row("CreateAppraisal",    "POST",   "/v1/orgs/{org_id}/appraisals",               "create_appraisal",
+        summary="Create a branch's yearly democratic appraisal (draft) with its roster"),
+    Row("OpenAppraisal",      "POST",   "/v1/appraisals/{appraisal_id}:open",         "open_appraisal",
+        summary="Open an appraisal's reviews and vote until its closing time"),
+    Row("GetAppraisal",       "GET",    "/v1/appraisals/{appraisal_id}",              "get_appraisal",
+        summary="An appraisal as the caller may see it (progress, tallies of 5 voters or more, own part)"),
+    Row("ListAppraisals",     "GET",    "/v1/orgs/{org_id}/appraisals",               "list_appraisals",
+        summary="The appraisals of a subtree with their results"),
+    Row("ListMyAppraisals",   "GET",    "/v1/me/appraisals",                          "list_my_appraisals",
+        summary="The calling member's appraisals with its own part and result"),
+    Row("SubmitReview",       "POST",   "/v1/appraisals/{appraisal_id}/reviews",      "submit_review",
+        summary="A member's self-review or mutual review"),
+    Row("CastVote",           "POST",   "/v1/appraisals/{appraisal_id}/votes",        "cast_vote",
+        summary="A member's anonymous vote on every other member, once"),
+    Row("DecideAppraisal",    "POST",   "/v1/appraisals/{appraisal_id}:decide",       "decide_appraisal",
+        summary="The committee's or assembly's grades, each with a reason"),
+    Row("SetAppraisalSettings", "PUT",  "/v1/appraisal-settings",                     "set_appraisal_settings",
+        summary="The tenant's share of 优秀 and the share of negative votes that flags (city admin)"),
 ])
 
 # The content service (nameko ``content``) answers several proto services, one per topic. Its batched calls keep
@@ -659,9 +706,52 @@ AUDIT = api_operations(audit_pb2.DESCRIPTOR.services_by_name["AuditApi"], "ident
         download=Download("audit-log", media_field="content_type")),
 ])
 
-OPERATIONS: tuple[Operation, ...] = (*IDENTITY, *ATTENDANCE, *SCORING, *CONTENT, *LIBRARY, *LEARNING, *QUIZ,
+# Development records (发展党员纪实, docs/identity-rpc.md#development-records): the branch and the admins above read and
+# add entries; the member reads its own.
+DEVELOPMENT = api_operations(development_pb2.DESCRIPTOR.services_by_name["DevelopmentApi"], "identity", [
+    #   rpc                      HTTP      path                                               nameko method
+    Row("ListDevelopmentRecords", "GET",   "/v1/orgs/{org_id}/development-records",           "list_development_records",
+        summary="The members of a subtree in development (applicant to probationary member)"),
+    Row("GetDevelopmentRecord",  "GET",    "/v1/members/{member_id}/development-record",      "get_development_record",
+        summary="A member's development record: steps, entries, publicity of each publicised step"),
+    Row("GetMyDevelopmentRecord", "GET",   "/v1/me/development-record",                       "get_my_development_record",
+        summary="The caller's own development record"),
+    Row("RecordDevelopmentEntry", "POST",  "/v1/members/{member_id}/development-record/entries",
+        "record_development_entry",
+        summary="Add a dated talk, introducers, political review or training to a record (append-only)"),
+])
+
+# Party dues (党费, docs/identity-rpc.md#party-dues): rules, standards, payments and receipts, arrears, totals; carried out
+# by identity beside the member.
+DUES = api_operations(dues_pb2.DESCRIPTOR.services_by_name["DuesApi"], "identity", [
+    #   rpc                   HTTP      path                                          nameko method
+    Row("GetDuesRules",       "GET",    "/v1/dues-rules",                             "get_dues_rules",
+        summary="The tenant's dues rules: income brackets, fixed amounts, months of arrears that flag"),
+    Row("SetDuesRules",       "PUT",    "/v1/dues-rules",                             "set_dues_rules",
+        summary="Replace the tenant's dues rules (city admin)"),
+    Row("SetDuesStandard",    "PUT",    "/v1/members/{member_id}/dues-standard",      "set_dues_standard",
+        summary="Set a member's monthly dues standard from a month on (the branch)"),
+    Row("ListBranchDues",     "GET",    "/v1/orgs/{org_id}/dues",                     "list_branch_dues",
+        summary="A branch's members with their standard, months paid and months owed"),
+    Row("RecordDuesPayment",  "POST",   "/v1/members/{member_id}/dues-payments",      "record_dues_payment",
+        summary="Record a member's payment of one or more months, with its receipt"),
+    Row("ImportDuesPayments", "POST",   "/v1/orgs/{org_id}/dues-imports",             "import_dues_payments",
+        summary="Import payments from a bank statement (CSV or XLSX): all rows or none", upload=FILE_UPLOAD),
+    Row("ListDuesPayments",   "GET",    "/v1/orgs/{org_id}/dues-payments",            "list_dues_payments",
+        summary="A subtree's payments, newest first"),
+    Row("GetDuesReceipt",     "GET",    "/v1/dues-receipts/{receipt_no}",             "get_dues_receipt",
+        summary="A payment's receipt (the member, or its branch and the admins above)"),
+    Row("GetMyDues",          "GET",    "/v1/me/dues",                                "get_my_dues",
+        summary="The calling member's standard, months paid and owed, and receipts"),
+    Row("GetDuesTotals",      "GET",    "/v1/orgs/{org_id}/dues-totals",              "get_dues_totals",
+        summary="An organisation's dues totals of a month, and its children's"),
+    Row("ExportDuesTotals",   "GET",    "/v1/orgs/{org_id}/dues-totals.xlsx",         "export_dues_totals",
+        summary="The dues totals of a range of months as an XLSX workbook", download=Download("dues-totals")),
+])
+
+OPERATIONS: tuple[Operation, ...] = (*IDENTITY, *ATTENDANCE, *MEETINGS, *SCORING, *CONTENT, *LIBRARY, *LEARNING, *QUIZ,
                                      *RECOMMENDATION, *COMMUNITY, *VOLUNTEER_ORDERS, *VOLUNTEER_TEAMS,
-                                     *VOLUNTEER_STATS, *AUDIT)
+                                     *VOLUNTEER_STATS, *AUDIT, *DEVELOPMENT, *APPRAISAL, *DUES)
 
 
 def index(operations: tuple[Operation, ...]) -> dict[str, Operation]:

@@ -50,9 +50,12 @@ class BrokerUser:
 
 BROKER_USERS = (
     BrokerUser("identity", "identity", serves_rpc=True, publishes=True,
-               calls=("attendance", "scoring", "content", "volunteer")),   # their audit logs, for auditors
+               # their audit logs, for auditors; content's publicities, for development records
+               calls=("attendance", "scoring", "content", "volunteer")),
     BrokerUser("attendance", "attendance", serves_rpc=True, publishes=True, calls=("identity",)),
-    BrokerUser("scoring", "scoring", serves_rpc=True, consumers=("score",), calls=("attendance", "identity")),
+    # publishes: the democratic appraisal's events (services/scoring/events.py)
+    BrokerUser("scoring", "scoring", serves_rpc=True, publishes=True, consumers=("score",),
+               calls=("attendance", "identity")),
     # PointsConsumer: the scoring service's points queues, in a process of its own with no RPC
     BrokerUser("scoring-points", "scoring", consumers=("points",)),
     BrokerUser("content", "content", serves_rpc=True, publishes=True, consumers=("publicity",),

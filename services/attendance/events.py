@@ -64,5 +64,13 @@ RECTIFICATION_OPENED = _spec("rectification_opened", "activity_id", "branch_id",
                              "opened_by")
 RECTIFICATION_CLOSED = _spec("rectification_closed", "activity_id", "branch_id", "rectification_id",
                              "closed_by")
+# 三会一课: a meeting (its sign-in the themed day's; its themed-day events are not published, scoring scores
+# themed days) was held when its sign-in closed with someone present; period: the YYYY-MM it counts in.
+# attendance: expected, present, excused, absent.
+MEETING_HELD = _spec("meeting_held", "meeting_id", "branch_id", "org_path", "meeting_type", "date", "month",
+                     "attendance")
+# Its record (host, recorder, topics, resolutions); backfilled when entered late (补录), with who and why.
+MEETING_RECORDED = _spec("meeting_recorded", "meeting_id", "branch_id", "meeting_type", "date", "month",
+                         "recorded_by", "backfilled", "backfill_reason", "attendance")
 
 ALL = [value for value in dict(globals()).values() if isinstance(value, EventSpec)]

@@ -39,6 +39,9 @@ LAST_FIX_CAPACITY = 500_000
 KNOWN_RECORDS_CAPACITY = 500_000
 MAX_BATCH = 1000
 DEVICE_HISTORY_MONTHS = 6      # how far back a member's devices are known (its branch's themed days)
+# An activity closes this long after its sign-out window (usecases.sweeps); a batch's write refuses to commit a
+# judgement older than this, so whichever instance judged a scan inside the window stored it before the closing
+CLOSE_GRACE_SECONDS = 30.0
 NO_DEVICES: frozenset[str] = frozenset()
 # The themed day's dashboard and alerts read the desk's answers by outcome: a refusal's code says why members fail
 SCANS = Counter("attendance_scans_total", "Scans answered by the scan desk, by outcome: recorded, repeat or the "
@@ -131,12 +134,12 @@ class CachedActivity:
 
 
 class KnownRecords:
-    """Scan records known to be stored (this process stored or read them; bounded, oldest forgotten first),
-    with a sign-in's place and time (its ``Prior.checkin``). A record never changes once stored, so a
-    sign-out whose sign-in is known needs no read of it, and, while this is the only instance, neither
-    does a scan whose own record is not known: if another process stored it first, its unique ``_id``
-    refuses the write and the batch is judged again on what the store holds. A known record that a scan
-    repeats is still read, for the first record's answer."""
+    """Scan records known to be stored (this process stored or read them, every record of a chain whose head it
+    read, and those other instances appended after it: ``ChainWriter.learn``; bounded, oldest forgotten first), with
+    a sign-in's place and time (its ``Prior.checkin``). A record never changes once stored, so a sign-out whose
+    sign-in is known needs no read of it, and a scan whose own record is not known, in a chain this process follows,
+    needs none either (``ScanDesk._records_to_judge``). A record forgotten for the bound costs at most a refused
+    write: its unique ``_id`` refuses a second copy, and the batch is judged again on what the store holds."""
 
     def __init__(self, capacity: int = KNOWN_RECORDS_CAPACITY):
         self.capacity = capacity
@@ -175,31 +178,32 @@ class LastFixes:
 class DeviceBook:
     """Which members used each device, per activity, kept in memory: loaded the first time a scan needs it
     (every activity of a batch at once, by the ids of its roster's records), then updated with what this
-    process stores. While other instances run (``peers``) it is refreshed after ``ttl`` seconds, asking only
-    for the records not seen yet (a record never changes). A device's members are a tuple, not a set: a
-    tuple of strings is untracked by the garbage collector, and a city's books hold some 160,000 of them."""
+    process stores and with what other instances appended to the chains it writes (``note``: a batch's write
+    reads them, ``AttendanceStore.appended_since``). Records never change, so nothing else is re-read. Where
+    several instances take one activity's scans, a scan is judged on the other instances' records up to this
+    process's previous write to that activity: ``SHARED_DEVICE`` is an advisory flag for the secretary, never a
+    refusal. A device's members are a tuple, not a set: a tuple of strings is untracked by the garbage
+    collector, and a city's books hold some 160,000 of them."""
 
     PROJECTION = {"activity_id": 1, "device_key": 1, "member_id": 1}
 
-    def __init__(self, store, ttl: float = 60.0, peers=None, history_months: int = DEVICE_HISTORY_MONTHS):
-        self.store, self.ttl, self.peers, self.history_months = store, ttl, peers, history_months
+    def __init__(self, store, history_months: int = DEVICE_HISTORY_MONTHS):
+        self.store, self.history_months = store, history_months
         self._books: dict[str, tuple[float, dict[str, tuple[str, ...]], set[str]]] = {}  # id -> (read at, book, seen)
         # activity id -> {member id: device keys of the branch's earlier themed days}: closed days do not change,
         # so it is read once per activity (one read for all the activities a batch loads), never refreshed
         self._history: dict[str, dict[str, tuple[str, ...]]] = {}
 
     def users(self, activities: dict[str, dict], empty=frozenset()) -> dict[str, dict[str, tuple[str, ...]]]:
-        """activity id -> {device key: its members' ids}, for the activities given (id -> activity document). While no
-        other instance runs, a book not loaded yet of an activity in ``empty`` (no records at all, by the chain
-        head this process knows: ``ChainWriter.empty_chains``) starts empty without a read. Where others run,
-        a head read earlier may be stale, and the book is read."""
+        """activity id -> {device key: its members' ids}, for the activities given (id -> activity document). A book
+        not loaded yet of an activity in ``empty`` (no records at all, by the chain head this process knows:
+        ``ChainWriter.empty_chains``) starts empty without a read: what another instance stored meanwhile is
+        learned at this process's first write there, like any other append."""
         now = time.monotonic()
         self.warm_history(list(activities.values()))      # read at the roster freeze where this process froze it
-        refresh = self.peers is None or self.peers.others_running()
-        for activity_id in () if refresh else empty:
+        for activity_id in empty:
             self._books.setdefault(activity_id, (now, {}, set()))
-        stale = [activity for activity_id, activity in activities.items() if activity_id not in self._books
-                 or (refresh and now - self._books[activity_id][0] > self.ttl)]
+        stale = [activity for activity_id, activity in activities.items() if activity_id not in self._books]
         if stale:
             for activity in stale:
                 _, book, seen = self._books.get(activity["_id"], (0.0, {}, set()))
@@ -214,7 +218,9 @@ class DeviceBook:
         """The devices each member used on its branch's themed days of the previous ``history_months`` months, as
         their closing kept them (``member_devices`` of a closed activity): one read of small projections."""
         earlier = {activity["_id"]: [activity_id_of(activity["branch_id"], month)
-                                     for month in previous_months(activity.get("month") or "", self.history_months)]
+                                     for month in previous_months(activity.get("month") or  # a meeting: its date's
+                                                                  (activity.get("meeting_date") or "")[:7],
+                                                                  self.history_months)]
                    if activity.get("branch_id") else [] for activity in activities}
         wanted = [activity_id for ids in earlier.values() for activity_id in ids]
         found = self.store.member_devices_of(wanted) if wanted else {}
@@ -270,6 +276,16 @@ class DeviceBook:
                 book[device_key] = (*members, member_id)
 
 
+class StaleJudgement(Exception):
+    """A batch's write found its judgement older than ``CLOSE_GRACE_SECONDS``: the batch is judged again."""
+
+
+class StoredMeanwhile(Exception):
+    """A batch's write found one of its records appended by another instance since its judgement: nothing is
+    inserted (on nx-27017 a failed insert's rows are seen by other connections until the rollback), and the batch is
+    judged again reading its records."""
+
+
 def count_outcomes(answers: list[dict | None]) -> dict[str, int]:
     """Add a batch's answers to ``attendance_scans_total`` (one increment per outcome: a batch holds up to 1,000)."""
     counts: dict[str, int] = {}
@@ -287,13 +303,21 @@ def count_outcomes(answers: list[dict | None]) -> dict[str, int]:
 
 
 class ScanDesk:
-    def __init__(self, store, chain: ChainWriter, clock: WallClock, tenant_key, peers=None):
-        self.store, self.chain, self.clock, self.peers = store, chain, clock, peers
+    def __init__(self, store, chain: ChainWriter, clock: WallClock, tenant_key, monotonic=time.monotonic):
+        self.store, self.chain, self.clock, self.monotonic = store, chain, clock, monotonic
         self.tenant_key = tenant_key          # tenant_id -> HMAC key
         self.activities = ActivityCache(store)
-        self.devices = DeviceBook(store, peers=peers)
+        self.devices = DeviceBook(store)
         self.last_fixes = LastFixes()
         self.known = KnownRecords()
+        chain.learn = self.learn_records      # every record the chain writer reads of a chain is known here
+
+    def learn_records(self, records: list[dict]) -> None:
+        """Records read from the store (immutable facts): known, and in their activities' loaded device books."""
+        for record in records:
+            self.known.put(record["_id"], self._checkin_prior(record) if record.get("kind") == "checkin" else None)
+            self.devices.note(record["activity_id"], record["_id"], DeviceBook._compared(record),
+                              record.get("member_id"))
 
     def record(self, items: list[dict]) -> list[dict]:
         """Answers in order: ``{"result": ScanResult}`` or ``{"error": error body}`` per item."""
@@ -314,9 +338,15 @@ class ScanDesk:
                 with self.chain.lock:
                     self._judge_and_store(pending, answers, now, trust_known=attempt == 0)
                 break
-            except (DuplicateKeyError, BulkWriteError) as error:
+            except StaleJudgement:
+                if attempt == 2:
+                    raise
+                now = self.clock.now()
+                for p in pending:
+                    answers[p.index] = None
+            except (DuplicateKeyError, BulkWriteError, StoredMeanwhile) as error:
                 # another process stored a record or chain position first: reload and judge again
-                if not is_duplicate(error) or attempt == 2:
+                if not (isinstance(error, StoredMeanwhile) or is_duplicate(error)) or attempt == 2:
                     raise
                 self.chain.forget(p.activity["_id"] for p in pending)
                 for p in pending:
@@ -368,10 +398,11 @@ class ScanDesk:
     def _judge_and_store(self, pending: list[Pending], answers: list, now, trust_known: bool = True) -> None:
         """``trust_known``: read only the records ``self.known`` cannot answer for (see ``KnownRecords``);
         otherwise read each scan's records, as after another process stored one of them first."""
-        stored = self._records_to_judge(pending, trust_known)
+        judged_at = self.monotonic()
+        stored, asked = self._records_to_judge(pending, trust_known)
         activities = {p.activity["_id"]: p.activity for p in pending}
         books = self.devices.users(activities, empty=self.chain.empty_chains(activities))
-        new_records, outbox, batch_repeats = [], [], []
+        new_records, outbox, batch_repeats, unasked = [], [], [], []
         at = stamp(now)                                 # the batch's records share their time, events theirs
         for p in pending:
             activity_id, direction = p.activity["_id"], p.token.direction
@@ -394,11 +425,20 @@ class ScanDesk:
                 answers[p.index] = {"error": Rejected(
                     scans.rejection_message(verdict.code, p.rules.radius_m, verdict.distance_m), code=verdict.code,
                     details=scans.rejection_details(verdict, p.rules.radius_m)).to_dict()}
+                own = record_id(activity_id, direction, p.member_id)
+                if own not in asked:                     # not read: another instance may have stored it since
+                    unasked.append((p.index, own))
                 continue
             document, content = self._record(p, verdict, at)
             stored[document["_id"]] = document          # a second scan in this batch is a repeat
             self.devices.note(activity_id, document["_id"], document["device_key"], p.member_id)
             new_records.append((p, document, content, verdict))
+        if unasked:        # a refusal is the answer only when the scan's record is not stored: else it is a repeat
+            found = self.store.records_by_ids([own for _, own in unasked])
+            for index, own in unasked:
+                if own in found:
+                    self.learn_records([found[own]])
+                    answers[index] = self._repeat_answer(found[own])
         if not new_records:
             return
         documents = self.chain.links([(document, content) for _, document, content, _ in new_records])
@@ -406,8 +446,29 @@ class ScanDesk:
         for p, document, _, verdict in new_records:
             outbox += self._events(p, document, verdict, occurred)
 
+        relinked = False
+
+        def before_insert(appended: dict[str, list[dict]]) -> None:
+            """In the write's transaction: a judgement too old to be stored before a closing is made again; where
+            other instances appended to these chains, learn their records (immutable facts) and chain this
+            batch's after them, with its events' positions to match (again on a run of the transaction again,
+            which puts ``outbox`` back as it was)."""
+            nonlocal relinked
+            if self.monotonic() - judged_at > CLOSE_GRACE_SECONDS:
+                raise StaleJudgement()
+            if appended:
+                ours = {document["_id"] for document in documents}
+                if any(doc["_id"] in ours for docs in appended.values() for doc in docs):
+                    self.chain.relink(documents, appended)   # learn them, then write nothing
+                    raise StoredMeanwhile()
+                self.chain.relink(documents, appended)      # which learns them (``learn_records``)
+                relinked = True
+            if relinked:
+                outbox[:] = [event for p, document, _, verdict in new_records
+                             for event in self._events(p, document, verdict, occurred)]
+
         try:
-            self.store.record_scans(documents, outbox)
+            self.store.record_scans(documents, outbox, before_insert=before_insert)
         except Exception:
             self.chain.forget(doc["activity_id"] for doc in documents)
             self.devices.forget(doc["activity_id"] for doc in documents)
@@ -419,24 +480,26 @@ class ScanDesk:
         for index, document in batch_repeats:
             answers[index] = self._repeat_answer(document)
 
-    def _records_to_judge(self, pending: list[Pending], trust_known: bool) -> dict[str, dict]:
+    def _records_to_judge(self, pending: list[Pending], trust_known: bool) -> tuple[dict[str, dict], set[str]]:
         """The stored records the batch is judged on: each scan's own record (a repeat) and its sign-in. A
-        sign-in this process knows is not read; a scan's own record unknown here is taken as not stored only
-        while ``peers`` says no other instance runs (else a repeat of another's record would cost the whole
-        batch a rolled-back write and a second pass)."""
-        assume_absent = trust_known and self.peers is not None and not self.peers.others_running()
+        sign-in this process knows is not read. A scan's own record is read when known (for the repeat's answer)
+        and when this process does not follow its chain; in a chain it follows (it knows the head and every record
+        up to it: ``ChainWriter.learn``), a record it does not know is not stored up to that head, and the write's
+        transaction sees any stored after it (``AttendanceStore.appended_since``: its unique ``_id`` then refuses
+        the batch's copy, and the batch is judged again reading everything); a scan refused without its own record
+        read is looked up before the refusal is answered. Returns the records found and the ids asked for."""
         wanted = set()
         for p in pending:
             own = record_id(p.activity["_id"], p.token.direction, p.member_id)
             checkin = record_id(p.activity["_id"], qrtoken.CHECKIN, p.member_id)
-            if own in self.known or not assume_absent:
+            if own in self.known or not trust_known or not self.chain.follows(p.activity["_id"]):
                 wanted.add(own)                          # a repeat answers with the stored record
             if p.token.direction == qrtoken.CHECKOUT and (not trust_known or checkin not in self.known):
                 wanted.add(checkin)
         stored = self.store.records_by_ids(wanted) if wanted else {}
         for record in stored.values():
             self.known.put(record["_id"], self._checkin_prior(record) if record.get("kind") == "checkin" else None)
-        return stored
+        return stored, wanted
 
     @staticmethod
     def _repeat_answer(record: dict) -> dict:
@@ -471,6 +534,8 @@ class ScanDesk:
     @staticmethod
     def _events(p: Pending, document: dict, verdict: scans.Verdict, occurred: str) -> list[dict]:
         activity = p.activity
+        if "meeting_type" in activity:     # a meeting's scans publish nothing (meetings.themed_day_events)
+            return []
         spec = events.CHECKIN_RECORDED if p.token.direction == qrtoken.CHECKIN else events.CHECKOUT_RECORDED
         built = [spec.build(activity["tenant_id"], occurred, activity_id=activity["_id"], branch_id=activity["branch_id"],
                             member_id=p.member_id, record_id=document["_id"], at=document["at"],

@@ -5,11 +5,11 @@ contract is docs/attendance-rpc.md; the activity's lifecycle is ``domain/lifecyc
 """
 from __future__ import annotations
 
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from servicekit.audit.entries import AuditEntries
 from servicekit.messaging.outbox import OutboxRelay
+from servicekit.messaging.peer_calls import peer
 from servicekit.messaging.rpc import rpc, service_rpc
 from servicekit.process.clock import ServiceClock
 from servicekit.process.metrics import Metrics
@@ -20,6 +20,7 @@ from services.attendance.store import AttendanceStore
 from services.attendance.usecases.activities import Activities
 from services.attendance.usecases.chains import Chains
 from services.attendance.usecases.leaves import Leaves
+from services.attendance.usecases.meetings import Meetings
 from services.attendance.usecases.records import Records
 from services.attendance.usecases.rectifications import Rectifications
 from services.attendance.usecases.scans import Scans
@@ -33,7 +34,7 @@ class AttendanceService(AuditEntries):
     store: AttendanceStore = ProcessStore()
     relay = OutboxRelay()
     metrics = Metrics()
-    identity = RpcProxy("identity")
+    identity = peer("identity")
     clock = ServiceClock(service_clock)
     desk = Desk()
 
@@ -65,6 +66,10 @@ class AttendanceService(AuditEntries):
     @property
     def statistics(self) -> Statistics:
         return Statistics(self.store, self.clock, self.identity)
+
+    @property
+    def meetings(self) -> Meetings:
+        return Meetings(self.store, self.clock, self.identity)
 
     @property
     def sweeps(self) -> Sweeps:
@@ -202,6 +207,42 @@ class AttendanceService(AuditEntries):
     def activity_facts(self, scope, org_id="", month_from="", month_to="", page_token="", page_size=500):
         """For other services only (scoring's reconcile)."""
         return self.statistics.activity_facts(caller_of(scope), org_id, month_from, month_to, page_token, page_size)
+
+    # --- 三会一课: meetings and the compliance ledger ----------------------------------
+    @rpc
+    def get_meeting_settings(self, scope):
+        return self.meetings.get_settings(caller_of(scope))
+
+    @rpc
+    def set_meeting_settings(self, scope, frequencies=None, committee_min_full_members=0, backfill_after_days=0):
+        return self.meetings.set_settings(caller_of(scope), frequencies, committee_min_full_members,
+                                          backfill_after_days)
+
+    @rpc
+    def plan_meeting(self, scope, branch_id="", meeting_type="", title="", date="", start_time="", end_time="",
+                     venue_name="", venue_lat=0.0, venue_lng=0.0, venue_crs="", grace_minutes=None,
+                     checkout_window_minutes=None):
+        return self.meetings.plan_meeting(caller_of(scope), branch_id, meeting_type, title, date, start_time,
+                                          end_time, venue_name, venue_lat, venue_lng, venue_crs, grace_minutes,
+                                          checkout_window_minutes)
+
+    @rpc
+    def list_meetings(self, scope, org_id="", meeting_type="", state="", page_size=0, page_token=""):
+        return self.meetings.list_meetings(caller_of(scope), org_id, meeting_type, state, page_size, page_token)
+
+    @rpc
+    def get_meeting(self, scope, meeting_id=""):
+        return self.meetings.get_meeting(caller_of(scope), meeting_id)
+
+    @rpc
+    def record_meeting(self, scope, meeting_id="", host="", recorder="", topics=(), resolutions=(), minutes="",
+                       backfill_reason=""):
+        return self.meetings.record_meeting(caller_of(scope), meeting_id, host, recorder, topics,
+                                            resolutions, minutes, backfill_reason)
+
+    @rpc
+    def get_meeting_ledger(self, scope, org_id="", month="", field="", state="", page_size=0, page_token=""):
+        return self.meetings.get_ledger(caller_of(scope), org_id, month, field, state, page_size, page_token)
 
     # --- the clockwork --------------------------------------------------------------
     @service_rpc("attendance")

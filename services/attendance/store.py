@@ -28,6 +28,7 @@ from servicekit.timestamps import stamp
 
 from services.attendance.domain.lifecycle import APPROVED, CLOSED, PLANNING, SUBMITTED
 from services.attendance.events import LEAVE_APPROVED, SOURCE
+from services.attendance.meetings_store import MEETING_COLLECTIONS, MeetingRecords
 
 SCAN_CHANGED_AT = "scan_changed_at"
 SCAN_CHANGE_ID = "scan_change_id"
@@ -46,12 +47,20 @@ def scan_changed() -> dict:
     return {SCAN_CHANGED_AT: stamp(), SCAN_CHANGE_ID: secrets.token_hex(8)}
 
 
+def chained_after(documents: list[dict]) -> dict[str, int]:
+    """activity id -> the position its first document among ``documents`` follows (what the batch took as its head)."""
+    heads: dict[str, int] = {}
+    for document in documents:
+        heads.setdefault(document["activity_id"], document["seq"] - 1)
+    return heads
+
+
 def change_mark(activity: dict) -> tuple:
     """What names the last write that changed an activity's scan rules (``scan_changed``)."""
     return activity.get(SCAN_CHANGED_AT), activity.get(SCAN_CHANGE_ID)
 
 
-class AttendanceStore(OutboxStore):
+class AttendanceStore(MeetingRecords, OutboxStore):
     source = SOURCE
     collections = {
         "themes": ["tenant_id", "org_id"],
@@ -62,6 +71,7 @@ class AttendanceStore(OutboxStore):
         "leaves": [("leave_key", {"unique": True}), "activity_id"],
         "photos": [],
         "rectifications": ["activity_id", "state", *LEVEL_FIELDS],
+        **MEETING_COLLECTIONS,
     }
     retired_indexes = {"records": ["activity_id", "member_id"]}
 
@@ -213,16 +223,19 @@ class AttendanceStore(OutboxStore):
                     {"$set": {"roster": roster, "roster_frozen_at": frozen_at, **scan_changed()}}, session=session)
                 if updated.matched_count == 1:
                     frozen.append(activity_id)
-                    events.append(event)
+                    if event is not None:       # a meeting's freeze publishes nothing
+                        events.append(event)
             self._unschedule(session, "freeze", due_ids)
         self.commit(writes, events, bundle=True)
         self._rules_changed(frozen)
         return frozen
 
-    def close_activities(self, results: list[tuple[str, dict, dict]], closed_at: str, due_ids: list[str]) -> list[str]:
+    def close_activities(self, results: list[tuple[str, dict, dict]], closed_at: str, due_ids: list[str],
+                         held: dict[str, tuple[dict, str]] | None = None) -> list[str]:
         """Close each ``(activity id, {statuses, totals, chain_head}, activity_closed event)`` whose activity is
-        still approved, and take ``due_ids``' closings off the schedule. The ids closed."""
-        closed, events = [], []
+        still approved, and take ``due_ids``' closings off the schedule. ``held``: the meetings among them that
+        were held, ``{id: (meeting, YYYY-MM)}``, counted in their branch's ledger. The ids closed."""
+        closed, events, held = [], [], held or {}
 
         def writes(session):
             for activity_id, result, event in results:
@@ -232,7 +245,10 @@ class AttendanceStore(OutboxStore):
                     session=session)
                 if updated.matched_count == 1:
                     closed.append(activity_id)
-                    events.append(event)
+                    if event is not None:
+                        events.append(event)
+                    if activity_id in held:
+                        self.count_held(session, *held[activity_id])
             self._unschedule(session, "close", due_ids)
         self.commit(writes, events, bundle=True)
         self._rules_changed(closed)
@@ -272,14 +288,50 @@ class AttendanceStore(OutboxStore):
             found += self._chain(activity_id, projection)
         return found
 
-    def chain_head(self, activity_id: str) -> tuple[int, str] | None:
-        last = max(self._chain(activity_id, {"seq": 1, "hash": 1}), key=lambda doc: doc["seq"], default=None)
+    def chain_head(self, activity_id: str, learn=None) -> tuple[int, str] | None:
+        """The last link's seq and hash; ``learn(records)``: also hands over the records read (``APPENDED``'s fields)."""
+        docs = self._chain(activity_id, self.APPENDED if learn is not None else {"seq": 1, "hash": 1})
+        if learn is not None and docs:
+            learn(docs)
+        last = max(docs, key=lambda doc: doc["seq"], default=None)
         return (last["seq"], last["hash"]) if last else None
 
-    def record_scans(self, documents: list[dict], events: list[dict]) -> None:
-        """A scan batch's new records, chained, and its events in one bundle."""
-        self.commit(lambda session: self.db.records.insert_many(documents, ordered=True, session=session), events,
-                    bundle=True)
+    def record_scans(self, documents: list[dict], events: list[dict], before_insert=None) -> None:
+        """A scan batch's new records, chained, and its events in one bundle. ``before_insert(appended)``: called in
+        the transaction, before the insert, with the records other processes appended since the heads the batch was
+        chained after (``appended_since``), by activity (empty: none); it chains those documents again and rebuilds
+        ``events`` in place, or raises to write nothing. Inside the transaction the answer holds until the commit
+        (nx-27017 runs one transaction per database at a time across processes; on MongoDB a concurrent append
+        conflicts and the transaction runs again, asking again). The unique ``chain_key`` stays the guarantee."""
+        def writes(session):
+            if before_insert is not None:
+                before_insert(self.appended_since(chained_after(documents), session))
+            self.db.records.insert_many(documents, ordered=True, session=session)
+        self.commit(writes, events, bundle=True)
+
+    # the whole content (a sign-in's place and time; nx-27017 does not project dotted fields)
+    APPENDED = {"seq": 1, "hash": 1, "activity_id": 1, "member_id": 1, "device_key": 1, "kind": 1, "content": 1}
+
+    def appended_since(self, heads: dict[str, int], session=None, step: int = 4) -> dict[str, list[dict]]:
+        """activity id -> the records stored after the given positions, in order: read by their chain keys
+        (``<activity>:<seq>``, unique), one read for all the activities per round: the next position first (with one
+        instance, nothing is found), then ``step`` at a time where it was taken; a chain has no gaps, so a free
+        position ends an activity's."""
+        found: dict[str, list[dict]] = {}
+        asking, width = dict(heads), 1
+        while asking:
+            keys = [f"{activity_id}:{seq + n}" for activity_id, seq in asking.items() for n in range(1, width + 1)]
+            got: dict[str, list[dict]] = {}
+            for doc in self.db.records.find({"chain_key": {"$in": keys}}, self.APPENDED, session=session):
+                got.setdefault(doc["activity_id"], []).append(doc)
+            more = {}
+            for activity_id, docs in got.items():
+                docs.sort(key=lambda doc: doc["seq"])
+                found.setdefault(activity_id, []).extend(docs)
+                if len(docs) == width:
+                    more[activity_id] = asking[activity_id] + width
+            asking, width = more, step
+        return found
 
     def post_reflection(self, record: dict, events: list[dict]) -> None:
         self._add_record(record, events, {"$inc": {"counts.reflections": 1}}, ("REFLECTION_EXISTS", "您已发表过心得体会"))
@@ -337,8 +389,9 @@ class AttendanceStore(OutboxStore):
                                                                session=session),
                     duplicate=("LEAVE_EXISTS", "您已提交过请假申请"))
 
-    def decide_leave(self, leave: dict, changes: dict, event: dict) -> None:
-        """The decision on a pending request; an approval excuses the member from the activity's scans."""
+    def decide_leave(self, leave: dict, changes: dict, event: dict | None) -> None:
+        """The decision on a pending request; an approval excuses the member from the activity's scans. (A
+        meeting's decision publishes no event.)"""
         def writes(session):
             done = self.db.leaves.update_one({"_id": leave["_id"], "state": "pending"}, {"$set": changes},
                                              session=session)
@@ -348,7 +401,7 @@ class AttendanceStore(OutboxStore):
                 self.db.activities.update_one({"_id": leave["activity_id"]},
                                               {"$set": {f"on_leave.{leave['member_id']}": True, **scan_changed()}},
                                               session=session)
-        self.commit(writes, [event])
+        self.commit(writes, [event] if event else [])
         self._rules_changed([leave["activity_id"]])
 
     # --- rectifications -----------------------------------------------------------

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from servicekit.audit.entries import AuditEntries
 from servicekit.messaging.consumers import BatchEventConsumer
 from servicekit.messaging.outbox import OutboxRelay
+from servicekit.messaging.peer_calls import peer
 from servicekit.messaging.rpc import answer_each, rpc, service_rpc
 from servicekit.process.clock import ServiceClock
 from servicekit.process.metrics import Metrics
@@ -49,10 +49,10 @@ class ContentService(AuditEntries):
     relay = OutboxRelay()
     metrics = Metrics()
     clock = ServiceClock()
-    identity = RpcProxy("identity")       # organisation paths and rosters, with the caller's scope
+    identity = peer("identity")           # organisation paths and rosters, with the caller's scope
     org_paths = OrgPathsProvider()
     quiz_desk = QuizDeskProvider()        # quizzes, question pools, settings and leaderboards kept per process
-    scoring = RpcProxy("scoring")         # role models: the period's member points, with the caller's scope
+    scoring = peer("scoring")             # role models: the period's member points, with the caller's scope
     # development publicity: identity's member_status_changed (services/content/usecases/community_events.py)
     publicity_events = BatchEventConsumer("publicity", PUBLICITY_SUBSCRIPTIONS, PublicityApplier.for_container,
                                           max_batch=50, max_wait_ms=500, quiet_ms=50)
@@ -402,6 +402,11 @@ class ContentService(AuditEntries):
     @timer(interval=300)
     def close_due_publicities(self):
         return self.publicities.close_due()
+
+    # a member's publicities, for identity's development record (发展党员纪实); identity checks the reader
+    @service_rpc("identity")
+    def member_publicities(self, tenant_id="", member_id=""):
+        return self.publicities.of_member(tenant_id, member_id)
 
     @rpc
     def write_letter(self, scope, to_kind="", subject="", body="", anonymous=None):

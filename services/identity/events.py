@@ -33,6 +33,12 @@ ACCOUNT_ENABLED = _spec("account_enabled", "account_id", "enabled_by")
 ACCOUNT_REMOVED = _spec("account_removed", "account_id", "username", "removed_by")
 ACCOUNT_TOTP_DISABLED = _spec("account_totp_disabled", "account_id", "disabled_by", "reason")
 TENANT_SETTING_CHANGED = _spec("tenant_setting_changed", "setting", "value", "changed_by")
+# party dues (党费, usecases/dues.py): amounts in fen, months "YYYY-MM"
+DUES_PAID = _spec("dues_paid", "payment_id", "receipt_no", "member_id", "branch_id", "months", "amount_fen",
+                  "source")
+ARREARS_FLAGGED = _spec("arrears_flagged", "member_id", "branch_id", "months_owed", "since_month", "owed_fen")
+DEVELOPMENT_ENTRY_RECORDED = _spec("development_entry_recorded", "entry_id", "member_id", "branch_id", "kind",
+                                   "on", "corrects", "recorded_by")
 
 
 def organisation_created(org: dict, occurred_at: str) -> dict:

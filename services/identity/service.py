@@ -8,11 +8,11 @@ from __future__ import annotations
 import time
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from servicekit.audit.log import audit_log_for
 from servicekit.messaging.outbox import OutboxRelay
+from servicekit.messaging.peer_calls import peer
 from servicekit.messaging.rpc import rpc, service_rpc
 from servicekit.process.clock import ServiceClock
 from servicekit.process.config import database_name, env
@@ -30,7 +30,9 @@ from services.identity.store import IdentityStore
 from services.identity.usecases.accounts import Accounts
 from services.identity.usecases.audit import AuditLogReads
 from services.identity.usecases.citizens import Citizens
+from services.identity.usecases.development import DevelopmentRecords
 from services.identity.usecases.imports import Imports
+from services.identity.usecases.dues import Dues
 from services.identity.usecases.members import Members
 from services.identity.usecases.organisations import Organisations
 from services.identity.usecases.second_factor import SecondFactor
@@ -68,10 +70,10 @@ class IdentityService:
 
     store: IdentityStore = MongoStore(IdentityStore)
     # the other services' audit logs, read for the tenant's auditors (usecases/audit.py)
-    attendance = RpcProxy("attendance")
-    scoring = RpcProxy("scoring")
-    content = RpcProxy("content")
-    volunteer = RpcProxy("volunteer")
+    attendance = peer("attendance")
+    scoring = peer("scoring")
+    content = peer("content")
+    volunteer = peer("volunteer")
     relay = OutboxRelay()
     clock = ServiceClock()
     secrets = Secrets()
@@ -114,6 +116,14 @@ class IdentityService:
     @property
     def imports(self) -> Imports:
         return Imports(self.store, self.clock, self.secrets.cipher)
+
+    @property
+    def dues(self) -> Dues:
+        return Dues(self.store, self.clock, self.secrets.cipher)
+
+    @property
+    def development(self) -> DevelopmentRecords:
+        return DevelopmentRecords(self.store, self.clock, self.content)
 
     # ------------------------------------------------------------------ sessions
     @service_rpc("gateway")
@@ -334,6 +344,81 @@ class IdentityService:
     def import_members(self, scope, org_id="", format="", content=""):
         return self.imports.members(party_caller(scope), org_id, format, content)
 
+    # ------------------------------------------------- development records (发展党员纪实)
+    @rpc
+    def list_development_records(self, scope, org_id="", status="", page_size=0, page_token=""):
+        return self.development.list(party_caller(scope), org_id, status, page_size, page_token)
+
+    @rpc
+    def get_development_record(self, scope, member_id=""):
+        return self.development.get(party_caller(scope), member_id)
+
+    @rpc
+    def get_my_development_record(self, scope):
+        return self.development.mine(party_caller(scope))
+
+    @rpc
+    def record_development_entry(self, scope, member_id="", kind="", on="", purpose="", talker="", summary="",
+                                 introducer_ids=None, outcome="", conclusion="", stage="", course="", hours=0,
+                                 corrects="", note=""):
+        return self.development.record(party_caller(scope), member_id, kind, on, purpose, talker, summary,
+                                       introducer_ids, outcome, conclusion, stage, course, hours, corrects, note)
+
+    # ------------------------------------------------------------ party dues (党费)
+    @rpc
+    def get_dues_rules(self, scope):
+        return self.dues.rules(party_caller(scope))
+
+    @rpc
+    def set_dues_rules(self, scope, brackets=(), fixed=(), arrears_flag_months=0):
+        return self.dues.set_rules(party_caller(scope), brackets, fixed, arrears_flag_months)
+
+    @rpc
+    def set_dues_standard(self, scope, member_id="", category="", income_fen=0, amount_fen=0, from_month=""):
+        return self.dues.set_standard(party_caller(scope), member_id, category, income_fen, amount_fen, from_month)
+
+    @rpc
+    def list_branch_dues(self, scope, org_id="", year=0, arrears_only=False):
+        return self.dues.branch_dues(party_caller(scope), org_id, year, arrears_only)
+
+    @rpc
+    def record_dues_payment(self, scope, member_id="", months=(), amount_fen=0, paid_on="", payment_method="",
+                            bank_txn_id="", note=""):
+        return self.dues.record_payment(party_caller(scope), member_id, months, amount_fen, paid_on, payment_method,
+                                        bank_txn_id, note)
+
+    @rpc
+    def import_dues_payments(self, scope, org_id="", format="", content=""):
+        return self.dues.import_payments(party_caller(scope), org_id, format, content)
+
+    @rpc
+    def list_dues_payments(self, scope, org_id="", member_id="", paid_from="", paid_to="", page_size=0,
+                           page_token=""):
+        return self.dues.list_payments(party_caller(scope), org_id, member_id, paid_from, paid_to, page_size,
+                                       page_token)
+
+    @rpc
+    def get_dues_receipt(self, scope, receipt_no=""):
+        return self.dues.receipt(party_caller(scope), receipt_no)
+
+    @rpc
+    def get_my_dues(self, scope):
+        return self.dues.my_dues(party_caller(scope))
+
+    @rpc
+    def get_dues_totals(self, scope, org_id="", month=""):
+        return self.dues.totals(party_caller(scope), org_id, month)
+
+    @rpc
+    def export_dues_totals(self, scope, org_id="", month_from="", month_to=""):
+        return self.dues.export_totals(party_caller(scope), org_id, month_from, month_to)
+
+    # 连续6个月不交纳党费: flagged for the branch within hours (arrears grow by months; a sweep reads every account);
+    # a flag is recorded once per streak, so instances sweeping at once flag each member once
+    @timer(interval=int(env("DUES_ARREARS_SWEEP_SECONDS", "21600")))
+    def flag_dues_arrears(self):
+        self.dues.flag_arrears()
+
     # ------------------------------------------ internal: other services only
     # Not in the gateway's operation table, so unreachable from outside the cluster.
     @rpc
@@ -344,9 +429,14 @@ class IdentityService:
     def tenant_by_code(self, tenant_code=""):
         return self.tenants.by_code(tenant_code)
 
-    @service_rpc("attendance", "content", "volunteer")
+    @service_rpc("attendance", "content", "volunteer", "scoring")      # scoring: the appraisal's roster
     def branch_rosters(self, tenant_id="", branch_ids=()):
         return self.members.branch_rosters(tenant_id, branch_ids)
+
+    @service_rpc("attendance")
+    def branch_meeting_facts(self, tenant_id="", branch_ids=()):
+        """Full members and party groups per branch: what attendance's 三会一课 ledger owes depends on them."""
+        return self.store.branch_meeting_facts(tenant_id, list(dict.fromkeys(branch_ids)))
 
     @service_rpc("content")
     def branch_roster_sizes(self, tenant_id="", branch_ids=()):

@@ -29,6 +29,8 @@ from servicekit.storage.subtree import LEVEL_FIELDS, ancestor_fields, path_of  #
 from services.identity.domain import search as member_search, throttle
 from services.identity.events import SOURCE
 from services.identity.second_factor_store import SecondFactorStore
+from services.identity.dues_store import DuesRecords
+from services.identity.development_store import DEVELOPMENT_COLLECTIONS, DevelopmentStore
 
 
 def subtree_filter(org: dict) -> dict:
@@ -70,7 +72,7 @@ class Abandoned(Exception):
     """Raised inside a commit's writes to undo them: what they were to change was changed meanwhile."""
 
 
-class IdentityStore(SecondFactorStore, OutboxStore):
+class IdentityStore(SecondFactorStore, DevelopmentStore, DuesRecords, OutboxStore):
     source = SOURCE
     duplicate = ("ALREADY_EXISTS", "已存在相同的记录")
     collections = {
@@ -86,6 +88,7 @@ class IdentityStore(SecondFactorStore, OutboxStore):
         "transfers": ["tenant_id", "member_id"],
         "imports": ["status"],
         "migrations": [],       # _id: a one-time step done (with when)
+        **DEVELOPMENT_COLLECTIONS,
     }
 
     def migrate(self) -> None:
@@ -313,6 +316,20 @@ class IdentityStore(SecondFactorStore, OutboxStore):
                                           "status": {"$in": list(PARTY_STATUSES)}}, {"_id": 1})
             counts[branch_id] = sum(1 for _ in found)
         return counts
+
+    def branch_meeting_facts(self, tenant_id: str, branch_ids: list[str]) -> dict[str, dict]:
+        """{branch_id: {full_members, groups}} for attendance's 三会一课 ledger: a committee needs enough full
+        members, group meetings need party groups (``group`` organisations under the branch). One indexed query per
+        branch for the members (as ``party_member_counts``), one over the tenant's organisations for the groups."""
+        facts = {branch_id: {"full_members": 0, "groups": 0} for branch_id in branch_ids}
+        for branch_id in facts:
+            found = self.db.members.find({"branch_id": branch_id, "tenant_id": tenant_id, "status": "full"},
+                                         {"_id": 1})
+            facts[branch_id]["full_members"] = sum(1 for _ in found)
+        for group in self.db.orgs.find({"tenant_id": tenant_id, "kind": "group"}, {"parent_id": 1}):
+            if group.get("parent_id") in facts:
+                facts[group["parent_id"]]["groups"] += 1
+        return facts
 
     def existing_id_indexes(self, index_values: list[str]) -> set[str]:
         found = set()

@@ -4,7 +4,7 @@ Outside the caller's tenant or subtree answers not found; visible but not allowe
 """
 from __future__ import annotations
 
-from servicekit.errors import NotFound, PermissionDenied
+from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
 from servicekit.security.scope import CallerScope
 
 from services.scoring.store import path_of
@@ -86,3 +86,51 @@ def managed_member(scope: CallerScope, member: dict | None, member_id: str) -> d
 def city_admin(scope: CallerScope, tenant: dict | None) -> None:
     if not tenant or tenant.get("root_org_id") not in scope.admin_org_ids:
         raise PermissionDenied("只有市级管理员可以修改积分规则", code="NOT_CITY_ADMIN")
+
+
+# --- democratic appraisal (民主评议党员) -------------------------------------------------------------------------
+APPRAISAL_NOT_FOUND_MESSAGE = "民主评议不存在或不在您的管辖范围内"
+
+
+def _manages_appraisal(scope: CallerScope, appraisal: dict | None) -> bool:
+    return _same_tenant(scope, appraisal) and scope.manages_path(path_of(appraisal))
+
+
+def readable_appraisal(scope: CallerScope, appraisal: dict | None) -> dict:
+    """The branch's secretary and the admins above it, and the members on its roster; anyone else is answered
+    as if it existed nowhere."""
+    if _manages_appraisal(scope, appraisal) or (
+            _same_tenant(scope, appraisal) and bool(scope.member_id) and scope.member_id in appraisal["roster"]):
+        return appraisal
+    raise NotFound(APPRAISAL_NOT_FOUND_MESSAGE, code="APPRAISAL_NOT_FOUND", field="appraisal_id")
+
+
+def manages_appraisal(scope: CallerScope, appraisal: dict) -> bool:
+    return _manages_appraisal(scope, appraisal)
+
+
+def managed_appraisal(scope: CallerScope, appraisal: dict | None) -> dict:
+    appraisal = readable_appraisal(scope, appraisal)
+    if not _manages_appraisal(scope, appraisal):
+        raise PermissionDenied("只有支部书记或上级党组织可以管理民主评议", code="NOT_APPRAISAL_MANAGER",
+                               field="appraisal_id")
+    return appraisal
+
+
+def appraised_member(scope: CallerScope, appraisal: dict | None) -> dict:
+    """A member on the appraisal's roster, acting for itself (reviews and its vote)."""
+    appraisal = readable_appraisal(scope, appraisal)
+    if not scope.member_id:
+        raise PermissionDenied("只有参加评议的党员本人可以提交评议和投票", code="MEMBER_ONLY", field="appraisal_id")
+    if scope.member_id not in appraisal["roster"]:
+        raise PermissionDenied("您不在本次民主评议的名单中", code="NOT_IN_APPRAISAL", field="appraisal_id")
+    return appraisal
+
+
+def managed_branch(scope: CallerScope, org: dict) -> dict:
+    """An organisation identity answered to the caller (so in its tenant and reach): managed, and a branch."""
+    if not scope.manages_path(org.get("path_ids") or []):
+        raise PermissionDenied("只有支部书记或上级党组织可以组织民主评议", code="NOT_ORG_MANAGER", field="org_id")
+    if org.get("kind") != "branch":
+        raise InvalidArgument("民主评议以党支部为单位组织，请选择一个党支部", code="NOT_A_BRANCH", field="org_id")
+    return org

@@ -6,10 +6,11 @@ docs/scoring-rpc.md.
 """
 from __future__ import annotations
 
-from nameko.rpc import RpcProxy
 
 from servicekit.audit.entries import AuditEntries
 from servicekit.messaging.consumers import BatchEventConsumer
+from servicekit.messaging.outbox import OutboxRelay
+from servicekit.messaging.peer_calls import peer
 from servicekit.messaging.rpc import rpc
 from servicekit.process.clock import ServiceClock
 from servicekit.process.metrics import Metrics
@@ -19,6 +20,7 @@ from servicekit.storage.mongo import MongoStore
 from services.scoring.points_store import PointsStore, points_database
 from services.scoring.ranking_cache import RankingsProvider
 from services.scoring.store import ScoringStore
+from services.scoring.usecases.appraisals import Appraisals
 from services.scoring.usecases.points import Points
 from services.scoring.usecases.points_events import POINTS_SUBSCRIPTIONS, PointsApplier
 from services.scoring.usecases.rankings import Rankings
@@ -36,8 +38,9 @@ class ScoringService(AuditEntries):
     ranking_cache = RankingsProvider()
     clock = ServiceClock()
     metrics = Metrics()
-    attendance = RpcProxy("attendance")
-    identity = RpcProxy("identity")      # organisations' names and places, with the caller's scope
+    attendance = peer("attendance")
+    identity = peer("identity")          # organisations' names and places, with the caller's scope
+    relay = OutboxRelay()                # the democratic appraisal's events (events.py)
     score_events = BatchEventConsumer("score", SCORE_SUBSCRIPTIONS, ScoreApplier.for_container,
                                       max_batch=1000, max_wait_ms=100)
     # Member points are learned by PointsConsumer below, a process of its own.
@@ -126,6 +129,43 @@ class ScoringService(AuditEntries):
     def list_talks(self, scope, org_id="", cycle="", page_size=0, page_token=""):
         return self.points.talks(caller_of(scope), org_id, cycle, page_size, page_token)
 
+    # ------------------------------------------------- democratic appraisal
+    @rpc
+    def create_appraisal(self, scope, org_id="", year="", closes_at=""):
+        return self.appraisals.create(caller_of(scope), org_id, year, closes_at)
+
+    @rpc
+    def open_appraisal(self, scope, appraisal_id=""):
+        return self.appraisals.open(caller_of(scope), appraisal_id)
+
+    @rpc
+    def get_appraisal(self, scope, appraisal_id=""):
+        return self.appraisals.get(caller_of(scope), appraisal_id)
+
+    @rpc
+    def list_appraisals(self, scope, org_id="", year="", page_size=0, page_token=""):
+        return self.appraisals.list(caller_of(scope), org_id, year, page_size, page_token)
+
+    @rpc
+    def list_my_appraisals(self, scope):
+        return self.appraisals.mine(caller_of(scope))
+
+    @rpc
+    def submit_review(self, scope, appraisal_id="", member_id="", text=""):
+        return self.appraisals.review(caller_of(scope), appraisal_id, member_id, text)
+
+    @rpc
+    def cast_vote(self, scope, appraisal_id="", choices=None):
+        return self.appraisals.vote(caller_of(scope), appraisal_id, choices)
+
+    @rpc
+    def decide_appraisal(self, scope, appraisal_id="", decided_by="", grades=None):
+        return self.appraisals.decide(caller_of(scope), appraisal_id, decided_by, grades)
+
+    @rpc
+    def set_appraisal_settings(self, scope, excellent_max_ratio=0.0, flag_negative_share=0.0):
+        return self.appraisals.set_settings(caller_of(scope), excellent_max_ratio, flag_negative_share)
+
     # ------------------------------------------ internal: other services only
     # Not in the gateway's operation table: content's role models (每周一先、每月一星) read the period's points.
     @rpc
@@ -148,6 +188,10 @@ class ScoringService(AuditEntries):
     @property
     def points(self) -> Points:
         return Points(self.points_store, self.clock, self.subtrees)
+
+    @property
+    def appraisals(self) -> Appraisals:
+        return Appraisals(self.store, self.points_store, self.clock, self.identity)
 
     @property
     def subtrees(self) -> Subtrees:

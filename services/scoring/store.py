@@ -10,6 +10,8 @@
   month, branch or subtree; written only when one of them changes, in the transaction that changes the activity.
 - Ranking rows (one per branch and month, ``score_row_of``) are derived from the activities when read, not
   stored apart: a second replaced document per scan (docs/performance.md).
+- The democratic appraisal's collections (``appraisal_store.AppraisalRecords``), whose events this
+  database's outbox publishes.
 Member points live in a database of their own (points_store). Every query uses one single-field index
 (nx-27017 ignores compound ones).
 """
@@ -24,7 +26,9 @@ from servicekit.timestamps import parse_stamp, stamp
 from servicekit.messaging.outbox import OutboxStore
 from servicekit.storage.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (re-exported)
 
+from services.scoring.appraisal_store import AppraisalRecords
 from services.scoring.domain import score as score_rules
+from services.scoring.events import SOURCE
 from services.scoring.domain.progress import stage_of, was_held
 
 STUB = {"rev": 0, "stages": {}}         # an activity first heard of: replaced, guarded by rev 0, by its batch
@@ -124,8 +128,9 @@ def place_changed(before: dict, after: dict) -> bool:
     return any(before.get(name) != after.get(name) for name in PLACE_FIELDS)
 
 
-class ScoringStore(OutboxStore):
+class ScoringStore(AppraisalRecords, OutboxStore):
     _org_samples: dict[str, tuple[float, dict]]
+    source = SOURCE         # the appraisal's events (appraisal_store); scores publish nothing
 
     def __init__(self, db):
         super().__init__(db)

@@ -43,3 +43,9 @@ def talk_view(talk: dict) -> dict:
 def talk_summary(talk: dict) -> dict:
     """What the talk list shows of a recorded talk (its note is read with ListTalks)."""
     return {"held_on": talk["held_on"], "recorded_by": talk["recorded_by"]}
+
+
+def review_view(review: dict) -> dict:
+    """A self-review or a mutual review as its author sees it (Review in appraisal.proto)."""
+    return {"appraisal_id": review["appraisal_id"], "member_id": review["subject"], "kind": review["kind"],
+            "text": review["text"], "submitted_at": review["submitted_at"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 CSV_ORGS = "ref,parent_ref,name,kind,category,field\nc1,,越权党委,committee,street,\n".encode()
 CSV_QUESTIONS = "题型,题干,选项A,选项B,答案,分类,难度\n单选,越权题,甲,乙,A,党章,2\n".encode()
+CSV_DUES = "交易流水号,姓名,党员编号,缴费月份,金额,交易日期\nRM-1,越权,mem_x,2026-01,0.20,2026-01-05\n".encode()
 FIX = {"lat": 34.2610, "lng": 108.9420, "accuracy_m": 8.0, "mock_location": False}
 
 
@@ -49,8 +50,17 @@ FIELDS: dict[str, dict] = {
     "RequestTransfer": {"member_id": "@member", "to_branch_id": "@neighbour", "reason": "越权"},
     "AcceptTransfer": {"transfer_id": "@transfer"}, "RejectTransfer": {"transfer_id": "@transfer", "reason": "越权"},
     "ListTransfers": ORG,
+    "ListDevelopmentRecords": {**ORG, "status": ""}, "GetDevelopmentRecord": {"member_id": "@activist"},
+    "RecordDevelopmentEntry": {"member_id": "@activist", "kind": "talk", "purpose": "application",
+                               "on": "2024-03-10", "talker": "越权", "summary": "越权谈话"},
     "ImportOrgs": {"parent_id": "@branch", "format": "csv", "content": CSV_ORGS},
     "ImportMembers": {**ORG, "format": "csv", "content": "@members_csv"},
+    # identity: party dues
+    "SetDuesStandard": {"member_id": "@member", "category": "student", "income_fen": 0, "from_month": ""},
+    "ListBranchDues": ORG, "RecordDuesPayment": {"member_id": "@member", "months": ["2026-01"], "amount_fen": 20},
+    "ImportDuesPayments": {**ORG, "format": "csv", "content": CSV_DUES},
+    "ListDuesPayments": {**ORG, "member_id": ""}, "GetDuesReceipt": {"receipt_no": "@dues_receipt"},
+    "GetDuesTotals": ORG, "ExportDuesTotals": ORG,
     # attendance
     "IssueTheme": {**COUNTY, "month": "@month", "due_from": "@due_from", "due_to": "@due_to"},
     "ListThemes": ORG, "ListActivities": ORG,
@@ -66,6 +76,11 @@ FIELDS: dict[str, dict] = {
     "CloseRectification": {"rectification_id": "@rectification"}, "ListRectifications": ORG,
     "VerifyChain": ACTIVITY, "GetStatistics": {**ORG, "month_from": "@month", "month_to": "@month"},
     "ExportStatistics": {**ORG, "month_from": "@month", "month_to": "@month"},
+    # 三会一课 (MeetingApi, attendance)
+    "SetMeetingSettings": {"frequencies": {"lesson": "monthly"}},
+    "PlanMeeting": {"branch_id": "@branch", "date": "@due_to"}, "ListMeetings": ORG,
+    "GetMeeting": {"meeting_id": "@meeting"}, "RecordMeeting": {"meeting_id": "@meeting"},
+    "GetMeetingLedger": {**ORG, "month": "@month"},
     # scoring
     "GetBranchScore": {"branch_id": "@branch", "month": "@month"},
     "RateActivity": {**ACTIVITY, "rating": 95},
@@ -76,6 +91,11 @@ FIELDS: dict[str, dict] = {
     "GetLedger": {"member_id": "@me"}, "AddDeduction": {"member_id": "@me", "request_id": "refused-1"},
     "CorrectEntry": {"entry_id": "@entry"}, "ListTalkCandidates": ORG,
     "RecordTalk": {"member_id": "@me"}, "ListTalks": ORG,
+    # scoring: the democratic appraisal
+    "CreateAppraisal": {**ORG, "closes_at": "@tomorrow"}, "OpenAppraisal": {"appraisal_id": "@appraisal"},
+    "GetAppraisal": {"appraisal_id": "@appraisal"}, "ListAppraisals": {**ORG, "year": ""},
+    "SubmitReview": {"appraisal_id": "@appraisal", "member_id": ""}, "CastVote": {"appraisal_id": "@appraisal"},
+    "DecideAppraisal": {"appraisal_id": "@appraisal"},
     # content
     "ListColumns": ORG, "CreateColumn": ORG, "CreateItem": {"column_id": "@column", "attachment_ids": []},
     "GetItem": ITEM, "UpdateItem": ITEM, "SubmitItem": ITEM, "ReviewItem": ITEM, "WithdrawItem": ITEM,

@@ -120,6 +120,11 @@ class World:
         refs["activist"] = activist
         today = datetime.now(CHINA).date().isoformat()
         admin.call("ChangeMemberStatus", {"member_id": activist, "status": "development_target", "on": today})
+        # party dues: the fellow member's standard and a payment, whose receipt only the branch and it may read
+        admin.call("SetDuesStandard", {"member_id": refs["member"], "category": "student"})
+        this_month = datetime.now(CHINA).strftime("%Y-%m")
+        refs["dues_receipt"] = admin.call("RecordDuesPayment", {"member_id": refs["member"], "months": [this_month],
+                                                                "amount_fen": 20})["receipt_no"]
 
     def seed_attendance(self):
         refs = self.refs
@@ -147,6 +152,9 @@ class World:
                                                                 "content": photo()})["id"]
         refs["rectification"] = self.county_admin.call("OpenRectification", {
             "activity_id": activity, "title": "补充记录", "due_on": (day + timedelta(days=30)).isoformat()})["id"]
+        refs["meeting"] = self.secretary.call("PlanMeeting", {
+            "branch_id": refs["branch"], "meeting_type": "lesson", "date": day.isoformat(), "start_time": "15:00",
+            "end_time": "16:00", "venue_name": "党员活动室", "venue_lat": VENUE[0], "venue_lng": VENUE[1]})["id"]
 
     def seed_scoring(self):
         """A deduction from the branch's member, once scoring has learned of it (its quiz points)."""
@@ -159,6 +167,11 @@ class World:
                     raise
                 return None
         self.refs["entry"] = wait_for(deducted)
+        # the branch's democratic appraisal of this year, opened by its secretary (votes until tomorrow)
+        now = datetime.now(timezone.utc)
+        appraisal = self.secretary.call("CreateAppraisal", {"org_id": self.refs["branch"], "year": str(now.year),
+                                                            "closes_at": iso(now + timedelta(days=1))})
+        self.refs["appraisal"] = self.secretary.call("OpenAppraisal", {"appraisal_id": appraisal["id"]})["id"]
 
     def seed_content(self):
         refs, county_admin = self.refs, self.county_admin

@@ -60,7 +60,7 @@ def test_the_table_says_what_each_service_process_declares_publishes_consumes_an
 def test_only_the_publisher_may_write_to_its_events_exchange():
     for user in BROKER_USERS:
         configure, write, read = permissions(user)
-        for publisher in ("identity", "attendance", "content", "volunteer"):
+        for publisher in ("identity", "attendance", "scoring", "content", "volunteer"):
             assert matches(write, f"{publisher}.events") == (user.service == publisher == user.process)
             assert matches(configure, f"{publisher}.events") == (user.service == publisher == user.process)
         assert not matches(write, "") and not matches(write, "amq.default")    # no publishing straight to a queue

@@ -39,7 +39,8 @@ async function loadNames() {
  * day per branch and month, so each row counts exactly one status). */
 async function loadStatuses() {
   const section = $("statuses-section");
-  if (activity.status !== "closed") {
+  // a meeting (三会一课, month "") is no themed day of the statistics: its attendance is on the meetings page
+  if (activity.status !== "closed" || !activity.month) {
     section.hidden = true;
     return [];
   }

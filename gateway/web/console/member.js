@@ -43,7 +43,10 @@ function render(branchText) {
       class: index === reached ? "current" : index < reached ? "done" : "todo", dataset: { step } },
     `${MEMBER_STATUS_LABELS[step]}：`,
     index <= reached ? `${STEP_DATE_LABELS[step]} ${dates[step] || "（无记录）"}` : "未到此步",
-    index === reached ? "（当前）" : ""))));
+    index === reached ? "（当前）" : ""))),
+    el("p", { class: "small" }, el("a", { id: "development-record-link",
+      href: `/console/development?org=${encodeURIComponent(member.branch_id)}&member=${encodeURIComponent(member.id)}` },
+    "查看发展党员纪实（谈话、入党介绍人、政治审查、培训、公示）")));
   const next = nextStatus(member.status);
   stepForm.hidden = !next;
   if (next) {

@@ -9,7 +9,7 @@ const main = document.getElementById("main");
 const status = document.getElementById("status");
 const filters = document.getElementById("filters");
 const content = document.getElementById("content");
-const STEP = { development_target: "发展对象", probationary: "预备党员" };
+const STEP = { development_target: "发展对象", probationary: "预备党员", full: "转为正式党员" };
 const STATE = { open: "公示中", closed: "公示期满", suspended: "已暂停（异议属实）" };
 const OUTCOME = { dismissed: "不属实", sustained: "属实" };
 

@@ -182,7 +182,10 @@ async function render(message, error) {
     h("h2", {}, `本月主题党日（${thisMonth()}）`),
     cards.length ? cards : h("section", { class: "card" }, h("p", { class: "muted" }, "本月暂无主题党日活动。")),
     historyCard(all),
-    pointsCard(ledger));
+    pointsCard(ledger),
+    h("section", { class: "card" }, h("a", { href: "/m/appraisal", id: "appraisal-link" }, "民主评议党员（自评、互评、投票）")),
+    h("section", { class: "card" }, h("a", { href: "/m/dues", id: "dues-link" }, "我的党费（应交标准、已缴月份、收据）")),
+    h("section", { class: "card" }, h("a", { href: "/m/development", id: "development-link" }, "我的发展纪实（发展阶段、谈话、培训、公示）")));
 }
 
 render();

@@ -96,6 +96,8 @@ class Activities:
         query = {}
         if month:
             query["month"] = month_argument(month, "month", month)
+        else:       # a meeting (三会一课) is an activity of its own kind, listed by list_meetings; its month is ""
+            query["meeting_type"] = {"$exists": False}
         if status:
             query["status"] = choice(status, "status", lifecycle.STORED_STATUSES)
         if theme_id:

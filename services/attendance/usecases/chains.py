@@ -23,6 +23,8 @@ class Chains:
         direction = choice(direction, "direction", qrtoken.DIRECTIONS, required=True)
         reason = text(reason, "reason", max_length=MAX_REASON_CHARS)
         lifecycle.apply(lifecycle.BACKFILL, activity)
+        if activity.get("meeting_type"):   # its holding is settled at closing; a late record is the meeting's 补录
+            raise Conflict("会议的签到不能补录，请在会议记录中说明", code="MEETING_SCAN_NOT_BACKFILLED")
         if member_id not in (activity.get("roster") or {}):
             raise NotFound("该党员不在本次活动名单中", code="MEMBER_NOT_ON_ROSTER", field="member_id")
         existing = self.store.records_by_ids([record_id(activity_id, d, member_id) for d in qrtoken.DIRECTIONS])

@@ -65,7 +65,7 @@ class Leaves:
         event = events.LEAVE_DECIDED.build(activity["tenant_id"], activity_id=activity["_id"],
                                            branch_id=activity["branch_id"], member_id=leave["member_id"],
                                            leave_id=leave_id, decision=decision, decided_by=caller.account_id)
-        self.store.decide_leave(leave, changes, event)
+        self.store.decide_leave(leave, changes, None if activity.get("meeting_type") else event)
         return leave_view({**leave, **changes})
 
     def list_leaves(self, caller: CallerScope, activity_id) -> dict:

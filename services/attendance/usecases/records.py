@@ -16,7 +16,7 @@ from servicekit.timestamps import stamp
 
 from services.attendance import access, events
 from services.attendance.arguments import MAX_REASON_CHARS
-from services.attendance.domain import lifecycle, uploads
+from services.attendance.domain import lifecycle, meetings, uploads
 from services.attendance.scanning import record_id
 from services.attendance.store import new_id
 from services.attendance.views import reflection_view, upload_view
@@ -50,9 +50,10 @@ class Records:
                     "size": len(text), "at": now}
 
         def write(documents):
-            self.store.post_reflection(documents[0], [events.REFLECTION_POSTED.build(
+            posted = events.REFLECTION_POSTED.build(
                 activity["tenant_id"], activity_id=activity_id, branch_id=activity["branch_id"],
-                member_id=caller.member_id, reflection_id=documents[0]["_id"], length=len(text), backfilled=False)])
+                member_id=caller.member_id, reflection_id=documents[0]["_id"], length=len(text), backfilled=False)
+            self.store.post_reflection(documents[0], meetings.themed_day_events(activity, [posted]))
         stored = self.chain.append([(document, content)], write)[0]
         return reflection_view(stored, {caller.member_id: roster[caller.member_id].get("name", "")})
 
@@ -82,7 +83,8 @@ class Records:
                                                 mobile=mobile)
             try:
                 self.chain.append([(document, content)],
-                                  lambda documents: self.store.like_activity(documents[0], [event], mobile))
+                                  lambda documents: self.store.like_activity(
+                                      documents[0], meetings.themed_day_events(activity, [event]), mobile))
             except Conflict:        # liked at the same moment from another request
                 repeat = True
         return {"activity_id": activity_id, "likes": len(liked | {caller.member_id}), "repeat": repeat}
@@ -127,8 +129,9 @@ class Records:
             activity["tenant_id"], activity_id=activity["_id"], branch_id=activity["branch_id"],
             upload_id=content["upload_id"], kind=content["kind"], size=content["size"],
             content_hash=content["content_hash"], backfilled=bool(content["backfilled"]))
+        published = meetings.themed_day_events(activity, [event])
         stored = self.chain.append([(document, content)],
-                                   lambda documents: self.store.add_upload(documents[0], [event], photo))[0]
+                                   lambda documents: self.store.add_upload(documents[0], published, photo))[0]
         return upload_view(stored)
 
     def _upload_window(self, caller: CallerScope, activity: dict, backfill_reason: str) -> dict | None:

@@ -7,12 +7,13 @@ update matched publishes the event.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from servicekit.timestamps import stamp
 
 from services.attendance import events
-from services.attendance.domain import closing, lifecycle
-from services.attendance.scanning import record_id
+from services.attendance.domain import closing, lifecycle, meetings
+from services.attendance.scanning import CLOSE_GRACE_SECONDS, record_id
 
 log = logging.getLogger(__name__)
 SCAN_FIELDS = {"activity_id": 1, "member_id": 1, "kind": 1, "device_key": 1, "code_kind": 1}  # what a closing reads
@@ -23,7 +24,6 @@ class Sweeps:
         self.store, self.clock, self.identity, self.desk = store, clock, identity, desk
 
     def tick(self) -> None:
-        self.desk.peers.refresh()               # every 30 s: are other instances storing scans?
         try:
             self.sweep()
         except Exception:  # noqa: BLE001  the next tick retries; nothing is half written (transactions)
@@ -59,6 +59,9 @@ class Sweeps:
             members = rosters.get(activity["branch_id"], [])
             roster = {m["member_id"]: {"name": m["name"], "mobile": bool(m["mobile"])} for m in members}
             mobile = sorted(m for m, entry in roster.items() if entry["mobile"])
+            if activity.get("meeting_type"):        # a meeting publishes meeting_held and meeting_recorded only
+                frozen.append((activity["_id"], roster, None))
+                continue
             frozen.append((activity["_id"], roster, events.ROSTER_FROZEN.build(
                 activity["tenant_id"], activity_id=activity["_id"], branch_id=activity["branch_id"],
                 month=activity["month"], roster_size=len(roster), on_site_expected=len(roster) - len(mobile),
@@ -73,19 +76,24 @@ class Sweeps:
         """Close every approved activity whose sign-out window has ended: final statuses, totals, the sealed
         chain head and an activity_closed event each. The ids closed."""
         schedule, chain = self.desk.schedule, self.desk.chain
-        due_ids = schedule.due("close", now)
+        # a grace after the window: a scan judged inside it, by any instance, has been stored or refused by then
+        due_ids = schedule.due("close", now - timedelta(seconds=CLOSE_GRACE_SECONDS))
         if not due_ids:
             return []
         activities = [a for a in self.store.activities_by_ids(due_ids).values()
                       if lifecycle.allows(lifecycle.CLOSE, a)]
         with chain.lock:  # no record is appended while heads are sealed
             records = self._scan_records(activities)
-            results = []
+            stored_heads = chain.stored_heads([activity["_id"] for activity in activities])   # others' appends too
+            results, held = [], {}
             for activity in activities:
-                seq, head_hash = chain.head(activity["_id"])
+                seq, head_hash = stored_heads[activity["_id"]]
                 head = {"seq": seq, "hash": head_hash} if seq else None
                 scans = records[activity["_id"]]
                 statuses, totals = closing.result(activity, scans)
+                if activity.get("meeting_type"):
+                    results.append(self._meeting_result(activity, statuses, totals, head, scans, held))
+                    continue
                 results.append((activity["_id"], {"statuses": statuses, "totals": totals, "chain_head": head,
                                                   "member_devices": closing.member_devices(activity["_id"], scans),
                                                   "printed_scans": closing.printed_scans(scans)},
@@ -94,9 +102,27 @@ class Sweeps:
                                     branch_id=activity["branch_id"], month=activity["month"],
                                     org_path=activity["org_path"], closed_at=stamp(now), totals=totals,
                                     statuses=statuses, chain_head=head)))
-            closed = self.store.close_activities(results, stamp(now), due_ids)
+            closed = self.store.close_activities(results, stamp(now), due_ids, held=held)
         schedule.done("close", due_ids)
         return closed
+
+    @staticmethod
+    def _meeting_result(meeting: dict, statuses: dict, totals: dict, head: dict | None, scans: list[dict],
+                        held: dict) -> tuple:
+        """A meeting closes as a themed day does; held (someone signed in) it counts in its branch's ledger and
+        publishes meeting_held, else nothing."""
+        was_held = meetings.was_held(totals)
+        month = meeting["plan"]["date"][:7]
+        event = None
+        if was_held:
+            held[meeting["_id"]] = (meeting, month)
+            event = events.MEETING_HELD.build(
+                meeting["tenant_id"], meeting_id=meeting["_id"], branch_id=meeting["branch_id"],
+                org_path=meeting["org_path"], meeting_type=meeting["meeting_type"], date=meeting["plan"]["date"],
+                month=month, attendance=meetings.attendance_of(totals))
+        return (meeting["_id"], {"statuses": statuses, "totals": totals, "chain_head": head,
+                                 "member_devices": closing.member_devices(meeting["_id"], scans),
+                                 "printed_scans": closing.printed_scans(scans), "meeting_held": was_held}, event)
 
     def _scan_records(self, activities: list[dict]) -> dict[str, list[dict]]:
         """The sign-in and sign-out records of the activities' roster members, read by id."""

@@ -132,11 +132,13 @@ def objection_transition(objection: dict) -> ObjectionState:
 
 
 # --------------------------------------------------------------------------- publicity rules
-DEVELOPMENT_STEPS = {"development_target": "发展对象", "probationary": "预备党员"}
+# identity's domain (services.identity.domain.development.PUBLICISED_STEPS) names the same steps for its record
+DEVELOPMENT_STEPS = {"development_target": "发展对象", "probationary": "预备党员", "full": "预备党员转正"}
+PUBLICITY_WHAT = {"development_target": "确定为发展对象", "probationary": "接收为预备党员", "full": "转为正式党员"}
 
 
 def is_publicised(new_status: str) -> bool:
-    """The steps of member development that are publicised (发展对象 and 接收预备党员)."""
+    """The steps of member development that are publicised (发展对象, 接收预备党员 and 预备党员转正)."""
     return new_status in DEVELOPMENT_STEPS
 
 
@@ -157,7 +159,7 @@ def publicity_text(step: str, member_name: str, branch_name: str, org_name: str,
                    closes_on_: str) -> tuple[str, str]:
     """The notice's title and body (plain text, paragraphs by newline)."""
     label = DEVELOPMENT_STEPS[step]
-    what = "确定为发展对象" if step == "development_target" else "接收为预备党员"
+    what = PUBLICITY_WHAT[step]
     title = f"关于{member_name}同志拟{what}的公示"
     body = "\n".join([
         f"根据《中国共产党发展党员工作细则》，经{branch_name}研究，拟将{member_name}同志{what}，现予以公示。",

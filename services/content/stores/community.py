@@ -25,7 +25,7 @@ from servicekit.storage.subtree import LEVEL_FIELDS, subtree_filter
 class CommunityRecords:
     collections: dict[str, list] = {
         "role_models": [*LEVEL_FIELDS],
-        "publicities": ["state", *LEVEL_FIELDS],
+        "publicities": ["state", "member_id", *LEVEL_FIELDS],
         "objections": ["publicity_id"],
         "letters": ["author_member_id", *LEVEL_FIELDS],
     }
@@ -55,6 +55,11 @@ class CommunityRecords:
         found = [doc for doc in self.db.publicities.find(subtree_filter(path_ids))
                  if not state or doc["state"] == state]
         return sorted(found, key=lambda doc: (doc["opens_on"], doc["_id"]), reverse=True)
+
+    def publicities_of_member(self, tenant_id: str, member_id: str) -> list[dict]:
+        """A member's publicities (identity's development record shows them), oldest first."""
+        found = [doc for doc in self.db.publicities.find({"member_id": member_id}) if doc["tenant_id"] == tenant_id]
+        return sorted(found, key=lambda doc: (doc["opens_on"], doc["_id"]))
 
     def open_publicities(self) -> list[dict]:
         return list(self.db.publicities.find({"state": "open"}))

@@ -302,6 +302,12 @@ class Publicities(Community):
                     pushed=bool(item.get("pushed")), published_by=SYSTEM_ACCOUNT)})
         return edits
 
+    def of_member(self, tenant_id, member_id) -> dict:
+        """A member's publicities with their objections' numbers, for identity's development record (identity
+        decides who reads the record; there is no caller here)."""
+        rows = self.store.publicities_of_member(text(tenant_id, "tenant_id"), text(member_id, "member_id"))
+        return {"publicities": [publicity_view(row, counts=True) for row in rows]}
+
     # --- identity's member_status_changed ----------------------------------------------------
     def on_status_changed(self, event: dict) -> bool:
         """Open the publicity of a member's step to development target or probationary member, once per event

@@ -186,31 +186,35 @@ class _BoundedLines:
         self._record = 0
 
 
-def _header_index(header: Sequence[str], header_line: int, required: Iterable[str]) -> dict[str, int]:
+def _header_index(header: Sequence[str], header_line: int, required: Iterable[str],
+                  aliases: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> dict[str, int]:
+    aliases, labels = aliases or HEADER_ALIASES, labels or COLUMN_LABELS
     index: dict[str, int] = {}
     for position, text in enumerate(header):
-        column = HEADER_ALIASES.get(_canonical_header(text))
+        column = aliases.get(_canonical_header(text))
         if column is None:
             continue
         if column in index:
-            raise InvalidArgument(f"表头“{text}”与前面的列重复（都表示{COLUMN_LABELS[column]}）",
+            raise InvalidArgument(f"表头“{text}”与前面的列重复（都表示{labels[column]}）",
                                   code="HEADER_DUPLICATE", field="content",
                                   details=[{"line": header_line, "field": column, "reason": "HEADER_DUPLICATE",
-                                            "message": f"列“{COLUMN_LABELS[column]}”重复"}])
+                                            "message": f"列“{labels[column]}”重复"}])
         index[column] = position
     missing = [column for column in required if column not in index]
     if missing:
-        labels = "、".join(COLUMN_LABELS[column] for column in missing)
-        raise InvalidArgument(f"表头缺少必填列：{labels}", code="HEADER_MISSING", field="content",
+        names = "、".join(labels[column] for column in missing)
+        raise InvalidArgument(f"表头缺少必填列：{names}", code="HEADER_MISSING", field="content",
                               details=[{"line": header_line, "field": column, "reason": "HEADER_MISSING",
-                                        "message": f"缺少列“{COLUMN_LABELS[column]}”"} for column in missing])
+                                        "message": f"缺少列“{labels[column]}”"} for column in missing])
     return index
 
 
-def read_table(fmt: str, content: bytes, required: Iterable[str] = (), max_rows: int | None = None
+def read_table(fmt: str, content: bytes, required: Iterable[str] = (), max_rows: int | None = None,
+               aliases: dict[str, str] | None = None, labels: dict[str, str] | None = None
                ) -> list[tuple[int, dict[str, str]]]:
     """Rows after the header (the first non-blank row), blank rows skipped; ``required`` columns must be in
     the header (pass ``ORG_REQUIRED_COLUMNS`` or ``MEMBER_REQUIRED_COLUMNS``). Unknown columns are ignored.
+    Another kind of file passes its own header ``aliases`` (canonical header -> column) and column ``labels``.
     More than ``max_rows`` (default MAX_ROWS) rows after the header is TOO_MANY_ROWS; a file beyond the
     bounds above is refused with its code as soon as it is seen."""
     fmt = (fmt or "").strip().lower()
@@ -234,7 +238,7 @@ def read_table(fmt: str, content: bytes, required: Iterable[str] = (), max_rows:
             continue
         if index is None:
             header = [_cell_text(cells.get(position)) for position in range(max(cells) + 1)] if sparse else cells
-            index = _header_index(header, line, required)
+            index = _header_index(header, line, required, aliases, labels)
             columns = tuple(index.items())
             continue
         if sparse:

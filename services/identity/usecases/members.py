@@ -116,7 +116,9 @@ class Members(UseCases):
         dates = {key: date.fromisoformat(value) for key, value in member.get("status_dates", {}).items()}
         lifecycle.check_advance(member["status"], dates, target, on_date, self.clock.today())
         now = self.stamp()
-        changes = {"status": target, f"status_dates.{target}": on_date.isoformat(), "updated_at": now}
+        changes = {"status": target, f"status_dates.{target}": on_date.isoformat(), "updated_at": now,
+                   # who recorded the step and when: shown on the development record (usecases/development.py)
+                   f"status_recorded.{target}": {"by": caller.account_id, "at": now}}
         self.store.change_member_status(member, changes, [events.MEMBER_STATUS_CHANGED.build(
             member["tenant_id"], now, member_id=member["_id"], branch_id=member["branch_id"],
             old_status=member["status"], new_status=target, on=on_date.isoformat())])

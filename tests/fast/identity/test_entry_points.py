@@ -99,6 +99,38 @@ DELEGATIONS = [
      ("t", "r")),
     ("list_transfers", dict(scope=CITY_ADMIN, org_id="o", side="s", state="st", page_size=5, page_token="t"),
      "transfers", "list", TENANT_CALLER, ("o", "s", "st", 5, "t")),
+    ("list_development_records", dict(scope=CITY_ADMIN, org_id="o", status="s", page_size=5, page_token="t"),
+     "development", "list", TENANT_CALLER, ("o", "s", 5, "t")),
+    ("get_development_record", dict(scope=CITY_ADMIN, member_id="m"), "development", "get", TENANT_CALLER, ("m",)),
+    ("get_my_development_record", dict(scope=CITY_ADMIN), "development", "mine", TENANT_CALLER, ()),
+    ("record_development_entry", dict(scope=CITY_ADMIN, member_id="m", kind="talk", on="d", purpose="p",
+                                      talker="t", summary="s", introducer_ids=["a", "b"], outcome="o",
+                                      conclusion="c", stage="st", course="co", hours=3, corrects="x", note="n"),
+     "development", "record", TENANT_CALLER,
+     ("m", "talk", "d", "p", "t", "s", ["a", "b"], "o", "c", "st", "co", 3, "x", "n")),
+    # party dues (usecases/dues.py)
+    ("get_dues_rules", dict(scope=CITY_ADMIN), "dues", "rules", TENANT_CALLER, ()),
+    ("set_dues_rules", dict(scope=CITY_ADMIN, brackets=[{"category": "employed"}], fixed=[], arrears_flag_months=6),
+     "dues", "set_rules", TENANT_CALLER, ([{"category": "employed"}], [], 6)),
+    ("set_dues_standard", dict(scope=CITY_ADMIN, member_id="m", category="other", income_fen=0, amount_fen=100,
+                               from_month="2026-12"), "dues", "set_standard", TENANT_CALLER,
+     ("m", "other", 0, 100, "2026-12")),
+    ("list_branch_dues", dict(scope=CITY_ADMIN, org_id="o", year=2026, arrears_only=True), "dues", "branch_dues",
+     TENANT_CALLER, ("o", 2026, True)),
+    ("record_dues_payment", dict(scope=CITY_ADMIN, member_id="m", months=["2026-11"], amount_fen=20, paid_on="d",
+                                 payment_method="cash", bank_txn_id="t", note="n"), "dues", "record_payment",
+     TENANT_CALLER, ("m", ["2026-11"], 20, "d", "cash", "t", "n")),
+    ("import_dues_payments", dict(scope=CITY_ADMIN, org_id="o", format="csv", content="c"), "dues",
+     "import_payments", TENANT_CALLER, ("o", "csv", "c")),
+    ("list_dues_payments", dict(scope=CITY_ADMIN, org_id="o", member_id="m", paid_from="a", paid_to="b",
+                                page_size=5, page_token="t"), "dues", "list_payments", TENANT_CALLER,
+     ("o", "m", "a", "b", 5, "t")),
+    ("get_dues_receipt", dict(scope=CITY_ADMIN, receipt_no="r"), "dues", "receipt", TENANT_CALLER, ("r",)),
+    ("get_my_dues", dict(scope=CITY_ADMIN), "dues", "my_dues", TENANT_CALLER, ()),
+    ("get_dues_totals", dict(scope=CITY_ADMIN, org_id="o", month="2026-11"), "dues", "totals", TENANT_CALLER,
+     ("o", "2026-11")),
+    ("export_dues_totals", dict(scope=CITY_ADMIN, org_id="o", month_from="a", month_to="b"), "dues",
+     "export_totals", TENANT_CALLER, ("o", "a", "b")),
     ("import_orgs", dict(scope=CITY_ADMIN, parent_id="p", format="csv", content="c"), "imports", "orgs",
      TENANT_CALLER, ("p", "csv", "c")),
     ("import_members", dict(scope=CITY_ADMIN, org_id="o", format="xlsx", content="c"), "imports", "members",
@@ -144,7 +176,7 @@ def test_the_entry_point_answers_what_its_use_case_answers(service, use_case, rp
 
 
 def test_the_timer_forgets_login_attempts_ended_sessions_and_expired_challenges(service, use_case, store):
-    assert entry_points(Timer) == {"forget_login_attempts", "measure_login_counters"}
+    assert entry_points(Timer) == {"forget_login_attempts", "measure_login_counters", "flag_dues_arrears"}
     sessions = use_case("sessions")
     service.forget_login_attempts()
     sessions.forget_attempts.assert_called_once_with()

@@ -131,7 +131,8 @@ def test_a_status_step_may_be_dated_today_in_china(service, store, clock, utc_ho
     service.change_member_status(CITY_ADMIN, member_id="mem_1", status="activist", on="2027-03-10")
     member, changes, events = store.change_member_status.call_args.args
     assert changes == {"status": "activist", "status_dates.activist": "2027-03-10",
-                       "updated_at": "2027-03-09T17:00:00.000Z"}
+                       "updated_at": "2027-03-09T17:00:00.000Z",
+                       "status_recorded.activist": {"by": "acc_org_admin", "at": "2027-03-09T17:00:00.000Z"}}
     assert (events[0]["old_status"], events[0]["new_status"]) == ("applicant", "activist")
 
 

@@ -47,10 +47,23 @@ DELEGATIONS = [
      ("m", "c", "h", "n")),
     ("list_talks", dict(org_id="o", cycle="c", page_size=5, page_token="t"), "points", "talks", ("o", "c", 5, "t")),
     ("member_points_totals", dict(branch_id="b", since="s", until="u"), "points", "member_totals", ("b", "s", "u")),
+    ("create_appraisal", dict(org_id="o", year="y", closes_at="c"), "appraisals", "create", ("o", "y", "c")),
+    ("open_appraisal", dict(appraisal_id="a"), "appraisals", "open", ("a",)),
+    ("get_appraisal", dict(appraisal_id="a"), "appraisals", "get", ("a",)),
+    ("list_appraisals", dict(org_id="o", year="y", page_size=5, page_token="t"), "appraisals", "list",
+     ("o", "y", 5, "t")),
+    ("list_my_appraisals", dict(), "appraisals", "mine", ()),
+    ("submit_review", dict(appraisal_id="a", member_id="m", text="t"), "appraisals", "review", ("a", "m", "t")),
+    ("cast_vote", dict(appraisal_id="a", choices=[{"member_id": "m", "grade": "g"}]), "appraisals", "vote",
+     ("a", [{"member_id": "m", "grade": "g"}])),
+    ("decide_appraisal", dict(appraisal_id="a", decided_by="d", grades=[]), "appraisals", "decide", ("a", "d", [])),
+    ("set_appraisal_settings", dict(excellent_max_ratio=0.5, flag_negative_share=0.2), "appraisals", "set_settings",
+     (0.5, 0.2)),
 ]
 # the defaults an entry point gives a use case when the caller leaves the arguments out
 DEFAULTS = {"get_ranking": ("", "", "", "", 0, ""), "compare_orgs": (None, ""), "rate_activity": ("", None, ""),
-            "spot_check": ("", "", 0, 0), "set_points_rules": (None,), "get_points_rules": ()}
+            "spot_check": ("", "", 0, 0), "set_points_rules": (None,), "get_points_rules": (),
+            "cast_vote": ("", None), "decide_appraisal": ("", "", None), "set_appraisal_settings": (0.0, 0.0)}
 
 
 def rpcs() -> set[str]:
@@ -108,6 +121,9 @@ def test_the_use_cases_get_the_services_own_dependencies(service, store, points_
     assert (points.store, points.clock, points.subtrees.store) == (points_store, clock, store)
     reconciliations = service.reconciliations
     assert (reconciliations.store, reconciliations.attendance) == (store, attendance)
+    appraisals = service.appraisals
+    assert (appraisals.store, appraisals.points_store, appraisals.clock, appraisals.identity) == (
+        store, points_store, clock, identity)
 
 
 def consumer_rows(service_class) -> set[tuple[str, str, str, str]]:

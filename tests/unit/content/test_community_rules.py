@@ -100,9 +100,10 @@ def test_publicity_days_are_working_days(opens, days, last):
     assert rules.closes_on(opens, days) == last
 
 
-def test_only_development_target_and_probationary_are_publicised():
+def test_development_target_probationary_and_full_are_publicised_as_identitys_record_expects():
+    from services.identity.domain.development import PUBLICISED_STEPS
     assert [s for s in ("applicant", "activist", "development_target", "probationary", "full")
-            if rules.is_publicised(s)] == ["development_target", "probationary"]
+            if rules.is_publicised(s)] == ["development_target", "probationary", "full"] == list(PUBLICISED_STEPS)
 
 
 # ------------------------------------------------------------------------- role models

@@ -71,7 +71,8 @@ def keys(tmp_path_factory) -> Keys:
 
 @pytest.fixture(scope="session")
 def token(keys) -> str:
-    return tokens.TokenSigner(keys.private_pem, lifetime_seconds=600).issue(CALLER)
+    # the whole session's caller: it must outlive a slow machine's run of the gateway's tests
+    return tokens.TokenSigner(keys.private_pem, lifetime_seconds=6 * 3600).issue(CALLER)
 
 
 @pytest.fixture(scope="session")

@@ -244,6 +244,12 @@ from tests.unit.gateway.scoring_samples import SCORING_REQUESTS, SCORING_RESULTS
 REQUESTS.update(SCORING_REQUESTS)
 RESULTS.update(SCORING_RESULTS)
 
+# --- the democratic appraisal (AppraisalApi, carried out by scoring) ---------------------------------------------
+from tests.unit.gateway.appraisal_samples import APPRAISAL_REQUESTS, APPRAISAL_RESULTS  # noqa: E402
+
+REQUESTS.update(APPRAISAL_REQUESTS)
+RESULTS.update(APPRAISAL_RESULTS)
+
 # --- content (docs/content-rpc.md): one samples module per topic ------------------------
 from tests.unit.gateway.community_samples import COMMUNITY_REQUESTS, COMMUNITY_RESULTS  # noqa: E402
 from tests.unit.gateway.content_samples import CONTENT_REQUESTS, CONTENT_RESULTS  # noqa: E402
@@ -270,3 +276,21 @@ from tests.unit.gateway.audit_samples import AUDIT_REQUESTS, AUDIT_RESULTS  # no
 
 REQUESTS.update(AUDIT_REQUESTS)
 RESULTS.update(AUDIT_RESULTS)
+
+# --- development records (DevelopmentApi, carried out by identity) ------------------------------------------------
+from tests.unit.gateway.development_samples import DEVELOPMENT_REQUESTS, DEVELOPMENT_RESULTS  # noqa: E402
+
+REQUESTS.update(DEVELOPMENT_REQUESTS)
+RESULTS.update(DEVELOPMENT_RESULTS)
+
+# --- 三会一课 (MeetingApi, carried out by attendance) ------------------------------------------------------------
+from tests.unit.gateway.meetings_samples import MEETINGS_REQUESTS, MEETINGS_RESULTS  # noqa: E402
+
+REQUESTS.update(MEETINGS_REQUESTS)
+RESULTS.update(MEETINGS_RESULTS)
+
+# --- party dues (DuesApi, carried out by identity) -------------------------------------------------------------
+from tests.unit.gateway.dues_samples import DUES_REQUESTS, DUES_RESULTS  # noqa: E402
+
+REQUESTS.update(DUES_REQUESTS)
+RESULTS.update(DUES_RESULTS)

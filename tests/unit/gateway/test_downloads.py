@@ -12,7 +12,8 @@ FILES = {"ExportStatistics": ("/v1/orgs/org-city/attendance-statistics.xlsx", "e
          "ExportReport": ("/v1/orgs/org-city/reports/bulletin", "export_report", "media_type"),
          "ExportVolunteerStatistics": ("/v1/orgs/org-city/volunteer-statistics:export", "export_volunteer_statistics",
                                        "content_type"),
-         "ExportAuditLog": ("/v1/audit-log.xlsx", "export_audit_log", "content_type")}
+         "ExportAuditLog": ("/v1/audit-log.xlsx", "export_audit_log", "content_type"),
+         "ExportDuesTotals": ("/v1/orgs/org-city/dues-totals.xlsx", "export_dues_totals", "content_type")}
 WORKBOOK = b"PK\x03\x04 pretend this is a workbook"
 
 
@@ -31,6 +32,9 @@ def files(backend):
                                                       "content": base64.b64encode(WORKBOOK).decode()}
     backend.results["export_audit_log"] = {"filename": "审计日志-20261206.xlsx", "content_type": XLSX_MEDIA_TYPE,
                                            "content": base64.b64encode(WORKBOOK).decode()}
+    backend.results["export_dues_totals"] = {"filename": "党费收缴统计-东区-2026-01至2026-12.xlsx",
+                                             "content_type": XLSX_MEDIA_TYPE,
+                                             "content": base64.b64encode(WORKBOOK).decode()}
     return backend
 
 

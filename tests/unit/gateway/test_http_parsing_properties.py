@@ -46,9 +46,10 @@ def wsgi_text(text: str) -> str:
 
 def assert_answered(answer) -> None:
     """Not a 5xx; an error is the JSON body with a code (and the request id) that every error answer has."""
-    text = answer.get_data(as_text=True)
-    assert answer.status_code < 500, (answer.status_code, text[:500])
+    data = answer.get_data()          # bytes: a download (a photo, a spreadsheet) answers 200 with a binary body
+    assert answer.status_code < 500, (answer.status_code, data[:500])
     if answer.status_code >= 400:
+        text = data.decode("utf-8")
         body = json.loads(text)
         assert set(body) == {"error", "request_id"} and body["error"]["code"], text[:500]
 

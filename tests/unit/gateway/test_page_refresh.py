@@ -88,8 +88,9 @@ def test_refresh_without_a_refresh_cookie_is_refused_before_identity(http, backe
     assert backend.calls == []
 
 
-def test_the_session_status_answers_the_seconds_left_without_calling_a_service(http, backend, token, expired):
-    open_session(http, backend, token)
+def test_the_session_status_answers_the_seconds_left_without_calling_a_service(http, backend, keys, expired):
+    fresh = tokens.TokenSigner(keys.private_pem, lifetime_seconds=600).issue(CALLER)     # the session's is older
+    open_session(http, backend, fresh)
     calls = len(backend.calls)
     answer = http.get("/v1/auth/session")
     assert answer.status_code == 200 and 500 < answer.json["expires_in"] <= 600

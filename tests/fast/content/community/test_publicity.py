@@ -75,7 +75,15 @@ def test_an_event_whose_commit_failed_opens_its_publicity_when_redelivered(publi
     assert (len(community_store.publicities), len(community_store.items), len(community_store.commits)) == (1, 1, 1)
 
 
-@pytest.mark.parametrize("new_status, old_status", [("activist", "applicant"), ("full", "probationary")])
+def test_a_step_to_full_member_opens_the_publicity_of_the_probation_ended(publicities, community_store):
+    assert publicities.on_status_changed(status_changed("full", old_status="probationary")) is True
+    [publicity] = community_store.publicities.values()
+    assert publicity["step"] == "full"
+    item = next(iter(community_store.items.values()))
+    assert item["title"] == "关于李四同志拟转为正式党员的公示" and "预备党员转正人选" in item["body"]
+
+
+@pytest.mark.parametrize("new_status, old_status", [("activist", "applicant"), ("applicant", "")])
 def test_other_steps_are_not_publicised(publicities, community_store, new_status, old_status):
     assert publicities.on_status_changed(status_changed(new_status, old_status=old_status)) is False
     assert not community_store.publicities and not community_store.events
