@@ -436,7 +436,7 @@ class IdentityService:
     @service_rpc("attendance")
     def branch_meeting_facts(self, tenant_id="", branch_ids=()):
         """Full members and party groups per branch: what attendance's 三会一课 ledger owes depends on them."""
-        return self.store.branch_meeting_facts(tenant_id, list(dict.fromkeys(branch_ids)))
+        return self.members.branch_meeting_facts(tenant_id, branch_ids)
 
     @service_rpc("content")
     def branch_roster_sizes(self, tenant_id="", branch_ids=()):

@@ -132,6 +132,10 @@ class Members(UseCases):
                                                  "mobile": bool(member.get("mobile"))})
         return rosters
 
+    def branch_meeting_facts(self, tenant_id, branch_ids) -> dict:
+        """Full members and party groups per branch: what attendance's 三会一课 ledger owes depends on them."""
+        return self.store.branch_meeting_facts(tenant_id, list(dict.fromkeys(branch_ids)))
+
     def branch_roster_sizes(self, tenant_id, branch_ids) -> dict[str, int]:
         """How many members each branch's roster (``branch_rosters``) has, without the names: for counts and
         completion rates over a whole subtree."""

@@ -53,6 +53,8 @@ DELEGATIONS = [
      TENANT_CALLER, ("m", "s", "d")),
     ("branch_rosters", dict(tenant_id="ten_1", branch_ids=["b1", "b2"]), "members", "branch_rosters", None,
      ("ten_1", ["b1", "b2"])),
+    ("branch_meeting_facts", dict(tenant_id="ten_1", branch_ids=["b1", "b2"]), "members", "branch_meeting_facts",
+     None, ("ten_1", ["b1", "b2"])),
     ("branch_roster_sizes", dict(tenant_id="ten_1", branch_ids=["b1", "b2"]), "members", "branch_roster_sizes", None,
      ("ten_1", ["b1", "b2"])),
     ("org_nodes", dict(tenant_id="ten_1", org_ids=["o1", "o2"]), "organisations", "nodes", None,
