@@ -12,6 +12,8 @@ record (``append``) whose position was taken is chained again after the stored h
 """
 from __future__ import annotations
 
+import uuid
+
 import eventlet.semaphore
 
 from services.attendance.domain import chain
@@ -26,6 +28,8 @@ class ChainWriter:
         self.store, self.learn = store, learn
         self.lock = eventlet.semaphore.Semaphore()
         self._heads: dict[str, tuple[int, str]] = {}
+        # this writer to the store's append mark, and the mark its last batch left (AttendanceStore.record_scans)
+        self.mark_token, self.last_mark = uuid.uuid4().hex, None
 
     def head(self, activity_id: str) -> tuple[int, str]:
         if activity_id not in self._heads:

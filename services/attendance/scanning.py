@@ -468,7 +468,7 @@ class ScanDesk:
                              for event in self._events(p, document, verdict, occurred)]
 
         try:
-            self.store.record_scans(documents, outbox, before_insert=before_insert)
+            self.store.record_scans(documents, outbox, before_insert=before_insert, writer=self.chain)
         except Exception:
             self.chain.forget(doc["activity_id"] for doc in documents)
             self.devices.forget(doc["activity_id"] for doc in documents)

@@ -60,6 +60,9 @@ def change_mark(activity: dict) -> tuple:
     return activity.get(SCAN_CHANGED_AT), activity.get(SCAN_CHANGE_ID)
 
 
+APPEND_MARK = "appends"          # chain_marks' one document
+
+
 class AttendanceStore(MeetingRecords, OutboxStore):
     source = SOURCE
     collections = {
@@ -67,6 +70,7 @@ class AttendanceStore(MeetingRecords, OutboxStore):
         "activities": [("branch_month", {"unique": True}), "theme_id", "branch_id", "month", "status",
                        "checkin_opens_at", "checkout_closes_at", *LEVEL_FIELDS],
         "records": [("chain_key", {"unique": True})],
+        "chain_marks": [],      # _id "appends": moved by every chained append, with the process that moved it
         "schedule": ["kind", "due_at"],   # _id "<kind>:<activity>": roster freezes and closings still to do
         "leaves": [("leave_key", {"unique": True}), "activity_id"],
         "photos": [],
@@ -296,7 +300,7 @@ class AttendanceStore(MeetingRecords, OutboxStore):
         last = max(docs, key=lambda doc: doc["seq"], default=None)
         return (last["seq"], last["hash"]) if last else None
 
-    def record_scans(self, documents: list[dict], events: list[dict], before_insert=None) -> None:
+    def record_scans(self, documents: list[dict], events: list[dict], before_insert=None, writer=None) -> None:
         """A scan batch's new records, chained, and its events in one bundle. ``before_insert(appended)``: called in
         the transaction, before the insert, with the records other processes appended since the heads the batch was
         chained after (``appended_since``), by activity (empty: none); it chains those documents again and rebuilds
@@ -305,9 +309,27 @@ class AttendanceStore(MeetingRecords, OutboxStore):
         conflicts and the transaction runs again, asking again). The unique ``chain_key`` stays the guarantee."""
         def writes(session):
             if before_insert is not None:
-                before_insert(self.appended_since(chained_after(documents), session))
+                # the mark as ``writer``'s (the chain writer's) last append left it: no one else appended since
+                ours = writer is not None and writer.last_mark is not None and self.db.chain_marks.find_one(
+                    {"_id": APPEND_MARK}, session=session) == {"_id": APPEND_MARK, "n": writer.last_mark,
+                                                               "by": writer.mark_token}
+                before_insert({} if ours else self.appended_since(chained_after(documents), session))
             self.db.records.insert_many(documents, ordered=True, session=session)
+            self._move_append_mark(session, writer)
         self.commit(writes, events, bundle=True)
+
+    def _move_append_mark(self, session, writer=None) -> None:
+        """Every chained append moves the mark in its transaction, naming this process; the next batch's write reads
+        one document by ``_id`` to know whether another process appended since (``$in`` on ``chain_key``, which
+        ``appended_since`` needs, is a scan of every record on nx-27017). On MongoDB two appends at once conflict
+        on the mark, and one runs again."""
+        if writer is not None:
+            writer.last_mark = None             # unknown until this commit's mark is read back
+        mark = self.db.chain_marks.find_one_and_update(
+            {"_id": APPEND_MARK}, {"$inc": {"n": 1}, "$set": {"by": writer.mark_token if writer else "-"}},
+            upsert=True, return_document=ReturnDocument.AFTER, session=session)
+        if writer is not None:          # a rolled-back commit leaves a mark the store does not hold: checked in full
+            writer.last_mark = mark["n"]
 
     # the whole content (a sign-in's place and time; nx-27017 does not project dotted fields)
     APPENDED = {"seq": 1, "hash": 1, "activity_id": 1, "member_id": 1, "device_key": 1, "kind": 1, "content": 1}
@@ -356,6 +378,7 @@ class AttendanceStore(MeetingRecords, OutboxStore):
         Conflict when the record exists."""
         def writes(session):
             self.db.records.insert_many([record], session=session)
+            self._move_append_mark(session)
             if photo is not None:
                 self.db.photos.insert_one(photo, session=session)
             self.db.activities.update_one({"_id": record["activity_id"]}, activity_change, session=session)

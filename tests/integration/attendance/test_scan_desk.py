@@ -337,3 +337,23 @@ def test_a_late_repeat_of_a_record_the_other_desk_appended_is_answered_as_that_r
     assert answers[0]["result"]["repeat"] is True and answers[0]["result"]["record"] == original
     assert answers[1]["error"]["code"] == "CHECKIN_LATE"
     assert store.db.records.count_documents({}) == 2
+
+
+def test_a_desk_writing_alone_asks_nothing_of_other_appends_after_its_first_batch(store, clock):
+    # the append mark (one read by _id) replaces appended_since, whose $in is a scan of every record on nx-27017
+    store.db.activities.replace_one({"_id": ACTIVITY}, activity(members=[f"m{n}" for n in range(1, 7)]))
+    desk = ScanDesk(store, CountingChain(store), clock, lambda tenant_id: KEY)
+    asked = []
+    appended_since = store.appended_since
+    store.appended_since = lambda heads, session=None, **kw: asked.append(heads) or appended_since(heads, session, **kw)
+    desk.record([scan("m1", "in", clock)])
+    first = len(asked)
+    desk.record([scan("m2", "in", clock)])
+    desk.record([scan("m3", "in", clock), scan("m4", "in", clock)])
+    assert len(asked) == first                                   # the mark was its own: nothing asked
+    other = ScanDesk(store, CountingChain(store), clock, lambda tenant_id: KEY)
+    other.record([scan("m5", "in", clock)])
+    answers = desk.record([scan("m6", "in", clock)])
+    assert len(asked) > first                                    # another moved the mark: asked in full
+    assert record_of(answers[0])["seq"] == 6
+    assert chain.verify(list(store.db.records.find()), None)["ok"]
