@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 
-from chaos.run import MODES, ChaosDay
+from chaos.run import MODES, ORDER, ChaosDay
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -41,6 +41,8 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--client-timeout", type=float, default=15.0, help="a phone's timeout per scan")
     parser.add_argument("--give-up", type=float, default=90.0,
                         help="after the faults, seconds a phone keeps trying an undecided scan")
+    parser.add_argument("--only", nargs="+", choices=ORDER, metavar="COMPONENT",
+                        help="fault only these components (to look into one; a CI run faults every one)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--work-dir", help="where the stores, the broker and the logs go (default: a new /tmp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory after a passing run")

@@ -257,7 +257,7 @@ class ChaosDay(Bench):
         rng = random.Random(self.options.seed)
         order = []
         for _ in range(self.options.cycles):
-            cycle = list(ORDER)
+            cycle = list(getattr(self.options, "only", None) or ORDER)
             rng.shuffle(cycle)
             order.extend(cycle)
         return order

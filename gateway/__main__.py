@@ -10,7 +10,8 @@ port and TLS on the gRPC port, 1.2+; ``gateway.http.tls``), GATEWAY_ADMIN_HOST (
 (8081, ``off`` for none: /metrics, /docs, /openapi.json, /livez and /readyz; ``gateway.http.admin``),
 GATEWAY_ADMIN_GRPC_PORT (none: a gRPC port on the admin host that also offers reflection), GATEWAY_HTTP_THREADS
 (32 threads for the HTTP requests that are not scans), GATEWAY_GRPC_WORKERS (128 threads for the gRPC operations
-that are not batched), GATEWAY_RPC_TIMEOUT (30 s) and GATEWAY_LONG_RPC_TIMEOUT (600 s, imports and exports:
+that are not batched), GATEWAY_SERVICE_SHARE (0.5 of each pool may wait on one service; beyond, after
+GATEWAY_SERVICE_BUSY_WAIT_SECONDS, 1, 503 SERVICE_BUSY: ``gateway.backend``), GATEWAY_RPC_TIMEOUT (30 s) and GATEWAY_LONG_RPC_TIMEOUT (600 s, imports and exports:
 ``gateway.timeouts``), GATEWAY_MAX_BODY_BYTES (64 MiB: caps every operation's own
 limit, ``gateway.limits``), TRUSTED_PROXIES (addresses or CIDR networks whose X-Forwarded-For and X-Request-Id are
 believed: none), LOG_LEVEL (INFO, each line naming its request's id); scan micro-batching: GATEWAY_SCAN_BATCH
@@ -79,7 +80,14 @@ def main() -> int:
         log.error("%s", error)
         return 2
     young_threshold()                               # GC_YOUNG_THRESHOLD, before anything starts
-    backend = NamekoBackend()
+    from gateway.backend import ServiceBulkheads
+    http_threads, grpc_workers = int(env("GATEWAY_HTTP_THREADS", "32")), int(env("GATEWAY_GRPC_WORKERS", "128"))
+    try:
+        bulkheads = ServiceBulkheads.from_env({"http": http_threads, "grpc": grpc_workers})
+    except ConfigError as error:
+        log.error("%s", error)
+        return 2
+    backend = NamekoBackend(bulkheads=bulkheads)
     batcher = Batcher.from_env(backend)
     revocations = RevocationList()
     poller = RevocationPoller(backend, revocations).start()     # its first round at once, on its own thread
@@ -89,8 +97,7 @@ def main() -> int:
                            host=env("GATEWAY_HOST", "127.0.0.1"),
                            http_port=int(env("GATEWAY_HTTP_PORT", "8080")),
                            grpc_port=int(env("GATEWAY_GRPC_PORT", "50051")),
-                           http_threads=int(env("GATEWAY_HTTP_THREADS", "32")),
-                           grpc_workers=int(env("GATEWAY_GRPC_WORKERS", "128")),
+                           http_threads=http_threads, grpc_workers=grpc_workers,
                            ssl_context=context_from_env(), grpc_credentials=grpc_credentials_from_env(),
                            admin_host=env("GATEWAY_ADMIN_HOST", "127.0.0.1"),
                            admin_port=optional_port(env("GATEWAY_ADMIN_PORT", str(DEFAULT_ADMIN_PORT))),

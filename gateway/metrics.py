@@ -28,7 +28,8 @@ BATCH_SECONDS = Histogram("gateway_batch_seconds", "Round trip of one batch call
 BATCH_SIZE = Histogram("gateway_batch_size", "Requests per batch call.", ("operation",),
                        buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
 SHED = Counter("gateway_shed_total", "Requests refused at once, 503 with a Retry-After, because the gateway's "
-               "queue for their operation was full (reason queue_full; gateway.batching).", ("operation", "reason"))
+               "queue for their operation was full (reason queue_full; gateway.batching) or the threads that may wait on its "
+               "service were all waiting (reason service_busy; gateway.backend).", ("operation", "reason"))
 LOOP_LAG = Histogram("gateway_event_loop_lag_seconds", "How late the gateway's event loop ran a timer due every "
                      "100 ms: the time a callback waited for the loop (every request's parsing and answer is on it).",
                      buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1))

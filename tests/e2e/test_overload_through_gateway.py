@@ -4,7 +4,8 @@ themed day's scans, and a gateway whose scan queue is full sheds the excess at o
 The platform here is this module's own (its store, identity, attendance's test build and a gateway on a vhost of
 their own): its processes are frozen with SIGSTOP, which the session's must never be. Settings are shortened so the
 waits are seconds (attendance waits 6 s on identity, 5 of its 10 workers at most; the gateway 8 s on a service,
-4 scans queued at most); the bounds asserted are loose, for a loaded 2-core machine."""
+4 scans queued at most, 8 HTTP threads of which 4 may wait on one service); the bounds asserted are loose, for a
+loaded 2-core machine."""
 from __future__ import annotations
 
 import http.client
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.e2e
 PEER_TIMEOUT = 6.0
 GATEWAY_TIMEOUT = 8.0
 QUEUE_MAX = 4
+HTTP_THREADS = 8
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,8 @@ def platform(amqp_uri, tmp_path_factory):
                                    {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http_port),
                                     "GATEWAY_GRPC_PORT": str(free_port()), "GATEWAY_ADMIN_PORT": str(admin_port),
                                     "GATEWAY_RPC_TIMEOUT": str(GATEWAY_TIMEOUT),
-                                    "GATEWAY_BATCH_QUEUE_MAX": str(QUEUE_MAX)}, logs)
+                                    "GATEWAY_BATCH_QUEUE_MAX": str(QUEUE_MAX),
+                                    "GATEWAY_HTTP_THREADS": str(HTTP_THREADS)}, logs)
             children.append(gateway)
             url = f"http://127.0.0.1:{http_port}"
             gateway.wait_until(lambda: urllib.request.urlopen(f"{url}/healthz", timeout=2))
@@ -106,6 +109,20 @@ def day(platform):
         themed.qr = themed.token("in")
         themed.rpc = None                                # its proxy stops here; the tests use their own
         yield themed
+
+
+def get(url: str, path: str, token: str) -> tuple[float, int, dict, dict]:
+    """(seconds, status, body, headers in lower case) of one GET over HTTP."""
+    parts = urllib.parse.urlsplit(url)
+    started = time.monotonic()
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        response = connection.getresponse()
+        answer = json.loads(response.read() or b"{}")
+        return time.monotonic() - started, response.status, answer, {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        connection.close()
 
 
 def post_scan(url: str, token: str, body: dict) -> tuple[float, int, dict, dict]:
@@ -198,3 +215,30 @@ def metric(admin_url: str, series: str) -> float:
             if line.startswith(series + " "):
                 return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+def test_a_stalled_service_holds_half_the_gateways_threads_and_other_services_are_still_answered(platform, day):
+    identity, _, _, url, admin_url = platform
+    token = day.tokens[0]
+    busy_before = metric(admin_url, BUSY)
+    with Frozen(identity), ThreadPoolExecutor(HTTP_THREADS + 4) as pool:
+        stalled = [pool.submit(get, url, "/v1/me", token) for _ in range(HTTP_THREADS + 2)]
+        time.sleep(2.0)
+        # without the bulkhead every HTTP thread would be waiting on identity, and this would wait behind them
+        other = get(url, f"/v1/activities/{day.activity['id']}", token)
+        answers = [future.result() for future in stalled]
+
+    seconds, status, body, _ = other
+    assert status == 200 and body["id"] == day.activity["id"], body
+    assert seconds < GATEWAY_TIMEOUT - 3
+    timed_out = [a for a in answers if a[1] == 504]
+    busy = [a for a in answers if a[1] == 503 and a[2]["error"]["code"] == "SERVICE_BUSY"]
+    assert len(timed_out) == HTTP_THREADS // 2 and len(busy) == HTTP_THREADS // 2 + 2, [a[:3] for a in answers]
+    for seconds, _, body, headers in busy:
+        assert int(headers["retry-after"]) >= 1 and body["error"]["details"][0]["service"] == "identity"
+        assert seconds < GATEWAY_TIMEOUT - 3                      # refused after the short wait, not the deadline
+    assert metric(admin_url, BUSY) - busy_before == len(busy)
+    assert get(url, "/v1/me", token)[1] == 200                   # identity back: its calls pass again
+
+
+BUSY = 'gateway_shed_total{operation="identity.get_me",reason="service_busy"}'
