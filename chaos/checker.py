@@ -39,6 +39,7 @@ class Attempt:
     seq: int = 0
     hash: str = ""
     well_formed: bool = True      # False for the plan's bad scans (outside the fence, forged): refusal expected
+    answered_at: float = 0.0      # epoch seconds: when the phone had its answer
 
     @property
     def outcome(self) -> str:

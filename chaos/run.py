@@ -295,7 +295,8 @@ class ChaosDay(Bench):
             scan_id, kind, sent, latency, code, error_code, repeat, record_id, seq, hash_ = row
             scan = expected[scan_id]
             self.attempts.append(checker.Attempt(scan_id, scan.key, sent, code, error_code, bool(repeat),
-                                                 record_id, seq or 0, hash_, well_formed=scan.expected == "ok"))
+                                                 record_id, seq or 0, hash_, well_formed=scan.expected == "ok",
+                                                 answered_at=sent + latency))
         seconds = max(stopped - started, 1e-9)
         sent_before_stop = sum(1 for row in result["history"] if row[2] <= stopped)
         # scans the members sent (first scans and rescans), apart from their phones' retries of undecided ones
@@ -388,7 +389,8 @@ class ChaosDay(Bench):
             self.log(f"dead letters not counted: {error}")
         returns = [dict(one) for one in self.returns]
         for up_at, one in zip(self.broker_up_at, returns):
-            first = min((a.sent_at for a in self.attempts if a.sent_at >= up_at and a.outcome == checker.OK),
+            # when a member's phone was first told OK again (a scan sent while the broker was down may wait for it)
+            first = min((a.answered_at for a in self.attempts if a.answered_at >= up_at and a.outcome == checker.OK),
                         default=None)
             one[GATEWAY_BACK] = None if first is None else first - up_at
         back = checker.consumers_back(returns, CONSUMER_BACK_TARGET)

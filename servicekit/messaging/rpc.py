@@ -19,7 +19,9 @@ from __future__ import annotations
 import logging
 import sys
 
+from amqp.exceptions import ConnectionError as AmqpConnectionError
 from eventlet.greenpool import GreenPool
+from kombu.exceptions import OperationalError
 from kombu.serialization import dumps, registry
 from nameko.exceptions import UnserializableValueError, serialize
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
@@ -40,6 +42,9 @@ from servicekit.storage.durability import is_store_unavailable, store_unavailabl
 log = logging.getLogger(__name__)
 
 sign_outgoing_calls()
+
+# the broker gone between a call and its answer (kombu's wrapping of a refused or lost connection, and the raw ones)
+BROKER_GONE = (OperationalError, AmqpConnectionError, OSError)
 
 
 class OnceEncodedResponder(Responder):
@@ -77,7 +82,15 @@ class OnceEncodedRpcConsumer(RpcConsumer):
         responder = OnceEncodedResponder(
             config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config), serializer, message,
             ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
-        result, exc_info = responder.send_response(result, exc_info)
+        try:
+            result, exc_info = responder.send_response(result, exc_info)
+        except BROKER_GONE as error:
+            # The broker went away while the worker ran: the caller's reply queue went with it, and the request,
+            # never acknowledged, comes again once the broker is back (the replay guard lets a redelivery run).
+            # Raised, this would kill the container, and every other worker with it, for an answer no one awaits.
+            log.warning("the answer to %s was not sent, the broker is unreachable (%s): the request is redelivered",
+                        message.delivery_info.get("routing_key", "a call"), error)
+            return result, exc_info
         self.queue_consumer.ack_message(message)
         return result, exc_info
 

@@ -78,3 +78,47 @@ def test_no_service_declares_an_entry_point_with_nameko_s_own_rpc():
     nameko_s = re.compile(r"from nameko\.rpc import [^\n]*\b(rpc|Rpc)\b|nameko\.rpc\.(rpc|Rpc)\b")
     sources = [path for folder in ("services", "gateway") for path in (root / folder).rglob("*.py")]
     assert sources and [str(path.relative_to(root)) for path in sources if nameko_s.search(path.read_text())] == []
+
+
+class BrokerGonePublisher(RecordingPublisher):
+    def publish(self, payload, **options):
+        from kombu.exceptions import OperationalError
+        raise OperationalError("[Errno 111] ECONNREFUSED")
+
+
+class AckRecorder:
+    def __init__(self):
+        self.acked = []
+
+    def ack_message(self, message):
+        self.acked.append(message)
+
+
+def consumer_with(publisher_cls, monkeypatch):
+    from types import SimpleNamespace
+
+    from servicekit.messaging import rpc as rpc_module
+    monkeypatch.setattr(rpc_module.OnceEncodedResponder, "publisher_cls", publisher_cls)
+    consumer = rpc_module.OnceEncodedRpcConsumer()
+    consumer.container = SimpleNamespace(config={"AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/"})
+    consumer.queue_consumer = AckRecorder()
+    return consumer
+
+
+class Delivered(Message):
+    delivery_info = {"routing_key": "attendance.record_scans"}
+
+
+def test_an_answer_the_broker_cannot_take_is_dropped_unacknowledged_instead_of_killing_the_container(monkeypatch):
+    consumer = consumer_with(BrokerGonePublisher, monkeypatch)
+    message = Delivered()
+    assert consumer.handle_result(message, {"ok": True}, None) == ({"ok": True}, None)    # raised: the container dies
+    assert consumer.queue_consumer.acked == []          # redelivered once the broker is back
+
+
+def test_an_answer_sent_is_acknowledged(monkeypatch):
+    consumer = consumer_with(RecordingPublisher, monkeypatch)
+    message = Delivered()
+    RecordingPublisher.published = []
+    assert consumer.handle_result(message, {"ok": True}, None) == ({"ok": True}, None)
+    assert consumer.queue_consumer.acked == [message] and len(RecordingPublisher.published) == 1
