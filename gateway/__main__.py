@@ -18,7 +18,8 @@ believed: none), LOG_LEVEL (INFO, each line naming its request's id); scan micro
 (on|off), GATEWAY_BATCH_MAX (256),
 GATEWAY_BATCH_FILL (32: a batch of as many is sent at once), GATEWAY_BATCH_WAIT_MS (40: a smaller one when its
 oldest scan has waited as long), GATEWAY_BATCH_SENDERS (1; about attendance instances / gateways), GATEWAY_BATCH_QUEUE_MAX (4096 requests of an
-operation waiting to be sent; beyond, 503 QUEUE_FULL); verified access
+operation waiting to be sent; beyond, 503 QUEUE_FULL), GATEWAY_BATCH_QUEUE_WAIT_SECONDS (5: a request that waited as
+long is shed, not sent); verified access
 tokens remembered: GATEWAY_TOKEN_CACHE (250000, about 0.45 KB each); revoked sessions and accounts read from
 identity every GATEWAY_REVOCATION_POLL_SECONDS (2; ``gateway.revocations``); GATEWAY_REUSE_PORT (off; ``on``: the
 public HTTP port is bound with SO_REUSEPORT, so several gateways on one machine share it and the kernel spreads the

@@ -16,7 +16,9 @@ another thread uses ``call(...)``. The batch call's own timeout (the nameko prox
 Each operation's queue (its requests not yet sent) holds at most ``max_queued`` (GATEWAY_BATCH_QUEUE_MAX, 4096:
 seconds of a themed day's peak). A request beyond it is shed at once, 503 ``QUEUE_FULL`` with a Retry-After (gRPC
 UNAVAILABLE, the same code), and counted in ``gateway_shed_total``: a backlog the service cannot drain only grows the
-wait of every request behind it until the clients give up on answers still coming.
+wait of every request behind it until the clients give up on answers still coming. A request that has waited
+``max_queue_wait`` (GATEWAY_BATCH_QUEUE_WAIT_SECONDS, 5 s) is shed the same way when its turn comes, never sent: its
+answer would find its client gone, and the fresh requests behind it would wait past their own patience in turn.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 DEFAULT_WAIT_MS = 40
 DEFAULT_FILL = 32
 DEFAULT_QUEUE_MAX = 4096
+DEFAULT_QUEUE_WAIT_SECONDS = 5.0   # under a phone's patience: an answer later than that finds no one
 SHED_RETRY_AFTER_SECONDS = 1
 MAX_BATCHED_OPERATIONS = 8        # sender threads are made for this many batched operations
 MAX_OPERATION_SENDERS = 4         # ... each with at most this many batches in flight (``Row.batch_senders``)
@@ -49,9 +52,11 @@ MAX_OPERATION_SENDERS = 4         # ... each with at most this many batches in f
 class Batcher:
     def __init__(self, backend, max_batch: int = 256, max_wait: float = DEFAULT_WAIT_MS / 1000, senders: int = 1,
                  answer_timeout: float = 60.0, loop: LoopThread | None = None, fill: int = DEFAULT_FILL,
-                 clock: Callable[[], float] = time.perf_counter, max_queued: int = DEFAULT_QUEUE_MAX):
+                 clock: Callable[[], float] = time.perf_counter, max_queued: int = DEFAULT_QUEUE_MAX,
+                 max_queue_wait: float = DEFAULT_QUEUE_WAIT_SECONDS):
         self.backend = backend
         self.max_queued = max(1, max_queued)
+        self.max_queue_wait = max_queue_wait
         self.clock = clock                  # times each batch call (the waits go by the loop's own time)
         self.max_batch, self.max_wait, self.senders = max_batch, max_wait, senders
         self.fill = min(fill, max_batch)
@@ -77,6 +82,7 @@ class Batcher:
                    senders=int(env("GATEWAY_BATCH_SENDERS", "1")),
                    fill=int(env("GATEWAY_BATCH_FILL", str(DEFAULT_FILL))),
                    max_queued=int(env("GATEWAY_BATCH_QUEUE_MAX", str(DEFAULT_QUEUE_MAX))),
+                   max_queue_wait=float(env("GATEWAY_BATCH_QUEUE_WAIT_SECONDS", str(DEFAULT_QUEUE_WAIT_SECONDS))),
                    answer_timeout=rpc_timeout() + 5)
 
     # --- entry points ---------------------------------------------------------------
@@ -91,13 +97,17 @@ class Batcher:
         key = (service, batch_method)
         if senders:
             self._senders[key] = senders
+        now = self.loop_thread.loop.time()
         group = self._pending.get(key)
+        if group is not None and len(group) >= self.max_queued:
+            self._drop_stale(key, now)
+            group = self._pending.get(key)
         if group is None:
             group = self._pending[key] = []
-            self._first_at[key] = self.loop_thread.loop.time()
+            self._first_at[key] = now
         elif len(group) >= self.max_queued:
             raise self._shed(key)
-        group.append((kwargs, future, request_ids.current()))
+        group.append((kwargs, future, request_ids.current(), now))
         self._send_due()
         return unwrap(await future)
 
@@ -112,14 +122,35 @@ class Batcher:
         """Requests of the operation waiting to be sent (read on the loop)."""
         return len(self._pending.get((service, batch_method), ()))
 
-    def _shed(self, key: tuple[str, str]) -> GatewayError:
+    def _shed(self, key: tuple[str, str], count: int = 1, message: str = "") -> GatewayError:
         operation = ".".join(key)
-        _series(key)[3].inc()
+        _series(key)[3].inc(count)
         return GatewayError("UNAVAILABLE", "QUEUE_FULL",
-                            f"the gateway holds {self.max_queued} requests of this operation already; "
-                            "try again shortly",
+                            message or f"the gateway holds {self.max_queued} requests of this operation already; "
+                                       "try again shortly",
                             details=[{"operation": operation, "queue_limit": self.max_queued,
                                       "retry_after_seconds": SHED_RETRY_AFTER_SECONDS}])
+
+    def _drop_stale(self, key: tuple[str, str], now: float) -> None:
+        """Answer 503 ``QUEUE_FULL`` at once the requests at the head of the queue that have waited longer than
+        ``max_queue_wait``: sent now, their answers would come after their clients gave up, while the fresh
+        requests behind them waited or were refused (goodput collapsing under retries)."""
+        group = self._pending[key]
+        stale = 0
+        while stale < len(group) and now - group[stale][3] > self.max_queue_wait:
+            stale += 1
+        if not stale:
+            return
+        error = self._shed(key, stale, f"the request waited {self.max_queue_wait:g} s in the gateway's queue behind "
+                                        "others; try again shortly")
+        for _, future, _, _ in group[:stale]:
+            if not future.done():
+                future.set_exception(error)
+        rest = group[stale:]
+        if rest:
+            self._pending[key], self._first_at[key] = rest, rest[0][3]
+        else:
+            del self._pending[key], self._first_at[key]
 
     # --- on the loop ---------------------------------------------------------------------
     def _send_due(self) -> None:
@@ -155,6 +186,9 @@ class Batcher:
         self._send_due()
 
     def _send(self, key: tuple[str, str]) -> None:
+        self._drop_stale(key, self.loop_thread.loop.time())
+        if key not in self._pending:
+            return
         group = self._pending[key]
         batch, rest = group[:self.max_batch], group[self.max_batch:]
         waited = self.loop_thread.loop.time() - self._first_at[key]
@@ -166,15 +200,15 @@ class Batcher:
         wait_series.observe(waited)
         size_series.observe(len(batch))
         self._busy[key] = self._busy.get(key, 0) + 1
-        sent = self.loop_thread.loop.run_in_executor(self._pool, self._call_backend, key, [kw for kw, _, _ in batch],
-                                                     tuple(request_id or "-" for _, _, request_id in batch))
+        sent = self.loop_thread.loop.run_in_executor(self._pool, self._call_backend, key, [kw for kw, _, _, _ in batch],
+                                                     tuple(request_id or "-" for _, _, request_id, _ in batch))
         sent.add_done_callback(lambda outcome: self._answered(key, batch, outcome))
 
     def _answered(self, key: tuple[str, str], batch: list[tuple[dict, asyncio.Future, str | None]],
                   outcome: asyncio.Future) -> None:
         self._busy[key] -= 1
         error = outcome.exception()
-        for index, (_, future, _) in enumerate(batch):
+        for index, (_, future, _, _) in enumerate(batch):
             if future.done():                       # its request was cancelled meanwhile
                 continue
             if error is not None:

@@ -62,6 +62,13 @@ export const MESSAGES = {
   PAGE_SIZE_INVALID: "每页数量无效",
   PAGE_TOKEN_INVALID: "翻页参数无效，请刷新后重试",
   SERVICE_UNAVAILABLE: "服务暂时不可用，请稍后再试",
+  // overload and faults: the request was not carried out, and may be sent again
+  QUEUE_FULL: "当前使用人数较多，请稍后重试",
+  SERVICE_BUSY: "当前使用人数较多，请稍后重试",
+  PEER_BUSY: "当前使用人数较多，请稍后重试",
+  PEER_TIMEOUT: "服务响应超时，请稍后再试",
+  PEER_UNAVAILABLE: "服务暂时不可用，请稍后再试",
+  BROKER_UNAVAILABLE: "服务暂时不可用，请稍后再试",
   STORE_UNAVAILABLE: "数据存储暂时不可用，请稍后再试",
   UPSTREAM_TIMEOUT: "服务响应超时，请稍后再试",
   INTERNAL: "系统内部错误，请稍后再试",

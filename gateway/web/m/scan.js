@@ -122,7 +122,10 @@ function showRefusal(error) {
     sessionStorage.removeItem(TOKEN_KEY);
     return mount(app, verdict("error", "✗", error.serverMessage || error.message), homeLink());
   }
-  const again = ["FIX_TIME_INVALID", "NETWORK", "UPSTREAM_TIMEOUT", "SERVICE_UNAVAILABLE", "INTERNAL"].includes(error.code);
+  // nothing was recorded: the member may scan again (overload, a service or the broker away)
+  const again = ["FIX_TIME_INVALID", "NETWORK", "UPSTREAM_TIMEOUT", "SERVICE_UNAVAILABLE", "INTERNAL", "QUEUE_FULL",
+    "SERVICE_BUSY", "PEER_BUSY", "PEER_TIMEOUT", "PEER_UNAVAILABLE", "BROKER_UNAVAILABLE", "STORE_UNAVAILABLE",
+  ].includes(error.code);
   mount(app, verdict("error", "✗", error.message), again ? retryButton("重试") : null, homeLink());
 }
 

@@ -162,3 +162,46 @@ def test_a_long_call_waits_longer_on_the_threads_proxy_and_the_next_call_does_no
     backend.call("identity", "import_members")
     backend.call("identity", "get_me")
     assert backend._local.proxy.seen == [("import_members", 600), ("get_me", 30)]
+
+
+def test_requests_queued_longer_than_a_client_waits_are_shed_instead_of_sent(clock):
+    backend = HeldBackend()
+    batcher = Batcher(backend, max_batch=2, fill=2, max_wait=0.01, senders=1, loop=clock.thread, max_queued=4,
+                      max_queue_wait=5.0)
+    before = shed()
+    in_flight = [submit(clock, batcher, n) for n in range(2)]         # sent, and held by the service
+    assert backend.entered.wait(5)
+    stale = [submit(clock, batcher, n) for n in range(2, 4)]
+    clock.settle()
+    clock.advance(6.0)                                                # they have waited past any client's patience
+    fresh = [submit(clock, batcher, n) for n in range(4, 6)]
+    clock.settle()
+    assert not any(future.done() for future in stale + fresh)         # nothing is shed while there is room
+    backend.release.set()
+    assert [outcome(future) for future in in_flight] == [0, 1]
+    clock.settle()
+    errors = [outcome(future) for future in stale]                    # shed when their turn came, never sent
+    assert all(isinstance(error, GatewayError) and error.code == "QUEUE_FULL" for error in errors)
+    assert describe(errors[0]).retry_after == 1
+    assert [outcome(future) for future in fresh] == [4, 5]
+    assert [items for _, items in backend.calls] == [[0, 1], [4, 5]]
+    assert shed() - before == 2
+
+
+def test_a_full_queue_makes_room_by_shedding_its_stale_head_first(clock):
+    backend = HeldBackend()
+    batcher = Batcher(backend, max_batch=1, fill=1, max_wait=0.01, senders=1, loop=clock.thread, max_queued=2,
+                      max_queue_wait=5.0)
+    held = submit(clock, batcher, 0)
+    assert backend.entered.wait(5)
+    stale = [submit(clock, batcher, n) for n in (1, 2)]               # the queue full
+    clock.settle()
+    clock.advance(6.0)
+    newest = submit(clock, batcher, 3)                                # takes a stale request's place, not refused
+    clock.settle()
+    assert all(outcome(future).code == "QUEUE_FULL" for future in stale)
+    backend.release.set()
+    assert outcome(held) == 0
+    clock.settle()
+    clock.advance(0.01)
+    assert outcome(newest) == 3
