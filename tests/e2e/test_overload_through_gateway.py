@@ -67,6 +67,8 @@ def platform(amqp_uri, tmp_path_factory):
                                     "GATEWAY_GRPC_PORT": str(free_port()), "GATEWAY_ADMIN_PORT": str(admin_port),
                                     "GATEWAY_RPC_TIMEOUT": str(GATEWAY_TIMEOUT),
                                     "GATEWAY_BATCH_QUEUE_MAX": str(QUEUE_MAX),
+                                    # the length bound alone here: the queued requests outwait a frozen attendance
+                                    "GATEWAY_BATCH_QUEUE_WAIT_SECONDS": "60",
                                     "GATEWAY_HTTP_THREADS": str(HTTP_THREADS)}, logs)
             children.append(gateway)
             url = f"http://127.0.0.1:{http_port}"
