@@ -272,13 +272,15 @@ class Bench(BenchPlatform):
               + f", load {sum(r['cpu'] for r in results):.0f}")
         # receipts: every member whose open was answered counts once, nobody else
         opened = {member for kind, member, _, _, status, _ in calls if kind == "open" and status == 200}
-        receipts = asyncio.run(call_many(self.target, "GetReceipts",
-                                         [({"item_id": self.notice_id, "page_size": 1}, self.admin_token)]))[0][0]
+        with GrpcClient(self.target, timeout=60) as client:    # the morning's token has expired by now
+            token = client.login("benchcity", "admin", ADMIN_PASSWORD)["access_token"]
+        receipts, error = asyncio.run(call_many(self.target, "GetReceipts",
+                                                [({"item_id": self.notice_id, "page_size": 1}, token)]))[0]
         read_ok = receipts is not None and receipts["read"] == len(opened) \
             and receipts["expected"] == len(self.members)
         print(f"\nnotice receipts: read {receipts and receipts['read']} (opens answered {len(opened)}), expected "
               f"{receipts and receipts['expected']} (party members {len(self.members)}): "
-              f"{'correct' if read_ok else 'WRONG'}")
+              f"{'correct' if read_ok else 'WRONG'}{f' ({error})' if error else ''}")
         # attempts: every started attempt finished with the score its answers deserve
         started = [a for a in attempts if a["started"]]
         lost = [a for a in started if a["score"] is None]
