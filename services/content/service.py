@@ -356,6 +356,14 @@ class ContentService(AuditEntries):
         except Exception as error:  # noqa: BLE001
             log.warning("organisation tree not read: %s", error)
 
+    @timer(interval=30, eager=True)
+    def keep_feed_heads(self):
+        """Every node's published heads cached (``warm_feed_heads``), so that no member's feed reads the store
+        after a start or another instance's publish. A failed read is tried again at the next tick."""
+        try:
+            self.store.warm_feed_heads()
+        except Exception as error:  # noqa: BLE001
+            log.warning("feed heads not read: %s", error)
 
     # --- recommendations and gap reports --------------------------------------------
     @rpc

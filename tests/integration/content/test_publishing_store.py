@@ -7,6 +7,8 @@ import secrets
 
 import pytest
 
+from pymongo.collection import Collection
+
 from servicekit.storage.mongo import open_store
 from servicekit.storage.subtree import ancestor_fields
 from services.content import events
@@ -142,7 +144,8 @@ def test_a_node_that_never_published_is_not_read(stores, monkeypatch):
     generated(one, "支部一条")
     read = []
     original = ContentStore._read_heads
-    monkeypatch.setattr(ContentStore, "_read_heads", lambda self, org_id: read.append(org_id) or original(self, org_id))
+    monkeypatch.setattr(ContentStore, "_read_heads",
+                        lambda self, org_id: (self is two and read.append(org_id)) or original(self, org_id))
     monkeypatch.setattr(publishing, "FEED_CHECK_SECONDS", 0.0)
     answer = two.published_heads(["c1", "d1", "b1"])
     assert read == ["b1"]
@@ -150,3 +153,44 @@ def test_a_node_that_never_published_is_not_read(stores, monkeypatch):
     assert [head["title"] for head in answer["b1"][0]] == ["支部一条"]
     generated(one, "县里一条", org_path=["c1", "d1"])
     assert heads(two, "d1") == ["县里一条"] and read == ["b1", "d1"]
+
+
+def test_once_the_marks_are_polled_a_cold_node_asks_the_store_nothing(stores, monkeypatch):
+    """The first poll reads every mark: afterwards a node never published is known empty without a query, a node
+    another process published is read once its mark is polled, and this process's own publish shows at once."""
+    one, two = stores
+    generated(one, "支部一条")
+    monkeypatch.setattr(publishing, "FEED_CHECK_SECONDS", 3600.0)
+    assert heads(two) == ["支部一条"]                     # the first poll: every mark
+    asked = []
+    original = Collection.find
+    monkeypatch.setattr(Collection, "find", lambda self, *args, **kwargs: asked.append(self.name)
+                        or original(self, *args, **kwargs))
+    answer = two.published_heads(["c1", "d1", "b2", "b3"])
+    assert asked == [] and all(answer[org_id] == ([], True) for org_id in answer)
+    generated(one, "县里一条", org_path=["c1", "d1"])
+    assert heads(two, "d1") == []                        # not polled yet: another process's publish waits for it
+    monkeypatch.setattr(publishing, "FEED_CHECK_SECONDS", 0.0)
+    assert heads(two, "d1") == ["县里一条"]
+    monkeypatch.setattr(publishing, "FEED_CHECK_SECONDS", 3600.0)
+    generated(two, "新支部一条", org_path=["c1", "d1", "b3"])
+    assert heads(two, "b3") == ["新支部一条"]              # its own commit: at once, before any poll
+
+
+def test_heads_are_read_off_the_members_requests(stores, monkeypatch):
+    """The writer reads a node's heads again right after its own commit, and ``warm_feed_heads`` reads every node
+    with a mark that a process does not hold: afterwards feeds on those nodes ask the store nothing."""
+    one, two = stores
+    generated(one, "支部一条")
+    generated(one, "县里一条", org_path=["c1", "d1"])
+    monkeypatch.setattr(publishing, "FEED_CHECK_SECONDS", 3600.0)
+    assert two.warm_feed_heads() == 2 and two.warm_feed_heads() == 0
+    asked = []
+    original = Collection.find
+    monkeypatch.setattr(Collection, "find", lambda self, *args, **kwargs: asked.append(self.name)
+                        or original(self, *args, **kwargs))
+    for store in (one, two):
+        answer = store.published_heads(["c1", "d1", "b1"])
+        assert [[head["title"] for head in answer[org_id][0]] for org_id in ("c1", "d1", "b1")] == \
+            [[], ["县里一条"], ["支部一条"]]
+    assert asked == []
