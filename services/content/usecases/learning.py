@@ -21,9 +21,9 @@ from servicekit.timestamps import stamp
 from services.content import access
 from services.content.domain import learning as rules
 from services.content.domain import settings as settings_rules
+from services.content.orgs import roster_sizes
 from services.content.stores.learning import new_package_id
 
-ROSTER_CHUNK = 500          # branches per identity call when counting rosters (one indexed query each there)
 VISIBLE_TO_MEMBERS = (rules.PUBLISHED.value, rules.CLOSED.value)
 
 
@@ -188,13 +188,8 @@ class Learning:
                 "totals": rules.totals(rows, item_count), "rows": rows}
 
     def _roster_sizes(self, tenant_id: str, branch_ids: list[str]) -> dict[str, int]:
-        """Each branch's roster size from identity's ``branch_roster_sizes``: counts only, no names (a city's
-        rosters are 208,000 of them)."""
-        sizes: dict[str, int] = {}
-        for start in range(0, len(branch_ids), ROSTER_CHUNK):
-            sizes.update(self.identity.branch_roster_sizes(tenant_id=tenant_id,
-                                                           branch_ids=branch_ids[start:start + ROSTER_CHUNK]))
-        return sizes
+        """Each branch's roster size: counts only, no names (a city's rosters are 208,000 of them)."""
+        return roster_sizes(self.identity, tenant_id, branch_ids)
 
     def branch_members(self, caller: CallerScope, package_id, branch_id) -> dict:
         """Each member of a branch with its items studied of the package (the secretary's view)."""

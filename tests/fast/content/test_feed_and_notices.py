@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
+from services.content import orgs
 from tests.fast.content.fakes import (BRANCH, BRANCH2, BRANCH_B, CITY, CITY_ADMIN, COUNTY, COUNTY_ADMIN, FOREIGN_ADMIN,
                                       MEMBER, OTHER_COUNTY_ADMIN, OTHER_MEMBER, SECRETARY, scope)
 from tests.fast.content.publishing_fakes import MemoryPublishing
@@ -138,6 +139,19 @@ def test_receipts_per_branch_after_reads_by_several_members(service, memory, not
     assert [m["member_id"] for m in branch["unread"]] == ["m_secretary"] and branch["expected"] == 3
     page = service.notice_receipts(CITY_ADMIN, item_id=notice["id"], page_size=2)
     assert len(page["branches"]) == 2 and page["next_page_token"]
+
+
+def test_receipts_ask_identity_for_the_rosters_in_chunks(service, memory, notice, identity, monkeypatch):
+    """A city's 9,000 branches in one call took identity longer than the peer timeout: they go in chunks."""
+    service.get_item(MEMBER, item_id=notice["id"])
+    whole = service.notice_receipts(CITY_ADMIN, item_id=notice["id"])
+    monkeypatch.setattr(orgs, "ROSTER_CHUNK", 2)
+    identity.asked.clear()
+    chunked = service.notice_receipts(CITY_ADMIN, item_id=notice["id"])
+    assert chunked == whole and (chunked["read"], chunked["expected"]) == (1, 5)
+    asked = [ids.split(",") for name, ids in identity.asked if name == "branch_roster_sizes"]
+    assert sorted(branch for ids in asked for branch in ids) == sorted([BRANCH, BRANCH2, BRANCH_B])
+    assert [len(ids) for ids in asked] == [2, 1]
 
 
 def test_reminding_the_unread_is_recorded(service, memory, notice, identity):
