@@ -111,8 +111,7 @@ class CommunityRecords:
             self._changed_feed(changed["org_id"], session)
 
     def _forget_edited_feeds(self, edits: list[dict]) -> None:
-        for edit in edits:
-            self._feed_forget(edit["item"]["org_id"])
+        self._feed_refresh(sorted({edit["item"]["org_id"] for edit in edits}))
 
     def objections_of(self, publicity_id: str) -> list[dict]:
         return sorted(self.db.objections.find({"publicity_id": publicity_id}),

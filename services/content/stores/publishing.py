@@ -24,6 +24,7 @@ only) and its intention-named reads and writes; writes with consequences go thro
 """
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -31,18 +32,19 @@ import uuid
 from datetime import timedelta
 
 from pymongo import DESCENDING, ReturnDocument, UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from servicekit.errors import Conflict
 from servicekit.storage.mongo import is_duplicate
 from servicekit.storage.subtree import LEVEL_FIELDS, ancestor_fields, subtree_filter
 from servicekit.timestamps import stamp, utc_now
 
+log = logging.getLogger(__name__)
+
 PUBLISHED = "published"
 FEED_CHECK_SECONDS = 1.0      # how stale another instance's publish may look in this process's feeds
 FEED_HEADS = 200              # newest published items kept per node; deeper pages read the store
 FEED_NODES_KEPT = 20_000
-OWN_COMMIT_MARK = "own-commit"   # a mark this process moved and has not read since (real marks are hex)
 WARM_CHUNK = 100                 # nodes whose heads one step of ``warm_feed_heads`` reads
 READS_BUNDLE = 500             # notice_read events per outbox entry of a batch of opens
 # marks are polled from this long before the last poll: a commit's changed_at is stamped before it commits
@@ -201,9 +203,7 @@ class PublishingRecords:
     def published_items_committed(self, items: list[dict]) -> None:
         """Items of ``write_published_item`` whose transaction has committed: this process's feeds show them at
         once (other processes at their next mark check)."""
-        for item in items:
-            self._feed_forget(item["org_id"])
-        self.published_heads(sorted({item["org_id"] for item in items}))    # read again now, not by a member
+        self._feed_refresh(sorted({item["org_id"] for item in items}))
 
     def change_item(self, item: dict, expected_status: str, fields: dict, events: list, log: dict,
                     version: dict | None = None, postings: str = "", feed: bool = False) -> dict:
@@ -228,8 +228,7 @@ class PublishingRecords:
             return changed
         changed = self.commit(writes, events)
         if feed:
-            self._feed_forget(changed["org_id"])
-            self.published_heads([changed["org_id"]])
+            self._feed_refresh([changed["org_id"]])
         return changed
 
     # --- reads of items (已读) and reminders -------------------------------------------
@@ -351,26 +350,16 @@ class PublishingRecords:
 
     def _known_marks(self, org_ids: list[str]) -> dict[str, str]:
         """The marks of those of these nodes that have one: from the polled marks once a poll has read them all
-        (a mark the poll has not seen yet is at most ``FEED_CHECK_SECONDS`` old, and this process's own commits
-        are known at once); from the store before that."""
+        (a mark the poll has not seen yet is at most ``FEED_CHECK_SECONDS`` old; this process's own commits are
+        read at once, ``_feed_refresh``); from the store before that."""
         _, lock, poll = self._feed_cache()
         with lock:
-            marks = poll["marks"]
             if poll["complete"]:
-                known = {org_id: marks[org_id] for org_id in org_ids if org_id in marks}
-                unknown = [org_id for org_id, mark in known.items() if mark == OWN_COMMIT_MARK]
-            else:
-                known, unknown = {}, list(org_ids)
-        if unknown:
-            read = {row["_id"]: row["mark"] for row in self.db.feed_marks.find({"_id": {"$in": unknown}})}
-            with lock:
-                for org_id, mark in read.items():
-                    if marks.get(org_id, OWN_COMMIT_MARK) == OWN_COMMIT_MARK:
-                        marks[org_id] = mark
-            known.update(read)
-            for org_id in set(unknown) - set(read):
-                known.pop(org_id, None)
-        return known
+                return {org_id: poll["marks"][org_id] for org_id in org_ids if org_id in poll["marks"]}
+        return self._read_marks(org_ids)
+
+    def _read_marks(self, org_ids: list[str]) -> dict[str, str]:
+        return {row["_id"]: row["mark"] for row in self.db.feed_marks.find({"_id": {"$in": list(org_ids)}})}
 
     def warm_feed_heads(self) -> int:
         """Read the heads of every node with a mark that this process does not hold (at most what the cache keeps),
@@ -409,12 +398,24 @@ class PublishingRecords:
         self.db.feed_marks.update_one({"_id": org_id}, {"$set": {"mark": secrets.token_hex(8), "changed_at": stamp()}},
                                       upsert=True, session=session)
 
-    def _feed_forget(self, org_id: str) -> None:
+    def _feed_refresh(self, org_ids: list[str]) -> None:
+        """After this process's own commit moved these nodes' marks: drop their cached heads and read the marks and
+        heads again now, not in a member's feed. The commit stands if that read fails: the nodes are then read by
+        the next feed, and a node's first mark is known at the next poll (as another instance's would be)."""
         cache, lock, poll = self._feed_cache()
         with lock:
-            cache.pop(org_id, None)
-            # this process's own commit moved the mark: the next read of the node's heads reads its mark first
-            poll["marks"][org_id] = OWN_COMMIT_MARK
+            for org_id in org_ids:
+                cache.pop(org_id, None)
+        try:
+            # the mark before the heads, as in ``published_heads``
+            marks = self._read_marks(org_ids)
+            held = {org_id: (mark, *self._read_heads(org_id)) for org_id, mark in marks.items()}
+        except PyMongoError as error:
+            log.warning("feed heads of %s not read after the commit: %s", ",".join(org_ids), error)
+            return
+        with lock:
+            poll["marks"].update(marks)
+            cache.update(held)
 
     def _feed_cache(self):
         """{org_id: (mark, heads, complete)}, its lock and the marks' poll state: one per store, that is per

@@ -180,16 +180,12 @@ class Learning:
         if package["org_id"] not in org["path_ids"]:
             raise NotFound("该组织不在学习套餐的下发范围内", code="ORG_NOT_FOUND", field="org_id")
         branches = self.identity.branches_under(scope=caller.to_dict(), org_id=org["id"])["branches"]
-        sizes = self._roster_sizes(package["tenant_id"], [b["org_id"] for b in branches])
+        sizes = roster_sizes(self.identity, package["tenant_id"], [b["org_id"] for b in branches])
         item_count = len(package["items"])
         rows = rules.progress_rows(branches, sizes, self.store.package_branch_counters(package["_id"]), item_count,
                                    by)
         return {"package_id": package["_id"], "org_id": org["id"], "by": by, "item_count": item_count,
                 "totals": rules.totals(rows, item_count), "rows": rows}
-
-    def _roster_sizes(self, tenant_id: str, branch_ids: list[str]) -> dict[str, int]:
-        """Each branch's roster size: counts only, no names (a city's rosters are 208,000 of them)."""
-        return roster_sizes(self.identity, tenant_id, branch_ids)
 
     def branch_members(self, caller: CallerScope, package_id, branch_id) -> dict:
         """Each member of a branch with its items studied of the package (the secretary's view)."""
