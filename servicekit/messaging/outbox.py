@@ -161,7 +161,9 @@ class OutboxStore(Store):
         def run(session):
             # run again from the start on a transient error (Store.run_transaction): new entries each run, and what
             # ``writes`` gathered in lists of its caller's (often ``events`` itself) put back first
-            return writes(session), add_events(self.db, list(events), self.source, session=session, bundle=bundle)
+            result = writes(session)
+            self.commit_also(session, events)
+            return result, add_events(self.db, list(events), self.source, session=session, bundle=bundle)
         try:
             result, entries = self.run_transaction(run, keeps=(writes, events))
         except (DuplicateKeyError, BulkWriteError) as error:
@@ -170,6 +172,9 @@ class OutboxStore(Store):
             raise
         note_committed(self.db, entries)
         return result
+
+    def commit_also(self, session, events) -> None:
+        """Writes a store adds to every commit of ``events``, in the same transaction (none here)."""
 
 
 class Relay:

@@ -40,6 +40,10 @@ ARREARS_FLAGGED = _spec("arrears_flagged", "member_id", "branch_id", "months_owe
 DEVELOPMENT_ENTRY_RECORDED = _spec("development_entry_recorded", "entry_id", "member_id", "branch_id", "kind",
                                    "on", "corrects", "recorded_by")
 
+# the events of a commit that writes organisation nodes (the store moves the tree's revision with them)
+TREE_EVENTS = frozenset(spec.name for spec in (TENANT_CREATED, ORGANISATION_CREATED, ORGANISATION_UPDATED,
+                                               ORGANISATION_MOVED, ORGANISATION_DISSOLVED, ORGANISATIONS_IMPORTED))
+
 
 def organisation_created(org: dict, occurred_at: str) -> dict:
     """The event of a new organisation, from its stored document (one created alone or a tenant's root)."""

@@ -449,3 +449,7 @@ class IdentityService:
     @service_rpc("content")
     def all_org_nodes(self, after="", limit=1000):
         return self.organisations.all_nodes(after, limit)
+
+    @service_rpc("content")
+    def org_tree_revision(self):
+        return self.organisations.tree_revision()

@@ -27,7 +27,7 @@ from servicekit.security.scope import ROLE_AUDITOR, ROLE_BRANCH_SECRETARY, ROLE_
 from servicekit.storage.subtree import LEVEL_FIELDS, ancestor_fields, path_of  # noqa: F401  (ancestor_fields re-exported)
 
 from services.identity.domain import search as member_search, throttle
-from services.identity.events import SOURCE
+from services.identity.events import SOURCE, TREE_EVENTS
 from services.identity.second_factor_store import SecondFactorStore
 from services.identity.dues_store import DuesRecords
 from services.identity.development_store import DEVELOPMENT_COLLECTIONS, DevelopmentStore
@@ -88,8 +88,19 @@ class IdentityStore(SecondFactorStore, DevelopmentStore, DuesRecords, OutboxStor
         "transfers": ["tenant_id", "member_id"],
         "imports": ["status"],
         "migrations": [],       # _id: a one-time step done (with when)
+        "revisions": [],        # _id "org_tree": moved by every commit that writes nodes (commit_also)
         **DEVELOPMENT_COLLECTIONS,
     }
+
+    def commit_also(self, session, events) -> None:
+        """A commit that writes organisation nodes moves the tree's revision in the same transaction."""
+        if any(event.get("event_type") in TREE_EVENTS for event in events):
+            self.db.revisions.update_one({"_id": "org_tree"}, {"$inc": {"n": 1}}, upsert=True, session=session)
+
+    def org_tree_revision(self) -> int:
+        """How many commits have written organisation nodes (0: none yet); equal revisions, equal trees."""
+        doc = self.db.revisions.find_one({"_id": "org_tree"})
+        return int(doc["n"]) if doc else 0
 
     def migrate(self) -> None:
         self.place_accounts()
@@ -614,6 +625,8 @@ class IdentityStore(SecondFactorStore, DevelopmentStore, DuesRecords, OutboxStor
             collection = self.db.orgs if record["kind"] == "orgs" else self.db.members
             collection.delete_many({"import_id": record["_id"]})
             self.db.imports.update_one({"_id": record["_id"]}, {"$set": {"status": "rolled_back"}})
+            if record["kind"] == "orgs":    # a peer may have read some of its nodes while they were written
+                self.db.revisions.update_one({"_id": "org_tree"}, {"$inc": {"n": 1}}, upsert=True)
             rolled_back += 1
         return rolled_back
 

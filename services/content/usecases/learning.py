@@ -21,7 +21,6 @@ from servicekit.timestamps import stamp
 from services.content import access
 from services.content.domain import learning as rules
 from services.content.domain import settings as settings_rules
-from services.content.orgs import roster_sizes
 from services.content.stores.learning import new_package_id
 
 VISIBLE_TO_MEMBERS = (rules.PUBLISHED.value, rules.CLOSED.value)
@@ -180,7 +179,7 @@ class Learning:
         if package["org_id"] not in org["path_ids"]:
             raise NotFound("该组织不在学习套餐的下发范围内", code="ORG_NOT_FOUND", field="org_id")
         branches = self.identity.branches_under(scope=caller.to_dict(), org_id=org["id"])["branches"]
-        sizes = roster_sizes(self.identity, package["tenant_id"], [b["org_id"] for b in branches])
+        sizes = self.org_paths.roster_sizes(self.identity, package["tenant_id"], [b["org_id"] for b in branches])
         item_count = len(package["items"])
         rows = rules.progress_rows(branches, sizes, self.store.package_branch_counters(package["_id"]), item_count,
                                    by)

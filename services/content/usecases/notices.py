@@ -20,7 +20,6 @@ from servicekit.timestamps import stamp
 
 from services.content import access, events
 from services.content.domain import publishing as rules
-from services.content.orgs import roster_sizes
 from services.content.usecases.publishing import Publishing, item_view
 
 BRANCH_NOT_FOUND = "支部不存在或不在该通知的范围内"
@@ -166,7 +165,7 @@ class Notices:
 
     def roster_sizes(self, caller: CallerScope, branch_ids: list[str]) -> dict[str, int]:
         """{branch_id: roster size}: for counts, where the names are not shown."""
-        return roster_sizes(self.identity, caller.tenant_id, list(branch_ids))
+        return self.org_paths.roster_sizes(self.identity, caller.tenant_id, branch_ids)
 
     def branch_in(self, caller: CallerScope, node: list[str], branch_id) -> dict:
         branch_id = text(branch_id, "branch_id", max_length=100)

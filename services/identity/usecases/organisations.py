@@ -50,6 +50,11 @@ class Organisations(UseCases):
         return {"nodes": [[org["tenant_id"], view] for org, view in zip(page, self.org_views(page))],
                 "next": page[-1]["_id"] if len(orgs) > limit else ""}
 
+    def tree_revision(self) -> int:
+        """A number that changes whenever any tenant's nodes change (created, renamed, moved, dissolved,
+        imported): a peer that keeps the whole tree (``all_nodes``) reads it again only when this moved."""
+        return self.store.org_tree_revision()
+
     def list_subtree(self, caller: CallerScope, org_id, max_depth, kind, field, page_size, page_token) -> dict:
         root = access.readable_org(caller, self.org(org_id), self.own_branch(caller))
         skip, limit = page_window(page_size, page_token)

@@ -146,12 +146,23 @@ def test_receipts_ask_identity_for_the_rosters_in_chunks(service, memory, notice
     service.get_item(MEMBER, item_id=notice["id"])
     whole = service.notice_receipts(CITY_ADMIN, item_id=notice["id"])
     monkeypatch.setattr(orgs, "ROSTER_CHUNK", 2)
+    service.org_paths.forget()                  # the sizes just asked are kept a minute
     identity.asked.clear()
     chunked = service.notice_receipts(CITY_ADMIN, item_id=notice["id"])
     assert chunked == whole and (chunked["read"], chunked["expected"]) == (1, 5)
     asked = [ids.split(",") for name, ids in identity.asked if name == "branch_roster_sizes"]
     assert sorted(branch for ids in asked for branch in ids) == sorted([BRANCH, BRANCH2, BRANCH_B])
     assert [len(ids) for ids in asked] == [2, 1]
+
+
+def test_receipts_viewed_again_within_a_minute_ask_identity_no_sizes(service, notice, identity):
+    service.get_item(MEMBER, item_id=notice["id"])
+    first = service.notice_receipts(CITY_ADMIN, item_id=notice["id"])
+    identity.asked.clear()
+    again = service.notice_receipts(CITY_ADMIN, item_id=notice["id"])
+    county = service.notice_receipts(COUNTY_ADMIN, item_id=notice["id"])
+    assert again == first and county["read"] == 1
+    assert [name for name, _ in identity.asked if name.startswith("branch_roster")] == []
 
 
 def test_reminding_the_unread_is_recorded(service, memory, notice, identity):

@@ -1,10 +1,14 @@
-"""identity's org_nodes in the real process: many nodes of one tenant answered in one call, each with the view
-get_org answers; an id that is not the tenant's node (missing, or another tenant's) left out."""
+"""identity's reads of the tree for peers, in the real process: org_nodes (many nodes of one tenant in one call,
+each with the view get_org answers; an id that is not the tenant's node, missing or another tenant's, left out),
+all_org_nodes (every node, page by page) and org_tree_revision (moved by every change of nodes)."""
 from __future__ import annotations
+
+import base64
 
 import pytest
 
 from servicekit.errors import InvalidArgument, PermissionDenied
+from tests.support.identity import member_fields
 from tests.support.proofs import acting_as
 
 pytestmark = pytest.mark.integration
@@ -115,3 +119,42 @@ def test_bad_tree_pages_are_refused_with_a_code(rpc, city, arguments, code, fiel
     with acting_as("content"), pytest.raises(InvalidArgument) as refused:
         rpc.identity.all_org_nodes(**arguments)
     assert (refused.value.code, refused.value.field) == (code, field)
+
+
+def tree_revision(rpc) -> int:
+    with acting_as("content"):
+        return rpc.identity.org_tree_revision()
+
+
+def test_the_tree_revision_moves_with_every_change_of_nodes_and_only_then(rpc, city):
+    seen = [tree_revision(rpc)]
+
+    def moved() -> bool:
+        seen.append(tree_revision(rpc))
+        return seen[-1] != seen[-2]
+
+    county, committee = city.counties[0], city.committees[0]
+    created = rpc.identity.create_org(scope=city.admin, parent_id=committee["id"], name="修订支部", kind="branch")
+    assert moved()
+    assert not moved()                                               # reading changes nothing
+    rpc.identity.update_org(scope=city.admin, org_id=created["id"], name="修订后支部")
+    assert moved()
+    rpc.identity.move_org(scope=city.admin, org_id=created["id"], new_parent_id=city.committees[1]["id"])
+    assert moved()
+    rpc.identity.dissolve_org(scope=city.admin, org_id=created["id"])
+    assert moved()
+    content = "ref,parent_ref,name,kind,category,field\nb1,,修订导入支部,branch,,community\n"
+    rpc.identity.import_orgs(scope=city.admin, parent_id=county["id"], format="csv",
+                             content=base64.b64encode(content.encode()).decode())
+    assert moved()
+    rpc.identity.create_member(scope=city.admin, **member_fields(city.branches[0][0]["id"], "修订党员"))
+    assert not moved()                                               # a member is not a node
+    with pytest.raises(InvalidArgument):                              # a refused change moves nothing
+        rpc.identity.create_org(scope=city.admin, parent_id=city.branches[0][0]["id"], name="错误", kind="county")
+    assert not moved()
+
+
+def test_only_content_may_ask_the_tree_revision(rpc, city):
+    with acting_as("volunteer"), pytest.raises(PermissionDenied) as refused:
+        rpc.identity.org_tree_revision()
+    assert refused.value.code == "CALLER_NOT_ALLOWED"

@@ -178,11 +178,24 @@ def test_a_node_another_batch_is_asking_for_is_waited_for_not_asked_again():
 
 
 class TreeIdentity:
-    """identity's ``all_org_nodes`` as nameko's proxy offers it, over a fixed tree, ``page`` nodes a call."""
+    """identity's ``all_org_nodes`` as nameko's proxy offers it, over a fixed tree, ``page`` nodes a call; with
+    ``revision``, ``org_tree_revision`` too (answering ``self.revision``, or raising it if it is an exception)."""
 
-    def __init__(self, nodes: list[tuple[str, dict]], page: int = 2):
+    def __init__(self, nodes: list[tuple[str, dict]], page: int = 2, revision=None):
         self.nodes, self.page, self.calls, self.fail_after = sorted(nodes, key=lambda n: n[1]["id"]), page, [], None
         self.all_org_nodes = SimpleNamespace(call_async=self._ask)
+        self.revision, self.revision_calls = revision, 0
+        if revision is not None:
+            self.org_tree_revision = SimpleNamespace(call_async=self._revision)
+
+    def _revision(self):
+        self.revision_calls += 1
+
+        def result():
+            if isinstance(self.revision, Exception):
+                raise self.revision
+            return self.revision
+        return SimpleNamespace(result=result)
 
     def _ask(self, after, limit):
         self.calls.append(after)
@@ -255,3 +268,67 @@ def test_a_small_tree_is_read_again_once_a_tenth_of_its_size_was_asked():
     assert paths.keep_tree(identity) is None                                    # 2 of 30: not yet
     paths.warm(AsyncIdentity(), [(caller("m9", "n9"), "n9")])
     assert paths.keep_tree(identity) == 30                                      # 3 of 30: read again
+
+
+def test_the_tree_is_read_again_only_when_its_revision_moved():
+    clock = Clock()
+    tree = [("t1", node("b1")), ("t1", node("b2")), ("t1", node("c1"))]
+    identity, paths = TreeIdentity(tree, page=1000, revision=7), OrgPaths(clock=clock, tree_refresh=30)
+    assert paths.keep_tree(identity) == 3 and len(identity.calls) == 1
+    for _ in range(20):                               # 10 minutes, longer than any node's lifetime (240-360 s)
+        clock.now += 30
+        assert paths.keep_tree(identity) == 0           # asked, unchanged: nothing read
+    assert len(identity.calls) == 1 and identity.revision_calls == 21
+    assert paths.cached_path(caller("m1", "b1"), "b1") == ["c1", "b1"]   # and every node still served
+    identity.nodes = [("t1", node("b1")), ("t1", {**node("b2"), "path_ids": ["c2", "b2"]}), ("t1", node("c1"))]
+    identity.revision = 8                              # b2 moved under c2
+    clock.now += 10
+    assert paths.keep_tree(identity) is None           # not due: within 30 s of the last check
+    clock.now += 20
+    assert paths.keep_tree(identity) == 3 and len(identity.calls) == 2
+    assert paths.cached_path(caller("m2", "b2"), "b2") == ["c2", "b2"]
+
+
+def test_the_tree_is_read_whole_when_its_revision_is_not_known_or_the_last_read_is_old():
+    clock = Clock()
+    identity = TreeIdentity([("t1", node("b1"))], page=1000, revision=RuntimeError("no such method"))
+    paths = OrgPaths(clock=clock, tree_refresh=30)
+    assert paths.keep_tree(identity) == 1
+    clock.now += 30
+    assert paths.keep_tree(identity) == 1 and len(identity.calls) == 2        # no revision: read whole each time
+    identity.revision = 3
+    clock.now += 30
+    assert paths.keep_tree(identity) == 1 and len(identity.calls) == 3        # a revision not seen before
+    clock.now += 30
+    assert paths.keep_tree(identity) == 0 and len(identity.calls) == 3
+    clock.now += 1800
+    assert paths.keep_tree(identity) == 1 and len(identity.calls) == 4        # unchanged, but half an hour old
+    paths.forget()                                                             # the cache emptied
+    clock.now += 30
+    assert paths.keep_tree(identity) == 1 and len(identity.calls) == 5
+    assert paths.cached_path(caller("m1", "b1"), "b1") == ["c1", "b1"]
+
+
+class Rosters:
+    """identity's ``branch_roster_sizes`` over fixed sizes, recording each call's branches."""
+
+    def __init__(self, sizes: dict[tuple[str, str], int]):
+        self.sizes, self.asked = sizes, []
+
+    def branch_roster_sizes(self, tenant_id, branch_ids):
+        self.asked.append((tenant_id, list(branch_ids)))
+        return {b: self.sizes.get((tenant_id, b), 0) for b in branch_ids}
+
+
+def test_roster_sizes_are_kept_a_minute_and_only_the_missing_asked():
+    clock = Clock()
+    identity, paths = Rosters({("t1", "b1"): 23, ("t1", "b2"): 5, ("t2", "b1"): 9}), OrgPaths(clock=clock)
+    assert paths.roster_sizes(identity, "t1", ["b1", "b1"]) == {"b1": 23}
+    identity.sizes[("t1", "b1")] = 24                                  # a member joined
+    clock.now += 30
+    assert paths.roster_sizes(identity, "t1", ["b1", "b2"]) == {"b1": 23, "b2": 5}
+    assert paths.roster_sizes(identity, "t2", ["b1"]) == {"b1": 9}     # another tenant's branch of the same id
+    assert identity.asked == [("t1", ["b1"]), ("t1", ["b2"]), ("t2", ["b1"])]
+    clock.now += 31
+    assert paths.roster_sizes(identity, "t1", ["b1", "b2"]) == {"b1": 24, "b2": 5}
+    assert identity.asked[-1] == ("t1", ["b1"])                       # b2 was asked 31 s ago: still kept
