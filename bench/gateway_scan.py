@@ -122,6 +122,8 @@ def member_tokens(keys: Path, count: int) -> tuple[Path, list[str]]:
 
 
 def run(args, work: Path, bus: str) -> None:
+    from servicekit.security.keys import ensure_keys
+    keys_env = ensure_keys(work / "keys")          # the call keys the gateway signs its calls with
     public, tokens = member_tokens(work / "keys", args.members)
     with open(work / "tokens.pickle", "wb") as file:
         pickle.dump(tokens, file)
@@ -133,7 +135,7 @@ def run(args, work: Path, bus: str) -> None:
                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
         gateway = subprocess.Popen([PYTHON, "-m", "gateway"], cwd=REPO, env={
-            **env, "TOKEN_PUBLIC_KEY_PATH": str(public), "GATEWAY_GRPC_PORT": str(port),
+            **env, **keys_env, "TOKEN_PUBLIC_KEY_PATH": str(public), "GATEWAY_GRPC_PORT": str(port),
             "GATEWAY_HTTP_PORT": str(port + 1), "GATEWAY_ADMIN_PORT": "0", "GATEWAY_SCAN_BATCH": args.batch, "GATEWAY_EVENT_LOOP": args.event_loop,
             "LOG_LEVEL": "WARNING"})
         children.append(gateway)
