@@ -60,6 +60,7 @@ DELEGATIONS = [
     ("org_nodes", dict(tenant_id="ten_1", org_ids=["o1", "o2"]), "organisations", "nodes", None,
      ("ten_1", ["o1", "o2"])),
     ("all_org_nodes", dict(after="o1", limit=500), "organisations", "all_nodes", None, ("o1", 500)),
+    ("org_tree_revision", dict(), "organisations", "tree_revision", None, ()),
     ("create_account", dict(scope=CITY_ADMIN, username="u", password="p", role="r", org_id="o", member_id="m",
                             reason="why"), "accounts", "create", TENANT_CALLER, ("u", "p", "r", "o", "m", "why")),
     ("reset_account_password", dict(scope=CITY_ADMIN, account_id="a", password="p"), "accounts", "reset_password",
