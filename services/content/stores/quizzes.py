@@ -157,8 +157,10 @@ class QuizRecords:
         one to learn which: a second write of the same answer changes nothing."""
         if not answers:
             return []
-        saved = self.db.attempts.bulk_write([UpdateOne(*_answer_saved(*answer, deadline_after)) for answer in answers],
-                                            ordered=True)
+        updates = [UpdateOne(*_answer_saved(*answer, deadline_after)) for answer in answers]
+        # in a transaction: nx-27017 otherwise commits (and syncs) each update on its own, at about 1.7 times the CPU
+        saved = self.run_transaction(lambda session: self.db.attempts.bulk_write(updates, ordered=True,
+                                                                                  session=session))
         if saved.matched_count == len(answers):
             return [True] * len(answers)
         return [self.save_answer(*answer, deadline_after) for answer in answers]

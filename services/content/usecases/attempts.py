@@ -50,6 +50,7 @@ class Attempts(QuizTopic):
         attempt, quiz, new = self._begun(caller, quiz_id, now)
         if new:
             self.store.add_attempt(attempt)
+            self.desk.keep_running([attempt])
         return self._view(attempt, quiz, now)
 
     def _begun(self, caller: CallerScope, quiz_id, now, first: bool = False) -> tuple[dict, dict, bool]:
@@ -224,7 +225,7 @@ class Attempts(QuizTopic):
     def save_answers(self, items) -> list[dict]:
         """A batch of saved answers, each answered as ``save_answer``: their attempts read in one query, each
         answer checked, then every accepted one saved in one write."""
-        items = self._prefetched(items)
+        items = self._prefetched(items, running=True)
         now = self.now()
         answers = answer_each(items, lambda item: self._checked_answer(
             caller_of(item.get("scope")), item.get("attempt_id", ""), item.get("question_id", ""),
@@ -265,7 +266,9 @@ class Attempts(QuizTopic):
         """Insert the new attempts among a batch's ``_begun`` answers in one write; the ids refused (their number was
         started already)."""
         new = [answer["result"][0] for answer in answers if "result" in answer and answer["result"][2]]
-        return self.store.add_attempts(new) if new else set()
+        refused = self.store.add_attempts(new) if new else set()
+        self.desk.keep_running(attempt for attempt in new if attempt["_id"] not in refused)
+        return refused
 
     def _started_view(self, begun: tuple[dict, dict, bool], refused: set[str], now) -> dict:
         attempt, quiz, new = begun
@@ -299,13 +302,19 @@ class Attempts(QuizTopic):
             return attempt, quiz, None
         return attempt, quiz, self._graded(attempt, rules.finishing(attempt, now), now, quiz)
 
-    def _prefetched(self, items) -> list[dict]:
+    def _prefetched(self, items, running: bool = False) -> list[dict]:
         """The batch's items; their attempts read at once into ``_known``, where every item of the batch finds its
-        attempt (a batch checks all its items before it writes)."""
+        attempt (a batch checks all its items before it writes). ``running``: an attempt the desk keeps is not
+        read (what an answer is checked against), and those read are kept."""
         items = list(items or ())
         ids = sorted({item.get("attempt_id") for item in items
                       if isinstance(item.get("attempt_id"), str) and item.get("attempt_id")})
-        self._known = {doc["_id"]: doc for doc in self.store.attempts_by_ids(ids)} if ids else {}
+        known = self.desk.running_attempts(ids) if running else {}
+        wanted = [attempt_id for attempt_id in ids if attempt_id not in known]
+        read = self.store.attempts_by_ids(wanted) if wanted else []
+        if running:
+            self.desk.keep_running(read)
+        self._known = {**known, **{doc["_id"]: doc for doc in read}}
         return items
 
     # --- shared ---------------------------------------------------------------------
@@ -349,6 +358,9 @@ class Attempts(QuizTopic):
 
     def _finish(self, attempt: dict, transition, now, quiz: dict | None) -> dict:
         """The attempt graded and finished (Conflict ATTEMPT_FINISHED if it was finished meanwhile)."""
+        self.desk.attempt_finished(attempt["_id"])
+        if "answers" not in attempt:        # one the desk kept has no answers: grade what is stored
+            attempt = self.store.attempt(attempt["_id"]) or attempt
         return self.store.finish_attempt(attempt["_id"], *self._graded(attempt, transition, now, quiz))
 
     def _finish_all(self, graded: list[tuple[dict, tuple]]) -> dict[str, dict | None]:
@@ -356,6 +368,8 @@ class Attempts(QuizTopic):
         that was finished meanwhile (then the others are finished one by one)."""
         if not graded:
             return {}
+        for attempt, _ in graded:
+            self.desk.attempt_finished(attempt["_id"])
         if self.store.finish_attempts([(attempt, *grading) for attempt, grading in graded]):
             return {attempt["_id"]: finished_as(attempt, grading[0]) for attempt, grading in graded}
         finished: dict[str, dict | None] = {}

@@ -440,7 +440,7 @@ def test_the_daily_question_is_for_members_of_a_tenant_with_a_bank(service, memo
 
 def test_a_batch_of_answers_and_submissions_answers_each_as_its_single_call(service, bank, memory, store):
     """The gateway's batches: two answers of one attempt in one batch both kept, a stranger's answer refused alone,
-    the batch's attempts read in one query; submissions graded as one by one."""
+    the attempt started in this process not read again; submissions graded as one by one."""
     quiz = new_quiz(service)
     mine = service.start_quiz_attempt(MEMBER, quiz_id=quiz["id"])
     first, second = mine["questions"][:2]
@@ -451,13 +451,56 @@ def test_a_batch_of_answers_and_submissions_answers_each_as_its_single_call(serv
         {"scope": OTHER_MEMBER, "attempt_id": mine["id"], "question_id": first["id"], "choices": ["A"]},
         {"scope": MEMBER, "attempt_id": mine["id"], "question_id": second["id"], "choices": [right_label(second)],
          "text": ""}])
-    assert reads == [[mine["id"]]]
+    assert reads == []
     assert [a["result"]["question_id"] for a in (answers[0], answers[2])] == [first["id"], second["id"]]
     assert answers[1]["error"]["code"] == "ATTEMPT_NOT_FOUND"
     done = service.submit_quiz_attempts([{"scope": MEMBER, "attempt_id": mine["id"]},
                                          {"scope": MEMBER, "attempt_id": "att_none"}])
     assert done[0]["result"]["state"] == "submitted" and done[0]["result"]["score"] == 4
     assert done[1]["error"]["code"] == "ATTEMPT_NOT_FOUND"
+
+
+def test_answers_to_another_process_s_attempts_read_them_once_and_a_finished_one_is_refused(store, memory, clock,
+                                                                                           identity, bank):
+    """Two content processes share the store. Answers to attempts the other started are read in one query, then
+    kept: the next batch reads nothing. One submitted through the first process meanwhile is still kept in the
+    second as running: its answer is refused as finished and nothing of it is written."""
+    first, second = (worker_factory(ContentService, store=store, clock=clock, identity=identity,
+                                    org_paths=OrgPaths(), quiz_desk=QuizDesk()) for _ in range(2))
+    quiz = new_quiz(first)
+    mine, theirs = (first.start_quiz_attempt(caller, quiz_id=quiz["id"]) for caller in (MEMBER, MEMBER_2))
+    reads = []
+    store.attempts_by_ids.side_effect = lambda ids: reads.append(sorted(ids)) or memory.attempts_by_ids(ids)
+
+    def answer(caller, attempt, position):
+        question = attempt["questions"][position]
+        return {"scope": caller, "attempt_id": attempt["id"], "question_id": question["id"],
+                "choices": [right_label(question)]}
+    saved = second.save_quiz_answers([answer(MEMBER, mine, 0), answer(MEMBER_2, theirs, 0)])
+    assert all("result" in a for a in saved) and reads == [sorted([mine["id"], theirs["id"]])]
+    first.submit_quiz_attempt(MEMBER_2, attempt_id=theirs["id"])
+    later = second.save_quiz_answers([answer(MEMBER, mine, 1), answer(MEMBER_2, theirs, 1)])
+    assert len(reads) == 1                                                      # both kept: nothing read
+    assert "result" in later[0] and later[1]["error"]["code"] == "ATTEMPT_FINISHED"
+    assert len(memory.attempts[mine["id"]]["answers"]) == 2
+    assert list(memory.attempts[theirs["id"]]["answers"]) == [theirs["questions"][0]["id"]]
+    # in the process that finished it, the attempt is no longer kept: read, and refused before any write
+    refused = first.save_quiz_answers([answer(MEMBER_2, theirs, 2)])
+    assert refused[0]["error"]["code"] == "ATTEMPT_FINISHED" and reads[-1] == [theirs["id"]]
+
+
+def test_an_answer_to_a_kept_attempt_past_its_deadline_finishes_it_with_its_saved_answers(service, bank, memory,
+                                                                                           clock):
+    quiz = new_quiz(service, time_limit_seconds=60)
+    mine = service.start_quiz_attempt(MEMBER, quiz_id=quiz["id"])
+    answer_all(service, MEMBER, mine, right=3)
+    clock.advance(seconds=61)
+    late = mine["questions"][4]
+    answers = service.save_quiz_answers([{"scope": MEMBER, "attempt_id": mine["id"], "question_id": late["id"],
+                                          "choices": [right_label(late)]}])
+    assert answers[0]["error"]["code"] == "ATTEMPT_EXPIRED"
+    stored = memory.attempts[mine["id"]]
+    assert (stored["state"], stored["score"]) == ("expired", 6)          # the three right answers saved in time
 
 
 def test_a_batch_of_starts_inserts_its_new_attempts_in_one_write(service, bank, memory, store):
