@@ -1,11 +1,13 @@
 """The member's phone pages (/m/scan, /m/) in headless Chromium against the real platform: a member opens the QR
 URL, signs in from 50 m, is refused from 400 m with the distance, is told what to do without location permission,
-signs out and posts a reflection; asks for leave before the start."""
+signs out and posts a reflection; asks for leave before the start; is offered 重试 when the gateway sheds a scan."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import at_service_time, log_in
@@ -70,6 +72,36 @@ def test_a_member_who_denies_location_is_told_what_to_do_and_can_retry(themed_da
     phone.context.set_geolocation({"latitude": lat, "longitude": lng, "accuracy": 10})
     phone.get_by_role("button", name="已开启，重新定位").click()
     expect(phone.locator("#verdict")).to_contain_text("签到成功")
+
+
+@pytest.mark.parametrize("status, code, said", [(503, "QUEUE_FULL", "当前使用人数较多，请稍后重试"),
+                                               (503, "SERVICE_BUSY", "当前使用人数较多，请稍后重试"),
+                                               (504, "PEER_TIMEOUT", "服务响应超时，请稍后再试")])
+def test_a_scan_refused_for_overload_offers_a_retry_that_signs_in(themed_day, phone_at, status, code, said):
+    """The gateway sheds a scan it cannot take now (503/504, nothing recorded): the page says so in Chinese and its
+    重试 sends the same scan again. Only the first answer is the gateway's refusal, made here; the retry is real."""
+    day = themed_day
+    day.at("start_at", -5)
+    page = phone_at(30)
+    refused = []
+
+    def shed_once(route):
+        if refused:
+            return route.continue_()
+        refused.append(route.request.post_data_json)
+        return route.fulfill(status=status, content_type="application/json", headers={"Retry-After": "1"},
+                             body=json.dumps({"error": {"code": code, "message": "busy", "details": []}}))
+    page.route("**/v1/scans", shed_once)
+    open_scan(page, day)
+    log_in(page, day.city.code, day.member_usernames[0], PASSWORD)
+    verdict = page.locator("#verdict")
+    expect(verdict).to_contain_text(said)
+    assert day.rpc.attendance.list_scans(scope=day.secretary, activity_id=day.activity["id"])["scans"] == []
+    page.get_by_role("button", name="重试").click()
+    expect(verdict).to_contain_text("签到成功")
+    assert len(refused) == 1 and refused[0]["token"]
+    scans = day.rpc.attendance.list_scans(scope=day.secretary, activity_id=day.activity["id"])["scans"]
+    assert len(scans) == 1
 
 
 def test_a_too_coarse_position_is_explained_before_anything_is_sent(themed_day, phone_at):
