@@ -14,13 +14,11 @@ from __future__ import annotations
 import logging
 import threading
 
-from amqp.exceptions import ConnectionError as AmqpConnectionError
-from kombu.exceptions import OperationalError
-
 from gateway import metrics, timeouts
 from gateway.errors import GatewayError
 from gateway.timeouts import rpc_timeout
 from servicekit.errors import Unavailable
+from servicekit.messaging.broker_errors import BROKER_GONE
 from servicekit.messaging.peer_calls import Bulkhead
 from servicekit.process.config import ConfigError, env, nameko_config
 from servicekit.messaging.kombu_fixes import skip_missing_librabbitmq
@@ -34,7 +32,6 @@ ClusterRpcProxy = named_cluster_rpc_proxy("gateway")
 
 log = logging.getLogger(__name__)
 
-BROKER_ERRORS = (OSError, OperationalError, AmqpConnectionError)
 BUSY_RETRY_AFTER_SECONDS = 1
 
 
@@ -120,7 +117,7 @@ class NamekoBackend:
                 return getattr(getattr(cluster, service), method)(**kwargs)
             finally:
                 consumer.timeout = self.timeout
-        except BROKER_ERRORS as exc:
+        except BROKER_GONE as exc:
             log.warning("broker connection failed calling %s.%s: %s", service, method, exc)
             self._discard()
             raise GatewayError("UNAVAILABLE", "BROKER_UNAVAILABLE", "the message broker is unreachable") from None
@@ -131,7 +128,7 @@ class NamekoBackend:
             proxy = ClusterRpcProxy(self.config, timeout=self.timeout)
             try:
                 cluster = proxy.start()
-            except BROKER_ERRORS as exc:
+            except BROKER_GONE as exc:
                 log.warning("cannot reach the message broker: %s", exc)
                 raise GatewayError("UNAVAILABLE", "BROKER_UNAVAILABLE",
                                    "the message broker is unreachable") from None

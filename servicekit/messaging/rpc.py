@@ -19,9 +19,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from amqp.exceptions import ConnectionError as AmqpConnectionError
 from eventlet.greenpool import GreenPool
-from kombu.exceptions import OperationalError
 from kombu.serialization import dumps, registry
 from nameko.exceptions import UnserializableValueError, serialize
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
@@ -31,6 +29,7 @@ from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_
 from nameko.extensions import SharedExtension
 
 from servicekit.audit.recording import AuditTrail
+from servicekit.messaging.broker_errors import BROKER_GONE
 from servicekit import request_ids
 from servicekit.errors import PermissionDenied, ServiceError, Unauthenticated
 from servicekit.messaging.signed_calls import sign_outgoing_calls
@@ -43,8 +42,6 @@ log = logging.getLogger(__name__)
 
 sign_outgoing_calls()
 
-# the broker gone between a call and its answer (kombu's wrapping of a refused or lost connection, and the raw ones)
-BROKER_GONE = (OperationalError, AmqpConnectionError, OSError)
 
 
 class OnceEncodedResponder(Responder):
