@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 sign_outgoing_calls()
 
 
-
 class OnceEncodedResponder(Responder):
     def send_response(self, result, exc_info):
         error = None if exc_info is None else serialize(exc_info[1])

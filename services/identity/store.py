@@ -95,7 +95,10 @@ class IdentityStore(SecondFactorStore, DevelopmentStore, DuesRecords, OutboxStor
     def commit_also(self, session, events) -> None:
         """A commit that writes organisation nodes moves the tree's revision in the same transaction."""
         if any(event.get("event_type") in TREE_EVENTS for event in events):
-            self.db.revisions.update_one({"_id": "org_tree"}, {"$inc": {"n": 1}}, upsert=True, session=session)
+            self._move_tree_revision(session)
+
+    def _move_tree_revision(self, session=None) -> None:
+        self.db.revisions.update_one({"_id": "org_tree"}, {"$inc": {"n": 1}}, upsert=True, session=session)
 
     def org_tree_revision(self) -> int:
         """How many commits have written organisation nodes (0: none yet); equal revisions, equal trees."""
@@ -626,7 +629,7 @@ class IdentityStore(SecondFactorStore, DevelopmentStore, DuesRecords, OutboxStor
             collection.delete_many({"import_id": record["_id"]})
             self.db.imports.update_one({"_id": record["_id"]}, {"$set": {"status": "rolled_back"}})
             if record["kind"] == "orgs":    # a peer may have read some of its nodes while they were written
-                self.db.revisions.update_one({"_id": "org_tree"}, {"$inc": {"n": 1}}, upsert=True)
+                self._move_tree_revision()
             rolled_back += 1
         return rolled_back
 
@@ -660,12 +663,16 @@ class IdentityStore(SecondFactorStore, DevelopmentStore, DuesRecords, OutboxStor
                     writer.close()
         except (DuplicateKeyError, BulkWriteError) as error:
             collection.delete_many({"import_id": import_id})
+            if collection_name == "orgs":     # a peer may have read some of its nodes while they were written
+                self._move_tree_revision()
             if not is_duplicate(error):
                 raise
             self.db.imports.update_one({"_id": import_id}, {"$set": {"status": "rolled_back"}})
             raise Conflict("导入的数据与已有记录重复，未导入任何数据", code="IMPORT_CONFLICT") from error
         except BaseException:
             collection.delete_many({"import_id": import_id})
+            if collection_name == "orgs":
+                self._move_tree_revision()
             self.db.imports.update_one({"_id": import_id}, {"$set": {"status": "rolled_back"}})
             raise
 

@@ -96,3 +96,28 @@ def test_start_up_ends_the_session_of_an_import_that_died_inside_a_batch_transac
         assert store.db.members.count_documents({"import_id": "imp_dead"}) == 0
     finally:
         dead.close()
+
+
+def org(import_id: str, org_id: str | None = None) -> dict:
+    return {"_id": org_id or f"org_{uuid.uuid4().hex}", "tenant_id": "ten_x", "parent_id": "org_root",
+            "name": "支部", "kind": "branch", "import_id": import_id}
+
+
+def test_an_org_import_moves_the_tree_revision_when_done_and_when_rolled_back(store):
+    """A peer keeping the tree may read an import's nodes while they are written: undoing them moves the revision,
+    as finishing does (the organisations_imported event); a member import moves nothing."""
+    assert store.org_tree_revision() == 0
+    store.begin_import("imp_members", "ten_x", "members", "acc_x", 1)
+    store.write_import("imp_members", "members", [[member("imp_members")]], lambda: [event("imp_members")])
+    assert store.org_tree_revision() == 0
+    store.begin_import("imp_orgs", "ten_x", "orgs", "acc_x", 2)
+    store.write_import("imp_orgs", "orgs", [[org("imp_orgs"), org("imp_orgs")]],
+                       lambda: [{"event_type": "organisations_imported", "event_id": uuid.uuid4().hex}])
+    assert store.org_tree_revision() == 1
+    store.db.orgs.insert_one(org("imp_earlier", "org_taken"))
+    store.begin_import("imp_dup", "ten_x", "orgs", "acc_x", 2)
+    with pytest.raises(Conflict):
+        store.write_import("imp_dup", "orgs", iter([[org("imp_dup")], [org("imp_dup", "org_taken")]]),
+                           lambda: [{"event_type": "organisations_imported", "event_id": uuid.uuid4().hex}])
+    assert store.db.orgs.count_documents({"import_id": "imp_dup"}) == 0
+    assert store.org_tree_revision() == 2
