@@ -1,7 +1,8 @@
 """Benchmark: what the embedded store (nx-27017) spends on the hot paths of a themed day, measured as
 the store process's own CPU time (from /proc), each way side by side.
 
-    .venv/bin/python -m bench.store_costs [--bundles 300] [--activities 900] [--records 50000]
+    .venv/bin/python -m bench.store_costs [--bundles 300] [--activities 900] [--records 50000] [--attempts 3000]
+                                          [--only answers ...]
 
 1. The outbox: a bundle of 16 sign-in events inserted, then read and marked sent by the relay,
    stored as nested event documents (which the store decodes and re-encodes) or as encoded JSON text
@@ -24,16 +25,19 @@ the store process's own CPU time (from /proc), each way side by side.
    --records of them, indexed by activity, member and chain key or by the chain key alone; and an
    activity's records found by ``activity_id`` or by the range of their chain keys (the key range is why
    the other two indexes can go).
+7. A contest's answers as content saves them: each a ``$set`` of one answer into its attempt (ten questions),
+   30 to a transaction; what ``servicekit.storage.nx_server``'s updates in SQL are for.
 """
 from __future__ import annotations
 
 import argparse
+import random
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from pymongo import MongoClient, ReplaceOne
+from pymongo import MongoClient, ReplaceOne, UpdateOne
 
 from bench.proc import cpu_seconds
 from servicekit.messaging.consumers import apply_idempotent, apply_once
@@ -44,6 +48,7 @@ from servicekit.messaging.outbox import PENDING, SENT, bundle_entry
 from services.attendance import events
 from services.attendance.scanning import record_id
 from services.attendance.store import SCAN_CHANGED_AT, AttendanceStore
+from services.content.stores.quizzes import answer_saved
 from services.scoring.usecases.points_events import PointsApplier
 from services.scoring.usecases.score_events import ScoreApplier, needs_event_id
 from services.scoring.points_store import PointsStore
@@ -286,22 +291,56 @@ def record_costs(client: MongoClient, pid: int, records: int, activities: int = 
               f"{1000 * (cpu_seconds(pid) - started) / 200:.3f}")
 
 
+def answer_costs(client: MongoClient, pid: int, attempts: int) -> None:
+    """A contest's answers as content saves them (``QuizRecords.save_answers``: each a ``$set`` of one answer into
+    its attempt, matched in progress before its deadline), 30 to a transaction, into attempts of ten questions."""
+    print(f"answers: {attempts} attempts of 10 questions, every answer saved, 30 to a transaction "
+          f"(store CPU and wall time per answer, ms)")
+    collection = client[f"answers_{uuid.uuid4().hex[:6]}"].attempts
+    questions = [{"id": uuid.uuid4().hex, "stem": f"党章知识第{n}题：下列说法中正确的是哪一项？", "kind": "single",
+                  "points": 10, "category": "党章",
+                  "options": [{"key": key, "text": f"选项{key}{n}"} for key in "ABCD"]} for n in range(10)]
+    ids = [uuid.uuid4().hex for _ in range(attempts)]
+    collection.insert_many([{"_id": attempt_id, "state": "in_progress", "deadline_at": "2030-01-01T00:00:00.000Z",
+                             "member_id": uuid.uuid4().hex, "quiz_id": "quiz", "questions": questions, "answers": {},
+                             "number": 1, "started_at": NOW} for attempt_id in ids])
+    answers = [(attempt_id, question["id"], {"choices": ["A"]}) for question in questions for attempt_id in ids]
+    random.Random(7).shuffle(answers)
+    started, clock = cpu_seconds(pid), time.perf_counter()
+    for start in range(0, len(answers), 30):
+        updates = [UpdateOne(*answer_saved(*answer, NOW)) for answer in answers[start:start + 30]]
+        with client.start_session() as session, session.start_transaction():
+            assert collection.bulk_write(updates, ordered=True, session=session).matched_count == len(updates)
+    print(f"  store CPU {1000 * (cpu_seconds(pid) - started) / len(answers):.3f}   "
+          f"wall {1000 * (time.perf_counter() - clock) / len(answers):.3f}")
+
+
+SECTIONS = ("outbox", "activities", "catch-up", "scores", "ranking", "points", "records", "answers")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundles", type=int, default=300)
     parser.add_argument("--activities", type=int, default=900)
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--ranking-branches", type=int, default=9000)
+    parser.add_argument("--attempts", type=int, default=3000)
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="these sections alone (again for more)")
     args = parser.parse_args()
+    wanted = set(args.only or SECTIONS)
     with tempfile.TemporaryDirectory(prefix="bench-store-costs-") as directory, EmbeddedMongo(Path(directory) / "mongo") as mongo:
-        db = MongoClient(mongo.uri)["store_costs"]
-        outbox_costs(db, mongo.process.pid, args.bundles)
-        activity_costs(db, mongo.process.pid, args.activities)
-        catch_up_costs(db, mongo.process.pid, args.activities)
-        score_costs(mongo.uri, mongo.process.pid)
-        ranking_read_costs(mongo.uri, mongo.process.pid, args.ranking_branches)
-        points_costs(mongo.uri, mongo.process.pid)
-        record_costs(MongoClient(mongo.uri), mongo.process.pid, args.records)
+        db, pid = MongoClient(mongo.uri)["store_costs"], mongo.process.pid
+        sections = {"outbox": lambda: outbox_costs(db, pid, args.bundles),
+                    "activities": lambda: activity_costs(db, pid, args.activities),
+                    "catch-up": lambda: catch_up_costs(db, pid, args.activities),
+                    "scores": lambda: score_costs(mongo.uri, pid),
+                    "ranking": lambda: ranking_read_costs(mongo.uri, pid, args.ranking_branches),
+                    "points": lambda: points_costs(mongo.uri, pid),
+                    "records": lambda: record_costs(MongoClient(mongo.uri), pid, args.records),
+                    "answers": lambda: answer_costs(MongoClient(mongo.uri), pid, args.attempts)}
+        for name in SECTIONS:
+            if name in wanted:
+                sections[name]()
 
 
 if __name__ == "__main__":

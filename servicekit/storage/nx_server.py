@@ -13,11 +13,20 @@ loses nothing, a power loss or kernel crash can lose the last commits; ``FULL`` 
 (docs/performance.md#durability-of-the-embedded-store). A client's write concern ``w: 1`` would lower it to
 ``NORMAL`` again, so under ``FULL`` a write concern only ever raises it.
 
+An ``update_one`` that only ``$set``s plain values and ``$inc``s integers is one SQL ``UPDATE`` (``set_fields_in_sql``):
+neosqlite parses the whole document before and after such an update, most of the store's time for a quiz answer or
+a read-receipt counter (docs/performance.md#content-a-notice-and-a-contest-on-one-morning); a test holds its
+results to neosqlite's own.
+
     python -m servicekit.storage.nx_server <nx-27017's arguments>
 """
 from __future__ import annotations
 
+import functools
+import json
 import logging
+import math
+import re
 import sys
 import threading
 
@@ -98,6 +107,136 @@ def abort_transactions_of_closed_clients() -> None:
     NeoSQLiteHandler.close_streams_for_connection = close_streams_for_connection
 
 
+def _plain(value) -> bool:
+    """A value JSON holds as BSON would: no dates, ids, bytes, non-finite numbers or operator-like keys."""
+    if value is None or isinstance(value, (bool, str)):
+        return True
+    if isinstance(value, int):
+        return -2 ** 63 <= value < 2 ** 63
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and key and key[0] != "$" and "." not in key and _plain(item)
+                   for key, item in value.items())
+    return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _field(name: str) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
+    """The SQLite JSON path of a dotted field, its parents' paths and its parents' dotted names (``a.b``:
+    ``$."a"."b"``, ``($."a",)``, ``("a",)``), or None for a name the store's own path must take (an array index, an
+    operator, the id, a quote). Kept: a store's updates name the same fields again and again."""
+    parts = name.split(".")
+    if parts[0] == "_id" or not _PLAIN_NAME.fullmatch(name) or any(part.isdigit() for part in parts):
+        return None
+    paths = ["$" + "".join(f'."{part}"' for part in parts[:n]) for n in range(1, len(parts) + 1)]
+    return paths[-1], tuple(paths[:-1]), tuple(".".join(parts[:n]) for n in range(1, len(parts)))
+
+
+_PLAIN_NAME = re.compile(r"[^.$'\"\\]+(?:\.[^.$'\"\\]+)*")
+
+
+def _update_plan(update: dict, upsert: bool) -> list[tuple[str, str, tuple[str, ...], object]] | None:
+    """``(operator, json path, its parents' paths, parameter)`` of each field of an update that only ``$set``s
+    plain values and ``$inc``s integers at plain paths (and, for an upsert, ``$setOnInsert``s, which a found
+    document ignores), or None for any other update."""
+    planned, given, parents = [], set(), set()
+    for op, fields in update.items():
+        if op not in ("$set", "$inc", "$setOnInsert") or (op == "$setOnInsert" and not upsert) \
+                or not isinstance(fields, dict):
+            return None
+        for name, value in fields.items():
+            field = _field(name)
+            if field is None or name in given:
+                return None
+            given.add(name)
+            parents.update(field[2])
+            if op == "$set":
+                if not _plain(value):
+                    return None
+                if value is True or value is False:
+                    value = int(value)                   # as neosqlite binds a bool given as a field's value
+                planned.append(("set", field[0], field[1], json.dumps(value, ensure_ascii=False,
+                                                                      separators=(",", ":"))))
+            elif op == "$inc":
+                if type(value) is not int or abs(value) >= 2 ** 62:
+                    return None                          # a float's sum is printed as Python prints it: theirs
+                planned.append(("inc", field[0], field[1], value))
+    if not planned or not parents.isdisjoint(given):
+        return None                                      # "a" and "a.b": the store's own path says why not
+    return planned
+
+
+def set_fields_in_sql() -> None:
+    """``update_one`` with only ``$set`` of plain values and ``$inc`` of integers becomes one SQL ``UPDATE`` with
+    ``json_set`` (``update_one_in_sql``) for every collection of the store."""
+    from neosqlite.collection import Collection
+
+    original = Collection.update_one
+
+    def update_one(self, filter, update, upsert=False, array_filters=None, session=None):
+        return update_one_in_sql(self, original, filter, update, upsert, array_filters, session)
+
+    Collection.update_one = update_one
+
+
+def update_one_in_sql(collection, original, filter, update, upsert=False, array_filters=None, session=None):
+    """neosqlite's ``update_one`` (``original``) with the same result, but an update that only ``$set``s plain values
+    and ``$inc``s integers at plain paths is one SQL ``UPDATE`` with ``json_set``: neosqlite reads and parses the
+    whole document before such an update and again after it (to say whether it changed), for a quiz attempt's
+    answer or a read-receipt counter most of the store's time for the write, inside the database's lock.
+
+    The first document the filter matches is written; it is modified when a value or its JSON type differs (as
+    MongoDB counts it) or an increment is not 0; a bool set as a field's whole value is stored as 1 or 0, as
+    neosqlite stores it. An upsert that finds no document, any other update, a filter neosqlite cannot put in SQL,
+    nothing to change, an increment of a value that is not an integer, or a parent that is not an object
+    (``json_set`` leaves it silently) takes ``original``."""
+    from neosqlite.collection.query_helper.utils import get_force_fallback
+    from neosqlite.collection.type_utils import validate_session
+    from neosqlite.results import UpdateResult
+    from neosqlite.sql_utils import quote_table_name
+
+    def theirs():
+        return original(collection, filter, update, upsert=upsert, array_filters=array_filters, session=session)
+
+    planned = None if array_filters or not isinstance(update, dict) else _update_plan(update, upsert)
+    engine = collection.query_engine
+    if planned is None or collection.name.endswith("_files") or engine.jsonb.jsonb_supported or get_force_fallback():
+        return theirs()
+    validate_session(session, collection._database)
+    where, params = engine.sql_translator.translate_match(engine.helpers._normalize_id_query(filter))
+    if not where:
+        return theirs()
+    table = quote_table_name(collection.name)
+    row = collection.db.execute(f"SELECT id FROM {table} {where} LIMIT 1", params).fetchone()
+    if row is None:
+        return theirs() if upsert else UpdateResult(matched_count=0, modified_count=0, upserted_id=None)
+    setting, changed, guards = [], [], set()
+    set_params, changed_params = [], []
+    for op, path, parents, value in planned:
+        guards.update(f"coalesce(json_type(data, '{parent}'), 'object') = 'object'" for parent in parents)
+        if op == "set":
+            setting.append(f"'{path}', json(?)")
+            changed.append(f"json_type(data, '{path}') IS NOT json_type(?) OR "
+                           f"json_extract(data, '{path}') IS NOT json_extract(?, '$')")
+            changed_params += [value, value]
+        else:
+            setting.append(f"'{path}', coalesce(json_extract(data, '{path}'), 0) + ?")
+            guards.add(f"coalesce(json_type(data, '{path}'), 'integer') = 'integer'")
+            changed.append(f"? <> 0 OR json_type(data, '{path}') IS NULL")
+            changed_params.append(value)
+        set_params.append(value)
+    guard = "".join(f" AND {check}" for check in sorted(guards))
+    written = collection.db.execute(
+        f"UPDATE {table} SET data = json_set(data, {', '.join(setting)}) WHERE id = ?{guard} AND "
+        f"({' OR '.join(changed)})", [*set_params, row[0], *changed_params]).rowcount
+    if written:
+        return UpdateResult(matched_count=1, modified_count=1, upserted_id=None)
+    return theirs()          # nothing to change, or a guard failed: neosqlite's path says which
+
+
 def main(argv: list[str]) -> int | None:
     from nx_27017.nx_27017 import main as serve
 
@@ -110,6 +249,7 @@ def main(argv: list[str]) -> int | None:
         print(f"error: {error}", file=sys.stderr)
         return 2
     apply_synchronous(synchronous)
+    set_fields_in_sql()
     if "--threaded" in argv:
         abort_transactions_of_closed_clients()
     if logged == "warnings":

@@ -148,7 +148,7 @@ class QuizRecords:
 
     def save_answer(self, attempt_id: str, question_id: str, answer: dict, deadline_after: str) -> bool:
         """Keep one answer of an attempt still in progress before its deadline; False if it no longer is."""
-        saved = self.db.attempts.update_one(*_answer_saved(attempt_id, question_id, answer, deadline_after))
+        saved = self.db.attempts.update_one(*answer_saved(attempt_id, question_id, answer, deadline_after))
         return saved.matched_count == 1
 
     def save_answers(self, answers: list[tuple[str, str, dict]], deadline_after: str) -> list[bool]:
@@ -157,7 +157,7 @@ class QuizRecords:
         one to learn which: a second write of the same answer changes nothing."""
         if not answers:
             return []
-        updates = [UpdateOne(*_answer_saved(*answer, deadline_after)) for answer in answers]
+        updates = [UpdateOne(*answer_saved(*answer, deadline_after)) for answer in answers]
         # in a transaction: nx-27017 otherwise commits (and syncs) each update on its own, at about 1.7 times the CPU
         saved = self.run_transaction(lambda session: self.db.attempts.bulk_write(updates, ordered=True,
                                                                                   session=session))
@@ -250,7 +250,7 @@ class QuizRecords:
         return list(self.db.quiz_stats.find({"branch_id": branch_id}))
 
 
-def _answer_saved(attempt_id: str, question_id: str, answer: dict, deadline_after: str) -> tuple[dict, dict]:
+def answer_saved(attempt_id: str, question_id: str, answer: dict, deadline_after: str) -> tuple[dict, dict]:
     """The filter and update that keep an answer of an attempt in progress before its deadline."""
     return ({"_id": attempt_id, "state": "in_progress", "deadline_at": {"$gt": deadline_after}},
             {"$set": {f"answers.{question_id}": answer}})
