@@ -41,6 +41,8 @@ def partly_held(rpc, city, publisher):
             planned = rpc.scoring.get_branch_score(scope=city.admin, activity_id=others[0].activity_id)
         except NotFound:
             return None
+        if not answer["rows"]:
+            return None                  # the events not applied yet
         first = answer["rows"][0]
         return answer if answer["total"] == 4 and first["held"] and first["final"] and \
             planned["stage"] == "approved" else None
