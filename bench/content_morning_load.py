@@ -33,9 +33,9 @@ async def run(work: dict) -> dict:
     started = time.perf_counter()
     key: dict[str, dict] = work["key"]           # stem -> {"kind", "right": [texts] or accepted text}
 
-    async def timed(kind: str, member_id: str, method: str, path: str, token: str, body=None):
+    async def timed(kind: str, member_id: str, method: str, path: str, token: str, body=None, read=True):
         sent = time.perf_counter()
-        status, answer, _, _ = await http.call(method, path, token, body)
+        status, answer, _, _ = await http.call(method, path, token, body, read)
         calls.append((kind, member_id, sent - started, time.perf_counter() - sent, status, error_code(answer)))
         return status, answer
 
@@ -46,9 +46,9 @@ async def run(work: dict) -> dict:
 
     async def feed(member_id, offset, token, opens_notice) -> None:
         await at(offset)
-        status, _ = await timed("feed", member_id, "GET", "/v1/feed?page_size=20", token)
+        status, _ = await timed("feed", member_id, "GET", "/v1/feed?page_size=20", token, read=False)
         if status == 200 and opens_notice:
-            await timed("open", member_id, "GET", f"/v1/items/{work['notice_id']}", token)
+            await timed("open", member_id, "GET", f"/v1/items/{work['notice_id']}", token, read=False)
 
     def answer_for(question: dict, right: bool, rng: random.Random) -> tuple[dict, bool]:
         truth = key[question["stem"]]
@@ -77,7 +77,8 @@ async def run(work: dict) -> dict:
             await at(offset + when)
             body, right = answer_for(question, rng.random() < right_share, rng)
             status, _ = await timed("save", member_id, "PUT",
-                                    f"/v1/quiz-attempts/{attempt['id']}/answers/{question['id']}", token, body)
+                                    f"/v1/quiz-attempts/{attempt['id']}/answers/{question['id']}", token, body,
+                                    read=False)
             if status == 200:
                 record["saved"] += 1
                 record["expected"] += question["points"] if right else 0
