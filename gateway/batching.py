@@ -19,13 +19,21 @@ UNAVAILABLE, the same code), and counted in ``gateway_shed_total``: a backlog th
 wait of every request behind it until the clients give up on answers still coming. A request that has waited
 ``max_queue_wait`` (GATEWAY_BATCH_QUEUE_WAIT_SECONDS, 5 s) is shed the same way when its turn comes, never sent: its
 answer would find its client gone, and the fresh requests behind it would wait past their own patience in turn.
+
+A shed request's Retry-After is the time its operation's queue takes to drain at the rate the service answered it
+over the last ``DRAIN_WINDOW_SECONDS`` (``max_queue_wait`` when it answered nothing lately), each request's drawn
+between that and twice that, within 1 and ``MAX_RETRY_AFTER_SECONDS``: a fixed second sent every shed client back in
+the same second, to the same full queue.
 """
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
+import math
+import random
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -44,7 +52,8 @@ DEFAULT_WAIT_MS = 40
 DEFAULT_FILL = 32
 DEFAULT_QUEUE_MAX = 4096
 DEFAULT_QUEUE_WAIT_SECONDS = 5.0   # under a phone's patience: an answer later than that finds no one
-SHED_RETRY_AFTER_SECONDS = 1
+MAX_RETRY_AFTER_SECONDS = 30
+DRAIN_WINDOW_SECONDS = 5.0        # the service's recent pace: what its batches answered in this long
 MAX_BATCHED_OPERATIONS = 8        # sender threads are made for this many batched operations
 MAX_OPERATION_SENDERS = 4         # ... each with at most this many batches in flight (``Row.batch_senders``)
 
@@ -53,8 +62,9 @@ class Batcher:
     def __init__(self, backend, max_batch: int = 256, max_wait: float = DEFAULT_WAIT_MS / 1000, senders: int = 1,
                  answer_timeout: float = 60.0, loop: LoopThread | None = None, fill: int = DEFAULT_FILL,
                  clock: Callable[[], float] = time.perf_counter, max_queued: int = DEFAULT_QUEUE_MAX,
-                 max_queue_wait: float = DEFAULT_QUEUE_WAIT_SECONDS):
+                 max_queue_wait: float = DEFAULT_QUEUE_WAIT_SECONDS, rng: random.Random | None = None):
         self.backend = backend
+        self.rng = rng or random.Random()
         self.max_queued = max(1, max_queued)
         self.max_queue_wait = max_queue_wait
         self.clock = clock                  # times each batch call (the waits go by the loop's own time)
@@ -72,6 +82,9 @@ class Batcher:
         self._senders: dict[tuple[str, str], int] = {}    # an operation's own limit, when it has one
         self._timer: asyncio.Handle | None = None
         self._timer_at = 0.0
+        # by operation, on the loop: (loop time, requests) of each batch answered in the last DRAIN_WINDOW_SECONDS
+        self._drained: dict[tuple[str, str], deque[tuple[float, int]]] = {}
+        self._drained_total: dict[tuple[str, str], int] = {}
 
     @classmethod
     def from_env(cls, backend) -> "Batcher | None":
@@ -122,14 +135,29 @@ class Batcher:
         """Requests of the operation waiting to be sent (read on the loop)."""
         return len(self._pending.get((service, batch_method), ()))
 
-    def _shed(self, key: tuple[str, str], count: int = 1, message: str = "") -> GatewayError:
-        operation = ".".join(key)
-        _series(key)[3].inc(count)
+    def _shed(self, key: tuple[str, str], message: str = "") -> GatewayError:
+        _series(key)[3].inc()
         return GatewayError("UNAVAILABLE", "QUEUE_FULL",
                             message or f"the gateway holds {self.max_queued} requests of this operation already; "
                                        "try again shortly",
-                            details=[{"operation": operation, "queue_limit": self.max_queued,
-                                      "retry_after_seconds": SHED_RETRY_AFTER_SECONDS}])
+                            details=[{"operation": ".".join(key), "queue_limit": self.max_queued,
+                                      "retry_after_seconds": self.retry_after(key)}])
+
+    def retry_after(self, key: tuple[str, str]) -> int:
+        """Whole seconds a request shed from the operation's queue should wait: the queue's drain time at the pace
+        the service answered over the last ``DRAIN_WINDOW_SECONDS`` (``max_queue_wait`` when it answered nothing),
+        drawn up to twice that so that the shed clients come back spread out; 1 to ``MAX_RETRY_AFTER_SECONDS``."""
+        self._forget_drained(key, self.loop_thread.loop.time())
+        answered = self._drained_total.get(key, 0)
+        queued = len(self._pending.get(key, ()))
+        drain = queued * DRAIN_WINDOW_SECONDS / answered if answered else self.max_queue_wait
+        least = min(MAX_RETRY_AFTER_SECONDS, max(1, math.ceil(drain)))
+        return min(MAX_RETRY_AFTER_SECONDS, self.rng.randint(least, 2 * least))
+
+    def _forget_drained(self, key: tuple[str, str], now: float) -> None:
+        drained = self._drained.get(key)
+        while drained and drained[0][0] < now - DRAIN_WINDOW_SECONDS:
+            self._drained_total[key] -= drained.popleft()[1]
 
     def _drop_stale(self, key: tuple[str, str], now: float) -> None:
         """Answer 503 ``QUEUE_FULL`` at once the requests at the head of the queue that have waited longer than
@@ -141,16 +169,16 @@ class Batcher:
             stale += 1
         if not stale:
             return
-        error = self._shed(key, stale, f"the request waited {self.max_queue_wait:g} s in the gateway's queue behind "
-                                        "others; try again shortly")
-        for _, future, _, _ in group[:stale]:
-            if not future.done():
-                future.set_exception(error)
         rest = group[stale:]
         if rest:
             self._pending[key], self._first_at[key] = rest, rest[0][3]
         else:
             del self._pending[key], self._first_at[key]
+        for _, future, _, _ in group[:stale]:       # each its own Retry-After, drawn on what is left queued
+            error = self._shed(key, f"the request waited {self.max_queue_wait:g} s in the gateway's queue behind "
+                                    "others; try again shortly")
+            if not future.done():
+                future.set_exception(error)
 
     # --- on the loop ---------------------------------------------------------------------
     def _send_due(self) -> None:
@@ -207,6 +235,10 @@ class Batcher:
     def _answered(self, key: tuple[str, str], batch: list[tuple[dict, asyncio.Future, str | None]],
                   outcome: asyncio.Future) -> None:
         self._busy[key] -= 1
+        now = self.loop_thread.loop.time()
+        self._drained.setdefault(key, deque()).append((now, len(batch)))
+        self._drained_total[key] = self._drained_total.get(key, 0) + len(batch)
+        self._forget_drained(key, now)
         error = outcome.exception()
         for index, (_, future, _, _) in enumerate(batch):
             if future.done():                       # its request was cancelled meanwhile

@@ -3,6 +3,7 @@ Retry-After, counted), and one timeout setting, the same under ``bin/run`` as in
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 
 import pytest
@@ -64,7 +65,8 @@ def test_a_full_queue_sheds_at_once_with_queue_full_and_keeps_what_it_holds(cloc
     errors = [outcome(future) for future in refused]                  # answered while the service still holds
     assert all(isinstance(error, GatewayError) and error.code == "QUEUE_FULL" for error in errors)
     reply = describe(errors[0])
-    assert (reply.http_status, reply.grpc_code.name, reply.retry_after) == (503, "UNAVAILABLE", 1)
+    # the service has answered nothing yet: come back after the queue's patience (5 s), or up to twice that
+    assert (reply.http_status, reply.grpc_code.name) == (503, "UNAVAILABLE") and 5 <= reply.retry_after <= 10
     assert ("error-code", "QUEUE_FULL") in reply.grpc_trailing_metadata()
     assert reply.details[0]["operation"] == "attendance.record_scans" and reply.details[0]["queue_limit"] == 3
     assert shed() - before == 3
@@ -182,7 +184,8 @@ def test_requests_queued_longer_than_a_client_waits_are_shed_instead_of_sent(clo
     clock.settle()
     errors = [outcome(future) for future in stale]                    # shed when their turn came, never sent
     assert all(isinstance(error, GatewayError) and error.code == "QUEUE_FULL" for error in errors)
-    assert describe(errors[0]).retry_after == 1
+    # two answered in the last 5 s, two left queued: the queue drains in 5 s at that pace
+    assert all(5 <= describe(error).retry_after <= 10 for error in errors)
     assert [outcome(future) for future in fresh] == [4, 5]
     assert [items for _, items in backend.calls] == [[0, 1], [4, 5]]
     assert shed() - before == 2
@@ -205,3 +208,71 @@ def test_a_full_queue_makes_room_by_shedding_its_stale_head_first(clock):
     clock.settle()
     clock.advance(0.01)
     assert outcome(newest) == 3
+
+
+class PacedBackend:
+    """Answers every batch at once."""
+
+    def call(self, service, method, **kwargs):
+        return [{"result": item["n"]} for item in kwargs["items"]]
+
+
+def shed_retry_afters(clock, batcher, answered: int, queued: int, refused: int) -> list[int]:
+    """The Retry-Afters of ``refused`` requests shed from a full queue of ``queued`` after the service answered
+    ``answered`` requests in the last second, then stopped answering."""
+    for n in range(answered):
+        assert outcome(submit(clock, batcher, n)) == n
+    batcher.backend = HeldBackend()
+    held = submit(clock, batcher, -1)
+    assert batcher.backend.entered.wait(5)
+    waiting = [submit(clock, batcher, n) for n in range(queued)]
+    clock.settle()
+    errors = [outcome(submit(clock, batcher, n)) for n in range(refused)]
+    batcher.backend.release.set()
+    assert [outcome(future) for future in [held, *waiting]] == [-1, *range(queued)]
+    return [describe(error).retry_after for error in errors]
+
+
+def test_a_shed_request_is_told_to_wait_as_long_as_the_queue_takes_to_drain_spread_over_twice_that(clock):
+    batcher = Batcher(PacedBackend(), max_batch=1, fill=1, max_wait=0.01, senders=1, loop=clock.thread,
+                      max_queued=100, rng=random.Random(3))
+
+    waits = shed_retry_afters(clock, batcher, answered=100, queued=100, refused=200)
+
+    # 100 answered in the last 5 s: 20 a second; 100 queued drain in 5 s
+    assert min(waits) == 5 and max(waits) == 10 and len(set(waits)) == 6
+    batcher.close()
+
+
+def test_a_slow_service_sends_shed_clients_away_longer_but_never_past_30_s(clock):
+    batcher = Batcher(PacedBackend(), max_batch=1, fill=1, max_wait=0.01, senders=1, loop=clock.thread,
+                      max_queued=50, rng=random.Random(3))
+
+    waits = shed_retry_afters(clock, batcher, answered=5, queued=50, refused=50)
+
+    # 1 answered a second: 50 queued take 50 s, more than any client should be told to wait
+    assert set(waits) == {30}
+    batcher.close()
+
+
+def test_a_fast_service_sends_shed_clients_back_within_a_second_or_two(clock):
+    batcher = Batcher(PacedBackend(), max_batch=1, fill=1, max_wait=0.01, senders=1, loop=clock.thread,
+                      max_queued=10, rng=random.Random(3))
+
+    waits = shed_retry_afters(clock, batcher, answered=500, queued=10, refused=40)
+
+    assert set(waits) == {1, 2}
+    batcher.close()
+
+
+def test_what_the_service_answered_long_ago_does_not_count(clock):
+    batcher = Batcher(PacedBackend(), max_batch=1, fill=1, max_wait=0.01, senders=1, loop=clock.thread,
+                      max_queued=10, max_queue_wait=5.0, rng=random.Random(3))
+    for n in range(500):
+        assert outcome(submit(clock, batcher, n)) == n
+    clock.advance(6.0)                                                # a fast pace, but no longer recent
+
+    waits = shed_retry_afters(clock, batcher, answered=0, queued=10, refused=20)
+
+    assert min(waits) >= 5                                            # the queue's patience, as if nothing answered
+    batcher.close()

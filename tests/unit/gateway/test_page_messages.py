@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -21,7 +22,8 @@ def page_messages() -> dict[str, str]:
 
 
 def test_the_codes_are_the_ones_the_platform_answers_with():
-    assert Batcher(backend=None, loop=object())._shed(("attendance", "record_scans")).code == "QUEUE_FULL"
+    still = SimpleNamespace(loop=SimpleNamespace(time=lambda: 0.0))
+    assert Batcher(backend=None, loop=still)._shed(("attendance", "record_scans")).code == "QUEUE_FULL"
     assert peer_calls.peer_busy("identity", 5).code == "PEER_BUSY"
     assert peer_calls.peer_timed_out("identity", 10).code == "PEER_TIMEOUT"
     assert peer_calls.peer_unavailable("identity").code == "PEER_UNAVAILABLE"
