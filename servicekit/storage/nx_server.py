@@ -14,9 +14,8 @@ loses nothing, a power loss or kernel crash can lose the last commits; ``FULL`` 
 ``NORMAL`` again, so under ``FULL`` a write concern only ever raises it.
 
 An ``update_one`` that only ``$set``s plain values and ``$inc``s integers is one SQL ``UPDATE`` (``set_fields_in_sql``):
-neosqlite parses the whole document before and after such an update, most of the store's time for a quiz answer or
-a read-receipt counter (docs/performance.md#content-a-notice-and-a-contest-on-one-morning); a test holds its
-results to neosqlite's own.
+neosqlite parses the whole document before and after such an update, most of the store's time for a quiz answer
+(docs/performance.md#content-a-notice-and-a-contest-on-one-morning); a test holds its results to neosqlite's own.
 
     python -m servicekit.storage.nx_server <nx-27017's arguments>
 """
@@ -186,7 +185,7 @@ def update_one_in_sql(collection, original, filter, update, upsert=False, array_
     """neosqlite's ``update_one`` (``original``) with the same result, but an update that only ``$set``s plain values
     and ``$inc``s integers at plain paths is one SQL ``UPDATE`` with ``json_set``: neosqlite reads and parses the
     whole document before such an update and again after it (to say whether it changed), for a quiz attempt's
-    answer or a read-receipt counter most of the store's time for the write, inside the database's lock.
+    answer most of the store's time for the write, inside the database's lock.
 
     The first document the filter matches is written; it is modified when a value or its JSON type differs (as
     MongoDB counts it) or an increment is not 0; a bool set as a field's whole value is stored as 1 or 0, as
