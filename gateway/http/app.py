@@ -99,6 +99,62 @@ def werkzeug_rule(path: str) -> str:
     return re.sub(r"\{(\w+)\}", r"<segment:\1>", path)
 
 
+_RULE_PART = re.compile(r"<segment:(\w+)>")
+
+
+def _segments(rule: str) -> list[tuple[str, str | None]] | None:
+    """A werkzeug rule's segments, each as (static text, None) or (the converter's name, the text after it); None
+    for a rule of another shape (a converter inside a segment), which then may match anything."""
+    segments = []
+    for segment in rule.split("/"):
+        found = _RULE_PART.match(segment)
+        if found is None and "<" not in segment:
+            segments.append((segment, None))
+        elif found is None or "<" in segment[found.end():]:
+            return None
+        else:
+            segments.append((found.group(1), segment[found.end():]))
+    return segments
+
+
+def _may_overlap(one: list, other: list) -> bool:
+    """Whether some path could match both rules' segments (conservative: True when unsure)."""
+    if one is None or other is None:
+        return True
+    if len(one) != len(other):
+        return False       # no converter matches a '/'
+    for (text, suffix), (other_text, other_suffix) in zip(one, other):
+        if suffix is None and other_suffix is None:
+            if text != other_text:
+                return False
+        elif suffix is None or other_suffix is None:
+            static, converter_suffix = (text, other_suffix) if suffix is None else (other_text, suffix)
+            if not re.fullmatch(SegmentConverter.regex + re.escape(converter_suffix), static):
+                return False
+        elif suffix != other_suffix and all(not part or part.startswith(":") for part in (suffix, other_suffix)):
+            return False   # a converter holds no ':': what follows the first ':' is the suffix, and they differ
+    return True
+
+
+def definite_routes(url_map: Map, operations) -> dict[str, list[tuple[re.Pattern, Operation]]]:
+    """For the batched operations with path parameters whose paths no other rule of the same method can match:
+    a pattern per method, whose match is the routing table's answer. A batched request (a quiz answer, an item
+    opened) then skips the table's matcher; every other path still goes through it."""
+    rules = [(rule, _segments(rule.rule)) for rule in url_map.iter_rules()]
+    definite: dict[str, list[tuple[re.Pattern, Operation]]] = {}
+    for operation in operations:
+        mine = next(rule for rule, _ in rules if rule.endpoint == operation.rpc)
+        segments = _segments(mine.rule)
+        if segments is None or any(rule is not mine and operation.http_method in (rule.methods or ())
+                                   and _may_overlap(segments, theirs) for rule, theirs in rules):
+            continue
+        pattern = "/".join(re.escape(text) if suffix is None
+                           else f"(?P<{text}>{SegmentConverter.regex}){re.escape(suffix)}"
+                           for text, suffix in segments)
+        definite.setdefault(operation.http_method, []).append((re.compile(pattern), operation))
+    return definite
+
+
 def invalid(code: str, message: str, field: str | None = None) -> GatewayError:
     return GatewayError("INVALID_ARGUMENT", code, message, field)
 
@@ -119,7 +175,7 @@ class Answer:
         self.status, self.headers, self.body = status, headers, body
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)      # not frozen: a frozen dataclass sets each field through object.__setattr__
 class PlainRequest:
     """What a batched operation needs of an HTTP request, taken from the server's parser with no WSGI
     environ: building the environ and a werkzeug Request cost a fifth of the gateway's CPU per scan."""
@@ -140,7 +196,7 @@ def json_response(body: dict, status: int = 200, headers: dict | None = None) ->
 def json_answer(body: dict, status: int = 200, headers: dict | None = None) -> Answer:
     """``json_response`` as an ``Answer``."""
     return Answer(status, [("Content-Type", JSON_TYPE), *(headers or {}).items()],
-                  json.dumps(body, ensure_ascii=False).encode())
+                  _ANSWER_ENCODER.encode(body).encode())
 
 
 def error_headers(reply: ErrorReply, headers: dict | None = None) -> dict:
@@ -356,6 +412,8 @@ class GatewayApp:
                                if op.batch_method and not op.path_params}
         self.batched_with_params = any(op.batch_method and op.path_params for op in operations)
         self._loop_routes = self.url_map.bind("gateway")
+        self._definite_routes = definite_routes(self.url_map, [op for op in operations
+                                                               if op.batch_method and op.path_params])
         self.static = StaticFiles()
 
     def __call__(self, environ, start_response):
@@ -435,6 +493,10 @@ class GatewayApp:
         operation = self.batched_routes.get((request.method, request.path))
         if operation is not None or not self.batched_with_params:
             return operation, {}
+        for pattern, operation in self._definite_routes.get(request.method, ()):
+            match = pattern.fullmatch(request.path)
+            if match is not None:
+                return operation, match.groupdict()
         try:
             endpoint, path_args = self._loop_routes.match(request.path, method=request.method)
         except HTTPException:         # not found, another method, a redirect: the thread's route answers it
@@ -513,7 +575,7 @@ class GatewayApp:
             raise GatewayError("UNSUPPORTED_MEDIA_TYPE", "UNSUPPORTED_MEDIA_TYPE", f"send application/json, not {mimetype}")
         refuse_deep_json(data)
         try:
-            body = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+            body = _BODY_DECODER.decode(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             raise invalid("MALFORMED_JSON", "the body is not valid UTF-8 JSON") from None
         except RecursionError:      # not JSON the depth check could read, nested beyond Python's stack
@@ -714,3 +776,8 @@ def _encodable(value) -> bool:
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not JSON")
+
+
+# json.loads and json.dumps with an argument build their decoder or encoder anew on every call
+_BODY_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_ANSWER_ENCODER = json.JSONEncoder(ensure_ascii=False)

@@ -162,11 +162,15 @@ class AsgiAdapter:
 
     def _refusal_of(self, request: Incoming) -> Answer | None:
         """A head refused before its body is read: too large, or a declared body over the limit."""
-        if len(request.target) + sum(len(name) + len(value) + 4 for name, value in request.headers) \
-                > MAX_HEADER_BYTES:
+        size, length = len(request.target), None
+        for name, value in request.headers:
+            size += len(name) + len(value) + 4
+            if name == b"content-length" and length is None:
+                length = value
+        if size > MAX_HEADER_BYTES:
             return app_error("HEADERS_TOO_LARGE", "HEADERS_TOO_LARGE",
                              f"the request's line and headers may be at most {MAX_HEADER_BYTES} bytes")
-        length = int(next((value for name, value in request.headers if name == b"content-length"), b"0"))
+        length = int(b"0" if length is None else length)
         if length > self.small_body:                 # httptools has checked it is one run of digits
             limit = self.limit(request)
             if length > limit:
