@@ -315,6 +315,10 @@ MEETINGS = api_operations(meetings_pb2.DESCRIPTOR.services_by_name["MeetingApi"]
         summary="Read one meeting with its attendance and record"),
     Row("RecordMeeting",      "POST",   "/v1/meetings/{meeting_id}:record",           "record_meeting",
         summary="Record a held meeting (late records are back-filled, 补录)"),
+    Row("RescheduleMeeting",  "POST",   "/v1/meetings/{meeting_id}:reschedule",       "reschedule_meeting",
+        summary="Change a planned meeting's time, venue and title before its sign-in opens (改期)"),
+    Row("CancelMeeting",      "POST",   "/v1/meetings/{meeting_id}:cancel",           "cancel_meeting",
+        summary="Cancel a planned meeting before its sign-in opens, with a reason (取消)"),
     Row("GetMeetingLedger",   "GET",    "/v1/orgs/{org_id}/meeting-ledger",           "get_meeting_ledger",
         summary="The compliance ledger of a subtree: required against held, yellow and red"),
 ])

@@ -20,7 +20,7 @@ PRESENT, INCOMPLETE, EXCUSED, ABSENT, MOBILE = (roster.PRESENT, roster.INCOMPLET
                                                 roster.MOBILE)
 # an activity's stored status, as ``activity_facts`` answers it
 ACTIVITY_STATUSES = lifecycle.STORED_STATUSES
-STATUS_PLANNING, STATUS_SUBMITTED, STATUS_APPROVED, STATUS_CLOSED = ACTIVITY_STATUSES
+STATUS_PLANNING, STATUS_SUBMITTED, STATUS_APPROVED, STATUS_CLOSED, STATUS_CANCELLED = ACTIVITY_STATUSES
 
 
 def _spec(name: str, *fields: str) -> EventSpec:
@@ -72,5 +72,13 @@ MEETING_HELD = _spec("meeting_held", "meeting_id", "branch_id", "org_path", "mee
 # Its record (host, recorder, topics, resolutions); backfilled when entered late (补录), with who and why.
 MEETING_RECORDED = _spec("meeting_recorded", "meeting_id", "branch_id", "meeting_type", "date", "month",
                          "recorded_by", "backfilled", "backfill_reason", "attendance")
+# A planned meeting's new plan before its sign-in opened; changes: [{field, before, after}] (the plan's times as
+# ISO-8601 UTC text, the venue's WGS-84 coordinates), reason as given ("" when none).
+MEETING_RESCHEDULED = _spec("meeting_rescheduled", "meeting_id", "branch_id", "meeting_type", "date", "month",
+                            "start_at", "end_at", "checkin_opens_at", "checkout_closes_at", "venue_name", "changes",
+                            "reason", "rescheduled_by")
+# A planned meeting called off before its sign-in opened: never held, never counted in the ledger.
+MEETING_CANCELLED = _spec("meeting_cancelled", "meeting_id", "branch_id", "meeting_type", "date", "month", "reason",
+                          "cancelled_by")
 
 ALL = [value for value in dict(globals()).values() if isinstance(value, EventSpec)]

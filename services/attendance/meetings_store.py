@@ -14,7 +14,7 @@ from pymongo import ReturnDocument, UpdateOne
 from servicekit.errors import Conflict
 from servicekit.storage.subtree import LEVEL_FIELDS, ancestor_fields, subtree_filter
 
-from services.attendance.domain.lifecycle import CLOSED
+from services.attendance.domain.lifecycle import APPROVED, CANCELLED, CLOSED
 
 MEETING_COLLECTIONS = {
     "meeting_settings": [],                 # _id: the tenant id
@@ -46,6 +46,51 @@ class MeetingRecords:
         for listener in self._schedule_listeners:
             listener()
         return meeting
+
+    def reschedule_meeting(self, meeting: dict, fields: dict, change: dict, freeze_at: str, event: dict) -> dict:
+        """The meeting's new plan (``fields``: plan, title and the fields copied from the plan) with ``change``
+        appended to its history and its roster freeze and closing moved, if it is still approved, not frozen and
+        as it was read (its sign-in time): else a Conflict, nothing written."""
+        from services.attendance.store import scan_changed     # the store module imports this mixin
+        condition = {"_id": meeting["_id"], **self._still_planned(meeting)}
+
+        def writes(session):
+            # the history is set whole: nx-27017 stores a document ``$push``ed into an array as JSON text
+            before = self.db.activities.find_one(condition, {"reschedules": 1}, session=session)
+            changed = None if before is None else self.db.activities.find_one_and_update(
+                condition, {"$set": {**fields, "reschedules": [*(before.get("reschedules") or []), change],
+                                     **scan_changed()}},
+                return_document=ReturnDocument.AFTER, session=session)
+            if changed is None:
+                raise Conflict("会议状态已变化，请刷新后重试", code="ACTIVITY_CHANGED")
+            for kind, due in (("freeze", freeze_at), ("close", fields["checkout_closes_at"])):
+                self.db.schedule.replace_one(
+                    {"_id": f"{kind}:{meeting['_id']}"},
+                    {"_id": f"{kind}:{meeting['_id']}", "kind": kind, "activity_id": meeting["_id"], "due_at": due},
+                    upsert=True, session=session)
+            return changed
+        changed = self.commit(writes, [event])
+        self._rules_changed([meeting["_id"]])
+        for listener in self._schedule_listeners:
+            listener()
+        return changed
+
+    def cancel_meeting(self, meeting: dict, cancellation: dict, event: dict) -> dict:
+        """The meeting cancelled and taken off the schedule (never frozen nor closed), if it is still approved, not
+        frozen and as it was read: else a Conflict, nothing written."""
+        def unschedule(session):
+            self.db.schedule.delete_many({"_id": {"$in": [f"freeze:{meeting['_id']}", f"close:{meeting['_id']}"]}},
+                                         session=session)
+        changed = self._change_activity(meeting["_id"], self._still_planned(meeting), {
+            "status": CANCELLED.value, "cancellation": cancellation, "updated_at": cancellation["cancelled_at"]},
+            [event], also=unschedule)
+        for listener in self._schedule_listeners:
+            listener()
+        return changed
+
+    @staticmethod
+    def _still_planned(meeting: dict) -> dict:
+        return {"status": APPROVED.value, "roster_frozen_at": None, "checkin_opens_at": meeting["checkin_opens_at"]}
 
     def meetings_in(self, path_ids: list[str], query: dict, skip: int = 0, limit: int = 0) -> list[dict]:
         cursor = self.db.activities.find({**subtree_filter(path_ids), "meeting_type": {"$exists": True}, **query},

@@ -389,9 +389,9 @@ class ScanDesk:
                 answers[p.index] = {"error": Rejected(qrtoken.TOKEN_MESSAGES["PRINTED_CODE_NOT_ALLOWED"],
                                                       code="PRINTED_CODE_NOT_ALLOWED", field="token").to_dict()}
                 continue
-            if rules is None:
-                answers[p.index] = {"error": Rejected(scans.rejection_message("ACTIVITY_NOT_OPEN", 0),
-                                                      code="ACTIVITY_NOT_OPEN").to_dict()}
+            if rules is None:       # the document the cache holds says why (a cancelled meeting): no read
+                code = scans.not_open_code(lifecycle.state_of(activity))
+                answers[p.index] = {"error": Rejected(scans.rejection_message(code, 0), code=code).to_dict()}
                 continue
             p.activity, p.rules = activity, rules
 

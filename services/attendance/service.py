@@ -241,6 +241,18 @@ class AttendanceService(AuditEntries):
                                             resolutions, minutes, backfill_reason)
 
     @rpc
+    def reschedule_meeting(self, scope, meeting_id="", title="", date="", start_time="", end_time="", venue_name="",
+                           venue_lat=0.0, venue_lng=0.0, venue_crs="", grace_minutes=None,
+                           checkout_window_minutes=None, reason=""):
+        return self.meetings.reschedule_meeting(caller_of(scope), meeting_id, title, date, start_time, end_time,
+                                                venue_name, venue_lat, venue_lng, venue_crs, grace_minutes,
+                                                checkout_window_minutes, reason)
+
+    @rpc
+    def cancel_meeting(self, scope, meeting_id="", reason=""):
+        return self.meetings.cancel_meeting(caller_of(scope), meeting_id, reason)
+
+    @rpc
     def get_meeting_ledger(self, scope, org_id="", month="", field="", state="", page_size=0, page_token=""):
         return self.meetings.get_ledger(caller_of(scope), org_id, month, field, state, page_size, page_token)
 

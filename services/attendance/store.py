@@ -215,21 +215,27 @@ class AttendanceStore(MeetingRecords, OutboxStore):
         self._rules_changed([activity_id])
         return changed
 
-    def freeze_rosters(self, rosters: list[tuple[str, dict, dict]], frozen_at: str, due_ids: list[str]) -> list[str]:
+    def freeze_rosters(self, rosters: list[tuple[str, dict, dict]], frozen_at: str, due_ids: list[str],
+                       opens_by: str | None = None) -> list[str]:
         """Freeze each ``(activity id, roster, roster_frozen event)`` whose activity is still approved and not
-        frozen, and take ``due_ids``' freezes off the schedule (done, or no longer waiting). The ids frozen."""
+        frozen (and, given ``opens_by``, whose stored sign-in opens by then: a meeting rescheduled since the sweep
+        read it waits for its new time), and take ``due_ids``' freezes due by ``frozen_at`` off the schedule (done,
+        or no longer waiting; a freeze a reschedule moved later stays). The ids frozen."""
         frozen, events = [], []
+        expected = {"status": APPROVED.value, "roster_frozen_at": None}
+        if opens_by:
+            expected["checkin_opens_at"] = {"$lte": opens_by}
 
         def writes(session):
             for activity_id, roster, event in rosters:
                 updated = self.db.activities.update_one(
-                    {"_id": activity_id, "status": APPROVED.value, "roster_frozen_at": None},
+                    {"_id": activity_id, **expected},
                     {"$set": {"roster": roster, "roster_frozen_at": frozen_at, **scan_changed()}}, session=session)
                 if updated.matched_count == 1:
                     frozen.append(activity_id)
                     if event is not None:       # a meeting's freeze publishes nothing
                         events.append(event)
-            self._unschedule(session, "freeze", due_ids)
+            self._unschedule(session, "freeze", due_ids, due_by=frozen_at)
         self.commit(writes, events, bundle=True)
         self._rules_changed(frozen)
         return frozen
@@ -263,10 +269,11 @@ class AttendanceStore(MeetingRecords, OutboxStore):
         """The roster freezes and closings still to do that are due by ``due_by`` (a stamp)."""
         return list(self.db.schedule.find({"due_at": {"$lte": due_by}}, {"kind": 1, "activity_id": 1, "due_at": 1}))
 
-    def _unschedule(self, session, kind: str, activity_ids: list[str]) -> None:
+    def _unschedule(self, session, kind: str, activity_ids: list[str], due_by: str | None = None) -> None:
+        due = {"due_at": {"$lte": due_by}} if due_by else {}
         for start in range(0, len(activity_ids), 1000):
             ids = [f"{kind}:{activity_id}" for activity_id in activity_ids[start:start + 1000]]
-            self.db.schedule.delete_many({"_id": {"$in": ids}}, session=session)
+            self.db.schedule.delete_many({"_id": {"$in": ids}, **due}, session=session)
 
     # --- chained records -------------------------------------------------------
     def records_by_ids(self, record_ids, projection: dict | None = None) -> dict[str, dict]:

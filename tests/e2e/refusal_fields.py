@@ -80,6 +80,7 @@ FIELDS: dict[str, dict] = {
     "SetMeetingSettings": {"frequencies": {"lesson": "monthly"}},
     "PlanMeeting": {"branch_id": "@branch", "date": "@due_to"}, "ListMeetings": ORG,
     "GetMeeting": {"meeting_id": "@meeting"}, "RecordMeeting": {"meeting_id": "@meeting"},
+    "RescheduleMeeting": {"meeting_id": "@meeting", "date": "@due_to"}, "CancelMeeting": {"meeting_id": "@meeting"},
     "GetMeetingLedger": {**ORG, "month": "@month"},
     # scoring
     "GetBranchScore": {"branch_id": "@branch", "month": "@month"},

@@ -142,6 +142,8 @@ CODES = {
     "ListMeetings": "ORG_NOT_FOUND = = = - -",
     "GetMeeting": "MEETING_NOT_FOUND = = = - -",
     "RecordMeeting": "MEETING_NOT_FOUND = = = NOT_BRANCH_SECRETARY -",
+    "RescheduleMeeting": "MEETING_NOT_FOUND = = = NOT_BRANCH_SECRETARY -",
+    "CancelMeeting": "MEETING_NOT_FOUND = = = NOT_BRANCH_SECRETARY -",
     "GetMeetingLedger": "ORG_NOT_FOUND = = = NOT_ORG_MANAGER -",
     "GetBranchScore": "ACTIVITY_NOT_FOUND = = = - -",
     "RateActivity": "ACTIVITY_NOT_FOUND = = = NOT_SUPERIOR =",

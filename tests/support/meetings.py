@@ -20,6 +20,16 @@ class BranchMeeting(ThemedDay):
         self.activity = {"id": self.meeting["id"], "plan": {name: self.meeting[name] for name in PLAN_TIMES}}
         return self.meeting
 
+    def reschedule(self, scope: dict | None = None, **overrides) -> dict:
+        """The meeting moved (改期) to ``overrides`` over its current date, times and venue; ``at`` follows it."""
+        fields = {"meeting_id": self.meeting["id"], "date": self.meeting["date"], "start_time": "14:00",
+                  "end_time": "15:30", "venue_name": self.meeting["venue_name"], "venue_lat": VENUE[0],
+                  "venue_lng": VENUE[1]}
+        fields.update(overrides)
+        self.meeting = self.rpc.attendance.reschedule_meeting(scope=scope or self.secretary, **fields)
+        self.activity = {"id": self.meeting["id"], "plan": {name: self.meeting[name] for name in PLAN_TIMES}}
+        return self.meeting
+
     def get(self, scope: dict | None = None) -> dict:
         self.meeting = self.rpc.attendance.get_meeting(scope=scope or self.secretary, meeting_id=self.meeting["id"])
         return self.meeting

@@ -57,6 +57,7 @@ async function loadQr(activity) {
   if (activity.status !== "approved") {
     section.hidden = true;
     say(status, activity.status === "closed" ? "活动已结束，签到、签退二维码已失效。" :
+      activity.status === "cancelled" ? "会议已取消，不再签到、签退。" :
       activity.status === "submitted" ? "计划待上级审核，审核通过后可打印二维码。" :
         "计划尚未提交，审核通过后可打印二维码。");
     return;

@@ -13,7 +13,7 @@ export const FIELD_LABELS = {
 export const KIND_LABELS = {
   city: "市委", county: "县（区）委", committee: "党委", general_branch: "党总支", branch: "党支部", group: "党小组",
 };
-export const STATUS_LABELS = { planning: "待填报计划", submitted: "待审核", approved: "已通过", closed: "已结束" };
+export const STATUS_LABELS = { planning: "待填报计划", submitted: "待审核", approved: "已通过", closed: "已结束", cancelled: "已取消" };
 
 const NAV = [
   { page: "ranking", href: "/console/ranking", label: "支部排名", roles: ["admin"] },

@@ -6,7 +6,7 @@ import { h, mount, notice, formatTime, formValues, busy, flash } from "/web/comm
 import { session, membersOnly } from "/m/session.js";
 
 const app = document.getElementById("app");
-const STATE = { planned: "待召开", held: "已召开", not_held: "未举行", recorded: "已召开" };
+const STATE = { planned: "待召开", held: "已召开", not_held: "未举行", recorded: "已召开", cancelled: "已取消" };
 const MY_STATUS = { present: "出席", incomplete: "未签退", excused: "请假", absent: "缺席", mobile: "线上参与（流动党员）" };
 const LEAVE_STATE = { pending: "待审批", approved: "已批准", refused: "未批准" };
 
@@ -30,6 +30,15 @@ function leaveForm(meeting, refresh) {
 
 async function meetingCard(meeting, member, refresh) {
   const planned = meeting.state === "planned";
+  if (meeting.state === "cancelled") {
+    return h("article", { class: "card meeting", dataset: { id: meeting.id } },
+      h("div", { class: "row" }, h("h3", { class: "grow" }, `${meeting.type_label}：${meeting.title}`),
+        h("span", { class: "badge" }, STATE.cancelled)),
+      h("dl", { class: "kv" },
+        h("dt", {}, "原定时间"), h("dd", { class: "meeting-time" }, `${formatTime(meeting.start_at)} - ${formatTime(meeting.end_at, { date: false })}`),
+        h("dt", {}, "取消原因"), h("dd", { class: "cancel-reason" }, (meeting.cancellation || {}).reason || "")),
+      h("p", { class: "muted small" }, "会议已取消，无需签到。"));
+  }
   const [scans, leaves] = planned || !meeting.my_status ? await Promise.all([
     get(`/v1/activities/${encodeURIComponent(meeting.id)}/scans`).then((r) => r.scans).catch(() => []),
     get(`/v1/activities/${encodeURIComponent(meeting.id)}/leaves`).then((r) => r.leaves).catch(() => []),

@@ -2,6 +2,7 @@
 
 planning --submit--> submitted --approve--> approved --freeze roster--> open --close--> closed
 submitted --reject--> planning; submitted --resubmit--> submitted; approved --close--> closed
+approved --reschedule--> approved; approved --cancel--> cancelled (meetings, before sign-in opens)
 
 ``open`` is not stored: it is ``approved`` with the roster frozen (sign-in may start). Stored documents keep
 the ``status`` strings of the other states. The actions (QR codes, uploads, leave, back-fill) are transitions
@@ -24,6 +25,7 @@ class State(str, Enum):
     APPROVED = "approved"       # the plan holds; the roster is not frozen yet
     OPEN = "open"               # approved with its roster frozen: members may scan (never stored)
     CLOSED = "closed"           # the sign-out window has ended: final statuses and totals
+    CANCELLED = "cancelled"     # a meeting called off before its sign-in: never frozen, opened, closed or swept
 
     @property
     def stored(self) -> str:
@@ -31,7 +33,7 @@ class State(str, Enum):
         return State.APPROVED.value if self is State.OPEN else self.value
 
 
-PLANNING, SUBMITTED, APPROVED, OPEN, CLOSED = State
+PLANNING, SUBMITTED, APPROVED, OPEN, CLOSED, CANCELLED = State
 STORED_STATUSES = tuple(state.value for state in State if state is not OPEN)
 PLAN_APPROVED = frozenset({APPROVED, OPEN, CLOSED})     # the plan's times, venue and fence apply
 
@@ -49,6 +51,12 @@ def state_of(activity: dict) -> State:
 def _starts_later(activity: dict, now: datetime) -> bool:
     plan = activity.get("plan")
     return not plan or parse_stamp(plan["start_at"]) > now
+
+
+def _sign_in_later(activity: dict, now: datetime) -> bool:
+    """Sign-in has not opened by the clock: a roster freeze running late must not let a plan change under scans."""
+    plan = activity.get("plan")
+    return bool(plan) and parse_stamp(plan["checkin_opens_at"]) > now
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,10 @@ _PLAN_LOCKED = ("PLAN_LOCKED", "计划已审核通过或活动已结束，不能
 _NOT_SUBMITTED = ("PLAN_NOT_SUBMITTED", "只能审核已提交的计划")
 _CHANGED = ("ACTIVITY_CHANGED", "活动状态已变化，请刷新后重试")
 _BEFORE_CLOSING = frozenset({PLANNING, SUBMITTED, APPROVED, OPEN})
+_RESCHEDULE_REFUSED = ("MEETING_STARTED", "会议签到已开始或会议已结束，不能再改期")
+_CANCEL_REFUSED = ("MEETING_STARTED", "会议签到已开始或会议已结束，不能再取消")
+# what every transition answers from a state that allows none (rather than its own code, which names another cause)
+REFUSED_FROM = {CANCELLED: ("MEETING_CANCELLED", "会议已取消")}
 
 SUBMIT = Transition("submit", frozenset({PLANNING}), SUBMITTED, *_PLAN_LOCKED)
 RESUBMIT = Transition("resubmit", frozenset({SUBMITTED}), SUBMITTED, *_PLAN_LOCKED)
@@ -88,9 +100,14 @@ DECIDE_LEAVE = Transition("decide_leave", _BEFORE_CLOSING, None, "ACTIVITY_START
 BACKFILL = Transition("backfill", frozenset({CLOSED}), None, "BACKFILL_ONLY_AFTER_CLOSING", "活动结束后才能补录")
 SET_PRINTED_CODE = Transition("set_printed_code", _BEFORE_CLOSING, None, "ACTIVITY_CLOSED",
                               "活动已结束，不能再更改签到码设置")
+# a meeting's plan changes or it is called off only while no scan can be taken: approved, roster not frozen
+RESCHEDULE = Transition("reschedule", frozenset({APPROVED}), None, *_RESCHEDULE_REFUSED, guard=_sign_in_later,
+                        guard_code=_RESCHEDULE_REFUSED[0], guard_message=_RESCHEDULE_REFUSED[1])
+CANCEL = Transition("cancel", frozenset({APPROVED}), CANCELLED, *_CANCEL_REFUSED, guard=_sign_in_later,
+                    guard_code=_CANCEL_REFUSED[0], guard_message=_CANCEL_REFUSED[1])
 
 TRANSITIONS = (SUBMIT, RESUBMIT, APPROVE, REJECT, FREEZE_ROSTER, CLOSE, ISSUE_QR_CODE, ADD_UPLOAD, REQUEST_LEAVE,
-               DECIDE_LEAVE, BACKFILL, SET_PRINTED_CODE)
+               DECIDE_LEAVE, BACKFILL, SET_PRINTED_CODE, RESCHEDULE, CANCEL)
 
 
 def submission(activity: dict) -> Transition:
@@ -108,7 +125,8 @@ def apply(transition: Transition, activity: dict, now: datetime | None = None) -
     ``now`` is needed by a transition with a guard."""
     state = state_of(activity)
     if state not in transition.sources:
-        raise Conflict(transition.message, code=transition.code)
+        code, message = REFUSED_FROM.get(state, (transition.code, transition.message))
+        raise Conflict(message, code=code)
     if transition.guard is not None and not transition.guard(activity, now):
         raise Conflict(transition.guard_message, code=transition.guard_code)
     return transition.target or state

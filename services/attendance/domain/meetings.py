@@ -7,6 +7,10 @@ listing or statistic counts it): its sign-in is the themed day's, scan for scan.
 
 planned (approved, sign-in not over) --closing--> held (someone signed in) | not_held (no one did)
 held --record--> recorded
+planned --reschedule--> planned (a new plan, kept in its history); planned --cancel--> cancelled (with its reason)
+
+Rescheduling and cancelling are allowed only before sign-in can start (``lifecycle.RESCHEDULE`` and ``CANCEL``). A
+cancelled meeting is the lifecycle's ``cancelled`` state: never frozen, opened, closed or counted in the ledger.
 """
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ DEFAULTS = {"frequencies": dict(DEFAULT_FREQUENCIES), "committee_min_full_member
 OK, PENDING, YELLOW, RED = "ok", "pending", "yellow", "red"
 STATE_ORDER = {OK: 0, PENDING: 1, YELLOW: 2, RED: 3}
 # a meeting's derived state
-PLANNED, HELD, NOT_HELD, RECORDED = "planned", "held", "not_held", "recorded"
+PLANNED, HELD, NOT_HELD, RECORDED, CANCELLED = "planned", "held", "not_held", "recorded", "cancelled"
+MEETING_STATES = (PLANNED, HELD, NOT_HELD, RECORDED, CANCELLED)
 
 MAX_NAME_CHARS = 50
 MAX_ITEMS = 20
@@ -168,6 +173,8 @@ def branch_ledger(settings: dict, facts: dict, held: dict, month: date, today: d
 
 # --- a meeting ----------------------------------------------------------------------------------------------------
 def meeting_state(activity: dict) -> str:
+    if activity.get("status") == CANCELLED:
+        return CANCELLED
     if activity.get("meeting_record"):
         return RECORDED
     if activity.get("status") != "closed":
@@ -209,6 +216,8 @@ def validate_record(activity: dict, host, recorder, topics, resolutions, minutes
     state = meeting_state(activity)
     if state == RECORDED:
         raise Conflict("该会议已有记录", code="MEETING_ALREADY_RECORDED")
+    if state == CANCELLED:
+        raise Conflict("会议已取消，不能录入记录", code="MEETING_CANCELLED")
     if state != HELD:
         raise Conflict("会议举行（签到结束）后才能录入记录" if state == PLANNED else "会议无人签到，未举行，不能录入记录",
                        code="MEETING_NOT_HELD")
@@ -226,6 +235,53 @@ def validate_record(activity: dict, host, recorder, topics, resolutions, minutes
     record["backfilled"] = late
     record["backfill_reason"] = reason if late else ""
     return record
+
+
+# what a reschedule compares, in the order its history lists the changes: (name, read from the stored meeting)
+PLAN_FIELDS = (
+    ("title", lambda m: m["title"]),
+    ("date", lambda m: m["plan"]["date"]),
+    ("start_at", lambda m: m["plan"]["start_at"]),
+    ("end_at", lambda m: m["plan"]["end_at"]),
+    ("venue_name", lambda m: m["plan"]["venue"]["name"]),
+    ("venue_lat", lambda m: m["plan"]["venue"]["lat"]),
+    ("venue_lng", lambda m: m["plan"]["venue"]["lng"]),
+    ("grace_minutes", lambda m: m["plan"]["grace_minutes"]),
+    ("checkout_window_minutes", lambda m: m["plan"]["checkout_window_minutes"]),
+)
+
+
+def plan_changes(before: dict, after: dict) -> list[dict]:
+    """What a reschedule changes between two meetings (stored form: times as ISO-8601 UTC text), each field's value
+    before and after as text; refused when nothing changes, so the history holds only real changes."""
+    changes = [{"field": name, "before": str(read(before)), "after": str(read(after))}
+               for name, read in PLAN_FIELDS if read(before) != read(after)]
+    if not changes:
+        raise InvalidArgument("新的安排与原安排相同，没有需要修改的内容", code="NOTHING_CHANGED")
+    return changes
+
+
+def _reason(value, required: bool, label: str) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{label}必须是文字", code="INVALID_TYPE", field="reason")
+    value = value.strip()
+    if required and not value:
+        raise InvalidArgument(f"请填写{label}", code="REQUIRED", field="reason")
+    if len(value) > MAX_REASON_CHARS:
+        raise InvalidArgument(f"{label}不能超过 {MAX_REASON_CHARS} 字", code="TOO_LONG", field="reason")
+    return value
+
+
+def change_reason(value) -> str:
+    """Why a meeting is rescheduled: optional, at most the module's reason length."""
+    return _reason(value, False, "改期原因")
+
+
+def cancel_reason(value) -> str:
+    """Why a meeting is called off: required, at most the module's reason length."""
+    return _reason(value, True, "取消原因")
 
 
 def themed_day_events(activity: dict, built: list[dict]) -> list[dict]:

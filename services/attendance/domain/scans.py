@@ -28,7 +28,7 @@ from servicekit.errors import InvalidArgument
 from servicekit.geo import check_coordinates, distance_m, finite_number, require_number
 from servicekit.timestamps import LOCAL_ZONE
 
-from .lifecycle import CLOSED, OPEN
+from .lifecycle import CANCELLED, CLOSED, OPEN, State
 from .qrtoken import CHECKIN, CHECKOUT, TOKEN_MESSAGES
 
 MAX_ACCURACY_M = 100
@@ -55,6 +55,7 @@ FLAG_NO_MOVEMENT_TODAY = "NO_MOVEMENT_TODAY"
 REJECTION_MESSAGES: dict[str, str] = {
     "ACTIVITY_NOT_OPEN": "活动尚未开放签到",
     "ACTIVITY_CLOSED": "活动已结束，无法签到/签退",
+    "MEETING_CANCELLED": "会议已取消，无需签到/签退",
     "NOT_ON_ROSTER": "您不在本次活动的参加人员名单中",
     "ON_LEAVE": "您已请假获批，无需签到",
     "CHECKIN_NOT_OPEN": "签到尚未开始，活动开始前 30 分钟开放签到",
@@ -126,6 +127,14 @@ class Verdict:
     distance_m: float | None
     flags: tuple[str, ...]
     repeat: bool = False
+
+
+# why an activity that is not open refuses a scan, by its state (any other: not open yet)
+NOT_OPEN_CODES = ((CLOSED, "ACTIVITY_CLOSED"), (CANCELLED, "MEETING_CANCELLED"))
+
+
+def not_open_code(state: State | str) -> str:
+    return next((code for known, code in NOT_OPEN_CODES if state == known), "ACTIVITY_NOT_OPEN")
 
 
 def rejection_message(code: str, radius_m: int, distance_m: float | None = None) -> str:
@@ -317,7 +326,7 @@ def judge(rules: ActivityRules, member_id: str, direction: str, fix: Fix, now: d
     if prior.same_direction is not None:
         return Verdict(accepted=True, code=REPEAT, distance_m=None, flags=(), repeat=True)
     if rules.status != OPEN:
-        return _rejected("ACTIVITY_CLOSED" if rules.status == CLOSED else "ACTIVITY_NOT_OPEN")
+        return _rejected(not_open_code(rules.status))
     if member_id not in rules.roster:
         return _rejected("NOT_ON_ROSTER")
     if member_id in rules.on_leave:

@@ -27,6 +27,7 @@ LEDGER_STATES = (meetings.OK, meetings.PENDING, meetings.YELLOW, meetings.RED)
 
 def meeting_view(meeting: dict, member_id: str | None = None) -> dict:
     plan = meeting.get("plan") or {}
+    venue = plan.get("venue") or {}
     record = meeting.get("meeting_record") or {}
     view = {"id": meeting["_id"], "tenant_id": meeting["tenant_id"], "branch_id": meeting["branch_id"],
             "branch_name": meeting["branch_name"], "meeting_type": meeting["meeting_type"],
@@ -35,7 +36,8 @@ def meeting_view(meeting: dict, member_id: str | None = None) -> dict:
             "checkin_opens_at": plan.get("checkin_opens_at", ""),
             "checkin_closes_at": plan.get("checkin_closes_at", ""),
             "checkout_closes_at": plan.get("checkout_closes_at", ""),
-            "venue_name": (plan.get("venue") or {}).get("name", ""), "radius_m": meeting["radius_m"],
+            "venue_name": venue.get("name", ""), "radius_m": meeting["radius_m"], "venue_lat": venue.get("lat", 0.0),
+            "venue_lng": venue.get("lng", 0.0),
             "state": meetings.meeting_state(meeting), "planned_by": meeting.get("planned_by", ""),
             "planned_at": meeting.get("issued_at", ""), "attendance": meetings.attendance_of(meeting.get("totals")),
             "record": {}}
@@ -44,6 +46,11 @@ def meeting_view(meeting: dict, member_id: str | None = None) -> dict:
                                                        "backfilled", "backfill_reason", "recorded_by", "recorded_at")}
     if member_id and meeting.get("statuses"):
         view["my_status"] = meeting["statuses"].get(member_id, "")
+    view["reschedules"] = [{key: change[key] for key in ("at", "by", "reason", "changes")}
+                           for change in meeting.get("reschedules") or []]
+    cancellation = meeting.get("cancellation") or {}
+    view["cancellation"] = {key: cancellation[key] for key in ("reason", "cancelled_by", "cancelled_at")} \
+        if cancellation else {}
     return view
 
 
@@ -145,7 +152,7 @@ class Meetings:
         query = {}
         if meeting_type:
             query["meeting_type"] = meetings.meeting_type(meeting_type)
-        wanted = choice(state, "state", (meetings.PLANNED, meetings.HELD, meetings.NOT_HELD, meetings.RECORDED))
+        wanted = choice(state, "state", meetings.MEETING_STATES)
         if not caller.manages_path(org["path_ids"]):
             query["branch_id"] = caller.branch_id or "-"
         found = self.store.meetings_in(org["path_ids"], query)
@@ -170,6 +177,60 @@ class Meetings:
             recorded_by=caller.account_id, backfilled=record["backfilled"], backfill_reason=record["backfill_reason"],
             attendance=meetings.attendance_of(meeting.get("totals")))
         return meeting_view(self.store.record_meeting(meeting["_id"], record, event), caller.member_id)
+
+    def reschedule_meeting(self, caller: CallerScope, meeting_id, title, date, start_time, end_time, venue_name,
+                           venue_lat, venue_lng, venue_crs, grace_minutes, checkout_window_minutes, reason) -> dict:
+        """A planned meeting's new time, venue (its fence) and title, before its sign-in can start; validated as
+        PlanMeeting validates a plan. Unset grace and sign-out windows keep the meeting's. The change is kept in
+        the meeting's history and published."""
+        meeting = self._secretarys_meeting(caller, meeting_id, "改期")
+        now = self.clock.now()
+        lifecycle.apply(lifecycle.RESCHEDULE, meeting, now)
+        current = meeting["plan"]
+        new_title = text(title, "title", required=False, max_length=MAX_TITLE_CHARS) or meeting["title"]
+        fields = {"date": date, "start_time": start_time, "end_time": end_time, "venue_name": venue_name,
+                  "venue_lat": venue_lat, "venue_lng": venue_lng, "venue_crs": venue_crs, "optional_actions": [],
+                  "grace_minutes": current["grace_minutes"] if grace_minutes is None else grace_minutes,
+                  "checkout_window_minutes": current["checkout_window_minutes"]
+                  if checkout_window_minutes is None else checkout_window_minutes}
+        plan = stored_plan(plans.validate_plan(fields, {}, now))
+        reason = meetings.change_reason(reason)
+        after = {**meeting, "title": new_title, "plan": plan}
+        change = {"at": stamp(now), "by": caller.account_id, "reason": reason,
+                  "changes": meetings.plan_changes(meeting, after)}
+        event = events.MEETING_RESCHEDULED.build(
+            meeting["tenant_id"], meeting_id=meeting["_id"], branch_id=meeting["branch_id"],
+            meeting_type=meeting["meeting_type"], date=plan["date"], month=plan["date"][:7],
+            start_at=plan["start_at"], end_at=plan["end_at"], checkin_opens_at=plan["checkin_opens_at"],
+            checkout_closes_at=plan["checkout_closes_at"], venue_name=plan["venue"]["name"],
+            changes=change["changes"], reason=reason, rescheduled_by=caller.account_id)
+        changed = self.store.reschedule_meeting(meeting, {
+            "title": new_title, "plan": plan, "meeting_date": plan["date"], "due_from": plan["date"],
+            "due_to": plan["date"], "checkin_opens_at": plan["checkin_opens_at"],
+            "checkout_closes_at": plan["checkout_closes_at"], "updated_at": stamp(now)},
+            change, freeze_time(plan), event)
+        return meeting_view(changed, caller.member_id)
+
+    def cancel_meeting(self, caller: CallerScope, meeting_id, reason) -> dict:
+        """A planned meeting called off, with its reason, before its sign-in can start: never frozen, opened or
+        closed, so never held nor counted in the ledger."""
+        meeting = self._secretarys_meeting(caller, meeting_id, "取消")
+        now = self.clock.now()
+        lifecycle.apply(lifecycle.CANCEL, meeting, now)
+        reason = meetings.cancel_reason(reason)
+        cancellation = {"reason": reason, "cancelled_by": caller.account_id, "cancelled_at": stamp(now)}
+        event = events.MEETING_CANCELLED.build(
+            meeting["tenant_id"], meeting_id=meeting["_id"], branch_id=meeting["branch_id"],
+            meeting_type=meeting["meeting_type"], date=meeting["plan"]["date"], month=meeting["plan"]["date"][:7],
+            reason=reason, cancelled_by=caller.account_id)
+        return meeting_view(self.store.cancel_meeting(meeting, cancellation, event), caller.member_id)
+
+    def _secretarys_meeting(self, caller: CallerScope, meeting_id, action: str) -> dict:
+        """The meeting, if the caller may plan its branch's meetings (PlanMeeting's rule)."""
+        meeting = self._meeting(caller, meeting_id)
+        if not (access.is_secretary(caller, meeting) or access.is_superior(caller, meeting)):
+            raise PermissionDenied(f"只有本支部书记或上级组织可以{action}会议", code="NOT_BRANCH_SECRETARY")
+        return meeting
 
     # --- the compliance ledger --------------------------------------------------------------------------------
     def get_ledger(self, caller: CallerScope, org_id, month, field, state, page_size, page_token) -> dict:

@@ -14,6 +14,7 @@ from servicekit.timestamps import stamp
 from services.attendance import events
 from services.attendance.domain import closing, lifecycle, meetings
 from services.attendance.scanning import CLOSE_GRACE_SECONDS, record_id
+from services.attendance.usecases.activities import ROSTER_LEAD_MINUTES
 
 log = logging.getLogger(__name__)
 SCAN_FIELDS = {"activity_id": 1, "member_id": 1, "kind": 1, "device_key": 1, "code_kind": 1}  # what a closing reads
@@ -66,7 +67,9 @@ class Sweeps:
                 activity["tenant_id"], activity_id=activity["_id"], branch_id=activity["branch_id"],
                 month=activity["month"], roster_size=len(roster), on_site_expected=len(roster) - len(mobile),
                 mobile_count=len(mobile), member_ids=sorted(roster), mobile_member_ids=mobile)))
-        done = self.store.freeze_rosters(frozen, stamp(now), due_ids)
+        # only a roster whose stored sign-in opens within the lead: a meeting rescheduled meanwhile waits
+        done = self.store.freeze_rosters(frozen, stamp(now), due_ids,
+                                         opens_by=stamp(now + timedelta(minutes=ROSTER_LEAD_MINUTES)))
         schedule.done("freeze", due_ids)
         frozen_ids = set(done)      # before sign-in opens: the first scans read no device history
         self.desk.scans.devices.warm_history([a for a in activities if a["_id"] in frozen_ids])

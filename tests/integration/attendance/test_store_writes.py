@@ -83,7 +83,8 @@ def test_an_approved_leave_excuses_the_member_and_tells_the_caches(store):
 def test_a_freeze_changes_only_the_approved_unfrozen_activities_and_clears_their_schedule(store):
     store.db.activities.insert_many([activity("b1", "approved"), activity("b2", "closed")])
     store.db.schedule.insert_many([{"_id": f"freeze:act_{b}_2026-11", "kind": "freeze",
-                                    "activity_id": f"act_{b}_2026-11", "due_at": "x"} for b in ("b1", "b2")])
+                                    "activity_id": f"act_{b}_2026-11", "due_at": "2026-11-20T00:20:00.000Z"}
+                                   for b in ("b1", "b2")])
     roster = {"m1": {"name": "张三", "mobile": False}}
     frozen = store.freeze_rosters([(f"act_{b}_2026-11", roster, event(f"act_{b}_2026-11")) for b in ("b1", "b2")],
                                   "2026-11-20T00:20:00.000Z", ["act_b1_2026-11", "act_b2_2026-11"])
@@ -93,6 +94,29 @@ def test_a_freeze_changes_only_the_approved_unfrozen_activities_and_clears_their
     [entry] = store.db.outbox.find()                      # one bundle, with the frozen activity's event only
     [(_, _, body, count)] = entry["messages"]
     assert count == 1 and "act_b1_2026-11" in body and "act_b2_2026-11" not in body
+
+
+def test_a_freeze_read_before_a_meeting_moved_later_leaves_it_unfrozen_and_scheduled_at_its_new_time(store):
+    """The sweep reads a meeting due for its freeze; a reschedule commits before the sweep's write: the freeze,
+    guarded by the stored sign-in time, changes nothing, and the reschedule's new entry stays for later."""
+    meeting = {**activity("b1", "approved"), "checkin_opens_at": PLAN["checkin_opens_at"]}
+    store.db.activities.insert_one(meeting)
+    store.db.schedule.insert_one({"_id": "freeze:act_b1_2026-11", "kind": "freeze", "activity_id": "act_b1_2026-11",
+                                  "due_at": "2026-11-20T00:20:00.000Z"})
+    store.reschedule_meeting(meeting, {"checkin_opens_at": "2026-11-21T00:30:00.000Z",
+                                       "checkout_closes_at": "2026-11-21T04:00:00.000Z"},
+                             {"at": "2026-11-19T00:00:00.000Z", "by": "acc", "reason": "", "changes": []},
+                             "2026-11-21T00:20:00.000Z", event("act_b1_2026-11"))
+    frozen = store.freeze_rosters([("act_b1_2026-11", {"m1": {"name": "张三", "mobile": False}}, None)],
+                                  "2026-11-20T00:20:01.000Z", ["act_b1_2026-11"], opens_by="2026-11-20T00:30:01.000Z")
+    assert frozen == [] and store.activity("act_b1_2026-11")["roster_frozen_at"] is None
+    assert {e["_id"]: e["due_at"] for e in store.db.schedule.find()} == {
+        "freeze:act_b1_2026-11": "2026-11-21T00:20:00.000Z", "close:act_b1_2026-11": "2026-11-21T04:00:00.000Z"}
+    assert len(store.activity("act_b1_2026-11")["reschedules"]) == 1
+    with pytest.raises(Conflict) as stale:            # a second writer still holding the old plan writes nothing
+        store.cancel_meeting(meeting, {"reason": "x", "cancelled_by": "acc",
+                                       "cancelled_at": "2026-11-19T00:00:00.000Z"}, event("act_b1_2026-11"))
+    assert stale.value.code == "ACTIVITY_CHANGED" and store.activity("act_b1_2026-11")["status"] == "approved"
 
 
 def test_a_theme_issues_its_events_in_bundles_and_only_once(store, monkeypatch):

@@ -18,12 +18,13 @@ START = NOW + timedelta(days=10)
 def document(state: str, start: datetime = START) -> dict:
     """A stored activity in ``state`` ("open": approved with its roster frozen)."""
     stored = {"open": "approved"}.get(state, state)
-    plan = None if state == "planning" else {"start_at": stamp(start)}
+    plan = None if state == "planning" else {"start_at": stamp(start),
+                                             "checkin_opens_at": stamp(start - timedelta(minutes=30))}
     return {"status": stored, "plan": plan,
             "roster_frozen_at": stamp(start - timedelta(minutes=40)) if state in ("open", "closed") else None}
 
 
-STATES = ["planning", "submitted", "approved", "open", "closed"]
+STATES = ["planning", "submitted", "approved", "open", "closed", "cancelled"]
 # transition -> {state it is allowed from: the state it leads to}; written out here, not read from the module
 ALLOWED = {
     "submit": {"planning": "submitted"},
@@ -38,6 +39,8 @@ ALLOWED = {
     "decide_leave": {"planning": "planning", "submitted": "submitted", "approved": "approved", "open": "open"},
     "backfill": {"closed": "closed"},
     "set_printed_code": {"planning": "planning", "submitted": "submitted", "approved": "approved", "open": "open"},
+    "reschedule": {"approved": "approved"},
+    "cancel": {"approved": "cancelled"},
 }
 REFUSAL = {
     "submit": ("PLAN_LOCKED", "计划已审核通过或活动已结束，不能再修改"),
@@ -52,7 +55,11 @@ REFUSAL = {
     "decide_leave": ("ACTIVITY_STARTED", "活动已开始，不能再审批请假"),
     "backfill": ("BACKFILL_ONLY_AFTER_CLOSING", "活动结束后才能补录"),
     "set_printed_code": ("ACTIVITY_CLOSED", "活动已结束，不能再更改签到码设置"),
+    "reschedule": ("MEETING_STARTED", "会议签到已开始或会议已结束，不能再改期"),
+    "cancel": ("MEETING_STARTED", "会议签到已开始或会议已结束，不能再取消"),
 }
+# a cancelled activity allows nothing, and every transition says so rather than its own cause
+CANCELLED_REFUSAL = ("MEETING_CANCELLED", "会议已取消")
 BY_NAME = {transition.name: transition for transition in lifecycle.TRANSITIONS}
 
 
@@ -73,8 +80,29 @@ def test_a_refused_transition_raises_the_services_conflict(name, state):
     activity = document(state)
     with pytest.raises(Conflict) as refused:
         lifecycle.apply(BY_NAME[name], activity, NOW)
-    assert (refused.value.code, refused.value.message) == REFUSAL[name]
+    assert (refused.value.code, refused.value.message) == (CANCELLED_REFUSAL if state == "cancelled"
+                                                           else REFUSAL[name])
     assert not lifecycle.allows(BY_NAME[name], activity, NOW)
+
+
+@pytest.mark.parametrize("name", ["reschedule", "cancel"])
+def test_a_meeting_is_rescheduled_or_cancelled_only_before_its_sign_in_opens(name):
+    """Before the freeze the state allows it; the clock guards the minutes a late freeze would leave open."""
+    activity = document("approved")
+    opens = START - timedelta(minutes=30)
+    assert lifecycle.allows(BY_NAME[name], activity, opens - timedelta(seconds=1))
+    for now in (opens, opens + timedelta(minutes=5), START + timedelta(hours=1)):
+        with pytest.raises(Conflict) as refused:
+            lifecycle.apply(BY_NAME[name], activity, now)
+        assert (refused.value.code, refused.value.message) == REFUSAL[name]
+    assert lifecycle.apply(lifecycle.CANCEL, activity, opens - timedelta(seconds=1)) is State.CANCELLED
+
+
+def test_a_cancelled_activity_is_neither_frozen_nor_closed_by_the_sweeps():
+    cancelled = document("cancelled")
+    assert not lifecycle.allows(lifecycle.FREEZE_ROSTER, cancelled)
+    assert not lifecycle.allows(lifecycle.CLOSE, cancelled)
+    assert lifecycle.state_of(cancelled) is State.CANCELLED and State.CANCELLED.stored == "cancelled"
 
 
 def test_a_plan_whose_start_has_passed_is_not_approved_but_may_be_rejected():
@@ -106,7 +134,7 @@ def test_the_state_of_a_stored_activity(state):
 
 
 def test_open_is_derived_and_never_stored():
-    assert lifecycle.STORED_STATUSES == ("planning", "submitted", "approved", "closed")
+    assert lifecycle.STORED_STATUSES == ("planning", "submitted", "approved", "closed", "cancelled")
     assert State.OPEN.stored == "approved" and State.CLOSED.stored == "closed"
     assert lifecycle.state_of({"status": "closed", "roster_frozen_at": None}) is State.CLOSED
     with pytest.raises(ValueError):

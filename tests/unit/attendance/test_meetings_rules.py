@@ -88,6 +88,7 @@ def test_meeting_states():
     assert m.meeting_state(held_meeting()) == m.HELD
     assert m.meeting_state(held_meeting(meeting_held=False)) == m.NOT_HELD
     assert m.meeting_state(held_meeting(meeting_record={"host": "王"})) == m.RECORDED
+    assert m.meeting_state({"status": "cancelled", "meeting_held": None}) == m.CANCELLED
     assert m.was_held({"present": 0, "incomplete": 1}) and not m.was_held({"present": 0, "excused": 3})
 
 
@@ -105,6 +106,7 @@ def test_a_record_within_the_days_is_on_time_and_a_late_one_needs_its_reason():
     ({"status": "approved"}, "MEETING_NOT_HELD"),
     (held_meeting(meeting_held=False), "MEETING_NOT_HELD"),
     (held_meeting(meeting_record={"host": "王"}), "MEETING_ALREADY_RECORDED"),
+    ({"status": "cancelled"}, "MEETING_CANCELLED"),
 ])
 def test_only_a_held_meeting_without_a_record_is_recorded(meeting, code):
     with pytest.raises(Conflict) as refused:

@@ -189,7 +189,7 @@ def test_poor_accuracy_is_rejected_before_the_fence():
 # ---- judge: state, roster, leave ----------------------------------------------------------------
 
 @pytest.mark.parametrize("status, code", [("closed", "ACTIVITY_CLOSED"), ("approved", "ACTIVITY_NOT_OPEN"),
-                                          ("draft", "ACTIVITY_NOT_OPEN"), ("cancelled", "ACTIVITY_NOT_OPEN")])
+                                          ("draft", "ACTIVITY_NOT_OPEN"), ("cancelled", "MEETING_CANCELLED")])
 def test_only_an_open_activity_takes_scans(status, code):
     verdict = scan_in(rules=replace(RULES, status=status))
     assert verdict == Verdict(accepted=False, code=code, distance_m=None, flags=())
@@ -325,8 +325,8 @@ def test_an_unknown_direction_is_a_programming_error():
 
 # ---- messages ------------------------------------------------------------------------------------
 
-JUDGE_CODES = {"ACTIVITY_NOT_OPEN", "ACTIVITY_CLOSED", "NOT_ON_ROSTER", "ON_LEAVE", "CHECKIN_NOT_OPEN",
-               "CHECKIN_LATE", "CHECKIN_REQUIRED", "CHECKOUT_EARLY", "CHECKOUT_CLOSED", "ACCURACY_TOO_POOR",
+JUDGE_CODES = {"ACTIVITY_NOT_OPEN", "ACTIVITY_CLOSED", "MEETING_CANCELLED", "NOT_ON_ROSTER", "ON_LEAVE",
+               "CHECKIN_NOT_OPEN", "CHECKIN_LATE", "CHECKIN_REQUIRED", "CHECKOUT_EARLY", "CHECKOUT_CLOSED", "ACCURACY_TOO_POOR",
                "OUTSIDE_FENCE"}
 
 

@@ -1,0 +1,99 @@
+"""改期 and 取消 of a planned meeting on the console's 三会一课 page, against the real platform: the secretary moves a
+party lesson to another day and venue (the form filled with the current plan), sees the refusal of a time in the
+past in Chinese (the pages' table of codes, gateway/web/common/messages.js), then cancels it with a reason (required
+by the form and the service); the list shows it as 已取消 with its reason and offers no more actions, and the
+member's page shows it cancelled."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import console_login, log_in
+from tests.support.identity import PASSWORD
+from tests.support.meetings import BranchMeeting
+
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture
+def branch(rpc, city):
+    meeting = BranchMeeting(rpc, city, members=2, mobile=0)
+    yield meeting
+    rpc.attendance.set_clock_offset(seconds=0)
+
+
+def test_a_secretary_reschedules_then_cancels_a_planned_meeting(branch, rpc, new_context, screenshot):
+    meeting = branch.plan("lesson")
+    page = new_context(**DESKTOP).new_page()
+    console_login(page, branch.city, branch.secretary_username, "/console/meetings")
+    row = page.locator(f'#meeting-table tbody tr[data-meeting="{meeting["id"]}"]')
+    expect(row).to_contain_text("待召开")
+
+    row.locator("button.reschedule-button").click()
+    form = page.locator("#reschedule-form")
+    expect(form).to_be_visible()
+    expect(form.locator("#reschedule-date")).to_have_value(branch.day.isoformat())
+    expect(form.locator("#reschedule-start")).to_have_value("14:00")
+    expect(form.locator("#reschedule-venue")).to_have_value("党员活动室")
+    form.locator("#reschedule-date").fill("2020-01-01")
+    form.get_by_role("button", name="确认改期").click()
+    expect(page.locator("#reschedule-status")).to_have_text("活动日期不能早于今天")      # PLAN_IN_PAST
+    later = (branch.day + timedelta(days=1)).isoformat()
+    form.locator("#reschedule-date").fill(later)
+    form.locator("#reschedule-start").fill("15:00")
+    form.locator("#reschedule-end").fill("16:00")
+    form.locator("#reschedule-venue").fill("村委会会议室")
+    form.locator("#reschedule-reason").fill("与全县大会冲突")
+    form.get_by_role("button", name="确认改期").click()
+    expect(page.locator("#page-status")).to_contain_text(f"改期至 {later} 15:00–16:00，地点：村委会会议室")
+    expect(form).to_be_hidden()
+    expect(row).to_contain_text(f"{later} 15:00–16:00")
+    expect(row.locator(".reschedule-note")).to_have_text("已改期 1 次，最近一次原因：与全县大会冲突")
+    moved = branch.get()
+    assert (moved["date"], moved["venue_name"]) == (later, "村委会会议室")
+    assert moved["reschedules"][0]["reason"] == "与全县大会冲突"
+
+    row.locator("button.cancel-button").click()
+    cancel = page.locator("#cancel-form")
+    expect(cancel).to_be_visible()
+    expect(page.locator("#reschedule-form")).to_be_hidden()
+    cancel.locator("#cancel-reason").fill("   ")
+    cancel.get_by_role("button", name="确认取消会议").click()
+    expect(page.locator("#cancel-status")).to_have_text("请填写取消会议的原因。")
+    assert branch.get()["state"] == "planned"
+    cancel.locator("#cancel-reason").fill("书记外出培训，另行安排")
+    cancel.get_by_role("button", name="确认取消会议").click()
+    expect(page.locator("#page-status")).to_contain_text(f"已取消 {later} 的党课")
+    expect(row).to_contain_text("已取消")
+    expect(row.locator(".cancel-reason")).to_contain_text("取消原因：书记外出培训，另行安排")
+    expect(row).to_contain_text("—")
+    expect(row.locator("button")).to_have_count(0)
+    expect(row.locator("a.screen-in")).to_have_count(0)
+    assert branch.get()["cancellation"]["reason"] == "书记外出培训，另行安排"
+    page.locator("#filter-state").select_option("cancelled")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.locator("#meeting-table tbody tr")).to_have_count(1)
+    screenshot(page, "console-meeting-cancelled")
+
+    phone = new_context().new_page()
+    phone.goto("/m/meetings")
+    log_in(phone, branch.city.code, branch.member_usernames[0], PASSWORD)
+    card = phone.locator(f'article.meeting[data-id="{meeting["id"]}"]')
+    expect(card).to_contain_text("已取消")
+    expect(card.locator(".cancel-reason")).to_have_text("书记外出培训，另行安排")
+
+
+def test_a_meeting_whose_sign_in_has_begun_offers_no_change_and_the_service_refuses_one(branch, rpc, new_context):
+    meeting = branch.plan("assembly")
+    page = new_context(**DESKTOP).new_page()
+    console_login(page, branch.city, branch.secretary_username, "/console/meetings")
+    row = page.locator(f'#meeting-table tbody tr[data-meeting="{meeting["id"]}"]')
+    row.locator("button.reschedule-button").click()
+    branch.at("checkin_opens_at", -5)            # meanwhile the roster is frozen: members may scan
+    page.locator("#reschedule-start").fill("16:00")
+    page.locator("#reschedule-end").fill("17:00")
+    page.get_by_role("button", name="确认改期").click()
+    expect(page.locator("#reschedule-status")).to_have_text("会议签到已开始或会议已结束，不能再改期或取消")
+    assert branch.get()["reschedules"] == []
