@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable
 
-from deploy.local import demo_content, demo_volunteer
+from deploy.local import demo_content, demo_life, demo_volunteer
 from servicekit.security.keys import new_password
 from services.identity.domain.lifecycle import add_years
 
@@ -405,9 +405,11 @@ def seed(gateway_http: str = "http://127.0.0.1:8080", operator_password: str | N
         org = next(org for org in orgs if org["kind"] == "county" and org["name"] == f"{county}委")
         logins.append(_account(api, tenant_code, f"{account_name}_admin", chosen, "org_admin", org))
     branches = [org for org in orgs if org["kind"] == "branch"]
+    demo_branches = []
     for number, branch in enumerate(random.Random(seed).sample(branches, 4), start=1):
         members = api.call("GET", f"/v1/orgs/{branch['id']}/members?page_size=20")["members"]
         secretary, member = members[0], members[-1]
+        demo_branches.append({"number": number, "branch": branch, "secretary": secretary, "member": member})
         logins.append(_account(api, tenant_code, f"secretary{number}", chosen, "branch_secretary", branch,
                                secretary["id"], secretary["name"]))
         logins.append(_account(api, tenant_code, f"member{number}", chosen, "member", branch, member["id"],
@@ -416,6 +418,7 @@ def seed(gateway_http: str = "http://127.0.0.1:8080", operator_password: str | N
     county = _Api(gateway_http)
     county.login(tenant_code, f"{COUNTIES[0][2]}_admin", chosen[f"{COUNTIES[0][2]}_admin"])
     demo_content.seed_content(api, county, root, county_org)
+    demo_life.seed_life(api, lambda: _Api(gateway_http), tenant_code, chosen, demo_branches, seed)
     members = [login for login in logins if login and login["role"] == "member"]
     logins += demo_volunteer.seed_volunteer(api, lambda: _Api(gateway_http), tenant_code, orgs, chosen, members)
     return [login for login in logins if login]
@@ -447,7 +450,7 @@ def _account(api: _Api, tenant_code: str, username: str, chosen: _Passwords, rol
         api.call("POST", "/v1/accounts", {"username": username, "password": password, "role": role,
                                           "org_id": org["id"], "member_id": member_id})
     except SeedError as error:
-        if error.code != "USERNAME_EXISTS":
+        if error.code not in ("USERNAME_EXISTS", "REASON_REQUIRED"):     # the latter: the member has its account
             raise
         # made by an interrupted run, with the password kept then; if that was lost, the login is left out
         if not _Api(api.base).logs_in(tenant_code, username, password):
