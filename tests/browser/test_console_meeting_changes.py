@@ -10,11 +10,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import console_login, log_in
+from tests.browser.conftest import DESKTOP, PHONE, console_login, log_in
 from tests.support.identity import PASSWORD
 from tests.support.meetings import BranchMeeting
-
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
 @pytest.fixture
@@ -77,7 +75,7 @@ def test_a_secretary_reschedules_then_cancels_a_planned_meeting(branch, rpc, new
     expect(page.locator("#meeting-table tbody tr")).to_have_count(1)
     screenshot(page, "console-meeting-cancelled")
 
-    phone = new_context().new_page()
+    phone = new_context(**PHONE).new_page()       # the member page, at phone width
     phone.goto("/m/meetings")
     log_in(phone, branch.city.code, branch.member_usernames[0], PASSWORD)
     card = phone.locator(f'article.meeting[data-id="{meeting["id"]}"]')
