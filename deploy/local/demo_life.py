@@ -41,7 +41,9 @@ STEPS = ("applicant", "activist", "development_target", "probationary")     # a 
 LESSON = "专题党课：重温入党誓词，坚定理想信念"
 COMMITTEE = "支委会：研究党员发展和党费收缴工作"
 ASSEMBLY = "支部党员大会：开展民主评议党员"
-LIVE_FIRST_START, LIVE_LAST_START = 7 * 60, 21 * 60     # local minutes of the day a live lesson may start at
+# local minutes of the day a live lesson may start at; the phones' earlier positions (up to an hour before the
+# sign-in) must fall on the same day, or the sign-ins are flagged NO_MOVEMENT_TODAY
+LIVE_FIRST_START, LIVE_LAST_START = 7 * 60, 21 * 60
 LESSON_MINUTES, CHECKOUT_WINDOW_MINUTES = 45, 15
 
 DUES_MONTHS_BACK = 3        # the standards start then: fewer than the 6 unpaid months that flag arrears

@@ -27,9 +27,10 @@ def test_a_seed_that_failed_part_way_is_completed_by_the_next_run_and_then_never
         operator_password, tmp_path, monkeypatch):
     code = f"demo-{uuid.uuid4().hex[:8]}"
     rpc.attendance.set_clock_offset(seconds=0)     # the seed plans by the real clock; a themed day's test shifts it
-    # the seed holds its lesson at seeding time in the daytime only; here at any hour that leaves room for it (a run
-    # after 23:00 plans it for a later day, which the checks below allow)
-    monkeypatch.setattr(demo_life, "LIVE_FIRST_START", 0)
+    # the seed holds its lesson at seeding time in the daytime only; here at any hour that leaves room for it and
+    # for the phones' earlier positions (up to an hour before the sign-in) on the same local day, or the sign-ins are
+    # flagged NO_MOVEMENT_TODAY (a run before 02:00 or after 23:00 plans it for a later day, which the checks allow)
+    monkeypatch.setattr(demo_life, "LIVE_FIRST_START", 2 * 60)
     monkeypatch.setattr(demo_life, "LIVE_LAST_START", 23 * 60)
     logins_file, flag, state = tmp_path / "demo-logins.txt", tmp_path / "demo-seeded", tmp_path / "demo-seed.json"
 
