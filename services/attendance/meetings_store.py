@@ -39,12 +39,9 @@ class MeetingRecords:
         scheduled, as an approved themed day's."""
         def writes(session):
             self.db.activities.insert_one(meeting, session=session)
-            self.db.schedule.insert_many([
-                {"_id": f"{kind}:{meeting['_id']}", "kind": kind, "activity_id": meeting["_id"], "due_at": due}
-                for kind, due in (("freeze", freeze_at), ("close", meeting["checkout_closes_at"]))], session=session)
+            self._schedule(session, meeting["_id"], freeze_at, meeting["checkout_closes_at"])
         self.commit(writes, events, duplicate=("MEETING_EXISTS", "该会议已存在"))
-        for listener in self._schedule_listeners:
-            listener()
+        self._schedule_changed()
         return meeting
 
     def reschedule_meeting(self, meeting: dict, fields: dict, change: dict, freeze_at: str, event: dict) -> dict:
@@ -63,29 +60,23 @@ class MeetingRecords:
                 return_document=ReturnDocument.AFTER, session=session)
             if changed is None:
                 raise Conflict("会议状态已变化，请刷新后重试", code="ACTIVITY_CHANGED")
-            for kind, due in (("freeze", freeze_at), ("close", fields["checkout_closes_at"])):
-                self.db.schedule.replace_one(
-                    {"_id": f"{kind}:{meeting['_id']}"},
-                    {"_id": f"{kind}:{meeting['_id']}", "kind": kind, "activity_id": meeting["_id"], "due_at": due},
-                    upsert=True, session=session)
+            self._schedule(session, meeting["_id"], freeze_at, fields["checkout_closes_at"], moved=True)
             return changed
         changed = self.commit(writes, [event])
         self._rules_changed([meeting["_id"]])
-        for listener in self._schedule_listeners:
-            listener()
+        self._schedule_changed()
         return changed
 
     def cancel_meeting(self, meeting: dict, cancellation: dict, event: dict) -> dict:
         """The meeting cancelled and taken off the schedule (never frozen nor closed), if it is still approved, not
         frozen and as it was read: else a Conflict, nothing written."""
         def unschedule(session):
-            self.db.schedule.delete_many({"_id": {"$in": [f"freeze:{meeting['_id']}", f"close:{meeting['_id']}"]}},
-                                         session=session)
+            for kind in ("freeze", "close"):
+                self._unschedule(session, kind, [meeting["_id"]])
         changed = self._change_activity(meeting["_id"], self._still_planned(meeting), {
             "status": CANCELLED.value, "cancellation": cancellation, "updated_at": cancellation["cancelled_at"]},
             [event], also=unschedule)
-        for listener in self._schedule_listeners:
-            listener()
+        self._schedule_changed()
         return changed
 
     @staticmethod

@@ -186,16 +186,12 @@ class AttendanceStore(MeetingRecords, OutboxStore):
     def approve_plan(self, activity_id: str, plan: dict, radius_m: int, review: dict, now: str, events: list[dict],
                      freeze_at: str) -> dict:
         """The approved plan, with its roster freeze (at ``freeze_at``) and its closing scheduled."""
-        def schedule(session):
-            entries = [{"_id": f"{kind}:{activity_id}", "kind": kind, "activity_id": activity_id, "due_at": due}
-                       for kind, due in (("freeze", freeze_at), ("close", plan["checkout_closes_at"]))]
-            self.db.schedule.insert_many(entries, session=session)
         approved = self._change_activity(activity_id, {"status": SUBMITTED.value}, {
             "status": APPROVED.value, "review": review, "plan": plan, "radius_m": radius_m,
             "checkin_opens_at": plan["checkin_opens_at"], "checkout_closes_at": plan["checkout_closes_at"],
-            "updated_at": now}, events, also=schedule)
-        for listener in self._schedule_listeners:
-            listener()
+            "updated_at": now}, events,
+            also=lambda session: self._schedule(session, activity_id, freeze_at, plan["checkout_closes_at"]))
+        self._schedule_changed()
         return approved
 
     def _change_activity(self, activity_id: str, expected: dict, fields: dict, events: list[dict],
@@ -268,6 +264,21 @@ class AttendanceStore(MeetingRecords, OutboxStore):
     def schedule_entries(self, due_by: str) -> list[dict]:
         """The roster freezes and closings still to do that are due by ``due_by`` (a stamp)."""
         return list(self.db.schedule.find({"due_at": {"$lte": due_by}}, {"kind": 1, "activity_id": 1, "due_at": 1}))
+
+    def _schedule(self, session, activity_id: str, freeze_at: str, close_at: str, moved: bool = False) -> None:
+        """Put the activity's roster freeze and closing on the schedule (``moved``: replacing its entries)."""
+        entries = [{"_id": f"{kind}:{activity_id}", "kind": kind, "activity_id": activity_id, "due_at": due}
+                   for kind, due in (("freeze", freeze_at), ("close", close_at))]
+        if not moved:
+            self.db.schedule.insert_many(entries, session=session)
+            return
+        for entry in entries:
+            self.db.schedule.replace_one({"_id": entry["_id"]}, entry, upsert=True, session=session)
+
+    def _schedule_changed(self) -> None:
+        """Tell the listeners (the sweeper's timer) after a commit that changed the schedule."""
+        for listener in self._schedule_listeners:
+            listener()
 
     def _unschedule(self, session, kind: str, activity_ids: list[str], due_by: str | None = None) -> None:
         due = {"due_at": {"$lte": due_by}} if due_by else {}

@@ -12,14 +12,12 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, console_login, log_in
 from tests.support.identity import PASSWORD
-from tests.support.meetings import BranchMeeting
+from tests.support.meetings import meeting_branch
 
 
 @pytest.fixture
 def branch(rpc, city):
-    meeting = BranchMeeting(rpc, city, members=2, mobile=0)
-    yield meeting
-    rpc.attendance.set_clock_offset(seconds=0)
+    yield from meeting_branch(rpc, city, members=2)
 
 
 def test_a_secretary_reschedules_then_cancels_a_planned_meeting(branch, rpc, new_context, screenshot):

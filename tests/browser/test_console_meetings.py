@@ -13,16 +13,14 @@ from servicekit.timestamps import LOCAL_ZONE
 from tests.browser.conftest import api_client, at_service_time, console_login, log_in
 from tests.support.attendance import VENUE
 from tests.support.identity import PASSWORD
-from tests.support.meetings import BranchMeeting
+from tests.support.meetings import meeting_branch
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
 @pytest.fixture
 def branch(rpc, city):
-    meeting = BranchMeeting(rpc, city, members=3, mobile=0)
-    yield meeting
-    rpc.attendance.set_clock_offset(seconds=0)
+    yield from meeting_branch(rpc, city, members=3)
 
 
 def test_a_secretary_records_a_meeting_held_with_qr_sign_in(branch, rpc, new_context, phone_at, base_url, screenshot):

@@ -12,16 +12,14 @@ import pytest
 from gateway.client import ApiError, HttpClient
 from tests.support.attendance import VENUE
 from tests.support.identity import PASSWORD, City
-from tests.support.meetings import BranchMeeting
+from tests.support.meetings import meeting_branch
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def branch(rpc, operator_scope, attendance_service, gateway_process):
-    meeting = BranchMeeting(rpc, City(rpc, operator_scope), members=2, mobile=0)
-    yield meeting
-    rpc.attendance.set_clock_offset(seconds=0)
+    yield from meeting_branch(rpc, City(rpc, operator_scope), members=2)
 
 
 def client(http, branch, username) -> HttpClient:

@@ -2,6 +2,8 @@
 sign-in, the attendance service's clock shifted as for a themed day (``ThemedDay.at``)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from tests.support.attendance import VENUE, ThemedDay
 
 PLAN_TIMES = ("start_at", "end_at", "checkin_opens_at", "checkin_closes_at", "checkout_closes_at")
@@ -44,3 +46,11 @@ class BranchMeeting(ThemedDay):
             self.scan(scope, "out")
         self.at("checkout_closes_at", 1)
         return self.get()
+
+
+def meeting_branch(rpc, city, members: int) -> Iterator[BranchMeeting]:
+    """A fixture's body: a branch of ``members`` members and its secretary, then the attendance clock back at real
+    time (its meetings' helpers shift it)."""
+    branch = BranchMeeting(rpc, city, members=members, mobile=0)
+    yield branch
+    rpc.attendance.set_clock_offset(seconds=0)

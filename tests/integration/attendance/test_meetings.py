@@ -7,30 +7,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pymongo
 import pytest
 
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, Rejected
-from servicekit.process.config import database_name
 from servicekit.timestamps import parse_stamp
-from tests.support.meetings import BranchMeeting
+from tests.support.meetings import meeting_branch
 from tests.support.proofs import acting_as
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def db(mongo_uri):
-    client = pymongo.MongoClient(mongo_uri)
-    yield client[database_name("attendance")]
-    client.close()
-
-
-@pytest.fixture
 def branch(rpc, city, attendance_service):
-    meeting = BranchMeeting(rpc, city, members=3, mobile=0)
-    yield meeting
-    rpc.attendance.set_clock_offset(seconds=0)
+    yield from meeting_branch(rpc, city, members=3)
 
 
 def outbox_types(db, meeting_id: str) -> list[str]:

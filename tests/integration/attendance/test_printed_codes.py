@@ -3,11 +3,9 @@ the printed one only where the superior allowed it (every scan with it marked), 
 position of the day or with a device new to the member are flagged (with the scan_flagged event)."""
 from __future__ import annotations
 
-import pymongo
 import pytest
 
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, Rejected
-from servicekit.process.config import database_name
 from services.attendance.domain import qrtoken
 from tests.support.attendance import ThemedDay
 from tests.support.identity import PASSWORD, login
@@ -18,13 +16,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def day(rpc, city, attendance_service):
     return ThemedDay(rpc, city).prepared()
-
-
-@pytest.fixture
-def db(mongo_uri):
-    client = pymongo.MongoClient(mongo_uri)
-    yield client[database_name("attendance")]
-    client.close()
 
 
 def printed(day):
