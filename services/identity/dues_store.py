@@ -1,9 +1,10 @@
 """The identity store's part for party dues (党费): a mixin of ``IdentityStore`` (one database, one outbox).
 
 - ``dues_rules``: one document per tenant (``_id`` the tenant id) when it changed the national default.
-- ``dues_accounts``: one per member (``_id`` the member id): the standard's history ({from, category, income_fen,
-  amount_fen, set_by, set_at}), the months paid (``paid``), the last arrears flag ({streak_from, months,
-  flagged_at}, its streak's first month also in ``flag_streak``) and a ``version`` counting standard changes.
+- ``dues_accounts``: one per member (``_id`` the member id, ``branch_id`` following its transfers): the standard's
+  history ({from, category, income_fen, amount_fen, set_by, set_at}), the months paid (``paid``), the last arrears
+  flag ({streak_from, months, flagged_at}, its streak's first month also in ``flag_streak``) and a ``version``
+  counting standard changes.
 - ``dues_payments``: one per payment, placed in the tree where the member's branch was (``a0``..``a5``), with its
   receipt number and ``txn_key`` ("<tenant>:<bank transaction id>", or "own:<payment id>" for one without),
   both unique: a bank transaction is stored once, whoever sends it twice.
@@ -12,7 +13,8 @@
 - ``dues_totals``: the aggregates the totals read, kept in the payment's transaction: ``_id`` "<org>:<month>"
   (paid fen and member-months of every organisation on the member's path, per month paid) and "<org>:standard"
   (the sum of the members' standards as counted at their last change, ``counted_fen`` on the account, and how
-  many have one). A city's month is one document.
+  many have one; a transfer moves the member's part to its new branch's path, a removal takes it out). A city's
+  month is one document.
 """
 from __future__ import annotations
 
@@ -91,6 +93,26 @@ class DuesRecords:
             return True
         return self.commit(writes, [], duplicate=("DUES_STANDARD_CHANGED", "党费标准已被他人修改，请刷新后重试"))
 
+    def move_dues_standard(self, session, member: dict, new_path: list[str] | None) -> None:
+        """A member's standard leaves the standards totals of its branch and the branch's ancestors and joins those
+        of the branch at ``new_path`` (a transfer: organisations on both paths unchanged), or none (a member
+        removed). Its payments stay where they were made: the branch that collected a month keeps it in its paid
+        totals and on its receipts."""
+        old_path = path_of(member)
+        new_path = new_path or []
+        changes = {"branch_id": new_path[-1]} if new_path else {"branch_id": None, "counted_fen": 0}
+        account = self.db.dues_accounts.find_one_and_update(
+            {"_id": member["_id"]}, {"$set": changes}, {"counted_fen": 1}, session=session)
+        if account is None:
+            return
+        shared = 0
+        while shared < min(len(old_path), len(new_path)) and old_path[shared] == new_path[shared]:
+            shared += 1
+        counted = account.get("counted_fen", 0)
+        for path, sign in ((old_path, -1), (new_path, 1)):
+            self._move_totals(session, member["tenant_id"], path, STANDARD,
+                              {"due_fen": sign * counted, "members": sign}, start=shared)
+
     # --- payments -------------------------------------------------------------------------------------------------
     def dues_payment_by_receipt(self, receipt_no: str) -> dict | None:
         return self.db.dues_payments.find_one({"receipt_no": receipt_no})
@@ -132,8 +154,10 @@ class DuesRecords:
         return list(self.db.dues_payments.find({"member_id": member_id}).sort([("paid_on", -1)]).limit(limit))
 
     # --- totals ---------------------------------------------------------------------------------------------------
-    def _move_totals(self, session, tenant_id: str, path_ids: list[str], month: str, increments: dict) -> None:
-        for level, org_id in enumerate(path_ids):
+    def _move_totals(self, session, tenant_id: str, path_ids: list[str], month: str, increments: dict,
+                     start: int = 0) -> None:
+        """Move the totals of ``path_ids``' organisations (from level ``start`` down) by ``increments``."""
+        for level, org_id in enumerate(path_ids[start:], start):
             self.db.dues_totals.update_one(
                 {"_id": _total_id(org_id, month)},
                 {"$inc": increments, "$set": {"org_id": org_id, "tenant_id": tenant_id, "month": month,

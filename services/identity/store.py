@@ -249,10 +249,12 @@ class IdentityStore(SecondFactorStore, DevelopmentStore, DuesRecords, OutboxStor
             {"_id": member["_id"], "status": member["status"]}, {"$set": changes}, session=session), events)
 
     def remove_member(self, member_id: str, events: list[dict], revoke: dict | None = None) -> None:
-        """The member and its logins; ``revoke`` (``revocation_writes``' arguments but the account) cuts each
-        login off."""
+        """The member and its logins, its dues standard out of the totals; ``revoke`` (``revocation_writes``'
+        arguments but the account) cuts each login off."""
         def writes(session):
-            self.db.members.delete_one({"_id": member_id}, session=session)
+            member = self.db.members.find_one_and_delete({"_id": member_id}, session=session)
+            if member is not None:
+                self.move_dues_standard(session, member, None)
             if revoke:
                 for account in self.db.accounts.find({"member_id": member_id}, {"_id": 1}, session=session):
                     self.revocation_writes(session, **{**revoke, "account_id": account["_id"]})
@@ -571,15 +573,17 @@ class IdentityStore(SecondFactorStore, DevelopmentStore, DuesRecords, OutboxStor
 
     def accept_transfer(self, transfer: dict, decision: dict, branch_path: list[str], now: str,
                         events: list[dict]) -> bool:
-        """Decide the pending transfer and move its member (and the member's own role) to the branch at
-        ``branch_path``; False, with nothing written, if it was decided meanwhile."""
+        """Decide the pending transfer and move its member (and the member's own role and dues standard) to the
+        branch at ``branch_path``; False, with nothing written, if it was decided meanwhile."""
         member_id = transfer["member_id"]
 
         def writes(session):
             self._decide_transfer(session, transfer["_id"], decision)
-            self.db.members.update_one({"_id": member_id}, {"$set": {
+            member = self.db.members.find_one_and_update({"_id": member_id}, {"$set": {
                 "branch_id": branch_path[-1], **ancestor_fields(branch_path), "updated_at": now}}, session=session)
             self._move_member_role(session, member_id, branch_path)
+            if member is not None:
+                self.move_dues_standard(session, member, branch_path)
         return self._commit_unless_abandoned(writes, events)
 
     def reject_transfer(self, transfer: dict, decision: dict, events: list[dict]) -> bool:

@@ -101,6 +101,45 @@ def test_the_branch_sees_arrears_and_strangers_see_nothing(rpc, branch_world, ot
     assert refused.value.code == "NOT_A_BRANCH"
 
 
+def test_a_standard_follows_its_member_transferred_or_removed_and_payments_stay_with_the_branch_that_collected(
+        rpc, branch_world):
+    city, branch, secretary, first, second, me = branch_world
+    rpc.identity.set_dues_standard(scope=secretary, member_id=first["id"], category="employed", income_fen=600_000,
+                                   from_month=month(2))
+    rpc.identity.set_dues_standard(scope=secretary, member_id=second["id"], category="student", from_month=month(2))
+    rpc.identity.record_dues_payment(scope=secretary, member_id=first["id"], months=[month(1)], amount_fen=9_000)
+    other_county, sibling = city.branches[1][0], city.branches[0][1]
+
+    def totals(org: dict) -> tuple:
+        total = rpc.identity.get_dues_totals(scope=city.admin, org_id=org["id"], month=month(1))["total"]
+        return total["paid_fen"], total["paid_members"], total["standard_fen"], total["members_with_standard"]
+
+    def transferred(member: dict, target: dict, receiving: dict) -> None:
+        transfer = rpc.identity.request_transfer(scope=city.admin, member_id=member["id"], to_branch_id=target["id"])
+        assert rpc.identity.accept_transfer(scope=receiving, transfer_id=transfer["id"])["state"] == "accepted"
+
+    # to another county: the standard leaves the branch, its committee and county, joins the other side; the city
+    # keeps both; the month paid stays with the branch that collected it
+    transferred(first, other_county, city.county_admins[1])
+    assert totals(branch) == totals(city.committees[0]) == totals(city.counties[0]) == (9_000, 1, 20, 1)
+    assert totals(other_county) == totals(city.committees[1]) == totals(city.counties[1]) == (0, 0, 9_000, 1)
+    assert totals(city.root) == (9_000, 1, 9_020, 2)
+    # to a sibling branch: only the two branches move
+    transferred(second, sibling, city.county_admins[0])
+    assert (totals(branch), totals(sibling)) == ((9_000, 1, 0, 0), (0, 0, 20, 1))
+    assert totals(city.committees[0]) == totals(city.counties[0]) == (9_000, 1, 20, 1)
+    # a standard changed after the transfer moves the new branch's totals by the difference, the old one's not at all
+    rpc.identity.set_dues_standard(scope=city.county_admins[1], member_id=first["id"], category="employed",
+                                   income_fen=400_000, from_month=month(0))
+    assert totals(other_county) == (0, 0, 4_000, 1) and totals(branch) == (9_000, 1, 0, 0)
+    assert totals(city.root) == (9_000, 1, 4_020, 2)
+    assert rpc.identity.get_my_dues(scope=me)["paid_months"] == [month(1)]
+    # a member removed takes its standard out of every level's totals
+    rpc.identity.remove_member(scope=city.admin, member_id=second["id"])
+    assert totals(sibling) == (0, 0, 0, 0) and totals(city.counties[0]) == (9_000, 1, 0, 0)
+    assert totals(city.root) == (9_000, 1, 4_000, 1)
+
+
 def test_a_statement_with_a_bad_row_imports_nothing_and_the_same_statement_twice_is_stored_once(rpc, branch_world):
     city, branch, secretary, first, second, me = branch_world
     for member in (first, second):
