@@ -408,7 +408,9 @@ def seed(gateway_http: str = "http://127.0.0.1:8080", operator_password: str | N
     demo_branches = []
     for number, branch in enumerate(random.Random(seed).sample(branches, 4), start=1):
         members = api.call("GET", f"/v1/orgs/{branch['id']}/members?page_size=20")["members"]
-        secretary, member = members[0], members[-1]
+        # a branch secretary is a full party member (正式党员); the demo member is whoever comes last
+        secretary = next((m for m in members if m["status"] == "full"), members[0])
+        member = next(m for m in reversed(members) if m["id"] != secretary["id"])
         demo_branches.append({"number": number, "branch": branch, "secretary": secretary, "member": member})
         logins.append(_account(api, tenant_code, f"secretary{number}", chosen, "branch_secretary", branch,
                                secretary["id"], secretary["name"]))

@@ -157,6 +157,7 @@ def organisational_life(people: dict, admin: HttpClient, root: dict, rpc) -> Non
     # has ended (the attendance clock moved on) it is held, the secretary records it and the ledger counts it
     live = []
     for secretary, member, branch in demo_branches(people):
+        assert secretary.call("GetMyDevelopmentRecord")["status"] == "full"      # a secretary is a full member
         meetings = {m["title"]: m for m in secretary.call("ListMeetings", {"org_id": branch["id"]})["meetings"]}
         assert {demo_life.LESSON, demo_life.ASSEMBLY} <= set(meetings) <= {
             demo_life.LESSON, demo_life.COMMITTEE, demo_life.ASSEMBLY}
