@@ -1,6 +1,7 @@
 """The meetings' part of the attendance store (三会一课): a meeting is an activity document (``meeting_type`` set), so
 its sign-in, leave, photos and closing are the activities' own writes; this mixin adds the tenant's meeting
-settings and the compliance ledger's aggregate.
+settings, the reschedule (which makes the meeting's leave lapse when it moves its time) and cancellation, and the
+compliance ledger's aggregate.
 
 ``meeting_ledger`` holds one document per branch (``_id`` the branch id) with its ancestor fields, what identity
 said of it (``full_members``, ``groups``, ``facts_at``) and how many meetings it held per type and month
@@ -14,6 +15,7 @@ from pymongo import ReturnDocument, UpdateOne
 from servicekit.errors import Conflict
 from servicekit.storage.subtree import LEVEL_FIELDS, ancestor_fields, subtree_filter
 
+from services.attendance.domain.leaves import LAPSING
 from services.attendance.domain.lifecycle import APPROVED, CANCELLED, CLOSED
 
 MEETING_COLLECTIONS = {
@@ -44,22 +46,31 @@ class MeetingRecords:
         self._schedule_changed()
         return meeting
 
-    def reschedule_meeting(self, meeting: dict, fields: dict, change: dict, freeze_at: str, event: dict) -> dict:
+    def reschedule_meeting(self, meeting: dict, fields: dict, change: dict, freeze_at: str, event: dict,
+                           lapse: dict | None = None) -> dict:
         """The meeting's new plan (``fields``: plan, title and the fields copied from the plan) with ``change``
         appended to its history and its roster freeze and closing moved, if it is still approved, not frozen and
-        as it was read (its sign-in time): else a Conflict, nothing written."""
+        as it was read (its sign-in time): else a Conflict, nothing written. ``lapse`` (a new time:
+        ``domain.leaves.lapse``): every pending or approved leave of the meeting takes these fields and the state it
+        lapsed from (``lapsed_from``), and no member is excused any more, in the same transaction."""
         from services.attendance.store import scan_changed     # the store module imports this mixin
         condition = {"_id": meeting["_id"], **self._still_planned(meeting)}
+        # ``on_leave`` holds the members of approved leave only, and every one of them lapses
+        excused = {} if lapse is None else {"on_leave": {}}
 
         def writes(session):
             # the history is set whole: nx-27017 stores a document ``$push``ed into an array as JSON text
             before = self.db.activities.find_one(condition, {"reschedules": 1}, session=session)
             changed = None if before is None else self.db.activities.find_one_and_update(
                 condition, {"$set": {**fields, "reschedules": [*(before.get("reschedules") or []), change],
-                                     **scan_changed()}},
+                                     **excused, **scan_changed()}},
                 return_document=ReturnDocument.AFTER, session=session)
             if changed is None:
                 raise Conflict("会议状态已变化，请刷新后重试", code="ACTIVITY_CHANGED")
+            if lapse is not None:
+                for state in LAPSING:
+                    self.db.leaves.update_many({"activity_id": meeting["_id"], "state": state},
+                                               {"$set": {**lapse, "lapsed_from": state}}, session=session)
             self._schedule(session, meeting["_id"], freeze_at, fields["checkout_closes_at"], moved=True)
             return changed
         changed = self.commit(writes, [event])

@@ -424,11 +424,21 @@ class AttendanceStore(MeetingRecords, OutboxStore):
     def leave_of(self, activity_id: str, member_id: str) -> dict | None:
         return self.db.leaves.find_one({"leave_key": f"{activity_id}:{member_id}"})
 
-    def request_leave(self, leave: dict) -> None:
-        """A new request, or one asked again after a refusal (the same id)."""
-        self.commit(lambda session: self.db.leaves.replace_one({"_id": leave["_id"]}, leave, upsert=True,
-                                                               session=session),
-                    duplicate=("LEAVE_EXISTS", "您已提交过请假申请"))
+    def request_leave(self, leave: dict, activity: dict | None = None, existing: dict | None = None) -> None:
+        """A new request, or one asked again after a refusal or a lapse (the same id, replaced whole). Given the
+        ``activity`` and the ``existing`` request as the caller read them: written only while the activity's times
+        are still those (a reschedule in between made the leave asked for the old time lapse: ACTIVITY_CHANGED) and
+        the member's request is still as read (LEAVE_EXISTS); otherwise nothing is written."""
+        def writes(session):
+            if activity is not None and self.db.activities.find_one(
+                    {"_id": activity["_id"], "checkin_opens_at": activity.get("checkin_opens_at"),
+                     "checkout_closes_at": activity.get("checkout_closes_at")}, {"_id": 1}, session=session) is None:
+                raise Conflict("活动时间已变化，请刷新后重试", code="ACTIVITY_CHANGED")
+            current = self.db.leaves.find_one({"leave_key": leave["leave_key"]}, {"state": 1}, session=session)
+            if (current and current.get("state")) != (existing and existing.get("state")):
+                raise Conflict("您已提交过请假申请", code="LEAVE_EXISTS")
+            self.db.leaves.replace_one({"_id": leave["_id"]}, leave, upsert=True, session=session)
+        self.commit(writes, duplicate=("LEAVE_EXISTS", "您已提交过请假申请"))
 
     def decide_leave(self, leave: dict, changes: dict, event: dict | None) -> None:
         """The decision on a pending request; an approval excuses the member from the activity's scans. (A

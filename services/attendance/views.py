@@ -67,7 +67,9 @@ def leave_view(leave: dict) -> dict:
     return {"id": leave["_id"], "activity_id": leave["activity_id"], "member_id": leave["member_id"],
             "member_name": leave.get("member_name", ""), "reason": leave["reason"], "state": leave["state"],
             "decision_note": leave.get("decision_note", ""), "decided_by": leave.get("decided_by", ""),
-            "decided_at": leave.get("decided_at", ""), "requested_at": leave["requested_at"]}
+            "decided_at": leave.get("decided_at", ""), "requested_at": leave["requested_at"],
+            "lapsed_at": leave.get("lapsed_at", ""), "lapsed_reason": leave.get("lapsed_reason", ""),
+            "lapsed_from": leave.get("lapsed_from", "")}
 
 
 def reflection_view(record: dict, names: dict[str, str] | None = None) -> dict:

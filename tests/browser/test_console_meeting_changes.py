@@ -2,7 +2,8 @@
 party lesson to another day and venue (the form filled with the current plan), sees the refusal of a time in the
 past in Chinese (the pages' table of codes, gateway/web/common/messages.js), then cancels it with a reason (required
 by the form and the service); the list shows it as 已取消 with its reason and offers no more actions, and the
-member's page shows it cancelled."""
+member's page shows it cancelled. A member's leave approved for the old day shows 已失效（会议已改期） on the member's
+page once the meeting moved, which offers the leave form again."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,6 +23,8 @@ def branch(rpc, city):
 
 def test_a_secretary_reschedules_then_cancels_a_planned_meeting(branch, rpc, new_context, screenshot):
     meeting = branch.plan("lesson")
+    leave = rpc.attendance.request_leave(scope=branch.member_scopes[0], activity_id=meeting["id"], reason="周二出差")
+    rpc.attendance.decide_leave(scope=branch.secretary, leave_id=leave["id"], decision="approved")
     page = new_context(**DESKTOP).new_page()
     console_login(page, branch.city, branch.secretary_username, "/console/meetings")
     row = page.locator(f'#meeting-table tbody tr[data-meeting="{meeting["id"]}"]')
@@ -50,6 +53,21 @@ def test_a_secretary_reschedules_then_cancels_a_planned_meeting(branch, rpc, new
     moved = branch.get()
     assert (moved["date"], moved["venue_name"]) == (later, "村委会会议室")
     assert moved["reschedules"][0]["reason"] == "与全县大会冲突"
+
+    # the leave approved for the old day lapsed with the move: the member sees it and may ask again
+    member = new_context(**PHONE).new_page()
+    member.goto("/m/meetings")
+    log_in(member, branch.city.code, branch.member_usernames[0], PASSWORD)
+    card = member.locator(f'article.meeting[data-id="{meeting["id"]}"]')
+    expect(card.locator(".my-meeting-status")).to_have_text("请假已失效（会议已改期）")
+    expect(card.locator(".leave-lapsed")).to_contain_text("原请假申请已失效")
+    card.locator("details.leave summary").click()
+    card.locator("textarea[name=reason]").fill("周三仍在外地")
+    card.get_by_role("button", name="提交请假申请").click()
+    expect(card.locator(".my-meeting-status")).to_have_text("请假待审批")
+    expect(card.locator("details.leave")).to_have_count(0)
+    assert [(item["state"], item["reason"]) for item in rpc.attendance.list_leaves(
+        scope=branch.secretary, activity_id=meeting["id"])["leaves"]] == [("pending", "周三仍在外地")]
 
     row.locator("button.cancel-button").click()
     cancel = page.locator("#cancel-form")

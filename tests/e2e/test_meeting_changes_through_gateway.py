@@ -1,6 +1,7 @@
 """A planned meeting rescheduled (改期) and cancelled (取消) through the gateway: the secretary moves it over HTTP and the
 history answers over gRPC; bad input is refused at the edge or by the service with its code and changes nothing; a
-member may not; the secretary cancels it over gRPC with a reason, it lists as cancelled, and the member's scan of a
+member may not; the member's leave approved for the old time answers lapsed (已失效) with why over HTTP and gRPC,
+and is asked again; the secretary cancels it over gRPC with a reason, it lists as cancelled, and the member's scan of a
 code shown before is refused with MEETING_CANCELLED; once sign-in may start a meeting is neither moved nor cancelled
 (409 MEETING_STARTED)."""
 from __future__ import annotations
@@ -59,8 +60,19 @@ def test_reschedule_then_cancel_through_the_gateway(branch, http, grpc_client, r
     error = refused(member.call, "CancelMeeting", {"meeting_id": meeting["id"], "reason": "越权"})
     assert (error.status, error.code) == (403, "NOT_BRANCH_SECRETARY")
 
+    leave = member.call("RequestLeave", {"activity_id": meeting["id"], "reason": "出差"})
+    secretary.call("DecideLeave", {"leave_id": leave["id"], "decision": "approved", "note": "同意"})
+
     moved = secretary.call("RescheduleMeeting", fields)
     assert (moved["state"], moved["date"], moved["venue_name"]) == ("planned", later, "村委会会议室")
+    [lapsed] = member.call("ListLeaves", {"activity_id": meeting["id"]})["leaves"]
+    assert (lapsed["state"], lapsed["lapsed_reason"], lapsed["lapsed_from"], lapsed["decision_note"]) == (
+        "lapsed", "会议已改期", "approved", "同意")
+    assert lapsed["lapsed_at"] == moved["reschedules"][0]["at"]
+    [seen_leave] = grpc_client.call("ListLeaves", {"activity_id": meeting["id"]}, member_token)["leaves"]
+    assert (seen_leave["state"], seen_leave["lapsed_reason"]) == ("lapsed", "会议已改期")
+    again = member.call("RequestLeave", {"activity_id": meeting["id"], "reason": "新的时间仍在外地"})
+    assert (again["id"], again["state"], again["lapsed_at"]) == (leave["id"], "pending", "")
     secretary_token = rpc.identity.login(tenant_code=branch.city.code, username=branch.secretary_username,
                                          password=PASSWORD)["access_token"]
     seen = grpc_client.call("GetMeeting", {"meeting_id": meeting["id"]}, secretary_token)

@@ -12,7 +12,8 @@ const FLAG_LABELS = {
   MOCK_LOCATION: "模拟定位", SHARED_DEVICE: "共用设备", IMPOSSIBLE_SPEED: "速度异常", NEW_DEVICE: "新设备",
   NO_MOVEMENT_TODAY: "当日无位置记录", BACKFILLED: "补录",
 };
-const LEAVE_LABELS = { pending: "待审批", approved: "已批准", refused: "未批准" };
+const LEAVE_LABELS = { pending: "待审批", approved: "已批准", refused: "未批准", lapsed: "已失效（会议已改期）" };
+const LEAVE_BADGES = { approved: "badge-ok", refused: "badge-err", lapsed: "badge-err" };
 const DIRECTION_LABELS = { in: "签到", out: "签退" };
 
 let activity = null;
@@ -99,14 +100,20 @@ async function loadLeaves() {
     const { leaves = [] } = await call("GET", path("/leaves"));
     box.replaceChildren(leaves.length ? table(["党员", "请假事由", "申请时间", "状态", "处理"], leaves.map((leave) => [
       leave.member_name || nameOf(leave.member_id), leave.reason, localTime(leave.requested_at),
-      el("span", { class: `badge ${leave.state === "approved" ? "badge-ok" : leave.state === "refused" ? "badge-err" : "badge-warn"}` },
-        LEAVE_LABELS[leave.state] || leave.state),
-      leave.state === "pending" ? leaveControls(leave) :
+      el("span", { class: `badge ${LEAVE_BADGES[leave.state] || "badge-warn"}` }, LEAVE_LABELS[leave.state] || leave.state),
+      leave.state === "pending" ? leaveControls(leave) : leave.state === "lapsed" ? lapseNote(leave) :
         [leave.decision_note, leave.decided_at ? localTime(leave.decided_at) : ""].filter(Boolean).join(" · "),
     ]), { id: "leave-table" }) : el("p", { class: "muted" }, "暂无请假申请。"));
   } catch (error) {
     box.replaceChildren(el("p", { class: "notice notice-error" }, errorText(error)));
   }
+}
+
+// a lapsed request: why and when, and what it had been (a meeting rescheduled to another time)
+function lapseNote(leave) {
+  const before = { pending: "原待审批", approved: "原已批准" }[leave.lapsed_from] || "";
+  return [leave.lapsed_reason || "会议已改期", before, leave.lapsed_at ? localTime(leave.lapsed_at) : ""]
+    .filter(Boolean).join(" · ");
 }
 
 function leaveControls(leave) {

@@ -9,7 +9,9 @@ const app = document.getElementById("app");
 
 const ACTIVITY_STATUS = { planning: "筹备中", submitted: "计划待审核", approved: "已审核", closed: "已结束" };
 const MY_STATUS = { present: "出席", incomplete: "未签退", excused: "请假", absent: "缺勤", mobile: "线上参与（流动党员）" };
-const LEAVE_STATE = { pending: "待审批", approved: "已批准", refused: "未批准" };
+const LEAVE_STATE = { pending: "待审批", approved: "已批准", refused: "未批准", lapsed: "已失效（会议已改期）" };
+// a refused or lapsed (its meeting moved to another time) request may be asked again
+const mayAskLeave = (leave) => !leave || leave.state === "refused" || leave.state === "lapsed";
 const POINT_CATEGORY = { attendance: "参加活动", reflection: "心得体会", volunteer_hours: "志愿服务",
                          quiz: "学习答题", study: "学习套餐", contest: "知识竞赛", absence: "缺勤扣分",
                          deduction: "负面清单扣分" };
@@ -47,7 +49,7 @@ function statusOf(activity, part) {
   if (activity.my_status) return [MY_STATUS[activity.my_status] || activity.my_status, activity.my_status === "absent" ? "err" : "ok"];
   if (part.checkout) return ["已签退", "ok"];
   if (part.checkin) return ["已签到，待签退", "info"];
-  if (part.leave) return [`请假${LEAVE_STATE[part.leave.state] || ""}`, part.leave.state === "refused" ? "err" : "warn"];
+  if (part.leave) return [`请假${LEAVE_STATE[part.leave.state] || ""}`, mayAskLeave(part.leave) ? "err" : "warn"];
   return ["未签到", ""];
 }
 
@@ -115,7 +117,7 @@ async function activityCard(activity, who, refresh) {
       part.leave.decision_note ? `，${part.leave.decision_note}` : ""));
   }
   if (!closed && !part.checkin && !started && activity.plan && activity.plan.start_at &&
-      (!part.leave || part.leave.state === "refused") && !member.mobile) {
+      mayAskLeave(part.leave) && !member.mobile) {
     body.push(leaveForm(activity, refresh));
   }
   if (part.checkin && !part.checkout && !closed) {

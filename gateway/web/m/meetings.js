@@ -8,7 +8,9 @@ import { session, membersOnly } from "/m/session.js";
 const app = document.getElementById("app");
 const STATE = { planned: "待召开", held: "已召开", not_held: "未举行", recorded: "已召开", cancelled: "已取消" };
 const MY_STATUS = { present: "出席", incomplete: "未签退", excused: "请假", absent: "缺席", mobile: "线上参与（流动党员）" };
-const LEAVE_STATE = { pending: "待审批", approved: "已批准", refused: "未批准" };
+const LEAVE_STATE = { pending: "待审批", approved: "已批准", refused: "未批准", lapsed: "已失效（会议已改期）" };
+// a refused request may be asked again, and so may one that lapsed when the meeting moved to another time
+const mayAskLeave = (leave) => !leave || leave.state === "refused" || leave.state === "lapsed";
 
 function leaveForm(meeting, refresh) {
   const form = h("form", { class: "leave-form" },
@@ -61,7 +63,10 @@ async function meetingCard(meeting, member, refresh) {
   ];
   if (checkin) body.push(h("p", { class: "small" }, `签到时间：${formatTime(checkin.at, { seconds: true })}`));
   if (checkout) body.push(h("p", { class: "small" }, `签退时间：${formatTime(checkout.at, { seconds: true })}`));
-  if (planned && !checkin && !started && (!leave || leave.state === "refused") && !member.mobile) {
+  if (planned && !checkin && leave && leave.state === "lapsed") {
+    body.push(h("p", { class: "small leave-lapsed" }, "会议已改期，原请假申请已失效；如新的时间仍不能参加，请重新请假。"));
+  }
+  if (planned && !checkin && !started && mayAskLeave(leave) && !member.mobile) {
     body.push(leaveForm(meeting, refresh));
   }
   if (planned && !checkin && !leave) {

@@ -1,5 +1,7 @@
 """Leave: a roster member asks before the start, the branch's secretary decides before the start; an approved
-leave excuses the member (no scan is taken from it, and the closing counts it excused)."""
+leave excuses the member (no scan is taken from it, and the closing counts it excused). A meeting's reschedule to
+another time makes its pending and approved leave lapse (``domain/leaves.py``); a refused or lapsed leave may be
+asked again."""
 from __future__ import annotations
 
 from servicekit.arguments import choice, text
@@ -9,12 +11,11 @@ from servicekit.timestamps import stamp
 
 from services.attendance import access, events
 from services.attendance.arguments import MAX_REASON_CHARS
-from services.attendance.domain import lifecycle
+from services.attendance.domain import leaves as rules, lifecycle
 from services.attendance.scanning import record_id
 from services.attendance.store import new_id
 from services.attendance.views import leave_view
 
-PENDING, REFUSED = "pending", events.LEAVE_REFUSED
 LEAVE_NOT_FOUND = "请假申请不存在或不在您的管辖范围内"
 
 
@@ -33,14 +34,14 @@ class Leaves:
             raise Conflict("您已签到，无需请假", code="ALREADY_CHECKED_IN")
         existing = self.store.leave_of(activity_id, caller.member_id)
         now = stamp(self.clock.now())
-        if existing and existing["state"] != REFUSED:          # a refused request may be asked again
+        if not rules.may_ask_again(existing):        # a refused or lapsed request may be asked again
             raise Conflict("您已提交过请假申请", code="LEAVE_EXISTS")
         leave = {"_id": existing["_id"] if existing else new_id("lv"), "tenant_id": activity["tenant_id"],
                  "activity_id": activity_id, "member_id": caller.member_id,
                  "leave_key": f"{activity_id}:{caller.member_id}",
                  "member_name": (roster or {}).get(caller.member_id, {}).get("name", ""), "reason": reason,
-                 "state": PENDING, "requested_at": now}
-        self.store.request_leave(leave)
+                 "state": rules.PENDING, "requested_at": now}
+        self.store.request_leave(leave, activity, existing)
         return leave_view(leave)
 
     def decide_leave(self, caller: CallerScope, leave_id, decision, note) -> dict:
@@ -54,7 +55,9 @@ class Leaves:
             raise NotFound(LEAVE_NOT_FOUND, code="LEAVE_NOT_FOUND", field="leave_id") from None
         decision = choice(decision, "decision", (events.LEAVE_APPROVED, events.LEAVE_REFUSED), required=True)
         note = text(note, "note", required=False, max_length=MAX_REASON_CHARS)
-        if leave["state"] != PENDING:
+        if leave["state"] == rules.LAPSED:
+            raise Conflict("会议已改期，该请假申请已失效", code="LEAVE_ALREADY_DECIDED")
+        if leave["state"] != rules.PENDING:
             raise Conflict("该请假申请已处理", code="LEAVE_ALREADY_DECIDED")
         lifecycle.apply(lifecycle.DECIDE_LEAVE, activity, self.clock.now())
         if decision == events.LEAVE_APPROVED and self.store.records_by_ids(

@@ -14,7 +14,7 @@ from servicekit.timestamps import LOCAL_ZONE, parse_stamp, stamp
 
 from services.attendance import access, events
 from services.attendance.arguments import month_argument
-from services.attendance.domain import lifecycle, meetings, plans
+from services.attendance.domain import leaves, lifecycle, meetings, plans
 from services.attendance.store import new_id
 from services.attendance.usecases.activities import freeze_time, stored_plan
 
@@ -182,7 +182,9 @@ class Meetings:
                            venue_lat, venue_lng, venue_crs, grace_minutes, checkout_window_minutes, reason) -> dict:
         """A planned meeting's new time, venue (its fence) and title, before its sign-in can start; validated as
         PlanMeeting validates a plan. Unset grace and sign-out windows keep the meeting's. The change is kept in
-        the meeting's history and published."""
+        the meeting's history and published; a new date or new times make its pending and approved leave lapse
+        (``domain.leaves``) in the same write, which meeting_rescheduled's ``changes`` tells without an event of
+        its own."""
         meeting = self._secretarys_meeting(caller, meeting_id, "改期")
         now = self.clock.now()
         lifecycle.apply(lifecycle.RESCHEDULE, meeting, now)
@@ -208,7 +210,7 @@ class Meetings:
             "title": new_title, "plan": plan, "meeting_date": plan["date"], "due_from": plan["date"],
             "due_to": plan["date"], "checkin_opens_at": plan["checkin_opens_at"],
             "checkout_closes_at": plan["checkout_closes_at"], "updated_at": stamp(now)},
-            change, freeze_time(plan), event)
+            change, freeze_time(plan), event, lapse=leaves.lapse(change["changes"], change["at"]))
         return meeting_view(changed, caller.member_id)
 
     def cancel_meeting(self, caller: CallerScope, meeting_id, reason) -> dict:

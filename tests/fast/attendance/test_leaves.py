@@ -1,5 +1,6 @@
 """Leave through the service with a fake store: asked and decided only before the start (the lifecycle), once
-per member unless refused, and never for a member already signed in."""
+per member unless refused or lapsed (its meeting rescheduled to another time), and never for a member already
+signed in."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -45,6 +46,29 @@ def test_a_pending_request_is_not_asked_twice_but_a_refused_one_is_asked_again(s
     store.leave_of.return_value = {**LEAVE, "state": "refused"}
     service.request_leave(scope=MEMBER, activity_id=ACTIVITY_ID, reason="出差")
     assert store.request_leave.call_args.args[0]["_id"] == "lv_1"
+
+
+def test_a_lapsed_request_is_asked_again_under_its_id_written_only_as_it_was_read(service, store):
+    read = activity("approved", frozen=False)
+    store.activity.return_value = read
+    lapsed = {**LEAVE, "state": "lapsed", "decided_by": "acc-sec", "lapsed_at": "2026-11-02T00:00:00.000Z",
+              "lapsed_reason": "会议已改期", "lapsed_from": "approved"}
+    store.leave_of.return_value = lapsed
+    answer = service.request_leave(scope=MEMBER, activity_id=ACTIVITY_ID, reason="周四仍在外地")
+    leave, seen, existing = store.request_leave.call_args.args
+    assert (leave["_id"], leave["state"], leave["reason"]) == ("lv_1", "pending", "周四仍在外地")
+    assert "lapsed_at" not in leave and "decided_by" not in leave       # the new request replaces the lapsed one
+    assert seen["_id"] == read["_id"] and existing == lapsed
+    assert (answer["state"], answer["lapsed_at"], answer["lapsed_reason"]) == ("pending", "", "")
+
+
+def test_a_lapsed_request_is_not_decided(service, store):
+    store.activity.return_value = activity("approved", frozen=False)
+    store.leave.return_value = {**LEAVE, "state": "lapsed", "lapsed_reason": "会议已改期"}
+    with pytest.raises(Conflict) as refused:
+        service.decide_leave(scope=SECRETARY, leave_id="lv_1", decision="approved")
+    assert refused.value.code == "LEAVE_ALREADY_DECIDED" and "已失效" in refused.value.message
+    store.decide_leave.assert_not_called()
 
 
 def test_a_member_signed_in_or_off_the_roster_asks_no_leave(service, store):

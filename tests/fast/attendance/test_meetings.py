@@ -114,7 +114,7 @@ NEW_TIME = {"date": "2026-11-21", "start_time": "15:00", "end_time": "16:00", "v
 def planned(meetings_world):
     meeting = planned_meeting()
     meetings_world.activity.side_effect = lambda activity_id: meeting if activity_id == meeting["_id"] else None
-    meetings_world.reschedule_meeting.side_effect = lambda doc, fields, change, freeze_at, event: {
+    meetings_world.reschedule_meeting.side_effect = lambda doc, fields, change, freeze_at, event, lapse=None: {
         **doc, **fields, "reschedules": [change]}
     meetings_world.cancel_meeting.side_effect = lambda doc, cancellation, event: {
         **doc, "status": "cancelled", "cancellation": cancellation}
@@ -136,6 +136,26 @@ def test_the_secretary_or_a_superior_reschedules_a_planned_meeting_with_its_hist
     assert event["event_type"] == "meeting_rescheduled" and event["changes"] == change["changes"]
     assert (answer["state"], answer["date"], answer["venue_name"]) == ("planned", "2026-11-21", "村委会会议室")
     assert answer["reschedules"][0]["reason"] == "与全县大会冲突"
+    # a new time: the meeting's pending and approved leave lapse in the same write
+    assert meetings_world.reschedule_meeting.call_args.kwargs["lapse"] == {
+        "state": "lapsed", "lapsed_at": stamp(NOW), "lapsed_reason": "会议已改期"}
+
+
+# the planned meeting's own plan: a reschedule names the whole new plan
+AS_PLANNED = {key: FIELDS[key] for key in ("date", "start_time", "end_time", "venue_name", "venue_lat", "venue_lng")}
+
+
+@pytest.mark.parametrize("overrides", [{"start_time": "14:30"}, {"end_time": "15:30"}, {"date": "2026-11-22"}])
+def test_a_reschedule_to_another_date_or_time_makes_the_leave_lapse(service, planned, meetings_world, overrides):
+    service.reschedule_meeting(scope=SECRETARY, meeting_id=planned["_id"], **{**AS_PLANNED, **overrides})
+    assert meetings_world.reschedule_meeting.call_args.kwargs["lapse"]["state"] == "lapsed"
+
+
+@pytest.mark.parametrize("overrides", [{"venue_name": "村委会会议室"}, {"title": "学习党章总纲"},
+                                       {"venue_lat": 33.07}, {"grace_minutes": 5}, {"checkout_window_minutes": 30}])
+def test_a_reschedule_of_the_venue_title_or_windows_only_keeps_the_leave(service, planned, meetings_world, overrides):
+    service.reschedule_meeting(scope=SECRETARY, meeting_id=planned["_id"], **{**AS_PLANNED, **overrides})
+    assert meetings_world.reschedule_meeting.call_args.kwargs["lapse"] is None
 
 
 @pytest.mark.parametrize("overrides, code", [

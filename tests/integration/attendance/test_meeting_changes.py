@@ -3,7 +3,9 @@ and store: the new plan moves the roster freeze and the closing and is kept in t
 is held at its new time; a cancelled meeting is never frozen nor closed, refuses scans with a code of its own (a
 code issued before), leave and a record, is not counted in the ledger and is listed as cancelled with its reason;
 both publish their event through the outbox; once sign-in may start both are refused; other tenants, other
-subtrees, members and bad input change nothing."""
+subtrees, members and bad input change nothing. A new date or time makes the meeting's pending and approved leave
+lapse (a refused one stays, a new venue changes none): the members may ask again, and a lapsed leave excuses no one
+at the closing."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,6 +24,11 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def branch(rpc, city, attendance_service):
     yield from meeting_branch(rpc, city, members=2)
+
+
+@pytest.fixture
+def branch_of_four(rpc, city, attendance_service):
+    yield from meeting_branch(rpc, city, members=4)
 
 
 def outbox_events(db, meeting_id: str, name: str) -> int:
@@ -170,3 +177,61 @@ def test_other_tenants_subtrees_members_and_bad_input_change_nothing(rpc, branch
     assert db.activities.find_one({"_id": meeting["id"]}) == before
     assert outbox_events(db, meeting["id"], "meeting_rescheduled") == outbox_events(db, meeting["id"],
                                                                                     "meeting_cancelled") == 0
+
+
+def test_a_new_time_makes_pending_and_approved_leave_lapse_and_the_members_may_ask_again(rpc, branch_of_four, db):
+    branch = branch_of_four
+    meeting = branch.plan("lesson")
+    present, approved, pending, refused = branch.member_scopes
+    ask = {scope["member_id"]: rpc.attendance.request_leave(scope=scope, activity_id=meeting["id"], reason="周二出差")
+           for scope in (approved, pending, refused)}
+    rpc.attendance.decide_leave(scope=branch.secretary, leave_id=ask[approved["member_id"]]["id"],
+                                decision="approved", note="同意")
+    rpc.attendance.decide_leave(scope=branch.secretary, leave_id=ask[refused["member_id"]]["id"], decision="refused")
+
+    def leaves() -> dict[str, dict]:
+        listed = rpc.attendance.list_leaves(scope=branch.secretary, activity_id=meeting["id"])["leaves"]
+        return {leave["member_id"]: leave for leave in listed}
+
+    def states() -> dict[str, str]:
+        return {member_id: leave["state"] for member_id, leave in leaves().items()}
+
+    asked = {approved["member_id"]: "approved", pending["member_id"]: "pending", refused["member_id"]: "refused"}
+    # only the venue changes: the leave was asked for this time, and stays
+    branch.reschedule(venue_name="村委会会议室")
+    assert states() == asked
+    assert db.activities.find_one({"_id": meeting["id"]})["on_leave"] == {approved["member_id"]: True}
+
+    moved = branch.reschedule(start_time="16:00", end_time="17:00", venue_name="村委会会议室", reason="与全县大会冲突")
+    at = moved["reschedules"][-1]["at"]
+    now = leaves()
+    assert states() == {**asked, approved["member_id"]: "lapsed", pending["member_id"]: "lapsed"}
+    was_approved, was_pending, still_refused = (now[s["member_id"]] for s in (approved, pending, refused))
+    assert (was_approved["lapsed_at"], was_approved["lapsed_reason"], was_approved["lapsed_from"]) == (
+        at, "会议已改期", "approved")
+    assert (was_approved["decision_note"], was_approved["decided_by"]) == ("同意", branch.secretary["account_id"])
+    assert (was_pending["lapsed_from"], was_pending["lapsed_at"]) == ("pending", at)
+    assert (still_refused["lapsed_at"], still_refused["lapsed_reason"]) == ("", "")
+    assert db.activities.find_one({"_id": meeting["id"]})["on_leave"] == {}        # no one excused any more
+    mine = rpc.attendance.list_leaves(scope=approved, activity_id=meeting["id"])["leaves"]
+    assert [(leave["state"], leave["lapsed_reason"]) for leave in mine] == [("lapsed", "会议已改期")]
+    assert outbox_events(db, meeting["id"], "meeting_rescheduled") == 2             # the lapse has no event of its own
+    assert outbox_events(db, meeting["id"], "leave_decided") == 0
+
+    with pytest.raises(Conflict) as decided:       # a lapsed request is not decided any more
+        rpc.attendance.decide_leave(scope=branch.secretary, leave_id=was_pending["id"], decision="approved")
+    assert decided.value.code == "LEAVE_ALREADY_DECIDED" and "已失效" in decided.value.message
+    # the pending member still cannot come at the new time and asks again: the same request, replaced
+    again = rpc.attendance.request_leave(scope=pending, activity_id=meeting["id"], reason="周四仍在外地")
+    assert (again["id"], again["state"], again["reason"], again["lapsed_at"]) == (
+        was_pending["id"], "pending", "周四仍在外地", "")
+    with pytest.raises(Conflict) as twice:
+        rpc.attendance.request_leave(scope=pending, activity_id=meeting["id"], reason="再请一次")
+    assert twice.value.code == "LEAVE_EXISTS"
+    rpc.attendance.decide_leave(scope=branch.secretary, leave_id=again["id"], decision="approved")
+
+    # held at the new time: the lapsed member who did not come is absent, not excused
+    held = branch.hold(present=1)
+    assert held["attendance"] == {"expected": 4, "present": 1, "excused": 1, "absent": 2}
+    assert branch.get(approved)["my_status"] == "absent"
+    assert branch.get(pending)["my_status"] == "excused"

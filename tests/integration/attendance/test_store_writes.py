@@ -119,6 +119,54 @@ def test_a_freeze_read_before_a_meeting_moved_later_leaves_it_unfrozen_and_sched
     assert stale.value.code == "ACTIVITY_CHANGED" and store.activity("act_b1_2026-11")["status"] == "approved"
 
 
+def test_a_new_time_lapses_the_leave_in_the_reschedules_transaction_and_a_stale_writer_writes_nothing(store):
+    """Pending and approved leave lapse with the reschedule that moves the meeting's time, in its transaction: a
+    reschedule, a decision or a request read before another write changes nothing."""
+    meeting = {**activity("b1", "approved"), "checkin_opens_at": PLAN["checkin_opens_at"],
+               "checkout_closes_at": PLAN["checkout_closes_at"], "on_leave": {"m1": True}}
+    store.db.activities.insert_one(meeting)
+    asked = {"m1": "approved", "m2": "pending", "m3": "refused"}
+    store.db.leaves.insert_many([{"_id": f"lv_{m}", "activity_id": "act_b1_2026-11", "member_id": m,
+                                  "leave_key": f"act_b1_2026-11:{m}", "state": state, "reason": "出差",
+                                  "requested_at": "2026-11-02T00:00:00.000Z"} for m, state in asked.items()])
+    moved = {"checkin_opens_at": "2026-11-20T02:30:00.000Z", "checkout_closes_at": "2026-11-20T06:00:00.000Z"}
+    change = {"at": "2026-11-19T00:00:00.000Z", "by": "acc", "reason": "",
+              "changes": [{"field": "start_at", "before": "x", "after": "y"}]}
+    lapse = {"state": "lapsed", "lapsed_at": "2026-11-19T00:00:00.000Z", "lapsed_reason": "会议已改期"}
+
+    def states() -> dict[str, str]:
+        return {leave["member_id"]: leave["state"] for leave in store.db.leaves.find({})}
+
+    stale = {**meeting, "checkin_opens_at": "2026-11-19T00:30:00.000Z"}     # read before another reschedule
+    with pytest.raises(Conflict) as lost:
+        store.reschedule_meeting(stale, moved, change, "2026-11-20T02:20:00.000Z", event("act_b1_2026-11"),
+                                 lapse=lapse)
+    assert lost.value.code == "ACTIVITY_CHANGED" and states() == asked
+    assert store.activity("act_b1_2026-11")["on_leave"] == {"m1": True} and store.db.outbox.count_documents({}) == 0
+
+    pending = store.leave("lv_m2")
+    store.reschedule_meeting(meeting, moved, change, "2026-11-20T02:20:00.000Z", event("act_b1_2026-11"), lapse=lapse)
+    assert states() == {"m1": "lapsed", "m2": "lapsed", "m3": "refused"}
+    assert {k: store.leave("lv_m1")[k] for k in ("lapsed_at", "lapsed_reason", "lapsed_from")} == {
+        "lapsed_at": "2026-11-19T00:00:00.000Z", "lapsed_reason": "会议已改期", "lapsed_from": "approved"}
+    assert store.leave("lv_m2")["lapsed_from"] == "pending" and "lapsed_at" not in store.leave("lv_m3")
+    assert store.activity("act_b1_2026-11")["on_leave"] == {} and store.changed == ["act_b1_2026-11"]
+
+    with pytest.raises(Conflict) as late:          # the secretary's approval read the request before it lapsed
+        store.decide_leave(pending, {"state": "approved"}, None)
+    assert late.value.code == "LEAVE_ALREADY_DECIDED" and store.activity("act_b1_2026-11")["on_leave"] == {}
+    again = {**pending, "reason": "周四仍在外地", "requested_at": "2026-11-19T01:00:00.000Z"}
+    with pytest.raises(Conflict) as old_time:      # asked against the meeting as it was before the reschedule
+        store.request_leave(again, meeting, store.leave("lv_m2"))
+    assert old_time.value.code == "ACTIVITY_CHANGED" and store.leave("lv_m2")["state"] == "lapsed"
+    lapsed = store.leave("lv_m2")
+    store.request_leave(again, store.activity("act_b1_2026-11"), lapsed)
+    assert store.leave("lv_m2") == again                # replaced whole: the lapse is the meeting's history now
+    with pytest.raises(Conflict) as twice:         # a second request that read the lapsed one too
+        store.request_leave({**again, "reason": "再请一次"}, store.activity("act_b1_2026-11"), lapsed)
+    assert twice.value.code == "LEAVE_EXISTS" and store.leave("lv_m2")["reason"] == "周四仍在外地"
+
+
 def test_a_theme_issues_its_events_in_bundles_and_only_once(store, monkeypatch):
     monkeypatch.setattr(store_module, "ISSUE_BUNDLE", 2)
     activities = [activity(f"b{n}") for n in range(5)]

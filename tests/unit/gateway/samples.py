@@ -155,7 +155,10 @@ SCAN = {"id": "act-1:in:mem-1", "activity_id": "act-1", "member_id": "mem-1", "d
         "backfilled": False, "backfilled_by": "", "backfill_reason": ""}
 LEAVE = {"id": "lv-1", "activity_id": "act-1", "member_id": "mem-1", "member_name": "张三", "reason": "出差",
          "state": "pending", "decision_note": "", "decided_by": "", "decided_at": "",
-         "requested_at": "2026-11-22T08:00:00.000Z"}
+         "requested_at": "2026-11-22T08:00:00.000Z", "lapsed_at": "", "lapsed_reason": "", "lapsed_from": ""}
+LAPSED_LEAVE = {**LEAVE, "id": "lv-2", "state": "lapsed", "decided_by": "acc-sec",
+                "decided_at": "2026-11-23T08:00:00.000Z", "lapsed_at": "2026-11-24T08:00:00.000Z",
+                "lapsed_reason": "会议已改期", "lapsed_from": "approved"}
 UPLOAD = {"id": "upl-1", "activity_id": "act-1", "kind": "photo", "added_by": "acc-sec", "content_type": "image/png",
           "size": 10, "content_hash": "cd" * 32, "text": "", "added_at": "2026-12-05T03:00:00.000Z",
           "backfilled": False, "backfill_reason": ""}
@@ -218,7 +221,7 @@ RESULTS.update({
     "list_scans": {"scans": [SCAN], "next_page_token": ""},
     "request_leave": LEAVE,
     "decide_leave": {**LEAVE, "state": "approved"},
-    "list_leaves": {"leaves": [LEAVE]},
+    "list_leaves": {"leaves": [LEAVE, LAPSED_LEAVE]},
     "post_reflection": REFLECTION,
     "list_reflections": {"reflections": [REFLECTION], "next_page_token": ""},
     "like_activity": {"activity_id": "act-1", "likes": 1, "repeat": False},
