@@ -58,7 +58,7 @@ BROKER_USERS = (
                calls=("attendance", "identity")),
     # PointsConsumer: the scoring service's points queues, in a process of its own with no RPC
     BrokerUser("scoring-points", "scoring", consumers=("points",)),
-    BrokerUser("content", "content", serves_rpc=True, publishes=True, consumers=("publicity",),
+    BrokerUser("content", "content", serves_rpc=True, publishes=True, consumers=("publicity", "meeting_records"),
                calls=("identity", "scoring")),
     BrokerUser("volunteer", "volunteer", serves_rpc=True, publishes=True, calls=("identity",)),
     BrokerUser("gateway", "gateway", calls=("identity", "attendance", "scoring", "content", "volunteer")),

@@ -48,6 +48,8 @@ SUBSCRIPTIONS += [("volunteer", "hours_credited", "scoring", "points")]
 
 # content's development publicity (发展党员公示): services/content/usecases/community_events.py
 SUBSCRIPTIONS += [("identity", "member_status_changed", "content", "publicity")]
+# content's 三会一课 records in the branch's column: services/content/usecases/meeting_records.py
+SUBSCRIPTIONS += [("attendance", "meeting_recorded", "content", "meeting_records")]
 
 
 def queue_arguments() -> dict:

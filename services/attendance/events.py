@@ -7,7 +7,7 @@ branch's ancestor ids, the tenant root first and the branch itself last.
 from servicekit import roster
 from servicekit.messaging.events import EventSpec
 
-from services.attendance.domain import lifecycle
+from services.attendance.domain import lifecycle, meetings
 
 SOURCE = "attendance"
 
@@ -21,6 +21,8 @@ PRESENT, INCOMPLETE, EXCUSED, ABSENT, MOBILE = (roster.PRESENT, roster.INCOMPLET
 # an activity's stored status, as ``activity_facts`` answers it
 ACTIVITY_STATUSES = lifecycle.STORED_STATUSES
 STATUS_PLANNING, STATUS_SUBMITTED, STATUS_APPROVED, STATUS_CLOSED, STATUS_CANCELLED = ACTIVITY_STATUSES
+# meeting_*.meeting_type -> its Chinese name (支部党员大会, 支委会, 党小组会, 党课, 组织生活会)
+MEETING_TYPE_LABELS = dict(meetings.TYPE_LABELS)
 
 
 def _spec(name: str, *fields: str) -> EventSpec:
@@ -69,9 +71,12 @@ RECTIFICATION_CLOSED = _spec("rectification_closed", "activity_id", "branch_id",
 # attendance: expected, present, excused, absent.
 MEETING_HELD = _spec("meeting_held", "meeting_id", "branch_id", "org_path", "meeting_type", "date", "month",
                      "attendance")
-# Its record (host, recorder, topics, resolutions); backfilled when entered late (补录), with who and why.
-MEETING_RECORDED = _spec("meeting_recorded", "meeting_id", "branch_id", "meeting_type", "date", "month",
-                         "recorded_by", "backfilled", "backfill_reason", "attendance")
+# Its record entered; backfilled when entered late (补录), with who and why. What a branch column shows of it
+# (content publishes it there): the title, venue, host, recorder and topics, never the minutes or resolutions,
+# which stay in the record for the secretary and superiors. org_path and branch_name as when it was planned.
+MEETING_RECORDED = _spec("meeting_recorded", "meeting_id", "branch_id", "org_path", "branch_name", "meeting_type",
+                         "title", "date", "month", "venue_name", "host", "recorder", "topics", "recorded_by",
+                         "backfilled", "backfill_reason", "attendance")
 # A planned meeting's new plan before its sign-in opened; changes: [{field, before, after}] (the plan's times as
 # ISO-8601 UTC text, the venue's WGS-84 coordinates), reason as given ("" when none).
 MEETING_RESCHEDULED = _spec("meeting_rescheduled", "meeting_id", "branch_id", "meeting_type", "date", "month",

@@ -1,6 +1,7 @@
 """Content service (nameko ``content``): columns and publishing, notices with read receipts, learning
 packages with server-observed study time, the question bank, quizzes and contests, recommendations, role
-models, development publicity and the secretary mailbox (../shared/docs/domain.md, "Learning and content").
+models, development publicity, the branch's 三会一课 records (from attendance's meeting_recorded) and the
+secretary mailbox (../shared/docs/domain.md, "Learning and content").
 
 Entry points turn the caller's scope into a ``CallerScope`` and call one use case (``usecases/``); the RPC
 contract is docs/content-rpc.md.
@@ -27,6 +28,7 @@ from services.content.usecases.settings import Settings
 from services.content.usecases.community import Mailbox, Publicities, RoleModels
 from services.content.usecases.community_events import PUBLICITY_SUBSCRIPTIONS, PublicityApplier
 from services.content.usecases.learning import Learning
+from services.content.usecases.meeting_records import MEETING_RECORD_SUBSCRIPTIONS, MeetingRecordApplier
 from services.content.usecases.study import Study
 from services.content.usecases.feed import Feed
 from services.content.usecases.notices import Notices
@@ -56,6 +58,10 @@ class ContentService(AuditEntries):
     # development publicity: identity's member_status_changed (services/content/usecases/community_events.py)
     publicity_events = BatchEventConsumer("publicity", PUBLICITY_SUBSCRIPTIONS, PublicityApplier.for_container,
                                           max_batch=50, max_wait_ms=500, quiet_ms=50)
+    # 三会一课 records in the branch's column: attendance's meeting_recorded (services/content/usecases/meeting_records.py)
+    meeting_record_events = BatchEventConsumer("meeting_records", MEETING_RECORD_SUBSCRIPTIONS,
+                                               MeetingRecordApplier.for_container, max_batch=50, max_wait_ms=500,
+                                               quiet_ms=50)
 
     # --- use cases ------------------------------------------------------------------
     @property

@@ -173,7 +173,10 @@ class Meetings:
         record.update(recorded_by=caller.account_id, recorded_at=stamp(now))
         event = events.MEETING_RECORDED.build(
             meeting["tenant_id"], meeting_id=meeting["_id"], branch_id=meeting["branch_id"],
-            meeting_type=meeting["meeting_type"], date=meeting["plan"]["date"], month=meeting["plan"]["date"][:7],
+            org_path=list(meeting["org_path"]), branch_name=meeting.get("branch_name", ""),
+            meeting_type=meeting["meeting_type"], title=meeting["title"], date=meeting["plan"]["date"],
+            month=meeting["plan"]["date"][:7], venue_name=(meeting["plan"].get("venue") or {}).get("name", ""),
+            host=record["host"], recorder=record["recorder"], topics=list(record["topics"]),
             recorded_by=caller.account_id, backfilled=record["backfilled"], backfill_reason=record["backfill_reason"],
             attendance=meetings.attendance_of(meeting.get("totals")))
         return meeting_view(self.store.record_meeting(meeting["_id"], record, event), caller.member_id)

@@ -63,6 +63,11 @@ DEFAULT_COLUMNS = {
     "publicity": "公示公告",
 }
 SYSTEM_COLUMNS = ("role_models", "publicity")
+# columns the system writes to, made on a node only at its first such item (a branch's 三会一课 records: every node
+# holding an empty one would crowd the counties' and the city's column lists); unreviewed, as the system columns
+ON_DEMAND_COLUMNS = {
+    "meetings": "三会一课",
+}
 
 
 def default_review(org_path: list[str], key: str) -> bool:
@@ -129,6 +134,20 @@ class PublishingRecords:
                        at: str = "") -> dict:
         self.ensure_default_columns(tenant_id, org_path, None, at)
         return self.column(default_column_id(org_path[-1], key))
+
+    def on_demand_column(self, tenant_id: str, org_path: list[str], key: str, at: str = "") -> dict:
+        """The node's column named as ``ON_DEMAND_COLUMNS[key]``: one its admins created under that name if any
+        (names are unique per node), else the system's own ``<org_id>:<key>``, created now (two creations at once
+        insert one)."""
+        org_id, name = org_path[-1], ON_DEMAND_COLUMNS[key]
+        found = self.db.columns.find_one({"org_name": f"{org_id}:{name}", "tenant_id": tenant_id})
+        if found is not None:
+            return found
+        self.insert_new("columns", [
+            {"_id": default_column_id(org_id, key), "tenant_id": tenant_id, "org_id": org_id,
+             "org_path": list(org_path), **ancestor_fields(org_path), "key": key, "name": name,
+             "org_name": f"{org_id}:{name}", "review_required": False, "created_by": "", "created_at": at}])
+        return self.db.columns.find_one({"org_name": f"{org_id}:{name}", "tenant_id": tenant_id})
 
     def insert_column(self, column: dict) -> dict:
         try:

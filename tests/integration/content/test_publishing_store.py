@@ -209,3 +209,19 @@ def test_a_failed_read_after_the_commit_leaves_the_publish_standing(stores, monk
     assert one.item(item["_id"])["status"] == "published"
     monkeypatch.setattr(publishing, "FEED_CHECK_SECONDS", 0.0)
     assert heads(one) == ["支部一条"] and heads(two) == ["支部一条"]
+
+
+def test_the_meetings_column_is_made_once_on_demand_or_is_the_branchs_own_of_that_name(stores):
+    one, two = stores
+    assert one.db.columns.count_documents({"org_id": "b1"}) == 0
+    made = one.on_demand_column("t1", PATH, "meetings", "2026-12-06T08:00:00.000Z")
+    again = two.on_demand_column("t1", PATH, "meetings")
+    assert (made["_id"], made["name"], made["review_required"], made["a0"], made["org_path"]) == \
+        ("b1:meetings", "三会一课", False, "c1", PATH)
+    assert again["_id"] == made["_id"] and one.db.columns.count_documents({"org_id": "b1"}) == 1
+    # a branch whose admins named a column 三会一课 keeps its records there; no second column of that name is made
+    own = one.insert_column({"_id": "col_own", "tenant_id": "t1", "org_id": "b2", "org_path": ["c1", "d1", "b2"],
+                             "key": "", "name": "三会一课", "org_name": "b2:三会一课", "review_required": True,
+                             "created_by": "acc", "created_at": ""})
+    assert one.on_demand_column("t1", ["c1", "d1", "b2"], "meetings")["_id"] == own["_id"]
+    assert one.db.columns.count_documents({"org_id": "b2"}) == 1
