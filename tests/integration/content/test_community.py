@@ -3,44 +3,22 @@ one publicity (a replay none), objections stay with the superior, anonymous lett
 secretary, a named role model is published; other counties and tenants see none of it."""
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 
 from servicekit.errors import NotFound, PermissionDenied
-from servicekit.messaging.outbox import Relay, add_events
-from servicekit.storage.mongo import shared_client
 from services.identity import events as identity_events
 from tests.support.identity import PASSWORD, login
+from tests.support.replay import replaying
 from tests.support.scoring import today, wait_for
 
 ACTIVIST = {"status": "activist", "status_dates": {"applicant": "2020-03-01", "activist": "2021-03-01"}}
 
 
-class IdentityEvents:
-    """Publishes identity events through a real outbox relay from a scratch database (a replay's stand-in)."""
-
-    def __init__(self, mongo_uri: str, bus_uri: str):
-        self.db = shared_client(mongo_uri)[f"{os.environ['DB_PREFIX']}_replayed_identity_{uuid.uuid4().hex[:6]}"]
-        self.relay = Relay("identity", db=self.db, uri=bus_uri)
-
-    def publish(self, *events: dict) -> None:
-        for event in events:
-            self.db.outbox.delete_many({"_id": event["event_id"]})
-            add_events(self.db, [event], "identity")
-            while self.relay.run_once():
-                pass
-
-    def close(self) -> None:
-        self.relay.close()
-
-
 @pytest.fixture
 def replayer(mongo_uri, bus_uri):
-    events = IdentityEvents(mongo_uri, bus_uri)
-    yield events
-    events.close()
+    yield from replaying("identity", mongo_uri, bus_uri)
 
 
 def secretary_of(rpc, city, branch: dict) -> dict:

@@ -11,11 +11,11 @@ import uuid
 import pytest
 
 from servicekit.errors import NotFound
-from servicekit.messaging.outbox import Relay, add_events
 from servicekit.process.config import database_name
 from servicekit.storage.mongo import shared_client
 from services.attendance import events as attendance_events
 from tests.support.meetings import meeting_branch
+from tests.support.replay import replaying
 from tests.support.scoring import wait_for
 
 pytestmark = pytest.mark.integration
@@ -23,29 +23,9 @@ pytestmark = pytest.mark.integration
 MINUTES, RESOLUTION = "书记领学党章总纲，讨论入党积极分子培养情况。", "每月集中学习一次"
 
 
-class AttendanceEvents:
-    """Publishes attendance events through a real outbox relay from a scratch database (a redelivery's stand-in)."""
-
-    def __init__(self, mongo_uri: str, bus_uri: str):
-        self.db = shared_client(mongo_uri)[f"{os.environ['DB_PREFIX']}_replayed_attendance_{uuid.uuid4().hex[:6]}"]
-        self.relay = Relay("attendance", db=self.db, uri=bus_uri)
-
-    def publish(self, *events: dict) -> None:
-        for event in events:
-            self.db.outbox.delete_many({"_id": event["event_id"]})
-            add_events(self.db, [event], "attendance")
-            while self.relay.run_once():
-                pass
-
-    def close(self) -> None:
-        self.relay.close()
-
-
 @pytest.fixture
 def replayer(mongo_uri, bus_uri):
-    events = AttendanceEvents(mongo_uri, bus_uri)
-    yield events
-    events.close()
+    yield from replaying("attendance", mongo_uri, bus_uri)
 
 
 @pytest.fixture
