@@ -2,7 +2,7 @@
 
 Each request adds its keyword arguments and a future to the pending group of its operation, on the gateway's
 event loop (``gateway.event_loop``). A group is due when it holds ``fill`` requests (32) or its oldest request has
-waited ``max_wait`` (40 ms); a due group is sent, up to ``max_batch`` (256) at a time, as one call of the operation's
+waited ``max_wait`` (40 ms; an operation may have its own, ``Row.batch_wait``); a due group is sent, up to ``max_batch`` (256) at a time, as one call of the operation's
 batch method, with at most ``senders`` calls of each operation in flight (operations never wait for each other: a
 member's feed does not queue behind a batch of scans). While an operation's senders are busy its group keeps
 growing, and when one comes back it takes the group once it is due, not before: a call costs the platform about as much
@@ -80,6 +80,7 @@ class Batcher:
         self._first_at: dict[tuple[str, str], float] = {}
         self._busy: dict[tuple[str, str], int] = {}       # batch calls in flight, by operation
         self._senders: dict[tuple[str, str], int] = {}    # an operation's own limit, when it has one
+        self._waits: dict[tuple[str, str], float] = {}     # an operation's own ``max_wait``, when it has one
         self._timer: asyncio.Handle | None = None
         self._timer_at = 0.0
         # by operation, on the loop: (loop time, requests) of each batch answered in the last DRAIN_WINDOW_SECONDS
@@ -99,17 +100,20 @@ class Batcher:
                    answer_timeout=rpc_timeout() + 5)
 
     # --- entry points ---------------------------------------------------------------
-    async def submit(self, service: str, batch_method: str, kwargs: dict, senders: int = 0):
+    async def submit(self, service: str, batch_method: str, kwargs: dict, senders: int = 0, wait: float = 0.0):
         """One request's own answer (or its own error raised), awaited on any event loop; ``senders``: the batch
-        calls of this operation that may be in flight at once (0: the batcher's ``senders``)."""
+        calls of this operation that may be in flight at once (0: the batcher's ``senders``); ``wait``: how long its
+        oldest request may wait for others, in seconds (0: the batcher's ``max_wait``)."""
         if not self.loop_thread.on_loop():
-            concurrent = asyncio.run_coroutine_threadsafe(self.submit(service, batch_method, kwargs, senders),
+            concurrent = asyncio.run_coroutine_threadsafe(self.submit(service, batch_method, kwargs, senders, wait),
                                                           self.loop_thread.loop)
             return await asyncio.wrap_future(concurrent)
         future = self.loop_thread.loop.create_future()
         key = (service, batch_method)
         if senders:
             self._senders[key] = senders
+        if wait:
+            self._waits[key] = wait
         now = self.loop_thread.loop.time()
         group = self._pending.get(key)
         if group is not None and len(group) >= self.max_queued:
@@ -124,9 +128,10 @@ class Batcher:
         self._send_due()
         return unwrap(await future)
 
-    def call(self, service: str, batch_method: str, kwargs: dict, senders: int = 0):
+    def call(self, service: str, batch_method: str, kwargs: dict, senders: int = 0, wait: float = 0.0):
         """The same from a thread that is not the loop's (the HTTP side)."""
-        return self.loop_thread.run(self.submit(service, batch_method, kwargs, senders), timeout=self.answer_timeout)
+        return self.loop_thread.run(self.submit(service, batch_method, kwargs, senders, wait),
+                                    timeout=self.answer_timeout)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
@@ -182,15 +187,15 @@ class Batcher:
 
     # --- on the loop ---------------------------------------------------------------------
     def _send_due(self) -> None:
-        """Send every group that is due (full, or its oldest request has waited ``max_wait``) and whose operation
-        has a sender free, oldest first; wake up when the next group that could be sent falls due."""
+        """Send every group that is due (full, or its oldest request has waited its operation's wait) and whose
+        operation has a sender free, the first due first; wake up when the next group that could be sent falls due."""
         loop = self.loop_thread.loop
         while True:
             free = [key for key in self._pending if self._busy.get(key, 0) < self._senders.get(key, self.senders)]
             if not free:
                 return
-            key = min(free, key=self._first_at.__getitem__)
-            due_in = self._first_at[key] + self.max_wait - loop.time()
+            key = min(free, key=self._due_at)
+            due_in = self._due_at(key) - loop.time()
             if len(self._pending[key]) < self.fill and due_in > 0:
                 sooner = [k for k in free if len(self._pending[k]) >= self.fill]
                 if not sooner:
@@ -198,6 +203,10 @@ class Batcher:
                     return
                 key = min(sooner, key=self._first_at.__getitem__)
             self._send(key)
+
+    def _due_at(self, key: tuple[str, str]) -> float:
+        """The loop time the operation's group falls due by its wait (its oldest request's arrival plus the wait)."""
+        return self._first_at[key] + self._waits.get(key, self.max_wait)
 
     def _wake_in(self, delay: float) -> None:
         loop = self.loop_thread.loop

@@ -77,7 +77,8 @@ class Dispatcher:
         """The answer to one request, from a thread that may block (a batched operation waits for its batch)."""
         kwargs = self._arguments(operation, request, scope, client_address, plain)
         if self.batches(operation):
-            result = self.batcher.call(operation.service, operation.batch_method, kwargs, operation.batch_senders)
+            result = self.batcher.call(operation.service, operation.batch_method, kwargs, operation.batch_senders,
+                                       operation.batch_wait)
         else:
             result = self.backend.call(operation.service, operation.method, **kwargs)
         return as_kwargs(operation.response, result) if plain else to_message(operation.response, result)
@@ -86,7 +87,8 @@ class Dispatcher:
                          client_address: str | None = None, plain: bool = False) -> Message | dict:
         """``call`` on the gateway's event loop, for an operation that ``batches``: the request joins its batch."""
         kwargs = self._arguments(operation, request, scope, client_address, plain)
-        result = await self.batcher.submit(operation.service, operation.batch_method, kwargs, operation.batch_senders)
+        result = await self.batcher.submit(operation.service, operation.batch_method, kwargs, operation.batch_senders,
+                                           operation.batch_wait)
         return as_kwargs(operation.response, result) if plain else to_message(operation.response, result)
 
     def _arguments(self, operation: Operation, request: Message | dict, scope: dict | None,

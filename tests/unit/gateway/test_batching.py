@@ -12,7 +12,7 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
-from gateway.batching import Batcher
+from gateway.batching import DEFAULT_WAIT_MS, Batcher
 from gateway.client import ApiError, GrpcClient
 from gateway.dispatch import Dispatcher
 from gateway.grpc.server import GrpcGateway
@@ -336,6 +336,48 @@ def test_an_operation_may_keep_more_batches_in_flight_than_the_default(clock):
     backend.release.set()
     assert [outcome(f) for f in feeds] == [{"n": 0}, {"n": 2}, {"n": 4}, {"n": 6}]
     batcher.close()
+
+
+def test_an_operation_may_wait_longer_for_company_than_the_default(clock):
+    backend = RecordingBackend()
+    backend.release.set()
+    batcher = Batcher(backend, max_batch=100, fill=100, max_wait=0.25, senders=1, loop=clock.thread)
+    saves = [asyncio.run_coroutine_threadsafe(batcher.submit("content", "save_quiz_answers", {"n": n}, wait=1.0),
+                                              clock.loop) for n in (0, 2)]
+    feeds = [asyncio.run_coroutine_threadsafe(batcher.submit("content", "get_feeds", {"n": n}), clock.loop)
+             for n in (4, 6)]
+    clock.settle()
+    clock.advance(0.25)
+    assert [outcome(f) for f in feeds] == [{"n": 4}, {"n": 6}]      # the default wait
+    assert backend.calls == [("content", "get_feeds", [4, 6])]      # the answers still wait for company
+    clock.advance(0.5)
+    assert len(backend.calls) == 1
+    clock.advance(0.25)                                              # their own second, from the first answer
+    assert [outcome(f) for f in saves] == [{"n": 0}, {"n": 2}]
+    assert backend.calls[1] == ("content", "save_quiz_answers", [0, 2])
+    batcher.close()
+
+
+def test_contents_batched_writes_wait_longer_than_its_feed_and_the_dispatcher_says_so():
+    from gateway.operations import CONTENT_WRITES_WAIT, OPERATIONS
+
+    class Asked:
+        def __init__(self):
+            self.asked = []
+
+        async def submit(self, service, batch_method, kwargs, senders=0, wait=0.0):
+            self.asked.append((batch_method, wait))
+            return {}
+
+    batcher = Asked()
+    dispatcher = Dispatcher(None, None, batcher=batcher)
+    by_rpc = {operation.rpc: operation for operation in OPERATIONS}
+    for rpc in ("GetFeed", "GetItem", "StartQuizAttempt", "SaveQuizAnswer", "SubmitQuizAttempt"):
+        asyncio.run(dispatcher.call_async(by_rpc[rpc], {}, dict(CALLER), plain=True))
+    assert batcher.asked == [("get_feeds", 0.0), ("get_items", CONTENT_WRITES_WAIT),
+                             ("start_quiz_attempts", CONTENT_WRITES_WAIT), ("save_quiz_answers", CONTENT_WRITES_WAIT),
+                             ("submit_quiz_attempts", CONTENT_WRITES_WAIT)]
+    assert CONTENT_WRITES_WAIT > DEFAULT_WAIT_MS / 1000
 
 
 def test_a_wake_up_under_a_millisecond_on_uvloop_is_kept_and_replaced():
