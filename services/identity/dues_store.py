@@ -13,11 +13,14 @@
 - ``dues_totals``: the aggregates the totals read, kept in the payment's transaction: ``_id`` "<org>:<month>"
   (paid fen and member-months of every organisation on the member's path, per month paid) and "<org>:standard"
   (the sum of the members' standards as counted at their last change, ``counted_fen`` on the account, and how
-  many have one; a transfer moves the member's part to its new branch's path, a removal takes it out). A city's
-  month is one document.
+  many have one; a transfer moves the member's part to its new branch's path, a removal takes it out, a moved
+  organisation takes its own total from its old ancestors to its new ones). A city's month is one document.
 """
 from __future__ import annotations
 
+from pymongo.errors import PyMongoError
+
+from servicekit.storage.mongo import is_duplicate
 from servicekit.storage.subtree import LEVEL_FIELDS, path_of, subtree_filter
 
 STANDARD = "standard"           # the month key of an organisation's standards total
@@ -105,13 +108,31 @@ class DuesRecords:
             {"_id": member["_id"]}, {"$set": changes}, {"counted_fen": 1}, session=session)
         if account is None:
             return
+        self._move_standards(session, member["tenant_id"], old_path, new_path, account.get("counted_fen", 0), 1)
+
+    def move_dues_standards_of_org(self, session, org: dict, new_path: list[str]) -> None:
+        """``org`` (as before its move) moves to ``new_path`` (itself last): its standards total, which counts its
+        whole subtree, leaves the totals of its old ancestors and joins those of its new ones (the ancestors on both
+        unchanged). Its paid totals stay where the payments were collected."""
+        old_above, new_above = path_of(org)[:-1], new_path[:-1]
+        total = self.db.dues_totals.find_one_and_update(
+            {"_id": _total_id(org["_id"], STANDARD)}, {"$set": {"parent_id": new_above[-1]}},
+            {"due_fen": 1, "members": 1}, session=session)
+        due_fen, members = (total or {}).get("due_fen", 0), (total or {}).get("members", 0)
+        if not (due_fen or members):
+            return
+        self._move_standards(session, org["tenant_id"], old_above, new_above, due_fen, members)
+
+    def _move_standards(self, session, tenant_id: str, old_path: list[str], new_path: list[str], due_fen: int,
+                        members: int) -> None:
+        """Standards leave the totals of ``old_path`` and join those of ``new_path``, the organisations on both
+        unchanged."""
         shared = 0
         while shared < min(len(old_path), len(new_path)) and old_path[shared] == new_path[shared]:
             shared += 1
-        counted = account.get("counted_fen", 0)
         for path, sign in ((old_path, -1), (new_path, 1)):
-            self._move_totals(session, member["tenant_id"], path, STANDARD,
-                              {"due_fen": sign * counted, "members": sign}, start=shared)
+            self._move_totals(session, tenant_id, path, STANDARD,
+                              {"due_fen": sign * due_fen, "members": sign * members}, start=shared)
 
     # --- payments -------------------------------------------------------------------------------------------------
     def dues_payment_by_receipt(self, receipt_no: str) -> dict | None:
@@ -172,6 +193,57 @@ class DuesRecords:
             for total in self.db.dues_totals.find({"_id": {"$in": ids[start:start + 500]}}):
                 found[(total["org_id"], total["month"])] = total
         return found
+
+    # --- the standards totals recounted (services.identity.recount_dues) ----------------------------------------
+    def tenant_ids(self) -> list[str]:
+        return sorted(tenant["_id"] for tenant in self.db.tenants.find({}, {"_id": 1}))
+
+    def dues_standard_sources(self, tenant_id: str) -> tuple[list[dict], dict[str, dict]]:
+        """The tenant's members (their path fields) and its dues accounts ({member id: {counted_fen}}), those of
+        removed members included."""
+        tenant = self.db.tenants.find_one({"_id": tenant_id}, {"root_org_id": 1})
+        if tenant is None:
+            return [], {}
+        # by the root's level field: the members collection has no tenant index
+        members = [member for member in self.db.members.find(
+            {"a0": tenant["root_org_id"]}, {"tenant_id": 1, **dict.fromkeys(LEVEL_FIELDS, 1)})
+            if member.get("tenant_id") == tenant_id]
+        accounts = {account["_id"]: account
+                    for account in self.db.dues_accounts.find({"tenant_id": tenant_id}, {"counted_fen": 1})}
+        return members, accounts
+
+    def dues_standard_totals(self, tenant_id: str, org_ids=None) -> dict[str, dict]:
+        """{org id: stored standards total} of ``org_ids``, or of every organisation of the tenant."""
+        if org_ids is None:
+            org_ids = [org["_id"] for org in self.db.orgs.find({"tenant_id": tenant_id}, {"_id": 1})]
+        return {org_id: total for (org_id, _), total in self.dues_totals_of(sorted(org_ids), [STANDARD]).items()}
+
+    def rewrite_dues_standards(self, tenant_id: str, changes: list[tuple[str, dict | None, dict]]) -> bool:
+        """(org id, its standards total as read or None if there was none, {due_fen, members, parent_id}): each
+        total set to the new values in one transaction, unless any changed since it was read: then none (False)."""
+        def writes(session):
+            for org_id, as_read, new in changes:
+                values = {"due_fen": new["due_fen"], "members": new["members"]}
+                if as_read is None:
+                    self.db.dues_totals.insert_one(
+                        {"_id": _total_id(org_id, STANDARD), "org_id": org_id, "tenant_id": tenant_id,
+                         "month": STANDARD, "parent_id": new.get("parent_id"), **values}, session=session)
+                    continue
+                unchanged = {field: as_read[field] if field in as_read else {"$exists": False}
+                             for field in ("due_fen", "members")}
+                fields = {**values, "parent_id": new["parent_id"]} if new.get("parent_id") else values
+                if not self.db.dues_totals.update_one({"_id": _total_id(org_id, STANDARD), **unchanged},
+                                                      {"$set": fields}, session=session).matched_count:
+                    raise _Taken()
+        try:
+            self.run_transaction(writes)
+        except _Taken:
+            return False
+        except PyMongoError as error:
+            if not is_duplicate(error):     # a total created since it was read as missing
+                raise
+            return False
+        return True
 
     # --- arrears flags --------------------------------------------------------------------------------------------
     def dues_accounts_batches(self, batch: int = 1000):

@@ -190,7 +190,9 @@ class IdentityStore(SecondFactorStore, DevelopmentStore, DuesRecords, OutboxStor
         self.commit(lambda session: self.db.orgs.delete_one({"_id": org_id}, session=session), events)
 
     def _move_subtree(self, session, org: dict, new_path_ids: list[str], now: str) -> None:
-        """Rewrite the ancestor fields of the node, every descendant and every member and account below it."""
+        """Rewrite the ancestor fields of the node, every descendant and every member and account below it, and move
+        the node's dues standards total to its new ancestors."""
+        self.move_dues_standards_of_org(session, org, new_path_ids)
         old_level, new_level = org["level"], len(new_path_ids) - 1
         if old_level == new_level:
             prefix = ancestor_fields(new_path_ids)
