@@ -35,8 +35,9 @@ _SCORING_SCORE_EVENTS = ("activity_issued", "plan_submitted", "plan_reviewed", "
                          "checkin_recorded", "checkout_recorded", "scan_flagged", "leave_decided", "activity_closed",
                          "reflection_posted", "activity_liked", "upload_added", "rectification_opened",
                          "rectification_closed")
+# meeting_held: a held 三会一课 meeting pays its members present (services/scoring/usecases/points_events.py)
 _SCORING_POINTS_EVENTS = ("roster_frozen", "checkout_recorded", "reflection_posted", "activity_closed",
-                          "activity_issued")
+                          "activity_issued", "meeting_held")
 SUBSCRIPTIONS += [("attendance", name, "scoring", "score") for name in _SCORING_SCORE_EVENTS]
 SUBSCRIPTIONS += [("attendance", name, "scoring", "points") for name in _SCORING_POINTS_EVENTS]
 SUBSCRIPTIONS += [("identity", "tenant_created", "scoring", "points")]

@@ -68,9 +68,10 @@ RECTIFICATION_CLOSED = _spec("rectification_closed", "activity_id", "branch_id",
                              "closed_by")
 # 三会一课: a meeting (its sign-in the themed day's; its themed-day events are not published, scoring scores
 # themed days) was held when its sign-in closed with someone present; period: the YYYY-MM it counts in.
-# attendance: expected, present, excused, absent.
+# attendance: expected, present, excused, absent. present_member_ids: the members present at its closing (signed in
+# and out), sorted, for scoring's meeting points; a branch has at most a few hundred.
 MEETING_HELD = _spec("meeting_held", "meeting_id", "branch_id", "org_path", "meeting_type", "date", "month",
-                     "attendance")
+                     "attendance", "present_member_ids")
 # Its record entered; backfilled when entered late (补录), with who and why. What a branch column shows of it
 # (content publishes it there): the title, venue, host, recorder and topics, never the minutes or resolutions,
 # which stay in the record for the secretary and superiors. org_path and branch_name as when it was planned.

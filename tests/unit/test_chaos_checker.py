@@ -93,6 +93,19 @@ def test_scores_and_points_against_their_recomputation():
     assert clean.violations == 0
 
 
+def test_points_of_other_categories_are_not_extra_but_count_in_the_balance():
+    # the chaos run holds themed days only; a 三会一课 meeting's entry is nothing its statuses call for or forbid
+    statuses = {"m1": "present"}
+    ledger = [{"_id": f"{A}:m1:attendance", "member_id": "m1", "cycle": "2026", "points": 5, "category": "attendance"},
+              {"_id": "mt1:m1:meeting", "member_id": "m1", "cycle": "2026", "points": 3, "category": "meeting"}]
+    clean = checker.EventCheck()
+    checker.check_points({A: statuses}, ledger, [{"_id": "m1:2026", "total": 8}], clean)
+    assert clean.violations == 0 and clean.points_expected == 1
+    short = checker.EventCheck()
+    checker.check_points({A: statuses}, ledger, [{"_id": "m1:2026", "total": 5}], short)
+    assert short.points_extra == [] and short.balances_wrong == ["m1:2026"]
+
+
 def test_consumers_back_counts_the_slow_and_the_never():
     table = checker.consumers_back([{"score consumer": 3.0, "gateway": 1.0}, {"score consumer": 45.0,
                                                                              "gateway": None}], 30.0)

@@ -9,7 +9,7 @@ import { ApiError, allPages, answerOr, boot, call, el, errorText, isDenied, loca
 import { exportCsv, fillOrgs, subtreeOrgs, twin } from "/console/charts.js";
 
 const CATEGORIES = {
-  attendance: "参加主题党日", reflection: "心得体会", volunteer_hours: "志愿服务（每小时）", quiz: "学习答题",
+  attendance: "参加主题党日", meeting: "三会一课", reflection: "心得体会", volunteer_hours: "志愿服务（每小时）", quiz: "学习答题",
   study: "学习套餐", contest: "知识竞赛", absence: "缺席扣分", negative: "负面清单扣分",
 };
 const main = document.getElementById("main");

@@ -12,7 +12,7 @@ const MY_STATUS = { present: "出席", incomplete: "未签退", excused: "请假
 const LEAVE_STATE = { pending: "待审批", approved: "已批准", refused: "未批准", lapsed: "已失效（会议已改期）" };
 // a refused or lapsed (its meeting moved to another time) request may be asked again
 const mayAskLeave = (leave) => !leave || leave.state === "refused" || leave.state === "lapsed";
-const POINT_CATEGORY = { attendance: "参加活动", reflection: "心得体会", volunteer_hours: "志愿服务",
+const POINT_CATEGORY = { attendance: "参加活动", meeting: "三会一课", reflection: "心得体会", volunteer_hours: "志愿服务",
                          quiz: "学习答题", study: "学习套餐", contest: "知识竞赛", absence: "缺勤扣分",
                          deduction: "负面清单扣分" };
 

@@ -122,7 +122,9 @@ class Sweeps:
             event = events.MEETING_HELD.build(
                 meeting["tenant_id"], meeting_id=meeting["_id"], branch_id=meeting["branch_id"],
                 org_path=meeting["org_path"], meeting_type=meeting["meeting_type"], date=meeting["plan"]["date"],
-                month=month, attendance=meetings.attendance_of(totals))
+                month=month, attendance=meetings.attendance_of(totals),
+                present_member_ids=sorted(member for member, status in statuses.items()
+                                          if status == events.PRESENT))
         return (meeting["_id"], {"statuses": statuses, "totals": totals, "chain_head": head,
                                  "member_devices": closing.member_devices(meeting["_id"], scans),
                                  "printed_scans": closing.printed_scans(scans), "meeting_held": was_held}, event)

@@ -1,8 +1,8 @@
 """Member points (积分): the per-tenant rules table, its validation, caps and the threshold.
 
-Points per category (attending, reflections, volunteer hours, quizzes, study, contests, absence), a
-daily and a cycle cap per category, a negative list (负面清单) of deductions and the threshold below
-which a member is called for a talk (诫勉谈话). How many times its points a content event is worth (a
+Points per category (attending themed days and 三会一课 meetings, reflections, volunteer hours, quizzes, study,
+contests, absence), a daily and a cycle cap per category, a negative list (负面清单) of deductions and the threshold
+below which a member is called for a talk (诫勉谈话). How many times its points a content event is worth (a
 quiz's score band, a contest's rank) is decided here too.
 """
 from __future__ import annotations
@@ -12,10 +12,10 @@ import math
 
 from servicekit.errors import InvalidArgument
 
-CATEGORIES = ("attendance", "reflection", "volunteer_hours", "quiz", "study", "contest", "absence")
+CATEGORIES = ("attendance", "meeting", "reflection", "volunteer_hours", "quiz", "study", "contest", "absence")
 # Categories added after tenants could store their own tables: a stored table without them takes their default
-# rule (a tenant switches one off with points 0), so study and contests earn points without re-saving the rules.
-ADDED_LATER = ("study", "contest")
+# rule (a tenant switches one off with points 0), so they earn points without re-saving the rules.
+ADDED_LATER = ("study", "contest", "meeting")
 CYCLES = ("calendar", "academic")
 MAX_POINTS = 100
 DEFAULT_RULES = {
@@ -23,6 +23,9 @@ DEFAULT_RULES = {
     "threshold": 10,
     "rules": [
         {"category": "attendance", "points": 5, "daily_cap": 10, "cycle_cap": 60},
+        # 三会一课: less than a themed day's 5 (a shorter, more frequent meeting); two a day at most, and 60 a year
+        # is the 15-25 meetings a member of an active branch attends, so meetings cannot outweigh the rest.
+        {"category": "meeting", "points": 3, "daily_cap": 6, "cycle_cap": 60},
         {"category": "reflection", "points": 2, "daily_cap": 4, "cycle_cap": 24},
         {"category": "volunteer_hours", "points": 1, "daily_cap": 8, "cycle_cap": 100},
         {"category": "quiz", "points": 1, "daily_cap": 5, "cycle_cap": 50},

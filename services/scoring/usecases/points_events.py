@@ -9,7 +9,8 @@ studied; a link has no content item id, so the package's item key names it), ``<
 ``<quiz>:<member>:contest`` (a contest placing, worth ``points.contest_quantity`` times the rule's points).
 Volunteer's credited hours key theirs by the hours ledger's entry: ``<entry_id>:volunteer_hours`` (entry ids are
 ``order:<order>:<member>`` or ``event:<event>:<member>``), worth the rule's points per hour times the hours
-(``points.hours_quantity``).
+(``points.hours_quantity``). A 三会一课 meeting held (``meeting_held``) pays each member present at its closing
+``<meeting>:<member>:meeting``.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from services.scoring.store import retried
 
 ISSUED, ROSTER_FROZEN, CLOSED = att.ACTIVITY_ISSUED.name, att.ROSTER_FROZEN.name, att.ACTIVITY_CLOSED.name
 CHECKOUT, REFLECTION_POSTED = att.CHECKOUT_RECORDED.name, att.REFLECTION_POSTED.name
+MEETING_HELD = att.MEETING_HELD.name
 TENANT_CREATED = identity_events.TENANT_CREATED.name
 STUDIED, QUIZ_FINISHED, CONTEST_FINISHED = (content.ITEM_STUDIED.name, content.QUIZ_ATTEMPT_FINISHED.name,
                                             content.CONTEST_FINISHED.name)
@@ -37,7 +39,8 @@ CONTENT_EVENTS = (STUDIED, QUIZ_FINISHED, CONTEST_FINISHED)
 HOURS_CREDITED = volunteer.HOURS_CREDITED.name
 # events that name a member and its branch: a member met first through them is placed under that branch
 MEMBER_EVENTS = (*CONTENT_EVENTS, HOURS_CREDITED)
-POINTS_SUBSCRIPTIONS = [(att.SOURCE, name) for name in (ROSTER_FROZEN, CHECKOUT, REFLECTION_POSTED, CLOSED, ISSUED)] \
+POINTS_SUBSCRIPTIONS = [(att.SOURCE, name) for name in (ROSTER_FROZEN, CHECKOUT, REFLECTION_POSTED, CLOSED, ISSUED,
+                                                         MEETING_HELD)] \
     + [(identity_events.SOURCE, TENANT_CREATED)] + [(content.SOURCE, name) for name in CONTENT_EVENTS] \
     + [(volunteer.SOURCE, HOURS_CREDITED)]
 # A finished quiz pays one level of the quiz points per band reached: taking part counts, doing well counts more.
@@ -87,6 +90,7 @@ class PointsApplier:
                 store.place_members(event["tenant_id"], event["branch_id"], event.get("member_ids") or [],
                                     branch_paths.get(event["branch_id"], {}), session)
         self._note_event_members(events, branch_paths, session)
+        self._note_meeting_members(events, branch_paths, session)
         for branch_id, fields in issued_paths.items():   # a branch moved since last month: its members follow
             store.move_branch_members(branch_id, fields, session)
         candidates, rules_by_tenant = [], {}
@@ -110,9 +114,25 @@ class PointsApplier:
             self.store.note_members(tenant_id, branch_id, sorted(member_ids), branch_paths.get(branch_id, {}),
                                     session)
 
+    def _note_meeting_members(self, events: list[dict], branch_paths: dict, session) -> None:
+        """The members present at a meeting, like those of content's events: placed under the meeting's branch
+        only if never placed before (the branch's known place, else the meeting's org_path)."""
+        meetings = [event for event in events if event["event_type"] == MEETING_HELD
+                    and event.get("present_member_ids") and event.get("tenant_id")]
+        if not meetings:
+            return
+        unknown = {event["branch_id"] for event in meetings if event["branch_id"] not in branch_paths}
+        if unknown:
+            branch_paths.update(self.store.branch_places(unknown, session))
+        for event in meetings:
+            fields = branch_paths.get(event["branch_id"]) or \
+                (ancestor_fields(event["org_path"]) if event.get("org_path") else {})
+            self.store.note_members(event["tenant_id"], event["branch_id"], sorted(event["present_member_ids"]),
+                                    fields, session)
+
     def _awards(self, event: dict, rules_by_tenant: dict) -> list[dict]:
         kind, tenant_id = event["event_type"], event.get("tenant_id")
-        if kind not in (CHECKOUT, REFLECTION_POSTED, CLOSED, *MEMBER_EVENTS) or not tenant_id:
+        if kind not in (CHECKOUT, REFLECTION_POSTED, CLOSED, *MEMBER_EVENTS, MEETING_HELD) or not tenant_id:
             return []
         table = self.store.rules_of(tenant_id, rules_by_tenant)
         source = {"kind": "event", "event_id": event["event_id"], "event_type": kind}
@@ -120,6 +140,8 @@ class PointsApplier:
             return content_awards(event, table, source)
         if kind == HOURS_CREDITED:
             return volunteer_awards(event, table, source)
+        if kind == MEETING_HELD:
+            return meeting_awards(event, table, source)
         at = event.get("at") or event["occurred_at"]
         if kind == CHECKOUT:            # back-filled after the closing (has_points_work)
             points = ledger.rule_points(table, "attendance")
@@ -184,6 +206,20 @@ def volunteer_awards(event: dict, table: dict, source: dict) -> list[dict]:
                          event.get("credited_at") or event["occurred_at"])]
 
 
+def meeting_awards(event: dict, table: dict, source: dict) -> list[dict]:
+    """A held meeting's points: one ``meeting`` entry per member present at its closing (signed in and out; not
+    incomplete, excused or absent, as for a themed day's attendance), keyed ``<meeting>:<member>:meeting`` so a
+    replay or redelivery pays nothing more. Credited on the day of the closing, like a themed day's."""
+    points = ledger.rule_points(table, "meeting")
+    if not points:
+        return []
+    label = att.MEETING_TYPE_LABELS.get(event.get("meeting_type"), "三会一课")
+    at = event["occurred_at"]
+    return [ledger.entry(f"{event['meeting_id']}:{member_id}:meeting", event["tenant_id"], member_id, "meeting",
+                         points, f"参加{label}", source, at)
+            for member_id in sorted(set(event.get("present_member_ids") or ()))]
+
+
 def attendance_entry(activity_id: str, member_id: str, tenant_id: str, points: float, source: dict, at: str) -> dict:
     """A member's points for taking part in a themed day: one entry per activity and member, whichever event
     brings it (the closing, or a sign-out back-filled after it)."""
@@ -206,7 +242,8 @@ def transaction_parts(events: list[dict], most_entries: int | None = None) -> li
     most_entries = most_entries or MAX_ENTRIES_PER_TRANSACTION
     parts, part, weight = [], [], 0
     for event in events:
-        size = max(1, len(event.get("statuses") or ()), len(event.get("member_ids") or ()))
+        size = max(1, len(event.get("statuses") or ()), len(event.get("member_ids") or ()),
+                   len(event.get("present_member_ids") or ()))
         if part and weight + size > most_entries:
             parts.append(part)
             part, weight = [], 0
