@@ -1,14 +1,14 @@
 """Micro-batching: requests of a batchable operation that arrive together travel as one RPC.
 
-Each request adds its keyword arguments and a future to the pending group of its operation, on the gateway's
-event loop (``gateway.event_loop``). A group is due when it holds ``fill`` requests (32) or its oldest request has
-waited ``max_wait`` (40 ms; an operation may have its own, ``Row.batch_wait``); a due group is sent, up to ``max_batch`` (256) at a time, as one call of the operation's
-batch method, with at most ``senders`` calls of each operation in flight (operations never wait for each other: a
-member's feed does not queue behind a batch of scans). While an operation's senders are busy its group keeps
-growing, and when one comes back it takes the group once it is due, not before: a call costs the platform about as much
-as a dozen scans, so a batch's size is most of what a scan costs (docs/performance.md#scan-batching-at-the-gateway).
-The service answers each item on its own (``{"result": ...}`` or ``{"error": ...}``), so one bad scan never fails
-another.
+Each request adds its keyword arguments and a future to the pending group of its operation, on the gateway's event
+loop (``gateway.event_loop``). A group is due when it holds ``fill`` requests (32) or its oldest request has waited
+``max_wait`` (40 ms; an operation may have its own, ``Row.batch_wait``); a due group is sent, up to ``max_batch``
+(256) at a time, as one call of the operation's batch method, with at most ``senders`` calls of each operation in
+flight (operations never wait for each other: a member's feed does not queue behind a batch of scans). While an
+operation's senders are busy its group keeps growing, and when one comes back it takes the group once it is due, not
+before: a call costs the platform about as much as a dozen scans, so a batch's size is most of what a scan costs
+(docs/performance.md#scan-batching-at-the-gateway). The service answers each item on its own (``{"result": ...}`` or
+``{"error": ...}``), so one bad scan never fails another.
 
 A request on the loop already (gRPC, and HTTP scans) ``await``s ``submit(...)`` and holds no thread; a caller on
 another thread uses ``call(...)``. The batch call's own timeout (the nameko proxy's) bounds every wait.
