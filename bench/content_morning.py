@@ -16,7 +16,8 @@ question bank, and a contest open to the city. Then, at once:
 
 Targets (issue 31, this 2-core machine, everything local): feed p99 ≤ 100 ms, attempt start p99 ≤ 1 s, each
 submission graded p99 ≤ 500 ms, 0 attempts lost, the notice's read-receipt counts right at the end. Prints the
-figures and a reconciliation: the notice's receipts against the members whose open was answered, and every
+figures, where a feed's time went and each process's cores busy by minute (read off the gateway's and content's
+/metrics), and a reconciliation: the notice's receipts against the members whose open was answered, and every
 started attempt against the score the server gave it and the score its answers deserve.
 
 Access tokens are minted with the bench's own key files (as bench.themed_day does): members do not log in.
@@ -31,6 +32,7 @@ import random
 import secrets
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections import Counter, defaultdict
@@ -39,7 +41,7 @@ from pathlib import Path
 
 import pymongo
 
-from bench.proc import cpu_seconds
+from bench.proc import cpu_seconds, machine_busy_seconds
 from bench.platform import BenchPlatform, answers_without_scope
 from bench.themed_day import (ADMIN_PASSWORD, call_many, import_bench_city, must_all_succeed, percentile,
                                rabbit_pid)
@@ -58,6 +60,18 @@ QUESTIONS_PER_CATEGORY = 20
 DRAW = ({"category": "党章", "count": 4, "points": 10}, {"category": "党史", "count": 3, "points": 10},
         {"category": "党纪法规", "count": 3, "points": 10})
 TARGETS = {"feed": 0.100, "start": 1.0, "submit": 0.500}
+# where a feed's time goes, read off the gateway's and content's /metrics at each window's edge: (name, url attribute,
+# metric, substrings its lines must hold); a histogram's _sum and _count give each window's mean
+FEED_SERIES = (
+    ("request", "gateway_metrics", "gateway_request_seconds", ('operation="GetFeed"',)),
+    ("request_slow", "gateway_metrics", "gateway_request_seconds_bucket", ('operation="GetFeed"', 'le="0.1"')),
+    ("wait", "gateway_metrics", "gateway_batch_wait_seconds", ('"content.get_feeds"',)),
+    ("round_trip", "gateway_metrics", "gateway_batch_seconds", ('"content.get_feeds"',)),
+    ("size", "gateway_metrics", "gateway_batch_size", ('"content.get_feeds"',)),
+    ("loop_lag", "gateway_metrics", "gateway_event_loop_lag_seconds", ()),
+    ("content", "content_url", "service_rpc_seconds", ('operation="get_feeds"',)),
+    ("content_all", "content_url", "service_rpc_seconds", ('service="content"',)),
+)
 
 
 def question_bank(rng: random.Random) -> list[dict]:
@@ -84,6 +98,7 @@ def question_bank(rng: random.Random) -> list[dict]:
 class Bench(BenchPlatform):
     def __init__(self, args):
         super().__init__(args, "bench-content-morning-")
+        self.window = 60.0 if args.feed_minutes >= 5 else 10.0     # the figures by time of the morning
 
     # --- processes ------------------------------------------------------------------
     def start(self, bus: str, mongo_uri: str) -> None:
@@ -92,7 +107,7 @@ class Bench(BenchPlatform):
         self.content_metrics = free_port()
         self.content = self.service("content", "services.content.service:ContentService",
                                     {**common, "METRICS_PORT": str(self.content_metrics)})
-        self.start_gateway(bus)
+        self.start_gateway(bus, self.args.gateways)
         self.connect(bus)
         self.content.wait_until(lambda: answers_without_scope(self.rpc.content.get_settings))
         self.wait_gateway()
@@ -212,6 +227,41 @@ class Bench(BenchPlatform):
                  f"{len(contests)} contestants starting within {args.start_seconds:.0f} s, {questions} answers each")
         return works
 
+    def read_series(self) -> dict[str, tuple[float, float]]:
+        """Each of FEED_SERIES as (sum, count) now: a histogram's _sum and _count, a bucket's count twice."""
+        pages, read = {}, {}
+        for name, source, metric, holding in FEED_SERIES:
+            urls = getattr(self, source)
+            lines = []
+            for url in [urls] if isinstance(urls, str) else urls:       # every gateway's, summed
+                if url not in pages:
+                    try:
+                        with urllib.request.urlopen(url, timeout=5) as answer:
+                            pages[url] = answer.read().decode().splitlines()
+                    except OSError:
+                        pages[url] = []
+                lines += pages[url]
+            totals = []
+            for suffix in (("",) if metric.endswith("_bucket") else ("_sum", "_count")):
+                totals.append(sum(float(line.rsplit(" ", 1)[1]) for line in lines
+                                  if line.startswith((metric + suffix + "{", metric + suffix + " "))
+                                  and all(h in line for h in holding)))
+            read[name] = (totals[0], totals[-1])
+        for name, pid in self.cpu_pids.items():
+            read["cpu:" + name] = (cpu_seconds(pid),) * 2
+        read["cpu:machine"] = (machine_busy_seconds(),) * 2
+        return read
+
+    def sample(self, start_at: float, window: float, stop: threading.Event) -> None:
+        """FEED_SERIES read at the start of the morning and at every window's edge after, until ``stop``."""
+        edge = 0
+        while True:
+            if stop.wait(max(0.0, start_at + edge * window - time.time())) and edge:
+                self.samples.append((edge * window, self.read_series()))     # the last, partial window
+                return
+            self.samples.append((edge * window, self.read_series()))
+            edge += 1
+
     def run(self, works: list[dict]) -> list[dict]:
         start_at = time.time() + 2
         procs, outs = [], []
@@ -221,13 +271,22 @@ class Bench(BenchPlatform):
             path.write_bytes(pickle.dumps(work, protocol=pickle.HIGHEST_PROTOCOL))
             procs.append(subprocess.Popen([sys.executable, "-m", "bench.content_morning_load", str(path), str(out)]))
             outs.append(out)
-        watched = {"content": self.content.process.pid, "gateway": self.gateway.process.pid,
+        watched = {"content": self.content.process.pid,
+                   **{gateway.name: gateway.process.pid for gateway in self.gateways},
                    "identity": self.identity.process.pid, **({"store": self.store_pid} if self.store_pid else {}),
                    **({"rabbitmq": rabbit} if (rabbit := rabbit_pid()) else {})}
+        self.content_url = f"http://127.0.0.1:{self.content_metrics}/metrics"
+        self.samples: list[tuple[float, dict]] = []
+        self.cpu_pids = {**watched, **{f"load{n}": proc.pid for n, proc in enumerate(procs)}}
+        stop = threading.Event()
+        sampler = threading.Thread(target=self.sample, args=(start_at, self.window, stop), daemon=True)
+        sampler.start()
         before = {name: cpu_seconds(pid) for name, pid in watched.items()}
         started = time.perf_counter()
         for proc in procs:
             proc.wait()
+        stop.set()
+        sampler.join(timeout=30)
         self.elapsed = time.perf_counter() - started
         self.cpu = {name: cpu_seconds(pid) - before[name] for name, pid in watched.items()}
         results = [pickle.loads(out.read_bytes()) for out in outs]
@@ -259,13 +318,13 @@ class Bench(BenchPlatform):
             print(f"{kind:8} {len(rows):7} {ok:7}  {str(dict(errors))[:30]:30} {percentile(latencies, .5) * 1000:7.1f}"
                   f"  {p99 * 1000:7.1f}  {latencies[-1] * 1000:7.1f}   "
                   f"{'' if target is None else f'{target * 1000:.0f} ms {verdict}'}")
-        window = 60.0 if self.args.feed_minutes >= 5 else 10.0
         slices: dict[int, list[float]] = defaultdict(list)
         for kind, _, sent, latency, _, _ in calls:
             if kind == "feed":
-                slices[int(sent // window)].append(latency)
-        print(f"feed p99 by {window:.0f} s of the morning (ms): " + ", ".join(
+                slices[int(sent // self.window)].append(latency)
+        print(f"feed p99 by {self.window:.0f} s of the morning (ms): " + ", ".join(
             f"{percentile(sorted(values), 0.99) * 1000:.0f}" for _, values in sorted(slices.items())))
+        self.print_feed_breakdown(slices)
         span = max((c[2] + c[3] for c in calls), default=1.0)
         print(f"\n{len(calls)} calls in {span:.0f}s ({len(calls) / span:.0f}/s); CPU seconds: "
               + ", ".join(f"{name} {seconds:.0f}" for name, seconds in self.cpu.items())
@@ -299,6 +358,34 @@ class Bench(BenchPlatform):
               f"{'all met' if all(verdicts) else 'not all met'}")
         return passed
 
+    def print_feed_breakdown(self, slices: dict[int, list[float]]) -> None:
+        """Where a feed's time went, window by window: the load generator's mean; the gateway's mean and its share
+        over 100 ms; the batch's wait in the gateway, its round trip and the part of it inside content; the batch
+        size; the gateway's event-loop lag; content's RPCs in progress on average (all operations)."""
+        if len(self.samples) < 2:
+            return
+        print(f"\nfeed by {self.window:.0f} s (means, ms): client, gateway, gateway >100ms, batch wait, round trip, in "
+              f"content, batch size, loop lag, content RPCs in progress")
+        for (at, before), (until, after) in zip(self.samples, self.samples[1:]):
+            def mean(name: str, scale: float = 1000.0) -> float:
+                total, count = (a - b for a, b in zip(after[name], before[name]))
+                return total / count * scale if count else float("nan")
+            requests = after["request"][1] - before["request"][1]
+            slow = requests - (after["request_slow"][0] - before["request_slow"][0])
+            client = slices.get(int(at // self.window), [])
+            busy = (after["content_all"][0] - before["content_all"][0]) / max(until - at, 1e-9)
+            print(f"  {at:5.0f}s {sum(client) / len(client) * 1000 if client else float('nan'):7.1f} "
+                  f"{mean('request'):7.1f} {slow / requests * 100 if requests else float('nan'):6.1f}% "
+                  f"{mean('wait'):7.1f} {mean('round_trip'):7.1f} {mean('content'):7.1f} {mean('size', 1.0):6.1f} "
+                  f"{mean('loop_lag'):6.1f} {busy:6.2f}")
+        names = sorted({name[4:] for name in self.samples[0][1] if name.startswith("cpu:")} - {"machine"})
+        print(f"\ncores busy by {self.window:.0f} s: " + ", ".join(names) + f", the machine (of {os.cpu_count()})")
+        for (at, before), (until, after) in zip(self.samples, self.samples[1:]):
+            span = max(until - at, 1e-9)
+            used = [after["cpu:" + name][0] - before["cpu:" + name][0] for name in (*names, "machine")]
+            print(f"  {at:5.0f}s " + " ".join(f"{seconds / span:5.2f}" if seconds >= 0 else "    -"  # gone
+                                              for seconds in used))
+
     def stored_attempts(self, ids: set[str]) -> dict[str, int]:
         """Finished attempts in the content database: id -> score."""
         db = self.mongo[f"{os.environ['DB_PREFIX']}_content"]
@@ -319,6 +406,7 @@ def main() -> None:
     parser.add_argument("--right-share", type=float, default=0.7)
     parser.add_argument("--concurrency", type=int, default=512, help="calls in flight at most, all load processes")
     parser.add_argument("--load-procs", type=int, default=2)
+    parser.add_argument("--gateways", type=int, default=1, help="gateway processes sharing the HTTP port")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     bench = Bench(args)

@@ -51,12 +51,20 @@ class BenchPlatform:
                                      {**common, "METRICS_PORT": str(free_port()), "PASSWORD_HASH_PROFILE": "fast",
                                       **BENCH_TOKEN_LIFETIME})
 
-    def start_gateway(self, bus: str) -> None:
+    def start_gateway(self, bus: str, instances: int = 1) -> None:
+        """``instances`` gateways sharing one HTTP and one gRPC port (SO_REUSEPORT: the kernel spreads the
+        connections), each with its own admin listener (``gateway_metrics``: their /metrics)."""
         http, grpc_port = free_port(), free_port()
-        self.gateway = self.child("gateway", ["-m", "gateway"],
-                                  {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http),
-                                   "GATEWAY_GRPC_PORT": str(grpc_port), "GATEWAY_RPC_TIMEOUT": "600",
-                                   "GATEWAY_ADMIN_PORT": "0"})
+        shared = {"GATEWAY_REUSE_PORT": "on"} if instances > 1 else {}
+        self.gateways, self.gateway_metrics = [], []
+        for number in range(1, instances + 1):
+            admin = free_port()
+            self.gateways.append(self.child("gateway" if number == 1 else f"gateway{number}", ["-m", "gateway"],
+                                            {"AMQP_URI": bus, "GATEWAY_HTTP_PORT": str(http),
+                                             "GATEWAY_GRPC_PORT": str(grpc_port), "GATEWAY_RPC_TIMEOUT": "600",
+                                             "GATEWAY_ADMIN_PORT": str(admin), **shared}))
+            self.gateway_metrics.append(f"http://127.0.0.1:{admin}/metrics")
+        self.gateway = self.gateways[0]
         self.http, self.target = f"http://127.0.0.1:{http}", f"127.0.0.1:{grpc_port}"
 
     def connect(self, bus: str) -> None:
@@ -68,6 +76,8 @@ class BenchPlatform:
 
     def wait_gateway(self) -> None:
         wait_http(self.http + "/healthz", self.gateway)
+        for gateway, metrics in zip(self.gateways, self.gateway_metrics):
+            wait_http(metrics.replace("/metrics", "/healthz"), gateway)
 
     def stop(self) -> None:
         if self.rpc_proxy is not None:
