@@ -4,7 +4,7 @@
 - ``dues_accounts``: one per member (``_id`` the member id, ``branch_id`` following its transfers): the standard's
   history ({from, category, income_fen, amount_fen, set_by, set_at}), the months paid (``paid``), the last arrears
   flag ({streak_from, months, flagged_at}, its streak's first month also in ``flag_streak``) and a ``version``
-  counting standard changes.
+  counting standard changes, transfers and the member's removal (each moves where the standard is counted).
 - ``dues_payments``: one per payment, placed in the tree where the member's branch was (``a0``..``a5``), with its
   receipt number and ``txn_key`` ("<tenant>:<bank transaction id>", or "own:<payment id>" for one without),
   both unique: a bank transaction is stored once, whoever sends it twice.
@@ -69,29 +69,36 @@ class DuesRecords:
         return found
 
     def set_dues_standard(self, member: dict, history: list[dict], version: int | None, counted_fen: int,
-                          amount_change: int, path_ids: list[str], now: str) -> bool:
-        """Write the member's new standard history if the account is still at ``version`` (None: no account yet),
-        with ``counted_fen``, the amount its branch's standards total now holds for it; and move the standards
-        total of every organisation on ``path_ids`` by ``amount_change`` (a first standard adds one member). False
-        if the history changed meanwhile."""
+                          amount_change: int, now: str) -> bool:
+        """Write the member's new standard history if the account is still at ``version`` (None: no account yet)
+        and the member still in the branch ``member`` was read in, with ``counted_fen``, the amount its branch's
+        standards total now holds for it; and move the standards total of every organisation on the member's path
+        by ``amount_change`` (a first standard adds one member). The path is the one this transaction reads: an
+        organisation moved since ``member`` was read has taken the member's standard to its new ancestors, and the
+        change follows it there. False if the history changed meanwhile, or the member was transferred or removed
+        (either also moves the account's ``version``)."""
         first = version is None
 
         def writes(session):
+            current = self.db.members.find_one({"_id": member["_id"]},
+                                               {"branch_id": 1, **dict.fromkeys(LEVEL_FIELDS, 1)}, session=session)
+            if current is None or current.get("branch_id") != member["branch_id"]:
+                return False
             if first:
                 self.db.dues_accounts.insert_one({"_id": member["_id"], "tenant_id": member["tenant_id"],
-                                                  "branch_id": member["branch_id"], "history": history, "paid": [],
+                                                  "branch_id": current["branch_id"], "history": history, "paid": [],
                                                   "version": 1, "flag_streak": "", "counted_fen": counted_fen,
                                                   "updated_at": now}, session=session)
             else:
                 changed = self.db.dues_accounts.update_one(
                     {"_id": member["_id"], "version": version},
-                    {"$set": {"history": history, "branch_id": member["branch_id"], "counted_fen": counted_fen,
+                    {"$set": {"history": history, "branch_id": current["branch_id"], "counted_fen": counted_fen,
                               "updated_at": now},
                      "$inc": {"version": 1}},
                     session=session).modified_count
                 if not changed:
                     return False
-            self._move_totals(session, member["tenant_id"], path_ids, STANDARD,
+            self._move_totals(session, member["tenant_id"], path_of(current), STANDARD,
                               {"due_fen": amount_change, "members": 1 if first else 0})
             return True
         return self.commit(writes, [], duplicate=("DUES_STANDARD_CHANGED", "党费标准已被他人修改，请刷新后重试"))
@@ -100,12 +107,13 @@ class DuesRecords:
         """A member's standard leaves the standards totals of its branch and the branch's ancestors and joins those
         of the branch at ``new_path`` (a transfer: organisations on both paths unchanged), or none (a member
         removed). Its payments stay where they were made: the branch that collected a month keeps it in its paid
-        totals and on its receipts."""
+        totals and on its receipts. The account's ``version`` moves: a standard read before refuses
+        (``set_dues_standard``)."""
         old_path = path_of(member)
         new_path = new_path or []
         changes = {"branch_id": new_path[-1]} if new_path else {"branch_id": None, "counted_fen": 0}
         account = self.db.dues_accounts.find_one_and_update(
-            {"_id": member["_id"]}, {"$set": changes}, {"counted_fen": 1}, session=session)
+            {"_id": member["_id"]}, {"$set": changes, "$inc": {"version": 1}}, {"counted_fen": 1}, session=session)
         if account is None:
             return
         self._move_standards(session, member["tenant_id"], old_path, new_path, account.get("counted_fen", 0), 1)

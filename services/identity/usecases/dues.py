@@ -119,8 +119,9 @@ class Dues(UseCases):
         # the standards total holds each member's standard in force (or next in force) when it last changed
         counted = dues.current_standard(history, current)["amount_fen"]
         was_counted = account.get("counted_fen", 0) if account else 0
+        # the totals of the member's path as the write reads it; a transfer or removal meanwhile refuses
         if not self.store.set_dues_standard(member, history, account["version"] if account else None, counted,
-                                            counted - was_counted, path_of(member), entry["set_at"]):
+                                            counted - was_counted, entry["set_at"]):
             raise Conflict("党费标准已被他人修改，请刷新后重试", code="DUES_STANDARD_CHANGED", field="member_id")
         return {"member_id": member["_id"], **_standard_view(dues.current_standard(history, current)),
                 "history": [_standard_view(item) for item in history]}

@@ -39,15 +39,15 @@ def dues_store(store):
 def test_the_secretary_sets_a_standard_from_the_national_brackets(service, dues_store):
     answer = service.set_dues_standard(SECRETARY, member_id="mem_1", category="employed", income_fen=600_000)
     assert (answer["amount_fen"], answer["from_month"]) == (9_000, "2026-12")      # 6,000 yuan at 1.5 %
-    member, history, version, counted, change, path, _ = dues_store.set_dues_standard.call_args.args
-    assert (version, counted, change, path) == (None, 9_000, 9_000, ["org_city", "org_county", "org_branch"])
+    member, history, version, counted, change, _ = dues_store.set_dues_standard.call_args.args
+    assert (member["_id"], version, counted, change) == ("mem_1", None, 9_000, 9_000)     # the path: the store's
     assert history[0]["set_by"] == "acc_branch_secretary"
 
 
 def test_a_changed_standard_keeps_the_earlier_months_and_moves_the_totals_by_the_difference(service, dues_store):
     dues_store.dues_account.return_value = {**ACCOUNT, "counted_fen": 1_500}
     answer = service.set_dues_standard(SECRETARY, member_id="mem_1", category="student")
-    _, history, version, counted, change, _, _ = dues_store.set_dues_standard.call_args.args
+    _, history, version, counted, change, _ = dues_store.set_dues_standard.call_args.args
     assert [(entry["from"], entry["amount_fen"]) for entry in history] == [("2026-06", 1_500), ("2026-12", 20)]
     assert (version, counted, change) == (1, 20, -1_480)
     assert [item["amount_fen"] for item in answer["history"]] == [1_500, 20]

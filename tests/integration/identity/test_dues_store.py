@@ -1,5 +1,6 @@
 """Party dues on the real store: a payment commits with its months, totals on every level and its event; a month
-or a bank transaction stored already refuses the whole write; the arrears sweep flags a member once per streak."""
+or a bank transaction stored already refuses the whole write; a standard's change moves the totals of the member's
+path as its write reads it; the arrears sweep flags a member once per streak."""
 from __future__ import annotations
 
 import secrets
@@ -23,6 +24,7 @@ MEMBER = {"_id": "mem_1", "tenant_id": "ten_1", "branch_id": "org_branch", "name
 @pytest.fixture
 def store(mongo_uri):
     store = open_store(IdentityStore, f"dues{secrets.token_hex(4)}", mongo_uri)
+    store.db.members.insert_one(MEMBER)
     yield store
     store.client.drop_database(store.db.name)
 
@@ -41,7 +43,7 @@ def event(payment_id: str) -> dict:
 
 
 def with_standard(store) -> None:
-    assert store.set_dues_standard(MEMBER, [{"from": "2026-01", "amount_fen": 20}], None, 20, 20, PATH, "now")
+    assert store.set_dues_standard(MEMBER, [{"from": "2026-01", "amount_fen": 20}], None, 20, 20, "now")
 
 
 def outbox(store) -> list[str]:
@@ -84,15 +86,44 @@ def test_a_bank_transaction_is_stored_once(store):
 
 def test_a_standard_changed_meanwhile_is_not_overwritten(store):
     with_standard(store)
-    assert not store.set_dues_standard(MEMBER, [{"from": "2026-01", "amount_fen": 50}], 7, 50, 30, PATH, "now")
+    assert not store.set_dues_standard(MEMBER, [{"from": "2026-01", "amount_fen": 50}], 7, 50, 30, "now")
     account = store.dues_account("mem_1")
     assert account["history"][0]["amount_fen"] == 20 and account["version"] == 1
     assert store.dues_totals_of(["org_city"], ["standard"])[("org_city", "standard")]["due_fen"] == 20
 
 
+def standards(store, org_ids: list[str]) -> dict[str, tuple]:
+    totals = store.dues_totals_of(org_ids, ["standard"])
+    return {org: (totals[(org, "standard")]["due_fen"], totals[(org, "standard")]["members"])
+            if (org, "standard") in totals else (0, 0) for org in org_ids}
+
+
+def test_a_standard_moves_the_totals_of_the_path_its_write_reads(store):
+    with_standard(store)
+    # the branch moved under another county since the member was read (as move_org does, standards total too)
+    moved = ["org_city", "org_county2", "org_branch"]
+    store.db.members.update_one({"_id": "mem_1"}, {"$set": ancestor_fields(moved)})
+    store.db.dues_totals.update_one({"_id": "org_county:standard"}, {"$inc": {"due_fen": -20, "members": -1}})
+    store.db.dues_totals.insert_one({"_id": "org_county2:standard", "org_id": "org_county2", "tenant_id": "ten_1",
+                                     "month": "standard", "parent_id": "org_city", "due_fen": 20, "members": 1})
+    assert store.set_dues_standard(MEMBER, [{"from": "2026-01", "amount_fen": 50}], 1, 50, 30, "now")
+    assert standards(store, [*PATH, "org_county2"]) == {"org_city": (50, 1), "org_county": (0, 0),
+                                                        "org_branch": (50, 1), "org_county2": (50, 1)}
+
+
+@pytest.mark.parametrize("elsewhere", [{"branch_id": "org_branch2", **ancestor_fields(["org_city", "org_branch2"])},
+                                       None], ids=["transferred", "removed"])
+def test_a_member_transferred_or_removed_since_it_was_read_gets_no_standard(store, elsewhere):
+    if elsewhere:
+        store.db.members.update_one({"_id": "mem_1"}, {"$set": elsewhere})
+    else:
+        store.db.members.delete_one({"_id": "mem_1"})
+    assert not store.set_dues_standard(MEMBER, [{"from": "2026-01", "amount_fen": 20}], None, 20, 20, "now")
+    assert store.dues_account("mem_1") is None and store.db.dues_totals.count_documents({}) == 0
+
+
 def test_the_sweep_flags_six_unpaid_months_once_per_streak(store):
-    store.db.members.insert_one(MEMBER)
-    store.set_dues_standard(MEMBER, [{"from": "2026-05", "amount_fen": 20}], None, 20, 20, PATH, "now")
+    store.set_dues_standard(MEMBER, [{"from": "2026-05", "amount_fen": 20}], None, 20, 20, "now")
     store.record_dues_payments([payment("pay_1", ["2026-05"])], [])
     clock = FixedClock(datetime(2026, 11, 20, 4, tzinfo=timezone.utc))     # June to October: five months
     sweep = Dues(store, clock, cipher=None)
