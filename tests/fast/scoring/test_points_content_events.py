@@ -3,38 +3,17 @@ candidates under the tenant's rules, members known only from content are placed,
 ones the topology declares for content's events."""
 from __future__ import annotations
 
-from unittest.mock import MagicMock
-
 import pytest
 
 from servicekit.messaging.topology import SUBSCRIPTIONS
-from servicekit.process.clock import FixedClock
-from servicekit.storage.subtree import ancestor_fields
 from services.content import events as content
 from services.scoring.domain import points
-from services.scoring.points_store import PointsStore
-from services.scoring.usecases.points_events import POINTS_SUBSCRIPTIONS, PointsApplier
-from tests.fast.scoring.fakes import BRANCH, BRANCH_PATH, NOW, TENANT
+from services.scoring.usecases.points_events import POINTS_SUBSCRIPTIONS
+from tests.fast.scoring.fakes import BRANCH, TENANT
+from tests.fast.scoring.points_support import applier, rules, store  # noqa: F401 - the fixtures
+from tests.fast.scoring.points_support import assert_members_noted_under_the_branch, written
 
 AT = "2026-11-20T04:00:00.000Z"
-
-
-@pytest.fixture
-def rules() -> dict:
-    return points.default_rules()
-
-
-@pytest.fixture
-def store(rules) -> MagicMock:
-    store = MagicMock(spec=PointsStore)
-    store.rules_of.side_effect = lambda tenant_id, known=None: rules
-    store.branch_places.return_value = {BRANCH: ancestor_fields(BRANCH_PATH)}
-    return store
-
-
-@pytest.fixture
-def applier(store) -> PointsApplier:
-    return PointsApplier(store, clock=FixedClock(NOW))
 
 
 def studied(member_id="m1", item_key="k1", item_id="") -> dict:
@@ -51,10 +30,6 @@ def finished(band: str, member_id="m1", quiz_id="quiz_1") -> dict:
 def placed(rank: int, participants: int = 100, member_id="m1") -> dict:
     return content.CONTEST_FINISHED.build(TENANT, quiz_id="contest_1", member_id=member_id, branch_id=BRANCH,
                                           rank=rank, score=90, participants=participants)
-
-
-def written(store: MagicMock) -> list[dict]:
-    return store.write_entries.call_args[0][1]
 
 
 def test_a_studied_item_earns_the_study_points_once_per_package_item_and_member(applier, store):
@@ -108,10 +83,7 @@ def test_a_category_the_tenant_pays_nothing_for_earns_no_entry(applier, store, r
 
 def test_members_known_only_from_content_are_placed_under_their_branch_once(applier, store):
     applier.apply([studied("m1"), finished(content.BAND_PASS, "m2"), placed(1, member_id="m1")])
-    session = store.write_entries.call_args[0][0]
-    store.branch_places.assert_called_once_with({BRANCH}, session)
-    store.note_members.assert_called_once_with(TENANT, BRANCH, ["m1", "m2"], ancestor_fields(BRANCH_PATH), session)
-    store.place_members.assert_not_called()
+    assert_members_noted_under_the_branch(store, ["m1", "m2"])
 
 
 def test_content_events_are_routed_to_the_points_consumer():

@@ -4,38 +4,18 @@ under its branch; a table stored before the category existed takes its default r
 declares for the event."""
 from __future__ import annotations
 
-from unittest.mock import MagicMock
-
 import pytest
 
 from servicekit.messaging.topology import SUBSCRIPTIONS
-from servicekit.process.clock import FixedClock
 from servicekit.storage.subtree import ancestor_fields
 from services.attendance import events as att
 from services.scoring.domain import points
-from services.scoring.points_store import PointsStore
-from services.scoring.usecases.points_events import POINTS_SUBSCRIPTIONS, PointsApplier, transaction_parts
-from tests.fast.scoring.fakes import BRANCH, BRANCH_PATH, NOW, TENANT
+from services.scoring.usecases.points_events import POINTS_SUBSCRIPTIONS, transaction_parts
+from tests.fast.scoring.fakes import BRANCH, BRANCH_PATH, TENANT
+from tests.fast.scoring.points_support import applier, rules, store  # noqa: F401 - the fixtures
+from tests.fast.scoring.points_support import assert_members_noted_under_the_branch, written
 
 HELD_AT = "2026-11-20T08:00:00.000Z"
-
-
-@pytest.fixture
-def rules() -> dict:
-    return points.default_rules()
-
-
-@pytest.fixture
-def store(rules) -> MagicMock:
-    store = MagicMock(spec=PointsStore)
-    store.rules_of.side_effect = lambda tenant_id, known=None: rules
-    store.branch_places.return_value = {BRANCH: ancestor_fields(BRANCH_PATH)}
-    return store
-
-
-@pytest.fixture
-def applier(store) -> PointsApplier:
-    return PointsApplier(store, clock=FixedClock(NOW))
 
 
 def held(present: list[str], meeting_id: str = "mt_1", meeting_type: str = "lesson") -> dict:
@@ -43,10 +23,6 @@ def held(present: list[str], meeting_id: str = "mt_1", meeting_type: str = "less
                                   meeting_type=meeting_type, date="2026-11-20", month="2026-11",
                                   attendance={"expected": 4, "present": len(present), "excused": 0, "absent": 1},
                                   present_member_ids=present)
-
-
-def written(store: MagicMock) -> list[dict]:
-    return store.write_entries.call_args[0][1]
 
 
 def test_a_held_meeting_pays_each_member_present_once(applier, store):
@@ -94,10 +70,7 @@ def test_two_meetings_are_separate_entries_under_the_rules_caps(applier, store):
 
 def test_members_present_are_placed_under_the_meetings_branch_if_never_placed(applier, store):
     applier.apply([held(["m1", "m2"])])
-    session = store.write_entries.call_args[0][0]
-    store.branch_places.assert_called_once_with({BRANCH}, session)
-    store.note_members.assert_called_once_with(TENANT, BRANCH, ["m1", "m2"], ancestor_fields(BRANCH_PATH), session)
-    store.place_members.assert_not_called()
+    assert_members_noted_under_the_branch(store, ["m1", "m2"])
     store.place_branches.assert_not_called()
 
 

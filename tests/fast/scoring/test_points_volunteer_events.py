@@ -3,48 +3,23 @@ entry per hours-ledger entry, members known only from volunteer placed under the
 the topology declares for volunteer's event."""
 from __future__ import annotations
 
-from unittest.mock import MagicMock
-
 import pytest
 
 from servicekit.messaging.topology import SUBSCRIPTIONS
-from servicekit.process.clock import FixedClock
-from servicekit.storage.subtree import ancestor_fields
 from services.scoring.domain import points
-from services.scoring.points_store import PointsStore
-from services.scoring.usecases.points_events import POINTS_SUBSCRIPTIONS, PointsApplier
+from services.scoring.usecases.points_events import POINTS_SUBSCRIPTIONS
 from services.volunteer import events as volunteer
-from tests.fast.scoring.fakes import BRANCH, BRANCH_PATH, NOW, TENANT
+from tests.fast.scoring.fakes import BRANCH, TENANT
+from tests.fast.scoring.points_support import applier, rules, store  # noqa: F401 - the fixtures
+from tests.fast.scoring.points_support import assert_members_noted_under_the_branch, written
 
 AT = "2026-11-20T04:00:00.000Z"
-
-
-@pytest.fixture
-def rules() -> dict:
-    return points.default_rules()
-
-
-@pytest.fixture
-def store(rules) -> MagicMock:
-    store = MagicMock(spec=PointsStore)
-    store.rules_of.side_effect = lambda tenant_id, known=None: rules
-    store.branch_places.return_value = {BRANCH: ancestor_fields(BRANCH_PATH)}
-    return store
-
-
-@pytest.fixture
-def applier(store) -> PointsApplier:
-    return PointsApplier(store, clock=FixedClock(NOW))
 
 
 def credited(hours, member_id="m1", order_id="o1", kind=volunteer.SOURCE_ORDER) -> dict:
     return volunteer.HOURS_CREDITED.build(TENANT, entry_id=f"{kind}:{order_id}:{member_id}", member_id=member_id,
                                           branch_id=BRANCH, hours=hours, source_kind=kind, source_id=order_id,
                                           credited_at=AT)
-
-
-def written(store: MagicMock) -> list[dict]:
-    return store.write_entries.call_args[0][1]
 
 
 def test_credited_hours_earn_the_rule_points_per_hour_once_per_ledger_entry(applier, store):
@@ -99,10 +74,7 @@ def test_the_same_credit_delivered_twice_is_one_candidate_id(applier, store):
 
 def test_members_known_only_from_volunteer_are_placed_under_their_branch(applier, store):
     applier.apply([credited(1, "m1"), credited(2, "m2", "o2"), credited(1, "m1", "o3")])
-    session = store.write_entries.call_args[0][0]
-    store.branch_places.assert_called_once_with({BRANCH}, session)
-    store.note_members.assert_called_once_with(TENANT, BRANCH, ["m1", "m2"], ancestor_fields(BRANCH_PATH), session)
-    store.place_members.assert_not_called()
+    assert_members_noted_under_the_branch(store, ["m1", "m2"])
 
 
 def test_volunteers_hours_credited_is_routed_to_the_points_consumer():
