@@ -8,8 +8,6 @@ import uuid
 import pytest
 
 from servicekit.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, TooManyRequests
-from servicekit.storage.mongo import open_store
-from services.identity.store import IdentityStore
 from tests.support.identity import PASSWORD, login, scope_of
 from tests.support.proofs import acting_as
 
@@ -24,11 +22,6 @@ def new_phone() -> str:
 
 def new_address() -> str:
     return f"198.51.{uuid.uuid4().int % 256}.{uuid.uuid4().int % 254 + 1}"
-
-
-@pytest.fixture(scope="module")
-def identity_store(identity_service, mongo_uri):
-    return open_store(IdentityStore, "identity", mongo_uri)
 
 
 def register(rpc, tenant_code: str, phone: str, address: str | None = None, **overrides):

@@ -8,19 +8,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from servicekit.errors import InvalidArgument, NotFound
-from servicekit.storage.mongo import open_store
 from services.identity.domain import dues
 from services.identity.recount_dues import expected_standards
-from services.identity.store import IdentityStore
 
 pytestmark = pytest.mark.integration
 CHINA = timezone(timedelta(hours=8))
 MONTH = dues.shift(datetime.now(CHINA).strftime("%Y-%m"), -1)
-
-
-@pytest.fixture
-def identity_store(identity_service, mongo_uri):
-    return open_store(IdentityStore, "identity", mongo_uri)
 
 
 @pytest.fixture

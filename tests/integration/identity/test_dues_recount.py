@@ -4,16 +4,13 @@ identity's own totals call; a dry run writes nothing, a second run finds nothing
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from servicekit.storage.mongo import open_store
 from servicekit.storage.subtree import ancestor_fields, path_of
 from services.identity import recount_dues
 from services.identity.domain import dues
-from services.identity.store import IdentityStore
 
 pytestmark = pytest.mark.integration
 CHINA = timezone(timedelta(hours=8))
@@ -21,11 +18,6 @@ CHINA = timezone(timedelta(hours=8))
 
 def last_month() -> str:
     return dues.shift(datetime.now(CHINA).strftime("%Y-%m"), -1)
-
-
-@pytest.fixture
-def identity_store(identity_service, mongo_uri):
-    return open_store(IdentityStore, "identity", mongo_uri)
 
 
 def run(capsys, *arguments: str) -> tuple[int, list[str], dict]:
@@ -102,13 +94,6 @@ def test_skewed_standards_totals_are_recounted_and_only_the_tenant_asked_for(rpc
 
 def test_an_unknown_tenant_is_refused(identity_store, capsys):
     assert recount_dues.main(["--tenant", "ten_no_such", "--dry-run"]) == recount_dues.UNKNOWN_TENANT
-
-
-@pytest.fixture
-def scratch_store(mongo_uri):
-    store = open_store(IdentityStore, f"recount{secrets.token_hex(4)}", mongo_uri)
-    yield store
-    store.client.drop_database(store.db.name)
 
 
 def test_a_batch_is_written_only_if_every_total_still_holds_what_was_read(scratch_store):

@@ -12,7 +12,6 @@ import pytest
 from servicekit.errors import Conflict
 from servicekit.process.clock import WallClock
 from servicekit.security.scope import CallerScope
-from servicekit.storage.mongo import open_store
 from services.identity.domain import dues
 from services.identity.recount_dues import recount_tenant
 from services.identity.store import IdentityStore
@@ -21,11 +20,6 @@ from services.identity.usecases.dues import Dues
 pytestmark = pytest.mark.integration
 CHINA = timezone(timedelta(hours=8))
 MONTH = dues.shift(datetime.now(CHINA).strftime("%Y-%m"), -1)
-
-
-@pytest.fixture
-def identity_store(identity_service, mongo_uri):
-    return open_store(IdentityStore, "identity", mongo_uri)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from servicekit.errors import Conflict, InvalidArgument
 from servicekit.security.fieldcrypt import FieldCipher, UndecryptableField, key_id
-from servicekit.storage.mongo import open_store
 from services.identity.documents import member_id_number
 from services.identity.rekey import STEP, rekey_members
 from services.identity.store import IdentityStore
@@ -29,18 +28,6 @@ pytestmark = pytest.mark.integration
 
 IMPORT_HEADER = ("branch_ref,name,gender,birth_date,id_number,phone,education,status,applied_on,activist_on,"
                  "development_target_on,probationary_on,full_on,enrolment,mobile\n")
-
-
-@pytest.fixture
-def identity_store(identity_service, mongo_uri):
-    return open_store(IdentityStore, "identity", mongo_uri)
-
-
-@pytest.fixture
-def scratch_store(mongo_uri):
-    store = open_store(IdentityStore, f"rekey{secrets.token_hex(4)}", mongo_uri)
-    yield store
-    store.client.drop_database(store.db.name)
 
 
 def session_keys() -> tuple[bytes, bytes]:

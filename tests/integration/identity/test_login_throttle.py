@@ -9,9 +9,7 @@ from collections import Counter
 import pytest
 
 from servicekit.errors import TooManyRequests, Unauthenticated
-from servicekit.storage.mongo import open_store
 from services.identity.domain import throttle
-from services.identity.store import IdentityStore
 from tests.support.identity import PASSWORD
 
 pytestmark = pytest.mark.integration
@@ -24,11 +22,6 @@ def fresh_wrong_password(monkeypatch):
     """Each test guesses a wrong password of its own: the password counter (``throttle.PASSWORD``) counts one
     password's failures across tests, tenants and addresses, as it counts an attacker's."""
     monkeypatch.setattr(sys.modules[__name__], "WRONG", f"wrong-{uuid.uuid4().hex[:12]}")
-
-
-@pytest.fixture(scope="module")
-def identity_store(identity_service, mongo_uri):
-    return open_store(IdentityStore, "identity", mongo_uri)
 
 
 def answer_of(call) -> tuple:

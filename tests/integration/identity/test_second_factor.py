@@ -7,17 +7,10 @@ from __future__ import annotations
 import pytest
 
 from servicekit.errors import ServiceError
-from servicekit.storage.mongo import open_store
-from services.identity.store import IdentityStore
 from tests.support.identity import PASSWORD, scope_of
 from tests.support.totp import code
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def identity_store(identity_service, mongo_uri):
-    return open_store(IdentityStore, "identity", mongo_uri)
 
 
 def refusal(call) -> str:
